@@ -1,0 +1,64 @@
+//! The Elman (vanilla) RNN cell, as `torch.nn.RNN`.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, CellConfig};
+use crate::{FusedWeights, RnnState};
+
+/// Nonlinearity of an Elman cell (PyTorch's `nonlinearity`).
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Nonlinearity {
+    /// `tanh` (PyTorch's default).
+    Tanh,
+    /// `relu`.
+    Relu,
+}
+
+/// Elman cell: `h' = act(x W_ih + b_ih + h W_hh + b_hh)`.
+///
+/// Shapes: `x: [batch, input]`, `h: [batch, hidden]`. One gate (`G = 1`).
+#[derive(Module, Debug)]
+pub struct ElmanCell {
+    /// Fused parameters, `G = 1`.
+    pub weights: FusedWeights,
+    /// The nonlinearity `act`.
+    #[module(skip)]
+    pub nonlinearity: Nonlinearity,
+}
+
+impl Cell for ElmanCell {
+    const GATES: usize = 1;
+    const HAS_CELL_STATE: bool = false;
+    const NAME: &'static str = "Elman RNN";
+
+    fn from_config(config: &CellConfig, device: &Device) -> Self {
+        Self {
+            weights: FusedWeights::init(config.input_size, config.hidden_size, 1, config.bias, device),
+            nonlinearity: config.nonlinearity,
+        }
+    }
+
+    fn weights(&self) -> &FusedWeights {
+        &self.weights
+    }
+
+    fn weights_mut(&mut self) -> &mut FusedWeights {
+        &mut self.weights
+    }
+
+    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        // Both biases are additive here, so both are hoisted out of the time loop.
+        self.weights.project_input(x, true)
+    }
+
+    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        let pre = projected + self.weights.project_hidden(state.hidden, false);
+        RnnState::new(match self.nonlinearity {
+            Nonlinearity::Tanh => pre.tanh(),
+            Nonlinearity::Relu => relu(pre),
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! The GRU cell, as `torch.nn.GRU`.
+
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, CellConfig};
+use crate::{FusedWeights, RnnState};
+
+/// GRU cell with PyTorch's gate order `r, z, n`, the reset gate applied after the hidden matmul:
+///
+/// ```text
+/// [xr, xz, xn] = x W_ih + b_ih        [hr, hz, hn] = h W_hh + b_hh
+/// r = σ(xr + hr)    z = σ(xz + hz)    n = tanh(xn + r ⊙ hn)
+/// h' = (1 - z) ⊙ n + z ⊙ h
+/// ```
+///
+/// Shapes: `x: [batch, input]`, `h: [batch, hidden]`. Three gates (`G = 3`).
+#[derive(Module, Debug)]
+pub struct GruCell {
+    /// Fused parameters, `G = 3`, gates `r, z, n`.
+    pub weights: FusedWeights,
+}
+
+impl Cell for GruCell {
+    const GATES: usize = 3;
+    const HAS_CELL_STATE: bool = false;
+    const NAME: &'static str = "GRU";
+
+    fn from_config(config: &CellConfig, device: &Device) -> Self {
+        Self {
+            weights: FusedWeights::init(config.input_size, config.hidden_size, 3, config.bias, device),
+        }
+    }
+
+    fn weights(&self) -> &FusedWeights {
+        &self.weights
+    }
+
+    fn weights_mut(&mut self) -> &mut FusedWeights {
+        &mut self.weights
+    }
+
+    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        // `bias_hh` of the n gate is scaled by r, so it stays with the hidden projection.
+        self.weights.project_input(x, false)
+    }
+
+    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        let hidden = self.hidden_size();
+        let h = state.hidden;
+        let gh = self.weights.project_hidden(h.clone(), true);
+        let [x_rz, x_n] = split_off_last(projected, hidden);
+        let [h_rz, h_n] = split_off_last(gh, hidden);
+        let rz = sigmoid(x_rz + h_rz);
+        let [r, z] = split_off_last(rz, hidden);
+        let n = (x_n + r * h_n).tanh();
+        // (1 - z) n + z h  ==  n + z (h - n)
+        RnnState::new(n.clone() + z * (h - n))
+    }
+}
+
+/// Splits `[batch, width]` into its first `width - hidden` columns and its last `hidden`.
+fn split_off_last(t: Tensor<2>, hidden: usize) -> [Tensor<2>; 2] {
+    let width = t.dims()[1];
+    [
+        t.clone().narrow(1, 0, width - hidden),
+        t.narrow(1, width - hidden, hidden),
+    ]
+}

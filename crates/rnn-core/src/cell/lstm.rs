@@ -1,0 +1,61 @@
+//! The LSTM cell, as `torch.nn.LSTM`.
+
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::{Cell, CellConfig};
+use crate::{FusedWeights, RnnState};
+
+/// LSTM cell with PyTorch's gate order `i, f, g, o`:
+///
+/// ```text
+/// [i, f, g, o] = x W_ih + b_ih + h W_hh + b_hh
+/// c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
+/// h' = σ(o) ⊙ tanh(c')
+/// ```
+///
+/// Shapes: `x: [batch, input]`, `h, c: [batch, hidden]`. Four gates (`G = 4`).
+#[derive(Module, Debug)]
+pub struct LstmCell {
+    /// Fused parameters, `G = 4`, gates `i, f, g, o`.
+    pub weights: FusedWeights,
+}
+
+impl Cell for LstmCell {
+    const GATES: usize = 4;
+    const HAS_CELL_STATE: bool = true;
+    const NAME: &'static str = "LSTM";
+
+    fn from_config(config: &CellConfig, device: &Device) -> Self {
+        Self {
+            weights: FusedWeights::init(config.input_size, config.hidden_size, 4, config.bias, device),
+        }
+    }
+
+    fn weights(&self) -> &FusedWeights {
+        &self.weights
+    }
+
+    fn weights_mut(&mut self) -> &mut FusedWeights {
+        &mut self.weights
+    }
+
+    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        // Both biases are additive, so both are hoisted out of the time loop.
+        self.weights.project_input(x, true)
+    }
+
+    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        let hidden = self.hidden_size();
+        let cell = state
+            .cell
+            .unwrap_or_else(|| panic!("state.cell: expected an LSTM cell state, got None"));
+        let gates = projected + self.weights.project_hidden(state.hidden, false);
+        let mut parts = gates.split(hidden, 1).into_iter();
+        let mut next = || parts.next().expect("four gates");
+        let (i, f, g, o) = (sigmoid(next()), sigmoid(next()), next().tanh(), sigmoid(next()));
+        let cell = f * cell + i * g;
+        RnnState::lstm(o * cell.clone().tanh(), cell)
+    }
+}

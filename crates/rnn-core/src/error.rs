@@ -1,0 +1,52 @@
+//! The one error type of this crate: which argument was wrong, what was expected, what was given.
+
+use core::fmt;
+
+/// A bad configuration value or a bad forward argument.
+///
+/// The message always names the argument, the expected value and the actual value, e.g.
+/// `input: expected feature size 4 (last dimension), got 5`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RnnError {
+    /// The argument or config field that was wrong (`input`, `lengths`, `hidden_size`, ...).
+    pub argument: String,
+    /// What was expected.
+    pub expected: String,
+    /// What was given.
+    pub actual: String,
+}
+
+impl RnnError {
+    /// Creates an error for `argument`, with what was `expected` and what was `actual`ly given.
+    pub fn new(
+        argument: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Self {
+            argument: argument.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+impl fmt::Display for RnnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.argument, self.expected, self.actual
+        )
+    }
+}
+
+impl std::error::Error for RnnError {}
+
+/// Checks a config size is positive.
+pub(crate) fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
+    if value == 0 {
+        return Err(RnnError::new(argument, "a value > 0", "0"));
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! Recurrent layers for [Burn](https://burn.dev): Elman RNN, LSTM and GRU, stacked and
+//! bidirectional, with initial/final states and variable-length (padded) batches, computing
+//! exactly what PyTorch's `torch.nn.RNN`, `LSTM` and `GRU` compute.
+//!
+//! The design keeps three ideas apart:
+//! - a [`Cell`] ([`ElmanCell`], [`LstmCell`], [`GruCell`]) does one timestep, with all gates
+//!   fused into one weight per input side ([`FusedWeights`]);
+//! - [`Recurrent`] runs any cell over a sequence in one direction;
+//! - [`Bidirectional`] and [`Rnn`] (stacking, dropout, states, lengths) wrap any cell.
+//!
+//! Modules run on every Burn backend: the backend is the [`Device`](burn::tensor::Device).
+//!
+//! ```
+//! use burn::tensor::{Device, Distribution, Tensor};
+//! use rnn_core::{Gru, Lstm, RnnConfig};
+//!
+//! let device = Device::default();
+//! // A 2-layer LSTM over [batch = 3, seq = 5, features = 8].
+//! let lstm: Lstm = RnnConfig::new(8, 16).with_num_layers(2).init(&device);
+//! let x = Tensor::<3>::random([3, 5, 8], Distribution::Default, &device);
+//! let out = lstm.forward(x.clone(), None, None);
+//! assert_eq!(out.output.dims(), [3, 5, 16]);
+//! assert_eq!(out.state.hidden.dims(), [2, 3, 16]); // [layers * directions, batch, hidden]
+//!
+//! // A bidirectional GRU over a padded batch: the examples have 5, 2 and 4 valid steps.
+//! let gru: Gru = RnnConfig::new(8, 16).with_bidirectional(true).init(&device);
+//! let out = gru.forward(x, None, Some(&[5, 2, 4]));
+//! assert_eq!(out.output.dims(), [3, 5, 32]); // forward and backward concatenated
+//! ```
+
+mod bidirectional;
+pub mod cell;
+mod error;
+mod padding;
+mod recurrent;
+mod rnn;
+mod state;
+mod weights;
+
+pub use bidirectional::{Bidirectional, MergeMode};
+pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
+pub use error::RnnError;
+pub use recurrent::Recurrent;
+pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
+pub use state::RnnState;
+pub use weights::FusedWeights;

@@ -1,0 +1,99 @@
+//! The sequence driver: runs any [`Cell`] over time, in one direction.
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+use crate::padding::{Padding, reverse_time};
+use crate::{Cell, RnnState};
+
+/// Runs a [`Cell`] over a sequence in one direction (a single layer).
+///
+/// All timesteps are projected onto the gates in one matmul before the time loop; the loop
+/// does one hidden matmul and the gate math per step; outputs are stacked once at the end.
+/// Works time-major internally: `[seq, batch, features]`.
+///
+/// This is the building block of [`Bidirectional`](crate::Bidirectional) and
+/// [`Rnn`](crate::Rnn); most users want those.
+#[derive(Module, Debug)]
+pub struct Recurrent<C: Cell> {
+    /// The cell applied at every step.
+    pub cell: C,
+    /// Whether to run from the last valid step to the first (the backward direction).
+    /// Outputs are returned in input order either way.
+    pub reverse: bool,
+}
+
+impl<C: Cell> Recurrent<C> {
+    /// Wraps `cell`, running forward in time (or backward when `reverse`).
+    pub fn new(cell: C, reverse: bool) -> Self {
+        Self { cell, reverse }
+    }
+
+    /// Runs over time-major `input: [seq, batch, input]` from `state` (parts `[batch, hidden]`,
+    /// zeros when `None`).
+    ///
+    /// Returns the outputs `[seq, batch, hidden]` (zero past each example's length) and the
+    /// final state (the state after each example's last valid step; for a reverse direction,
+    /// after its first step).
+    pub(crate) fn run(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<2>>,
+        padding: Option<&Padding>,
+    ) -> (Tensor<3>, RnnState<2>) {
+        let [seq, batch, features] = input.dims();
+        let hidden = self.cell.hidden_size();
+        let device = input.device();
+        let input = if self.reverse {
+            reverse_time(input, padding)
+        } else {
+            input
+        };
+        let steps = padding.map_or(seq, |p| p.max_len);
+        let input = if steps < seq {
+            input.narrow(0, 0, steps)
+        } else {
+            input
+        };
+        let projected = self
+            .cell
+            .project_input(input.reshape([steps * batch, features]))
+            .reshape([steps, batch, C::GATES * hidden]);
+
+        let mut state = state.unwrap_or_else(|| self.cell.zero_state(batch, &device));
+        let mut outputs = Vec::with_capacity(steps);
+        let keeps = padding.map(|p| p.keep.clone().narrow(0, 0, steps).iter_dim(0));
+        match keeps {
+            None => {
+                for x_t in projected.iter_dim(0) {
+                    state = self.cell.step_projected(x_t.reshape([batch, C::GATES * hidden]), state);
+                    outputs.push(state.hidden.clone());
+                }
+            }
+            Some(keeps) => {
+                for (x_t, keep_t) in projected.iter_dim(0).zip(keeps) {
+                    let next = self
+                        .cell
+                        .step_projected(x_t.reshape([batch, C::GATES * hidden]), state.clone());
+                    state = next.select(state, &keep_t.reshape([batch, 1]));
+                    outputs.push(state.hidden.clone());
+                }
+            }
+        }
+
+        let mut output = Tensor::stack::<3>(outputs, 0);
+        if let Some(p) = padding {
+            if steps < seq {
+                let tail = Tensor::zeros([seq - steps, batch, hidden], &device);
+                output = Tensor::cat(vec![output, tail], 0);
+            }
+            output = output * p.keep.clone();
+        }
+        let output = if self.reverse {
+            reverse_time(output, padding)
+        } else {
+            output
+        };
+        (output, state)
+    }
+}

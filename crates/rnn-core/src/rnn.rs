@@ -1,0 +1,295 @@
+//! Stacked (and optionally bidirectional) recurrent layers with PyTorch's semantics.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig};
+use burn::tensor::{Device, Tensor};
+
+use crate::error::{RnnError, check_positive};
+use crate::padding::Padding;
+use crate::{
+    Bidirectional, Cell, CellConfig, ElmanCell, GruCell, LstmCell, MergeMode, Nonlinearity,
+    Recurrent, RnnState,
+};
+
+/// A stacked LSTM (`torch.nn.LSTM`).
+pub type Lstm = Rnn<LstmCell>;
+/// A stacked GRU (`torch.nn.GRU`).
+pub type Gru = Rnn<GruCell>;
+/// A stacked Elman RNN (`torch.nn.RNN`).
+pub type Elman = Rnn<ElmanCell>;
+
+/// Configuration of a stacked recurrent network; the cell type is chosen at
+/// [`init`](RnnConfig::init): `let lstm: Lstm = RnnConfig::new(8, 16).init(&device);`
+#[derive(Config, Debug)]
+pub struct RnnConfig {
+    /// Size of the input features.
+    pub input_size: usize,
+    /// Size of the hidden state of each direction.
+    pub hidden_size: usize,
+    /// Number of stacked layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    /// Whether each layer runs in both directions.
+    #[config(default = false)]
+    pub bidirectional: bool,
+    /// How a bidirectional layer combines its two directions (PyTorch: concat).
+    #[config(default = "MergeMode::Concat")]
+    pub merge: MergeMode,
+    /// Dropout on the outputs of every layer but the last, in training only (PyTorch's `dropout`).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Whether the cells have biases.
+    #[config(default = true)]
+    pub bias: bool,
+    /// Whether inputs and outputs are `[batch, seq, features]` (true) or `[seq, batch, features]`.
+    #[config(default = true)]
+    pub batch_first: bool,
+    /// Nonlinearity of Elman cells; LSTM and GRU ignore it.
+    #[config(default = "Nonlinearity::Tanh")]
+    pub nonlinearity: Nonlinearity,
+}
+
+impl RnnConfig {
+    /// Checks sizes and layer count are positive and dropout is in `[0, 1)`.
+    pub fn validate(&self) -> Result<(), RnnError> {
+        check_positive("input_size", self.input_size)?;
+        check_positive("hidden_size", self.hidden_size)?;
+        check_positive("num_layers", self.num_layers)?;
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(RnnError::new("dropout", "a probability in [0, 1)", self.dropout.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Creates the network, or says which field is invalid.
+    pub fn try_init<C: Cell>(&self, device: &Device) -> Result<Rnn<C>, RnnError> {
+        self.validate()?;
+        let layer_output = if self.bidirectional {
+            self.merge.output_size(self.hidden_size)
+        } else {
+            self.hidden_size
+        };
+        let layers = (0..self.num_layers)
+            .map(|l| {
+                let input_size = if l == 0 { self.input_size } else { layer_output };
+                let cell = CellConfig::new(input_size, self.hidden_size)
+                    .with_bias(self.bias)
+                    .with_nonlinearity(self.nonlinearity);
+                if self.bidirectional {
+                    RnnLayer::Bidirectional(Bidirectional::new(
+                        cell.init(device),
+                        cell.init(device),
+                        self.merge,
+                    ))
+                } else {
+                    RnnLayer::Unidirectional(Recurrent::new(cell.init(device), false))
+                }
+            })
+            .collect();
+        Ok(Rnn {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            batch_first: self.batch_first,
+        })
+    }
+
+    /// Creates the network.
+    ///
+    /// # Panics
+    /// If the config is invalid (see [`try_init`](Self::try_init)); the message names the field.
+    pub fn init<C: Cell>(&self, device: &Device) -> Rnn<C> {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// One layer of an [`Rnn`]: a single direction or both.
+#[derive(Module, Debug)]
+pub enum RnnLayer<C: Cell> {
+    /// Forward in time only.
+    Unidirectional(Recurrent<C>),
+    /// Forward and backward, merged.
+    Bidirectional(Bidirectional<C>),
+}
+
+impl<C: Cell> RnnLayer<C> {
+    /// The layer's cells: `[forward]` or `[forward, backward]`.
+    fn cells(&self) -> Vec<&C> {
+        match self {
+            RnnLayer::Unidirectional(r) => vec![&r.cell],
+            RnnLayer::Bidirectional(b) => vec![&b.forward.cell, &b.backward.cell],
+        }
+    }
+
+    fn cells_mut(&mut self) -> Vec<&mut C> {
+        match self {
+            RnnLayer::Unidirectional(r) => vec![&mut r.cell],
+            RnnLayer::Bidirectional(b) => vec![&mut b.forward.cell, &mut b.backward.cell],
+        }
+    }
+}
+
+/// What [`Rnn::forward`] returns.
+#[derive(Debug, Clone)]
+pub struct RnnOutput {
+    /// Outputs of the last layer: `[batch, seq, D * hidden]` when batch-first (else
+    /// `[seq, batch, ..]`), with `D` = 2 for a concatenating bidirectional network, 1 otherwise.
+    /// Zero past each example's length.
+    pub output: Tensor<3>,
+    /// Final states `[num_layers * num_directions, batch, hidden]` (PyTorch's `h_n`, `c_n`).
+    pub state: RnnState<3>,
+}
+
+/// A stacked, optionally bidirectional recurrent network over any [`Cell`]: the equivalent of
+/// `torch.nn.RNN`/`LSTM`/`GRU`. Create with [`RnnConfig`]; see [`Lstm`], [`Gru`], [`Elman`].
+#[derive(Module, Debug)]
+pub struct Rnn<C: Cell> {
+    /// The layers, first to last.
+    pub layers: Vec<RnnLayer<C>>,
+    /// Dropout between layers (training only).
+    pub dropout: Dropout,
+    /// Whether inputs and outputs are batch-first.
+    pub batch_first: bool,
+}
+
+impl<C: Cell> Rnn<C> {
+    /// Size of the input features.
+    pub fn input_size(&self) -> usize {
+        self.layers[0].cells()[0].input_size()
+    }
+
+    /// Size of each direction's hidden state.
+    pub fn hidden_size(&self) -> usize {
+        self.layers[0].cells()[0].hidden_size()
+    }
+
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// 2 when bidirectional, else 1.
+    pub fn num_directions(&self) -> usize {
+        self.layers[0].cells().len()
+    }
+
+    /// The cells in PyTorch's order: layer 0 forward, layer 0 backward, layer 1 forward, ...
+    /// (the order of `h_n` and of the `_l{k}` / `_l{k}_reverse` weights).
+    pub fn cells(&self) -> Vec<&C> {
+        self.layers.iter().flat_map(RnnLayer::cells).collect()
+    }
+
+    /// The cells, mutably, in the order of [`cells`](Self::cells).
+    pub fn cells_mut(&mut self) -> Vec<&mut C> {
+        self.layers.iter_mut().flat_map(RnnLayer::cells_mut).collect()
+    }
+
+    /// Runs the network.
+    ///
+    /// - `input`: `[batch, seq, input]` (or `[seq, batch, input]` when not batch-first).
+    /// - `state`: initial state, parts `[num_layers * num_directions, batch, hidden]`; zeros
+    ///   when `None`. An LSTM needs both `hidden` and `cell`; others only `hidden`.
+    /// - `lengths`: valid length of each example (`1..=seq`), for padded batches; `None` means
+    ///   all are full length. Padded examples give exactly what they give alone, unpadded.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward`](Self::try_forward).
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<3>>,
+        lengths: Option<&[usize]>,
+    ) -> RnnOutput {
+        self.try_forward(input, state, lengths)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`forward`](Self::forward), returning an error naming the bad argument instead of panicking.
+    pub fn try_forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<3>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<RnnOutput, RnnError> {
+        let input = if self.batch_first {
+            input.swap_dims(0, 1)
+        } else {
+            input
+        };
+        let [seq, batch, features] = input.dims();
+        if seq == 0 || batch == 0 {
+            let shape = if self.batch_first { [batch, seq, features] } else { [seq, batch, features] };
+            return Err(RnnError::new("input", "a non-empty batch and sequence", format!("shape {shape:?}")));
+        }
+        if features != self.input_size() {
+            return Err(RnnError::new(
+                "input",
+                format!("feature size {} (last dimension)", self.input_size()),
+                features.to_string(),
+            ));
+        }
+        if let Some(state) = &state {
+            self.check_state(state, batch)?;
+        }
+        let padding = match lengths {
+            Some(lengths) => Padding::new(lengths, seq, batch, &input.device())?,
+            None => None,
+        };
+
+        let mut states = state.map(RnnState::unstack).map(Vec::into_iter);
+        let mut finals = Vec::with_capacity(self.layers.len() * self.num_directions());
+        let mut x = input;
+        for (l, layer) in self.layers.iter().enumerate() {
+            if l > 0 {
+                x = self.dropout.forward(x);
+            }
+            x = match layer {
+                RnnLayer::Unidirectional(r) => {
+                    let initial = states.as_mut().and_then(Iterator::next);
+                    let (out, last) = r.run(x, initial, padding.as_ref());
+                    finals.push(last);
+                    out
+                }
+                RnnLayer::Bidirectional(b) => {
+                    let initial = states.as_mut().and_then(|s| s.next().zip(s.next()));
+                    let (out, (last_fwd, last_bwd)) = b.run(x, initial, padding.as_ref());
+                    finals.extend([last_fwd, last_bwd]);
+                    out
+                }
+            };
+        }
+        Ok(RnnOutput {
+            output: if self.batch_first { x.swap_dims(0, 1) } else { x },
+            state: RnnState::stack(finals),
+        })
+    }
+
+    fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {
+        let expected = [self.num_layers() * self.num_directions(), batch, self.hidden_size()];
+        let check = |name: &str, t: &Tensor<3>| {
+            if t.dims() != expected {
+                return Err(RnnError::new(
+                    name,
+                    format!("shape {expected:?} ([num_layers * num_directions, batch, hidden])"),
+                    format!("{:?}", t.dims()),
+                ));
+            }
+            Ok(())
+        };
+        check("state.hidden", &state.hidden)?;
+        match (&state.cell, C::HAS_CELL_STATE) {
+            (Some(cell), true) => check("state.cell", cell),
+            (None, true) => Err(RnnError::new(
+                "state.cell",
+                format!("a cell state of shape {expected:?} ({} needs h and c)", C::NAME),
+                "None",
+            )),
+            (Some(cell), false) => Err(RnnError::new(
+                "state.cell",
+                format!("None ({} has no cell state)", C::NAME),
+                format!("a tensor of shape {:?}", cell.dims()),
+            )),
+            (None, false) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Gradients against central finite differences, for each cell (autodiff vs numerics).
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rstest::rstest;
+
+use crate::backend::{autodiff_device, device};
+use crate::util::{Rng, values};
+
+const BATCH: usize = 2;
+const SEQ: usize = 4;
+const INPUT: usize = 3;
+const HIDDEN: usize = 3;
+const EPS: f32 = 1e-2;
+
+/// Every differentiable leaf as host data: input, h0, (c0), then each cell's parameters.
+struct Leaves {
+    shapes: Vec<Vec<usize>>,
+    data: Vec<Vec<f32>>,
+}
+
+fn leaf<const D: usize>(data: &[f32], shape: &[usize], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()), device)
+}
+
+/// Loss of the network built from `leaves`, and the tensors it was built from.
+fn forward<C: Cell>(
+    template: &Rnn<C>,
+    leaves: &Leaves,
+    lengths: Option<&[usize]>,
+    device: &Device,
+) -> (Tensor<1>, Vec<LeafRef>) {
+    let mut rnn = template.clone();
+    let tensor_at = |i: usize| -> Tensor<3> { leaf(&leaves.data[i], &leaves.shapes[i], device).require_grad() };
+    let x = tensor_at(0);
+    let h0 = tensor_at(1);
+    let c0 = C::HAS_CELL_STATE.then(|| tensor_at(2));
+    let mut refs = vec![LeafRef::T3(x.clone()), LeafRef::T3(h0.clone())];
+    refs.extend(c0.clone().map(LeafRef::T3));
+    let mut i = refs.len();
+    for cell in rnn.cells_mut() {
+        let w = cell.weights_mut();
+        for slot in [&mut w.weight_ih, &mut w.weight_hh] {
+            *slot = Param::from_tensor(leaf(&leaves.data[i], &leaves.shapes[i], device));
+            refs.push(LeafRef::P2(slot.clone()));
+            i += 1;
+        }
+        for slot in [&mut w.bias_ih, &mut w.bias_hh] {
+            let p = Param::from_tensor(leaf(&leaves.data[i], &leaves.shapes[i], device));
+            refs.push(LeafRef::P1(p.clone()));
+            *slot = Some(p);
+            i += 1;
+        }
+    }
+    let out = rnn.forward(x, Some(RnnState { hidden: h0, cell: c0 }), lengths);
+    // A loss that weighs every output and final-state entry differently.
+    let weigh = |t: Tensor<3>| {
+        let n: usize = t.dims().iter().product();
+        let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
+        (t.clone() * leaf::<3>(&w, &t.dims(), device)).sum()
+    };
+    let mut loss = weigh(out.output) + weigh(out.state.hidden);
+    if let Some(c) = out.state.cell {
+        loss = loss + weigh(c);
+    }
+    (loss, refs)
+}
+
+enum LeafRef {
+    T3(Tensor<3>),
+    P2(Param<Tensor<2>>),
+    P1(Param<Tensor<1>>),
+}
+
+fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinearity: Nonlinearity) {
+    let template: Rnn<C> = RnnConfig::new(INPUT, HIDDEN)
+        .with_bidirectional(bidirectional)
+        .with_nonlinearity(nonlinearity)
+        .init(&device());
+    let directions = template.num_directions();
+    let state = vec![directions, BATCH, HIDDEN];
+    let mut shapes = vec![vec![BATCH, SEQ, INPUT], state.clone()];
+    if C::HAS_CELL_STATE {
+        shapes.push(state);
+    }
+    for _ in 0..directions {
+        let width = C::GATES * HIDDEN;
+        shapes.extend([vec![INPUT, width], vec![HIDDEN, width], vec![width], vec![width]]);
+    }
+    let mut rng = Rng::new(7 + C::GATES as u64);
+    let data = shapes
+        .iter()
+        .map(|s| (0..s.iter().product::<usize>()).map(|_| rng.float() * 0.8).collect())
+        .collect();
+    let mut leaves = Leaves { shapes, data };
+
+    let (loss, refs) = forward(&template, &leaves, lengths, &autodiff_device());
+    let grads = loss.backward();
+    let analytic: Vec<Vec<f32>> = refs
+        .iter()
+        .map(|r| match r {
+            LeafRef::T3(t) => values(&t.grad(&grads).expect("leaf gradient")),
+            LeafRef::P2(p) => values(&p.grad(&grads).expect("weight gradient")),
+            LeafRef::P1(p) => values(&p.grad(&grads).expect("bias gradient")),
+        })
+        .collect();
+
+    let plain = device();
+    let mut loss_at = |leaves: &Leaves| -> f32 { forward(&template, leaves, lengths, &plain).0.into_scalar() };
+    let mut checked = 0;
+    for (li, grad) in analytic.iter().enumerate() {
+        // A few entries of every leaf, spread over it.
+        let n = grad.len();
+        for j in (0..n).step_by((n / 4).max(1)) {
+            let original = leaves.data[li][j];
+            leaves.data[li][j] = original + EPS;
+            let up = loss_at(&leaves);
+            leaves.data[li][j] = original - EPS;
+            let down = loss_at(&leaves);
+            leaves.data[li][j] = original;
+            let numeric = (up - down) / (2.0 * EPS);
+            let tol = 2e-3 + 1e-2 * numeric.abs();
+            assert!(
+                (numeric - grad[j]).abs() <= tol,
+                "{} leaf {li} entry {j}: autodiff {} vs finite difference {numeric}",
+                C::NAME,
+                grad[j]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * analytic.len());
+}
+
+#[rstest]
+fn gradients_match_finite_differences(
+    #[values("elman_tanh", "elman_relu", "lstm", "gru")] cell: &str,
+    #[values(false, true)] bidirectional: bool,
+    #[values(false, true)] padded: bool,
+) {
+    let lengths = padded.then_some(&[SEQ - 1, 2][..]);
+    match cell {
+        "elman_tanh" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Tanh),
+        "elman_relu" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Relu),
+        "lstm" => check_cell::<LstmCell>(bidirectional, lengths, Nonlinearity::Tanh),
+        "gru" => check_cell::<GruCell>(bidirectional, lengths, Nonlinearity::Tanh),
+        _ => unreachable!(),
+    }
+}

@@ -1,0 +1,92 @@
+//! Stacking and bidirectional semantics: dropout in training only, merge modes, cell steps.
+
+use rnn_core::{Cell, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer};
+use rstest::rstest;
+
+use crate::backend::{autodiff_device, device};
+use crate::util::{Rng, assert_close, max_abs_diff};
+
+#[test]
+fn dropout_between_layers_only_in_training() {
+    let config = RnnConfig::new(3, 8).with_num_layers(2);
+    let rnn: Lstm = config.clone().with_dropout(0.5).init(&device());
+    let mut no_dropout = rnn.clone();
+    no_dropout.dropout = burn::nn::DropoutConfig::new(0.0).init();
+    let x = Rng::new(3).tensor([2, 4, 3], &device());
+
+    let eval = rnn.forward(x.clone(), None, None);
+    let reference = no_dropout.forward(x.clone(), None, None);
+    assert_close("inference ignores dropout", &eval.output, &reference.output, 0.0);
+
+    let ad = autodiff_device();
+    let train = rnn.valid().to_device(&ad).train();
+    let train_ref = no_dropout.valid().to_device(&ad).train();
+    let x = x.to_device(&ad);
+    let a = train.forward(x.clone(), None, None);
+    let b = train_ref.forward(x, None, None);
+    assert!(max_abs_diff(&a.output, &b.output) > 1e-4, "training applies dropout between layers");
+}
+
+#[test]
+fn dropout_not_applied_to_single_layer_output() {
+    let rnn: Lstm = RnnConfig::new(3, 8).with_dropout(0.5).init(&device());
+    let ad = autodiff_device();
+    let train = rnn.valid().to_device(&ad).train();
+    let x = Rng::new(4).tensor([2, 4, 3], &ad);
+    let reference = rnn.forward(x.clone().to_device(&device()), None, None);
+    let out = train.forward(x, None, None);
+    assert_close("last layer output is not dropped", &out.output.to_device(&device()), &reference.output, 1e-6);
+}
+
+#[rstest]
+#[case(MergeMode::Sum)]
+#[case(MergeMode::Mean)]
+#[case(MergeMode::Mul)]
+fn merge_modes_combine_the_two_directions(#[case] mode: MergeMode) {
+    let device = device();
+    let concat: Rnn<GruCell> = RnnConfig::new(3, 4).with_bidirectional(true).init(&device);
+    let mut merged = concat.clone();
+    if let RnnLayer::Bidirectional(b) = &mut merged.layers[0] {
+        b.merge = mode;
+    }
+    let x = Rng::new(9).tensor([2, 5, 3], &device);
+    let both = concat.forward(x.clone(), None, Some(&[5, 2])).output;
+    let (fwd, bwd) = (both.clone().narrow(2, 0, 4), both.narrow(2, 4, 4));
+    let expected = match mode {
+        MergeMode::Sum => fwd + bwd,
+        MergeMode::Mean => (fwd + bwd) / 2.0,
+        MergeMode::Mul => fwd * bwd,
+        MergeMode::Concat => unreachable!(),
+    };
+    let out = merged.forward(x, None, Some(&[5, 2])).output;
+    assert_close(&format!("{mode:?}"), &out, &expected, 1e-6);
+}
+
+#[test]
+fn stacked_bidirectional_sum_feeds_hidden_sized_inputs() {
+    let rnn: Lstm = RnnConfig::new(3, 4)
+        .with_num_layers(3)
+        .with_bidirectional(true)
+        .with_merge(MergeMode::Sum)
+        .init(&device());
+    assert_eq!(rnn.cells()[2].input_size(), 4);
+    let out = rnn.forward(Rng::new(1).tensor([2, 3, 3], &device()), None, None);
+    assert_eq!(out.output.dims(), [2, 3, 4]);
+    assert_eq!(out.state.hidden.dims(), [6, 2, 4]);
+}
+
+/// The single-step API decoders use gives what the sequence layer gives.
+#[test]
+fn cell_steps_reproduce_the_layer() {
+    let device = device();
+    let rnn: Rnn<LstmCell> = RnnConfig::new(3, 4).init(&device);
+    let x = Rng::new(2).tensor([2, 5, 3], &device);
+    let out = rnn.forward(x.clone(), None, None);
+    let cell = rnn.cells()[0];
+    let mut state = cell.zero_state(2, &device);
+    for t in 0..5 {
+        state = cell.step(x.clone().narrow(1, t, 1).squeeze_dim(1), state);
+        let expected = out.output.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
+        assert_close(&format!("step {t}"), &state.hidden, &expected, 1e-6);
+    }
+}

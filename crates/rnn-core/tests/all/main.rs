@@ -1,0 +1,11 @@
+//! rnn-core's integration tests: one binary, run once per backend by `cargo xtask test`
+//! (the backend comes from `RNN_TEST_BACKEND`: `ndarray` (default), `wgpu` or `flex`).
+
+mod backend;
+mod errors;
+mod gradcheck;
+mod layers;
+mod padding;
+mod parity;
+mod record;
+mod util;

@@ -1,0 +1,81 @@
+//! Variable-length batches: a padded example gives exactly what it gives alone, unpadded.
+
+use burn::tensor::Tensor;
+use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Rnn, RnnConfig, RnnState};
+use rstest::rstest;
+
+use crate::backend::device;
+use crate::util::{Rng, assert_close, values};
+
+const TOL: f32 = 1e-5;
+
+fn padded_equals_alone<C: Cell>(layers: usize, bidirectional: bool, seed: u64) {
+    let device = device();
+    let mut rng = Rng::new(seed);
+    let (batch, seq, input, hidden) = (4, rng.range(2, 7), 3, 5);
+    let lengths: Vec<usize> = (0..batch).map(|_| rng.range(1, seq)).collect();
+    let rnn: Rnn<C> = RnnConfig::new(input, hidden)
+        .with_num_layers(layers)
+        .with_bidirectional(bidirectional)
+        .init(&device);
+    let n_states = layers * rnn.num_directions();
+    let x = rng.tensor([batch, seq, input], &device);
+    let h0 = rng.tensor([n_states, batch, hidden], &device);
+    let c0 = C::HAS_CELL_STATE.then(|| rng.tensor([n_states, batch, hidden], &device));
+    let state = RnnState { hidden: h0.clone(), cell: c0.clone() };
+    let out = rnn.forward(x.clone(), Some(state), Some(&lengths));
+    let width = out.output.dims()[2];
+
+    for (b, &len) in lengths.iter().enumerate() {
+        let what = format!("{} layers={layers} bi={bidirectional} seed={seed} lengths={lengths:?} example {b}", C::NAME);
+        let pick = |t: &Tensor<3>| t.clone().narrow(1, b, 1);
+        let alone_state = RnnState { hidden: pick(&h0), cell: c0.as_ref().map(pick) };
+        let alone = rnn.forward(x.clone().narrow(0, b, 1).narrow(1, 0, len), Some(alone_state), None);
+        let padded = out.output.clone().narrow(0, b, 1);
+        assert_close(&format!("{what}: outputs"), &padded.clone().narrow(1, 0, len), &alone.output, TOL);
+        if len < seq {
+            let tail = values(&padded.narrow(1, len, seq - len));
+            assert!(tail.iter().all(|v| *v == 0.0), "{what}: outputs past the length must be 0, got {tail:?}");
+        }
+        assert_eq!(alone.output.dims()[2], width);
+        assert_close(&format!("{what}: h_n"), &out.state.hidden.clone().narrow(1, b, 1), &alone.state.hidden, TOL);
+        if let (Some(c), Some(c_alone)) = (&out.state.cell, &alone.state.cell) {
+            assert_close(&format!("{what}: c_n"), &c.clone().narrow(1, b, 1), c_alone, TOL);
+        }
+    }
+}
+
+#[rstest]
+fn padded_example_equals_example_alone(
+    #[values("elman", "lstm", "gru")] cell: &str,
+    #[values(1, 2)] layers: usize,
+    #[values(false, true)] bidirectional: bool,
+    #[values(1, 2, 3)] seed: u64,
+) {
+    match cell {
+        "elman" => padded_equals_alone::<ElmanCell>(layers, bidirectional, seed),
+        "lstm" => padded_equals_alone::<LstmCell>(layers, bidirectional, seed),
+        "gru" => padded_equals_alone::<GruCell>(layers, bidirectional, seed),
+        _ => unreachable!(),
+    }
+}
+
+/// Full lengths are the same as no lengths; time-major is batch-first transposed.
+#[rstest]
+fn full_lengths_and_time_major_agree(#[values(false, true)] bidirectional: bool) {
+    let device = device();
+    let mut rng = Rng::new(11);
+    let config = RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(bidirectional);
+    let rnn: Rnn<LstmCell> = config.init(&device);
+    let x = rng.tensor([2, 5, 3], &device);
+    let plain = rnn.forward(x.clone(), None, None);
+    let full = rnn.forward(x.clone(), None, Some(&[5, 5]));
+    assert_close("full lengths", &full.output, &plain.output, 0.0);
+
+    let mut time_major = rnn.clone();
+    time_major.batch_first = false;
+    let bf = rnn.forward(x.clone(), None, Some(&[5, 3]));
+    let tm = time_major.forward(x.swap_dims(0, 1), None, Some(&[5, 3]));
+    assert_close("time-major output", &tm.output.swap_dims(0, 1), &bf.output, 1e-6);
+    assert_close("time-major h_n", &tm.state.hidden, &bf.state.hidden, 1e-6);
+}

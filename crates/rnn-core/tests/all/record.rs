@@ -1,0 +1,28 @@
+//! Saving and loading with Burn's records.
+
+use burn::module::Module;
+use rnn_core::{Lstm, RnnConfig};
+
+use crate::backend::device;
+use crate::util::{Rng, assert_close};
+
+#[test]
+fn stacked_bidirectional_lstm_round_trips_through_a_file() {
+    let device = device();
+    let config = RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(true);
+    let saved: Lstm = config.init(&device);
+    let x = Rng::new(5).tensor([2, 6, 3], &device);
+    let before = saved.forward(x.clone(), None, Some(&[6, 4]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lstm.bpk");
+    saved.save_file(&path).expect("save");
+    let fresh: Lstm = config.init(&device);
+    let differs = fresh.forward(x.clone(), None, Some(&[6, 4]));
+    assert!(crate::util::max_abs_diff(&differs.output, &before.output) > 1e-3, "a fresh init differs");
+    let loaded = fresh.try_load_file(&path).expect("load");
+    let after = loaded.forward(x, None, Some(&[6, 4]));
+    assert_close("output", &after.output, &before.output, 0.0);
+    assert_close("h_n", &after.state.hidden, &before.state.hidden, 0.0);
+    assert_close("c_n", after.state.cell.as_ref().unwrap(), before.state.cell.as_ref().unwrap(), 0.0);
+}

@@ -1,0 +1,88 @@
+//! Test helpers: fixtures, tensor comparison, a tiny seeded RNG.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::Value;
+
+/// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`.
+pub fn tensor<const D: usize>(value: &Value, device: &Device) -> Tensor<D> {
+    let shape: Vec<usize> = value["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|v| v.as_u64().expect("dim") as usize)
+        .collect();
+    let data: Vec<f32> = value["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|v| v.as_f64().expect("number") as f32)
+        .collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// Reads `tests/fixtures/<path>` as JSON.
+pub fn fixture(path: &str) -> Value {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// The values of a tensor, as f32.
+pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.to_data().convert::<f32>().to_vec::<f32>().expect("f32 data")
+}
+
+/// Largest absolute difference, after checking the shapes agree.
+pub fn max_abs_diff<const D: usize>(actual: &Tensor<D>, expected: &Tensor<D>) -> f32 {
+    assert_eq!(actual.dims(), expected.dims(), "shapes differ");
+    values(actual)
+        .iter()
+        .zip(values(expected))
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Asserts `actual` and `expected` agree within `tol` (max abs error).
+pub fn assert_close<const D: usize>(what: &str, actual: &Tensor<D>, expected: &Tensor<D>, tol: f32) {
+    let err = max_abs_diff(actual, expected);
+    assert!(
+        err <= tol,
+        "{what}: max abs error {err:e} > {tol:e}\nactual:   {:?}\nexpected: {:?}",
+        values(actual),
+        values(expected)
+    );
+}
+
+/// A small deterministic RNG (SplitMix64) for property tests.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn float(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    /// A tensor of uniform values in `[-1, 1)`.
+    pub fn tensor<const D: usize>(&mut self, shape: [usize; D], device: &Device) -> Tensor<D> {
+        let n = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|_| self.float()).collect();
+        Tensor::from_data(TensorData::new(data, shape), device)
+    }
+}

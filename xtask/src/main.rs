@@ -1,0 +1,71 @@
+//! Project tasks: `cargo xtask test` (the test matrix over backends) and `cargo xtask bench`.
+
+mod bench;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  cargo xtask test [--backend ndarray|wgpu|flex]...   run the workspace tests on each backend
+                                                      (default: ndarray and wgpu)
+  cargo xtask bench [--backend ndarray|flex|wgpu]... [-- ARGS]
+                                                      release benchmark of our layers vs burn-nn";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The backends named by `--backend` flags in `args`, or `default` when none is.
+pub fn backends(args: &[String], default: &[&str]) -> Result<Vec<String>, String> {
+    let mut backends = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--backend" => {
+                let name = it.next().ok_or("--backend: expected a backend name, got nothing")?;
+                if !["ndarray", "wgpu", "flex"].contains(&name.as_str()) {
+                    return Err(format!("--backend: expected ndarray, wgpu or flex, got {name}"));
+                }
+                backends.push(name.clone());
+            }
+            "--" => break,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if backends.is_empty() {
+        backends = default.iter().map(|s| s.to_string()).collect();
+    }
+    Ok(backends)
+}
+
+/// Runs `cargo` with `args` and `envs`, streaming its output; returns whether it succeeded and
+/// its captured stdout.
+pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(bool, String), String> {
+    let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
+    command.args(args).envs(envs.iter().copied());
+    command.stdout(std::process::Stdio::piped());
+    let mut child = command.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut captured = String::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.map_err(|e| e.to_string())?;
+        println!("{line}");
+        captured.push_str(&line);
+        captured.push('\n');
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    Ok((status.success(), captured))
+}

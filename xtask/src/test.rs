@@ -1,0 +1,112 @@
+//! `cargo xtask test`: build the workspace tests once, run them on every backend, print a table.
+
+use crate::{backends, cargo};
+
+/// Counts from cargo test's `test result:` lines.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+}
+
+impl Counts {
+    fn parse(output: &str) -> Self {
+        let mut counts = Counts::default();
+        for line in output.lines().filter(|l| l.starts_with("test result:")) {
+            let number = |word: &str| -> usize {
+                line.split(';')
+                    .find_map(|part| part.trim().strip_suffix(word).map(str::trim))
+                    .and_then(|n| n.rsplit(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            };
+            counts.passed += number("passed");
+            counts.failed += number("failed");
+            counts.ignored += number("ignored");
+        }
+        counts
+    }
+}
+
+const WGPU_HELP: &str = "the wgpu backend could not create an adapter. On Debian/Ubuntu without a GPU, install \
+Mesa's software Vulkan driver: `apt-get install -y --no-install-recommends mesa-vulkan-drivers libvulkan1` \
+(see ../shared/WGPU_ON_CPU.md). Do not enable burn's `vulkan` feature.";
+
+/// Workspace members that have tests (every member but xtask).
+fn test_crates() -> Result<Vec<String>, String> {
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let mut crates: Vec<String> = meta["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .filter(|name| *name != "xtask" && !name.ends_with("-bench"))
+        .map(str::to_string)
+        .collect();
+    crates.sort();
+    Ok(crates)
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let backends = backends(args, &["ndarray", "wgpu"])?;
+    let crates = test_crates()?;
+    println!("== building the workspace tests once ==");
+    let mut build = vec!["test", "--no-run"];
+    for krate in &crates {
+        build.extend(["-p", krate.as_str()]);
+    }
+    let (ok, _) = cargo(&build, &[])?;
+    if !ok {
+        return Err("build failed".into());
+    }
+    let mut rows: Vec<(String, String, Counts)> = Vec::new();
+    for (i, backend) in backends.iter().enumerate() {
+        let envs = [("RNN_TEST_BACKEND", backend.as_str())];
+        println!("== {backend}: checking the backend ==");
+        let (ok, _) = cargo(
+            &["test", "-p", "rnn-core", "--test", "all", "--", "--exact", "backend::backend_available"],
+            &envs,
+        )?;
+        if !ok {
+            let help = if backend == "wgpu" { WGPU_HELP } else { "the backend failed its smoke test" };
+            return Err(format!("{backend}: {help}"));
+        }
+        for krate in &crates {
+            println!("== {backend}: testing {krate} ==");
+            // Doc tests do not depend on the backend under test: run them once, with the first.
+            let mut args = vec!["test", "-p", krate.as_str(), "--no-fail-fast"];
+            if i > 0 {
+                args.extend(["--lib", "--bins", "--tests", "--examples"]);
+            }
+            let (ok, output) = cargo(&args, &envs)?;
+            let mut counts = Counts::parse(&output);
+            if !ok {
+                // A crash or a build error counts as a failure even when no test reported one.
+                counts.failed = counts.failed.max(1);
+            }
+            rows.push((backend.clone(), krate.clone(), counts));
+        }
+    }
+    print_table(&rows);
+    let failed = rows.iter().any(|(_, _, c)| c.failed > 0);
+    if failed { Err("some tests failed".into()) } else { Ok(()) }
+}
+
+fn print_table(rows: &[(String, String, Counts)]) {
+    println!("\n{:<10} {:<12} {:>7} {:>7} {:>8}", "backend", "crate", "passed", "failed", "ignored");
+    let (mut passed, mut failed, mut ignored) = (0, 0, 0);
+    for (backend, krate, c) in rows {
+        println!("{backend:<10} {krate:<12} {:>7} {:>7} {:>8}", c.passed, c.failed, c.ignored);
+        passed += c.passed;
+        failed += c.failed;
+        ignored += c.ignored;
+    }
+    // The closing line CI reads: ignored tests are reported as skipped.
+    println!("{passed} passed, {failed} failed, {ignored} skipped");
+}
