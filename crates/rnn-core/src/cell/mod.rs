@@ -10,7 +10,7 @@ pub use gru::GruCell;
 pub use lstm::LstmCell;
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{RnnError, check_positive};
@@ -23,7 +23,7 @@ use crate::{FusedWeights, RnnState};
 /// [`step_projected`](Cell::step_projected) does the per-step recurrence (one matmul of the
 /// hidden state with the fused gate weights plus pointwise gate math).
 /// Decoders that produce their inputs one step at a time use [`step`](Cell::step).
-pub trait Cell: Module + Sized {
+pub trait Cell: Module + ModuleDisplay + Sized {
     /// Number of fused gates: Elman 1, GRU 3, LSTM 4.
     const GATES: usize;
     /// Whether the state has a cell part `c` (LSTM).

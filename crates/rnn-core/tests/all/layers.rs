@@ -1,5 +1,6 @@
 //! Stacking and bidirectional semantics: dropout in training only, merge modes, cell steps.
 
+use burn::module::Module;
 use rnn_core::{Cell, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer};
 use rstest::rstest;
 

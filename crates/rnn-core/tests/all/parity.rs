@@ -17,7 +17,7 @@ const GRAD_TOL: f32 = 1e-4;
 fn transposed(value: &Value, device: &Device) -> Tensor<2> {
     let t = tensor::<2>(value, &crate::backend::device());
     let [rows, cols] = t.dims();
-    let data = t.transpose().to_data().convert::<f32>().to_vec::<f32>().unwrap();
+    let data = t.transpose().to_data().convert::<f32>().try_to_vec::<f32>().unwrap();
     Tensor::from_data(TensorData::new(data, [cols, rows]), device)
 }
 

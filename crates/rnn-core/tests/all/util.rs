@@ -29,7 +29,7 @@ pub fn fixture(path: &str) -> Value {
 
 /// The values of a tensor, as f32.
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.to_data().convert::<f32>().to_vec::<f32>().expect("f32 data")
+    t.to_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
 }
 
 /// Largest absolute difference, after checking the shapes agree.
