@@ -35,9 +35,13 @@ pub fn backends(args: &[String], default: &[&str]) -> Result<Vec<String>, String
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--backend" => {
-                let name = it.next().ok_or("--backend: expected a backend name, got nothing")?;
+                let name = it
+                    .next()
+                    .ok_or("--backend: expected a backend name, got nothing")?;
                 if !["ndarray", "wgpu", "flex"].contains(&name.as_str()) {
-                    return Err(format!("--backend: expected ndarray, wgpu or flex, got {name}"));
+                    return Err(format!(
+                        "--backend: expected ndarray, wgpu or flex, got {name}"
+                    ));
                 }
                 backends.push(name.clone());
             }
@@ -57,7 +61,9 @@ pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(bool, String), Str
     let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
     command.args(args).envs(envs.iter().copied());
     command.stdout(std::process::Stdio::piped());
-    let mut child = command.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
     let stdout = child.stdout.take().expect("piped stdout");
     let mut captured = String::new();
     for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {

@@ -70,11 +70,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let envs = [("RNN_TEST_BACKEND", backend.as_str())];
         println!("== {backend}: checking the backend ==");
         let (ok, _) = cargo(
-            &["test", "-p", "rnn-core", "--test", "all", "--", "--exact", "backend::backend_available"],
+            &[
+                "test",
+                "-p",
+                "rnn-core",
+                "--test",
+                "all",
+                "--",
+                "--exact",
+                "backend::backend_available",
+            ],
             &envs,
         )?;
         if !ok {
-            let help = if backend == "wgpu" { WGPU_HELP } else { "the backend failed its smoke test" };
+            let help = if backend == "wgpu" {
+                WGPU_HELP
+            } else {
+                "the backend failed its smoke test"
+            };
             return Err(format!("{backend}: {help}"));
         }
         for krate in &crates {
@@ -95,14 +108,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     print_table(&rows);
     let failed = rows.iter().any(|(_, _, c)| c.failed > 0);
-    if failed { Err("some tests failed".into()) } else { Ok(()) }
+    if failed {
+        Err("some tests failed".into())
+    } else {
+        Ok(())
+    }
 }
 
 fn print_table(rows: &[(String, String, Counts)]) {
-    println!("\n{:<10} {:<12} {:>7} {:>7} {:>8}", "backend", "crate", "passed", "failed", "ignored");
+    println!(
+        "\n{:<10} {:<12} {:>7} {:>7} {:>8}",
+        "backend", "crate", "passed", "failed", "ignored"
+    );
     let (mut passed, mut failed, mut ignored) = (0, 0, 0);
     for (backend, krate, c) in rows {
-        println!("{backend:<10} {krate:<12} {:>7} {:>7} {:>8}", c.passed, c.failed, c.ignored);
+        println!(
+            "{backend:<10} {krate:<12} {:>7} {:>7} {:>8}",
+            c.passed, c.failed, c.ignored
+        );
         passed += c.passed;
         failed += c.failed;
         ignored += c.ignored;

@@ -37,17 +37,26 @@ fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
         "LSTM" => {
             let a: Lstm = ours.init(device);
             let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
-            (Box::new(move |x| a.forward(x, None, None).output), Box::new(move |x| b.forward(x, None).0))
+            (
+                Box::new(move |x| a.forward(x, None, None).output),
+                Box::new(move |x| b.forward(x, None).0),
+            )
         }
         "GRU" => {
             let a: Gru = ours.init(device);
             let b = burn::nn::GruConfig::new(s.input, s.hidden, true).init(device);
-            (Box::new(move |x| a.forward(x, None, None).output), Box::new(move |x| b.forward(x, None)))
+            (
+                Box::new(move |x| a.forward(x, None, None).output),
+                Box::new(move |x| b.forward(x, None)),
+            )
         }
         "Elman" => {
             let a: Elman = ours.init(device);
             let b = burn::nn::RnnConfig::new(s.input, s.hidden, true).init(device);
-            (Box::new(move |x| a.forward(x, None, None).output), Box::new(move |x| b.forward(x, None).0))
+            (
+                Box::new(move |x| a.forward(x, None, None).output),
+                Box::new(move |x| b.forward(x, None).0),
+            )
         }
         _ => unreachable!(),
     }
@@ -70,7 +79,12 @@ fn median(warmup: usize, iters: usize, mut f: impl FnMut()) -> Duration {
 }
 
 /// Forward only (inference device) and forward+backward (autodiff device) times.
-fn time_layer(make: impl Fn(&Device) -> Layer, s: Shape, device: &Device, iters: usize) -> (Duration, Duration) {
+fn time_layer(
+    make: impl Fn(&Device) -> Layer,
+    s: Shape,
+    device: &Device,
+    iters: usize,
+) -> (Duration, Duration) {
     let layer = make(device);
     let x = Tensor::<3>::random([s.batch, s.seq, s.input], Distribution::Default, device);
     let forward = median(2, iters, || {
@@ -93,18 +107,34 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let mut backends = Vec::new();
-    let mut shape = Shape { batch: 32, seq: 64, input: 128, hidden: 256 };
+    let mut shape = Shape {
+        batch: 32,
+        seq: 64,
+        input: 128,
+        hidden: 256,
+    };
     let mut iters = 10;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg}: expected a value"));
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| panic!("{arg}: expected a value"))
+        };
         match arg.as_str() {
             "--backend" => backends.push(value()),
             "--iters" => iters = value().parse().expect("--iters: expected a number"),
             "--shape" => {
-                let v: Vec<usize> = value().split(',').map(|n| n.parse().expect("--shape: B,S,I,H")).collect();
+                let v: Vec<usize> = value()
+                    .split(',')
+                    .map(|n| n.parse().expect("--shape: B,S,I,H"))
+                    .collect();
                 assert_eq!(v.len(), 4, "--shape: expected B,S,I,H");
-                shape = Shape { batch: v[0], seq: v[1], input: v[2], hidden: v[3] };
+                shape = Shape {
+                    batch: v[0],
+                    seq: v[1],
+                    input: v[2],
+                    hidden: v[3],
+                };
             }
             other => panic!("unknown argument {other}"),
         }
@@ -117,7 +147,9 @@ fn main() {
         "batch {}, seq {}, input {}, hidden {}; f32; median of {iters} runs\n",
         s.batch, s.seq, s.input, s.hidden
     );
-    println!("| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up |");
+    println!(
+        "| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for backend in &backends {
         let device = device(backend);

@@ -56,7 +56,11 @@ fn batch(step: u64, size: usize, device: &Device) -> (Tensor<3>, Vec<usize>, Ten
         let len = 3 + (next() % 8) as usize;
         let mut sum = 0.0;
         for t in 0..seq {
-            let v = if t < len { (next() % 2001) as f32 / 1000.0 - 1.0 } else { 0.0 };
+            let v = if t < len {
+                (next() % 2001) as f32 / 1000.0 - 1.0
+            } else {
+                0.0
+            };
             sum += v;
             values.push(v);
         }
@@ -80,10 +84,18 @@ fn main() {
     let x = Tensor::<3>::random([3, 6, 8], Distribution::Default, &device);
     let lstm: Lstm = RnnConfig::new(8, 16).with_num_layers(2).init(&device);
     let out = lstm.forward(x.clone(), None, None);
-    println!("LSTM output {:?}, h_n {:?}", out.output.dims(), out.state.hidden.dims());
+    println!(
+        "LSTM output {:?}, h_n {:?}",
+        out.output.dims(),
+        out.state.hidden.dims()
+    );
     let gru: Gru = RnnConfig::new(8, 16).with_bidirectional(true).init(&device);
     let out = gru.forward(x, None, Some(&[6, 2, 4]));
-    println!("BiGRU output {:?}, h_n {:?} (lengths 6, 2, 4)", out.output.dims(), out.state.hidden.dims());
+    println!(
+        "BiGRU output {:?}, h_n {:?} (lengths 6, 2, 4)",
+        out.output.dims(),
+        out.state.hidden.dims()
+    );
 
     // 2. Training: is the sum of a variable-length sequence positive?
     let train_device = device.clone().autodiff();
@@ -95,9 +107,14 @@ fn main() {
     for step in 1..=150 {
         let (x, lengths, labels) = batch(step, 64, &train_device);
         let logits = model.forward(x, &lengths);
-        let loss = -log_softmax(logits, 1).gather(1, labels.unsqueeze_dim(1)).mean();
+        let loss = -log_softmax(logits, 1)
+            .gather(1, labels.unsqueeze_dim(1))
+            .mean();
         if step % 25 == 0 {
-            println!("step {step:>3}  loss {:.4}", loss.clone().into_scalar::<f32>());
+            println!(
+                "step {step:>3}  loss {:.4}",
+                loss.clone().into_scalar::<f32>()
+            );
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(5e-3, model, grads);

@@ -20,7 +20,12 @@ impl Padding {
     /// Checks `lengths` against a batch of `batch` sequences of `seq` steps.
     ///
     /// Returns `None` when every sequence is full length (no masking needed).
-    pub fn new(lengths: &[usize], seq: usize, batch: usize, device: &Device) -> Result<Option<Self>, RnnError> {
+    pub fn new(
+        lengths: &[usize],
+        seq: usize,
+        batch: usize,
+        device: &Device,
+    ) -> Result<Option<Self>, RnnError> {
         if lengths.len() != batch {
             return Err(RnnError::new(
                 "lengths",
@@ -28,7 +33,11 @@ impl Padding {
                 format!("{} lengths", lengths.len()),
             ));
         }
-        if let Some((i, &len)) = lengths.iter().enumerate().find(|(_, l)| **l == 0 || **l > seq) {
+        if let Some((i, &len)) = lengths
+            .iter()
+            .enumerate()
+            .find(|(_, l)| **l == 0 || **l > seq)
+        {
             return Err(RnnError::new(
                 format!("lengths[{i}]"),
                 format!("a length in 1..={seq} (the sequence length)"),
@@ -43,7 +52,11 @@ impl Padding {
         for t in 0..seq {
             for &len in lengths {
                 keep.push(if t < len { 1.0f32 } else { 0.0 });
-                reverse.push(if t < len { (len - 1 - t) as i64 } else { t as i64 });
+                reverse.push(if t < len {
+                    (len - 1 - t) as i64
+                } else {
+                    t as i64
+                });
             }
         }
         Ok(Some(Self {
@@ -61,7 +74,11 @@ pub(crate) fn reverse_time(x: Tensor<3>, padding: Option<&Padding>) -> Tensor<3>
         None => x.flip([0]),
         Some(p) => {
             let [seq, batch, features] = x.dims();
-            let index = p.reverse_index.clone().unsqueeze_dim::<3>(2).expand([seq, batch, features]);
+            let index = p
+                .reverse_index
+                .clone()
+                .unsqueeze_dim::<3>(2)
+                .expand([seq, batch, features]);
             x.gather(0, index)
         }
     }

@@ -66,7 +66,9 @@ impl<C: Cell> Recurrent<C> {
         match keeps {
             None => {
                 for x_t in projected.iter_dim(0) {
-                    state = self.cell.step_projected(x_t.reshape([batch, C::GATES * hidden]), state);
+                    state = self
+                        .cell
+                        .step_projected(x_t.reshape([batch, C::GATES * hidden]), state);
                     outputs.push(state.hidden.clone());
                 }
             }

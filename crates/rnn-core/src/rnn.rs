@@ -57,7 +57,11 @@ impl RnnConfig {
         check_positive("hidden_size", self.hidden_size)?;
         check_positive("num_layers", self.num_layers)?;
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return Err(RnnError::new("dropout", "a probability in [0, 1)", self.dropout.to_string()));
+            return Err(RnnError::new(
+                "dropout",
+                "a probability in [0, 1)",
+                self.dropout.to_string(),
+            ));
         }
         Ok(())
     }
@@ -72,7 +76,11 @@ impl RnnConfig {
         };
         let layers = (0..self.num_layers)
             .map(|l| {
-                let input_size = if l == 0 { self.input_size } else { layer_output };
+                let input_size = if l == 0 {
+                    self.input_size
+                } else {
+                    layer_output
+                };
                 let cell = CellConfig::new(input_size, self.hidden_size)
                     .with_bias(self.bias)
                     .with_nonlinearity(self.nonlinearity);
@@ -181,7 +189,10 @@ impl<C: Cell> Rnn<C> {
 
     /// The cells, mutably, in the order of [`cells`](Self::cells).
     pub fn cells_mut(&mut self) -> Vec<&mut C> {
-        self.layers.iter_mut().flat_map(RnnLayer::cells_mut).collect()
+        self.layers
+            .iter_mut()
+            .flat_map(RnnLayer::cells_mut)
+            .collect()
     }
 
     /// Runs the network.
@@ -218,8 +229,16 @@ impl<C: Cell> Rnn<C> {
         };
         let [seq, batch, features] = input.dims();
         if seq == 0 || batch == 0 {
-            let shape = if self.batch_first { [batch, seq, features] } else { [seq, batch, features] };
-            return Err(RnnError::new("input", "a non-empty batch and sequence", format!("shape {shape:?}")));
+            let shape = if self.batch_first {
+                [batch, seq, features]
+            } else {
+                [seq, batch, features]
+            };
+            return Err(RnnError::new(
+                "input",
+                "a non-empty batch and sequence",
+                format!("shape {shape:?}"),
+            ));
         }
         if features != self.input_size() {
             return Err(RnnError::new(
@@ -259,13 +278,21 @@ impl<C: Cell> Rnn<C> {
             };
         }
         Ok(RnnOutput {
-            output: if self.batch_first { x.swap_dims(0, 1) } else { x },
+            output: if self.batch_first {
+                x.swap_dims(0, 1)
+            } else {
+                x
+            },
             state: RnnState::stack(finals),
         })
     }
 
     fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {
-        let expected = [self.num_layers() * self.num_directions(), batch, self.hidden_size()];
+        let expected = [
+            self.num_layers() * self.num_directions(),
+            batch,
+            self.hidden_size(),
+        ];
         let check = |name: &str, t: &Tensor<3>| {
             if t.dims() != expected {
                 return Err(RnnError::new(
@@ -281,7 +308,10 @@ impl<C: Cell> Rnn<C> {
             (Some(cell), true) => check("state.cell", cell),
             (None, true) => Err(RnnError::new(
                 "state.cell",
-                format!("a cell state of shape {expected:?} ({} needs h and c)", C::NAME),
+                format!(
+                    "a cell state of shape {expected:?} ({} needs h and c)",
+                    C::NAME
+                ),
                 "None",
             )),
             (Some(cell), false) => Err(RnnError::new(

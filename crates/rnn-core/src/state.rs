@@ -59,7 +59,8 @@ impl RnnState<2> {
     /// Stacks per-layer/direction states `[batch, hidden]` into `[n, batch, hidden]`.
     pub(crate) fn stack(states: Vec<RnnState<2>>) -> RnnState<3> {
         let has_cell = states.iter().all(|s| s.cell.is_some());
-        let (hidden, cell): (Vec<_>, Vec<_>) = states.into_iter().map(|s| (s.hidden, s.cell)).unzip();
+        let (hidden, cell): (Vec<_>, Vec<_>) =
+            states.into_iter().map(|s| (s.hidden, s.cell)).unzip();
         RnnState {
             hidden: Tensor::stack(hidden, 0),
             cell: has_cell.then(|| Tensor::stack(cell.into_iter().flatten().collect(), 0)),

@@ -36,7 +36,13 @@ impl Cell for ElmanCell {
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         Self {
-            weights: FusedWeights::init(config.input_size, config.hidden_size, 1, config.bias, device),
+            weights: FusedWeights::init(
+                config.input_size,
+                config.hidden_size,
+                1,
+                config.bias,
+                device,
+            ),
             nonlinearity: config.nonlinearity,
         }
     }

@@ -29,7 +29,13 @@ impl Cell for LstmCell {
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         Self {
-            weights: FusedWeights::init(config.input_size, config.hidden_size, 4, config.bias, device),
+            weights: FusedWeights::init(
+                config.input_size,
+                config.hidden_size,
+                4,
+                config.bias,
+                device,
+            ),
         }
     }
 
@@ -54,7 +60,12 @@ impl Cell for LstmCell {
         let gates = projected + self.weights.project_hidden(state.hidden, false);
         let mut parts = gates.split(hidden, 1).into_iter();
         let mut next = || parts.next().expect("four gates");
-        let (i, f, g, o) = (sigmoid(next()), sigmoid(next()), next().tanh(), sigmoid(next()));
+        let (i, f, g, o) = (
+            sigmoid(next()),
+            sigmoid(next()),
+            next().tanh(),
+            sigmoid(next()),
+        );
         let cell = f * cell + i * g;
         RnnState::lstm(o * cell.clone().tanh(), cell)
     }

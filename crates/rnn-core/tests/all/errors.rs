@@ -27,7 +27,9 @@ fn init_panics_with_the_same_message() {
 
 #[test]
 fn invalid_cell_config_is_rejected() {
-    let err = CellConfig::new(0, 4).try_init::<GruCell>(&device()).unwrap_err();
+    let err = CellConfig::new(0, 4)
+        .try_init::<GruCell>(&device())
+        .unwrap_err();
     assert_eq!(err.to_string(), "input_size: expected a value > 0, got 0");
 }
 
@@ -41,26 +43,40 @@ fn zeros(shape: [usize; 3]) -> Tensor<3> {
 
 #[test]
 fn wrong_feature_size() {
-    let err = lstm().try_forward(zeros([2, 5, 6]), None, None).unwrap_err();
-    assert_eq!(err.to_string(), "input: expected feature size 3 (last dimension), got 6");
+    let err = lstm()
+        .try_forward(zeros([2, 5, 6]), None, None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input: expected feature size 3 (last dimension), got 6"
+    );
 }
 
 #[test]
 fn empty_input() {
-    let err = lstm().try_forward(zeros([2, 0, 3]), None, None).unwrap_err();
-    assert_eq!(err.to_string(), "input: expected a non-empty batch and sequence, got shape [2, 0, 3]");
+    let err = lstm()
+        .try_forward(zeros([2, 0, 3]), None, None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input: expected a non-empty batch and sequence, got shape [2, 0, 3]"
+    );
 }
 
 #[test]
 fn state_of_wrong_shape() {
     let state = RnnState::lstm(zeros([1, 2, 4]), zeros([2, 2, 4]));
-    let err = lstm().try_forward(zeros([2, 5, 3]), Some(state), None).unwrap_err();
+    let err = lstm()
+        .try_forward(zeros([2, 5, 3]), Some(state), None)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "state.hidden: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [1, 2, 4]"
     );
     let state = RnnState::lstm(zeros([2, 2, 4]), zeros([2, 3, 4]));
-    let err = lstm().try_forward(zeros([2, 5, 3]), Some(state), None).unwrap_err();
+    let err = lstm()
+        .try_forward(zeros([2, 5, 3]), Some(state), None)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "state.cell: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [2, 3, 4]"
@@ -70,17 +86,31 @@ fn state_of_wrong_shape() {
 #[test]
 fn lstm_state_without_cell() {
     let err = lstm()
-        .try_forward(zeros([2, 5, 3]), Some(RnnState::new(zeros([2, 2, 4]))), None)
+        .try_forward(
+            zeros([2, 5, 3]),
+            Some(RnnState::new(zeros([2, 2, 4]))),
+            None,
+        )
         .unwrap_err();
-    assert_eq!(err.to_string(), "state.cell: expected a cell state of shape [2, 2, 4] (LSTM needs h and c), got None");
+    assert_eq!(
+        err.to_string(),
+        "state.cell: expected a cell state of shape [2, 2, 4] (LSTM needs h and c), got None"
+    );
 }
 
 #[test]
 fn gru_state_with_cell() {
-    let gru: Gru = RnnConfig::new(3, 4).with_bidirectional(true).init(&device());
+    let gru: Gru = RnnConfig::new(3, 4)
+        .with_bidirectional(true)
+        .init(&device());
     let state = RnnState::lstm(zeros([2, 2, 4]), zeros([2, 2, 4]));
-    let err = gru.try_forward(zeros([2, 5, 3]), Some(state), None).unwrap_err();
-    assert_eq!(err.to_string(), "state.cell: expected None (GRU has no cell state), got a tensor of shape [2, 2, 4]");
+    let err = gru
+        .try_forward(zeros([2, 5, 3]), Some(state), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state.cell: expected None (GRU has no cell state), got a tensor of shape [2, 2, 4]"
+    );
 }
 
 #[rstest]
@@ -89,7 +119,9 @@ fn gru_state_with_cell() {
 #[case(&[5, 0], "lengths[1]: expected a length in 1..=5 (the sequence length), got 0")]
 #[case(&[6, 2], "lengths[0]: expected a length in 1..=5 (the sequence length), got 6")]
 fn bad_lengths(#[case] lengths: &[usize], #[case] message: &str) {
-    let err = lstm().try_forward(zeros([2, 5, 3]), None, Some(lengths)).unwrap_err();
+    let err = lstm()
+        .try_forward(zeros([2, 5, 3]), None, Some(lengths))
+        .unwrap_err();
     assert_eq!(err.to_string(), message);
 }
 

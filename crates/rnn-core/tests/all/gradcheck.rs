@@ -40,7 +40,11 @@ fn forward<C: Cell>(
     let mut rnn: Rnn<C> = template.clone();
     let tensor_at = |i: usize| -> Tensor<3> {
         let t = leaf(&leaves.data[i], &leaves.shapes[i], device);
-        if device.is_autodiff() { t.require_grad() } else { t }
+        if device.is_autodiff() {
+            t.require_grad()
+        } else {
+            t
+        }
     };
     let x = tensor_at(0);
     let h0 = tensor_at(1);
@@ -62,7 +66,14 @@ fn forward<C: Cell>(
             i += 1;
         }
     }
-    let out = rnn.forward(x, Some(RnnState { hidden: h0, cell: c0 }), lengths);
+    let out = rnn.forward(
+        x,
+        Some(RnnState {
+            hidden: h0,
+            cell: c0,
+        }),
+        lengths,
+    );
     // A loss that weighs every output and final-state entry differently.
     let weigh = |t: Tensor<3>| {
         let n: usize = t.dims().iter().product();
@@ -95,12 +106,21 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
     }
     for _ in 0..directions {
         let width = C::GATES * HIDDEN;
-        shapes.extend([vec![INPUT, width], vec![HIDDEN, width], vec![width], vec![width]]);
+        shapes.extend([
+            vec![INPUT, width],
+            vec![HIDDEN, width],
+            vec![width],
+            vec![width],
+        ]);
     }
     let mut rng = Rng::new(7 + C::GATES as u64);
     let data = shapes
         .iter()
-        .map(|s| (0..s.iter().product::<usize>()).map(|_| rng.float() * 0.8).collect())
+        .map(|s| {
+            (0..s.iter().product::<usize>())
+                .map(|_| rng.float() * 0.8)
+                .collect()
+        })
         .collect();
     let mut leaves = Leaves { shapes, data };
 
@@ -116,7 +136,8 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
         .collect();
 
     let plain = device();
-    let loss_at = |leaves: &Leaves| -> f32 { forward(&template, leaves, lengths, &plain).0.into_scalar() };
+    let loss_at =
+        |leaves: &Leaves| -> f32 { forward(&template, leaves, lengths, &plain).0.into_scalar() };
     let eps = eps(nonlinearity);
     let mut checked = 0;
     for (li, grad) in analytic.iter().enumerate() {

@@ -17,7 +17,12 @@ fn dropout_between_layers_only_in_training() {
 
     let eval = rnn.forward(x.clone(), None, None);
     let reference = no_dropout.forward(x.clone(), None, None);
-    assert_close("inference ignores dropout", &eval.output, &reference.output, 0.0);
+    assert_close(
+        "inference ignores dropout",
+        &eval.output,
+        &reference.output,
+        0.0,
+    );
 
     let ad = autodiff_device();
     let train = rnn.valid().to_device(&ad).train();
@@ -25,7 +30,10 @@ fn dropout_between_layers_only_in_training() {
     let x = x.to_device(&ad);
     let a = train.forward(x.clone(), None, None);
     let b = train_ref.forward(x, None, None);
-    assert!(max_abs_diff(&a.output, &b.output) > 1e-4, "training applies dropout between layers");
+    assert!(
+        max_abs_diff(&a.output, &b.output) > 1e-4,
+        "training applies dropout between layers"
+    );
 }
 
 #[test]
@@ -36,7 +44,12 @@ fn dropout_not_applied_to_single_layer_output() {
     let x = Rng::new(4).tensor([2, 4, 3], &ad);
     let reference = rnn.forward(x.clone().to_device(&device()), None, None);
     let out = train.forward(x, None, None);
-    assert_close("last layer output is not dropped", &out.output.to_device(&device()), &reference.output, 1e-6);
+    assert_close(
+        "last layer output is not dropped",
+        &out.output.to_device(&device()),
+        &reference.output,
+        1e-6,
+    );
 }
 
 #[rstest]

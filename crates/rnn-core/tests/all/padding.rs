@@ -22,25 +22,56 @@ fn padded_equals_alone<C: Cell>(layers: usize, bidirectional: bool, seed: u64) {
     let x = rng.tensor([batch, seq, input], &device);
     let h0 = rng.tensor([n_states, batch, hidden], &device);
     let c0 = C::HAS_CELL_STATE.then(|| rng.tensor([n_states, batch, hidden], &device));
-    let state = RnnState { hidden: h0.clone(), cell: c0.clone() };
+    let state = RnnState {
+        hidden: h0.clone(),
+        cell: c0.clone(),
+    };
     let out = rnn.forward(x.clone(), Some(state), Some(&lengths));
     let width = out.output.dims()[2];
 
     for (b, &len) in lengths.iter().enumerate() {
-        let what = format!("{} layers={layers} bi={bidirectional} seed={seed} lengths={lengths:?} example {b}", C::NAME);
+        let what = format!(
+            "{} layers={layers} bi={bidirectional} seed={seed} lengths={lengths:?} example {b}",
+            C::NAME
+        );
         let pick = |t: &Tensor<3>| t.clone().narrow(1, b, 1);
-        let alone_state = RnnState { hidden: pick(&h0), cell: c0.as_ref().map(pick) };
-        let alone = rnn.forward(x.clone().narrow(0, b, 1).narrow(1, 0, len), Some(alone_state), None);
+        let alone_state = RnnState {
+            hidden: pick(&h0),
+            cell: c0.as_ref().map(pick),
+        };
+        let alone = rnn.forward(
+            x.clone().narrow(0, b, 1).narrow(1, 0, len),
+            Some(alone_state),
+            None,
+        );
         let padded = out.output.clone().narrow(0, b, 1);
-        assert_close(&format!("{what}: outputs"), &padded.clone().narrow(1, 0, len), &alone.output, TOL);
+        assert_close(
+            &format!("{what}: outputs"),
+            &padded.clone().narrow(1, 0, len),
+            &alone.output,
+            TOL,
+        );
         if len < seq {
             let tail = values(&padded.narrow(1, len, seq - len));
-            assert!(tail.iter().all(|v| *v == 0.0), "{what}: outputs past the length must be 0, got {tail:?}");
+            assert!(
+                tail.iter().all(|v| *v == 0.0),
+                "{what}: outputs past the length must be 0, got {tail:?}"
+            );
         }
         assert_eq!(alone.output.dims()[2], width);
-        assert_close(&format!("{what}: h_n"), &out.state.hidden.clone().narrow(1, b, 1), &alone.state.hidden, TOL);
+        assert_close(
+            &format!("{what}: h_n"),
+            &out.state.hidden.clone().narrow(1, b, 1),
+            &alone.state.hidden,
+            TOL,
+        );
         if let (Some(c), Some(c_alone)) = (&out.state.cell, &alone.state.cell) {
-            assert_close(&format!("{what}: c_n"), &c.clone().narrow(1, b, 1), c_alone, TOL);
+            assert_close(
+                &format!("{what}: c_n"),
+                &c.clone().narrow(1, b, 1),
+                c_alone,
+                TOL,
+            );
         }
     }
 }
@@ -65,7 +96,9 @@ fn padded_example_equals_example_alone(
 fn full_lengths_and_time_major_agree(#[values(false, true)] bidirectional: bool) {
     let device = device();
     let mut rng = Rng::new(11);
-    let config = RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(bidirectional);
+    let config = RnnConfig::new(3, 4)
+        .with_num_layers(2)
+        .with_bidirectional(bidirectional);
     let rnn: Rnn<LstmCell> = config.init(&device);
     let x = rng.tensor([2, 5, 3], &device);
     let plain = rnn.forward(x.clone(), None, None);
@@ -76,6 +109,11 @@ fn full_lengths_and_time_major_agree(#[values(false, true)] bidirectional: bool)
     time_major.batch_first = false;
     let bf = rnn.forward(x.clone(), None, Some(&[5, 3]));
     let tm = time_major.forward(x.swap_dims(0, 1), None, Some(&[5, 3]));
-    assert_close("time-major output", &tm.output.swap_dims(0, 1), &bf.output, 1e-6);
+    assert_close(
+        "time-major output",
+        &tm.output.swap_dims(0, 1),
+        &bf.output,
+        1e-6,
+    );
     assert_close("time-major h_n", &tm.state.hidden, &bf.state.hidden, 1e-6);
 }

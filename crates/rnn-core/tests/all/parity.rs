@@ -17,7 +17,12 @@ const GRAD_TOL: f32 = 1e-4;
 fn transposed(value: &Value, device: &Device) -> Tensor<2> {
     let t = tensor::<2>(value, &crate::backend::device());
     let [rows, cols] = t.dims();
-    let data = t.transpose().to_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    let data = t
+        .transpose()
+        .to_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
     Tensor::from_data(TensorData::new(data, [cols, rows]), device)
 }
 
@@ -35,8 +40,12 @@ pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Dev
         let w = cell.weights_mut();
         w.weight_ih = Param::from_tensor(transposed(&params[format!("weight_ih{s}")], device));
         w.weight_hh = Param::from_tensor(transposed(&params[format!("weight_hh{s}")], device));
-        w.bias_ih = params.get(format!("bias_ih{s}")).map(|v| Param::from_tensor(tensor(v, device)));
-        w.bias_hh = params.get(format!("bias_hh{s}")).map(|v| Param::from_tensor(tensor(v, device)));
+        w.bias_ih = params
+            .get(format!("bias_ih{s}"))
+            .map(|v| Param::from_tensor(tensor(v, device)));
+        w.bias_hh = params
+            .get(format!("bias_hh{s}"))
+            .map(|v| Param::from_tensor(tensor(v, device)));
     }
 }
 
@@ -54,18 +63,40 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     let x = tensor::<3>(&fx["input"], &device).require_grad();
     let h0 = fx.get("h0").map(|v| tensor::<3>(v, &device).require_grad());
     let c0 = fx.get("c0").map(|v| tensor::<3>(v, &device).require_grad());
-    let state = h0.clone().map(|hidden| RnnState { hidden, cell: c0.clone() });
+    let state = h0.clone().map(|hidden| RnnState {
+        hidden,
+        cell: c0.clone(),
+    });
     let lengths: Option<Vec<usize>> = fx["lengths"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_u64().unwrap() as usize).collect());
 
     let out = rnn.forward(x.clone(), state, lengths.as_deref());
     let expected = &fx["expected"];
-    assert_close(&format!("{name} output"), &out.output, &tensor(&expected["output"], &device), OUTPUT_TOL);
-    assert_close(&format!("{name} h_n"), &out.state.hidden, &tensor(&expected["h_n"], &device), OUTPUT_TOL);
-    assert_eq!(out.state.cell.is_some(), C::HAS_CELL_STATE, "{name}: c_n present iff LSTM");
+    assert_close(
+        &format!("{name} output"),
+        &out.output,
+        &tensor(&expected["output"], &device),
+        OUTPUT_TOL,
+    );
+    assert_close(
+        &format!("{name} h_n"),
+        &out.state.hidden,
+        &tensor(&expected["h_n"], &device),
+        OUTPUT_TOL,
+    );
+    assert_eq!(
+        out.state.cell.is_some(),
+        C::HAS_CELL_STATE,
+        "{name}: c_n present iff LSTM"
+    );
     if let Some(c_n) = &out.state.cell {
-        assert_close(&format!("{name} c_n"), c_n, &tensor(&expected["c_n"], &device), OUTPUT_TOL);
+        assert_close(
+            &format!("{name} c_n"),
+            c_n,
+            &tensor(&expected["c_n"], &device),
+            OUTPUT_TOL,
+        );
     }
 
     let w = &fx["loss_weights"];
@@ -76,41 +107,78 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     }
     let loss_value: f32 = loss.clone().into_scalar();
     let expected_loss = expected["loss"].as_f64().unwrap() as f32;
-    assert!((loss_value - expected_loss).abs() <= 1e-4 * expected_loss.abs().max(1.0), "{name} loss {loss_value} vs {expected_loss}");
+    assert!(
+        (loss_value - expected_loss).abs() <= 1e-4 * expected_loss.abs().max(1.0),
+        "{name} loss {loss_value} vs {expected_loss}"
+    );
 
     let grads = loss.backward();
     let g = &fx["grads"];
-    let grad_of = |what: &str, t: &Tensor<3>| t.grad(&grads).unwrap_or_else(|| panic!("{name}: no gradient for {what}"));
-    assert_close(&format!("{name} d input"), &grad_of("input", &x), &tensor(&g["input"], &device), GRAD_TOL);
+    let grad_of = |what: &str, t: &Tensor<3>| {
+        t.grad(&grads)
+            .unwrap_or_else(|| panic!("{name}: no gradient for {what}"))
+    };
+    assert_close(
+        &format!("{name} d input"),
+        &grad_of("input", &x),
+        &tensor(&g["input"], &device),
+        GRAD_TOL,
+    );
     if let Some(h0) = &h0 {
-        assert_close(&format!("{name} d h0"), &grad_of("h0", h0), &tensor(&g["h0"], &device), GRAD_TOL);
+        assert_close(
+            &format!("{name} d h0"),
+            &grad_of("h0", h0),
+            &tensor(&g["h0"], &device),
+            GRAD_TOL,
+        );
     }
     if let Some(c0) = &c0 {
-        assert_close(&format!("{name} d c0"), &grad_of("c0", c0), &tensor(&g["c0"], &device), GRAD_TOL);
+        assert_close(
+            &format!("{name} d c0"),
+            &grad_of("c0", c0),
+            &tensor(&g["c0"], &device),
+            GRAD_TOL,
+        );
     }
     let directions = rnn.num_directions();
     let mut checked = 0;
     for (k, cell) in rnn.cells().into_iter().enumerate() {
         let s = suffix(k, directions);
         let w = cell.weights();
-        let pairs = [("weight_ih", Some(&w.weight_ih)), ("weight_hh", Some(&w.weight_hh))];
+        let pairs = [
+            ("weight_ih", Some(&w.weight_ih)),
+            ("weight_hh", Some(&w.weight_hh)),
+        ];
         for (key, param) in pairs {
             let param = param.unwrap();
-            let grad = param.grad(&grads).unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
+            let grad = param
+                .grad(&grads)
+                .unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
             let expected = tensor::<2>(&g["params"][format!("{key}{s}")], &device);
-            assert_close(&format!("{name} d {key}{s}"), &grad.transpose(), &expected, GRAD_TOL);
+            assert_close(
+                &format!("{name} d {key}{s}"),
+                &grad.transpose(),
+                &expected,
+                GRAD_TOL,
+            );
             checked += 1;
         }
         for (key, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
             if let Some(bias) = bias {
-                let grad = bias.grad(&grads).unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
+                let grad = bias
+                    .grad(&grads)
+                    .unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
                 let expected = tensor::<1>(&g["params"][format!("{key}{s}")], &device);
                 assert_close(&format!("{name} d {key}{s}"), &grad, &expected, GRAD_TOL);
                 checked += 1;
             }
         }
     }
-    assert_eq!(checked, g["params"].as_object().unwrap().len(), "{name}: every PyTorch parameter checked");
+    assert_eq!(
+        checked,
+        g["params"].as_object().unwrap().len(),
+        "{name}: every PyTorch parameter checked"
+    );
 }
 
 fn check(name: &str) {

@@ -9,7 +9,9 @@ use crate::util::{Rng, assert_close};
 #[test]
 fn stacked_bidirectional_lstm_round_trips_through_a_file() {
     let device = device();
-    let config = RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(true);
+    let config = RnnConfig::new(3, 4)
+        .with_num_layers(2)
+        .with_bidirectional(true);
     let saved: Lstm = config.init(&device);
     let x = Rng::new(5).tensor([2, 6, 3], &device);
     let before = saved.forward(x.clone(), None, Some(&[6, 4]));
@@ -19,10 +21,18 @@ fn stacked_bidirectional_lstm_round_trips_through_a_file() {
     saved.save_file(&path).expect("save");
     let fresh: Lstm = config.init(&device);
     let differs = fresh.forward(x.clone(), None, Some(&[6, 4]));
-    assert!(crate::util::max_abs_diff(&differs.output, &before.output) > 1e-3, "a fresh init differs");
+    assert!(
+        crate::util::max_abs_diff(&differs.output, &before.output) > 1e-3,
+        "a fresh init differs"
+    );
     let loaded = fresh.try_load_file(&path).expect("load");
     let after = loaded.forward(x, None, Some(&[6, 4]));
     assert_close("output", &after.output, &before.output, 0.0);
     assert_close("h_n", &after.state.hidden, &before.state.hidden, 0.0);
-    assert_close("c_n", after.state.cell.as_ref().unwrap(), before.state.cell.as_ref().unwrap(), 0.0);
+    assert_close(
+        "c_n",
+        after.state.cell.as_ref().unwrap(),
+        before.state.cell.as_ref().unwrap(),
+        0.0,
+    );
 }

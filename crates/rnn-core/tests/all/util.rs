@@ -29,7 +29,10 @@ pub fn fixture(path: &str) -> Value {
 
 /// The values of a tensor, as f32.
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.to_data().convert::<f32>().try_to_vec::<f32>().expect("f32 data")
+    t.to_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data")
 }
 
 /// Largest absolute difference, after checking the shapes agree.
@@ -43,7 +46,12 @@ pub fn max_abs_diff<const D: usize>(actual: &Tensor<D>, expected: &Tensor<D>) ->
 }
 
 /// Asserts `actual` and `expected` agree within `tol` (max abs error).
-pub fn assert_close<const D: usize>(what: &str, actual: &Tensor<D>, expected: &Tensor<D>, tol: f32) {
+pub fn assert_close<const D: usize>(
+    what: &str,
+    actual: &Tensor<D>,
+    expected: &Tensor<D>,
+    tol: f32,
+) {
     let err = max_abs_diff(actual, expected);
     assert!(
         err <= tol,
