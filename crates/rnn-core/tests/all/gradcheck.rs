@@ -1,7 +1,7 @@
 //! Gradients against central finite differences, for each cell (autodiff vs numerics).
 
 use burn::module::Param;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
@@ -36,7 +36,7 @@ fn forward<C: Cell>(
     leaves: &Leaves,
     lengths: Option<&[usize]>,
     device: &Device,
-) -> (Tensor<1>, Vec<LeafRef>) {
+) -> (Tensor<1>, Vec<GradOf>) {
     let mut rnn: Rnn<C> = template.clone();
     let tensor_at = |i: usize| -> Tensor<3> {
         let t = leaf(&leaves.data[i], &leaves.shapes[i], device);
@@ -49,19 +49,19 @@ fn forward<C: Cell>(
     let x = tensor_at(0);
     let h0 = tensor_at(1);
     let c0 = C::HAS_CELL_STATE.then(|| tensor_at(2));
-    let mut refs = vec![LeafRef::T3(x.clone()), LeafRef::T3(h0.clone())];
-    refs.extend(c0.clone().map(LeafRef::T3));
+    let mut refs = vec![grad_of(x.clone()), grad_of(h0.clone())];
+    refs.extend(c0.clone().map(grad_of));
     let mut i = refs.len();
     for cell in rnn.cells_mut() {
         let w = cell.weights_mut();
         for slot in [&mut w.weight_ih, &mut w.weight_hh] {
             *slot = Param::from_tensor(leaf(&leaves.data[i], &leaves.shapes[i], device));
-            refs.push(LeafRef::P2(slot.clone()));
+            refs.push(grad_of(slot.val()));
             i += 1;
         }
         for slot in [&mut w.bias_ih, &mut w.bias_hh] {
             let p = Param::from_tensor(leaf(&leaves.data[i], &leaves.shapes[i], device));
-            refs.push(LeafRef::P1(p.clone()));
+            refs.push(grad_of(p.val()));
             *slot = Some(p);
             i += 1;
         }
@@ -87,10 +87,11 @@ fn forward<C: Cell>(
     (loss, refs)
 }
 
-enum LeafRef {
-    T3(Tensor<3>),
-    P2(Param<Tensor<2>>),
-    P1(Param<Tensor<1>>),
+/// Reads one leaf's gradient, flattened.
+type GradOf = Box<dyn Fn(&Gradients) -> Vec<f32>>;
+
+fn grad_of<const D: usize>(t: Tensor<D>) -> GradOf {
+    Box::new(move |grads| values(&t.grad(grads).expect("every leaf gets a gradient")))
 }
 
 fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinearity: Nonlinearity) {
@@ -126,14 +127,7 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
 
     let (loss, refs) = forward(&template, &leaves, lengths, &autodiff_device());
     let grads = loss.backward();
-    let analytic: Vec<Vec<f32>> = refs
-        .iter()
-        .map(|r| match r {
-            LeafRef::T3(t) => values(&t.grad(&grads).expect("leaf gradient")),
-            LeafRef::P2(p) => values(&p.grad(&grads).expect("weight gradient")),
-            LeafRef::P1(p) => values(&p.grad(&grads).expect("bias gradient")),
-        })
-        .collect();
+    let analytic: Vec<Vec<f32>> = refs.iter().map(|grad| grad(&grads)).collect();
 
     let plain = device();
     let loss_at =
