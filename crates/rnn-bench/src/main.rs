@@ -2,7 +2,7 @@
 //! layers against burn-nn's `Lstm`, `Gru` and `Rnn` on the same backend and shape, median of
 //! repeated runs, printed as a Markdown table.
 //!
-//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--shape B,S,I,H] [--iters N]`
+//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman]... [--shape B,S,I,H] [--iters N]`
 
 use std::time::{Duration, Instant};
 
@@ -58,47 +58,58 @@ fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
                 Box::new(move |x| b.forward(x, None).0),
             )
         }
-        _ => unreachable!(),
+        other => panic!("--cell: expected LSTM, GRU or Elman, got {other}"),
     }
 }
 
-/// Median wall time of `f` over `iters` runs after `warmup` runs.
-fn median(warmup: usize, iters: usize, mut f: impl FnMut()) -> Duration {
+/// Median wall times of `a` and `b` over `iters` interleaved runs (so drift in the machine's
+/// speed hits both alike), after `warmup` runs of each.
+fn medians(
+    warmup: usize,
+    iters: usize,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> (Duration, Duration) {
     for _ in 0..warmup {
-        f();
+        a();
+        b();
     }
-    let mut times: Vec<Duration> = (0..iters)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[iters / 2]
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed()
+    };
+    let (mut ta, mut tb): (Vec<_>, Vec<_>) =
+        (0..iters).map(|_| (time(&mut a), time(&mut b))).unzip();
+    ta.sort();
+    tb.sort();
+    (ta[iters / 2], tb[iters / 2])
 }
 
-/// Forward only (inference device) and forward+backward (autodiff device) times.
-fn time_layer(
-    make: impl Fn(&Device) -> Layer,
+/// Forward-only (inference device) and forward+backward (autodiff device) times of two
+/// layers: `((a_fwd, b_fwd), (a_train, b_train))`.
+fn time_pair(
+    make: impl Fn(&Device) -> (Layer, Layer),
     s: Shape,
     device: &Device,
     iters: usize,
-) -> (Duration, Duration) {
-    let layer = make(device);
+) -> ((Duration, Duration), (Duration, Duration)) {
+    let (a, b) = make(device);
     let x = Tensor::<3>::random([s.batch, s.seq, s.input], Distribution::Default, device);
-    let forward = median(2, iters, || {
+    let forward = |layer: &Layer| {
         let _: f32 = layer(x.clone()).sum().into_scalar();
-    });
+    };
+    let fwd = medians(2, iters, || forward(&a), || forward(&b));
     let ad = device.clone().autodiff();
-    let layer = make(&ad);
+    let (a, b) = make(&ad);
     let x = Tensor::<3>::random([s.batch, s.seq, s.input], Distribution::Default, &ad);
-    let train = median(2, iters, || {
+    let train = |layer: &Layer| {
         let x = x.clone().require_grad();
         let grads = layer(x.clone()).sum().backward();
         let _: f32 = x.grad(&grads).expect("input gradient").sum().into_scalar();
-    });
-    (forward, train)
+    };
+    let train = medians(2, iters, || train(&a), || train(&b));
+    (fwd, train)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -114,6 +125,7 @@ fn main() {
         hidden: 256,
     };
     let mut iters = 10;
+    let mut cells: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -122,6 +134,7 @@ fn main() {
         };
         match arg.as_str() {
             "--backend" => backends.push(value()),
+            "--cell" => cells.push(value()),
             "--iters" => iters = value().parse().expect("--iters: expected a number"),
             "--shape" => {
                 let v: Vec<usize> = value()
@@ -139,6 +152,9 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
+    if cells.is_empty() {
+        cells = ["LSTM", "GRU", "Elman"].map(String::from).to_vec();
+    }
     if backends.is_empty() {
         backends.push("ndarray".to_string());
     }
@@ -153,9 +169,9 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
     for backend in &backends {
         let device = device(backend);
-        for cell in ["LSTM", "GRU", "Elman"] {
-            let (ours_fwd, ours_train) = time_layer(|d| layers(cell, s, d).0, s, &device, iters);
-            let (nn_fwd, nn_train) = time_layer(|d| layers(cell, s, d).1, s, &device, iters);
+        for cell in cells.iter().map(String::as_str) {
+            let ((ours_fwd, nn_fwd), (ours_train, nn_train)) =
+                time_pair(|d| layers(cell, s, d), s, &device, iters);
             println!(
                 "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {:.2} | {:.2} | {:.2}× |",
                 ms(ours_fwd),

@@ -32,6 +32,8 @@ mod bidirectional;
 pub mod cell;
 mod error;
 mod padding;
+#[cfg(feature = "pytorch")]
+pub mod pytorch;
 mod recurrent;
 mod rnn;
 mod state;

@@ -63,20 +63,17 @@ impl<C: Cell> Recurrent<C> {
         let mut state = state.unwrap_or_else(|| self.cell.zero_state(batch, &device));
         let mut outputs = Vec::with_capacity(steps);
         let keeps = padding.map(|p| p.keep.clone().narrow(0, 0, steps).iter_dim(0));
+        let inputs = unstack_time(projected);
         match keeps {
             None => {
-                for x_t in projected.iter_dim(0) {
-                    state = self
-                        .cell
-                        .step_projected(x_t.reshape([batch, C::GATES * hidden]), state);
+                for x_t in inputs {
+                    state = self.cell.step_projected(x_t, state);
                     outputs.push(state.hidden.clone());
                 }
             }
             Some(keeps) => {
-                for (x_t, keep_t) in projected.iter_dim(0).zip(keeps) {
-                    let next = self
-                        .cell
-                        .step_projected(x_t.reshape([batch, C::GATES * hidden]), state.clone());
+                for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
+                    let next = self.cell.step_projected(x_t, state.clone());
                     state = next.select(state, &keep_t.reshape([batch, 1]));
                     outputs.push(state.hidden.clone());
                 }
@@ -98,4 +95,24 @@ impl<C: Cell> Recurrent<C> {
         };
         (output, state)
     }
+}
+
+/// Splits `[seq, batch, width]` into `seq` tensors `[batch, width]`.
+///
+/// Under autodiff, the backward of each slice writes its gradient into a zero tensor the size
+/// of the sliced one: slicing `seq` steps straight off the whole sequence would cost
+/// `O(seq²)` in the backward pass, so tracked tensors are halved recursively
+/// (`O(seq log seq)`). Untracked ones are sliced directly, which copies least.
+fn unstack_time(x: Tensor<3>) -> Vec<Tensor<2>> {
+    let [seq, batch, width] = x.dims();
+    if !x.is_tracked() {
+        return x.iter_dim(0).map(|t| t.reshape([batch, width])).collect();
+    }
+    if seq == 1 {
+        return vec![x.reshape([batch, width])];
+    }
+    let half = seq / 2;
+    let mut steps = unstack_time(x.clone().narrow(0, 0, half));
+    steps.extend(unstack_time(x.narrow(0, half, seq - half)));
+    steps
 }

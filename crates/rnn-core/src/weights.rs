@@ -64,14 +64,18 @@ impl FusedWeights {
     /// `x @ weight_ih + bias_ih` (and `+ bias_hh` when `with_hidden_bias`, for cells whose
     /// hidden bias is purely additive): `[n, input]` → `[n, G * H]`.
     pub fn project_input(&self, x: Tensor<2>, with_hidden_bias: bool) -> Tensor<2> {
-        let projected = x.matmul(self.weight_ih.val());
-        let projected = match &self.bias_ih {
-            Some(bias) => projected + bias.val().unsqueeze_dim(0),
-            None => projected,
+        let hidden_bias = self.bias_hh.as_ref().filter(|_| with_hidden_bias);
+        // The biases are summed first (`[G * H]`), so the projection takes one broadcast add.
+        let bias = match (&self.bias_ih, hidden_bias) {
+            (Some(a), Some(b)) => Some(a.val() + b.val()),
+            (Some(a), None) => Some(a.val()),
+            (None, Some(b)) => Some(b.val()),
+            (None, None) => None,
         };
-        match (&self.bias_hh, with_hidden_bias) {
-            (Some(bias), true) => projected + bias.val().unsqueeze_dim(0),
-            _ => projected,
+        let projected = x.matmul(self.weight_ih.val());
+        match bias {
+            Some(bias) => projected + bias.unsqueeze_dim(0),
+            None => projected,
         }
     }
 

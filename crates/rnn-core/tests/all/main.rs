@@ -7,5 +7,6 @@ mod gradcheck;
 mod layers;
 mod padding;
 mod parity;
+mod pytorch_weights;
 mod record;
 mod util;

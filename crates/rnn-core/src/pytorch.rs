@@ -1,0 +1,303 @@
+//! PyTorch weights: load `torch.nn.RNN`/`LSTM`/`GRU` state dicts (safetensors or `.pt`) into an
+//! [`Rnn`] and save an [`Rnn`] back in PyTorch's names and layout.
+//!
+//! Mapping, for cell `k` of [`Rnn::cells`] (layer `l = k / D`, `_reverse` for the backward
+//! direction of a bidirectional layer), with `G` gates in PyTorch's order (LSTM `i, f, g, o`,
+//! GRU `r, z, n`, Elman 1) and hidden size `H`:
+//!
+//! | PyTorch key | PyTorch shape | ours |
+//! |---|---|---|
+//! | `weight_ih_l{l}[_reverse]` | `[G * H, input]` | `weights.weight_ih` = transpose, `[input, G * H]` |
+//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh` = transpose, `[H, G * H]` |
+//! | `bias_ih_l{l}[_reverse]` | `[G * H]` | `weights.bias_ih`, as is |
+//! | `bias_hh_l{l}[_reverse]` | `[G * H]` | `weights.bias_hh`, as is |
+//!
+//! Gates are not reordered: both sides fuse them in the same order.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::store::{ModuleStore, PytorchStore, SafetensorsStore, bridge};
+use burn::tensor::{DType, Tensor, TensorData};
+
+use crate::{Cell, Rnn, RnnError};
+
+/// A PyTorch `state_dict` held on the host: parameter name → tensor.
+#[derive(Debug, Clone, Default)]
+pub struct StateDict {
+    /// The tensors by name, as stored (any dtype).
+    pub tensors: BTreeMap<String, TensorData>,
+}
+
+fn file_error(path: &Path, expected: &str, error: impl std::fmt::Display) -> RnnError {
+    RnnError::new(
+        format!("file {}", path.display()),
+        expected,
+        format!("error: {error}"),
+    )
+}
+
+impl StateDict {
+    /// Reads a safetensors file (e.g. written by `safetensors.torch.save_file(model.state_dict())`).
+    pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, RnnError> {
+        let path = path.as_ref();
+        let expected = "a readable safetensors file";
+        let mut store = SafetensorsStore::from_file(path);
+        let tensors = store
+            .get_all_tensors()
+            .map_err(|e| file_error(path, expected, e))?;
+        Self::collect(
+            path,
+            expected,
+            tensors.iter().map(|(name, t)| (name, bridge::to_data(t))),
+        )
+    }
+
+    /// Reads a PyTorch checkpoint (`torch.save(model.state_dict(), path)`).
+    pub fn read_pt(path: impl AsRef<Path>) -> Result<Self, RnnError> {
+        let path = path.as_ref();
+        let expected = "a readable PyTorch checkpoint (.pt)";
+        let mut store = PytorchStore::from_file(path);
+        let tensors = store
+            .get_all_tensors()
+            .map_err(|e| file_error(path, expected, e))?;
+        Self::collect(
+            path,
+            expected,
+            tensors.iter().map(|(name, t)| (name, bridge::to_data(t))),
+        )
+    }
+
+    /// Reads `.safetensors` with [`read_safetensors`](Self::read_safetensors), anything else
+    /// (`.pt`, `.pth`, `.bin`) with [`read_pt`](Self::read_pt).
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, RnnError> {
+        let path = path.as_ref();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("safetensors") => Self::read_safetensors(path),
+            _ => Self::read_pt(path),
+        }
+    }
+
+    fn collect<'a, E: std::fmt::Display>(
+        path: &Path,
+        expected: &str,
+        tensors: impl Iterator<Item = (&'a String, Result<TensorData, E>)>,
+    ) -> Result<Self, RnnError> {
+        let tensors = tensors
+            .map(|(name, data)| {
+                data.map(|data| (name.clone(), data))
+                    .map_err(|e| file_error(path, expected, format!("tensor {name}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { tensors })
+    }
+
+    /// Writes the tensors as a safetensors file that `safetensors.torch.load_file` reads.
+    pub fn write_safetensors(&self, path: impl AsRef<Path>) -> Result<(), RnnError> {
+        let path = path.as_ref();
+        let views = self
+            .tensors
+            .iter()
+            .map(|(name, data)| {
+                let dtype = match data.dtype() {
+                    DType::F32 => safetensors::Dtype::F32,
+                    DType::F64 => safetensors::Dtype::F64,
+                    DType::F16 => safetensors::Dtype::F16,
+                    DType::BF16 => safetensors::Dtype::BF16,
+                    other => {
+                        return Err(RnnError::new(
+                            name.as_str(),
+                            "a floating-point tensor",
+                            format!("{other:?}"),
+                        ));
+                    }
+                };
+                let view = safetensors::tensor::TensorView::new(
+                    dtype,
+                    data.shape().to_vec(),
+                    data.as_bytes(),
+                )
+                .map_err(|e| RnnError::new(name.as_str(), "a consistent tensor", e.to_string()))?;
+                Ok((name.clone(), view))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        safetensors::serialize_to_file(views, None, path)
+            .map_err(|e| file_error(path, "a writable safetensors file", e))
+    }
+}
+
+/// Normalises a key prefix: `"encoder.rnn"` and `"encoder.rnn."` both give `"encoder.rnn."`.
+fn normalise(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('.') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}.")
+    }
+}
+
+/// The PyTorch key suffix of cell `k` with `directions` directions: `_l1_reverse`.
+fn suffix(k: usize, directions: usize) -> String {
+    let reverse = if k % directions == 1 { "_reverse" } else { "" };
+    format!("_l{}{reverse}", k / directions)
+}
+
+/// What a gate count means, for cell-type mismatch messages.
+fn gate_names(gates: usize) -> &'static str {
+    match gates {
+        1 => "1 gate: Elman RNN",
+        3 => "3 gates: GRU",
+        4 => "4 gates: LSTM",
+        _ => "an unknown gate layout",
+    }
+}
+
+/// Takes `key` out of the dict as f32 data of PyTorch shape `expected`.
+fn take(
+    dict: &StateDict,
+    key: &str,
+    expected: &[usize],
+    gates: usize,
+    hidden: usize,
+    cell: &str,
+) -> Result<TensorData, RnnError> {
+    let data = dict.tensors.get(key).ok_or_else(|| {
+        RnnError::new(
+            key,
+            format!("a tensor of shape {expected:?} ({cell})"),
+            "no such key in the state dict",
+        )
+    })?;
+    if !matches!(
+        data.dtype(),
+        DType::F32 | DType::F64 | DType::F16 | DType::BF16
+    ) {
+        return Err(RnnError::new(
+            key,
+            "a floating-point tensor (f32, f64, f16 or bf16)",
+            format!("{:?}", data.dtype()),
+        ));
+    }
+    let shape = data.shape().to_vec();
+    if shape != expected {
+        let hint = match shape.first() {
+            Some(&rows)
+                if shape.len() == expected.len() && rows != expected[0] && rows % hidden == 0 =>
+            {
+                format!(" ({} rows = {} weights?)", rows, gate_names(rows / hidden))
+            }
+            _ => String::new(),
+        };
+        return Err(RnnError::new(
+            key,
+            format!("shape {expected:?} ({cell}, {})", gate_names(gates)),
+            format!("{shape:?}{hint}"),
+        ));
+    }
+    Ok(data.clone().convert::<f32>())
+}
+
+/// `[rows, cols]` f32 data transposed to `[cols, rows]`.
+fn transpose(data: TensorData) -> TensorData {
+    let [rows, cols] = [data.shape()[0], data.shape()[1]];
+    let values = data.try_into_vec::<f32>().expect("converted to f32");
+    let mut out = vec![0.0f32; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    TensorData::new(out, [cols, rows])
+}
+
+impl<C: Cell> Rnn<C> {
+    /// Loads PyTorch weights (`weight_ih_l0`, ..., `bias_hh_l1_reverse`) found under `prefix`
+    /// (e.g. `"encoder.rnn."` for a layer inside a larger model; `""` for a bare module).
+    ///
+    /// With `strict`, a key under `prefix` that this network has no parameter for is an error
+    /// (like PyTorch's `load_state_dict(strict=True)`); keys outside `prefix` are always ignored.
+    /// Errors name the key, the expected and the actual value: a missing key, an unexpected key,
+    /// a wrong shape (with a hint when the rows match another cell type), a non-float dtype.
+    pub fn load_state_dict(
+        mut self,
+        dict: &StateDict,
+        prefix: &str,
+        strict: bool,
+    ) -> Result<Self, RnnError> {
+        let prefix = normalise(prefix);
+        let directions = self.num_directions();
+        let mut used = std::collections::BTreeSet::new();
+        for (k, cell) in self.cells_mut().into_iter().enumerate() {
+            let s = suffix(k, directions);
+            let (input, hidden) = (cell.input_size(), cell.hidden_size());
+            let width = C::GATES * hidden;
+            let w = cell.weights_mut();
+            let device = w.weight_ih.device();
+            let mut load = |name: &str, shape: &[usize]| -> Result<TensorData, RnnError> {
+                let key = format!("{prefix}{name}{s}");
+                let data = take(dict, &key, shape, C::GATES, hidden, C::NAME)?;
+                used.insert(key);
+                Ok(data)
+            };
+            let weight_ih = transpose(load("weight_ih", &[width, input])?);
+            let weight_hh = transpose(load("weight_hh", &[width, hidden])?);
+            w.weight_ih = w
+                .weight_ih
+                .clone()
+                .map(|_| Tensor::from_data(weight_ih, &device));
+            w.weight_hh = w
+                .weight_hh
+                .clone()
+                .map(|_| Tensor::from_data(weight_hh, &device));
+            for (name, bias) in [("bias_ih", &mut w.bias_ih), ("bias_hh", &mut w.bias_hh)] {
+                if let Some(param) = bias.take() {
+                    let data = load(name, &[width])?;
+                    *bias = Some(param.map(|_| Tensor::from_data(data, &device)));
+                }
+            }
+        }
+        let unexpected = dict
+            .tensors
+            .iter()
+            .find(|(key, _)| key.starts_with(&prefix) && !used.contains(*key));
+        match unexpected {
+            Some((key, data)) if strict => {
+                let no_bias = key.contains("bias") && !used.iter().any(|k| k.contains("bias"));
+                let hint = if no_bias {
+                    " (the network was built with bias = false)"
+                } else {
+                    ""
+                };
+                Err(RnnError::new(
+                    key.as_str(),
+                    format!("no such key under prefix {prefix:?} (strict loading){hint}"),
+                    format!("a tensor of shape {:?}", data.shape().to_vec()),
+                ))
+            }
+            _ => Ok(self),
+        }
+    }
+
+    /// The network's weights as a PyTorch `state_dict` (f32), keys under `prefix`: what
+    /// `torch.nn.LSTM(...).load_state_dict(..., strict=True)` accepts.
+    pub fn state_dict(&self, prefix: &str) -> StateDict {
+        let prefix = normalise(prefix);
+        let directions = self.num_directions();
+        let mut tensors = BTreeMap::new();
+        for (k, cell) in self.cells().into_iter().enumerate() {
+            let s = suffix(k, directions);
+            let w = cell.weights();
+            let data = |t: Tensor<2>| transpose(t.into_data().convert::<f32>());
+            tensors.insert(format!("{prefix}weight_ih{s}"), data(w.weight_ih.val()));
+            tensors.insert(format!("{prefix}weight_hh{s}"), data(w.weight_hh.val()));
+            for (name, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
+                if let Some(bias) = bias {
+                    tensors.insert(
+                        format!("{prefix}{name}{s}"),
+                        bias.val().into_data().convert::<f32>(),
+                    );
+                }
+            }
+        }
+        StateDict { tensors }
+    }
+}

@@ -1,0 +1,247 @@
+//! Loading and saving PyTorch weights: files written by `tests/fixtures/torch_weights.py`.
+
+use burn::tensor::{Tensor, TensorData};
+use rnn_core::pytorch::StateDict;
+use rnn_core::{Cell, ElmanCell, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig};
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::backend::device;
+use crate::util::{assert_close, fixture};
+
+fn path(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/torch_weights/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn dims(v: &Value) -> [usize; 3] {
+    let d: Vec<usize> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    [d[0], d[1], d[2]]
+}
+
+fn t3(values: &Value, shape: &Value) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(floats(values), dims(shape)), &device())
+}
+
+/// Runs `rnn` on the fixture's input and compares with what PyTorch computed.
+fn assert_matches_torch<C: Cell>(what: &str, rnn: &Rnn<C>, meta: &Value) {
+    let out = rnn.forward(t3(&meta["input"], &meta["input_shape"]), None, None);
+    assert_close(
+        &format!("{what} output"),
+        &out.output,
+        &t3(&meta["output"], &meta["output_shape"]),
+        1e-5,
+    );
+    assert_close(
+        &format!("{what} h_n"),
+        &out.state.hidden,
+        &t3(&meta["h_n"], &meta["state_shape"]),
+        1e-5,
+    );
+    if let Some(c) = &out.state.cell {
+        assert_close(
+            &format!("{what} c_n"),
+            c,
+            &t3(&meta["c_n"], &meta["state_shape"]),
+            1e-5,
+        );
+    }
+}
+
+fn config(meta: &Value) -> RnnConfig {
+    RnnConfig::new(4, 3)
+        .with_num_layers(meta["num_layers"].as_u64().unwrap() as usize)
+        .with_bidirectional(meta["bidirectional"].as_bool().unwrap())
+        .with_bias(meta["bias"].as_bool().unwrap())
+}
+
+/// `.pt` files that PyTorch 1.13 wrote and reads back, but that burn-store 0.22.1's zip reader
+/// rejects ("Invalid Central Directory header"): an upstream limitation. Pinned here so the
+/// day it is fixed this test fails and the list goes.
+const UNREADABLE_BY_BURN_STORE: &[&str] = &["rnn_tanh_l1_bi_nobias.pt", "rnn_tanh_l2_bi_nobias.pt"];
+
+fn load_and_compare<C: Cell>(name: &str, format: &str, meta: &Value) {
+    let file = format!("{name}.{format}");
+    if UNREADABLE_BY_BURN_STORE.contains(&file.as_str()) {
+        let err = StateDict::read(path(&file)).expect_err("burn-store cannot read this file yet");
+        assert!(
+            err.to_string().contains("Invalid Central Directory header"),
+            "{err}"
+        );
+        return;
+    }
+    let dict = StateDict::read(path(&file)).expect("readable file");
+    let rnn: Rnn<C> = config(meta).init(&device());
+    let rnn = rnn
+        .load_state_dict(&dict, "", true)
+        .expect("loads strictly");
+    assert_matches_torch(&format!("{name}.{format}"), &rnn, meta);
+
+    // Saved back, the file holds exactly PyTorch's tensors under PyTorch's names.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join(format!("{name}.safetensors"));
+    rnn.state_dict("").write_safetensors(&saved).unwrap();
+    let back = StateDict::read_safetensors(&saved).unwrap();
+    let keys = |d: &StateDict| d.tensors.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&back), keys(&dict), "{name}: same keys");
+    for (key, data) in &dict.tensors {
+        assert_eq!(
+            &back.tensors[key], data,
+            "{name}: {key} round-trips bit for bit"
+        );
+    }
+}
+
+#[rstest]
+fn loads_pytorch_weights(
+    #[values("rnn_tanh", "lstm", "gru")] cell: &str,
+    #[values(1, 2)] layers: usize,
+    #[values("uni", "bi")] direction: &str,
+    #[values("bias", "nobias")] bias: &str,
+    #[values("safetensors", "pt")] format: &str,
+) {
+    let name = format!("{cell}_l{layers}_{direction}_{bias}");
+    let meta = fixture(&format!("torch_weights/{name}.json"));
+    match cell {
+        "rnn_tanh" => load_and_compare::<ElmanCell>(&name, format, &meta),
+        "lstm" => load_and_compare::<LstmCell>(&name, format, &meta),
+        "gru" => load_and_compare::<GruCell>(&name, format, &meta),
+        _ => unreachable!(),
+    }
+}
+
+#[rstest]
+fn loads_a_layer_inside_a_larger_model(
+    #[values("safetensors", "pt")] format: &str,
+    #[values("encoder.rnn", "encoder.rnn.")] prefix: &str,
+) {
+    let dict = StateDict::read(path(&format!("prefixed.{format}"))).unwrap();
+    assert!(
+        dict.tensors.contains_key("embedding.weight"),
+        "other weights are in the file"
+    );
+    let lstm: Lstm = RnnConfig::new(4, 3)
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .init(&device());
+    let lstm = lstm
+        .load_state_dict(&dict, prefix, true)
+        .expect("keys outside the prefix are ignored");
+    assert_matches_torch("prefixed", &lstm, &fixture("torch_weights/prefixed.json"));
+    assert!(
+        lstm.state_dict(prefix)
+            .tensors
+            .keys()
+            .all(|k| k.starts_with("encoder.rnn.weight") || k.starts_with("encoder.rnn.bias"))
+    );
+}
+
+fn lstm(layers: usize, hidden: usize) -> Lstm {
+    RnnConfig::new(4, hidden)
+        .with_num_layers(layers)
+        .init(&device())
+}
+
+fn load_error(rnn: Lstm, file: &str, strict: bool) -> String {
+    let dict = StateDict::read(path(file)).unwrap();
+    rnn.load_state_dict(&dict, "", strict)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn missing_key() {
+    assert_eq!(
+        load_error(lstm(2, 3), "lstm_l1_uni_bias.safetensors", false),
+        "weight_ih_l1: expected a tensor of shape [12, 3] (LSTM), got no such key in the state dict"
+    );
+}
+
+#[test]
+fn unexpected_key_only_in_strict_mode() {
+    assert_eq!(
+        load_error(lstm(1, 3), "lstm_l2_uni_bias.safetensors", true),
+        "bias_hh_l1: expected no such key under prefix \"\" (strict loading), got a tensor of shape [12]"
+    );
+    let dict = StateDict::read(path("lstm_l2_uni_bias.safetensors")).unwrap();
+    assert!(lstm(1, 3).load_state_dict(&dict, "", false).is_ok());
+    let no_bias: Lstm = RnnConfig::new(4, 3).with_bias(false).init(&device());
+    let err = no_bias
+        .load_state_dict(
+            &StateDict::read(path("lstm_l1_uni_bias.pt")).unwrap(),
+            "",
+            true,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bias_hh_l0: expected no such key under prefix \"\" (strict loading) (the network was built with bias = false), got a tensor of shape [12]"
+    );
+}
+
+#[test]
+fn wrong_shape() {
+    assert_eq!(
+        load_error(lstm(1, 5), "lstm_l1_uni_bias.safetensors", true),
+        "weight_ih_l0: expected shape [20, 4] (LSTM, 4 gates: LSTM), got [12, 4]"
+    );
+}
+
+#[test]
+fn cell_type_mismatch() {
+    assert_eq!(
+        load_error(lstm(1, 3), "gru_l1_uni_bias.safetensors", true),
+        "weight_ih_l0: expected shape [12, 4] (LSTM, 4 gates: LSTM), got [9, 4] (9 rows = 3 gates: GRU weights?)"
+    );
+    let gru: Gru = RnnConfig::new(4, 3).init(&device());
+    let err = gru
+        .load_state_dict(
+            &StateDict::read(path("lstm_l1_uni_bias.pt")).unwrap(),
+            "",
+            true,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "weight_ih_l0: expected shape [9, 4] (GRU, 3 gates: GRU), got [12, 4] (12 rows = 4 gates: LSTM weights?)"
+    );
+}
+
+#[test]
+fn wrong_dtype() {
+    assert_eq!(
+        load_error(lstm(1, 3), "int_dtype.safetensors", true),
+        "weight_hh_l0: expected a floating-point tensor (f32, f64, f16 or bf16), got I64"
+    );
+}
+
+#[rstest]
+#[case("truncated.safetensors")]
+#[case("corrupt.safetensors")]
+#[case("truncated.pt")]
+#[case("does_not_exist.safetensors")]
+#[case("does_not_exist.pt")]
+fn bad_files_give_errors(#[case] file: &str) {
+    let err = StateDict::read(path(file)).expect_err("a bad file is an error, not a panic");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("file {}: expected a readable", path(file))),
+        "{message}"
+    );
+    assert!(message.contains("got error: "), "{message}");
+}
