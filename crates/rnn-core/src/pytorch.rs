@@ -8,7 +8,7 @@
 //! | PyTorch key | PyTorch shape | ours |
 //! |---|---|---|
 //! | `weight_ih_l{l}[_reverse]` | `[G * H, input]` | `weights.weight_ih` = transpose, `[input, G * H]` |
-//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh` = transpose, `[H, G * H]` |
+//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh`, as is |
 //! | `bias_ih_l{l}[_reverse]` | `[G * H]` | `weights.bias_ih`, as is |
 //! | `bias_hh_l{l}[_reverse]` | `[G * H]` | `weights.bias_hh`, as is |
 //!
@@ -239,7 +239,7 @@ impl<C: Cell> Rnn<C> {
                 Ok(data)
             };
             let weight_ih = transpose(load("weight_ih", &[width, input])?);
-            let weight_hh = transpose(load("weight_hh", &[width, hidden])?);
+            let weight_hh = load("weight_hh", &[width, hidden])?;
             w.weight_ih = w
                 .weight_ih
                 .clone()
@@ -286,8 +286,11 @@ impl<C: Cell> Rnn<C> {
         for (k, cell) in self.cells().into_iter().enumerate() {
             let s = suffix(k, directions);
             let w = cell.weights();
-            let data = |t: Tensor<2>| transpose(t.into_data().convert::<f32>());
-            tensors.insert(format!("{prefix}weight_ih{s}"), data(w.weight_ih.val()));
+            let data = |t: Tensor<2>| t.into_data().convert::<f32>();
+            tensors.insert(
+                format!("{prefix}weight_ih{s}"),
+                transpose(data(w.weight_ih.val())),
+            );
             tensors.insert(format!("{prefix}weight_hh{s}"), data(w.weight_hh.val()));
             for (name, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
                 if let Some(bias) = bias {

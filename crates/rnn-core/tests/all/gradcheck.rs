@@ -109,7 +109,7 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
         let width = C::GATES * HIDDEN;
         shapes.extend([
             vec![INPUT, width],
-            vec![HIDDEN, width],
+            vec![width, HIDDEN],
             vec![width],
             vec![width],
         ]);

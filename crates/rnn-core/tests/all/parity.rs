@@ -39,7 +39,7 @@ pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Dev
         let s = suffix(k, directions);
         let w = cell.weights_mut();
         w.weight_ih = Param::from_tensor(transposed(&params[format!("weight_ih{s}")], device));
-        w.weight_hh = Param::from_tensor(transposed(&params[format!("weight_hh{s}")], device));
+        w.weight_hh = Param::from_tensor(tensor(&params[format!("weight_hh{s}")], device));
         w.bias_ih = params
             .get(format!("bias_ih{s}"))
             .map(|v| Param::from_tensor(tensor(v, device)));
@@ -145,22 +145,18 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     for (k, cell) in rnn.cells().into_iter().enumerate() {
         let s = suffix(k, directions);
         let w = cell.weights();
+        // weight_ih is stored transposed relative to PyTorch, weight_hh as is.
         let pairs = [
-            ("weight_ih", Some(&w.weight_ih)),
-            ("weight_hh", Some(&w.weight_hh)),
+            ("weight_ih", &w.weight_ih, true),
+            ("weight_hh", &w.weight_hh, false),
         ];
-        for (key, param) in pairs {
-            let param = param.unwrap();
+        for (key, param, transposed) in pairs {
             let grad = param
                 .grad(&grads)
                 .unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
+            let grad = if transposed { grad.transpose() } else { grad };
             let expected = tensor::<2>(&g["params"][format!("{key}{s}")], &device);
-            assert_close(
-                &format!("{name} d {key}{s}"),
-                &grad.transpose(),
-                &expected,
-                GRAD_TOL,
-            );
+            assert_close(&format!("{name} d {key}{s}"), &grad, &expected, GRAD_TOL);
             checked += 1;
         }
         for (key, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
