@@ -68,17 +68,22 @@ impl FusedWeights {
     /// hidden bias is purely additive): `[n, input]` → `[n, G * H]`.
     pub fn project_input(&self, x: Tensor<2>, with_hidden_bias: bool) -> Tensor<2> {
         let hidden_bias = self.bias_hh.as_ref().filter(|_| with_hidden_bias);
-        // The biases are summed first (`[G * H]`), so the projection takes one broadcast add.
         let bias = match (&self.bias_ih, hidden_bias) {
             (Some(a), Some(b)) => Some(a.val() + b.val()),
             (Some(a), None) => Some(a.val()),
             (None, Some(b)) => Some(b.val()),
             (None, None) => None,
         };
-        let projected = x.matmul(self.weight_ih.val());
         match bias {
-            Some(bias) => projected + bias.unsqueeze_dim(0),
-            None => projected,
+            // `[x, 1] @ [weight_ih; bias]`: the matmul adds the bias. On ndarray a broadcast add
+            // over the whole `[n, G * H]` projection costs more than the matmul itself.
+            Some(bias) => {
+                let [n, _] = x.dims();
+                let ones = Tensor::ones([n, 1], &x.device());
+                let weight = Tensor::cat(vec![self.weight_ih.val(), bias.unsqueeze_dim(0)], 0);
+                Tensor::cat(vec![x, ones], 1).matmul(weight)
+            }
+            None => x.matmul(self.weight_ih.val()),
         }
     }
 
