@@ -7,12 +7,13 @@
 //!
 //! | PyTorch key | PyTorch shape | ours |
 //! |---|---|---|
-//! | `weight_ih_l{l}[_reverse]` | `[G * H, input]` | `weights.weight_ih` = transpose, `[input, G * H]` |
-//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh`, as is |
-//! | `bias_ih_l{l}[_reverse]` | `[G * H]` | `weights.bias_ih`, as is |
-//! | `bias_hh_l{l}[_reverse]` | `[G * H]` | `weights.bias_hh`, as is |
+//! | `weight_ih_l{l}[_reverse]` | `[G * H, input]` | `weights.weight_ih` |
+//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh` |
+//! | `bias_ih_l{l}[_reverse]` | `[G * H]` | `weights.bias_ih` |
+//! | `bias_hh_l{l}[_reverse]` | `[G * H]` | `weights.bias_hh` |
 //!
-//! Gates are not reordered: both sides fuse them in the same order.
+//! Tensors are copied as they are: both sides use the same layout and fuse the gates in the
+//! same order.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -196,19 +197,6 @@ fn take(
     Ok(data.clone().convert::<f32>())
 }
 
-/// `[rows, cols]` f32 data transposed to `[cols, rows]`.
-fn transpose(data: TensorData) -> TensorData {
-    let [rows, cols] = [data.shape()[0], data.shape()[1]];
-    let values = data.try_into_vec::<f32>().expect("converted to f32");
-    let mut out = vec![0.0f32; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    TensorData::new(out, [cols, rows])
-}
-
 impl<C: Cell> Rnn<C> {
     /// Loads PyTorch weights (`weight_ih_l0`, ..., `bias_hh_l1_reverse`) found under `prefix`
     /// (e.g. `"encoder.rnn."` for a layer inside a larger model; `""` for a bare module).
@@ -238,7 +226,7 @@ impl<C: Cell> Rnn<C> {
                 used.insert(key);
                 Ok(data)
             };
-            let weight_ih = transpose(load("weight_ih", &[width, input])?);
+            let weight_ih = load("weight_ih", &[width, input])?;
             let weight_hh = load("weight_hh", &[width, hidden])?;
             w.weight_ih = w
                 .weight_ih
@@ -287,10 +275,7 @@ impl<C: Cell> Rnn<C> {
             let s = suffix(k, directions);
             let w = cell.weights();
             let data = |t: Tensor<2>| t.into_data().convert::<f32>();
-            tensors.insert(
-                format!("{prefix}weight_ih{s}"),
-                transpose(data(w.weight_ih.val())),
-            );
+            tensors.insert(format!("{prefix}weight_ih{s}"), data(w.weight_ih.val()));
             tensors.insert(format!("{prefix}weight_hh{s}"), data(w.weight_hh.val()));
             for (name, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
                 if let Some(bias) = bias {

@@ -55,12 +55,23 @@ impl<C: Cell> Recurrent<C> {
         } else {
             input
         };
+        // Feature-major from here on: projections `[G * H, batch]`, states `[H, batch]`.
         let projected = self
             .cell
             .project_input(input.reshape([steps * batch, features]))
-            .reshape([steps, batch, C::GATES * hidden]);
+            .reshape([C::GATES * hidden, steps, batch])
+            .swap_dims(0, 1);
 
-        let mut state = state.unwrap_or_else(|| self.cell.zero_state(batch, &device));
+        let mut state = match state {
+            Some(state) => state.map(Tensor::transpose),
+            None => {
+                let zeros = || Tensor::zeros([hidden, batch], &device);
+                RnnState {
+                    hidden: zeros(),
+                    cell: C::HAS_CELL_STATE.then(zeros),
+                }
+            }
+        };
         let mut outputs = Vec::with_capacity(steps);
         let keeps = padding.map(|p| p.keep.clone().narrow(0, 0, steps).iter_dim(0));
         let inputs = unstack_time(projected);
@@ -74,13 +85,13 @@ impl<C: Cell> Recurrent<C> {
             Some(keeps) => {
                 for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
                     let next = self.cell.step_projected(x_t, state.clone());
-                    state = next.select(state, &keep_t.reshape([batch, 1]));
+                    state = next.select(state, &keep_t.reshape([1, batch]));
                     outputs.push(state.hidden.clone());
                 }
             }
         }
 
-        let mut output = Tensor::stack::<3>(outputs, 0);
+        let mut output = Tensor::stack::<3>(outputs, 0).swap_dims(1, 2);
         if let Some(p) = padding {
             if steps < seq {
                 let tail = Tensor::zeros([seq - steps, batch, hidden], &device);
@@ -93,23 +104,23 @@ impl<C: Cell> Recurrent<C> {
         } else {
             output
         };
-        (output, state)
+        (output, state.map(Tensor::transpose))
     }
 }
 
-/// Splits `[seq, batch, width]` into `seq` tensors `[batch, width]`.
+/// Splits `[seq, rows, cols]` into `seq` tensors `[rows, cols]`.
 ///
 /// Under autodiff, the backward of each slice writes its gradient into a zero tensor the size
 /// of the sliced one: slicing `seq` steps straight off the whole sequence would cost
 /// `O(seq²)` in the backward pass, so tracked tensors are halved recursively
 /// (`O(seq log seq)`). Untracked ones are sliced directly, which copies least.
 fn unstack_time(x: Tensor<3>) -> Vec<Tensor<2>> {
-    let [seq, batch, width] = x.dims();
+    let [seq, rows, cols] = x.dims();
     if !x.is_tracked() {
-        return x.iter_dim(0).map(|t| t.reshape([batch, width])).collect();
+        return x.iter_dim(0).map(|t| t.reshape([rows, cols])).collect();
     }
     if seq == 1 {
-        return vec![x.reshape([batch, width])];
+        return vec![x.reshape([rows, cols])];
     }
     let half = seq / 2;
     let mut steps = unstack_time(x.clone().narrow(0, 0, half));

@@ -4,26 +4,21 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor};
 
-/// The parameters of a recurrent cell, all gates fused along the last dimension.
+/// The parameters of a recurrent cell, all gates fused, in PyTorch's layout.
 ///
 /// With `G` gates (Elman 1, GRU 3, LSTM 4) and hidden size `H`, every gate-dependent
-/// dimension is `G * H`, gates in PyTorch's order (LSTM `i, f, g, o`; GRU `r, z, n`).
-/// `weight_ih` is stored transposed relative to PyTorch, so projecting all timesteps is one
-/// `x @ weight_ih`; `weight_hh` keeps PyTorch's layout, so a step is `(weight_hh @ hᵀ)ᵀ`: with
-/// the large matrix on the left, CPU matmuls run 25–35% faster than `h @ weight_hhᵀ` at
-/// typical sizes (see BENCHMARKS.md).
+/// dimension is `G * H`, gates in PyTorch's order (LSTM `i, f, g, o`; GRU `r, z, n`), so
+/// PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}` and `bias_hh_l{k}` are these
+/// tensors as they are.
 ///
-/// | ours | shape | PyTorch |
-/// |---|---|---|
-/// | `weight_ih` | `[input, G * H]` | `weight_ih_l{k}`ᵀ (`[G * H, input]`) |
-/// | `weight_hh` | `[G * H, H]` | `weight_hh_l{k}`, as is |
-/// | `bias_ih` | `[G * H]` | `bias_ih_l{k}` |
-/// | `bias_hh` | `[G * H]` | `bias_hh_l{k}` |
+/// The recurrence runs feature-major (`[features, batch]`): a step is `weight_hh @ hᵀ`, the
+/// large matrix on the left, which CPU matmuls run 25–35% faster than `h @ weight_hhᵀ`, and
+/// every gate is then a contiguous block of rows (see BENCHMARKS.md).
 #[derive(Module, Debug)]
 pub struct FusedWeights {
-    /// Input-to-hidden weights `[input, G * H]`.
+    /// Input-to-hidden weights `[G * H, input]`.
     pub weight_ih: Param<Tensor<2>>,
-    /// Hidden-to-hidden weights `[G * H, H]` (PyTorch's layout).
+    /// Hidden-to-hidden weights `[G * H, H]`.
     pub weight_hh: Param<Tensor<2>>,
     /// Input-side bias `[G * H]`, absent when the cell has no bias.
     pub bias_ih: Option<Param<Tensor<1>>>,
@@ -47,7 +42,7 @@ impl FusedWeights {
         };
         let width = gates * hidden_size;
         Self {
-            weight_ih: init.init([input_size, width], device),
+            weight_ih: init.init([width, input_size], device),
             weight_hh: init.init([width, hidden_size], device),
             bias_ih: bias.then(|| init.init([width], device)),
             bias_hh: bias.then(|| init.init([width], device)),
@@ -56,7 +51,7 @@ impl FusedWeights {
 
     /// Size of the input features.
     pub fn input_size(&self) -> usize {
-        self.weight_ih.dims()[0]
+        self.weight_ih.dims()[1]
     }
 
     /// Size of the hidden state.
@@ -64,8 +59,8 @@ impl FusedWeights {
         self.weight_hh.dims()[1]
     }
 
-    /// `x @ weight_ih + bias_ih` (and `+ bias_hh` when `with_hidden_bias`, for cells whose
-    /// hidden bias is purely additive): `[n, input]` → `[n, G * H]`.
+    /// `weight_ih @ xᵀ + bias_ih` (and `+ bias_hh` when `with_hidden_bias`, for cells whose
+    /// hidden bias is purely additive), feature-major: `x: [n, input]` → `[G * H, n]`.
     pub fn project_input(&self, x: Tensor<2>, with_hidden_bias: bool) -> Tensor<2> {
         let hidden_bias = self.bias_hh.as_ref().filter(|_| with_hidden_bias);
         let bias = match (&self.bias_ih, hidden_bias) {
@@ -75,23 +70,24 @@ impl FusedWeights {
             (None, None) => None,
         };
         match bias {
-            // `[x, 1] @ [weight_ih; bias]`: the matmul adds the bias. On ndarray a broadcast add
-            // over the whole `[n, G * H]` projection costs more than the matmul itself.
+            // `[weight_ih, bias] @ [x, 1]ᵀ`: the matmul adds the bias. On ndarray a broadcast
+            // add over the whole `[G * H, n]` projection costs more than the matmul itself.
             Some(bias) => {
                 let [n, _] = x.dims();
                 let ones = Tensor::ones([n, 1], &x.device());
-                let weight = Tensor::cat(vec![self.weight_ih.val(), bias.unsqueeze_dim(0)], 0);
-                Tensor::cat(vec![x, ones], 1).matmul(weight)
+                let weight = Tensor::cat(vec![self.weight_ih.val(), bias.unsqueeze_dim(1)], 1);
+                weight.matmul(Tensor::cat(vec![x, ones], 1).transpose())
             }
-            None => x.matmul(self.weight_ih.val()),
+            None => self.weight_ih.val().matmul(x.transpose()),
         }
     }
 
-    /// `(weight_hh @ hᵀ)ᵀ` (plus `bias_hh` when `with_bias`): `[n, H]` → `[n, G * H]`.
+    /// `weight_hh @ h` (plus `bias_hh` when `with_bias`), feature-major:
+    /// `h: [H, batch]` → `[G * H, batch]`.
     pub fn project_hidden(&self, h: Tensor<2>, with_bias: bool) -> Tensor<2> {
-        let projected = self.weight_hh.val().matmul(h.transpose()).transpose();
+        let projected = self.weight_hh.val().matmul(h);
         match (&self.bias_hh, with_bias) {
-            (Some(bias), true) => projected + bias.val().unsqueeze_dim(0),
+            (Some(bias), true) => projected + bias.val().unsqueeze_dim(1),
             _ => projected,
         }
     }

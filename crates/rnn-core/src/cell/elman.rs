@@ -19,7 +19,8 @@ pub enum Nonlinearity {
 
 /// Elman cell: `h' = act(x W_ih + b_ih + h W_hh + b_hh)`.
 ///
-/// Shapes: `x: [batch, input]`, `h: [batch, hidden]`. One gate (`G = 1`).
+/// Shapes: `x: [batch, input]`, `h: [batch, hidden]` (feature-major inside
+/// [`Cell::step_projected`]). One gate (`G = 1`).
 #[derive(Module, Debug)]
 pub struct ElmanCell {
     /// Fused parameters, `G = 1`.

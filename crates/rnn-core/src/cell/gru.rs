@@ -15,7 +15,8 @@ use crate::{FusedWeights, RnnState};
 /// h' = (1 - z) ⊙ n + z ⊙ h
 /// ```
 ///
-/// Shapes: `x: [batch, input]`, `h: [batch, hidden]`. Three gates (`G = 3`).
+/// Shapes: `x: [batch, input]`, `h: [batch, hidden]` (feature-major inside
+/// [`Cell::step_projected`]). Three gates (`G = 3`).
 #[derive(Module, Debug)]
 pub struct GruCell {
     /// Fused parameters, `G = 3`, gates `r, z, n`.
@@ -66,11 +67,12 @@ impl Cell for GruCell {
     }
 }
 
-/// Splits `[batch, width]` into its first `width - hidden` columns and its last `hidden`.
+/// Splits feature-major `[width, batch]` into its first `width - hidden` rows and its last
+/// `hidden`.
 fn split_off_last(t: Tensor<2>, hidden: usize) -> [Tensor<2>; 2] {
-    let width = t.dims()[1];
+    let width = t.dims()[0];
     [
-        t.clone().narrow(1, 0, width - hidden),
-        t.narrow(1, width - hidden, hidden),
+        t.clone().narrow(0, 0, width - hidden),
+        t.narrow(0, width - hidden, hidden),
     ]
 }

@@ -15,7 +15,8 @@ use crate::{FusedWeights, RnnState};
 /// h' = σ(o) ⊙ tanh(c')
 /// ```
 ///
-/// Shapes: `x: [batch, input]`, `h, c: [batch, hidden]`. Four gates (`G = 4`).
+/// Shapes: `x: [batch, input]`, `h, c: [batch, hidden]` (feature-major inside
+/// [`Cell::step_projected`]). Four gates (`G = 4`).
 #[derive(Module, Debug)]
 pub struct LstmCell {
     /// Fused parameters, `G = 4`, gates `i, f, g, o`.
@@ -58,7 +59,7 @@ impl Cell for LstmCell {
             .cell
             .unwrap_or_else(|| panic!("state.cell: expected an LSTM cell state, got None"));
         let gates = projected + self.weights.project_hidden(state.hidden, false);
-        let mut parts = gates.split(hidden, 1).into_iter();
+        let mut parts = gates.split(hidden, 0).into_iter();
         let mut next = || parts.next().expect("four gates");
         let (i, f, g, o) = (
             sigmoid(next()),

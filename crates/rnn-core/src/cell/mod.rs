@@ -21,8 +21,10 @@ use crate::{FusedWeights, RnnState};
 /// A step is split in two so the sequence driver can hoist work out of the time loop:
 /// [`project_input`](Cell::project_input) runs once on all timesteps at once, and
 /// [`step_projected`](Cell::step_projected) does the per-step recurrence (one matmul of the
-/// hidden state with the fused gate weights plus pointwise gate math).
-/// Decoders that produce their inputs one step at a time use [`step`](Cell::step).
+/// fused hidden weights with the hidden state plus pointwise gate math). Both work
+/// feature-major (`[features, batch]`), so every gate is a contiguous block of rows.
+/// Decoders that produce their inputs one step at a time use [`step`](Cell::step), which takes
+/// and returns the usual batch-major tensors.
 pub trait Cell: Module + ModuleDisplay + Sized {
     /// Number of fused gates: Elman 1, GRU 3, LSTM 4.
     const GATES: usize;
@@ -40,19 +42,21 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// The fused parameters, mutably (to load or tie weights).
     fn weights_mut(&mut self) -> &mut FusedWeights;
 
-    /// Projects inputs onto the gates: `[n, input]` → `[n, GATES * hidden]`.
+    /// Projects inputs onto the gates, feature-major: `x: [n, input]` → `[GATES * hidden, n]`.
     ///
     /// `n` may be `seq * batch`: the driver projects all timesteps in one matmul.
     fn project_input(&self, x: Tensor<2>) -> Tensor<2>;
 
-    /// Advances the state by one step from projected inputs `[batch, GATES * hidden]`.
-    ///
-    /// `state` parts are `[batch, hidden]`; so are the returned ones.
+    /// Advances a feature-major state (parts `[hidden, batch]`) by one step from projected
+    /// inputs `[GATES * hidden, batch]`; returns the next state, feature-major.
     fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2>;
 
-    /// Advances the state by one step from raw inputs `x: [batch, input]`.
+    /// Advances the state by one step from raw inputs `x: [batch, input]`; `state` parts and
+    /// the returned ones are `[batch, hidden]`.
     fn step(&self, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        let state = state.map(Tensor::transpose);
         self.step_projected(self.project_input(x), state)
+            .map(Tensor::transpose)
     }
 
     /// Size of the input features.

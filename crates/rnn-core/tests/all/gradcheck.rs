@@ -108,7 +108,7 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
     for _ in 0..directions {
         let width = C::GATES * HIDDEN;
         shapes.extend([
-            vec![INPUT, width],
+            vec![width, INPUT],
             vec![width, HIDDEN],
             vec![width],
             vec![width],

@@ -13,19 +13,6 @@ use crate::util::{assert_close, fixture, tensor};
 const OUTPUT_TOL: f32 = 1e-5;
 const GRAD_TOL: f32 = 1e-4;
 
-/// A PyTorch weight `[G * H, in]`, transposed on the host to our layout `[in, G * H]`.
-fn transposed(value: &Value, device: &Device) -> Tensor<2> {
-    let t = tensor::<2>(value, &crate::backend::device());
-    let [rows, cols] = t.dims();
-    let data = t
-        .transpose()
-        .to_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
-    Tensor::from_data(TensorData::new(data, [cols, rows]), device)
-}
-
 /// The PyTorch name suffix of cell `k` in [`Rnn::cells`] order.
 fn suffix(k: usize, directions: usize) -> String {
     let reverse = if k % directions == 1 { "_reverse" } else { "" };
@@ -38,7 +25,7 @@ pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Dev
     for (k, cell) in rnn.cells_mut().into_iter().enumerate() {
         let s = suffix(k, directions);
         let w = cell.weights_mut();
-        w.weight_ih = Param::from_tensor(transposed(&params[format!("weight_ih{s}")], device));
+        w.weight_ih = Param::from_tensor(tensor(&params[format!("weight_ih{s}")], device));
         w.weight_hh = Param::from_tensor(tensor(&params[format!("weight_hh{s}")], device));
         w.bias_ih = params
             .get(format!("bias_ih{s}"))
@@ -145,16 +132,11 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     for (k, cell) in rnn.cells().into_iter().enumerate() {
         let s = suffix(k, directions);
         let w = cell.weights();
-        // weight_ih is stored transposed relative to PyTorch, weight_hh as is.
-        let pairs = [
-            ("weight_ih", &w.weight_ih, true),
-            ("weight_hh", &w.weight_hh, false),
-        ];
-        for (key, param, transposed) in pairs {
+        // Our weights have PyTorch's layout, so gradients compare as they are.
+        for (key, param) in [("weight_ih", &w.weight_ih), ("weight_hh", &w.weight_hh)] {
             let grad = param
                 .grad(&grads)
                 .unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
-            let grad = if transposed { grad.transpose() } else { grad };
             let expected = tensor::<2>(&g["params"][format!("{key}{s}")], &device);
             assert_close(&format!("{name} d {key}{s}"), &grad, &expected, GRAD_TOL);
             checked += 1;
