@@ -2,7 +2,7 @@
 //! `tests/fixtures/generate.py` (torch.nn.RNN/LSTM/GRU, float64, same weights and inputs).
 
 use burn::module::Param;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 use serde_json::Value;
