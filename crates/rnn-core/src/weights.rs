@@ -59,15 +59,13 @@ impl FusedWeights {
         self.weight_hh.dims()[1]
     }
 
-    /// `weight_ih @ xᵀ + bias_ih` (and `+ bias_hh` when `with_hidden_bias`, for cells whose
-    /// hidden bias is purely additive), feature-major: `x: [n, input]` → `[G * H, n]`.
-    pub fn project_input(&self, x: Tensor<2>, with_hidden_bias: bool) -> Tensor<2> {
-        let hidden_bias = self.bias_hh.as_ref().filter(|_| with_hidden_bias);
-        let bias = match (&self.bias_ih, hidden_bias) {
-            (Some(a), Some(b)) => Some(a.val() + b.val()),
-            (Some(a), None) => Some(a.val()),
-            (None, Some(b)) => Some(b.val()),
-            (None, None) => None,
+    /// `weight_ih @ xᵀ + bias_ih (+ extra_bias)`, feature-major: `x: [n, input]` →
+    /// `[G * H, n]`. Cells pass as `extra_bias` the parts of `bias_hh` that are purely
+    /// additive, so they are added once per sequence instead of once per step.
+    pub fn project_input(&self, x: Tensor<2>, extra_bias: Option<Tensor<1>>) -> Tensor<2> {
+        let bias = match (self.bias_ih.as_ref().map(Param::val), extra_bias) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
         };
         match bias {
             // `[weight_ih, bias] @ [x, 1]ᵀ`: the matmul adds the bias. On ndarray a broadcast
@@ -82,13 +80,8 @@ impl FusedWeights {
         }
     }
 
-    /// `weight_hh @ h` (plus `bias_hh` when `with_bias`), feature-major:
-    /// `h: [H, batch]` → `[G * H, batch]`.
-    pub fn project_hidden(&self, h: Tensor<2>, with_bias: bool) -> Tensor<2> {
-        let projected = self.weight_hh.val().matmul(h);
-        match (&self.bias_hh, with_bias) {
-            (Some(bias), true) => projected + bias.val().unsqueeze_dim(1),
-            _ => projected,
-        }
+    /// `weight_hh @ h` without bias, feature-major: `h: [H, batch]` → `[G * H, batch]`.
+    pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
+        self.weight_hh.val().matmul(h)
     }
 }

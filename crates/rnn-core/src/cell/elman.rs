@@ -58,11 +58,12 @@ impl Cell for ElmanCell {
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
         // Both biases are additive here, so both are hoisted out of the time loop.
-        self.weights.project_input(x, true)
+        self.weights
+            .project_input(x, self.weights.bias_hh.as_ref().map(|b| b.val()))
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
-        let pre = projected + self.weights.project_hidden(state.hidden, false);
+        let pre = projected + self.weights.project_hidden(state.hidden);
         RnnState::new(match self.nonlinearity {
             Nonlinearity::Tanh => pre.tanh(),
             Nonlinearity::Relu => relu(pre),

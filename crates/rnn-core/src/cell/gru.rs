@@ -49,16 +49,27 @@ impl Cell for GruCell {
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
-        // `bias_hh` of the n gate is scaled by r, so it stays with the hidden projection.
-        self.weights.project_input(x, false)
+        // The r and z parts of `bias_hh` are additive and join the input projection; its n
+        // part is scaled by r, so it is added at each step.
+        let rz_bias = self.weights.bias_hh.as_ref().map(|b| {
+            let hidden = self.hidden_size();
+            let b = b.val();
+            let zeros = Tensor::zeros([hidden], &b.device());
+            Tensor::cat(vec![b.narrow(0, 0, 2 * hidden), zeros], 0)
+        });
+        self.weights.project_input(x, rz_bias)
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
         let hidden = self.hidden_size();
         let h = state.hidden;
-        let gh = self.weights.project_hidden(h.clone(), true);
+        let gh = self.weights.project_hidden(h.clone());
         let [x_rz, x_n] = split_off_last(projected, hidden);
         let [h_rz, h_n] = split_off_last(gh, hidden);
+        let h_n = match &self.weights.bias_hh {
+            Some(b) => h_n + b.val().narrow(0, 2 * hidden, hidden).unsqueeze_dim(1),
+            None => h_n,
+        };
         let rz = sigmoid(x_rz + h_rz);
         let [r, z] = split_off_last(rz, hidden);
         let n = (x_n + r * h_n).tanh();

@@ -50,7 +50,8 @@ impl Cell for LstmCell {
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
         // Both biases are additive, so both are hoisted out of the time loop.
-        self.weights.project_input(x, true)
+        self.weights
+            .project_input(x, self.weights.bias_hh.as_ref().map(|b| b.val()))
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
@@ -58,7 +59,7 @@ impl Cell for LstmCell {
         let cell = state
             .cell
             .unwrap_or_else(|| panic!("state.cell: expected an LSTM cell state, got None"));
-        let gates = projected + self.weights.project_hidden(state.hidden, false);
+        let gates = projected + self.weights.project_hidden(state.hidden);
         let mut parts = gates.split(hidden, 0).into_iter();
         let mut next = || parts.next().expect("four gates");
         let (i, f, g, o) = (
