@@ -28,6 +28,8 @@
 //! assert_eq!(out.output.dims(), [3, 5, 32]); // forward and backward concatenated
 //! ```
 
+#![warn(missing_docs)]
+
 mod bidirectional;
 pub mod cell;
 mod error;
