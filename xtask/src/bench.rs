@@ -1,26 +1,67 @@
-//! `cargo xtask bench`: the release benchmark harness (`crates/rnn-bench`).
+//! `cargo xtask bench`: the release benchmark harness (`crates/rnn-bench`), and PyTorch's
+//! times at the same shape when `--torch-python PATH` names a Python with torch.
 
 use crate::{backends, cargo};
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let backends = backends(args, &["ndarray"])?;
-    let extra = args.iter().skip_while(|a| *a != "--").skip(1);
-    let mut cargo_args = vec![
-        "run".to_string(),
-        "--release".into(),
-        "-p".into(),
-        "rnn-bench".into(),
-        "--".into(),
-    ];
+    // `--torch-python PATH` is ours; the rest is `--backend` flags, then `-- ARGS` for rnn-bench.
+    let mut torch_python = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--torch-python" {
+            let path = it
+                .next()
+                .ok_or("--torch-python: expected a path to python, got nothing")?;
+            torch_python = Some(path.clone());
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let backends = backends(&rest, &["ndarray"])?;
+    let extra: Vec<String> = rest
+        .iter()
+        .skip_while(|a| *a != "--")
+        .skip(1)
+        .cloned()
+        .collect();
+    let mut cargo_args: Vec<String> = ["run", "--release", "-p", "rnn-bench", "--"]
+        .map(String::from)
+        .to_vec();
     for backend in backends {
         cargo_args.extend(["--backend".to_string(), backend]);
     }
-    cargo_args.extend(extra.cloned());
+    cargo_args.extend(extra.iter().cloned());
     let refs: Vec<&str> = cargo_args.iter().map(String::as_str).collect();
     let (ok, _) = cargo(&refs, &[])?;
-    if ok {
-        Ok(())
-    } else {
-        Err("benchmark failed".into())
+    if !ok {
+        return Err("benchmark failed".into());
     }
+    match torch_python {
+        None => println!(
+            "\nPyTorch comparison skipped: pass --torch-python PATH (a Python with torch)."
+        ),
+        Some(python) => {
+            // The same shape and iteration count as the Rust harness.
+            let mut torch_args = vec!["crates/rnn-bench/torch_bench.py".to_string()];
+            let mut e = extra.iter();
+            while let Some(arg) = e.next() {
+                if arg == "--shape" || arg == "--iters" {
+                    torch_args.push(arg.clone());
+                    torch_args.extend(e.next().cloned());
+                }
+            }
+            println!();
+            let status = std::process::Command::new(&python)
+                .args(&torch_args)
+                .status()
+                .map_err(|e| format!("--torch-python {python}: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "--torch-python {python}: the PyTorch benchmark failed"
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage:
   cargo xtask test [--backend ndarray|wgpu|flex]...   run the workspace tests on each backend
                                                       (default: ndarray and wgpu)
-  cargo xtask bench [--backend ndarray|flex|wgpu]... [-- ARGS]
+  cargo xtask bench [--backend ndarray|flex|wgpu]... [--torch-python PATH] [-- ARGS]
                                                       release benchmark of our layers vs burn-nn";
 
 fn main() -> ExitCode {

@@ -2,8 +2,8 @@
 //! train a small LSTM classifier to tell whether a sequence's values sum to a positive number.
 //!
 //! ```sh
-//! cargo run --release -p rnn-core --example tour              # ndarray
-//! cargo run --release -p rnn-core --example tour -- wgpu      # or wgpu / flex
+//! cargo run -p rnn-core --example tour              # ndarray
+//! cargo run -p rnn-core --example tour -- wgpu      # or wgpu / flex
 //! ```
 
 use burn::module::Module;

@@ -10,10 +10,12 @@ use crate::{Cell, RnnState};
 ///
 /// All timesteps are projected onto the gates in one matmul before the time loop; the loop
 /// does one hidden matmul and the gate math per step; outputs are stacked once at the end.
-/// Works time-major internally: `[seq, batch, features]`.
+/// Sequences are time-major inside (`[seq, batch, features]`) and each step feature-major
+/// (`[features, batch]`, see [`Cell`]).
 ///
 /// This is the building block of [`Bidirectional`](crate::Bidirectional) and
-/// [`Rnn`](crate::Rnn); most users want those.
+/// [`Rnn`](crate::Rnn), which validate inputs and run it; a single unidirectional layer is
+/// `RnnConfig::new(input, hidden).init(&device)`.
 #[derive(Module, Debug)]
 pub struct Recurrent<C: Cell> {
     /// The cell applied at every step.

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Time PyTorch's nn.LSTM / nn.GRU / nn.RNN at the shape rnn-bench uses, for comparison.
+
+Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T]
+Prints a Markdown table: forward (no_grad) and forward + backward (loss = output sum, with
+the input's gradient), median of N runs, in ms. Run it with a current PyPI PyTorch (see
+../shared/tools/setup_torch.sh); Debian's python3-torch links the reference BLAS and is only
+good for parity fixtures.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def median_ms(f, iters, warmup=2):
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shape", default="32,64,128,256")
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    batch, seq, inp, hidden = (int(v) for v in args.shape.split(","))
+    torch.set_num_threads(args.threads)
+    print(f"PyTorch {torch.__version__}, {args.threads} threads; batch {batch}, seq {seq}, "
+          f"input {inp}, hidden {hidden}; f32; median of {args.iters} runs\n")
+    print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) |")
+    print("|---|---|---|")
+    for name, cls in [("LSTM", torch.nn.LSTM), ("GRU", torch.nn.GRU), ("Elman", torch.nn.RNN)]:
+        layer = cls(inp, hidden, batch_first=True)
+        x = torch.randn(batch, seq, inp)
+
+        def forward():
+            with torch.no_grad():
+                layer(x)[0].sum().item()
+
+        def train():
+            xg = x.clone().requires_grad_(True)
+            layer(xg)[0].sum().backward()
+            xg.grad.sum().item()
+
+        print(f"| {name} | {median_ms(forward, args.iters):.2f} | {median_ms(train, args.iters):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
