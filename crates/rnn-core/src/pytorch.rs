@@ -42,31 +42,15 @@ impl StateDict {
     /// Reads a safetensors file (e.g. written by `safetensors.torch.save_file(model.state_dict())`).
     pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, RnnError> {
         let path = path.as_ref();
-        let expected = "a readable safetensors file";
-        let mut store = SafetensorsStore::from_file(path);
-        let tensors = store
-            .get_all_tensors()
-            .map_err(|e| file_error(path, expected, e))?;
-        Self::collect(
-            path,
-            expected,
-            tensors.iter().map(|(name, t)| (name, bridge::to_data(t))),
-        )
+        let store = SafetensorsStore::from_file(path);
+        Self::from_store(path, "a readable safetensors file", store)
     }
 
     /// Reads a PyTorch checkpoint (`torch.save(model.state_dict(), path)`).
     pub fn read_pt(path: impl AsRef<Path>) -> Result<Self, RnnError> {
         let path = path.as_ref();
-        let expected = "a readable PyTorch checkpoint (.pt)";
-        let mut store = PytorchStore::from_file(path);
-        let tensors = store
-            .get_all_tensors()
-            .map_err(|e| file_error(path, expected, e))?;
-        Self::collect(
-            path,
-            expected,
-            tensors.iter().map(|(name, t)| (name, bridge::to_data(t))),
-        )
+        let store = PytorchStore::from_file(path);
+        Self::from_store(path, "a readable PyTorch checkpoint (.pt)", store)
     }
 
     /// Reads `.safetensors` with [`read_safetensors`](Self::read_safetensors), anything else
@@ -79,14 +63,19 @@ impl StateDict {
         }
     }
 
-    fn collect<'a, E: std::fmt::Display>(
+    /// Every tensor of `store` (a file at `path`), read into host memory.
+    fn from_store<S: ModuleStore>(
         path: &Path,
         expected: &str,
-        tensors: impl Iterator<Item = (&'a String, Result<TensorData, E>)>,
+        mut store: S,
     ) -> Result<Self, RnnError> {
-        let tensors = tensors
-            .map(|(name, data)| {
-                data.map(|data| (name.clone(), data))
+        let tensors = store
+            .get_all_tensors()
+            .map_err(|e| file_error(path, expected, e))?
+            .iter()
+            .map(|(name, t)| {
+                bridge::to_data(t)
+                    .map(|data| (name.clone(), data))
                     .map_err(|e| file_error(path, expected, format!("tensor {name}: {e}")))
             })
             .collect::<Result<_, _>>()?;

@@ -157,7 +157,7 @@ fn lstm(layers: usize, hidden: usize) -> Lstm {
         .init(&device())
 }
 
-fn load_error(rnn: Lstm, file: &str, strict: bool) -> String {
+fn load_error<C: Cell>(rnn: Rnn<C>, file: &str, strict: bool) -> String {
     let dict = StateDict::read(path(file)).unwrap();
     rnn.load_state_dict(&dict, "", strict)
         .unwrap_err()
@@ -181,15 +181,8 @@ fn unexpected_key_only_in_strict_mode() {
     let dict = StateDict::read(path("lstm_l2_uni_bias.safetensors")).unwrap();
     assert!(lstm(1, 3).load_state_dict(&dict, "", false).is_ok());
     let no_bias: Lstm = RnnConfig::new(4, 3).with_bias(false).init(&device());
-    let err = no_bias
-        .load_state_dict(
-            &StateDict::read(path("lstm_l1_uni_bias.pt")).unwrap(),
-            "",
-            true,
-        )
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        load_error(no_bias, "lstm_l1_uni_bias.pt", true),
         "bias_hh_l0: expected no such key under prefix \"\" (strict loading) (the network was built with bias = false), got a tensor of shape [12]"
     );
 }
@@ -209,15 +202,8 @@ fn cell_type_mismatch() {
         "weight_ih_l0: expected shape [12, 4] (LSTM, 4 gates: LSTM), got [9, 4] (9 rows = 3 gates: GRU weights?)"
     );
     let gru: Gru = RnnConfig::new(4, 3).init(&device());
-    let err = gru
-        .load_state_dict(
-            &StateDict::read(path("lstm_l1_uni_bias.pt")).unwrap(),
-            "",
-            true,
-        )
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        load_error(gru, "lstm_l1_uni_bias.pt", true),
         "weight_ih_l0: expected shape [9, 4] (GRU, 3 gates: GRU), got [12, 4] (12 rows = 4 gates: LSTM weights?)"
     );
 }
