@@ -60,14 +60,13 @@ impl Cell for LstmCell {
             .cell
             .unwrap_or_else(|| panic!("state.cell: expected an LSTM cell state, got None"));
         let gates = projected + self.weights.project_hidden(state.hidden);
-        let mut parts = gates.split(hidden, 0).into_iter();
-        let mut next = || parts.next().expect("four gates");
-        let (i, f, g, o) = (
-            sigmoid(next()),
-            sigmoid(next()),
-            next().tanh(),
-            sigmoid(next()),
-        );
+        // Feature-major, each gate is a contiguous block of rows: i and f share one sigmoid.
+        let rows = |t: &Tensor<2>, first: usize, count: usize| {
+            t.clone().narrow(0, first * hidden, count * hidden)
+        };
+        let input_forget = sigmoid(rows(&gates, 0, 2));
+        let (i, f) = (rows(&input_forget, 0, 1), rows(&input_forget, 1, 1));
+        let (g, o) = (rows(&gates, 2, 1).tanh(), sigmoid(rows(&gates, 3, 1)));
         let cell = f * cell + i * g;
         RnnState::lstm(o * cell.clone().tanh(), cell)
     }
