@@ -64,18 +64,18 @@ impl<C: Cell> Recurrent<C> {
             .reshape([C::GATES * hidden, steps, batch])
             .swap_dims(0, 1);
 
-        let mut state = match state {
-            Some(state) => state.map(Tensor::transpose),
-            None => {
-                let zeros = || Tensor::zeros([hidden, batch], &device);
-                RnnState {
-                    hidden: zeros(),
-                    cell: C::HAS_CELL_STATE.then(zeros),
-                }
-            }
-        };
+        let mut state = state
+            .unwrap_or_else(|| self.cell.zero_state(batch, &device))
+            .map(Tensor::transpose);
         let mut outputs = Vec::with_capacity(steps);
-        let keeps = padding.map(|p| p.keep.clone().narrow(0, 0, steps).iter_dim(0));
+        // `[steps, batch]`, so each step's mask comes out as `[1, batch]`, ready to broadcast.
+        let keeps = padding.map(|p| {
+            p.keep
+                .clone()
+                .narrow(0, 0, steps)
+                .reshape([steps, batch])
+                .iter_dim(0)
+        });
         let inputs = unstack_time(projected);
         match keeps {
             None => {
@@ -87,7 +87,7 @@ impl<C: Cell> Recurrent<C> {
             Some(keeps) => {
                 for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
                     let next = self.cell.step_projected(x_t, state.clone());
-                    state = next.select(state, &keep_t.reshape([1, batch]));
+                    state = next.select(state, &keep_t);
                     outputs.push(state.hidden.clone());
                 }
             }
