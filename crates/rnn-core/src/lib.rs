@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+mod any;
 mod bidirectional;
 pub mod cell;
 mod error;
@@ -41,6 +42,7 @@ mod rnn;
 mod state;
 mod weights;
 
+pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
 pub use error::RnnError;

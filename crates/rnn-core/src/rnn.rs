@@ -287,6 +287,95 @@ impl<C: Cell> Rnn<C> {
         })
     }
 
+    /// Size of the output features: `hidden`, or `2 * hidden` for a concatenating
+    /// bidirectional network.
+    pub fn output_size(&self) -> usize {
+        match &self.layers[self.layers.len() - 1] {
+            RnnLayer::Unidirectional(_) => self.hidden_size(),
+            RnnLayer::Bidirectional(b) => b.merge.output_size(self.hidden_size()),
+        }
+    }
+
+    /// The all-zero initial state for `batch` examples: parts
+    /// `[num_layers * num_directions, batch, hidden]`.
+    pub fn zero_state(&self, batch: usize, device: &Device) -> RnnState<3> {
+        let zeros = || {
+            Tensor::zeros(
+                [
+                    self.num_layers() * self.num_directions(),
+                    batch,
+                    self.hidden_size(),
+                ],
+                device,
+            )
+        };
+        RnnState {
+            hidden: zeros(),
+            cell: C::HAS_CELL_STATE.then(zeros),
+        }
+    }
+
+    /// Advances a unidirectional network by one timestep, for decoders that produce their
+    /// next input from the previous output.
+    ///
+    /// - `input`: `[batch, input]`.
+    /// - `state`: parts `[num_layers, batch, hidden]`; zeros when `None`.
+    ///
+    /// Returns the last layer's output `[batch, hidden]` and the next state (same shape as
+    /// `state`). Running `step` over a sequence gives exactly what [`forward`](Self::forward)
+    /// gives.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_step`](Self::try_step).
+    pub fn step(&self, input: Tensor<2>, state: Option<RnnState<3>>) -> (Tensor<2>, RnnState<3>) {
+        self.try_step(input, state)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`step`](Self::step), returning an error naming the bad argument instead of panicking.
+    pub fn try_step(
+        &self,
+        input: Tensor<2>,
+        state: Option<RnnState<3>>,
+    ) -> Result<(Tensor<2>, RnnState<3>), RnnError> {
+        if self.num_directions() != 1 {
+            return Err(RnnError::new(
+                "self",
+                "a unidirectional network (a bidirectional one needs the whole sequence)",
+                "a bidirectional network",
+            ));
+        }
+        let [batch, features] = input.dims();
+        if batch == 0 {
+            return Err(RnnError::new("input", "a non-empty batch", "batch size 0"));
+        }
+        if features != self.input_size() {
+            return Err(RnnError::new(
+                "input",
+                format!("feature size {} (last dimension)", self.input_size()),
+                features.to_string(),
+            ));
+        }
+        let state = match state {
+            Some(state) => {
+                self.check_state(&state, batch)?;
+                state
+            }
+            None => self.zero_state(batch, &input.device()),
+        };
+        let mut next = Vec::with_capacity(self.layers.len());
+        let mut x = input;
+        for (l, (cell, state)) in self.cells().into_iter().zip(state.unstack()).enumerate() {
+            if l > 0 {
+                x = self.dropout.forward(x);
+            }
+            let s = cell.step(x, state);
+            x = s.hidden.clone();
+            next.push(s);
+        }
+        Ok((x, RnnState::stack(next)))
+    }
+
     fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {
         let expected = [
             self.num_layers() * self.num_directions(),

@@ -130,3 +130,37 @@ fn bad_lengths(#[case] lengths: &[usize], #[case] message: &str) {
 fn forward_panics_with_the_same_message() {
     lstm().forward(zeros([2, 5, 3]), None, Some(&[6, 2]));
 }
+
+#[test]
+fn step_needs_a_unidirectional_network() {
+    let bi: Lstm = RnnConfig::new(3, 4)
+        .with_bidirectional(true)
+        .init(&device());
+    let err = bi
+        .try_step(Tensor::zeros([2, 3], &device()), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "self: expected a unidirectional network (a bidirectional one needs the whole \
+         sequence), got a bidirectional network"
+    );
+}
+
+#[test]
+fn step_checks_input_and_state() {
+    let err = lstm()
+        .try_step(Tensor::zeros([2, 5], &device()), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input: expected feature size 3 (last dimension), got 5"
+    );
+    let state = RnnState::lstm(zeros([1, 2, 4]), zeros([2, 2, 4]));
+    let err = lstm()
+        .try_step(Tensor::zeros([2, 3], &device()), Some(state))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state.hidden: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [1, 2, 4]"
+    );
+}

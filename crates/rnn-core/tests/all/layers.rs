@@ -1,7 +1,9 @@
 //! Stacking and bidirectional semantics: dropout in training only, merge modes, cell steps.
 
 use burn::module::Module;
-use rnn_core::{Cell, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer};
+use rnn_core::{
+    Cell, CellKind, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer, RnnState,
+};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
@@ -102,5 +104,37 @@ fn cell_steps_reproduce_the_layer() {
         state = cell.step(x.clone().narrow(1, t, 1).squeeze_dim(1), state);
         let expected = out.output.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
         assert_close(&format!("step {t}"), &state.hidden, &expected, 1e-6);
+    }
+}
+
+/// `Rnn::step` over a sequence (stacked, from a given state) equals `Rnn::forward`, for every
+/// cell kind behind `AnyRnn`.
+#[rstest]
+fn stacked_steps_reproduce_the_network(
+    #[values(CellKind::Lstm, CellKind::Gru, CellKind::Elman)] kind: CellKind,
+) {
+    let device = device();
+    let rnn = RnnConfig::new(3, 4)
+        .with_num_layers(2)
+        .init_kind(kind, &device);
+    assert_eq!(rnn.kind(), kind);
+    let mut rng = Rng::new(5);
+    let x = rng.tensor([2, 5, 3], &device);
+    let initial = RnnState {
+        hidden: rng.tensor([2, 2, 4], &device),
+        cell: rnn.has_cell_state().then(|| rng.tensor([2, 2, 4], &device)),
+    };
+    let out = rnn.forward(x.clone(), Some(initial.clone()), None);
+    let mut state = Some(initial);
+    for t in 0..5 {
+        let (y, next) = rnn.step(x.clone().narrow(1, t, 1).squeeze_dim(1), state);
+        let expected = out.output.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
+        assert_close(&format!("{kind:?} step {t}"), &y, &expected, 1e-6);
+        state = Some(next);
+    }
+    let state = state.unwrap();
+    assert_close("final h", &state.hidden, &out.state.hidden, 1e-6);
+    if let (Some(c), Some(expected)) = (state.cell, out.state.cell) {
+        assert_close("final c", &c, &expected, 1e-6);
     }
 }

@@ -1,0 +1,143 @@
+//! A recurrent network whose cell kind is chosen at run time, by configuration.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use crate::{Elman, Gru, Lstm, RnnConfig, RnnError, RnnOutput, RnnState};
+
+/// Which recurrent cell a network uses.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Long short-term memory ([`LstmCell`](crate::LstmCell)).
+    Lstm,
+    /// Gated recurrent unit ([`GruCell`](crate::GruCell)).
+    Gru,
+    /// Elman RNN ([`ElmanCell`](crate::ElmanCell)), with the config's nonlinearity.
+    Elman,
+}
+
+/// An [`Lstm`], [`Gru`] or [`Elman`] picked by a [`CellKind`] at run time, so models can take
+/// the cell kind as configuration: `RnnConfig::new(8, 16).init_kind(CellKind::Gru, &device)`.
+///
+/// Every method forwards to the wrapped [`Rnn`](crate::Rnn); see its documentation for shapes.
+#[derive(Module, Debug)]
+pub enum AnyRnn {
+    /// An LSTM.
+    Lstm(Lstm),
+    /// A GRU.
+    Gru(Gru),
+    /// An Elman RNN.
+    Elman(Elman),
+}
+
+/// Runs `$body` with `$rnn` bound to the wrapped network, whatever its cell.
+macro_rules! with_rnn {
+    ($self:expr, $rnn:ident => $body:expr) => {
+        match $self {
+            AnyRnn::Lstm($rnn) => $body,
+            AnyRnn::Gru($rnn) => $body,
+            AnyRnn::Elman($rnn) => $body,
+        }
+    };
+}
+
+impl RnnConfig {
+    /// Creates a network with the cell `kind`, or says which field is invalid.
+    pub fn try_init_kind(&self, kind: CellKind, device: &Device) -> Result<AnyRnn, RnnError> {
+        Ok(match kind {
+            CellKind::Lstm => AnyRnn::Lstm(self.try_init(device)?),
+            CellKind::Gru => AnyRnn::Gru(self.try_init(device)?),
+            CellKind::Elman => AnyRnn::Elman(self.try_init(device)?),
+        })
+    }
+
+    /// Creates a network with the cell `kind`.
+    ///
+    /// # Panics
+    /// If the config is invalid; the message names the field.
+    pub fn init_kind(&self, kind: CellKind, device: &Device) -> AnyRnn {
+        self.try_init_kind(kind, device)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl AnyRnn {
+    /// The cell kind.
+    pub fn kind(&self) -> CellKind {
+        match self {
+            AnyRnn::Lstm(_) => CellKind::Lstm,
+            AnyRnn::Gru(_) => CellKind::Gru,
+            AnyRnn::Elman(_) => CellKind::Elman,
+        }
+    }
+
+    /// Whether the state has a cell part (LSTM).
+    pub fn has_cell_state(&self) -> bool {
+        matches!(self, AnyRnn::Lstm(_))
+    }
+
+    /// Size of the input features.
+    pub fn input_size(&self) -> usize {
+        with_rnn!(self, r => r.input_size())
+    }
+
+    /// Size of each direction's hidden state.
+    pub fn hidden_size(&self) -> usize {
+        with_rnn!(self, r => r.hidden_size())
+    }
+
+    /// Size of the output features (see [`Rnn::output_size`](crate::Rnn::output_size)).
+    pub fn output_size(&self) -> usize {
+        with_rnn!(self, r => r.output_size())
+    }
+
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        with_rnn!(self, r => r.num_layers())
+    }
+
+    /// 2 when bidirectional, else 1.
+    pub fn num_directions(&self) -> usize {
+        with_rnn!(self, r => r.num_directions())
+    }
+
+    /// The all-zero state: parts `[num_layers * num_directions, batch, hidden]`.
+    pub fn zero_state(&self, batch: usize, device: &Device) -> RnnState<3> {
+        with_rnn!(self, r => r.zero_state(batch, device))
+    }
+
+    /// Runs the network over a sequence (see [`Rnn::forward`](crate::Rnn::forward)).
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<3>>,
+        lengths: Option<&[usize]>,
+    ) -> RnnOutput {
+        with_rnn!(self, r => r.forward(input, state, lengths))
+    }
+
+    /// [`forward`](Self::forward), returning an error naming the bad argument.
+    pub fn try_forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<3>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<RnnOutput, RnnError> {
+        with_rnn!(self, r => r.try_forward(input, state, lengths))
+    }
+
+    /// Advances a unidirectional network by one step (see [`Rnn::step`](crate::Rnn::step)).
+    pub fn step(&self, input: Tensor<2>, state: Option<RnnState<3>>) -> (Tensor<2>, RnnState<3>) {
+        with_rnn!(self, r => r.step(input, state))
+    }
+
+    /// [`step`](Self::step), returning an error naming the bad argument.
+    pub fn try_step(
+        &self,
+        input: Tensor<2>,
+        state: Option<RnnState<3>>,
+    ) -> Result<(Tensor<2>, RnnState<3>), RnnError> {
+        with_rnn!(self, r => r.try_step(input, state))
+    }
+}
