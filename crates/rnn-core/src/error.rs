@@ -50,3 +50,33 @@ pub(crate) fn check_positive(argument: &str, value: usize) -> Result<(), RnnErro
     }
     Ok(())
 }
+
+/// Checks the valid `lengths` of a padded batch of `batch` sequences of `seq` steps: one per
+/// example, each in `1..=seq`. `argument` names them in the error (`lengths`,
+/// `source_lengths`, ...).
+pub fn check_lengths(
+    argument: &str,
+    lengths: &[usize],
+    batch: usize,
+    seq: usize,
+) -> Result<(), RnnError> {
+    if lengths.len() != batch {
+        return Err(RnnError::new(
+            argument,
+            format!("one length per batch example ({batch})"),
+            format!("{} lengths", lengths.len()),
+        ));
+    }
+    if let Some((i, &len)) = lengths
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l == 0 || **l > seq)
+    {
+        return Err(RnnError::new(
+            format!("{argument}[{i}]"),
+            format!("a length in 1..={seq} (the sequence length)"),
+            len.to_string(),
+        ));
+    }
+    Ok(())
+}

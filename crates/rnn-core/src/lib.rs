@@ -45,7 +45,7 @@ mod weights;
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
-pub use error::RnnError;
+pub use error::{RnnError, check_lengths};
 pub use recurrent::Recurrent;
 pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
 pub use state::RnnState;

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::error::RnnError;
+use crate::error::{RnnError, check_lengths};
 
 /// The valid lengths of a padded, time-major batch, prepared once per forward pass.
 #[derive(Debug, Clone)]
@@ -26,24 +26,7 @@ impl Padding {
         batch: usize,
         device: &Device,
     ) -> Result<Option<Self>, RnnError> {
-        if lengths.len() != batch {
-            return Err(RnnError::new(
-                "lengths",
-                format!("one length per batch example ({batch})"),
-                format!("{} lengths", lengths.len()),
-            ));
-        }
-        if let Some((i, &len)) = lengths
-            .iter()
-            .enumerate()
-            .find(|(_, l)| **l == 0 || **l > seq)
-        {
-            return Err(RnnError::new(
-                format!("lengths[{i}]"),
-                format!("a length in 1..={seq} (the sequence length)"),
-                len.to_string(),
-            ));
-        }
+        check_lengths("lengths", lengths, batch, seq)?;
         if lengths.iter().all(|&l| l == seq) {
             return Ok(None);
         }
