@@ -1,0 +1,184 @@
+//! Attention of a decoder state over encoder outputs: Bahdanau (additive) and Luong (dot,
+//! general), with padded source positions masked out.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Bool, Device, Int, Tensor};
+use rnn_core::RnnError;
+
+use crate::mask::masked_softmax;
+
+/// The score function of an [`Attention`].
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum AttentionKind {
+    /// Additive (Bahdanau et al. 2015): `vᵀ tanh(W_q q + W_k k)`. In a
+    /// [`Seq2Seq`](crate::Seq2Seq) the query is the previous decoder state and the context
+    /// is part of the decoder's input.
+    Bahdanau,
+    /// Dot product (Luong et al. 2015): `qᵀ k`; the query and key sizes must be equal. The
+    /// query is the current decoder state.
+    LuongDot,
+    /// Bilinear (Luong et al. 2015, "general"): `qᵀ W k`.
+    LuongGeneral,
+}
+
+/// Encoder outputs prepared once for attention by every decoder step.
+#[derive(Debug, Clone)]
+pub struct AttentionMemory {
+    /// `[batch, source, ..]` the keys as the score function reads them (projected once).
+    pub keys: Tensor<3>,
+    /// `[batch, source, key_size]` the encoder outputs the context averages.
+    pub values: Tensor<3>,
+    /// `[batch, source]`: true at padded source positions; `None` when nothing is padded.
+    pub pad: Option<Tensor<2, Bool>>,
+}
+
+impl AttentionMemory {
+    /// The memory of the examples `rows` (`[n]` indices into the batch), e.g. to give every
+    /// beam of a beam search its example's memory.
+    pub fn select(&self, rows: Tensor<1, Int>) -> Self {
+        Self {
+            keys: self.keys.clone().select(0, rows.clone()),
+            values: self.values.clone().select(0, rows.clone()),
+            pad: self.pad.clone().map(|pad| pad.select(0, rows)),
+        }
+    }
+}
+
+/// Additive attention: `score(q, k) = vᵀ tanh(W_q q + W_k k + b)`.
+#[derive(Module, Debug)]
+pub struct BahdanauAttention {
+    /// `W_q`: `[query] → [attention]`, no bias.
+    pub query: Linear,
+    /// `W_k`, `b`: `[key] → [attention]`.
+    pub key: Linear,
+    /// `v`: `[attention] → 1`, no bias.
+    pub score: Linear,
+}
+
+/// Multiplicative attention: `score(q, k) = qᵀ k` (dot) or `qᵀ W k` (general).
+#[derive(Module, Debug)]
+pub struct LuongAttention {
+    /// `W`: `[key] → [query]`, no bias; `None` for dot attention.
+    pub general: Option<Linear>,
+}
+
+/// Attention of a query `[batch, query]` over keys `[batch, source, key]`: weights
+/// `[batch, source]` (a softmax over the valid source positions, exactly 0 at padding) and
+/// the context `[batch, key]` they average.
+///
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use rnn_tasks::{Attention, AttentionKind, padding_mask};
+///
+/// let device = Device::default();
+/// let attention = Attention::new(AttentionKind::Bahdanau, 8, 6, 10, &device);
+/// let keys = Tensor::<3>::random([2, 5, 6], Distribution::Default, &device);
+/// // The second example has 3 valid source positions.
+/// let memory = attention.memory(keys, Some(padding_mask(&[5, 3], 5, &device)));
+/// let query = Tensor::<2>::random([2, 8], Distribution::Default, &device);
+/// let (context, weights) = attention.attend(query, &memory);
+/// assert_eq!(context.dims(), [2, 6]);
+/// assert_eq!(weights.dims(), [2, 5]);
+/// ```
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per model; boxing would hide it from Module derive
+pub enum Attention {
+    /// Additive.
+    Bahdanau(BahdanauAttention),
+    /// Multiplicative.
+    Luong(LuongAttention),
+}
+
+impl Attention {
+    /// Attention of `query_size` queries over `key_size` keys; `attention_size` is the hidden
+    /// size of Bahdanau's score (ignored by Luong's).
+    ///
+    /// # Panics
+    /// If the sizes do not fit the kind, with the message of [`try_new`](Self::try_new).
+    pub fn new(
+        kind: AttentionKind,
+        query_size: usize,
+        key_size: usize,
+        attention_size: usize,
+        device: &Device,
+    ) -> Self {
+        Self::try_new(kind, query_size, key_size, attention_size, device)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`new`](Self::new), or an error when dot attention gets different query and key sizes.
+    pub fn try_new(
+        kind: AttentionKind,
+        query_size: usize,
+        key_size: usize,
+        attention_size: usize,
+        device: &Device,
+    ) -> Result<Self, RnnError> {
+        let linear = |i, o, bias| LinearConfig::new(i, o).with_bias(bias).init(device);
+        Ok(match kind {
+            AttentionKind::Bahdanau => Attention::Bahdanau(BahdanauAttention {
+                query: linear(query_size, attention_size, false),
+                key: linear(key_size, attention_size, true),
+                score: linear(attention_size, 1, false),
+            }),
+            AttentionKind::LuongDot => {
+                if query_size != key_size {
+                    return Err(RnnError::new(
+                        "attention",
+                        format!(
+                            "LuongDot with equal query and key sizes, or LuongGeneral or \
+                             Bahdanau (the decoder's hidden size is {query_size})"
+                        ),
+                        format!("keys (encoder outputs) of size {key_size}"),
+                    ));
+                }
+                Attention::Luong(LuongAttention { general: None })
+            }
+            AttentionKind::LuongGeneral => Attention::Luong(LuongAttention {
+                general: Some(linear(key_size, query_size, false)),
+            }),
+        })
+    }
+
+    /// Prepares `values: [batch, source, key]` (padded where `pad`, `[batch, source]`, is
+    /// true) for [`attend`](Self::attend): the key projections are computed here, once.
+    pub fn memory(&self, values: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> AttentionMemory {
+        let keys = match self {
+            Attention::Bahdanau(a) => a.key.forward(values.clone()),
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => general.forward(values.clone()),
+            Attention::Luong(LuongAttention { general: None }) => values.clone(),
+        };
+        AttentionMemory { keys, values, pad }
+    }
+
+    /// `query: [batch, query]` → (context `[batch, key]`, weights `[batch, source]`).
+    pub fn attend(&self, query: Tensor<2>, memory: &AttentionMemory) -> (Tensor<2>, Tensor<2>) {
+        let (context, weights) = self.attend_all(query.unsqueeze_dim(1), memory);
+        (context.squeeze_dim(1), weights.squeeze_dim(1))
+    }
+
+    /// Several queries per example at once: `queries: [batch, target, query]` →
+    /// (contexts `[batch, target, key]`, weights `[batch, target, source]`).
+    pub fn attend_all(
+        &self,
+        queries: Tensor<3>,
+        memory: &AttentionMemory,
+    ) -> (Tensor<3>, Tensor<3>) {
+        let scores = match self {
+            Attention::Bahdanau(a) => {
+                // [batch, 1, source, attention] + [batch, target, 1, attention]
+                let sum = memory.keys.clone().unsqueeze_dim::<4>(1)
+                    + a.query.forward(queries).unsqueeze_dim::<4>(2);
+                a.score.forward(sum.tanh()).squeeze_dim::<3>(3)
+            }
+            Attention::Luong(_) => queries.matmul(memory.keys.clone().swap_dims(1, 2)),
+        };
+        let weights = masked_softmax(scores, memory.pad.as_ref());
+        let context = weights.clone().matmul(memory.values.clone());
+        (context, weights)
+    }
+}

@@ -1,0 +1,163 @@
+//! Beam search for [`Seq2Seq`]: K hypotheses per example, decoded as one batch of
+//! `batch * K` rows; the bookkeeping (finished beams, back-pointers) happens on the host.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+use rnn_core::RnnError;
+
+use crate::decode::{BeamSearchConfig, DecodeConfig, Decoded};
+use crate::seq2seq::{Hypothesis, Seq2Seq};
+use crate::tokens::from_ids;
+
+impl Seq2Seq {
+    /// Beam search: keeps the `beam.beam_size` best hypotheses of each example at every step,
+    /// ranked by the length-normalised log-probability ([`BeamSearchConfig::score`]); an
+    /// example stops when it has `beam_size` finished hypotheses (ending with the end token)
+    /// or at `decode.max_length`, and returns its best one.
+    ///
+    /// As in fairseq, a hypothesis ending with the end token is finished when it ranks among
+    /// the `beam_size` best candidates of its step; `2 * beam_size` candidates are drawn so
+    /// `beam_size` unfinished ones continue. With `beam_size = 1` this is greedy decoding.
+    /// Plain beam search can prune the greedy path and end worse than greedy decoding; with
+    /// `beam.keep_greedy` (the default) the greedy hypothesis competes with the finished ones,
+    /// so the result never scores below greedy's.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_beam_search`](Self::try_beam_search).
+    pub fn beam_search(
+        &self,
+        source: Tensor<2, Int>,
+        source_lengths: Option<&[usize]>,
+        decode: &DecodeConfig,
+        beam: &BeamSearchConfig,
+    ) -> Decoded {
+        self.try_beam_search(source, source_lengths, decode, beam)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`beam_search`](Self::beam_search), returning an error that names the bad argument.
+    pub fn try_beam_search(
+        &self,
+        source: Tensor<2, Int>,
+        source_lengths: Option<&[usize]>,
+        decode: &DecodeConfig,
+        beam: &BeamSearchConfig,
+    ) -> Result<Decoded, RnnError> {
+        beam.validate()?;
+        decode.validate(self.target_vocab_size())?;
+        let k = beam.beam_size;
+        let [batch, source_len] = source.dims();
+        let device = source.device();
+        let vocab = self.target_vocab_size();
+        let (memory, state) = self.encode(source, source_lengths)?;
+        let greedy = beam
+            .keep_greedy
+            .then(|| self.greedy_hypotheses(&memory, state.clone(), decode));
+        // Row b * k + i is beam i of example b.
+        let expand: Vec<usize> = (0..batch * k).map(|row| row / k).collect();
+        let expand = from_ids(&expand, &device);
+        let memory = memory.select(expand.clone());
+        let mut state = state.select(expand);
+        let mut beams = vec![Hypothesis::default(); batch * k];
+        // Only the first beam of each example is live at the start (the others are copies).
+        let mut scores: Vec<f32> = (0..batch * k)
+            .map(|row| if row % k == 0 { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
+        let mut next = vec![decode.start_token; batch * k];
+        let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); batch];
+        let mut done = vec![false; batch];
+        for step in 0..decode.max_length {
+            let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
+            let log_probs = log_softmax(logits, 1);
+            let totals = log_probs.clone()
+                + Tensor::<2>::from_data(TensorData::new(scores.clone(), [batch * k, 1]), &device);
+            let candidates = (2 * k).min(k * vocab);
+            let (top, index) = totals
+                .reshape([batch, k * vocab])
+                .topk_with_indices(candidates, 1);
+            let top: Vec<f32> = top.into_data().iter::<f32>().collect();
+            let index: Vec<i64> = index.into_data().iter::<i64>().collect();
+            let weights: Vec<f32> = weights.into_data().iter::<f32>().collect();
+            let last = step + 1 == decode.max_length;
+
+            let mut parents = Vec::with_capacity(batch * k);
+            let mut next_beams = Vec::with_capacity(batch * k);
+            let mut next_scores = Vec::with_capacity(batch * k);
+            let mut next_tokens = Vec::with_capacity(batch * k);
+            for b in 0..batch {
+                let mut live = 0;
+                if !done[b] {
+                    for rank in 0..candidates {
+                        let (total, flat) =
+                            (top[b * candidates + rank], index[b * candidates + rank]);
+                        // Dead rows score -inf; some backends' top-k report those as
+                        // (f32::MIN, -1).
+                        let dead = total.is_nan() || total <= f32::MIN || flat < 0;
+                        if dead || live == k || (last && rank >= k) {
+                            break;
+                        }
+                        let flat = flat as usize;
+                        let (parent, token) = (b * k + flat / vocab, flat % vocab);
+                        let row = &weights[parent * source_len..(parent + 1) * source_len];
+                        let mut hypothesis = beams[parent].extend(token, 0.0, row);
+                        hypothesis.log_prob = total;
+                        if token == decode.end_token {
+                            if rank < k {
+                                finished[b].push(hypothesis);
+                            }
+                        } else if last {
+                            finished[b].push(hypothesis);
+                        } else {
+                            parents.push(parent);
+                            next_beams.push(hypothesis);
+                            next_scores.push(total);
+                            next_tokens.push(token);
+                            live += 1;
+                        }
+                    }
+                    done[b] = last || finished[b].len() >= k || live == 0;
+                }
+                // Rows of finished examples and spare rows are dead copies.
+                for _ in live..k {
+                    parents.push(b * k);
+                    next_beams.push(Hypothesis::default());
+                    next_scores.push(f32::NEG_INFINITY);
+                    next_tokens.push(decode.end_token);
+                }
+            }
+            if done.iter().all(|&d| d) {
+                break;
+            }
+            state = s.select(from_ids(&parents, &device));
+            beams = next_beams;
+            scores = next_scores;
+            next = next_tokens;
+        }
+
+        let mut greedy = greedy.map(Vec::into_iter);
+        let mut best = Vec::with_capacity(batch);
+        let mut best_scores = Vec::with_capacity(batch);
+        for candidates in finished {
+            let (score, hypothesis) = candidates
+                .into_iter()
+                .chain(greedy.as_mut().and_then(Iterator::next))
+                .map(|h| (beam.score(h.log_prob, h.tokens.len()), h))
+                .fold(
+                    None,
+                    |best: Option<(f32, Hypothesis)>, (score, h)| match best {
+                        Some((s, b)) if s >= score => Some((s, b)),
+                        _ => Some((score, h)),
+                    },
+                )
+                .expect("every example finishes at least one hypothesis");
+            best.push(hypothesis);
+            best_scores.push(score);
+        }
+        Ok(Hypothesis::into_decoded(
+            best,
+            best_scores,
+            source_len,
+            &device,
+        ))
+    }
+}

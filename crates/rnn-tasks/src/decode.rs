@@ -1,0 +1,92 @@
+//! What autoregressive decoding needs to know and what it returns.
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use rnn_core::RnnError;
+
+/// Start, stop and length of autoregressive decoding.
+#[derive(Config, Debug)]
+pub struct DecodeConfig {
+    /// The token fed at the first step (beginning of sequence).
+    pub start_token: usize,
+    /// The token that ends a sequence (end of sequence).
+    pub end_token: usize,
+    /// The most tokens generated per sequence, the end token included.
+    pub max_length: usize,
+}
+
+impl DecodeConfig {
+    /// Checks the tokens are in the vocabulary and `max_length` ≥ 1.
+    pub fn validate(&self, vocab_size: usize) -> Result<(), RnnError> {
+        for (argument, token) in [
+            ("decode.start_token", self.start_token),
+            ("decode.end_token", self.end_token),
+        ] {
+            if token >= vocab_size {
+                return Err(RnnError::new(
+                    argument,
+                    format!("a token id in 0..{vocab_size} (the vocabulary size)"),
+                    token.to_string(),
+                ));
+            }
+        }
+        if self.max_length == 0 {
+            return Err(RnnError::new("decode.max_length", "a value > 0", "0"));
+        }
+        Ok(())
+    }
+}
+
+/// Beam width and length normalisation of [`Seq2Seq::beam_search`](crate::Seq2Seq::beam_search).
+#[derive(Config, Debug)]
+pub struct BeamSearchConfig {
+    /// Number of hypotheses kept per example (≥ 1; 1 is greedy decoding).
+    pub beam_size: usize,
+    /// Hypotheses are ranked by `log_prob / length^length_penalty`: 0 ranks by total
+    /// log-probability (favouring short outputs), 1 by the mean per token.
+    #[config(default = 1.0)]
+    pub length_penalty: f64,
+    /// Whether greedy decoding's hypothesis competes with the beam's finished ones, so the
+    /// result never scores below greedy's (plain beam search can prune the greedy path).
+    /// `false` is textbook beam search.
+    #[config(default = true)]
+    pub keep_greedy: bool,
+}
+
+impl BeamSearchConfig {
+    /// Checks `beam_size` ≥ 1 and the penalty is finite.
+    pub fn validate(&self) -> Result<(), RnnError> {
+        if self.beam_size == 0 {
+            return Err(RnnError::new("beam.beam_size", "a value > 0", "0"));
+        }
+        if !self.length_penalty.is_finite() {
+            return Err(RnnError::new(
+                "beam.length_penalty",
+                "a finite value",
+                self.length_penalty.to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ranking score of a hypothesis of `length` tokens with total `log_prob`.
+    pub fn score(&self, log_prob: f32, length: usize) -> f32 {
+        log_prob / (length as f32).powf(self.length_penalty as f32)
+    }
+}
+
+/// Sequences produced by a decoder, one per example.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The generated ids of each example, ending with the end token unless `max_length` was
+    /// reached first; the start token is not included.
+    pub tokens: Vec<Vec<usize>>,
+    /// The model's total log-probability of each example's tokens.
+    pub log_probs: Vec<f32>,
+    /// The score each result was ranked by (beam search: the length-normalised
+    /// log-probability; greedy: the log-probability).
+    pub scores: Vec<f32>,
+    /// `[batch, target, source]`: the attention weights that produced each token (row `t` for
+    /// `tokens[b][t]`), zero past each example's tokens and at padded source positions.
+    pub attention: Tensor<3>,
+}

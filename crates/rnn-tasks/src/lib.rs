@@ -1,0 +1,49 @@
+//! Sequence heads built on [`rnn_core`] layers, for [Burn](https://burn.dev):
+//!
+//! - many-to-one: [`SequenceClassifier`] (pooling: last, mean, max, attention);
+//! - many-to-many, synchronised: [`SequenceTagger`];
+//! - one-to-many: [`SequenceGenerator`] (greedy, temperature and top-k sampling);
+//! - sequence to sequence: [`Seq2Seq`] with [`Attention`] (Bahdanau, Luong dot/general),
+//!   input feeding, teacher forcing, greedy decoding and beam search.
+//!
+//! Every head takes its recurrent part as configuration ([`RecurrentConfig`]: cell kind,
+//! layers, direction, dropout), reads token ids or feature vectors ([`InputConfig`]), and
+//! handles padded batches through explicit lengths: padding never changes an example's
+//! result. Errors name the bad argument ([`RnnError`]).
+
+#![warn(missing_docs)]
+
+mod attention;
+mod beam;
+mod bridge;
+mod checks;
+mod classifier;
+mod decode;
+mod generator;
+mod input;
+mod loss;
+mod mask;
+mod mlp;
+mod pooling;
+mod recurrent;
+mod sampling;
+mod seq2seq;
+mod tagger;
+mod tokens;
+
+pub use attention::{Attention, AttentionKind, AttentionMemory, BahdanauAttention, LuongAttention};
+pub use bridge::{Bridge, LearnedState};
+pub use classifier::{ClassifierOutput, SequenceClassifier, SequenceClassifierConfig};
+pub use decode::{BeamSearchConfig, DecodeConfig, Decoded};
+pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
+pub use input::{InputConfig, InputLayer, SequenceInput};
+pub use loss::{masked_cross_entropy, masked_mse};
+pub use mask::{masked_softmax, padding_mask};
+pub use mlp::Mlp;
+pub use pooling::{AttentionPooling, Pooling};
+pub use recurrent::RecurrentConfig;
+pub use rnn_core::{self, CellKind, RnnError};
+pub use sampling::Sampling;
+pub use seq2seq::{Seq2Seq, Seq2SeqConfig, Seq2SeqOutput};
+pub use tagger::{SequenceTagger, SequenceTaggerConfig};
+pub use tokens::{PaddedTokens, check_tokens};

@@ -1,0 +1,32 @@
+//! Masks of padded positions and the softmax that gives them exactly zero weight.
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+/// `[batch, seq]`: true at padded positions (`t >= lengths[b]`).
+pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Tensor<2, Bool> {
+    let pad: Vec<bool> = lengths
+        .iter()
+        .flat_map(|&len| (0..seq).map(move |t| t >= len))
+        .collect();
+    Tensor::from_data(TensorData::new(pad, [lengths.len(), seq]), device)
+}
+
+/// Softmax of `scores: [batch, .., seq]` over `seq`, with exactly 0 at the padded positions
+/// of `pad` (`[batch, seq]`, true = padded, broadcast over the middle dimensions; every row
+/// must have a valid position).
+pub fn masked_softmax<const D: usize>(
+    scores: Tensor<D>,
+    pad: Option<&Tensor<2, Bool>>,
+) -> Tensor<D> {
+    match pad {
+        Some(pad) => {
+            let [batch, seq] = pad.dims();
+            let mut shape = [1; D];
+            (shape[0], shape[D - 1]) = (batch, seq);
+            let pad = pad.clone().reshape(shape).expand(scores.shape());
+            softmax(scores.mask_fill(pad, f32::NEG_INFINITY), D - 1)
+        }
+        None => softmax(scores, D - 1),
+    }
+}

@@ -1,0 +1,96 @@
+//! Choosing the next token from a distribution: greedy, or sampled with temperature and top-k.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rnn_core::RnnError;
+
+/// How [`SequenceGenerator::generate`](crate::SequenceGenerator::generate) picks each token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampling {
+    /// The most likely token (the lowest id among ties).
+    Greedy,
+    /// A random token from the softmax of `logits / temperature`, restricted to the `top_k`
+    /// most likely tokens when set; `seed` makes the draw reproducible.
+    Random {
+        /// > 0; below 1 sharpens the distribution, above 1 flattens it.
+        temperature: f64,
+        /// Keep only the k most likely tokens (k ≥ 1); `None` keeps all.
+        top_k: Option<usize>,
+        /// Seed of the random generator.
+        seed: u64,
+    },
+}
+
+impl Sampling {
+    /// Checks the temperature is positive and finite and `top_k` ≥ 1.
+    pub fn validate(&self) -> Result<(), RnnError> {
+        if let Sampling::Random {
+            temperature, top_k, ..
+        } = *self
+        {
+            if !(temperature.is_finite() && temperature > 0.0) {
+                return Err(RnnError::new(
+                    "sampling.temperature",
+                    "a finite value > 0",
+                    temperature.to_string(),
+                ));
+            }
+            if top_k == Some(0) {
+                return Err(RnnError::new("sampling.top_k", "a value > 0", "0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A chooser with its own random generator.
+    pub(crate) fn sampler(&self) -> Sampler {
+        let seed = match self {
+            Sampling::Greedy => 0,
+            Sampling::Random { seed, .. } => *seed,
+        };
+        Sampler {
+            sampling: *self,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+}
+
+/// [`Sampling`] with its random state.
+pub(crate) struct Sampler {
+    sampling: Sampling,
+    rng: StdRng,
+}
+
+impl Sampler {
+    /// Picks a token from one row of log-probabilities.
+    pub fn choose(&mut self, log_probs: &[f32]) -> usize {
+        let argmax = |row: &[f32]| {
+            row.iter()
+                .enumerate()
+                .fold(0, |best, (i, &lp)| if lp > row[best] { i } else { best })
+        };
+        match self.sampling {
+            Sampling::Greedy => argmax(log_probs),
+            Sampling::Random {
+                temperature, top_k, ..
+            } => {
+                let mut order: Vec<usize> = (0..log_probs.len()).collect();
+                order.sort_by(|&a, &b| log_probs[b].total_cmp(&log_probs[a]));
+                order.truncate(top_k.unwrap_or(order.len()));
+                let best = log_probs[order[0]] as f64;
+                let weights: Vec<f64> = order
+                    .iter()
+                    .map(|&i| ((log_probs[i] as f64 - best) / temperature).exp())
+                    .collect();
+                let mut target = self.rng.random::<f64>() * weights.iter().sum::<f64>();
+                for (&i, w) in order.iter().zip(&weights) {
+                    if target < *w {
+                        return i;
+                    }
+                    target -= w;
+                }
+                order[order.len() - 1]
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Many-to-many, synchronised: one output per input step (tagging, time-series regression).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig};
+use burn::tensor::{Device, Tensor};
+use rnn_core::{AnyRnn, RnnError, check_lengths};
+
+use crate::checks::{check_positive, check_probability};
+use crate::input::{InputConfig, InputLayer, SequenceInput};
+use crate::mask::padding_mask;
+use crate::{Mlp, RecurrentConfig};
+
+/// Configuration of a [`SequenceTagger`].
+#[derive(Config, Debug)]
+pub struct SequenceTaggerConfig {
+    /// Tokens (with vocabulary and embedding size) or raw features.
+    pub input: InputConfig,
+    /// The encoder (bidirectional for tagging, unidirectional for causal prediction).
+    pub encoder: RecurrentConfig,
+    /// Outputs per step: the number of tags (logits), or of regression targets.
+    pub num_outputs: usize,
+    /// Sizes of the hidden ReLU layers between the encoder and the outputs.
+    #[config(default = "Vec::new()")]
+    pub mlp_hidden: Vec<usize>,
+    /// Dropout on the embeddings and before every output layer (training only).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl SequenceTaggerConfig {
+    /// Creates the tagger, or says which field is invalid.
+    pub fn try_init(&self, device: &Device) -> Result<SequenceTagger, RnnError> {
+        self.input.validate("input")?;
+        check_probability("dropout", self.dropout)?;
+        check_positive("num_outputs", self.num_outputs)?;
+        for (i, &h) in self.mlp_hidden.iter().enumerate() {
+            check_positive(&format!("mlp_hidden[{i}]"), h)?;
+        }
+        Ok(SequenceTagger {
+            input: self.input.init(device),
+            encoder: self
+                .encoder
+                .try_init_as("encoder", self.input.size, device)?,
+            output: Mlp::new(
+                self.encoder.output_size(),
+                &self.mlp_hidden,
+                self.num_outputs,
+                self.dropout,
+                device,
+            ),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        })
+    }
+
+    /// Creates the tagger.
+    ///
+    /// # Panics
+    /// If the config is invalid; the message names the field.
+    pub fn init(&self, device: &Device) -> SequenceTagger {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Synchronised many-to-many head: `y_t = O(h_t)` for every input step, where `h_t` is the
+/// encoder output and `O` an MLP (a single linear map `V h_t + c` by default).
+///
+/// Train it with [`masked_cross_entropy`](crate::masked_cross_entropy) (tags) or
+/// [`masked_mse`](crate::masked_mse) (regression), which ignore the padding.
+///
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use rnn_tasks::{InputConfig, RecurrentConfig, SequenceTaggerConfig};
+///
+/// let device = Device::default();
+/// // 2 regression targets per step from 5 features per step, through an LSTM of 8 units.
+/// let tagger = SequenceTaggerConfig::new(InputConfig::features(5), RecurrentConfig::new(8), 2)
+///     .init(&device);
+/// let x = Tensor::<3>::random([3, 6, 5], Distribution::Default, &device);
+/// let y = tagger.forward(x, Some(&[6, 4, 1]));
+/// assert_eq!(y.dims(), [3, 6, 2]); // zero past each length
+/// ```
+#[derive(Module, Debug)]
+pub struct SequenceTagger {
+    /// Embedding (tokens) or pass-through (features).
+    pub input: InputLayer,
+    /// The recurrent encoder.
+    pub encoder: AnyRnn,
+    /// Encoder output → per-step outputs.
+    pub output: Mlp,
+    /// Dropout on the embedded inputs.
+    pub dropout: Dropout,
+}
+
+impl SequenceTagger {
+    /// Outputs `[batch, seq, num_outputs]` for `input` (ids `[batch, seq]` or features
+    /// `[batch, seq, features]`) with valid `lengths`; exactly 0 at padded steps.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward`](Self::try_forward).
+    pub fn forward(&self, input: impl Into<SequenceInput>, lengths: Option<&[usize]>) -> Tensor<3> {
+        self.try_forward(input, lengths)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`forward`](Self::forward), returning an error that names the bad argument.
+    pub fn try_forward(
+        &self,
+        input: impl Into<SequenceInput>,
+        lengths: Option<&[usize]>,
+    ) -> Result<Tensor<3>, RnnError> {
+        let x = self.input.try_forward("input", input.into())?;
+        let [batch, seq, _] = x.dims();
+        if let Some(lengths) = lengths {
+            check_lengths("lengths", lengths, batch, seq)?;
+        }
+        let encoded = self
+            .encoder
+            .try_forward(self.dropout.forward(x), None, lengths)?;
+        let y = self.output.forward(encoded.output);
+        Ok(match lengths.filter(|l| l.iter().any(|&len| len < seq)) {
+            Some(lengths) => {
+                let outputs = y.dims()[2];
+                let pad = padding_mask(lengths, seq, &y.device())
+                    .unsqueeze_dim::<3>(2)
+                    .expand([batch, seq, outputs]);
+                y.mask_fill(pad, 0.0)
+            }
+            None => y,
+        })
+    }
+}

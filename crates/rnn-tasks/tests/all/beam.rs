@@ -1,0 +1,151 @@
+//! Beam search: size 1 is greedy, the result never scores below greedy's, its scores and
+//! attention are those of the tokens it returns, and a beam wide enough to keep every
+//! hypothesis finds the exhaustive optimum.
+
+use rnn_tasks::{AttentionKind, BeamSearchConfig, CellKind, DecodeConfig};
+use rstest::rstest;
+
+use crate::backend::device;
+use crate::seq2seq::{END, SOURCE_VOCAB, START, model, model_with_vocab, replay};
+use crate::support::{padded, random_sequences, row, single};
+use crate::util::{Rng, assert_close};
+
+#[rstest]
+fn beam_of_one_is_greedy(
+    #[values(AttentionKind::Bahdanau, AttentionKind::LuongGeneral)] attention: AttentionKind,
+) {
+    let device = device();
+    let model = model(attention, true, CellKind::Gru, &device);
+    let sources = random_sequences(&mut Rng::new(4), &[5, 3, 6, 2], 3, SOURCE_VOCAB);
+    let batch = padded(&sources, 0, 0, &device);
+    let decode = DecodeConfig::new(START, END, 8);
+    let greedy = model.greedy(batch.tokens.clone(), Some(&batch.lengths), &decode);
+    // Without the greedy safety net, so the beam machinery alone must find the greedy path.
+    let beam = BeamSearchConfig::new(1)
+        .with_keep_greedy(false)
+        .with_length_penalty(0.0);
+    let beam = model.beam_search(batch.tokens, Some(&batch.lengths), &decode, &beam);
+    assert_eq!(beam.tokens, greedy.tokens);
+    for b in 0..sources.len() {
+        assert!((beam.log_probs[b] - greedy.log_probs[b]).abs() < 1e-5);
+    }
+    assert_close("attention", &beam.attention, &greedy.attention, 1e-6);
+}
+
+#[rstest]
+fn beam_never_scores_below_greedy(
+    #[values(2, 3, 5)] beam_size: usize,
+    #[values(0.0, 1.0)] length_penalty: f64,
+) {
+    let device = device();
+    let model = model(AttentionKind::LuongGeneral, true, CellKind::Lstm, &device);
+    let sources = random_sequences(
+        &mut Rng::new(beam_size as u64),
+        &[4, 6, 2, 5, 3, 6],
+        3,
+        SOURCE_VOCAB,
+    );
+    let batch = padded(&sources, 0, 0, &device);
+    let decode = DecodeConfig::new(START, END, 7);
+    let config = BeamSearchConfig::new(beam_size).with_length_penalty(length_penalty);
+    let greedy = model.greedy(batch.tokens.clone(), Some(&batch.lengths), &decode);
+    let beam = model.beam_search(batch.tokens, Some(&batch.lengths), &decode, &config);
+    for b in 0..sources.len() {
+        let greedy_score = config.score(greedy.log_probs[b], greedy.tokens[b].len());
+        assert!(
+            beam.scores[b] >= greedy_score - 1e-6,
+            "example {b}: beam {} < greedy {greedy_score}",
+            beam.scores[b]
+        );
+    }
+}
+
+/// Back-pointers, scores and attention rows of the returned hypotheses are consistent:
+/// replaying the tokens through the training forward gives the same numbers.
+#[rstest]
+fn beam_results_replay_exactly(
+    #[values(AttentionKind::Bahdanau, AttentionKind::LuongDot)] attention: AttentionKind,
+) {
+    let device = device();
+    let model = model(attention, false, CellKind::Lstm, &device);
+    let sources = random_sequences(&mut Rng::new(30), &[5, 2, 6], 3, SOURCE_VOCAB);
+    let batch = padded(&sources, 0, 0, &device);
+    let decode = DecodeConfig::new(START, END, 6);
+    let config = BeamSearchConfig::new(4).with_keep_greedy(false);
+    let beam = model.beam_search(batch.tokens, Some(&batch.lengths), &decode, &config);
+    for (b, source) in sources.iter().enumerate() {
+        let tokens = &beam.tokens[b];
+        assert!(
+            tokens.last() == Some(&END) || tokens.len() == 6,
+            "ends with END or is max length"
+        );
+        let (log_prob, weights) = replay(&model, source, tokens, &device);
+        assert!(
+            (log_prob - beam.log_probs[b]).abs() < 1e-4,
+            "example {b}: {log_prob} vs {}",
+            beam.log_probs[b]
+        );
+        let expected_score = config.score(log_prob, tokens.len());
+        assert!((expected_score - beam.scores[b]).abs() < 1e-4);
+        assert_close(
+            &format!("example {b} attention"),
+            &row(&beam.attention, b)
+                .squeeze_dim::<2>(0)
+                .narrow(0, 0, tokens.len())
+                .narrow(1, 0, source.len()),
+            &weights,
+            1e-5,
+        );
+    }
+}
+
+/// With a beam wider than the number of hypotheses, beam search is exhaustive: it must
+/// return the best of all sequences of up to 3 tokens, found here by enumerating them.
+#[rstest]
+fn wide_beam_finds_the_exhaustive_optimum(#[values(0.0, 1.0)] length_penalty: f64) {
+    let device = device();
+    const VOCAB: usize = 4;
+    let model = model_with_vocab(AttentionKind::Bahdanau, true, CellKind::Gru, VOCAB, &device);
+    let source = vec![4, 7, 5];
+    let max_length = 3;
+    let decode = DecodeConfig::new(START, END, max_length);
+    let config = BeamSearchConfig::new(VOCAB.pow(max_length as u32))
+        .with_length_penalty(length_penalty)
+        .with_keep_greedy(false);
+    let beam = model.beam_search(single(&source, &device), None, &decode, &config);
+
+    // Every finished sequence: ends with END, or is max_length long without END.
+    let mut candidates: Vec<Vec<usize>> = Vec::new();
+    let mut prefixes: Vec<Vec<usize>> = vec![vec![]];
+    for step in 0..max_length {
+        let mut longer = Vec::new();
+        for prefix in &prefixes {
+            for token in 0..VOCAB {
+                let mut s = prefix.clone();
+                s.push(token);
+                if token == END || step + 1 == max_length {
+                    candidates.push(s);
+                } else {
+                    longer.push(s);
+                }
+            }
+        }
+        prefixes = longer;
+    }
+    let best = candidates
+        .iter()
+        .map(|tokens| {
+            (
+                config.score(replay(&model, &source, tokens, &device).0, tokens.len()),
+                tokens,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap();
+    assert_eq!(
+        &beam.tokens[0], best.1,
+        "beam score {} vs exhaustive {}",
+        beam.scores[0], best.0
+    );
+    assert!((beam.scores[0] - best.0).abs() < 1e-4);
+}

@@ -1,0 +1,194 @@
+//! Bad configs and bad arguments give errors that name the argument, the expected and the
+//! actual value.
+
+use burn::tensor::{Int, Tensor};
+use rnn_tasks::{
+    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, InputConfig, RecurrentConfig,
+    Sampling, Seq2SeqConfig, SequenceClassifierConfig, SequenceGeneratorConfig,
+    SequenceTaggerConfig,
+};
+use rstest::rstest;
+
+use crate::backend::device;
+use crate::seq2seq::{END, START, model, targets};
+
+fn classifier() -> rnn_tasks::SequenceClassifier {
+    SequenceClassifierConfig::new(InputConfig::tokens(10, 4), RecurrentConfig::new(3), 2)
+        .init(&device())
+}
+
+fn message<T: std::fmt::Debug>(result: Result<T, rnn_tasks::RnnError>) -> String {
+    result.unwrap_err().to_string()
+}
+
+#[test]
+fn token_ids_outside_the_vocabulary() {
+    let tokens = targets(&[vec![1, 10, 2]], &device());
+    assert_eq!(
+        message(classifier().try_forward(tokens, None)),
+        "input: expected token ids in 0..10 (the vocabulary size), got id 10"
+    );
+    let negative = Tensor::<2, Int>::from_ints([[1, -1]], &device());
+    assert_eq!(
+        message(classifier().try_forward(negative, None)),
+        "input: expected token ids in 0..10 (the vocabulary size), got id -1"
+    );
+}
+
+#[test]
+fn empty_sequences() {
+    let empty = Tensor::<2, Int>::zeros([2, 0], &device());
+    assert_eq!(
+        message(classifier().try_forward(empty, None)),
+        "input: expected a non-empty batch and sequence, got shape [2, 0]"
+    );
+}
+
+#[rstest]
+#[case(&[3], "lengths: expected one length per batch example (2), got 1 lengths")]
+#[case(&[3, 0], "lengths[1]: expected a length in 1..=3 (the sequence length), got 0")]
+#[case(&[4, 2], "lengths[0]: expected a length in 1..=3 (the sequence length), got 4")]
+fn lengths_that_do_not_match(#[case] lengths: &[usize], #[case] expected: &str) {
+    let tokens = targets(&[vec![1, 2, 3], vec![4, 5, 6]], &device());
+    assert_eq!(
+        message(classifier().try_forward(tokens, Some(lengths))),
+        expected
+    );
+}
+
+#[test]
+fn wrong_kind_of_input() {
+    let features = Tensor::<3>::zeros([1, 2, 4], &device());
+    assert_eq!(
+        message(classifier().try_forward(features, None)),
+        "input: expected token ids [batch, seq] (the head embeds tokens), got features of shape [1, 2, 4]"
+    );
+    let tagger = SequenceTaggerConfig::new(InputConfig::features(4), RecurrentConfig::new(3), 2)
+        .init(&device());
+    assert_eq!(
+        message(tagger.try_forward(Tensor::<3>::zeros([1, 2, 5], &device()), None)),
+        "input: expected feature size 4 (last dimension), got 5"
+    );
+}
+
+#[test]
+fn seq2seq_arguments() {
+    let device = device();
+    let model = model(AttentionKind::LuongGeneral, true, CellKind::Gru, &device);
+    let source = targets(&[vec![3, 4, 5]], &device);
+    let decode = DecodeConfig::new(START, END, 5);
+    assert_eq!(
+        message(model.try_beam_search(source.clone(), None, &decode, &BeamSearchConfig::new(0))),
+        "beam.beam_size: expected a value > 0, got 0"
+    );
+    assert_eq!(
+        message(model.try_greedy(source.clone(), Some(&[4]), &decode)),
+        "source_lengths[0]: expected a length in 1..=3 (the sequence length), got 4"
+    );
+    assert_eq!(
+        message(model.try_greedy(targets(&[vec![3, 12]], &device), None, &decode)),
+        "source: expected token ids in 0..12 (the vocabulary size), got id 12"
+    );
+    assert_eq!(
+        message(model.try_greedy(source.clone(), None, &DecodeConfig::new(START, 9, 5))),
+        "decode.end_token: expected a token id in 0..9 (the vocabulary size), got 9"
+    );
+    assert_eq!(
+        message(model.try_greedy(source.clone(), None, &DecodeConfig::new(START, END, 0))),
+        "decode.max_length: expected a value > 0, got 0"
+    );
+    assert_eq!(
+        message(model.try_forward(
+            source.clone(),
+            None,
+            targets(&[vec![1, 2], vec![1, 2]], &device)
+        )),
+        "target_input: expected a batch of 1 (the source batch), got 2"
+    );
+    assert_eq!(
+        message(model.try_forward(source, None, targets(&[vec![1, 9]], &device))),
+        "target_input: expected token ids in 0..9 (the vocabulary size), got id 9"
+    );
+}
+
+#[test]
+fn generator_arguments() {
+    let device = device();
+    let conditioned = SequenceGeneratorConfig::new(6, 3, RecurrentConfig::new(4))
+        .with_condition_size(Some(2))
+        .init(&device);
+    let decode = DecodeConfig::new(0, 1, 4);
+    assert_eq!(
+        message(conditioned.try_generate(None, 2, &decode, &Sampling::Greedy)),
+        "condition: expected a [batch, 2] conditioning vector, got None"
+    );
+    assert_eq!(
+        message(conditioned.try_generate(
+            Some(Tensor::zeros([3, 2], &device)),
+            2,
+            &decode,
+            &Sampling::Greedy
+        )),
+        "condition: expected shape [2, 2] ([batch, condition_size]), got [3, 2]"
+    );
+    let sampling = Sampling::Random {
+        temperature: 0.0,
+        top_k: None,
+        seed: 0,
+    };
+    assert_eq!(
+        message(conditioned.try_generate(
+            Some(Tensor::zeros([2, 2], &device)),
+            2,
+            &decode,
+            &sampling
+        )),
+        "sampling.temperature: expected a finite value > 0, got 0"
+    );
+    let sampling = Sampling::Random {
+        temperature: 1.0,
+        top_k: Some(0),
+        seed: 0,
+    };
+    assert_eq!(
+        message(conditioned.try_generate(
+            Some(Tensor::zeros([2, 2], &device)),
+            2,
+            &decode,
+            &sampling
+        )),
+        "sampling.top_k: expected a value > 0, got 0"
+    );
+}
+
+#[rstest]
+#[case::bidirectional_decoder(
+    Seq2SeqConfig::new(5, 5, RecurrentConfig::new(4), RecurrentConfig::new(4).with_bidirectional(true)).try_init(&device()).map(drop),
+    "decoder.bidirectional: expected false (a decoder runs one step at a time), got true"
+)]
+#[case::teacher_forcing(
+    Seq2SeqConfig::new(5, 5, RecurrentConfig::new(4), RecurrentConfig::new(4)).with_teacher_forcing(1.5).try_init(&device()).map(drop),
+    "teacher_forcing: expected a probability in [0, 1], got 1.5"
+)]
+#[case::zero_vocabulary(
+    SequenceClassifierConfig::new(InputConfig::tokens(0, 4), RecurrentConfig::new(3), 2).try_init(&device()).map(drop),
+    "input.vocab_size: expected a value > 0, got 0"
+)]
+#[case::zero_classes(
+    SequenceClassifierConfig::new(InputConfig::features(4), RecurrentConfig::new(3), 0).try_init(&device()).map(drop),
+    "num_classes: expected a value > 0, got 0"
+)]
+#[case::encoder_size(
+    SequenceTaggerConfig::new(InputConfig::features(4), RecurrentConfig::new(0), 2).try_init(&device()).map(drop),
+    "encoder.hidden_size: expected a value > 0, got 0"
+)]
+#[case::dropout(
+    SequenceGeneratorConfig::new(5, 3, RecurrentConfig::new(4)).with_dropout(1.0).try_init(&device()).map(drop),
+    "dropout: expected a probability in [0, 1), got 1"
+)]
+fn invalid_configs_are_rejected_at_init(
+    #[case] result: Result<(), rnn_tasks::RnnError>,
+    #[case] expected: &str,
+) {
+    assert_eq!(message(result), expected);
+}

@@ -1,0 +1,18 @@
+//! rnn-tasks' integration tests: one binary, run once per backend by `cargo xtask test`
+//! (the backend comes from `RNN_TEST_BACKEND`, as for rnn-core, whose helpers it shares).
+
+#[path = "../../../rnn-core/tests/all/backend.rs"]
+mod backend;
+mod beam;
+mod classifier;
+mod errors;
+mod generator;
+mod gradients;
+mod learning;
+mod record;
+mod seq2seq;
+mod support;
+mod tagger;
+#[path = "../../../rnn-core/tests/all/util.rs"]
+#[allow(dead_code)] // rnn-core's fixture helpers are not used here
+mod util;

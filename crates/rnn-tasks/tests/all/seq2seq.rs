@@ -1,0 +1,224 @@
+//! Sequence to sequence with attention: padding invariance of logits, attention and decoded
+//! output, exact zeros on padded source positions, and consistency between the training
+//! forward and greedy decoding.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rnn_tasks::{
+    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, RecurrentConfig, Seq2Seq,
+    Seq2SeqConfig,
+};
+use rstest::rstest;
+
+use crate::backend::device;
+use crate::support::{padded, random_sequences, row, single};
+use crate::util::{Rng, assert_close};
+
+pub const SOURCE_VOCAB: usize = 12;
+pub const TARGET_VOCAB: usize = 9;
+pub const START: usize = 1;
+pub const END: usize = 2;
+
+pub fn model(
+    attention: AttentionKind,
+    input_feeding: bool,
+    cell: CellKind,
+    device: &Device,
+) -> Seq2Seq {
+    model_with_vocab(attention, input_feeding, cell, TARGET_VOCAB, device)
+}
+
+pub fn model_with_vocab(
+    attention: AttentionKind,
+    input_feeding: bool,
+    cell: CellKind,
+    target_vocab: usize,
+    device: &Device,
+) -> Seq2Seq {
+    Seq2SeqConfig::new(
+        SOURCE_VOCAB,
+        target_vocab,
+        RecurrentConfig::new(5)
+            .with_cell(cell)
+            .with_bidirectional(true)
+            .with_num_layers(2),
+        // Dot attention needs the decoder's size to match the bidirectional encoder's outputs.
+        RecurrentConfig::new(10).with_cell(cell),
+    )
+    .with_embedding_size(6)
+    .with_attention(attention)
+    .with_input_feeding(input_feeding)
+    .init(device)
+}
+
+/// `[batch, len]` target inputs from host ids.
+pub fn targets(rows: &[Vec<usize>], device: &Device) -> Tensor<2, Int> {
+    let len = rows[0].len();
+    let ids: Vec<i64> = rows.iter().flatten().map(|&t| t as i64).collect();
+    Tensor::from_data(TensorData::new(ids, [rows.len(), len]), device)
+}
+
+#[rstest]
+fn padding_does_not_change_any_example(
+    #[values(
+        AttentionKind::Bahdanau,
+        AttentionKind::LuongDot,
+        AttentionKind::LuongGeneral
+    )]
+    attention: AttentionKind,
+    #[values(false, true)] input_feeding: bool,
+    #[values(CellKind::Lstm, CellKind::Gru)] cell: CellKind,
+) {
+    let device = device();
+    let model = model(attention, input_feeding, cell, &device);
+    let mut rng = Rng::new(21);
+    let sources = random_sequences(&mut rng, &[5, 2, 4], 3, SOURCE_VOCAB);
+    let target_rows = random_sequences(&mut rng, &[4, 4, 4], 3, TARGET_VOCAB);
+    let batch = padded(&sources, 0, 1, &device);
+    let source_len = batch.tokens.dims()[1];
+    let out = model.forward(
+        batch.tokens.clone(),
+        Some(&batch.lengths),
+        targets(&target_rows, &device),
+    );
+    let decode = DecodeConfig::new(START, END, 6);
+    let decoded = model.greedy(batch.tokens.clone(), Some(&batch.lengths), &decode);
+    let beam = BeamSearchConfig::new(3);
+    let beamed = model.beam_search(batch.tokens, Some(&batch.lengths), &decode, &beam);
+    for (b, source) in sources.iter().enumerate() {
+        let what = format!("{attention:?} feeding={input_feeding} {cell:?} example {b}");
+        let len = source.len();
+        let alone = model.forward(
+            single(source, &device),
+            None,
+            targets(&target_rows[b..=b], &device),
+        );
+        assert_close(
+            &format!("{what} logits"),
+            &row(&out.logits, b),
+            &alone.logits,
+            1e-5,
+        );
+        let weights = row(&out.attention, b);
+        assert_close(
+            &format!("{what} attention"),
+            &weights.clone().narrow(2, 0, len),
+            &alone.attention,
+            1e-5,
+        );
+        let rest = weights.narrow(2, len, source_len - len);
+        assert_eq!(
+            rest.abs().max().into_scalar::<f32>(),
+            0.0,
+            "{what}: padded source gets 0"
+        );
+
+        let alone = model.greedy(single(source, &device), None, &decode);
+        assert_eq!(decoded.tokens[b], alone.tokens[0], "{what}: greedy tokens");
+        assert!(
+            (decoded.log_probs[b] - alone.log_probs[0]).abs() < 1e-4,
+            "{what}: greedy score"
+        );
+        let alone_beam = model.beam_search(single(source, &device), None, &decode, &beam);
+        assert_eq!(
+            beamed.tokens[b], alone_beam.tokens[0],
+            "{what}: beam tokens"
+        );
+        assert!(
+            (beamed.scores[b] - alone_beam.scores[0]).abs() < 1e-4,
+            "{what}: beam score"
+        );
+        let steps = alone.tokens[0].len();
+        assert_close(
+            &format!("{what} greedy attention"),
+            &row(&decoded.attention, b)
+                .narrow(1, 0, steps)
+                .narrow(2, 0, len),
+            &alone.attention,
+            1e-5,
+        );
+    }
+}
+
+/// Replays `tokens` (decoded from `source`) through the teacher-forced forward: their total
+/// log-probability and attention rows, as the training path computes them.
+pub fn replay(
+    model: &Seq2Seq,
+    source: &[usize],
+    tokens: &[usize],
+    device: &Device,
+) -> (f32, Tensor<2>) {
+    let inputs: Vec<usize> = std::iter::once(START)
+        .chain(tokens[..tokens.len() - 1].iter().copied())
+        .collect();
+    let out = model.forward(single(source, device), None, targets(&[inputs], device));
+    let log_probs = log_softmax(out.logits, 2);
+    let picked = log_probs.gather(2, targets(&[tokens.to_vec()], device).unsqueeze_dim(2));
+    (picked.sum().into_scalar(), out.attention.squeeze_dim(0))
+}
+
+/// Greedy decoding is the training forward fed its own argmax: with teacher forcing 0,
+/// `forward` reproduces greedy's tokens; replayed, greedy's scores and attention match.
+#[rstest]
+fn greedy_matches_the_training_forward(
+    #[values(
+        AttentionKind::Bahdanau,
+        AttentionKind::LuongDot,
+        AttentionKind::LuongGeneral
+    )]
+    attention: AttentionKind,
+    // Luong without input feeding trains through the parallel path; greedy always steps.
+    #[values(false, true)] input_feeding: bool,
+) {
+    let device = device();
+    let mut model = model(attention, input_feeding, CellKind::Lstm, &device);
+    let sources = random_sequences(&mut Rng::new(8), &[6, 3], 3, SOURCE_VOCAB);
+    let decode = DecodeConfig::new(START, END, 7);
+    for source in &sources {
+        let greedy = model.greedy(single(source, &device), None, &decode);
+        let tokens = &greedy.tokens[0];
+        let (log_prob, weights) = replay(&model, source, tokens, &device);
+        assert!(
+            (log_prob - greedy.log_probs[0]).abs() < 1e-4,
+            "{log_prob} vs {}",
+            greedy.log_probs[0]
+        );
+        assert_close(
+            "attention",
+            &greedy.attention.clone().squeeze_dim(0),
+            &weights,
+            1e-5,
+        );
+
+        model.teacher_forcing = 0.0;
+        let start = targets(&[vec![START; tokens.len()]], &device);
+        let own = model
+            .forward(single(source, &device), None, start)
+            .logits
+            .argmax(2);
+        model.teacher_forcing = 1.0;
+        let own: Vec<usize> = own.into_data().iter::<i64>().map(|t| t as usize).collect();
+        assert_eq!(
+            &own, tokens,
+            "teacher forcing 0 follows the model's own predictions"
+        );
+    }
+}
+
+#[test]
+fn dot_attention_needs_matching_sizes() {
+    let err = Seq2SeqConfig::new(
+        5,
+        5,
+        RecurrentConfig::new(4).with_bidirectional(true),
+        RecurrentConfig::new(6),
+    )
+    .with_attention(AttentionKind::LuongDot)
+    .try_init(&device())
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "attention: expected LuongDot with equal query and key sizes, or LuongGeneral or Bahdanau \
+         (the decoder's hidden size is 6), got keys (encoder outputs) of size 8"
+    );
+}
