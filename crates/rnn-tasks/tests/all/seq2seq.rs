@@ -222,3 +222,32 @@ fn dot_attention_needs_matching_sizes() {
          (the decoder's hidden size is 6), got keys (encoder outputs) of size 8"
     );
 }
+
+/// Scheduled sampling: the first step always reads the start token; later steps read the
+/// model's own predictions for some examples, which changes their logits.
+#[test]
+fn teacher_forcing_below_one_feeds_own_predictions() {
+    let device = device();
+    device.seed(3);
+    let mut model = model(AttentionKind::LuongGeneral, false, CellKind::Gru, &device);
+    let mut rng = Rng::new(12);
+    let sources = random_sequences(&mut rng, &[4; 8], 3, SOURCE_VOCAB);
+    let rows = random_sequences(&mut rng, &[6; 8], 3, TARGET_VOCAB);
+    let rows: Vec<Vec<usize>> = rows
+        .into_iter()
+        .map(|r| [vec![START], r].concat())
+        .collect();
+    let source = padded(&sources, 0, 0, &device).tokens;
+    let forced = model
+        .forward(source.clone(), None, targets(&rows, &device))
+        .logits;
+    model.teacher_forcing = 0.5;
+    let scheduled = model.forward(source, None, targets(&rows, &device)).logits;
+    let first = |t: &Tensor<3>| t.clone().narrow(1, 0, 1);
+    assert_close("step 0", &first(&scheduled), &first(&forced), 1e-6);
+    let later = |t: &Tensor<3>| t.clone().narrow(1, 1, 6);
+    assert!(
+        crate::util::max_abs_diff(&later(&scheduled), &later(&forced)) > 1e-3,
+        "some later steps read the model's predictions"
+    );
+}
