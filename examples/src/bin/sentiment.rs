@@ -1,0 +1,155 @@
+//! Sentiment classification (many-to-one) on the UCI labelled review sentences.
+//!
+//! `sentiment` (or `sentiment train`) trains a bidirectional LSTM classifier with burn-train
+//! and prints its test accuracy; `sentiment predict "Great phone!" ...` classifies sentences
+//! with the saved model.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn_rnn_examples::backend::Backend;
+use burn_rnn_examples::cli::{parse_cell, parse_pooling};
+use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
+use clap::{Args, Parser, Subcommand};
+use rnn_tasks::{CellKind, Pooling};
+
+#[derive(Parser)]
+#[command(about = "Sentiment classification with a bidirectional recurrent network")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on the data, save the model, print the test accuracy (the default).
+    Train(TrainArgs),
+    /// Classify sentences with a saved model.
+    Predict {
+        /// The sentences.
+        #[arg(required = true)]
+        sentences: Vec<String>,
+        /// The training run's output directory.
+        #[arg(long, default_value = "runs/sentiment")]
+        model: PathBuf,
+        /// The backend.
+        #[arg(long, value_enum, default_value = "ndarray")]
+        backend: Backend,
+    },
+}
+
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// Labelled sentences: `source<TAB>label<TAB>text` or `label<TAB>text` (default: the
+    /// shipped UCI file).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where the model, vocabulary and training logs go.
+    #[arg(long, default_value = "runs/sentiment")]
+    out: PathBuf,
+    /// The backend.
+    #[arg(long, value_enum, default_value = "ndarray")]
+    backend: Backend,
+    /// A tiny subset and one epoch, to check the pipeline.
+    #[arg(long)]
+    quick: bool,
+    /// Seed of the split, the weights and the batch order.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The most epochs (training stops earlier when validation accuracy stalls).
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Recurrent cell: lstm, gru or elman.
+    #[arg(long, value_parser = parse_cell, default_value = "lstm")]
+    cell: CellKind,
+    /// Hidden units per direction.
+    #[arg(long, default_value_t = 32)]
+    hidden: usize,
+    /// Pooling over time: last, mean, max or attention.
+    #[arg(long, value_parser = parse_pooling, default_value = "max")]
+    pooling: Pooling,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Predict {
+            sentences,
+            model,
+            backend,
+        }) => predict(&sentences, model, backend),
+        Some(Command::Train(args)) => run_training(args),
+        None => run_training(cli.train),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_training(args: TrainArgs) -> Result<(), String> {
+    let mut options = SentimentOptions {
+        out: args.out,
+        backend: args.backend,
+        quick: args.quick,
+        seed: args.seed,
+        epochs: args.epochs,
+        cell: args.cell,
+        hidden: args.hidden,
+        pooling: args.pooling,
+        ..SentimentOptions::default()
+    };
+    if let Some(data) = args.data {
+        options.data = data;
+    }
+    println!(
+        "training on {} ({:?})",
+        options.data.display(),
+        options.backend
+    );
+    let report = train(&options)?;
+    let [train, valid, test] = report.sizes;
+    println!(
+        "{train} train / {valid} validation / {test} test sentences, vocabulary {}; best epoch \
+         {} of {}, {:.0} s of training",
+        report.vocab_size,
+        report.best_epoch,
+        report.epochs_run,
+        report.train_time.as_secs_f64()
+    );
+    for group in report.test.iter().skip(1) {
+        let afinn = AFINN_BASELINE
+            .iter()
+            .find(|(source, _)| *source == group.group)
+            .map_or(String::new(), |(_, a)| {
+                format!(" (AFINN lexicon baseline: {a:.3})")
+            });
+        println!(
+            "  {:<8} {:.3} on {} sentences{afinn}",
+            group.group, group.accuracy, group.count
+        );
+    }
+    let all = &report.test[0];
+    println!(
+        "test accuracy: {:.3} ({} sentences)",
+        all.accuracy, all.count
+    );
+    println!("model saved to {}", options.out.display());
+    Ok(())
+}
+
+fn predict(sentences: &[String], model: PathBuf, backend: Backend) -> Result<(), String> {
+    let predictor = SentimentPredictor::load(&model, backend)?;
+    for (sentence, prediction) in sentences.iter().zip(predictor.predict(sentences)) {
+        println!(
+            "{}\t{:.3}\t{sentence}",
+            prediction.label, prediction.probability
+        );
+    }
+    Ok(())
+}

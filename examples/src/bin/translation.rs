@@ -1,0 +1,198 @@
+//! German → English translation (sequence to sequence with attention) on the Ding
+//! dictionary's example sentences.
+//!
+//! `translation` (or `translation train`) trains an encoder–decoder with burn-train, then
+//! prints test BLEU for greedy decoding and beam search and writes attention heatmaps;
+//! `translation translate "Wie spät ist es?" ...` translates with the saved model.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use burn_rnn_examples::backend::Backend;
+use burn_rnn_examples::cli::{parse_attention, parse_cell};
+use burn_rnn_examples::translation::{TranslationOptions, Translator, train};
+use clap::{Args, Parser, Subcommand};
+use rnn_tasks::{AttentionKind, CellKind};
+
+#[derive(Parser)]
+#[command(about = "German-English translation with an attentional encoder-decoder")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train, save the model, print test BLEU and write attention heatmaps (the default).
+    Train(TrainArgs),
+    /// Translate sentences with a saved model.
+    Translate {
+        /// The sentences.
+        #[arg(required = true)]
+        sentences: Vec<String>,
+        /// The training run's output directory.
+        #[arg(long, default_value = "runs/translation")]
+        model: PathBuf,
+        /// Beam width (1: greedy decoding).
+        #[arg(long, default_value_t = 5)]
+        beam: usize,
+        /// Also write the attention heatmap of each sentence to this directory.
+        #[arg(long)]
+        heatmaps: Option<PathBuf>,
+        /// The backend.
+        #[arg(long, value_enum, default_value = "ndarray")]
+        backend: Backend,
+    },
+}
+
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// Sentence pairs, `source<TAB>target` per line (default: the shipped Ding file).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where the model, vocabularies, heatmaps and training logs go.
+    #[arg(long, default_value = "runs/translation")]
+    out: PathBuf,
+    /// The backend.
+    #[arg(long, value_enum, default_value = "ndarray")]
+    backend: Backend,
+    /// A tiny subset and one epoch, to check the pipeline.
+    #[arg(long)]
+    quick: bool,
+    /// Seed of the split, the weights and the batch order.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The most epochs (training stops earlier when validation loss stalls).
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
+    /// Training time budget in minutes: no epoch starts that would end after it.
+    #[arg(long, default_value_t = 30.0)]
+    minutes: f64,
+    /// Attention: luong (general score), luong-dot or bahdanau.
+    #[arg(long, value_parser = parse_attention, default_value = "luong")]
+    attention: AttentionKind,
+    /// Feed the previous attentional state to the decoder (slower to train).
+    #[arg(long)]
+    input_feeding: bool,
+    /// Recurrent cell: lstm, gru or elman.
+    #[arg(long, value_parser = parse_cell, default_value = "gru")]
+    cell: CellKind,
+    /// Hidden units per encoder direction (the decoder has twice as many).
+    #[arg(long, default_value_t = 128)]
+    hidden: usize,
+    /// Beam width of the evaluation.
+    #[arg(long, default_value_t = 5)]
+    beam: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Translate {
+            sentences,
+            model,
+            beam,
+            heatmaps,
+            backend,
+        }) => translate(&sentences, model, beam, heatmaps, backend),
+        Some(Command::Train(args)) => run_training(args),
+        None => run_training(cli.train),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_training(args: TrainArgs) -> Result<(), String> {
+    if !(args.minutes > 0.0) {
+        return Err(format!(
+            "--minutes: expected a positive number, got {}",
+            args.minutes
+        ));
+    }
+    let mut options = TranslationOptions {
+        out: args.out,
+        backend: args.backend,
+        quick: args.quick,
+        seed: args.seed,
+        epochs: args.epochs,
+        time_budget: Some(Duration::from_secs_f64(args.minutes * 60.0)),
+        attention: args.attention,
+        input_feeding: args.input_feeding,
+        cell: args.cell,
+        hidden: args.hidden,
+        beam_size: args.beam,
+        ..TranslationOptions::default()
+    };
+    if let Some(data) = args.data {
+        options.data = data;
+    }
+    println!(
+        "training on {} ({:?})",
+        options.data.display(),
+        options.backend
+    );
+    let report = train(&options)?;
+    let [train, valid, test] = report.sizes;
+    println!(
+        "{train} train / {valid} validation / {test} test pairs, vocabularies {} / {}; best \
+         epoch {} of {}, {:.0} s of training",
+        report.vocab_sizes[0],
+        report.vocab_sizes[1],
+        report.best_epoch,
+        report.epochs_run,
+        report.train_time.as_secs_f64()
+    );
+    for [source, reference, translation] in &report.samples {
+        println!("  {source}\n    reference: {reference}\n    beam:      {translation}");
+    }
+    for path in &report.heatmaps {
+        println!("attention heatmap: {}", path.display());
+    }
+    for score in &report.scores {
+        println!(
+            "test BLEU ({}): {:.2} ({:.1} s to decode {test} sentences)",
+            score.method,
+            score.bleu,
+            score.time.as_secs_f64()
+        );
+    }
+    println!("model saved to {}", options.out.display());
+    Ok(())
+}
+
+fn translate(
+    sentences: &[String],
+    model: PathBuf,
+    beam: usize,
+    heatmaps: Option<PathBuf>,
+    backend: Backend,
+) -> Result<(), String> {
+    if beam == 0 {
+        return Err("--beam: expected a width of at least 1, got 0".to_string());
+    }
+    let translator = Translator::load(&model, backend)?;
+    let beam = (beam > 1).then_some(beam);
+    for (i, (sentence, translation)) in sentences
+        .iter()
+        .zip(translator.translate(sentences, beam, 60))
+        .enumerate()
+    {
+        println!("{sentence}\n  → {}", translation.text);
+        if let Some(dir) = &heatmaps {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("--heatmaps {}: {e}", dir.display()))?;
+            let path = dir.join(format!("attention-{i}.png"));
+            translation.write_heatmap(&path)?;
+            println!("  attention heatmap: {}", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment` and
+//! `translation` programs share (backends, text, splits, training, BLEU, heatmaps), and each
+//! task's data, model and evaluation.
+
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod bleu;
+pub mod cli;
+pub mod files;
+pub mod heatmap;
+mod quiet;
+pub mod sentiment;
+pub mod split;
+pub mod text;
+pub mod training;
+pub mod translation;

@@ -1,0 +1,346 @@
+//! Many-to-one: sentiment classification of review sentences with a bidirectional recurrent
+//! classifier, trained with burn-train.
+//!
+//! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`
+//! (the classifier's configuration), `vocab.json`, `classes.json`, and burn-train's logs and
+//! checkpoints under `training/`.
+
+pub mod data;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use burn::config::Config;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::InMemDataset;
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use rnn_tasks::{
+    CellKind, InputConfig, PaddedTokens, Pooling, RecurrentConfig, SequenceClassifierConfig,
+};
+
+use crate::backend::Backend;
+use crate::files::{read_json, write_json};
+use crate::split::split;
+use crate::text::{Vocab, tokenize};
+use crate::training::{Monitor, TrainingPlan, fit, load_module};
+use data::Example;
+use model::{SentimentBatcher, SentimentItem, SentimentModel};
+
+/// Accuracy of the AFINN lexicon scorer of the `sentiment` npm package on all 1,000 sentences
+/// of each site (published with the data).
+pub const AFINN_BASELINE: [(&str, f64); 3] = [("amazon", 0.726), ("imdb", 0.765), ("yelp", 0.696)];
+
+/// Everything a training run needs.
+#[derive(Debug, Clone)]
+pub struct SentimentOptions {
+    /// The labelled sentences (TSV, see [`data::parse`]).
+    pub data: PathBuf,
+    /// Where the model and its vocabulary are written.
+    pub out: PathBuf,
+    /// The backend.
+    pub backend: Backend,
+    /// A tiny subset and one epoch: proves the pipeline end to end in seconds.
+    pub quick: bool,
+    /// Seed of the split, the initial weights and the batch order.
+    pub seed: u64,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Stop after this many epochs without a better validation accuracy.
+    pub patience: usize,
+    /// Recurrent cell.
+    pub cell: CellKind,
+    /// Hidden size of each direction.
+    pub hidden: usize,
+    /// Word embedding size.
+    pub embedding: usize,
+    /// How the encoder outputs are pooled.
+    pub pooling: Pooling,
+    /// Words seen fewer times in the training split are `<unk>`.
+    pub min_frequency: usize,
+    /// Dropout on embeddings and before the output layer.
+    pub dropout: f64,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Sentences per batch.
+    pub batch_size: usize,
+}
+
+impl Default for SentimentOptions {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/data/sentiment/uci_sentiment_labelled_sentences.tsv"
+            )),
+            out: PathBuf::from("runs/sentiment"),
+            backend: Backend::Ndarray,
+            quick: false,
+            seed: 42,
+            epochs: 20,
+            patience: 5,
+            cell: CellKind::Lstm,
+            hidden: 32,
+            embedding: 64,
+            pooling: Pooling::Max,
+            min_frequency: 2,
+            dropout: 0.3,
+            learning_rate: 3e-3,
+            batch_size: 32,
+        }
+    }
+}
+
+/// Accuracy on one part of the test split.
+#[derive(Debug, Clone)]
+pub struct GroupAccuracy {
+    /// The source (`amazon`, ...), or `all`.
+    pub group: String,
+    /// Fraction of correct predictions.
+    pub accuracy: f64,
+    /// Number of test sentences.
+    pub count: usize,
+}
+
+/// What a training run measured.
+#[derive(Debug, Clone)]
+pub struct SentimentReport {
+    /// Sentences in the train, validation and test splits.
+    pub sizes: [usize; 3],
+    /// Vocabulary size (reserved tokens included).
+    pub vocab_size: usize,
+    /// Test accuracy overall (first) and per source.
+    pub test: Vec<GroupAccuracy>,
+    /// The epoch whose weights were kept, and the epochs run.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Training wall time.
+    pub train_time: Duration,
+}
+
+/// Trains a classifier on `options.data`, writes it to `options.out`, and measures it on the
+/// held-out test split.
+pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
+    let examples = data::read(&options.data)?;
+    let classes = data::classes(&examples);
+    if classes.len() < 2 {
+        return Err(format!(
+            "--data {}: expected at least 2 distinct labels, got {classes:?}",
+            options.data.display()
+        ));
+    }
+    // 80/10/10, stratified by source and label; repeated sentences stay in one part.
+    let mut parts = split(
+        examples,
+        0.1,
+        0.1,
+        options.seed,
+        |e| (e.source.clone(), e.label.clone()),
+        |e| e.text.to_lowercase(),
+    );
+    if options.quick {
+        parts.train.truncate(200);
+        parts.valid.truncate(50);
+        parts.test.truncate(50);
+    }
+    let tokenized: Vec<Vec<String>> = parts.train.iter().map(|e| tokenize(&e.text)).collect();
+    let vocab = Vocab::build(tokenized.iter().map(Vec::as_slice), options.min_frequency);
+    let items = |examples: &[Example]| -> Vec<SentimentItem> {
+        examples
+            .iter()
+            .map(|e| SentimentItem {
+                ids: encode(&vocab, &e.text),
+                label: classes
+                    .iter()
+                    .position(|c| *c == e.label)
+                    .expect("a known class"),
+            })
+            .collect()
+    };
+
+    let device = options.backend.device();
+    // Parameters are created on the autodiff device, so burn-train can track their gradients.
+    device.seed(options.seed);
+    let config = SequenceClassifierConfig::new(
+        InputConfig::tokens(vocab.len(), options.embedding),
+        RecurrentConfig::new(options.hidden)
+            .with_cell(options.cell)
+            .with_bidirectional(true),
+        classes.len(),
+    )
+    .with_pooling(options.pooling)
+    .with_dropout(options.dropout);
+    let model = SentimentModel {
+        classifier: config
+            .try_init(&device.clone().autodiff())
+            .map_err(|e| e.to_string())?,
+    };
+    let loader = |items: Vec<SentimentItem>, shuffle: bool| {
+        let builder = DataLoaderBuilder::new(SentimentBatcher).batch_size(options.batch_size);
+        let builder = if shuffle {
+            builder.shuffle(options.seed)
+        } else {
+            builder
+        };
+        builder.build(InMemDataset::new(items))
+    };
+    let plan = TrainingPlan {
+        directory: options.out.join("training"),
+        epochs: if options.quick { 1 } else { options.epochs },
+        learning_rate: options.learning_rate,
+        clip_norm: 1.0,
+        monitor: Monitor::Accuracy,
+        patience: options.patience,
+        time_budget: None,
+        pad_token: None,
+    };
+    let trained = fit(
+        model,
+        loader(items(&parts.train), true),
+        loader(items(&parts.valid), false),
+        &plan,
+    )?;
+
+    std::fs::create_dir_all(&options.out)
+        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
+    let model_path = options.out.join("model.bpk");
+    trained
+        .model
+        .clone()
+        .save_file(&model_path)
+        .map_err(|e| format!("{}: {e:?}", model_path.display()))?;
+    config
+        .save(options.out.join("config.json"))
+        .map_err(|e| format!("{}: {e}", options.out.join("config.json").display()))?;
+    vocab.save(&options.out.join("vocab.json"))?;
+    write_json(&options.out.join("classes.json"), &classes)?;
+
+    let test = test_accuracy(&trained.model, &parts.test, &items(&parts.test), &device);
+    Ok(SentimentReport {
+        sizes: [parts.train.len(), parts.valid.len(), parts.test.len()],
+        vocab_size: vocab.len(),
+        test,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        train_time: trained.elapsed,
+    })
+}
+
+/// Overall and per-source accuracy of `model` on `examples` (encoded as `items`).
+fn test_accuracy(
+    model: &SentimentModel,
+    examples: &[Example],
+    items: &[SentimentItem],
+    device: &burn::tensor::Device,
+) -> Vec<GroupAccuracy> {
+    let mut correct = Vec::with_capacity(items.len());
+    for chunk in items.chunks(128) {
+        let batch = burn::data::dataloader::batcher::Batcher::batch(
+            &SentimentBatcher,
+            chunk.to_vec(),
+            device,
+        );
+        let labels = batch.labels.clone();
+        let predicted = model.classify(batch).output.argmax(1).squeeze_dim::<1>(1);
+        correct.extend(predicted.equal(labels).into_data().iter::<bool>());
+    }
+    let accuracy = |keep: &dyn Fn(&Example) -> bool, group: String| {
+        let hits: Vec<bool> = examples
+            .iter()
+            .zip(&correct)
+            .filter(|(e, _)| keep(e))
+            .map(|(_, &c)| c)
+            .collect();
+        GroupAccuracy {
+            group,
+            accuracy: hits.iter().filter(|&&c| c).count() as f64 / hits.len().max(1) as f64,
+            count: hits.len(),
+        }
+    };
+    let mut sources: Vec<String> = examples.iter().filter_map(|e| e.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    std::iter::once(accuracy(&|_| true, "all".into()))
+        .chain(sources.into_iter().map(|s| {
+            let source = s.clone();
+            accuracy(
+                &move |e: &Example| e.source.as_deref() == Some(source.as_str()),
+                s,
+            )
+        }))
+        .collect()
+}
+
+/// The token ids of `text` (`[<unk>]` for a text without tokens).
+fn encode(vocab: &Vocab, text: &str) -> Vec<usize> {
+    let ids = vocab.encode(&tokenize(text));
+    if ids.is_empty() {
+        vec![Vocab::UNK]
+    } else {
+        ids
+    }
+}
+
+/// One sentence's predicted class.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// The predicted label, as written in the training data.
+    pub label: String,
+    /// The model's probability of that label.
+    pub probability: f32,
+}
+
+/// A trained classifier with its vocabulary, loaded from a training run's output directory.
+pub struct SentimentPredictor {
+    model: SentimentModel,
+    vocab: Vocab,
+    classes: Vec<String>,
+    device: burn::tensor::Device,
+}
+
+impl SentimentPredictor {
+    /// Loads the model that [`train`] wrote to `dir`.
+    pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
+        let device = backend.device();
+        let config = SequenceClassifierConfig::load(dir.join("config.json"))
+            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
+        let classifier = config.try_init(&device).map_err(|e| e.to_string())?;
+        let model = load_module(SentimentModel { classifier }, &dir.join("model.bpk"))?;
+        Ok(Self {
+            model,
+            vocab: Vocab::load(&dir.join("vocab.json"))?,
+            classes: read_json(&dir.join("classes.json"))?,
+            device,
+        })
+    }
+
+    /// The predicted label and its probability for each of `sentences`.
+    pub fn predict(&self, sentences: &[String]) -> Vec<Prediction> {
+        let sequences: Vec<Vec<usize>> = sentences.iter().map(|s| encode(&self.vocab, s)).collect();
+        let batch = PaddedTokens::new(&sequences, Vocab::PAD, &self.device);
+        let logits = self
+            .model
+            .classifier
+            .forward(batch.tokens, Some(&batch.lengths))
+            .logits;
+        let probabilities = softmax(logits, 1);
+        let n = self.classes.len();
+        let values: Vec<f32> = probabilities.into_data().iter::<f32>().collect();
+        values
+            .chunks(n)
+            .map(|row| {
+                let (best, &p) = row
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .expect("at least one class");
+                Prediction {
+                    label: self.classes[best].clone(),
+                    probability: p,
+                }
+            })
+            .collect()
+    }
+}

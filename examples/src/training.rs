@@ -1,0 +1,262 @@
+//! Training with burn-train, shared by the examples: Adam with gradient clipping, loss and
+//! accuracy per epoch, checkpoints, early stopping on a validation metric, a time budget, and
+//! the best epoch's weights at the end.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use burn::data::dataloader::DataLoader;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use burn::train::checkpoint::{CheckpointingAction, CheckpointingStrategy};
+use burn::train::metric::store::{Aggregate, Direction, EventStoreClient, Split};
+use burn::train::metric::{AccuracyInput, AccuracyMetric, Adaptor, LossInput, LossMetric, Metric};
+use burn::train::{
+    EarlyStoppingStrategy, InferenceStep, Learner, LearnerModel, SupervisedTraining, TrainStep,
+};
+
+use crate::quiet::QuietRenderer;
+
+/// The validation metric that picks the best epoch and stops training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Monitor {
+    /// Highest validation accuracy.
+    Accuracy,
+    /// Lowest validation loss.
+    Loss,
+}
+
+impl Monitor {
+    fn name(self) -> String {
+        match self {
+            Monitor::Accuracy => AccuracyMetric::new().name().to_string(),
+            Monitor::Loss => LossMetric::new().name().to_string(),
+        }
+    }
+
+    fn direction(self) -> Direction {
+        match self {
+            Monitor::Accuracy => Direction::Highest,
+            Monitor::Loss => Direction::Lowest,
+        }
+    }
+}
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct TrainingPlan {
+    /// Where checkpoints and metric logs go (`DIR/checkpoint/model-EPOCH.bpk`).
+    pub directory: PathBuf,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Adam's learning rate (constant).
+    pub learning_rate: f64,
+    /// Gradients are clipped to this global norm.
+    pub clip_norm: f32,
+    /// The metric whose best validation value picks the epoch kept.
+    pub monitor: Monitor,
+    /// Stop after this many epochs without improvement of the monitored metric.
+    pub patience: usize,
+    /// Stop before an epoch that would end after this much training time.
+    pub time_budget: Option<Duration>,
+    /// A target id that accuracy ignores (padding of sequence targets).
+    pub pad_token: Option<usize>,
+}
+
+/// What [`fit`] returns.
+pub struct Trained<M> {
+    /// The weights of the best epoch (validation mode).
+    pub model: M,
+    /// The epoch those weights are from (1-based).
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Wall time of the training.
+    pub elapsed: Duration,
+}
+
+/// Trains `model` with burn-train's [`SupervisedTraining`]: a terminal gets burn-train's live
+/// dashboard, any other output one line per epoch. Returns the best epoch's weights.
+pub fn fit<M>(
+    model: M,
+    train: Arc<dyn DataLoader<<M as TrainStep>::Input>>,
+    valid: Arc<dyn DataLoader<<M as InferenceStep>::Input>>,
+    plan: &TrainingPlan,
+) -> Result<Trained<M>, String>
+where
+    M: LearnerModel,
+    <M as TrainStep>::Output: Adaptor<AccuracyInput> + Adaptor<LossInput>,
+    <M as InferenceStep>::Output: Adaptor<AccuracyInput> + Adaptor<LossInput>,
+{
+    let best = Arc::new(Mutex::new(BestEpoch {
+        monitor: plan.monitor,
+        best: None,
+        epoch: 0,
+    }));
+    let epochs_run = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let monitor = EpochMonitor {
+        best: best.clone(),
+        patience: plan.patience,
+        time_budget: plan.time_budget,
+        epochs_run: epochs_run.clone(),
+        start,
+        last: Arc::new(Mutex::new(start)),
+    };
+    let accuracy = || match plan.pad_token {
+        Some(pad) => AccuracyMetric::new().with_pad_token(pad),
+        None => AccuracyMetric::new(),
+    };
+    let optimizer = AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(plan.clip_norm)))
+        .init();
+    let mut training = SupervisedTraining::new(&plan.directory, train, valid)
+        .metric_train_numeric(accuracy())
+        .metric_valid_numeric(accuracy())
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .with_default_checkpointers()
+        .with_checkpointing_strategy(KeepBest(best.clone()))
+        .early_stopping(monitor)
+        .num_epochs(plan.epochs);
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        training = training.renderer(Box::new(QuietRenderer));
+    }
+    let result = training.launch(Learner::new(model, optimizer, plan.learning_rate));
+    if let Some(error) = result.error {
+        return Err(format!("training failed: {error:?}"));
+    }
+    let best_epoch = best.lock().expect("best epoch").epoch;
+    let epochs_run = epochs_run.load(Ordering::SeqCst);
+    let model = match best_epoch {
+        0 => result.model,
+        epoch => load_module(result.model, &checkpoint_path(&plan.directory, epoch))?,
+    };
+    Ok(Trained {
+        model,
+        best_epoch,
+        epochs_run,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Where [`fit`] keeps the weights of `epoch`.
+pub fn checkpoint_path(directory: &Path, epoch: usize) -> PathBuf {
+    directory
+        .join("checkpoint")
+        .join(format!("model-{epoch}.bpk"))
+}
+
+/// Loads the weights at `path` (a burnpack file) into `module`, with an error naming the file.
+pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M, String> {
+    module
+        .try_load_file(path)
+        .map_err(|e| format!("{}: cannot load the model: {e:?}", path.display()))
+}
+
+/// The best epoch so far by the monitored validation metric, shared by the checkpointing
+/// and the early-stopping strategies (burn-train runs the former first at each epoch's end).
+struct BestEpoch {
+    monitor: Monitor,
+    best: Option<f64>,
+    epoch: usize,
+}
+
+impl BestEpoch {
+    /// Reads `epoch`'s validation value; returns whether it is the best so far.
+    fn update(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        let value = store.find_metric(&self.monitor.name(), epoch, Aggregate::Mean, &Split::Valid);
+        let improved = match (value, self.best) {
+            (Some(v), Some(best)) => match self.monitor.direction() {
+                Direction::Highest => v > best,
+                Direction::Lowest => v < best,
+            },
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if improved {
+            self.best = value;
+            self.epoch = epoch;
+        }
+        improved
+    }
+}
+
+/// Keeps at most two checkpoints: the best epoch's and the last one's.
+struct KeepBest(Arc<Mutex<BestEpoch>>);
+
+impl CheckpointingStrategy for KeepBest {
+    fn checkpointing(
+        &mut self,
+        epoch: usize,
+        store: &EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        let mut best = self.0.lock().expect("best epoch");
+        let previous_best = best.epoch;
+        best.update(epoch, store);
+        let mut actions = vec![CheckpointingAction::Save];
+        // The previous epoch's checkpoint goes unless it is the best one...
+        if epoch > 1 && epoch - 1 != best.epoch {
+            actions.push(CheckpointingAction::Delete(epoch - 1));
+        }
+        // ... and an older best goes once this epoch beats it.
+        if best.epoch == epoch && previous_best != 0 && previous_best != epoch - 1 {
+            actions.push(CheckpointingAction::Delete(previous_best));
+        }
+        actions
+    }
+}
+
+/// Early stopping on the best epoch's age and a time budget; prints one line per epoch.
+#[derive(Clone)]
+struct EpochMonitor {
+    best: Arc<Mutex<BestEpoch>>,
+    patience: usize,
+    time_budget: Option<Duration>,
+    epochs_run: Arc<AtomicUsize>,
+    start: Instant,
+    last: Arc<Mutex<Instant>>,
+}
+
+impl EarlyStoppingStrategy for EpochMonitor {
+    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        let metric =
+            |name: &str, split: Split| store.find_metric(name, epoch, Aggregate::Mean, &split);
+        let (loss, accuracy) = (Monitor::Loss.name(), Monitor::Accuracy.name());
+        let now = Instant::now();
+        let epoch_time = now - std::mem::replace(&mut *self.last.lock().expect("clock"), now);
+        self.epochs_run.store(epoch, Ordering::SeqCst);
+        let best = self.best.lock().expect("best epoch");
+        let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+        println!(
+            "epoch {epoch:>3}: train loss {} accuracy {} | valid loss {} accuracy {} | {:.0} s{}",
+            show(metric(&loss, Split::Train)),
+            show(metric(&accuracy, Split::Train).map(|a| a / 100.0)),
+            show(metric(&loss, Split::Valid)),
+            show(metric(&accuracy, Split::Valid).map(|a| a / 100.0)),
+            epoch_time.as_secs_f64(),
+            if best.epoch == epoch { " (best)" } else { "" },
+        );
+        if epoch >= best.epoch + self.patience {
+            println!(
+                "stopping: no better validation {} since epoch {}",
+                best.monitor.name().to_lowercase(),
+                best.epoch
+            );
+            return true;
+        }
+        if let Some(budget) = self.time_budget
+            && (now - self.start) + epoch_time > budget
+        {
+            println!(
+                "stopping: another epoch would end after the time budget of {} s",
+                budget.as_secs()
+            );
+            return true;
+        }
+        false
+    }
+}

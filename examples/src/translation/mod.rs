@@ -1,0 +1,440 @@
+//! Sequence to sequence: German to English translation with an attentional encoder–decoder,
+//! trained with burn-train and teacher forcing, decoded greedily and with beam search, scored
+//! with corpus BLEU ([`crate::bleu`]).
+//!
+//! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`,
+//! `source_vocab.json`, `target_vocab.json`, and burn-train's logs and checkpoints under
+//! `training/`.
+
+pub mod data;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::config::Config;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::InMemDataset;
+use burn::module::Module;
+use burn::tensor::Device;
+use rnn_tasks::{
+    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, Decoded, PaddedTokens,
+    RecurrentConfig, Seq2Seq, Seq2SeqConfig,
+};
+
+use crate::backend::Backend;
+use crate::bleu::corpus_bleu;
+use crate::heatmap::attention_heatmap;
+use crate::split::split;
+use crate::text::{Vocab, detokenize, tokenize};
+use crate::training::{Monitor, TrainingPlan, fit, load_module};
+use data::Pair;
+use model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
+
+/// Everything a training run needs.
+#[derive(Debug, Clone)]
+pub struct TranslationOptions {
+    /// The sentence pairs (TSV, see [`data::parse`]).
+    pub data: PathBuf,
+    /// Where the model, vocabularies and heatmaps are written.
+    pub out: PathBuf,
+    /// The backend.
+    pub backend: Backend,
+    /// A tiny subset, one epoch, short decoding: proves the pipeline end to end quickly.
+    pub quick: bool,
+    /// Seed of the split, the initial weights and the batch order.
+    pub seed: u64,
+    /// Pairs held out for the test set.
+    pub test_size: usize,
+    /// Pairs held out for validation (early stopping, best epoch).
+    pub valid_size: usize,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Stop after this many epochs without a lower validation loss.
+    pub patience: usize,
+    /// Stop before an epoch that would end after this much training time.
+    pub time_budget: Option<Duration>,
+    /// Recurrent cell of encoder and decoder.
+    pub cell: CellKind,
+    /// The attention score.
+    pub attention: AttentionKind,
+    /// Luong's input feeding (slower: the decoder then steps one token at a time in training).
+    pub input_feeding: bool,
+    /// Hidden size of each encoder direction; the decoder has twice as many units.
+    pub hidden: usize,
+    /// Embedding size.
+    pub embedding: usize,
+    /// Words seen fewer times in the training split are `<unk>`.
+    pub min_frequency: usize,
+    /// Dropout on embeddings and before the output layer.
+    pub dropout: f64,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Pairs per batch.
+    pub batch_size: usize,
+    /// Beam width of the beam-search evaluation.
+    pub beam_size: usize,
+    /// Attention heatmaps written for the first test sentences.
+    pub heatmaps: usize,
+}
+
+impl Default for TranslationOptions {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/data/translation/ding_de_en_sentences.tsv"
+            )),
+            out: PathBuf::from("runs/translation"),
+            backend: Backend::Ndarray,
+            quick: false,
+            seed: 42,
+            test_size: 800,
+            valid_size: 400,
+            epochs: 40,
+            patience: 3,
+            time_budget: Some(Duration::from_secs(30 * 60)),
+            cell: CellKind::Gru,
+            attention: AttentionKind::LuongGeneral,
+            input_feeding: false,
+            hidden: 128,
+            embedding: 128,
+            min_frequency: 2,
+            dropout: 0.3,
+            learning_rate: 2e-3,
+            batch_size: 64,
+            beam_size: 5,
+            heatmaps: 4,
+        }
+    }
+}
+
+/// BLEU of one decoding method on the test set.
+#[derive(Debug, Clone)]
+pub struct DecodeScore {
+    /// `greedy` or `beam N`.
+    pub method: String,
+    /// Corpus BLEU, 0–100.
+    pub bleu: f64,
+    /// Decoding time of the whole test set.
+    pub time: Duration,
+}
+
+/// What a training run measured.
+#[derive(Debug, Clone)]
+pub struct TranslationReport {
+    /// Pairs in the train, validation and test splits.
+    pub sizes: [usize; 3],
+    /// Source and target vocabulary sizes.
+    pub vocab_sizes: [usize; 2],
+    /// Test BLEU of greedy decoding and of beam search.
+    pub scores: Vec<DecodeScore>,
+    /// A few test sentences: source, reference, beam-search translation.
+    pub samples: Vec<[String; 3]>,
+    /// The heatmap images written.
+    pub heatmaps: Vec<PathBuf>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Training wall time.
+    pub train_time: Duration,
+}
+
+/// Trains a translation model on `options.data`, writes it to `options.out`, and measures
+/// test BLEU of greedy decoding and beam search.
+pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
+    let pairs = data::read(&options.data)?;
+    let n = pairs.len() as f64;
+    // Pairs with the same source sentence stay in one part, so no test sentence was trained on.
+    let mut parts = split(
+        pairs,
+        options.valid_size as f64 / n,
+        options.test_size as f64 / n,
+        options.seed,
+        |_| (),
+        |p: &Pair| p.source.to_lowercase(),
+    );
+    if parts.test.is_empty() || parts.valid.is_empty() || parts.train.is_empty() {
+        return Err(format!(
+            "--data {}: expected enough pairs for {} test and {} validation pairs and a training set, got {}",
+            options.data.display(),
+            options.test_size,
+            options.valid_size,
+            n
+        ));
+    }
+    if options.quick {
+        parts.train.truncate(256);
+        parts.valid.truncate(32);
+        parts.test.truncate(16);
+    }
+    let source_vocab = Vocab::build(
+        parts
+            .train
+            .iter()
+            .map(|p| tokenize(&p.source))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(Vec::as_slice),
+        options.min_frequency,
+    );
+    let target_vocab = Vocab::build(
+        parts
+            .train
+            .iter()
+            .map(|p| tokenize(&p.target))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(Vec::as_slice),
+        options.min_frequency,
+    );
+    let items = |pairs: &[Pair]| -> Vec<TranslationItem> {
+        pairs
+            .iter()
+            .map(|p| TranslationItem {
+                source: source_vocab.encode(&source_words(&p.source)),
+                target: target_vocab.encode(&tokenize(&p.target)),
+            })
+            .collect()
+    };
+
+    let device = options.backend.device();
+    // Parameters are created on the autodiff device, so burn-train can track their gradients.
+    device.seed(options.seed);
+    let config = model_config(options, source_vocab.len(), target_vocab.len());
+    let model = TranslationModel {
+        seq2seq: config
+            .try_init(&device.clone().autodiff())
+            .map_err(|e| e.to_string())?,
+    };
+    let loader = |items: Vec<TranslationItem>, shuffle: bool| {
+        let builder = DataLoaderBuilder::new(TranslationBatcher).batch_size(1);
+        let builder = if shuffle {
+            builder.shuffle(options.seed)
+        } else {
+            builder
+        };
+        builder.build(InMemDataset::new(length_buckets(
+            items,
+            options.batch_size,
+            options.seed,
+        )))
+    };
+    let plan = TrainingPlan {
+        directory: options.out.join("training"),
+        epochs: if options.quick { 1 } else { options.epochs },
+        learning_rate: options.learning_rate,
+        clip_norm: 1.0,
+        monitor: Monitor::Loss,
+        patience: options.patience,
+        time_budget: options.time_budget,
+        pad_token: Some(Vocab::PAD),
+    };
+    let trained = fit(
+        model,
+        loader(items(&parts.train), true),
+        loader(items(&parts.valid), false),
+        &plan,
+    )?;
+
+    std::fs::create_dir_all(&options.out)
+        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
+    let model_path = options.out.join("model.bpk");
+    trained
+        .model
+        .clone()
+        .save_file(&model_path)
+        .map_err(|e| format!("{}: {e:?}", model_path.display()))?;
+    config
+        .save(options.out.join("config.json"))
+        .map_err(|e| format!("{}: {e}", options.out.join("config.json").display()))?;
+    source_vocab.save(&options.out.join("source_vocab.json"))?;
+    target_vocab.save(&options.out.join("target_vocab.json"))?;
+
+    let translator = Translator {
+        model: trained.model.seq2seq,
+        source_vocab,
+        target_vocab,
+        device,
+    };
+    let sources: Vec<String> = parts.test.iter().map(|p| p.source.clone()).collect();
+    let references: Vec<Vec<String>> = parts.test.iter().map(|p| tokenize(&p.target)).collect();
+    let max_length = if options.quick { 8 } else { 60 };
+    let mut scores = Vec::new();
+    let mut beam_output = Vec::new();
+    for beam in [None, Some(options.beam_size)] {
+        let start = Instant::now();
+        let translations = translator.translate(&sources, beam, max_length);
+        let hypotheses: Vec<Vec<String>> = translations.iter().map(|t| tokenize(&t.text)).collect();
+        scores.push(DecodeScore {
+            method: beam.map_or("greedy".to_string(), |b| format!("beam {b}")),
+            bleu: corpus_bleu(&hypotheses, &references),
+            time: start.elapsed(),
+        });
+        beam_output = translations;
+    }
+    let samples = parts
+        .test
+        .iter()
+        .zip(&beam_output)
+        .take(5)
+        .map(|(p, t)| [p.source.clone(), p.target.clone(), t.text.clone()])
+        .collect();
+    let mut heatmaps = Vec::new();
+    for (i, translation) in beam_output.iter().take(options.heatmaps).enumerate() {
+        let path = options.out.join(format!("attention-{i}.png"));
+        translation.write_heatmap(&path)?;
+        heatmaps.push(path);
+    }
+    Ok(TranslationReport {
+        sizes: [parts.train.len(), parts.valid.len(), parts.test.len()],
+        vocab_sizes: [translator.source_vocab.len(), translator.target_vocab.len()],
+        scores,
+        samples,
+        heatmaps,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        train_time: trained.elapsed,
+    })
+}
+
+/// The model configuration of `options`: a bidirectional encoder of `hidden` units per
+/// direction, a decoder of `2 * hidden` units, attention over the encoder outputs.
+fn model_config(
+    options: &TranslationOptions,
+    source_vocab: usize,
+    target_vocab: usize,
+) -> Seq2SeqConfig {
+    Seq2SeqConfig::new(
+        source_vocab,
+        target_vocab,
+        RecurrentConfig::new(options.hidden)
+            .with_cell(options.cell)
+            .with_bidirectional(true),
+        RecurrentConfig::new(2 * options.hidden).with_cell(options.cell),
+    )
+    .with_embedding_size(options.embedding)
+    .with_attention(options.attention)
+    .with_input_feeding(options.input_feeding)
+    .with_dropout(options.dropout)
+}
+
+/// The source tokens of `text` (`[<unk>]` for a text without tokens: a model reads at least
+/// one).
+fn source_words(text: &str) -> Vec<String> {
+    let words = tokenize(text);
+    if words.is_empty() {
+        vec!["<unk>".to_string()]
+    } else {
+        words
+    }
+}
+
+/// One sentence translated.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    /// The source tokens (words outside the vocabulary were read as `<unk>`).
+    pub source_tokens: Vec<String>,
+    /// The generated tokens, `</s>` included when generated.
+    pub target_tokens: Vec<String>,
+    /// The translation, detokenised.
+    pub text: String,
+    /// `attention[t][s]`: the attention of target token `t` on source token `s`.
+    pub attention: Vec<Vec<f32>>,
+}
+
+impl Translation {
+    /// Writes the attention heatmap of this translation as a PNG image.
+    pub fn write_heatmap(&self, path: &Path) -> Result<(), String> {
+        attention_heatmap(
+            path,
+            &self.source_tokens,
+            &self.target_tokens,
+            &self.attention,
+        )
+    }
+}
+
+/// A trained model with its vocabularies, loaded from a training run's output directory.
+pub struct Translator {
+    model: Seq2Seq,
+    source_vocab: Vocab,
+    target_vocab: Vocab,
+    device: Device,
+}
+
+impl Translator {
+    /// Loads the model that [`train`] wrote to `dir`.
+    pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
+        let device = backend.device();
+        let config = Seq2SeqConfig::load(dir.join("config.json"))
+            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
+        let seq2seq = config.try_init(&device).map_err(|e| e.to_string())?;
+        let model = load_module(TranslationModel { seq2seq }, &dir.join("model.bpk"))?;
+        Ok(Self {
+            model: model.seq2seq,
+            source_vocab: Vocab::load(&dir.join("source_vocab.json"))?,
+            target_vocab: Vocab::load(&dir.join("target_vocab.json"))?,
+            device,
+        })
+    }
+
+    /// Translates `sentences` (in batches of 64) greedily (`beam: None`) or with beam search
+    /// of width `beam`, generating at most `max_length` tokens each.
+    pub fn translate(
+        &self,
+        sentences: &[String],
+        beam: Option<usize>,
+        max_length: usize,
+    ) -> Vec<Translation> {
+        let decode = DecodeConfig::new(Vocab::BOS, Vocab::EOS, max_length);
+        let mut translations = Vec::with_capacity(sentences.len());
+        for chunk in sentences.chunks(64) {
+            let words: Vec<Vec<String>> = chunk.iter().map(|s| source_words(s)).collect();
+            let sources: Vec<Vec<usize>> =
+                words.iter().map(|w| self.source_vocab.encode(w)).collect();
+            let batch = PaddedTokens::new(&sources, Vocab::PAD, &self.device);
+            let decoded = match beam {
+                None => self
+                    .model
+                    .greedy(batch.tokens, Some(&batch.lengths), &decode),
+                Some(width) => self.model.beam_search(
+                    batch.tokens,
+                    Some(&batch.lengths),
+                    &decode,
+                    &BeamSearchConfig::new(width),
+                ),
+            };
+            translations.extend(self.read_decoded(words, decoded));
+        }
+        translations
+    }
+
+    fn read_decoded(&self, sources: Vec<Vec<String>>, decoded: Decoded) -> Vec<Translation> {
+        let [_, steps, longest] = decoded.attention.dims();
+        let attention: Vec<f32> = decoded.attention.into_data().iter::<f32>().collect();
+        sources
+            .into_iter()
+            .zip(&decoded.tokens)
+            .enumerate()
+            .map(|(b, (source, ids))| {
+                let rows = (0..ids.len())
+                    .map(|t| {
+                        let row = (b * steps + t) * longest;
+                        attention[row..row + source.len()].to_vec()
+                    })
+                    .collect();
+                Translation {
+                    source_tokens: source,
+                    target_tokens: ids
+                        .iter()
+                        .map(|&id| self.target_vocab.token(id).to_string())
+                        .collect(),
+                    text: detokenize(&self.target_vocab.decode(ids)),
+                    attention: rows,
+                }
+            })
+            .collect()
+    }
+}

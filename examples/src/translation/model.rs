@@ -1,0 +1,135 @@
+//! The translation model as a burn-train model: length-bucketed batches of padded source and
+//! target ids, a [`Seq2Seq`] trained with teacher forcing, masked cross-entropy.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rnn_tasks::{PaddedTokens, Seq2Seq, masked_cross_entropy};
+
+use crate::text::Vocab;
+
+/// A sentence pair as token ids, without `<s>` and `</s>`.
+#[derive(Debug, Clone)]
+pub struct TranslationItem {
+    /// Source ids (at least one).
+    pub source: Vec<usize>,
+    /// Target ids.
+    pub target: Vec<usize>,
+}
+
+/// A padded batch of pairs.
+#[derive(Debug, Clone)]
+pub struct TranslationBatch {
+    /// `[batch, longest source]` ids, `<pad>` past each sentence.
+    pub source: Tensor<2, Int>,
+    /// Each source sentence's number of tokens.
+    pub source_lengths: Vec<usize>,
+    /// `[batch, longest target + 1]` decoder inputs: `<s>` then the target.
+    pub target_in: Tensor<2, Int>,
+    /// `[batch, longest target + 1]` what each step predicts: the target then `</s>`.
+    pub target_out: Tensor<2, Int>,
+    /// Each target's number of predicted tokens (its length + 1 for `</s>`).
+    pub target_lengths: Vec<usize>,
+}
+
+/// Groups `items` into batches of `batch_size` pairs of similar lengths (little padding);
+/// the batches are in a `seed`ed random order.
+pub fn length_buckets(
+    mut items: Vec<TranslationItem>,
+    batch_size: usize,
+    seed: u64,
+) -> Vec<Vec<TranslationItem>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    items.shuffle(&mut rng);
+    items.sort_by_key(|item| (item.source.len(), item.target.len()));
+    let mut buckets: Vec<Vec<TranslationItem>> =
+        items.chunks(batch_size).map(<[_]>::to_vec).collect();
+    buckets.shuffle(&mut rng);
+    buckets
+}
+
+/// Pads a bucket of [`TranslationItem`]s (the data loader hands over buckets one at a time,
+/// each already a batch) into a [`TranslationBatch`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TranslationBatcher;
+
+impl Batcher<Vec<TranslationItem>, TranslationBatch> for TranslationBatcher {
+    fn batch(&self, buckets: Vec<Vec<TranslationItem>>, device: &Device) -> TranslationBatch {
+        let items: Vec<&TranslationItem> = buckets.iter().flatten().collect();
+        let sources: Vec<Vec<usize>> = items.iter().map(|item| item.source.clone()).collect();
+        let inputs: Vec<Vec<usize>> = items
+            .iter()
+            .map(|item| {
+                std::iter::once(Vocab::BOS)
+                    .chain(item.target.iter().copied())
+                    .collect()
+            })
+            .collect();
+        let outputs: Vec<Vec<usize>> = items
+            .iter()
+            .map(|item| {
+                item.target
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(Vocab::EOS))
+                    .collect()
+            })
+            .collect();
+        let source = PaddedTokens::new(&sources, Vocab::PAD, device);
+        let target_out = PaddedTokens::new(&outputs, Vocab::PAD, device);
+        TranslationBatch {
+            source: source.tokens,
+            source_lengths: source.lengths,
+            target_in: PaddedTokens::new(&inputs, Vocab::PAD, device).tokens,
+            target_out: target_out.tokens,
+            target_lengths: target_out.lengths,
+        }
+    }
+}
+
+/// The encoder–decoder under training.
+#[derive(Module, Debug)]
+pub struct TranslationModel {
+    /// Embeddings, bidirectional encoder, attention, decoder, output layer.
+    pub seq2seq: Seq2Seq,
+}
+
+impl TranslationModel {
+    /// Teacher-forced logits `[batch, target, vocab]` and the mean cross-entropy over the
+    /// valid target tokens.
+    pub fn teacher_forced(&self, batch: TranslationBatch) -> SequenceOutput {
+        let logits = self
+            .seq2seq
+            .forward(batch.source, Some(&batch.source_lengths), batch.target_in)
+            .logits;
+        let loss = masked_cross_entropy(
+            logits.clone(),
+            batch.target_out.clone(),
+            Some(&batch.target_lengths),
+        );
+        SequenceOutput::new(loss, logits, None, batch.target_out)
+    }
+}
+
+impl TrainStep for TranslationModel {
+    type Input = TranslationBatch;
+    type Output = SequenceOutput;
+
+    fn step(&self, batch: TranslationBatch) -> TrainOutput<SequenceOutput> {
+        let output = self.teacher_forced(batch);
+        TrainOutput::new(self, output.loss.backward(), output)
+    }
+}
+
+impl InferenceStep for TranslationModel {
+    type Input = TranslationBatch;
+    type Output = SequenceOutput;
+
+    fn step(&self, batch: TranslationBatch) -> SequenceOutput {
+        self.teacher_forced(batch)
+    }
+}

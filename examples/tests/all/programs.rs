@@ -1,0 +1,171 @@
+//! The example programs end to end in `--quick` mode (a tiny subset, one epoch) on the backend
+//! under test, then their prediction modes on the saved models.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use burn_rnn_examples::backend::Backend;
+use burn_rnn_examples::text::tokenize;
+use burn_rnn_examples::translation::Translator;
+
+/// The backend under test, as the programs' `--backend` value.
+fn backend() -> String {
+    std::env::var("RNN_TEST_BACKEND").unwrap_or_else(|_| "ndarray".to_string())
+}
+
+/// Runs an example program with `args` and the backend under test; returns its output.
+fn run(program: &str, args: &[&str]) -> Output {
+    let output = Command::new(program)
+        .args(args)
+        .args(["--backend", &backend()])
+        .output()
+        .expect("the example program starts");
+    println!("{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "exit status {}", output.status);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The number after `prefix` on the output line that starts with it.
+fn number_after(text: &str, prefix: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?}"));
+    line[prefix.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn sentiment_quick_run_trains_saves_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let sentiment = env!("CARGO_BIN_EXE_sentiment");
+    let text = stdout(&run(sentiment, &["--quick", "--out", out]));
+    assert!(text.contains("epoch   1: train loss"), "one line per epoch");
+    let accuracy = number_after(&text, "test accuracy: ");
+    assert!((0.0..=1.0).contains(&accuracy));
+    for file in ["model.bpk", "config.json", "vocab.json", "classes.json"] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+
+    let text = stdout(&run(
+        sentiment,
+        &[
+            "predict",
+            "--model",
+            out,
+            "Great phone, I love it.",
+            "Worst film ever.",
+        ],
+    ));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for line in lines {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert!(["0", "1"].contains(&fields[0]), "{line}");
+        let p: f64 = fields[1].parse().unwrap();
+        assert!(
+            (0.5..=1.0).contains(&p),
+            "the probability of the most likely of 2 classes: {line}"
+        );
+    }
+}
+
+#[test]
+fn translation_quick_run_trains_scores_and_translates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let translation = env!("CARGO_BIN_EXE_translation");
+    let text = stdout(&run(translation, &["--quick", "--out", out, "--beam", "3"]));
+    assert!(text.contains("epoch   1: train loss"), "one line per epoch");
+    for method in ["greedy", "beam 3"] {
+        let bleu = number_after(&text, &format!("test BLEU ({method}): "));
+        assert!((0.0..=100.0).contains(&bleu), "{method}");
+    }
+    for i in 0..4 {
+        assert!(
+            is_png(&dir.path().join(format!("attention-{i}.png"))),
+            "heatmap {i}"
+        );
+    }
+
+    let heatmaps = dir.path().join("maps");
+    let text = stdout(&run(
+        translation,
+        &[
+            "translate",
+            "--model",
+            out,
+            "--heatmaps",
+            heatmaps.to_str().unwrap(),
+            "Wie spät ist es?",
+        ],
+    ));
+    assert!(text.starts_with("Wie spät ist es?\n  → "), "{text}");
+    assert!(is_png(&heatmaps.join("attention-0.png")));
+
+    // The heatmap's numbers: one row per generated token, one weight per source token, each
+    // row a distribution over the source.
+    let backend = match backend().as_str() {
+        "wgpu" => Backend::Wgpu,
+        "flex" => Backend::Flex,
+        _ => Backend::Ndarray,
+    };
+    let translator = Translator::load(dir.path(), backend).unwrap();
+    let sentences = [
+        "Na endlich. Es wurde aber auch Zeit!".to_string(),
+        "Ja.".to_string(),
+    ];
+    for beam in [None, Some(3)] {
+        for (sentence, t) in sentences
+            .iter()
+            .zip(translator.translate(&sentences, beam, 6))
+        {
+            assert_eq!(t.source_tokens, tokenize(sentence));
+            assert_eq!(t.attention.len(), t.target_tokens.len());
+            assert!((1..=6).contains(&t.target_tokens.len()));
+            for row in &t.attention {
+                assert_eq!(row.len(), t.source_tokens.len());
+                let sum: f32 = row.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-4, "{row:?}");
+                assert!(
+                    row.iter().all(|&w| w > 0.0),
+                    "{sentence}, beam {beam:?}: {row:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message_naming_them() {
+    let sentiment = env!("CARGO_BIN_EXE_sentiment");
+    let output = run(sentiment, &["--quick", "--data", "/no/such/file.tsv"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("error: --data /no/such/file.tsv"));
+
+    let output = run(sentiment, &["predict", "--model", "/no/such/dir", "text"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
+
+    let translation = env!("CARGO_BIN_EXE_translation");
+    let output = run(translation, &["translate", "--beam", "0", "Hallo"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--beam: expected a width of at least 1, got 0")
+    );
+}
