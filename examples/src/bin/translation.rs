@@ -111,7 +111,7 @@ fn main() -> ExitCode {
 }
 
 fn run_training(args: TrainArgs) -> Result<(), String> {
-    if !(args.minutes > 0.0) {
+    if args.minutes.is_nan() || args.minutes <= 0.0 {
         return Err(format!(
             "--minutes: expected a positive number, got {}",
             args.minutes
@@ -158,9 +158,10 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
     }
     for score in &report.scores {
         println!(
-            "test BLEU ({}): {:.2} ({:.1} s to decode {test} sentences)",
+            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {:.1} s to decode {test} sentences)",
             score.method,
             score.bleu,
+            score.bleu_raw,
             score.time.as_secs_f64()
         );
     }

@@ -114,8 +114,10 @@ impl Default for TranslationOptions {
 pub struct DecodeScore {
     /// `greedy` or `beam N`.
     pub method: String,
-    /// Corpus BLEU, 0–100.
+    /// Corpus BLEU, 0–100, of the translations with `<unk>` replaced.
     pub bleu: f64,
+    /// Corpus BLEU of the translations as generated (`<unk>` counts as a wrong word).
+    pub bleu_raw: f64,
     /// Decoding time of the whole test set.
     pub time: Duration,
 }
@@ -266,11 +268,17 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     for beam in [None, Some(options.beam_size)] {
         let start = Instant::now();
         let translations = translator.translate(&sources, beam, max_length);
-        let hypotheses: Vec<Vec<String>> = translations.iter().map(|t| tokenize(&t.text)).collect();
+        let time = start.elapsed();
+        let bleu = |text: fn(&Translation) -> &str| {
+            let hypotheses: Vec<Vec<String>> =
+                translations.iter().map(|t| tokenize(text(t))).collect();
+            corpus_bleu(&hypotheses, &references)
+        };
         scores.push(DecodeScore {
             method: beam.map_or("greedy".to_string(), |b| format!("beam {b}")),
-            bleu: corpus_bleu(&hypotheses, &references),
-            time: start.elapsed(),
+            bleu: bleu(|t| &t.text),
+            bleu_raw: bleu(|t| &t.raw_text),
+            time,
         });
         beam_output = translations;
     }
@@ -338,8 +346,11 @@ pub struct Translation {
     pub source_tokens: Vec<String>,
     /// The generated tokens, `</s>` included when generated.
     pub target_tokens: Vec<String>,
-    /// The translation, detokenised.
+    /// The translation, detokenised, each `<unk>` replaced by the source word it attends to
+    /// most.
     pub text: String,
+    /// The translation as generated, `<unk>` included.
+    pub raw_text: String,
     /// `attention[t][s]`: the attention of target token `t` on source token `s`.
     pub attention: Vec<Vec<f32>>,
 }
@@ -419,22 +430,44 @@ impl Translator {
             .zip(&decoded.tokens)
             .enumerate()
             .map(|(b, (source, ids))| {
-                let rows = (0..ids.len())
+                let rows: Vec<Vec<f32>> = (0..ids.len())
                     .map(|t| {
                         let row = (b * steps + t) * longest;
                         attention[row..row + source.len()].to_vec()
                     })
                     .collect();
+                // `<unk>` becomes the source word it attends to most (Luong et al. 2015):
+                // names and numbers outside the vocabulary come through unchanged.
+                let words: Vec<String> = ids
+                    .iter()
+                    .zip(&rows)
+                    .take_while(|&(&id, _)| id != Vocab::EOS)
+                    .filter(|&(&id, _)| id != Vocab::PAD && id != Vocab::BOS)
+                    .map(|(&id, row)| match id {
+                        Vocab::UNK => source[argmax(row)].clone(),
+                        id => self.target_vocab.token(id).to_string(),
+                    })
+                    .collect();
                 Translation {
-                    source_tokens: source,
                     target_tokens: ids
                         .iter()
                         .map(|&id| self.target_vocab.token(id).to_string())
                         .collect(),
-                    text: detokenize(&self.target_vocab.decode(ids)),
+                    text: detokenize(&words),
+                    raw_text: detokenize(&self.target_vocab.decode(ids)),
+                    source_tokens: source,
                     attention: rows,
                 }
             })
             .collect()
     }
+}
+
+/// The index of the largest of `values`.
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
 }

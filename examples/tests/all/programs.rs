@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::text::tokenize;
+use burn_rnn_examples::text::{detokenize, tokenize};
 use burn_rnn_examples::translation::Translator;
 
 /// The backend under test, as the programs' `--backend` value.
@@ -146,6 +146,24 @@ fn translation_quick_run_trains_scores_and_translates() {
                     "{sentence}, beam {beam:?}: {row:?}"
                 );
             }
+            // Each <unk> is replaced by the source word with the most attention.
+            let words: Vec<String> = t
+                .target_tokens
+                .iter()
+                .zip(&t.attention)
+                .take_while(|(token, _)| *token != "</s>")
+                .map(|(token, row)| match token.as_str() {
+                    "<unk>" => {
+                        let top = (0..row.len())
+                            .max_by(|&i, &j| row[i].total_cmp(&row[j]))
+                            .unwrap();
+                        t.source_tokens[top].clone()
+                    }
+                    _ => token.clone(),
+                })
+                .collect();
+            assert_eq!(t.text, detokenize(&words));
+            assert!(!t.text.contains("<unk>"));
         }
     }
 }
