@@ -102,7 +102,10 @@ where
     }));
     let epochs_run = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
+    // A terminal gets burn-train's dashboard, which lines printed by the monitor would garble.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let monitor = EpochMonitor {
+        print: !terminal,
         best: best.clone(),
         patience: plan.patience,
         time_budget: plan.time_budget,
@@ -126,7 +129,7 @@ where
         .with_checkpointing_strategy(KeepBest(best.clone()))
         .early_stopping(monitor)
         .num_epochs(plan.epochs);
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+    if !terminal {
         training = training.renderer(Box::new(QuietRenderer));
     }
     let result = if let Some(steps) = plan.cosine_decay {
@@ -221,9 +224,11 @@ impl CheckpointingStrategy for KeepBest {
     }
 }
 
-/// Early stopping on the best epoch's age and a time budget; prints one line per epoch.
+/// Early stopping on the best epoch's age and a time budget; prints one line per epoch when
+/// `print`.
 #[derive(Clone)]
 struct EpochMonitor {
+    print: bool,
     best: Arc<Mutex<BestEpoch>>,
     patience: usize,
     time_budget: Option<Duration>,
@@ -242,7 +247,12 @@ impl EarlyStoppingStrategy for EpochMonitor {
         self.epochs_run.store(epoch, Ordering::SeqCst);
         let best = self.best.lock().expect("best epoch");
         let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-        println!(
+        let say = |line: String| {
+            if self.print {
+                println!("{line}");
+            }
+        };
+        say(format!(
             "epoch {epoch:>3}: train loss {} accuracy {} | valid loss {} accuracy {} | {:.0} s{}",
             show(metric(&loss, Split::Train)),
             show(metric(&accuracy, Split::Train).map(|a| a / 100.0)),
@@ -250,22 +260,22 @@ impl EarlyStoppingStrategy for EpochMonitor {
             show(metric(&accuracy, Split::Valid).map(|a| a / 100.0)),
             epoch_time.as_secs_f64(),
             if best.epoch == epoch { " (best)" } else { "" },
-        );
+        ));
         if epoch >= best.epoch + self.patience {
-            println!(
+            say(format!(
                 "stopping: no better validation {} since epoch {}",
                 best.monitor.name().to_lowercase(),
                 best.epoch
-            );
+            ));
             return true;
         }
         if let Some(budget) = self.time_budget
             && (now - self.start) + epoch_time > budget
         {
-            println!(
+            say(format!(
                 "stopping: another epoch would end after the time budget of {} s",
                 budget.as_secs()
-            );
+            ));
             return true;
         }
         false
