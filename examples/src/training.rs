@@ -11,7 +11,6 @@ use burn::data::dataloader::DataLoader;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::AdamConfig;
-use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::train::checkpoint::{CheckpointingAction, CheckpointingStrategy};
 use burn::train::metric::store::{Aggregate, Direction, EventStoreClient, Split};
 use burn::train::metric::{AccuracyInput, AccuracyMetric, Adaptor, LossInput, LossMetric, Metric};
@@ -53,11 +52,8 @@ pub struct TrainingPlan {
     pub directory: PathBuf,
     /// The most epochs.
     pub epochs: usize,
-    /// Adam's (initial) learning rate.
+    /// Adam's learning rate (constant).
     pub learning_rate: f64,
-    /// `Some(steps)`: the learning rate follows a cosine from `learning_rate` down to 1 % of
-    /// it over that many optimizer steps; `None`: it is constant.
-    pub cosine_decay: Option<usize>,
     /// Gradients are clipped to this global norm.
     pub clip_norm: f32,
     /// The metric whose best validation value picks the epoch kept.
@@ -132,14 +128,7 @@ where
     if !terminal {
         training = training.renderer(Box::new(QuietRenderer));
     }
-    let result = if let Some(steps) = plan.cosine_decay {
-        let scheduler = CosineAnnealingLrSchedulerConfig::new(plan.learning_rate, steps.max(1))
-            .with_min_lr(plan.learning_rate / 100.0)
-            .init()?;
-        training.launch(Learner::new(model, optimizer, scheduler))
-    } else {
-        training.launch(Learner::new(model, optimizer, plan.learning_rate))
-    };
+    let result = training.launch(Learner::new(model, optimizer, plan.learning_rate));
     if let Some(error) = result.error {
         return Err(format!("training failed: {error:?}"));
     }

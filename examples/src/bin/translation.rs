@@ -65,9 +65,8 @@ struct TrainArgs {
     /// Seed of the split, the weights and the batch order.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Epochs: the learning rate decays over them (training stops earlier when validation
-    /// loss stalls or the time budget is spent).
-    #[arg(long, default_value_t = 15)]
+    /// The most epochs (training stops earlier when validation loss stalls).
+    #[arg(long, default_value_t = 40)]
     epochs: usize,
     /// Training time budget in minutes: no epoch starts that would end after it.
     #[arg(long, default_value_t = 30.0)]

@@ -190,7 +190,6 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
         directory: options.out.join("training"),
         epochs: if options.quick { 1 } else { options.epochs },
         learning_rate: options.learning_rate,
-        cosine_decay: None,
         clip_norm: 1.0,
         monitor: Monitor::Accuracy,
         patience: options.patience,

@@ -68,7 +68,7 @@ pub struct TranslationOptions {
     pub min_frequency: usize,
     /// Dropout on embeddings and before the output layer.
     pub dropout: f64,
-    /// Adam's initial learning rate; it decays along a cosine to 1 % over `epochs`.
+    /// Adam's learning rate.
     pub learning_rate: f64,
     /// Pairs per batch.
     pub batch_size: usize,
@@ -91,7 +91,7 @@ impl Default for TranslationOptions {
             seed: 42,
             test_size: 800,
             valid_size: 400,
-            epochs: 15,
+            epochs: 40,
             patience: 3,
             time_budget: Some(Duration::from_secs(30 * 60)),
             cell: CellKind::Gru,
@@ -100,8 +100,8 @@ impl Default for TranslationOptions {
             hidden: 128,
             embedding: 128,
             min_frequency: 2,
-            dropout: 0.4,
-            learning_rate: 3e-3,
+            dropout: 0.3,
+            learning_rate: 2e-3,
             batch_size: 64,
             beam_size: 5,
             heatmaps: 4,
@@ -223,14 +223,10 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
             options.seed,
         )))
     };
-    let train_loader = loader(items(&parts.train), true);
-    let epochs = if options.quick { 1 } else { options.epochs };
     let plan = TrainingPlan {
         directory: options.out.join("training"),
-        epochs,
+        epochs: if options.quick { 1 } else { options.epochs },
         learning_rate: options.learning_rate,
-        // One bucket is one batch, one optimizer step.
-        cosine_decay: Some(epochs * train_loader.num_items()),
         clip_norm: 1.0,
         monitor: Monitor::Loss,
         patience: options.patience,
@@ -239,7 +235,7 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     };
     let trained = fit(
         model,
-        train_loader,
+        loader(items(&parts.train), true),
         loader(items(&parts.valid), false),
         &plan,
     )?;
