@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{parse_attention, parse_cell};
-use burn_rnn_examples::translation::{TranslationOptions, Translator, train};
+use burn_rnn_examples::translation::{
+    Evaluation, TranslationOptions, Translator, evaluate_saved, train,
+};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{AttentionKind, CellKind};
 
@@ -28,6 +30,31 @@ struct Cli {
 enum Command {
     /// Train, save the model, print test BLEU and write attention heatmaps (the default).
     Train(TrainArgs),
+    /// Score a saved model on the test split that training with the same data and seed held
+    /// out: BLEU of greedy decoding and beam search, heatmaps.
+    Evaluate {
+        /// The training run's output directory.
+        #[arg(long, default_value = "runs/translation")]
+        model: PathBuf,
+        /// Where the heatmaps go (default: the model's directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The sentence pairs the model was trained on (default: the shipped Ding file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The seed the model was trained with.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Evaluate on the test split of a `--quick` run.
+        #[arg(long)]
+        quick: bool,
+        /// Beam width.
+        #[arg(long, default_value_t = 5)]
+        beam: usize,
+        /// The backend.
+        #[arg(long, value_enum, default_value = "ndarray")]
+        backend: Backend,
+    },
     /// Translate sentences with a saved model.
     Translate {
         /// The sentences.
@@ -98,6 +125,28 @@ fn main() -> ExitCode {
             heatmaps,
             backend,
         }) => translate(&sentences, model, beam, heatmaps, backend),
+        Some(Command::Evaluate {
+            model,
+            out,
+            data,
+            seed,
+            quick,
+            beam,
+            backend,
+        }) => {
+            let mut options = TranslationOptions {
+                out: out.unwrap_or_else(|| model.clone()),
+                backend,
+                seed,
+                quick,
+                beam_size: beam,
+                ..TranslationOptions::default()
+            };
+            if let Some(data) = data {
+                options.data = data;
+            }
+            evaluate_saved(&options, &model).map(|evaluation| print_evaluation(&evaluation))
+        }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),
     };
@@ -150,23 +199,27 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         report.epochs_run,
         report.train_time.as_secs_f64()
     );
-    for [source, reference, translation] in &report.samples {
+    print_evaluation(&report.evaluation);
+    println!("model saved to {}", options.out.display());
+    Ok(())
+}
+
+fn print_evaluation(evaluation: &Evaluation) {
+    for [source, reference, translation] in &evaluation.samples {
         println!("  {source}\n    reference: {reference}\n    beam:      {translation}");
     }
-    for path in &report.heatmaps {
+    for path in &evaluation.heatmaps {
         println!("attention heatmap: {}", path.display());
     }
-    for score in &report.scores {
+    for score in &evaluation.scores {
         println!(
-            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {:.1} s to decode {test} sentences)",
+            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {:.1} s to decode the test set)",
             score.method,
             score.bleu,
             score.bleu_raw,
             score.time.as_secs_f64()
         );
     }
-    println!("model saved to {}", options.out.display());
-    Ok(())
 }
 
 fn translate(

@@ -25,7 +25,7 @@ use rnn_tasks::{
 use crate::backend::Backend;
 use crate::bleu::corpus_bleu;
 use crate::heatmap::attention_heatmap;
-use crate::split::split;
+use crate::split::{Split, split};
 use crate::text::{Vocab, detokenize, tokenize};
 use crate::training::{Monitor, TrainingPlan, fit, load_module};
 use data::Pair;
@@ -129,12 +129,8 @@ pub struct TranslationReport {
     pub sizes: [usize; 3],
     /// Source and target vocabulary sizes.
     pub vocab_sizes: [usize; 2],
-    /// Test BLEU of greedy decoding and of beam search.
-    pub scores: Vec<DecodeScore>,
-    /// A few test sentences: source, reference, beam-search translation.
-    pub samples: Vec<[String; 3]>,
-    /// The heatmap images written.
-    pub heatmaps: Vec<PathBuf>,
+    /// Test BLEU, sample translations and heatmaps.
+    pub evaluation: Evaluation,
     /// The epoch whose weights were kept.
     pub best_epoch: usize,
     /// Epochs run.
@@ -146,31 +142,7 @@ pub struct TranslationReport {
 /// Trains a translation model on `options.data`, writes it to `options.out`, and measures
 /// test BLEU of greedy decoding and beam search.
 pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
-    let pairs = data::read(&options.data)?;
-    let n = pairs.len() as f64;
-    // Pairs with the same source sentence stay in one part, so no test sentence was trained on.
-    let mut parts = split(
-        pairs,
-        options.valid_size as f64 / n,
-        options.test_size as f64 / n,
-        options.seed,
-        |_| (),
-        |p: &Pair| p.source.to_lowercase(),
-    );
-    if parts.test.is_empty() || parts.valid.is_empty() || parts.train.is_empty() {
-        return Err(format!(
-            "--data {}: expected enough pairs for {} test and {} validation pairs and a training set, got {}",
-            options.data.display(),
-            options.test_size,
-            options.valid_size,
-            n
-        ));
-    }
-    if options.quick {
-        parts.train.truncate(256);
-        parts.valid.truncate(32);
-        parts.test.truncate(16);
-    }
+    let parts = split_pairs(options)?;
     let source_vocab = Vocab::build(
         parts
             .train
@@ -260,8 +232,68 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         target_vocab,
         device,
     };
-    let sources: Vec<String> = parts.test.iter().map(|p| p.source.clone()).collect();
-    let references: Vec<Vec<String>> = parts.test.iter().map(|p| tokenize(&p.target)).collect();
+    let evaluation = evaluate(&translator, &parts.test, options)?;
+    Ok(TranslationReport {
+        sizes: [parts.train.len(), parts.valid.len(), parts.test.len()],
+        vocab_sizes: [translator.source_vocab.len(), translator.target_vocab.len()],
+        evaluation,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        train_time: trained.elapsed,
+    })
+}
+
+/// Reads `options.data` and splits it (seeded): the same options give the same test set, so a
+/// saved model can be evaluated again ([`evaluate_saved`]).
+fn split_pairs(options: &TranslationOptions) -> Result<Split<Pair>, String> {
+    let pairs = data::read(&options.data)?;
+    let n = pairs.len() as f64;
+    // Pairs with the same source sentence stay in one part, so no test sentence was trained on.
+    let mut parts = split(
+        pairs,
+        options.valid_size as f64 / n,
+        options.test_size as f64 / n,
+        options.seed,
+        |_| (),
+        |p: &Pair| p.source.to_lowercase(),
+    );
+    if parts.test.is_empty() || parts.valid.is_empty() || parts.train.is_empty() {
+        return Err(format!(
+            "--data {}: expected enough pairs for {} test and {} validation pairs and a training set, got {}",
+            options.data.display(),
+            options.test_size,
+            options.valid_size,
+            n
+        ));
+    }
+    if options.quick {
+        parts.train.truncate(256);
+        parts.valid.truncate(32);
+        parts.test.truncate(16);
+    }
+    Ok(parts)
+}
+
+/// What [`evaluate`] measured on a test set.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Test BLEU of greedy decoding and of beam search.
+    pub scores: Vec<DecodeScore>,
+    /// A few test sentences: source, reference, beam-search translation.
+    pub samples: Vec<[String; 3]>,
+    /// The heatmap images written (`options.out/attention-N.png`).
+    pub heatmaps: Vec<PathBuf>,
+}
+
+/// Translates the `test` pairs greedily and with beam search, scores both with corpus BLEU,
+/// and writes the attention heatmaps of the first `options.heatmaps` beam-search translations.
+pub fn evaluate(
+    translator: &Translator,
+    test: &[Pair],
+    options: &TranslationOptions,
+) -> Result<Evaluation, String> {
+    let sources: Vec<String> = test.iter().map(|p| p.source.clone()).collect();
+    let references: Vec<Vec<String>> = test.iter().map(|p| tokenize(&p.target)).collect();
     let max_length = if options.quick { 8 } else { 60 };
     let mut scores = Vec::new();
     let mut beam_output = Vec::new();
@@ -282,8 +314,7 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         });
         beam_output = translations;
     }
-    let samples = parts
-        .test
+    let samples = test
         .iter()
         .zip(&beam_output)
         .take(5)
@@ -295,16 +326,21 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         translation.write_heatmap(&path)?;
         heatmaps.push(path);
     }
-    Ok(TranslationReport {
-        sizes: [parts.train.len(), parts.valid.len(), parts.test.len()],
-        vocab_sizes: [translator.source_vocab.len(), translator.target_vocab.len()],
+    Ok(Evaluation {
         scores,
         samples,
         heatmaps,
-        best_epoch: trained.best_epoch,
-        epochs_run: trained.epochs_run,
-        train_time: trained.elapsed,
     })
+}
+
+/// Evaluates the model saved in `model` on the test split that [`train`] with the same
+/// `options` (data, seed, sizes) held out.
+pub fn evaluate_saved(options: &TranslationOptions, model: &Path) -> Result<Evaluation, String> {
+    let translator = Translator::load(model, options.backend)?;
+    let parts = split_pairs(options)?;
+    std::fs::create_dir_all(&options.out)
+        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
+    evaluate(&translator, &parts.test, options)
 }
 
 /// The model configuration of `options`: a bidirectional encoder of `hidden` units per
@@ -347,7 +383,7 @@ pub struct Translation {
     /// The generated tokens, `</s>` included when generated.
     pub target_tokens: Vec<String>,
     /// The translation, detokenised, each `<unk>` replaced by the source word it attends to
-    /// most.
+    /// most when that is a word (letters or digits), not punctuation.
     pub text: String,
     /// The translation as generated, `<unk>` included.
     pub raw_text: String,
@@ -436,15 +472,15 @@ impl Translator {
                         attention[row..row + source.len()].to_vec()
                     })
                     .collect();
-                // `<unk>` becomes the source word it attends to most (Luong et al. 2015):
-                // names and numbers outside the vocabulary come through unchanged.
+                // `<unk>` becomes the source word it attends to most (Luong et al. 2015), so
+                // names and numbers outside the vocabulary come through; not punctuation.
                 let words: Vec<String> = ids
                     .iter()
                     .zip(&rows)
                     .take_while(|&(&id, _)| id != Vocab::EOS)
                     .filter(|&(&id, _)| id != Vocab::PAD && id != Vocab::BOS)
                     .map(|(&id, row)| match id {
-                        Vocab::UNK => source[argmax(row)].clone(),
+                        Vocab::UNK if is_word(&source[argmax(row)]) => source[argmax(row)].clone(),
                         id => self.target_vocab.token(id).to_string(),
                     })
                     .collect();
@@ -470,4 +506,9 @@ fn argmax(values: &[f32]) -> usize {
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i)
+}
+
+/// Whether `token` has a letter or digit (a word or number, not punctuation).
+fn is_word(token: &str) -> bool {
+    token.chars().any(char::is_alphanumeric)
 }
