@@ -1,6 +1,37 @@
-//! JSON files next to a saved model.
+//! A saved model's directory: `model.bpk` (weights), `config.json` (the configuration that
+//! builds it) and JSON files beside them.
 
 use std::path::Path;
+
+use burn::config::Config;
+use burn::module::Module;
+
+use crate::training::load_module;
+
+/// Writes `model` to `dir/model.bpk` and the `config` that builds it to `dir/config.json`,
+/// creating `dir`.
+pub fn save_model<M: Module, C: Config>(dir: &Path, model: M, config: &C) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+    let path = dir.join("model.bpk");
+    model
+        .save_file(&path)
+        .map_err(|e| format!("{}: {e:?}", path.display()))?;
+    let path = dir.join("config.json");
+    config
+        .save(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads the configuration in `dir/config.json`, builds the model with `init`, and loads the
+/// weights of `dir/model.bpk` into it.
+pub fn load_model<M: Module, C: Config>(
+    dir: &Path,
+    init: impl FnOnce(&C) -> Result<M, String>,
+) -> Result<M, String> {
+    let path = dir.join("config.json");
+    let config = C::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    load_module(init(&config)?, &dir.join("model.bpk"))
+}
 
 /// Writes `value` as JSON to `path`.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {

@@ -56,33 +56,34 @@ fn test_crates() -> Result<Vec<String>, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let backends = backends(args, &["ndarray", "wgpu"])?;
     let crates = test_crates()?;
-    println!("== building the workspace tests once ==");
-    let mut build = vec!["test", "--no-run"];
-    for krate in &crates {
-        build.extend(["-p", krate.as_str()]);
-    }
-    let (ok, _) = cargo(&build, &[])?;
+    // One cargo invocation for all crates at each step: cargo unifies features over the
+    // packages it is asked for, so testing crates one by one would rebuild Burn with each
+    // crate's own feature set.
+    let packages: Vec<&str> = crates.iter().flat_map(|k| ["-p", k.as_str()]).collect();
+    let with_packages = |args: &[&'static str]| -> Vec<&str> {
+        let mut all = vec!["test"];
+        all.extend(&packages);
+        all.extend(args);
+        all
+    };
+    println!("== building the tests of {} once ==", crates.join(", "));
+    let (ok, _) = cargo(&with_packages(&["--no-run"]), &[])?;
     if !ok {
         return Err("build failed".into());
     }
-    let mut rows: Vec<(String, String, Counts)> = Vec::new();
+    let mut rows: Vec<(String, Counts)> = Vec::new();
     for (i, backend) in backends.iter().enumerate() {
         let envs = [("RNN_TEST_BACKEND", backend.as_str())];
         println!("== {backend}: checking the backend ==");
-        let (ok, _) = cargo(
-            &[
-                "test",
-                "-p",
-                "rnn-core",
-                "--test",
-                "all",
-                "--",
-                "--exact",
-                "backend::backend_available",
-            ],
-            &envs,
-        )?;
-        if !ok {
+        let check = [
+            "--test",
+            "all",
+            "--",
+            "--exact",
+            "backend::backend_available",
+        ];
+        let (ok, output) = cargo(&with_packages(&check), &envs)?;
+        if !ok || Counts::parse(&output).passed == 0 {
             let help = if backend == "wgpu" {
                 WGPU_HELP
             } else {
@@ -90,24 +91,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
             };
             return Err(format!("{backend}: {help}"));
         }
-        for krate in &crates {
-            println!("== {backend}: testing {krate} ==");
-            // Doc tests do not depend on the backend under test: run them once, with the first.
-            let mut args = vec!["test", "-p", krate.as_str(), "--no-fail-fast"];
-            if i > 0 {
-                args.extend(["--lib", "--bins", "--tests", "--examples"]);
-            }
-            let (ok, output) = cargo(&args, &envs)?;
-            let mut counts = Counts::parse(&output);
-            if !ok {
-                // A crash or a build error counts as a failure even when no test reported one.
-                counts.failed = counts.failed.max(1);
-            }
-            rows.push((backend.clone(), krate.clone(), counts));
+        println!("== {backend}: testing ==");
+        // Doc tests do not depend on the backend under test: run them once, with the first.
+        let targets: &[&'static str] = if i == 0 {
+            &["--no-fail-fast"]
+        } else {
+            &["--no-fail-fast", "--lib", "--bins", "--tests", "--examples"]
+        };
+        let (ok, output) = cargo(&with_packages(targets), &envs)?;
+        let mut counts = Counts::parse(&output);
+        if !ok {
+            // A crash or a build error counts as a failure even when no test reported one.
+            counts.failed = counts.failed.max(1);
         }
+        rows.push((backend.clone(), counts));
     }
-    print_table(&rows);
-    let failed = rows.iter().any(|(_, _, c)| c.failed > 0);
+    print_table(&crates, &rows);
+    let failed = rows.iter().any(|(_, c)| c.failed > 0);
     if failed {
         Err("some tests failed".into())
     } else {
@@ -115,15 +115,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn print_table(rows: &[(String, String, Counts)]) {
+fn print_table(crates: &[String], rows: &[(String, Counts)]) {
+    println!("\ncrates: {}", crates.join(", "));
     println!(
-        "\n{:<10} {:<12} {:>7} {:>7} {:>8}",
-        "backend", "crate", "passed", "failed", "ignored"
+        "{:<10} {:>7} {:>7} {:>8}",
+        "backend", "passed", "failed", "ignored"
     );
     let (mut passed, mut failed, mut ignored) = (0, 0, 0);
-    for (backend, krate, c) in rows {
+    for (backend, c) in rows {
         println!(
-            "{backend:<10} {krate:<12} {:>7} {:>7} {:>8}",
+            "{backend:<10} {:>7} {:>7} {:>8}",
             c.passed, c.failed, c.ignored
         );
         passed += c.passed;

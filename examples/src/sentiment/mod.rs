@@ -21,7 +21,7 @@ use rnn_tasks::{
 };
 
 use crate::backend::Backend;
-use crate::files::{read_json, write_json};
+use crate::files::{load_model, read_json, save_model, write_json};
 use crate::split::split;
 use crate::text::{Vocab, tokenize};
 use crate::training::{Monitor, TrainingPlan, fit, load_module};
@@ -203,17 +203,7 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
         &plan,
     )?;
 
-    std::fs::create_dir_all(&options.out)
-        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
-    let model_path = options.out.join("model.bpk");
-    trained
-        .model
-        .clone()
-        .save_file(&model_path)
-        .map_err(|e| format!("{}: {e:?}", model_path.display()))?;
-    config
-        .save(options.out.join("config.json"))
-        .map_err(|e| format!("{}: {e}", options.out.join("config.json").display()))?;
+    save_model(&options.out, trained.model.clone(), &config)?;
     vocab.save(&options.out.join("vocab.json"))?;
     write_json(&options.out.join("classes.json"), &classes)?;
 
@@ -304,10 +294,11 @@ impl SentimentPredictor {
     /// Loads the model that [`train`] wrote to `dir`.
     pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
         let device = backend.device();
-        let config = SequenceClassifierConfig::load(dir.join("config.json"))
-            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
-        let classifier = config.try_init(&device).map_err(|e| e.to_string())?;
-        let model = load_module(SentimentModel { classifier }, &dir.join("model.bpk"))?;
+        let model = load_model(dir, |config: &SequenceClassifierConfig| {
+            Ok(SentimentModel {
+                classifier: config.try_init(&device).map_err(|e| e.to_string())?,
+            })
+        })?;
         Ok(Self {
             model,
             vocab: Vocab::load(&dir.join("vocab.json"))?,

@@ -24,6 +24,7 @@ use rnn_tasks::{
 
 use crate::backend::Backend;
 use crate::bleu::corpus_bleu;
+use crate::files::{load_model, save_model};
 use crate::heatmap::attention_heatmap;
 use crate::split::{Split, split};
 use crate::text::{Vocab, detokenize, tokenize};
@@ -212,17 +213,7 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         &plan,
     )?;
 
-    std::fs::create_dir_all(&options.out)
-        .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
-    let model_path = options.out.join("model.bpk");
-    trained
-        .model
-        .clone()
-        .save_file(&model_path)
-        .map_err(|e| format!("{}: {e:?}", model_path.display()))?;
-    config
-        .save(options.out.join("config.json"))
-        .map_err(|e| format!("{}: {e}", options.out.join("config.json").display()))?;
+    save_model(&options.out, trained.model.clone(), &config)?;
     source_vocab.save(&options.out.join("source_vocab.json"))?;
     target_vocab.save(&options.out.join("target_vocab.json"))?;
 
@@ -415,10 +406,11 @@ impl Translator {
     /// Loads the model that [`train`] wrote to `dir`.
     pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
         let device = backend.device();
-        let config = Seq2SeqConfig::load(dir.join("config.json"))
-            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
-        let seq2seq = config.try_init(&device).map_err(|e| e.to_string())?;
-        let model = load_module(TranslationModel { seq2seq }, &dir.join("model.bpk"))?;
+        let model = load_model(dir, |config: &Seq2SeqConfig| {
+            Ok(TranslationModel {
+                seq2seq: config.try_init(&device).map_err(|e| e.to_string())?,
+            })
+        })?;
         Ok(Self {
             model: model.seq2seq,
             source_vocab: Vocab::load(&dir.join("source_vocab.json"))?,
