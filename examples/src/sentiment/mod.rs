@@ -11,10 +11,8 @@ pub mod model;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use burn::config::Config;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
-use burn::module::Module;
 use burn::tensor::activation::softmax;
 use rnn_tasks::{
     CellKind, InputConfig, PaddedTokens, Pooling, RecurrentConfig, SequenceClassifierConfig,
@@ -24,7 +22,7 @@ use crate::backend::Backend;
 use crate::files::{load_model, read_json, save_model, write_json};
 use crate::split::split;
 use crate::text::{Vocab, tokenize};
-use crate::training::{Monitor, TrainingPlan, fit, load_module};
+use crate::training::{Monitor, TrainingPlan, fit};
 use data::Example;
 use model::{SentimentBatcher, SentimentItem, SentimentModel};
 

@@ -12,10 +12,8 @@ pub mod model;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use burn::config::Config;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
-use burn::module::Module;
 use burn::tensor::Device;
 use rnn_tasks::{
     AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, Decoded, PaddedTokens,
@@ -28,7 +26,7 @@ use crate::files::{load_model, save_model};
 use crate::heatmap::attention_heatmap;
 use crate::split::{Split, split};
 use crate::text::{Vocab, detokenize, tokenize};
-use crate::training::{Monitor, TrainingPlan, fit, load_module};
+use crate::training::{Monitor, TrainingPlan, fit};
 use data::Pair;
 use model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
 
