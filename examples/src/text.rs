@@ -38,6 +38,17 @@ pub fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
+/// The tokens a model reads for `text`: [`tokenize`]'s, or `["<unk>"]` for a text without
+/// any (a recurrent model needs at least one step).
+pub fn model_tokens(text: &str) -> Vec<String> {
+    let tokens = tokenize(text);
+    if tokens.is_empty() {
+        vec![Vocab::RESERVED[Vocab::UNK].to_string()]
+    } else {
+        tokens
+    }
+}
+
 /// Joins tokens back into text: spaces between words, none before closing punctuation
 /// (`. , ! ? ; : ) %`), after an opening parenthesis, or around an apostrophe.
 ///
@@ -100,6 +111,13 @@ impl Vocab {
             .chain(words.into_iter().map(|(w, _)| w.to_string()))
             .collect();
         Self::from_tokens(tokens)
+    }
+
+    /// The vocabulary of the words of `texts` (tokenised with [`tokenize`]) that occur at
+    /// least `min_frequency` times.
+    pub fn from_texts<'a>(texts: impl IntoIterator<Item = &'a str>, min_frequency: usize) -> Self {
+        let sentences: Vec<Vec<String>> = texts.into_iter().map(tokenize).collect();
+        Self::build(sentences.iter().map(Vec::as_slice), min_frequency)
     }
 
     fn from_tokens(tokens: Vec<String>) -> Self {

@@ -21,7 +21,7 @@ use rnn_tasks::{
 use crate::backend::Backend;
 use crate::files::{load_model, read_json, save_model, write_json};
 use crate::split::split;
-use crate::text::{Vocab, tokenize};
+use crate::text::{Vocab, model_tokens};
 use crate::training::{Monitor, TrainingPlan, fit};
 use data::Example;
 use model::{SentimentBatcher, SentimentItem, SentimentModel};
@@ -143,8 +143,10 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
         parts.valid.truncate(50);
         parts.test.truncate(50);
     }
-    let tokenized: Vec<Vec<String>> = parts.train.iter().map(|e| tokenize(&e.text)).collect();
-    let vocab = Vocab::build(tokenized.iter().map(Vec::as_slice), options.min_frequency);
+    let vocab = Vocab::from_texts(
+        parts.train.iter().map(|e| e.text.as_str()),
+        options.min_frequency,
+    );
     let items = |examples: &[Example]| -> Vec<SentimentItem> {
         examples
             .iter()
@@ -261,14 +263,9 @@ fn test_accuracy(
         .collect()
 }
 
-/// The token ids of `text` (`[<unk>]` for a text without tokens).
+/// The token ids of `text`.
 fn encode(vocab: &Vocab, text: &str) -> Vec<usize> {
-    let ids = vocab.encode(&tokenize(text));
-    if ids.is_empty() {
-        vec![Vocab::UNK]
-    } else {
-        ids
-    }
+    vocab.encode(&model_tokens(text))
 }
 
 /// One sentence's predicted class.

@@ -25,7 +25,7 @@ use crate::bleu::corpus_bleu;
 use crate::files::{load_model, save_model};
 use crate::heatmap::attention_heatmap;
 use crate::split::{Split, split};
-use crate::text::{Vocab, detokenize, tokenize};
+use crate::text::{Vocab, detokenize, model_tokens, tokenize};
 use crate::training::{Monitor, TrainingPlan, fit};
 use data::Pair;
 use model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
@@ -142,31 +142,19 @@ pub struct TranslationReport {
 /// test BLEU of greedy decoding and beam search.
 pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
     let parts = split_pairs(options)?;
-    let source_vocab = Vocab::build(
-        parts
-            .train
-            .iter()
-            .map(|p| tokenize(&p.source))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(Vec::as_slice),
+    let source_vocab = Vocab::from_texts(
+        parts.train.iter().map(|p| p.source.as_str()),
         options.min_frequency,
     );
-    let target_vocab = Vocab::build(
-        parts
-            .train
-            .iter()
-            .map(|p| tokenize(&p.target))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(Vec::as_slice),
+    let target_vocab = Vocab::from_texts(
+        parts.train.iter().map(|p| p.target.as_str()),
         options.min_frequency,
     );
     let items = |pairs: &[Pair]| -> Vec<TranslationItem> {
         pairs
             .iter()
             .map(|p| TranslationItem {
-                source: source_vocab.encode(&source_words(&p.source)),
+                source: source_vocab.encode(&model_tokens(&p.source)),
                 target: target_vocab.encode(&tokenize(&p.target)),
             })
             .collect()
@@ -353,17 +341,6 @@ fn model_config(
     .with_dropout(options.dropout)
 }
 
-/// The source tokens of `text` (`[<unk>]` for a text without tokens: a model reads at least
-/// one).
-fn source_words(text: &str) -> Vec<String> {
-    let words = tokenize(text);
-    if words.is_empty() {
-        vec!["<unk>".to_string()]
-    } else {
-        words
-    }
-}
-
 /// One sentence translated.
 #[derive(Debug, Clone)]
 pub struct Translation {
@@ -428,7 +405,7 @@ impl Translator {
         let decode = DecodeConfig::new(Vocab::BOS, Vocab::EOS, max_length);
         let mut translations = Vec::with_capacity(sentences.len());
         for chunk in sentences.chunks(64) {
-            let words: Vec<Vec<String>> = chunk.iter().map(|s| source_words(s)).collect();
+            let words: Vec<Vec<String>> = chunk.iter().map(|s| model_tokens(s)).collect();
             let sources: Vec<Vec<usize>> =
                 words.iter().map(|w| self.source_vocab.encode(w)).collect();
             let batch = PaddedTokens::new(&sources, Vocab::PAD, &self.device);
