@@ -8,6 +8,10 @@
 //! - [`Recurrent`] runs any cell over a sequence in one direction;
 //! - [`Bidirectional`] and [`Rnn`] (stacking, dropout, states, lengths) wrap any cell.
 //!
+//! On the ndarray and flex backends the built-in cells run as fused kernels (a whole sequence
+//! in one operation with a hand-written backward through time, see [`CellKernel`]); on other
+//! backends, step by step with Burn's tensor operations.
+//!
 //! Modules run on every Burn backend: the backend is the [`Device`](burn::tensor::Device).
 //!
 //! ```
@@ -34,6 +38,7 @@ mod any;
 mod bidirectional;
 pub mod cell;
 mod error;
+mod fused;
 mod padding;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
@@ -46,6 +51,7 @@ pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
 pub use error::{RnnError, check_lengths};
+pub use fused::CellKernel;
 pub use recurrent::Recurrent;
 pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
 pub use state::RnnState;

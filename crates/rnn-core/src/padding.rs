@@ -8,6 +8,8 @@ use crate::error::{RnnError, check_lengths};
 /// The valid lengths of a padded, time-major batch, prepared once per forward pass.
 #[derive(Debug, Clone)]
 pub(crate) struct Padding {
+    /// Valid length of each example.
+    pub lengths: Vec<usize>,
     /// Longest valid length: steps past it are not computed.
     pub max_len: usize,
     /// `[seq, batch, 1]`: 1 where a step is valid, 0 in the padding.
@@ -43,6 +45,7 @@ impl Padding {
             }
         }
         Ok(Some(Self {
+            lengths: lengths.to_vec(),
             max_len: *lengths.iter().max().expect("batch is not empty"),
             keep: Tensor::from_data(TensorData::new(keep, [seq, batch, 1]), device),
             reverse_index: Tensor::from_data(TensorData::new(reverse, [seq, batch]), device),

@@ -3,6 +3,7 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
+use crate::fused;
 use crate::padding::{Padding, reverse_time};
 use crate::{Cell, RnnState};
 
@@ -10,6 +11,8 @@ use crate::{Cell, RnnState};
 ///
 /// All timesteps are projected onto the gates in one matmul before the time loop; the loop
 /// does one hidden matmul and the gate math per step; outputs are stacked once at the end.
+/// On the ndarray and flex backends, cells with a [`CellKernel`](crate::CellKernel) run as one
+/// fused operation per sequence instead (same results, a hand-written backward through time).
 /// Sequences are time-major inside (`[seq, batch, features]`) and each step feature-major
 /// (`[features, batch]`, see [`Cell`]).
 ///
@@ -43,14 +46,36 @@ impl<C: Cell> Recurrent<C> {
         state: Option<RnnState<2>>,
         padding: Option<&Padding>,
     ) -> (Tensor<3>, RnnState<2>) {
-        let [seq, batch, features] = input.dims();
-        let hidden = self.cell.hidden_size();
-        let device = input.device();
         let input = if self.reverse {
             reverse_time(input, padding)
         } else {
             input
         };
+        let (output, state) = match self.cell.kernel() {
+            Some(kernel) if fused::supports(&input) => {
+                fused::run(kernel, self.cell.weights(), input, state, padding)
+            }
+            _ => self.run_steps(input, state, padding),
+        };
+        let output = if self.reverse {
+            reverse_time(output, padding)
+        } else {
+            output
+        };
+        (output, state)
+    }
+
+    /// The step-by-step driver over time-major `input` (already reversed for a reverse
+    /// direction): outputs `[seq, batch, hidden]`, zero past each example's length.
+    fn run_steps(
+        &self,
+        input: Tensor<3>,
+        state: Option<RnnState<2>>,
+        padding: Option<&Padding>,
+    ) -> (Tensor<3>, RnnState<2>) {
+        let [seq, batch, features] = input.dims();
+        let hidden = self.cell.hidden_size();
+        let device = input.device();
         let steps = padding.map_or(seq, |p| p.max_len);
         let input = if steps < seq {
             input.narrow(0, 0, steps)
@@ -101,11 +126,6 @@ impl<C: Cell> Recurrent<C> {
             }
             output = output * p.keep.clone();
         }
-        let output = if self.reverse {
-            reverse_time(output, padding)
-        } else {
-            output
-        };
         (output, state.map(Tensor::transpose))
     }
 }

@@ -6,7 +6,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
-use crate::{FusedWeights, RnnState};
+use crate::{CellKernel, FusedWeights, RnnState};
 
 /// Nonlinearity of an Elman cell (PyTorch's `nonlinearity`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -54,6 +54,10 @@ impl Cell for ElmanCell {
 
     fn weights_mut(&mut self) -> &mut FusedWeights {
         &mut self.weights
+    }
+
+    fn kernel(&self) -> Option<CellKernel> {
+        Some(CellKernel::Elman(self.nonlinearity))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

@@ -5,7 +5,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
-use crate::{FusedWeights, RnnState};
+use crate::{CellKernel, FusedWeights, RnnState};
 
 /// GRU cell with PyTorch's gate order `r, z, n`, the reset gate applied after the hidden matmul:
 ///
@@ -46,6 +46,10 @@ impl Cell for GruCell {
 
     fn weights_mut(&mut self) -> &mut FusedWeights {
         &mut self.weights
+    }
+
+    fn kernel(&self) -> Option<CellKernel> {
+        Some(CellKernel::Gru)
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

@@ -5,7 +5,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
-use crate::{FusedWeights, RnnState};
+use crate::{CellKernel, FusedWeights, RnnState};
 
 /// LSTM cell with PyTorch's gate order `i, f, g, o`:
 ///
@@ -46,6 +46,10 @@ impl Cell for LstmCell {
 
     fn weights_mut(&mut self) -> &mut FusedWeights {
         &mut self.weights
+    }
+
+    fn kernel(&self) -> Option<CellKernel> {
+        Some(CellKernel::Lstm)
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

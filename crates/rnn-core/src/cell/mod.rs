@@ -14,7 +14,7 @@ use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{RnnError, check_positive};
-use crate::{FusedWeights, RnnState};
+use crate::{CellKernel, FusedWeights, RnnState};
 
 /// One timestep of a recurrent network.
 ///
@@ -57,6 +57,13 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         let state = state.map(Tensor::transpose);
         self.step_projected(self.project_input(x), state)
             .map(Tensor::transpose)
+    }
+
+    /// The fused CPU kernel that computes this cell over a whole sequence, if any: the
+    /// sequence driver then runs it instead of [`step_projected`](Cell::step_projected) on the
+    /// ndarray and flex backends. `None` (the default) for cells without one.
+    fn kernel(&self) -> Option<CellKernel> {
+        None
     }
 
     /// Size of the input features.

@@ -3,6 +3,7 @@
 
 mod backend;
 mod errors;
+mod fused;
 mod gradcheck;
 mod layers;
 mod padding;

@@ -1,0 +1,174 @@
+//! The fused recurrence as a Burn backend extension: implemented on the CPU backends by the
+//! host kernel, and on their autodiff wrappers as one graph node with a hand-written backward
+//! through time.
+
+use std::sync::Arc;
+
+#[cfg(feature = "flex")]
+use burn::backend::Flex;
+#[cfg(feature = "ndarray")]
+use burn::backend::NdArray;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
+use burn::tensor::{TensorData, try_read_sync};
+
+use super::CellKernel;
+use super::kernel::{self, Dims, Inputs, Saved};
+
+/// What the fused recurrence computes besides its tensors.
+#[derive(Debug, Clone)]
+pub(crate) struct Spec {
+    pub cell: CellKernel,
+    /// Valid length of each example; `None` when all are full length.
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// One layer and direction of a recurrent network over a whole sequence.
+#[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
+pub(crate) trait FusedRecurrence: Backend {
+    /// `x: [seq, batch, input]` (time-major), weights and biases in PyTorch's layout
+    /// (`[G * H, input]`, `[G * H, H]`, `[G * H]`), `h0` and `c0: [batch, H]` (`c0` is read for
+    /// LSTM only). Returns `[seq + 1 (+ 1), batch, H]`: the outputs (zero in the padding), the
+    /// final hidden state, and for LSTM the final cell state.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_recurrence(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_ih: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        spec: Spec,
+    ) -> FloatTensor<Self>;
+}
+
+/// The seven tensor inputs, in the trait's order.
+type Primitives<B> = [FloatTensor<B>; 7];
+
+fn read<B: Backend>(tensor: FloatTensor<B>) -> Vec<f32> {
+    try_read_sync(B::float_into_data(tensor))
+        .expect("the CPU backends read synchronously")
+        .expect("reading a CPU tensor cannot fail")
+        .try_into_vec::<f32>()
+        .expect("the fused kernels only run on f32 tensors")
+}
+
+fn write<B: Backend>(data: Vec<f32>, shape: Vec<usize>, device: &B::Device) -> FloatTensor<B> {
+    B::float_from_data(TensorData::new(data, shape), device)
+}
+
+/// Runs the host kernel on backend `B`'s tensors.
+fn run_host<B: Backend>(
+    tensors: Primitives<B>,
+    spec: &Spec,
+    save: bool,
+) -> (FloatTensor<B>, Option<Saved>) {
+    let device = tensors[0].device();
+    let [seq, batch, input] = tensors[0].shape().dims::<3>();
+    let hidden = tensors[2].shape().dims::<2>()[1];
+    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = tensors.map(read::<B>);
+    let dims = Dims {
+        cell: spec.cell,
+        seq,
+        steps: spec
+            .lengths
+            .as_ref()
+            .map_or(seq, |l| l.iter().copied().max().unwrap_or(0)),
+        batch,
+        input,
+        hidden,
+    };
+    let inputs = Inputs {
+        x,
+        w_ih,
+        w_hh,
+        b_ih,
+        b_hh,
+        h0,
+        c0,
+    };
+    let (packed, saved) = kernel::forward(dims, inputs, spec.lengths.as_deref(), save);
+    let shape = vec![kernel::packed_rows(&dims), batch, hidden];
+    (write::<B>(packed, shape, &device), saved)
+}
+
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl FusedRecurrence for $backend {
+            fn fused_recurrence(
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                b_ih: FloatTensor<Self>,
+                b_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+                spec: Spec,
+            ) -> FloatTensor<Self> {
+                run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], &spec, false).0
+            }
+        }
+    };
+}
+
+#[cfg(feature = "ndarray")]
+host_backend!(NdArray);
+#[cfg(feature = "flex")]
+host_backend!(Flex);
+
+/// The backward through time of [`FusedRecurrence::fused_recurrence`].
+#[derive(Debug)]
+struct FusedRecurrenceBackward;
+
+impl<B: Backend> Backward<B, 7> for FusedRecurrenceBackward {
+    /// The forward pass's saved buffers, the input shapes, and the device.
+    type State = (Arc<Saved>, [Vec<usize>; 7], B::Device);
+
+    fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = read::<B>(grads.consume::<B>(&ops.node));
+        let (saved, shapes, device) = ops.state;
+        let g = kernel::backward(&saved, &grad);
+        let values = [g.x, g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.h0, g.c0];
+        for ((parent, value), shape) in ops.parents.into_iter().zip(values).zip(shapes) {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, write::<B>(value, shape, &device));
+            }
+        }
+    }
+}
+
+impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, C> {
+    fn fused_recurrence(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_ih: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        spec: Spec,
+    ) -> FloatTensor<Self> {
+        let tensors = [x, w_ih, w_hh, b_ih, b_hh, h0, c0];
+        let nodes = tensors.each_ref().map(|t| t.node());
+        let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
+        let primitives = tensors.map(|t| t.into_primitive());
+        match FusedRecurrenceBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let device = primitives[0].device();
+                let (out, saved) = run_host::<B>(primitives, &spec, true);
+                let saved = Arc::new(saved.expect("saved when asked"));
+                prep.finish((saved, shapes, device), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(run_host::<B>(primitives, &spec, false).0),
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! The fused sequence kernel on host memory: the whole recurrence of one layer and direction,
+//! forward and backward through time, for any [`CellKernel`].
+//!
+//! Layout: every per-step quantity is feature-major across the whole sequence, `[rows, n]`
+//! with `n = steps * batch` and step `t` in columns `t * batch .. (t + 1) * batch`. The states
+//! `h` (and `c`) are `[hidden, (steps + 1) * batch]`, the initial state in the first columns.
+//! So the input projection of all steps is one matmul, the weight gradients are one matmul
+//! each, and a step is a column block.
+//!
+//! The hidden units are split into contiguous parts, one per thread; the gate rows are
+//! permuted so that each part's rows (all gates of its units) are contiguous. Each step, every
+//! part multiplies its rows of `W_hh` with the previous state and applies the cell's gate math
+//! to its own units; the parts only meet once per step (the next step needs the whole state).
+//! The backward pass mirrors this: per step, each part backpropagates its units through the
+//! gate math, then takes its units' share of `W_hhᵀ · dgates`.
+
+use std::ops::Range;
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use super::CellKernel;
+use super::gates::{Backward, Forward};
+
+/// Sizes of one fused run.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Dims {
+    pub cell: CellKernel,
+    /// Length of the input and output sequences.
+    pub seq: usize,
+    /// Steps computed (the longest valid length); later outputs are zero.
+    pub steps: usize,
+    pub batch: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+/// Host copies of the inputs, in the tensors' own (row-major) layouts.
+pub(super) struct Inputs {
+    /// `[seq, batch, input]`.
+    pub x: Vec<f32>,
+    /// `[G * H, input]`, PyTorch's gate order.
+    pub w_ih: Vec<f32>,
+    /// `[G * H, H]`.
+    pub w_hh: Vec<f32>,
+    /// `[G * H]` each (zeros for a cell without bias).
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    /// `[batch, H]`; `c0` is only read for LSTM.
+    pub h0: Vec<f32>,
+    pub c0: Vec<f32>,
+}
+
+/// What the backward pass needs from the forward pass.
+pub(super) struct Saved {
+    dims: Dims,
+    parts: Vec<Range<usize>>,
+    /// Permuted row → PyTorch row.
+    perm: Vec<usize>,
+    x: Vec<f32>,
+    w_ih: Vec<f32>,
+    w_hh: Vec<f32>,
+    keep: Vec<f32>,
+    gates: Vec<f32>,
+    h: Vec<f32>,
+    c: Vec<f32>,
+    hn: Vec<f32>,
+}
+
+impl std::fmt::Debug for Saved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Saved").field("dims", &self.dims).finish()
+    }
+}
+
+/// Gradients with respect to the inputs, in the inputs' layouts.
+pub(super) struct Grads {
+    pub x: Vec<f32>,
+    pub w_ih: Vec<f32>,
+    pub w_hh: Vec<f32>,
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    pub h0: Vec<f32>,
+    pub c0: Vec<f32>,
+}
+
+/// Rows of the packed output: the outputs, `h_n`, and for LSTM `c_n`.
+pub(super) fn packed_rows(dims: &Dims) -> usize {
+    dims.seq + 1 + usize::from(matches!(dims.cell, CellKernel::Lstm))
+}
+
+/// Runs the recurrence. Returns the packed output `[packed_rows, batch, H]`: rows
+/// `0..seq` the outputs (zero in the padding), row `seq` the final hidden state, row `seq + 1`
+/// the final cell state (LSTM); and, when `save`, what [`backward`] needs.
+pub(super) fn forward(
+    dims: Dims,
+    inputs: Inputs,
+    lengths: Option<&[usize]>,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
+    let Dims {
+        cell,
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+    } = dims;
+    let g = cell.gates();
+    let n = steps * batch;
+    let cols = n + batch;
+    let lstm = matches!(cell, CellKernel::Lstm);
+    let gru = matches!(cell, CellKernel::Gru);
+
+    let parts = split_units(hidden, batch);
+    let perm = permutation(g, hidden, &parts);
+    let w_ih = permute_rows(&inputs.w_ih, input, &perm);
+    let w_hh = permute_rows(&inputs.w_hh, hidden, &perm);
+    // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
+    let bias: Vec<f32> = perm
+        .iter()
+        .map(|&r| {
+            inputs.b_ih[r]
+                + if gru && r >= 2 * hidden {
+                    0.0
+                } else {
+                    inputs.b_hh[r]
+                }
+        })
+        .collect();
+    let bias_hn: Vec<f32> = if gru {
+        inputs.b_hh[2 * hidden..].to_vec()
+    } else {
+        Vec::new()
+    };
+    let keep = keep_mask(lengths, steps, batch);
+
+    let mut gates = vec![0.0f32; g * hidden * n];
+    // gates = W_ih · xᵀ for all steps at once.
+    unsafe {
+        matmul(
+            (g * hidden, n, input),
+            MatMut::new(&mut gates, n as isize, 1),
+            Mat::new(&w_ih, input as isize, 1),
+            Mat::new(&inputs.x, 1, input as isize),
+            false,
+            Parallelism::Rayon(0),
+        );
+    }
+    let mut h = vec![0.0f32; hidden * cols];
+    let mut c = if lstm {
+        vec![0.0f32; hidden * cols]
+    } else {
+        Vec::new()
+    };
+    for b in 0..batch {
+        for j in 0..hidden {
+            h[j * cols + b] = inputs.h0[b * hidden + j];
+            if lstm {
+                c[j * cols + b] = inputs.c0[b * hidden + j];
+            }
+        }
+    }
+    let mut hn = if gru {
+        vec![0.0f32; hidden * n]
+    } else {
+        Vec::new()
+    };
+    let mut scratch: Vec<Vec<f32>> = parts
+        .iter()
+        .map(|p| vec![0.0; g * p.len() * batch])
+        .collect();
+
+    let ctx = ForwardCtx {
+        dims,
+        n,
+        cols,
+        w_hh: Ptr::of(&w_hh),
+        bias: &bias,
+        bias_hn: &bias_hn,
+        keep: &keep,
+        gates: Ptr::of_mut(&mut gates),
+        h: Ptr::of_mut(&mut h),
+        c: Ptr::of_mut(&mut c),
+        hn: Ptr::of_mut(&mut hn),
+    };
+    for t in 0..steps {
+        for_each_part(&parts, &mut scratch, |part, hh| ctx.step(t, part, hh));
+    }
+
+    let mut packed = vec![0.0f32; packed_rows(&dims) * batch * hidden];
+    for t in 0..steps {
+        for b in 0..batch {
+            if keep[t * batch + b] != 0.0 {
+                let row = &mut packed[(t * batch + b) * hidden..][..hidden];
+                for (j, out) in row.iter_mut().enumerate() {
+                    *out = h[j * cols + (t + 1) * batch + b];
+                }
+            }
+        }
+    }
+    for b in 0..batch {
+        for j in 0..hidden {
+            let last = j * cols + steps * batch + b;
+            packed[(seq * batch + b) * hidden + j] = h[last];
+            if lstm {
+                packed[((seq + 1) * batch + b) * hidden + j] = c[last];
+            }
+        }
+    }
+    let saved = save.then(|| Saved {
+        dims,
+        parts,
+        perm,
+        x: inputs.x,
+        w_ih,
+        w_hh,
+        keep,
+        gates,
+        h,
+        c,
+        hn,
+    });
+    (packed, saved)
+}
+
+/// Backpropagates the gradient of the packed output (`[packed_rows, batch, H]`) through the
+/// recurrence.
+pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
+    let Dims {
+        cell,
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+    } = saved.dims;
+    let g = cell.gates();
+    let n = steps * batch;
+    let cols = n + batch;
+    let lstm = matches!(cell, CellKernel::Lstm);
+    let gru = matches!(cell, CellKernel::Gru);
+
+    // Output gradients feature-major; final-state gradients seed the carried ones.
+    let mut d_out = vec![0.0f32; hidden * n];
+    for t in 0..steps {
+        for b in 0..batch {
+            let row = &grad[(t * batch + b) * hidden..][..hidden];
+            for (j, v) in row.iter().enumerate() {
+                d_out[j * n + t * batch + b] = *v;
+            }
+        }
+    }
+    let transposed = |row: usize| {
+        let mut out = vec![0.0f32; hidden * batch];
+        for b in 0..batch {
+            for j in 0..hidden {
+                out[j * batch + b] = grad[(row * batch + b) * hidden + j];
+            }
+        }
+        out
+    };
+    let mut dh = transposed(seq);
+    let mut dc = if lstm {
+        transposed(seq + 1)
+    } else {
+        Vec::new()
+    };
+    let mut d_input = vec![0.0f32; g * hidden * n];
+    let mut d_hidden = if gru {
+        vec![0.0f32; g * hidden * n]
+    } else {
+        Vec::new()
+    };
+
+    let ctx = BackwardCtx {
+        dims: saved.dims,
+        n,
+        cols,
+        w_hh: Ptr::of(&saved.w_hh),
+        keep: &saved.keep,
+        gates: Ptr::of(&saved.gates),
+        h: Ptr::of(&saved.h),
+        c: Ptr::of(&saved.c),
+        hn: Ptr::of(&saved.hn),
+        d_out: Ptr::of(&d_out),
+        dh: Ptr::of_mut(&mut dh),
+        dc: Ptr::of_mut(&mut dc),
+        d_input: Ptr::of_mut(&mut d_input),
+        d_hidden: if gru {
+            Ptr::of_mut(&mut d_hidden)
+        } else {
+            Ptr::of_mut(&mut d_input)
+        },
+    };
+    let mut no_scratch: Vec<Vec<f32>> = saved.parts.iter().map(|_| Vec::new()).collect();
+    for t in (0..steps).rev() {
+        for_each_part(&saved.parts, &mut no_scratch, |part, _| {
+            if t + 1 < steps {
+                ctx.recur(t + 1, part.clone());
+            }
+            ctx.step(t, part);
+        });
+    }
+    if steps > 0 {
+        for_each_part(&saved.parts, &mut no_scratch, |part, _| ctx.recur(0, part));
+    }
+
+    let d_hidden = if gru { &d_hidden } else { &d_input };
+    let gh = g * hidden;
+    let mut dw_hh = vec![0.0f32; gh * hidden];
+    let mut dw_ih = vec![0.0f32; gh * input];
+    let mut dx = vec![0.0f32; seq * batch * input];
+    unsafe {
+        // dW_hh = dgates_h · [h_0 .. h_{steps-1}]ᵀ
+        matmul(
+            (gh, hidden, n),
+            MatMut::new(&mut dw_hh, hidden as isize, 1),
+            Mat::new(d_hidden, n as isize, 1),
+            Mat::new(&saved.h, 1, cols as isize),
+            false,
+            Parallelism::Rayon(0),
+        );
+        // dW_ih = dgates_x · x
+        matmul(
+            (gh, input, n),
+            MatMut::new(&mut dw_ih, input as isize, 1),
+            Mat::new(&d_input, n as isize, 1),
+            Mat::new(&saved.x, input as isize, 1),
+            false,
+            Parallelism::Rayon(0),
+        );
+        // dx = dgates_xᵀ · W_ih
+        matmul(
+            (n, input, gh),
+            MatMut::new(&mut dx, input as isize, 1),
+            Mat::new(&d_input, 1, n as isize),
+            Mat::new(&saved.w_ih, input as isize, 1),
+            false,
+            Parallelism::Rayon(0),
+        );
+    }
+    let row_sums = |m: &[f32]| -> Vec<f32> { m.chunks(n.max(1)).map(|r| r.iter().sum()).collect() };
+    let (db_input, db_hidden) = if n == 0 {
+        (vec![0.0; gh], vec![0.0; gh])
+    } else {
+        (row_sums(&d_input), row_sums(d_hidden))
+    };
+    let untransposed = |m: &[f32]| {
+        let mut out = vec![0.0f32; batch * hidden];
+        for b in 0..batch {
+            for j in 0..hidden {
+                out[b * hidden + j] = m[j * batch + b];
+            }
+        }
+        out
+    };
+    let perm = &saved.perm;
+    // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
+    Grads {
+        x: dx,
+        w_ih: unpermute_rows(&dw_ih, input, perm),
+        w_hh: unpermute_rows(&dw_hh, hidden, perm),
+        b_ih: unpermute_rows(&db_input, 1, perm),
+        b_hh: unpermute_rows(&db_hidden, 1, perm),
+        h0: untransposed(&dh),
+        c0: if lstm {
+            untransposed(&dc)
+        } else {
+            vec![0.0; batch * hidden]
+        },
+    }
+}
+
+/// Splits `hidden` units into one contiguous part per thread (one part for small problems,
+/// where a thread hand-off would cost more than it saves).
+fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
+    let threads = rayon::current_num_threads().max(1);
+    let worth = (hidden * batch / 2048).max(1);
+    let parts = threads.min(hidden / 16).min(worth).max(1);
+    (0..parts)
+        .map(|p| p * hidden / parts..(p + 1) * hidden / parts)
+        .collect()
+}
+
+/// Permuted row → PyTorch row: part by part, gate by gate, unit by unit.
+fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize> {
+    parts
+        .iter()
+        .flat_map(|p| (0..gates).flat_map(move |k| p.clone().map(move |j| k * hidden + j)))
+        .collect()
+}
+
+fn permute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
+    perm.iter()
+        .flat_map(|&r| m[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+fn unpermute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
+    let mut out = vec![0.0f32; m.len()];
+    for (p, &r) in perm.iter().enumerate() {
+        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
+    }
+    out
+}
+
+/// `[steps * batch]`: 1 where step `t` is within example `b`'s length.
+fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<f32> {
+    (0..steps)
+        .flat_map(|t| (0..batch).map(move |b| (t, b)))
+        .map(|(t, b)| match lengths {
+            Some(l) if t >= l[b] => 0.0,
+            _ => 1.0,
+        })
+        .collect()
+}
+
+/// Runs `f` on every part, in parallel when there are several.
+fn for_each_part<F>(parts: &[Range<usize>], scratch: &mut [Vec<f32>], f: F)
+where
+    F: Fn(Range<usize>, &mut [f32]) + Sync,
+{
+    if parts.len() == 1 {
+        f(parts[0].clone(), &mut scratch[0]);
+    } else {
+        parts
+            .par_iter()
+            .zip(scratch.par_iter_mut())
+            .for_each(|(p, s)| f(p.clone(), s));
+    }
+}
+
+/// A raw pointer to a host buffer shared by the parts, which write disjoint rows.
+#[derive(Clone, Copy)]
+struct Ptr(*mut f32);
+
+// SAFETY: parts only write rows of their own units, and read rows others wrote only after the
+// parallel region that wrote them has ended.
+unsafe impl Send for Ptr {}
+unsafe impl Sync for Ptr {}
+
+impl Ptr {
+    fn of(v: &[f32]) -> Self {
+        Self(v.as_ptr() as *mut f32)
+    }
+
+    fn of_mut(v: &mut [f32]) -> Self {
+        Self(v.as_mut_ptr())
+    }
+
+    /// `len` elements from `offset`; empty when `len` is 0.
+    ///
+    /// # Safety
+    /// The range is inside the buffer and no other live slice overlaps it mutably.
+    unsafe fn row<'a>(self, offset: usize, len: usize) -> &'a mut [f32] {
+        if len == 0 {
+            return &mut [];
+        }
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
+    }
+}
+
+/// A matrix view: pointer, row stride, column stride.
+struct Mat(*const f32, isize, isize);
+
+impl Mat {
+    fn new(v: &[f32], row_stride: isize, col_stride: isize) -> Self {
+        Self(v.as_ptr(), row_stride, col_stride)
+    }
+}
+
+struct MatMut(*mut f32, isize, isize);
+
+impl MatMut {
+    fn new(v: &mut [f32], row_stride: isize, col_stride: isize) -> Self {
+        Self(v.as_mut_ptr(), row_stride, col_stride)
+    }
+}
+
+/// `dst (+)= lhs · rhs` with `(m, n, k)` sizes.
+///
+/// # Safety
+/// The views cover valid, non-overlapping memory for those sizes.
+unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: MatMut,
+    lhs: Mat,
+    rhs: Mat,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                for c in 0..n {
+                    unsafe { *dst.0.offset(r as isize * dst.1 + c as isize * dst.2) = 0.0 };
+                }
+            }
+        }
+        return;
+    }
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            dst.2,
+            dst.1,
+            accumulate,
+            lhs.0,
+            lhs.2,
+            lhs.1,
+            rhs.0,
+            rhs.2,
+            rhs.1,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+struct ForwardCtx<'a> {
+    dims: Dims,
+    n: usize,
+    cols: usize,
+    w_hh: Ptr,
+    bias: &'a [f32],
+    bias_hn: &'a [f32],
+    keep: &'a [f32],
+    gates: Ptr,
+    h: Ptr,
+    c: Ptr,
+    hn: Ptr,
+}
+
+impl ForwardCtx<'_> {
+    /// Step `t` for the units of `part`: their rows of `W_hh · h_t` into `hh`, then the
+    /// cell's gate math.
+    fn step(&self, t: usize, part: Range<usize>, hh: &mut [f32]) {
+        let Dims {
+            cell,
+            batch,
+            hidden,
+            ..
+        } = self.dims;
+        let (n, cols) = (self.n, self.cols);
+        let g = cell.gates();
+        let units = part.len();
+        let row0 = g * part.start;
+        let lstm = matches!(cell, CellKernel::Lstm);
+        let gru = matches!(cell, CellKernel::Gru);
+        unsafe {
+            matmul(
+                (g * units, batch, hidden),
+                MatMut::new(hh, batch as isize, 1),
+                Mat(self.w_hh.0.add(row0 * hidden), hidden as isize, 1),
+                Mat(self.h.0.add(t * batch), cols as isize, 1),
+                false,
+                Parallelism::None,
+            );
+        }
+        let keep = &self.keep[t * batch..(t + 1) * batch];
+        let hh = Ptr::of_mut(hh);
+        for (local, j) in part.clone().enumerate() {
+            let row = |k: usize| row0 + k * units + local;
+            let gate = |k: usize| unsafe {
+                if k < g {
+                    self.gates.row(row(k) * n + t * batch, batch)
+                } else {
+                    &mut []
+                }
+            };
+            let hidden_row = |k: usize| -> &[f32] {
+                if k < g {
+                    unsafe { hh.row((k * units + local) * batch, batch) }
+                } else {
+                    &[]
+                }
+            };
+            let bias = |k: usize| if k < g { self.bias[row(k)] } else { 0.0 };
+            let state = |p: Ptr, step: usize, on: bool| unsafe {
+                p.row(j * cols + step * batch, if on { batch } else { 0 })
+            };
+            cell.forward(Forward {
+                gates: [gate(0), gate(1), gate(2), gate(3)],
+                hidden: [hidden_row(0), hidden_row(1), hidden_row(2), hidden_row(3)],
+                bias: [bias(0), bias(1), bias(2), bias(3)],
+                bias_hn: if gru { self.bias_hn[j] } else { 0.0 },
+                keep,
+                h_prev: state(self.h, t, true),
+                h_next: state(self.h, t + 1, true),
+                c_prev: state(self.c, t, lstm),
+                c_next: state(self.c, t + 1, lstm),
+                hn: unsafe { self.hn.row(j * n + t * batch, if gru { batch } else { 0 }) },
+            });
+        }
+    }
+}
+
+struct BackwardCtx<'a> {
+    dims: Dims,
+    n: usize,
+    cols: usize,
+    w_hh: Ptr,
+    keep: &'a [f32],
+    gates: Ptr,
+    h: Ptr,
+    c: Ptr,
+    hn: Ptr,
+    d_out: Ptr,
+    dh: Ptr,
+    dc: Ptr,
+    d_input: Ptr,
+    /// Same buffer as `d_input` except for GRU.
+    d_hidden: Ptr,
+}
+
+impl BackwardCtx<'_> {
+    /// Adds `W_hh[:, part]ᵀ · dgates_h(t)` to the carried state gradient of `part`'s units.
+    fn recur(&self, t: usize, part: Range<usize>) {
+        let Dims {
+            cell,
+            batch,
+            hidden,
+            ..
+        } = self.dims;
+        let gh = cell.gates() * hidden;
+        unsafe {
+            matmul(
+                (part.len(), batch, gh),
+                MatMut(self.dh.0.add(part.start * batch), batch as isize, 1),
+                Mat(self.w_hh.0.add(part.start), 1, hidden as isize),
+                Mat(self.d_hidden.0.add(t * batch), self.n as isize, 1),
+                true,
+                Parallelism::None,
+            );
+        }
+    }
+
+    /// Backpropagates step `t` through the gate math of `part`'s units.
+    fn step(&self, t: usize, part: Range<usize>) {
+        let Dims { cell, batch, .. } = self.dims;
+        let (n, cols) = (self.n, self.cols);
+        let g = cell.gates();
+        let units = part.len();
+        let row0 = g * part.start;
+        let lstm = matches!(cell, CellKernel::Lstm);
+        let gru = matches!(cell, CellKernel::Gru);
+        let keep = &self.keep[t * batch..(t + 1) * batch];
+        for (local, j) in part.clone().enumerate() {
+            let dh = unsafe { self.dh.row(j * batch, batch) };
+            let d_out = unsafe { self.d_out.row(j * n + t * batch, batch) };
+            for b in 0..batch {
+                dh[b] += keep[b] * d_out[b];
+            }
+            let row = |k: usize| (row0 + k * units + local) * n + t * batch;
+            let rows = |p: Ptr, on: bool| -> [&mut [f32]; 4] {
+                std::array::from_fn(|k| unsafe {
+                    p.row(row(k), if on && k < g { batch } else { 0 })
+                })
+            };
+            let [a0, a1, a2, a3] = rows(self.gates, true);
+            let state = |p: Ptr, step: usize, on: bool| -> &[f32] {
+                unsafe { p.row(j * cols + step * batch, if on { batch } else { 0 }) }
+            };
+            cell.backward(Backward {
+                gates: [a0, a1, a2, a3],
+                d_input: rows(self.d_input, true),
+                d_hidden: rows(self.d_hidden, gru),
+                keep,
+                dh,
+                dc: unsafe { self.dc.row(j * batch, if lstm { batch } else { 0 }) },
+                h_prev: state(self.h, t, true),
+                h_next: state(self.h, t + 1, true),
+                c_prev: state(self.c, t, lstm),
+                c_next: state(self.c, t + 1, lstm),
+                hn: unsafe { self.hn.row(j * n + t * batch, if gru { batch } else { 0 }) },
+            });
+        }
+    }
+}

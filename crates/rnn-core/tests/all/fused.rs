@@ -1,0 +1,203 @@
+//! The whole-sequence driver against the cell's own single step (`Cell::step`, Burn tensor
+//! operations), outputs and gradients.
+//!
+//! On ndarray and flex the driver is the fused CPU kernel; the sizes here make it split the
+//! hidden units between threads (an odd hidden size, so the parts differ) and the batch is
+//! padded. On other backends both sides use Burn's tensor operations and the test checks the
+//! step-by-step driver against single steps.
+
+use burn::module::Param;
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
+use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rstest::rstest;
+
+use crate::backend::autodiff_device;
+use crate::util::{Rng, values};
+
+const SEQ: usize = 5;
+const BATCH: usize = 96;
+const INPUT: usize = 7;
+const HIDDEN: usize = 45;
+
+/// Outputs, final state, and the gradients of a weighted sum of them with respect to every
+/// input and parameter, flattened.
+struct Run {
+    output: Vec<f32>,
+    h_n: Vec<f32>,
+    c_n: Option<Vec<f32>>,
+    grads: Vec<(&'static str, Vec<f32>)>,
+}
+
+struct Leaves {
+    x: Tensor<3>,
+    h0: Tensor<2>,
+    c0: Option<Tensor<2>>,
+}
+
+fn weigh<const D: usize>(t: Tensor<D>, device: &Device) -> Tensor<1> {
+    let n: usize = t.dims().iter().product();
+    let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims().to_vec()), device)).sum()
+}
+
+fn grads_of<C: Cell>(
+    rnn: &Rnn<C>,
+    leaves: &Leaves,
+    grads: &Gradients,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let w = rnn.cells()[0].weights();
+    let of = |t: Tensor<2>| values(&t.grad(grads).expect("gradient"));
+    let of1 = |t: Tensor<1>| values(&t.grad(grads).expect("gradient"));
+    let mut out = vec![
+        ("x", values(&leaves.x.grad(grads).expect("gradient"))),
+        ("h0", of(leaves.h0.clone())),
+        ("weight_ih", of(w.weight_ih.val())),
+        ("weight_hh", of(w.weight_hh.val())),
+        ("bias_ih", of1(w.bias_ih.as_ref().expect("bias").val())),
+        ("bias_hh", of1(w.bias_hh.as_ref().expect("bias").val())),
+    ];
+    if let Some(c0) = &leaves.c0 {
+        out.push(("c0", of(c0.clone())));
+    }
+    out
+}
+
+/// Fresh leaves with gradients (same values every call).
+fn leaves<C: Cell>(device: &Device) -> Leaves {
+    let mut rng = Rng::new(11);
+    Leaves {
+        x: rng.tensor([SEQ, BATCH, INPUT], device).require_grad(),
+        h0: (rng.tensor([BATCH, HIDDEN], device) * 0.5).require_grad(),
+        c0: C::HAS_CELL_STATE.then(|| (rng.tensor([BATCH, HIDDEN], device) * 0.5).require_grad()),
+    }
+}
+
+/// Fresh parameters with gradients, copied from `template`.
+fn tracked<C: Cell>(template: &Rnn<C>) -> Rnn<C> {
+    let mut rnn = template.clone();
+    for cell in rnn.cells_mut() {
+        let w = cell.weights_mut();
+        for p in [&mut w.weight_ih, &mut w.weight_hh] {
+            *p = Param::from_tensor(p.val().detach().require_grad());
+        }
+        for p in [&mut w.bias_ih, &mut w.bias_hh].into_iter().flatten() {
+            *p = Param::from_tensor(p.val().detach().require_grad());
+        }
+    }
+    rnn
+}
+
+/// The layer's own driver.
+fn whole_sequence<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device) -> Run {
+    let rnn = tracked(template);
+    let leaves = leaves::<C>(device);
+    let state = RnnState {
+        hidden: leaves.h0.clone().unsqueeze_dim(0),
+        cell: leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
+    };
+    let out = rnn.forward(leaves.x.clone(), Some(state), Some(lengths));
+    let h_n: Tensor<2> = out.state.hidden.squeeze_dim(0);
+    let c_n: Option<Tensor<2>> = out.state.cell.map(|c| c.squeeze_dim(0));
+    let mut loss = weigh(out.output.clone(), device) + weigh(h_n.clone(), device);
+    if let Some(c) = &c_n {
+        loss = loss + weigh(c.clone(), device);
+    }
+    let grads = loss.backward();
+    Run {
+        output: values(&out.output),
+        h_n: values(&h_n),
+        c_n: c_n.as_ref().map(values),
+        grads: grads_of(&rnn, &leaves, &grads),
+    }
+}
+
+/// `Cell::step` in a loop, padding handled by masks.
+fn single_steps<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device) -> Run {
+    let rnn = tracked(template);
+    let cell = rnn.cells()[0];
+    let leaves = leaves::<C>(device);
+    let mut state = RnnState {
+        hidden: leaves.h0.clone(),
+        cell: leaves.c0.clone(),
+    };
+    let mut outputs = Vec::new();
+    for t in 0..SEQ {
+        let keep: Vec<f32> = lengths.iter().map(|&l| (t < l) as u8 as f32).collect();
+        let keep = Tensor::<2>::from_data(TensorData::new(keep, [BATCH, 1]), device);
+        let x_t = leaves.x.clone().narrow(0, t, 1).squeeze_dim(0);
+        let next = cell.step(x_t, state.clone());
+        let select =
+            |new: Tensor<2>, old: Tensor<2>| new * keep.clone() + old * (keep.clone().neg() + 1.0);
+        outputs.push(next.hidden.clone() * keep.clone());
+        state = RnnState {
+            hidden: select(next.hidden, state.hidden),
+            cell: next.cell.zip(state.cell).map(|(n, o)| select(n, o)),
+        };
+    }
+    let output = Tensor::stack::<3>(outputs, 0);
+    let mut loss = weigh(output.clone(), device) + weigh(state.hidden.clone(), device);
+    if let Some(c) = &state.cell {
+        loss = loss + weigh(c.clone(), device);
+    }
+    let grads = loss.backward();
+    Run {
+        output: values(&output),
+        h_n: values(&state.hidden),
+        c_n: state.cell.as_ref().map(values),
+        grads: grads_of(&rnn, &leaves, &grads),
+    }
+}
+
+fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: sizes differ");
+    let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let err = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        err <= 2e-5 * scale,
+        "{what}: max abs error {err:e} (scale {scale})"
+    );
+}
+
+fn check<C: Cell>(nonlinearity: Nonlinearity, padded: bool) {
+    let device = autodiff_device();
+    let template: Rnn<C> = RnnConfig::new(INPUT, HIDDEN)
+        .with_batch_first(false)
+        .with_nonlinearity(nonlinearity)
+        .init(&device);
+    let lengths: Vec<usize> = (0..BATCH)
+        .map(|b| if padded { 1 + (b * 7) % SEQ } else { SEQ })
+        .collect();
+    let fused = whole_sequence(&template, &lengths, &device);
+    let steps = single_steps(&template, &lengths, &device);
+    assert_close("output", &fused.output, &steps.output);
+    assert_close("h_n", &fused.h_n, &steps.h_n);
+    if let (Some(a), Some(e)) = (&fused.c_n, &steps.c_n) {
+        assert_close("c_n", a, e);
+    }
+    assert_eq!(fused.grads.len(), steps.grads.len());
+    for ((name, a), (_, e)) in fused.grads.iter().zip(&steps.grads) {
+        assert_close(&format!("gradient of {name}"), a, e);
+    }
+}
+
+#[rstest]
+fn lstm_matches_single_steps(#[values(false, true)] padded: bool) {
+    check::<LstmCell>(Nonlinearity::Tanh, padded);
+}
+
+#[rstest]
+fn gru_matches_single_steps(#[values(false, true)] padded: bool) {
+    check::<GruCell>(Nonlinearity::Tanh, padded);
+}
+
+#[rstest]
+fn elman_matches_single_steps(
+    #[values(Nonlinearity::Tanh, Nonlinearity::Relu)] nonlinearity: Nonlinearity,
+    #[values(false, true)] padded: bool,
+) {
+    check::<ElmanCell>(nonlinearity, padded);
+}
