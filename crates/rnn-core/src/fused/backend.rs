@@ -18,6 +18,7 @@ use burn::tensor::{TensorData, try_read_sync};
 
 use super::CellKernel;
 use super::kernel::{self, Dims, Inputs, Saved};
+use super::pool;
 
 /// What the fused recurrence computes besides its tensors.
 #[derive(Debug, Clone)]
@@ -133,6 +134,7 @@ impl<B: Backend> Backward<B, 7> for FusedRecurrenceBackward {
         let grad = read::<B>(grads.consume::<B>(&ops.node));
         let (saved, shapes, device) = ops.state;
         let g = kernel::backward(&saved, &grad);
+        pool::give(grad);
         let values = [g.x, g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.h0, g.c0];
         for ((parent, value), shape) in ops.parents.into_iter().zip(values).zip(shapes) {
             if let Some(node) = parent {

@@ -16,11 +16,13 @@
 
 use std::ops::Range;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use gemm::Parallelism;
-use rayon::prelude::*;
 
 use super::CellKernel;
 use super::gates::{Backward, Forward};
+use super::pool;
 
 /// Sizes of one fused run.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +67,22 @@ pub(super) struct Saved {
     h: Vec<f32>,
     c: Vec<f32>,
     hn: Vec<f32>,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        for buffer in [
+            &mut self.x,
+            &mut self.w_ih,
+            &mut self.w_hh,
+            &mut self.gates,
+            &mut self.h,
+            &mut self.c,
+            &mut self.hn,
+        ] {
+            pool::give(std::mem::take(buffer));
+        }
+    }
 }
 
 impl std::fmt::Debug for Saved {
@@ -135,7 +153,7 @@ pub(super) fn forward(
     };
     let keep = keep_mask(lengths, steps, batch);
 
-    let mut gates = vec![0.0f32; g * hidden * n];
+    let mut gates = pool::take(g * hidden * n);
     // gates = W_ih · xᵀ for all steps at once.
     unsafe {
         matmul(
@@ -147,9 +165,9 @@ pub(super) fn forward(
             Parallelism::Rayon(0),
         );
     }
-    let mut h = vec![0.0f32; hidden * cols];
+    let mut h = pool::take(hidden * cols);
     let mut c = if lstm {
-        vec![0.0f32; hidden * cols]
+        pool::take(hidden * cols)
     } else {
         Vec::new()
     };
@@ -162,13 +180,13 @@ pub(super) fn forward(
         }
     }
     let mut hn = if gru {
-        vec![0.0f32; hidden * n]
+        pool::take(hidden * n)
     } else {
         Vec::new()
     };
     let mut scratch: Vec<Vec<f32>> = parts
         .iter()
-        .map(|p| vec![0.0; g * p.len() * batch])
+        .map(|p| pool::take(g * p.len() * batch))
         .collect();
 
     let ctx = ForwardCtx {
@@ -184,11 +202,12 @@ pub(super) fn forward(
         c: Ptr::of_mut(&mut c),
         hn: Ptr::of_mut(&mut hn),
     };
-    for t in 0..steps {
-        for_each_part(&parts, &mut scratch, |part, hh| ctx.step(t, part, hh));
-    }
+    in_lockstep(&parts, &mut scratch, steps, |t, part, hh| {
+        ctx.step(t, part, hh)
+    });
 
-    let mut packed = vec![0.0f32; packed_rows(&dims) * batch * hidden];
+    scratch.into_iter().for_each(pool::give);
+    let mut packed = pool::zeros(packed_rows(&dims) * batch * hidden);
     for t in 0..steps {
         for b in 0..batch {
             if keep[t * batch + b] != 0.0 {
@@ -208,11 +227,19 @@ pub(super) fn forward(
             }
         }
     }
-    let saved = save.then(|| Saved {
+    let Inputs {
+        x,
+        w_ih: w_ih_given,
+        w_hh: w_hh_given,
+        ..
+    } = inputs;
+    pool::give(w_ih_given);
+    pool::give(w_hh_given);
+    let saved = Saved {
         dims,
         parts,
         perm,
-        x: inputs.x,
+        x,
         w_ih,
         w_hh,
         keep,
@@ -220,8 +247,9 @@ pub(super) fn forward(
         h,
         c,
         hn,
-    });
-    (packed, saved)
+    };
+    // Unsaved buffers go back to the pool when `saved` drops.
+    (packed, save.then_some(saved))
 }
 
 /// Backpropagates the gradient of the packed output (`[packed_rows, batch, H]`) through the
@@ -242,7 +270,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     let gru = matches!(cell, CellKernel::Gru);
 
     // Output gradients feature-major; final-state gradients seed the carried ones.
-    let mut d_out = vec![0.0f32; hidden * n];
+    let mut d_out = pool::take(hidden * n);
     for t in 0..steps {
         for b in 0..batch {
             let row = &grad[(t * batch + b) * hidden..][..hidden];
@@ -252,7 +280,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         }
     }
     let transposed = |row: usize| {
-        let mut out = vec![0.0f32; hidden * batch];
+        let mut out = pool::take(hidden * batch);
         for b in 0..batch {
             for j in 0..hidden {
                 out[j * batch + b] = grad[(row * batch + b) * hidden + j];
@@ -266,9 +294,9 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     } else {
         Vec::new()
     };
-    let mut d_input = vec![0.0f32; g * hidden * n];
+    let mut d_input = pool::take(g * hidden * n);
     let mut d_hidden = if gru {
-        vec![0.0f32; g * hidden * n]
+        pool::take(g * hidden * n)
     } else {
         Vec::new()
     };
@@ -294,29 +322,29 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         },
     };
     let mut no_scratch: Vec<Vec<f32>> = saved.parts.iter().map(|_| Vec::new()).collect();
-    for t in (0..steps).rev() {
-        for_each_part(&saved.parts, &mut no_scratch, |part, _| {
-            if t + 1 < steps {
-                ctx.recur(t + 1, part.clone());
-            }
-            ctx.step(t, part);
-        });
-    }
-    if steps > 0 {
-        for_each_part(&saved.parts, &mut no_scratch, |part, _| ctx.recur(0, part));
-    }
+    // Round `i` backpropagates step `steps - 1 - i` (after the recurrent part of the step
+    // after it); the last round does the recurrent part of step 0.
+    let rounds = if steps > 0 { steps + 1 } else { 0 };
+    in_lockstep(&saved.parts, &mut no_scratch, rounds, |i, part, _| {
+        if i > 0 {
+            ctx.recur(steps - i, part.clone());
+        }
+        if i < steps {
+            ctx.step(steps - 1 - i, part);
+        }
+    });
 
-    let d_hidden = if gru { &d_hidden } else { &d_input };
+    let d_hidden_or_input = if gru { &d_hidden } else { &d_input };
     let gh = g * hidden;
-    let mut dw_hh = vec![0.0f32; gh * hidden];
-    let mut dw_ih = vec![0.0f32; gh * input];
-    let mut dx = vec![0.0f32; seq * batch * input];
+    let mut dw_hh = pool::take(gh * hidden);
+    let mut dw_ih = pool::take(gh * input);
+    let mut dx = pool::zeros(seq * batch * input);
     unsafe {
         // dW_hh = dgates_h · [h_0 .. h_{steps-1}]ᵀ
         matmul(
             (gh, hidden, n),
             MatMut::new(&mut dw_hh, hidden as isize, 1),
-            Mat::new(d_hidden, n as isize, 1),
+            Mat::new(d_hidden_or_input, n as isize, 1),
             Mat::new(&saved.h, 1, cols as isize),
             false,
             Parallelism::Rayon(0),
@@ -340,11 +368,11 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
             Parallelism::Rayon(0),
         );
     }
-    let row_sums = |m: &[f32]| -> Vec<f32> { m.chunks(n.max(1)).map(|r| r.iter().sum()).collect() };
+    let row_sums = |m: &[f32]| -> Vec<f32> { m.chunks(n.max(1)).map(sum).collect() };
     let (db_input, db_hidden) = if n == 0 {
         (vec![0.0; gh], vec![0.0; gh])
     } else {
-        (row_sums(&d_input), row_sums(d_hidden))
+        (row_sums(&d_input), row_sums(d_hidden_or_input))
     };
     let untransposed = |m: &[f32]| {
         let mut out = vec![0.0f32; batch * hidden];
@@ -357,7 +385,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     };
     let perm = &saved.perm;
     // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
-    Grads {
+    let grads = Grads {
         x: dx,
         w_ih: unpermute_rows(&dw_ih, input, perm),
         w_hh: unpermute_rows(&dw_hh, hidden, perm),
@@ -369,13 +397,20 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         } else {
             vec![0.0; batch * hidden]
         },
+    };
+    for buffer in [d_out, dh, dc, d_input, d_hidden, dw_ih, dw_hh] {
+        pool::give(buffer);
     }
+    grads
 }
 
 /// Splits `hidden` units into one contiguous part per thread (one part for small problems,
 /// where a thread hand-off would cost more than it saves).
 fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
-    let threads = rayon::current_num_threads().max(1);
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let worth = (hidden * batch / 2048).max(1);
     let parts = threads.min(hidden / 16).min(worth).max(1);
     (0..parts)
@@ -392,13 +427,15 @@ fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize
 }
 
 fn permute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
-    perm.iter()
-        .flat_map(|&r| m[r * width..(r + 1) * width].iter().copied())
-        .collect()
+    let mut out = pool::take(m.len());
+    for (p, &r) in perm.iter().enumerate() {
+        out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
+    }
+    out
 }
 
 fn unpermute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
-    let mut out = vec![0.0f32; m.len()];
+    let mut out = pool::take(m.len());
     for (p, &r) in perm.iter().enumerate() {
         out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
     }
@@ -416,18 +453,72 @@ fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<f32> 
         .collect()
 }
 
-/// Runs `f` on every part, in parallel when there are several.
-fn for_each_part<F>(parts: &[Range<usize>], scratch: &mut [Vec<f32>], f: F)
+/// Runs `f(round, part, scratch)` for `rounds` rounds on every part, one thread per part, all
+/// parts finishing a round before any starts the next.
+///
+/// The threads live for the whole sequence and meet at a spinning barrier after each round: a
+/// round is one step, a fraction of a millisecond, too short to hand jobs to a thread pool and
+/// wake its threads every time.
+fn in_lockstep<F>(parts: &[Range<usize>], scratch: &mut [Vec<f32>], rounds: usize, f: F)
 where
-    F: Fn(Range<usize>, &mut [f32]) + Sync,
+    F: Fn(usize, Range<usize>, &mut [f32]) + Sync,
 {
     if parts.len() == 1 {
-        f(parts[0].clone(), &mut scratch[0]);
-    } else {
-        parts
-            .par_iter()
-            .zip(scratch.par_iter_mut())
-            .for_each(|(p, s)| f(p.clone(), s));
+        for round in 0..rounds {
+            f(round, parts[0].clone(), &mut scratch[0]);
+        }
+        return;
+    }
+    let barrier = SpinBarrier::new(parts.len());
+    let run = |part: Range<usize>, scratch: &mut [f32]| {
+        for round in 0..rounds {
+            f(round, part.clone(), scratch);
+            barrier.wait();
+        }
+    };
+    std::thread::scope(|s| {
+        let mut work = parts.iter().cloned().zip(scratch.iter_mut());
+        let (first, first_scratch) = work.next().expect("several parts");
+        for (part, scratch) in work {
+            let run = &run;
+            s.spawn(move || run(part, scratch));
+        }
+        run(first, first_scratch);
+    });
+}
+
+/// A barrier for a few threads that each own a core: waiters spin briefly, then yield.
+struct SpinBarrier {
+    threads: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(threads: usize) -> Self {
+        Self {
+            threads,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if spins < 1 << 14 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
@@ -687,4 +778,18 @@ impl BackwardCtx<'_> {
             });
         }
     }
+}
+
+/// Sum of `v` in eight interleaved partial sums (which the compiler vectorises; a plain
+/// sequential sum cannot be reordered).
+fn sum(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }

@@ -13,6 +13,7 @@ mod backend;
 mod gates;
 mod kernel;
 mod math;
+mod pool;
 
 use burn::backend::DispatchDevice;
 use burn::tensor::{DType, Tensor};
