@@ -594,6 +594,10 @@ unsafe fn matmul(
         }
         return;
     }
+    if n <= 2 && matches!(parallelism, Parallelism::None) {
+        unsafe { narrow_matmul((m, n, k), dst, lhs, rhs, accumulate) };
+        return;
+    }
     unsafe {
         gemm::gemm(
             m,
@@ -617,6 +621,71 @@ unsafe fn matmul(
             parallelism,
         )
     }
+}
+
+/// [`matmul`] for one or two columns (batch 1 or 2 per step), where `gemm` is slow: dot
+/// products when the rows of `lhs` are contiguous, column updates when its columns are.
+///
+/// # Safety
+/// As [`matmul`].
+unsafe fn narrow_matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: MatMut,
+    lhs: Mat,
+    rhs: Mat,
+    accumulate: bool,
+) {
+    let at = |p: *const f32, r: usize, c: usize, rs: isize, cs: isize| unsafe {
+        *p.offset(r as isize * rs + c as isize * cs)
+    };
+    let mut out = vec![0.0f32; m];
+    for c in 0..n {
+        let column: Vec<f32> = (0..k).map(|i| at(rhs.0, i, c, rhs.1, rhs.2)).collect();
+        if lhs.2 == 1 {
+            for (r, o) in out.iter_mut().enumerate() {
+                let row =
+                    unsafe { std::slice::from_raw_parts(lhs.0.offset(r as isize * lhs.1), k) };
+                *o = dot(row, &column);
+            }
+        } else if lhs.1 == 1 {
+            out.fill(0.0);
+            for (i, &v) in column.iter().enumerate() {
+                let col =
+                    unsafe { std::slice::from_raw_parts(lhs.0.offset(i as isize * lhs.2), m) };
+                for (o, w) in out.iter_mut().zip(col) {
+                    *o += w * v;
+                }
+            }
+        } else {
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = (0..k)
+                    .map(|i| at(lhs.0, r, i, lhs.1, lhs.2) * column[i])
+                    .sum();
+            }
+        }
+        for (r, v) in out.iter().enumerate() {
+            let d = unsafe { dst.0.offset(r as isize * dst.1 + c as isize * dst.2) };
+            unsafe { *d = if accumulate { *d + v } else { *v } };
+        }
+    }
+}
+
+/// Dot product in eight interleaved partial sums (vectorisable).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 struct ForwardCtx<'a> {
