@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Time PyTorch's nn.LSTM / nn.GRU / nn.RNN at the shape rnn-bench uses, for comparison.
 
-Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T]
+Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T] [--json PATH]
 Prints a Markdown table: forward (no_grad) and forward + backward (loss = output sum, with
-the input's gradient), median of N runs, in ms. Run it with a current PyPI PyTorch (see
+the input's gradient), median of N runs, in ms; with --json also writes them to PATH
+({"version": ..., "LSTM": {"fwd": ms, "train": ms}, ...}) for rnn-bench's ratio columns. Run it with a current PyPI PyTorch (see
 ../shared/tools/setup_torch.sh); Debian's python3-torch links the reference BLAS and is only
 good for parity fixtures.
 """
 import argparse
+import json
 import statistics
 import time
 
@@ -30,11 +32,13 @@ def main():
     parser.add_argument("--shape", default="32,64,128,256")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json")
     args = parser.parse_args()
     batch, seq, inp, hidden = (int(v) for v in args.shape.split(","))
     torch.set_num_threads(args.threads)
     print(f"PyTorch {torch.__version__}, {args.threads} threads; batch {batch}, seq {seq}, "
           f"input {inp}, hidden {hidden}; f32; median of {args.iters} runs\n")
+    results = {"version": torch.__version__, "threads": args.threads}
     print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) |")
     print("|---|---|---|")
     for name, cls in [("LSTM", torch.nn.LSTM), ("GRU", torch.nn.GRU), ("Elman", torch.nn.RNN)]:
@@ -50,7 +54,12 @@ def main():
             layer(xg)[0].sum().backward()
             xg.grad.sum().item()
 
-        print(f"| {name} | {median_ms(forward, args.iters):.2f} | {median_ms(train, args.iters):.2f} |")
+        fwd, both = median_ms(forward, args.iters), median_ms(train, args.iters)
+        results[name] = {"fwd": fwd, "train": both}
+        print(f"| {name} | {fwd:.2f} | {both:.2f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: the release benchmark harness (`crates/rnn-bench`), and PyTorch's
-//! times at the same shape when `--torch-python PATH` names a Python with torch.
+//! `cargo xtask bench`: the release benchmark harness (`crates/rnn-bench`), with PyTorch's
+//! times at the same shape in the same table when `--torch-python PATH` names a Python with
+//! torch (`torch_bench.py` runs first and hands its times to rnn-bench as JSON).
 
 use crate::{backends, cargo};
 
@@ -32,16 +33,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         cargo_args.extend(["--backend".to_string(), backend]);
     }
     cargo_args.extend(extra.iter().cloned());
-    let refs: Vec<&str> = cargo_args.iter().map(String::as_str).collect();
-    let (ok, _) = cargo(&refs, &[])?;
-    if !ok {
-        return Err("benchmark failed".into());
-    }
-    match torch_python {
-        None => println!(
-            "\nPyTorch comparison skipped: pass --torch-python PATH (a Python with torch)."
-        ),
-        Some(python) => {
+    let memory = extra.iter().any(|a| a == "--memory");
+    match (&torch_python, memory) {
+        (Some(python), false) => {
+            let json =
+                std::env::temp_dir().join(format!("rnn-bench-torch-{}.json", std::process::id()));
             // The same shape and iteration count as the Rust harness.
             let mut torch_args = vec!["crates/rnn-bench/torch_bench.py".to_string()];
             let mut e = extra.iter();
@@ -51,8 +47,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     torch_args.extend(e.next().cloned());
                 }
             }
-            println!();
-            let status = std::process::Command::new(&python)
+            torch_args.extend(["--json".to_string(), json.display().to_string()]);
+            let status = std::process::Command::new(python)
                 .args(&torch_args)
                 .status()
                 .map_err(|e| format!("--torch-python {python}: {e}"))?;
@@ -61,7 +57,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     "--torch-python {python}: the PyTorch benchmark failed"
                 ));
             }
+            println!();
+            cargo_args.extend(["--torch".to_string(), json.display().to_string()]);
         }
+        (None, false) => println!(
+            "PyTorch comparison skipped: pass --torch-python PATH (a Python with torch).\n"
+        ),
+        _ => {}
+    }
+    let refs: Vec<&str> = cargo_args.iter().map(String::as_str).collect();
+    let (ok, _) = cargo(&refs, &[])?;
+    if !ok {
+        return Err("benchmark failed".into());
     }
     Ok(())
 }

@@ -1,9 +1,15 @@
 //! `cargo xtask bench`: forward and forward+backward time of rnn-core's LSTM, GRU and Elman
 //! layers against burn-nn's `Lstm`, `Gru` and `Rnn` on the same backend and shape, median of
-//! repeated runs, printed as a Markdown table.
+//! repeated runs, printed as a Markdown table; with PyTorch's times (`--torch FILE`, written
+//! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's.
 //!
-//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman]... [--shape B,S,I,H] [--iters N]`
+//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman]... [--shape B,S,I,H] [--iters N] [--torch FILE]`
+//!
+//! `rnn-bench --memory [--backend B] [--cell C] [--shape B,S,I,H]` instead measures the peak
+//! resident memory of one training step at `S`, `2S`, `4S` and `8S` steps, each in a fresh
+//! process, for our layer and burn-nn's.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
@@ -116,6 +122,94 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// PyTorch's forward and forward+backward times (ms) per cell, from `torch_bench.py --json`.
+type TorchTimes = HashMap<String, (f64, f64)>;
+
+fn read_torch(path: &str) -> TorchTimes {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("--torch {path}: {e}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--torch {path}: {e}"));
+    let time = |cell: &serde_json::Value, key: &str| cell[key].as_f64().unwrap_or(f64::NAN);
+    ["LSTM", "GRU", "Elman"]
+        .iter()
+        .filter(|cell| json[**cell].is_object())
+        .map(|cell| {
+            let c = &json[*cell];
+            (cell.to_string(), (time(c, "fwd"), time(c, "train")))
+        })
+        .collect()
+}
+
+/// Peak resident memory of this process so far, and now, in KiB (Linux).
+fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// `--probe-memory BACKEND CELL B,S,I,H ours|burn-nn`: one training step in this process;
+/// prints the resident memory before it and the peak after it, in KiB.
+fn probe_memory(backend: &str, cell: &str, s: Shape, which: &str) {
+    let device = device(backend).autodiff();
+    let (ours, theirs) = layers(cell, s, &device);
+    let layer = if which == "ours" { ours } else { theirs };
+    let x = Tensor::<3>::random([s.batch, s.seq, s.input], Distribution::Default, &device)
+        .require_grad();
+    let (_, before) = rss_kib();
+    let grads = layer(x.clone()).sum().backward();
+    let _: f32 = x.grad(&grads).expect("input gradient").sum().into_scalar();
+    let (peak, _) = rss_kib();
+    println!("{before} {peak}");
+}
+
+/// Peak memory of a training step at growing sequence lengths, each in a fresh process.
+fn memory_table(backends: &[String], cells: &[String], s: Shape) {
+    println!(
+        "Peak resident memory of one training step (fwd+bwd), batch {}, input {}, hidden {}; \
+         MiB above the process's memory before the step\n",
+        s.batch, s.input, s.hidden
+    );
+    println!("| backend | cell | layer | seq | peak (MiB) | per step (KiB) |");
+    println!("|---|---|---|---|---|---|");
+    let exe = std::env::current_exe().expect("own path");
+    for backend in backends {
+        for cell in cells {
+            for which in ["ours", "burn-nn"] {
+                for factor in [1, 2, 4, 8] {
+                    let seq = s.seq * factor;
+                    let shape = format!("{},{},{},{}", s.batch, seq, s.input, s.hidden);
+                    let out = std::process::Command::new(&exe)
+                        .args(["--probe-memory", backend, cell, &shape, which])
+                        .output()
+                        .expect("run the memory probe");
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    let v: Vec<f64> = text
+                        .split_whitespace()
+                        .filter_map(|v| v.parse().ok())
+                        .collect();
+                    if v.len() != 2 {
+                        println!("| {backend} | {cell} | {which} | {seq} | probe failed | |");
+                        continue;
+                    }
+                    let grown = (v[1] - v[0]).max(0.0);
+                    println!(
+                        "| {backend} | {cell} | {which} | {seq} | {:.1} | {:.1} |",
+                        grown / 1024.0,
+                        grown / seq as f64
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn main() {
     let mut backends = Vec::new();
     let mut shape = Shape {
@@ -126,6 +220,8 @@ fn main() {
     };
     let mut iters = 10;
     let mut cells: Vec<String> = Vec::new();
+    let mut torch = None;
+    let mut memory = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -136,18 +232,13 @@ fn main() {
             "--backend" => backends.push(value()),
             "--cell" => cells.push(value()),
             "--iters" => iters = value().parse().expect("--iters: expected a number"),
-            "--shape" => {
-                let v: Vec<usize> = value()
-                    .split(',')
-                    .map(|n| n.parse().expect("--shape: B,S,I,H"))
-                    .collect();
-                assert_eq!(v.len(), 4, "--shape: expected B,S,I,H");
-                shape = Shape {
-                    batch: v[0],
-                    seq: v[1],
-                    input: v[2],
-                    hidden: v[3],
-                };
+            "--shape" => shape = parse_shape(&value()),
+            "--torch" => torch = Some(read_torch(&value())),
+            "--memory" => memory = true,
+            "--probe-memory" => {
+                let (backend, cell, s, which) = (value(), value(), value(), value());
+                probe_memory(&backend, &cell, parse_shape(&s), &which);
+                return;
             }
             other => panic!("unknown argument {other}"),
         }
@@ -159,21 +250,38 @@ fn main() {
         backends.push("ndarray".to_string());
     }
     let s = shape;
+    if memory {
+        memory_table(&backends, &cells, s);
+        return;
+    }
     println!(
         "batch {}, seq {}, input {}, hidden {}; f32; median of {iters} runs\n",
         s.batch, s.seq, s.input, s.hidden
     );
     println!(
-        "| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up |"
+        "speed-up = burn-nn time / ours; × PyTorch = ours / PyTorch's time (lower is better)\n"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | PyTorch fwd (ms) | × PyTorch | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up | PyTorch fwd+bwd (ms) | × PyTorch |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for backend in &backends {
         let device = device(backend);
         for cell in cells.iter().map(String::as_str) {
             let ((ours_fwd, nn_fwd), (ours_train, nn_train)) =
                 time_pair(|d| layers(cell, s, d), s, &device, iters);
+            let (torch_fwd, torch_train) = torch
+                .as_ref()
+                .and_then(|t| t.get(cell).copied())
+                .map_or((None, None), |(f, t)| (Some(f), Some(t)));
+            let vs_torch = |ours: Duration, torch: Option<f64>| match torch {
+                Some(t) => (format!("{t:.2}"), format!("{:.2}×", ms(ours) / t)),
+                None => ("—".to_string(), "—".to_string()),
+            };
+            let (tf, tf_ratio) = vs_torch(ours_fwd, torch_fwd);
+            let (tt, tt_ratio) = vs_torch(ours_train, torch_train);
             println!(
-                "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {:.2} | {:.2} | {:.2}× |",
+                "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {tf} | {tf_ratio} | {:.2} | {:.2} | {:.2}× | {tt} | {tt_ratio} |",
                 ms(ours_fwd),
                 ms(nn_fwd),
                 ms(nn_fwd) / ms(ours_fwd),
@@ -182,5 +290,19 @@ fn main() {
                 ms(nn_train) / ms(ours_train)
             );
         }
+    }
+}
+
+fn parse_shape(value: &str) -> Shape {
+    let v: Vec<usize> = value
+        .split(',')
+        .map(|n| n.parse().expect("--shape: B,S,I,H"))
+        .collect();
+    assert_eq!(v.len(), 4, "--shape: expected B,S,I,H");
+    Shape {
+        batch: v[0],
+        seq: v[1],
+        input: v[2],
+        hidden: v[3],
     }
 }
