@@ -208,15 +208,10 @@ pub(super) fn forward(
 
     scratch.into_iter().for_each(pool::give);
     let mut packed = pool::zeros(packed_rows(&dims) * batch * hidden);
-    for t in 0..steps {
-        for b in 0..batch {
-            if keep[t * batch + b] != 0.0 {
-                let row = &mut packed[(t * batch + b) * hidden..][..hidden];
-                for (j, out) in row.iter_mut().enumerate() {
-                    *out = h[j * cols + (t + 1) * batch + b];
-                }
-            }
-        }
+    // Outputs: the states after each step, `[hidden, n]` → `[n, hidden]`, zero in the padding.
+    transpose(&h[batch..], cols, &mut packed, hidden, (hidden, n));
+    for (column, _) in keep.iter().enumerate().filter(|(_, k)| **k == 0.0) {
+        packed[column * hidden..(column + 1) * hidden].fill(0.0);
     }
     for b in 0..batch {
         for j in 0..hidden {
@@ -271,14 +266,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
 
     // Output gradients feature-major; final-state gradients seed the carried ones.
     let mut d_out = pool::take(hidden * n);
-    for t in 0..steps {
-        for b in 0..batch {
-            let row = &grad[(t * batch + b) * hidden..][..hidden];
-            for (j, v) in row.iter().enumerate() {
-                d_out[j * n + t * batch + b] = *v;
-            }
-        }
-    }
+    transpose(grad, hidden, &mut d_out, n, (n, hidden));
     let transposed = |row: usize| {
         let mut out = pool::take(hidden * batch);
         for b in 0..batch {
@@ -301,11 +289,16 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
         Vec::new()
     };
 
+    // `W_hhᵀ` `[H, G * H]`, so each part's rows of it are one row-major block (the layout
+    // `gemm` runs fastest, as in the forward pass).
+    let gh = g * hidden;
+    let mut w_hh_t = pool::take(hidden * gh);
+    transpose(&saved.w_hh, hidden, &mut w_hh_t, gh, (gh, hidden));
     let ctx = BackwardCtx {
         dims: saved.dims,
         n,
         cols,
-        w_hh: Ptr::of(&saved.w_hh),
+        w_hh_t: Ptr::of(&w_hh_t),
         keep: &saved.keep,
         gates: Ptr::of(&saved.gates),
         h: Ptr::of(&saved.h),
@@ -335,7 +328,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     });
 
     let d_hidden_or_input = if gru { &d_hidden } else { &d_input };
-    let gh = g * hidden;
     let mut dw_hh = pool::take(gh * hidden);
     let mut dw_ih = pool::take(gh * input);
     let mut dx = pool::zeros(seq * batch * input);
@@ -398,7 +390,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
             vec![0.0; batch * hidden]
         },
     };
-    for buffer in [d_out, dh, dc, d_input, d_hidden, dw_ih, dw_hh] {
+    for buffer in [d_out, dh, dc, d_input, d_hidden, dw_ih, dw_hh, w_hh_t] {
         pool::give(buffer);
     }
     grads
@@ -770,7 +762,8 @@ struct BackwardCtx<'a> {
     dims: Dims,
     n: usize,
     cols: usize,
-    w_hh: Ptr,
+    /// `W_hhᵀ`, rows permuted like the gates.
+    w_hh_t: Ptr,
     keep: &'a [f32],
     gates: Ptr,
     h: Ptr,
@@ -798,7 +791,7 @@ impl BackwardCtx<'_> {
             matmul(
                 (part.len(), batch, gh),
                 MatMut(self.dh.0.add(part.start * batch), batch as isize, 1),
-                Mat(self.w_hh.0.add(part.start), 1, hidden as isize),
+                Mat(self.w_hh_t.0.add(part.start * gh), gh as isize, 1),
                 Mat(self.d_hidden.0.add(t * batch), self.n as isize, 1),
                 true,
                 Parallelism::None,
@@ -861,4 +854,26 @@ fn sum(v: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
+}
+
+/// `dst[c][r] = src[r][c]` for an `rows × cols` block (`src` rows `src_stride` apart, `dst`
+/// rows `dst_stride` apart), in tiles so that neither side is walked with a large stride.
+fn transpose(
+    src: &[f32],
+    src_stride: usize,
+    dst: &mut [f32],
+    dst_stride: usize,
+    (rows, cols): (usize, usize),
+) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                let row = &src[r * src_stride..];
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * dst_stride + r] = row[c];
+                }
+            }
+        }
+    }
 }
