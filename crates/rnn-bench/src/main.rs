@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: forward and forward+backward time of rnn-core's LSTM, GRU and Elman
 //! layers against burn-nn's `Lstm`, `Gru` and `Rnn` on the same backend and shape, median of
 //! repeated runs, printed as a Markdown table; with PyTorch's times (`--torch FILE`, written
-//! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's.
+//! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's. A
+//! second table times one decoder step (`Cell::step`, batch `B`) against burn-nn's layer on a
+//! length-1 sequence.
 //!
 //! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman]... [--shape B,S,I,H] [--iters N] [--torch FILE]`
 //!
@@ -13,7 +15,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::{Elman, Gru, Lstm, RnnConfig};
+use rnn_core::{Cell, Elman, Gru, Lstm, Rnn, RnnConfig};
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`.
 type Layer = Box<dyn Fn(Tensor<3>) -> Tensor<3>>;
@@ -66,6 +68,59 @@ fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
         }
         other => panic!("--cell: expected LSTM, GRU or Elman, got {other}"),
     }
+}
+
+/// One decoder step `x: [batch, input]` → `h: [batch, hidden]`: ours through `Cell::step`
+/// (what decoders call) from a zero state, burn-nn's layer on a length-1 sequence.
+fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
+    fn ours<C: Cell + 'static>(rnn: Rnn<C>, s: Shape, device: &Device) -> Step {
+        let cell = rnn.cells()[0].clone();
+        let state = cell.zero_state(s.batch, device);
+        Box::new(move |x| cell.step(x, state.clone()).hidden)
+    }
+    let config = RnnConfig::new(s.input, s.hidden);
+    match cell {
+        "LSTM" => {
+            let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
+            (
+                ours(config.init::<rnn_core::LstmCell>(device), s, device),
+                Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
+            )
+        }
+        "GRU" => {
+            let b = burn::nn::GruConfig::new(s.input, s.hidden, true).init(device);
+            (
+                ours(config.init::<rnn_core::GruCell>(device), s, device),
+                Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).squeeze_dim(1)),
+            )
+        }
+        "Elman" => {
+            let b = burn::nn::RnnConfig::new(s.input, s.hidden, true).init(device);
+            (
+                ours(config.init::<rnn_core::ElmanCell>(device), s, device),
+                Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
+            )
+        }
+        other => panic!("--cell: expected LSTM, GRU or Elman, got {other}"),
+    }
+}
+
+/// A single-step layer: `[batch, input]` → `[batch, hidden]`.
+type Step = Box<dyn Fn(Tensor<2>) -> Tensor<2>>;
+
+/// Median time of one decoder step (forward only), ours and burn-nn's: 64 steps per sample.
+fn time_step(cell: &str, s: Shape, device: &Device, iters: usize) -> (Duration, Duration) {
+    let (a, b) = step_layers(cell, s, device);
+    let x = Tensor::<2>::random([s.batch, s.input], Distribution::Default, device);
+    let run = |layer: &Step| {
+        let mut total = Tensor::<2>::zeros([s.batch, s.hidden], device);
+        for _ in 0..64 {
+            total = total + layer(x.clone());
+        }
+        let _: f32 = total.sum().into_scalar();
+    };
+    let (ta, tb) = medians(2, iters, || run(&a), || run(&b));
+    (ta / 64, tb / 64)
 }
 
 /// Median wall times of `a` and `b` over `iters` interleaved runs (so drift in the machine's
@@ -288,6 +343,25 @@ fn main() {
                 ms(ours_train),
                 ms(nn_train),
                 ms(nn_train) / ms(ours_train)
+            );
+        }
+    }
+    println!(
+        "\nSingle decoder step, batch {}: ours `Cell::step`, burn-nn's layer on a length-1 sequence; forward only\n",
+        s.batch
+    );
+    println!("| backend | cell | ours step (µs) | burn-nn step (µs) | speed-up |");
+    println!("|---|---|---|---|---|");
+    for backend in &backends {
+        let device = device(backend);
+        for cell in cells.iter().map(String::as_str) {
+            let (ours, nn) = time_step(cell, s, &device, iters);
+            let us = |d: Duration| d.as_secs_f64() * 1e6;
+            println!(
+                "| {backend} | {cell} | {:.1} | {:.1} | {:.2}× |",
+                us(ours),
+                us(nn),
+                us(nn) / us(ours)
             );
         }
     }

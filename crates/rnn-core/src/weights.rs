@@ -67,15 +67,18 @@ impl FusedWeights {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
+        let [n, input] = x.dims();
         match bias {
             // `[weight_ih, bias] @ [x, 1]ᵀ`: the matmul adds the bias. On ndarray a broadcast
-            // add over the whole `[G * H, n]` projection costs more than the matmul itself.
-            Some(bias) => {
-                let [n, _] = x.dims();
+            // add over the whole `[G * H, n]` projection costs more than the matmul itself,
+            // but the concatenation copies the weights: worth it only when `n` (all steps of a
+            // sequence) exceeds their width, not for a decoder's single step.
+            Some(bias) if n > input => {
                 let ones = Tensor::ones([n, 1], &x.device());
                 let weight = Tensor::cat(vec![self.weight_ih.val(), bias.unsqueeze_dim(1)], 1);
                 weight.matmul(Tensor::cat(vec![x, ones], 1).transpose())
             }
+            Some(bias) => self.weight_ih.val().matmul(x.transpose()) + bias.unsqueeze_dim(1),
             None => self.weight_ih.val().matmul(x.transpose()),
         }
     }
