@@ -403,7 +403,7 @@ fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
     let threads = *THREADS.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let worth = (hidden * batch / 2048).max(1);
+    let worth = (hidden * batch / 512).max(1);
     let parts = threads.min(hidden / 16).min(worth).max(1);
     (0..parts)
         .map(|p| p * hidden / parts..(p + 1) * hidden / parts)
