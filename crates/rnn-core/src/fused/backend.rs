@@ -17,7 +17,7 @@ use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{TensorData, try_read_sync};
 
 use super::CellKernel;
-use super::kernel::{self, Dims, Inputs, Saved};
+use super::kernel::{self, Dims, Operands, Saved};
 use super::pool;
 
 /// What the fused recurrence computes besides its tensors.
@@ -72,7 +72,6 @@ fn run_host<B: Backend>(
     let device = tensors[0].device();
     let [seq, batch, input] = tensors[0].shape().dims::<3>();
     let hidden = tensors[2].shape().dims::<2>()[1];
-    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = tensors.map(read::<B>);
     let dims = Dims {
         cell: spec.cell,
         seq,
@@ -84,15 +83,7 @@ fn run_host<B: Backend>(
         input,
         hidden,
     };
-    let inputs = Inputs {
-        x,
-        w_ih,
-        w_hh,
-        b_ih,
-        b_hh,
-        h0,
-        c0,
-    };
+    let inputs = Operands::from_array(tensors.map(read::<B>));
     let (packed, saved) = kernel::forward(dims, inputs, spec.lengths.as_deref(), save);
     let shape = vec![kernel::packed_rows(&dims), batch, hidden];
     (write::<B>(packed, shape, &device), saved)
@@ -133,9 +124,8 @@ impl<B: Backend> Backward<B, 7> for FusedRecurrenceBackward {
     fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = read::<B>(grads.consume::<B>(&ops.node));
         let (saved, shapes, device) = ops.state;
-        let g = kernel::backward(&saved, &grad);
+        let values = kernel::backward(&saved, &grad).into_array();
         pool::give(grad);
-        let values = [g.x, g.w_ih, g.w_hh, g.b_ih, g.b_hh, g.h0, g.c0];
         for ((parent, value), shape) in ops.parents.into_iter().zip(values).zip(shapes) {
             if let Some(node) = parent {
                 grads.register::<B>(node.id, write::<B>(value, shape, &device));

@@ -37,8 +37,9 @@ pub(super) struct Dims {
     pub hidden: usize,
 }
 
-/// Host copies of the inputs, in the tensors' own (row-major) layouts.
-pub(super) struct Inputs {
+/// The seven operands of a fused run, in the tensors' own (row-major) layouts: host copies of
+/// the inputs, or the gradients with respect to them.
+pub(super) struct Operands {
     /// `[seq, batch, input]`.
     pub x: Vec<f32>,
     /// `[G * H, input]`, PyTorch's gate order.
@@ -91,15 +92,26 @@ impl std::fmt::Debug for Saved {
     }
 }
 
-/// Gradients with respect to the inputs, in the inputs' layouts.
-pub(super) struct Grads {
-    pub x: Vec<f32>,
-    pub w_ih: Vec<f32>,
-    pub w_hh: Vec<f32>,
-    pub b_ih: Vec<f32>,
-    pub b_hh: Vec<f32>,
-    pub h0: Vec<f32>,
-    pub c0: Vec<f32>,
+impl Operands {
+    /// From `[x, w_ih, w_hh, b_ih, b_hh, h0, c0]`.
+    pub fn from_array([x, w_ih, w_hh, b_ih, b_hh, h0, c0]: [Vec<f32>; 7]) -> Self {
+        Self {
+            x,
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh,
+            h0,
+            c0,
+        }
+    }
+
+    /// `[x, w_ih, w_hh, b_ih, b_hh, h0, c0]`.
+    pub fn into_array(self) -> [Vec<f32>; 7] {
+        [
+            self.x, self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.h0, self.c0,
+        ]
+    }
 }
 
 /// Rows of the packed output: the outputs, `h_n`, and for LSTM `c_n`.
@@ -112,7 +124,7 @@ pub(super) fn packed_rows(dims: &Dims) -> usize {
 /// the final cell state (LSTM); and, when `save`, what [`backward`] needs.
 pub(super) fn forward(
     dims: Dims,
-    inputs: Inputs,
+    inputs: Operands,
     lengths: Option<&[usize]>,
     save: bool,
 ) -> (Vec<f32>, Option<Saved>) {
@@ -171,13 +183,9 @@ pub(super) fn forward(
     } else {
         Vec::new()
     };
-    for b in 0..batch {
-        for j in 0..hidden {
-            h[j * cols + b] = inputs.h0[b * hidden + j];
-            if lstm {
-                c[j * cols + b] = inputs.c0[b * hidden + j];
-            }
-        }
+    transpose(&inputs.h0, hidden, &mut h, cols, (batch, hidden));
+    if lstm {
+        transpose(&inputs.c0, hidden, &mut c, cols, (batch, hidden));
     }
     let mut hn = if gru {
         pool::take(hidden * n)
@@ -213,16 +221,27 @@ pub(super) fn forward(
     for (column, _) in keep.iter().enumerate().filter(|(_, k)| **k == 0.0) {
         packed[column * hidden..(column + 1) * hidden].fill(0.0);
     }
-    for b in 0..batch {
-        for j in 0..hidden {
-            let last = j * cols + steps * batch + b;
-            packed[(seq * batch + b) * hidden + j] = h[last];
-            if lstm {
-                packed[((seq + 1) * batch + b) * hidden + j] = c[last];
-            }
-        }
+    // The final states, `[hidden, batch]` → `[batch, hidden]`.
+    let state_row = seq * batch * hidden;
+    let last = steps * batch;
+    transpose(
+        &h[last..],
+        cols,
+        &mut packed[state_row..],
+        hidden,
+        (hidden, batch),
+    );
+    if lstm {
+        let cell_row = state_row + batch * hidden;
+        transpose(
+            &c[last..],
+            cols,
+            &mut packed[cell_row..],
+            hidden,
+            (hidden, batch),
+        );
     }
-    let Inputs {
+    let Operands {
         x,
         w_ih: w_ih_given,
         w_hh: w_hh_given,
@@ -249,7 +268,7 @@ pub(super) fn forward(
 
 /// Backpropagates the gradient of the packed output (`[packed_rows, batch, H]`) through the
 /// recurrence.
-pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
+pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let Dims {
         cell,
         seq,
@@ -269,11 +288,13 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     transpose(grad, hidden, &mut d_out, n, (n, hidden));
     let transposed = |row: usize| {
         let mut out = pool::take(hidden * batch);
-        for b in 0..batch {
-            for j in 0..hidden {
-                out[j * batch + b] = grad[(row * batch + b) * hidden + j];
-            }
-        }
+        transpose(
+            &grad[row * batch * hidden..],
+            hidden,
+            &mut out,
+            batch,
+            (batch, hidden),
+        );
         out
     };
     let mut dh = transposed(seq);
@@ -368,16 +389,12 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Grads {
     };
     let untransposed = |m: &[f32]| {
         let mut out = vec![0.0f32; batch * hidden];
-        for b in 0..batch {
-            for j in 0..hidden {
-                out[b * hidden + j] = m[j * batch + b];
-            }
-        }
+        transpose(m, batch, &mut out, hidden, (hidden, batch));
         out
     };
     let perm = &saved.perm;
     // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
-    let grads = Grads {
+    let grads = Operands {
         x: dx,
         w_ih: unpermute_rows(&dw_ih, input, perm),
         w_hh: unpermute_rows(&dw_hh, hidden, perm),
