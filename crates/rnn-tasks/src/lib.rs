@@ -37,7 +37,7 @@ pub use classifier::{ClassifierOutput, SequenceClassifier, SequenceClassifierCon
 pub use decode::{BeamSearchConfig, DecodeConfig, Decoded};
 pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
 pub use input::{InputConfig, InputLayer, SequenceInput};
-pub use loss::{masked_cross_entropy, masked_mse};
+pub use loss::{label_smoothed_cross_entropy, masked_cross_entropy, masked_mse};
 pub use mask::{masked_softmax, padding_mask};
 pub use mlp::Mlp;
 pub use pooling::{AttentionPooling, Pooling};

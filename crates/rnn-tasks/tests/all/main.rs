@@ -9,6 +9,7 @@ mod errors;
 mod generator;
 mod gradients;
 mod learning;
+mod loss;
 mod record;
 mod seq2seq;
 mod support;
