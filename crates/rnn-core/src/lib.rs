@@ -38,6 +38,9 @@ mod any;
 mod bidirectional;
 pub mod cell;
 mod error;
+// Without the `ndarray` and `flex` features no backend implements the kernels and every
+// layer runs the step-by-step driver.
+#[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(unused))]
 mod fused;
 mod padding;
 #[cfg(feature = "pytorch")]
