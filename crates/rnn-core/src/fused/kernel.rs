@@ -144,22 +144,24 @@ pub(super) fn forward(
 
     let parts = split_units(hidden, batch);
     let perm = permutation(g, hidden, &parts);
-    let w_ih = permute_rows(&inputs.w_ih, input, &perm);
-    let w_hh = permute_rows(&inputs.w_hh, hidden, &perm);
+    let Operands {
+        x,
+        w_ih,
+        w_hh,
+        b_ih,
+        b_hh,
+        h0,
+        c0,
+    } = inputs;
+    let w_ih = permute_rows(w_ih, input, &perm);
+    let w_hh = permute_rows(w_hh, hidden, &perm);
     // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
     let bias: Vec<f32> = perm
         .iter()
-        .map(|&r| {
-            inputs.b_ih[r]
-                + if gru && r >= 2 * hidden {
-                    0.0
-                } else {
-                    inputs.b_hh[r]
-                }
-        })
+        .map(|&r| b_ih[r] + if gru && r >= 2 * hidden { 0.0 } else { b_hh[r] })
         .collect();
     let bias_hn: Vec<f32> = if gru {
-        inputs.b_hh[2 * hidden..].to_vec()
+        b_hh[2 * hidden..].to_vec()
     } else {
         Vec::new()
     };
@@ -172,7 +174,7 @@ pub(super) fn forward(
             (g * hidden, n, input),
             MatMut::new(&mut gates, n as isize, 1),
             Mat::new(&w_ih, input as isize, 1),
-            Mat::new(&inputs.x, 1, input as isize),
+            Mat::new(&x, 1, input as isize),
             false,
             Parallelism::Rayon(0),
         );
@@ -183,9 +185,9 @@ pub(super) fn forward(
     } else {
         Vec::new()
     };
-    transpose(&inputs.h0, hidden, &mut h, cols, (batch, hidden));
+    transpose(&h0, hidden, &mut h, cols, (batch, hidden));
     if lstm {
-        transpose(&inputs.c0, hidden, &mut c, cols, (batch, hidden));
+        transpose(&c0, hidden, &mut c, cols, (batch, hidden));
     }
     let mut hn = if gru {
         pool::take(hidden * n)
@@ -241,14 +243,6 @@ pub(super) fn forward(
             (hidden, batch),
         );
     }
-    let Operands {
-        x,
-        w_ih: w_ih_given,
-        w_hh: w_hh_given,
-        ..
-    } = inputs;
-    pool::give(w_ih_given);
-    pool::give(w_hh_given);
     let saved = Saved {
         dims,
         parts,
@@ -396,10 +390,10 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
     let grads = Operands {
         x: dx,
-        w_ih: unpermute_rows(&dw_ih, input, perm),
-        w_hh: unpermute_rows(&dw_hh, hidden, perm),
-        b_ih: unpermute_rows(&db_input, 1, perm),
-        b_hh: unpermute_rows(&db_hidden, 1, perm),
+        w_ih: unpermute_rows(dw_ih, input, perm),
+        w_hh: unpermute_rows(dw_hh, hidden, perm),
+        b_ih: unpermute_rows(db_input, 1, perm),
+        b_hh: unpermute_rows(db_hidden, 1, perm),
         h0: untransposed(&dh),
         c0: if lstm {
             untransposed(&dc)
@@ -407,7 +401,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
             vec![0.0; batch * hidden]
         },
     };
-    for buffer in [d_out, dh, dc, d_input, d_hidden, dw_ih, dw_hh, w_hh_t] {
+    for buffer in [d_out, dh, dc, d_input, d_hidden, w_hh_t] {
         pool::give(buffer);
     }
     grads
@@ -435,19 +429,36 @@ fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize
         .collect()
 }
 
-fn permute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
-    let mut out = pool::take(m.len());
-    for (p, &r) in perm.iter().enumerate() {
+/// `m`'s rows (`width` values each) in the permuted order; `m` itself, not copied, when the
+/// permutation is the identity (a single part).
+fn permute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
+    reorder_rows(m, width, perm, |out, p, r, m| {
         out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
-    }
-    out
+    })
 }
 
-fn unpermute_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
+/// The inverse of [`permute_rows`]: permuted rows back in PyTorch's order.
+fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
+    reorder_rows(m, width, perm, |out, p, r, m| {
+        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
+    })
+}
+
+fn reorder_rows(
+    m: Vec<f32>,
+    width: usize,
+    perm: &[usize],
+    copy: impl Fn(&mut [f32], usize, usize, &[f32]),
+) -> Vec<f32> {
+    if perm.iter().enumerate().all(|(p, &r)| p == r) {
+        return m;
+    }
+    debug_assert_eq!(m.len(), perm.len() * width);
     let mut out = pool::take(m.len());
     for (p, &r) in perm.iter().enumerate() {
-        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
+        copy(&mut out, p, r, &m);
     }
+    pool::give(m);
     out
 }
 
