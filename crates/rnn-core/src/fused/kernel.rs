@@ -414,7 +414,7 @@ fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
     let threads = *THREADS.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let worth = (hidden * batch / 512).max(1);
+    let worth = (hidden * batch / 128).max(1);
     let parts = threads.min(hidden / 16).min(worth).max(1);
     (0..parts)
         .map(|p| p * hidden / parts..(p + 1) * hidden / parts)
@@ -532,7 +532,7 @@ impl SpinBarrier {
         }
         let mut spins = 0u32;
         while self.generation.load(Ordering::Acquire) == generation {
-            if spins < 1 << 14 {
+            if spins < 1 << 10 {
                 std::hint::spin_loop();
                 spins += 1;
             } else {

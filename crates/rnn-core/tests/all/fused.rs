@@ -2,9 +2,10 @@
 //! operations), outputs and gradients.
 //!
 //! On ndarray and flex the driver is the fused CPU kernel; the sizes here make it split the
-//! hidden units between threads (an odd hidden size, so the parts differ) and the batch is
-//! padded. On other backends both sides use Burn's tensor operations and the test checks the
-//! step-by-step driver against single steps.
+//! hidden units between threads (odd hidden sizes, so the parts differ), with a wide batch
+//! (matmuls through `gemm`) and batches of 1 and 2 (dot products), padded and not. On other
+//! backends both sides use Burn's tensor operations and the test checks the step-by-step
+//! driver against single steps.
 
 use burn::module::Param;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
@@ -15,9 +16,27 @@ use crate::backend::autodiff_device;
 use crate::util::{Rng, values};
 
 const SEQ: usize = 5;
-const BATCH: usize = 96;
 const INPUT: usize = 7;
-const HIDDEN: usize = 45;
+
+/// Batch and hidden sizes of a case.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    batch: usize,
+    hidden: usize,
+}
+
+const WIDE: Sizes = Sizes {
+    batch: 96,
+    hidden: 45,
+};
+const ONE: Sizes = Sizes {
+    batch: 1,
+    hidden: 261,
+};
+const TWO: Sizes = Sizes {
+    batch: 2,
+    hidden: 135,
+};
 
 /// Outputs, final state, and the gradients of a weighted sum of them with respect to every
 /// input and parameter, flattened.
@@ -63,12 +82,12 @@ fn grads_of<C: Cell>(
 }
 
 /// Fresh leaves with gradients (same values every call).
-fn leaves<C: Cell>(device: &Device) -> Leaves {
+fn leaves<C: Cell>(Sizes { batch, hidden }: Sizes, device: &Device) -> Leaves {
     let mut rng = Rng::new(11);
     Leaves {
-        x: rng.tensor([SEQ, BATCH, INPUT], device).require_grad(),
-        h0: (rng.tensor([BATCH, HIDDEN], device) * 0.5).require_grad(),
-        c0: C::HAS_CELL_STATE.then(|| (rng.tensor([BATCH, HIDDEN], device) * 0.5).require_grad()),
+        x: rng.tensor([SEQ, batch, INPUT], device).require_grad(),
+        h0: (rng.tensor([batch, hidden], device) * 0.5).require_grad(),
+        c0: C::HAS_CELL_STATE.then(|| (rng.tensor([batch, hidden], device) * 0.5).require_grad()),
     }
 }
 
@@ -88,9 +107,14 @@ fn tracked<C: Cell>(template: &Rnn<C>) -> Rnn<C> {
 }
 
 /// The layer's own driver.
-fn whole_sequence<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device) -> Run {
+fn whole_sequence<C: Cell>(
+    template: &Rnn<C>,
+    sizes: Sizes,
+    lengths: &[usize],
+    device: &Device,
+) -> Run {
     let rnn = tracked(template);
-    let leaves = leaves::<C>(device);
+    let leaves = leaves::<C>(sizes, device);
     let state = RnnState {
         hidden: leaves.h0.clone().unsqueeze_dim(0),
         cell: leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
@@ -112,10 +136,15 @@ fn whole_sequence<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device
 }
 
 /// `Cell::step` in a loop, padding handled by masks.
-fn single_steps<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device) -> Run {
+fn single_steps<C: Cell>(
+    template: &Rnn<C>,
+    sizes: Sizes,
+    lengths: &[usize],
+    device: &Device,
+) -> Run {
     let rnn = tracked(template);
     let cell = rnn.cells()[0];
-    let leaves = leaves::<C>(device);
+    let leaves = leaves::<C>(sizes, device);
     let mut state = RnnState {
         hidden: leaves.h0.clone(),
         cell: leaves.c0.clone(),
@@ -123,7 +152,7 @@ fn single_steps<C: Cell>(template: &Rnn<C>, lengths: &[usize], device: &Device) 
     let mut outputs = Vec::new();
     for t in 0..SEQ {
         let keep: Vec<f32> = lengths.iter().map(|&l| (t < l) as u8 as f32).collect();
-        let keep = Tensor::<2>::from_data(TensorData::new(keep, [BATCH, 1]), device);
+        let keep = Tensor::<2>::from_data(TensorData::new(keep, [sizes.batch, 1]), device);
         let x_t = leaves.x.clone().narrow(0, t, 1).squeeze_dim(0);
         let next = cell.step(x_t, state.clone());
         let select =
@@ -162,17 +191,18 @@ fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
     );
 }
 
-fn check<C: Cell>(nonlinearity: Nonlinearity, padded: bool) {
+fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
     let device = autodiff_device();
-    let template: Rnn<C> = RnnConfig::new(INPUT, HIDDEN)
+    let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
         .with_batch_first(false)
         .with_nonlinearity(nonlinearity)
         .init(&device);
-    let lengths: Vec<usize> = (0..BATCH)
-        .map(|b| if padded { 1 + (b * 7) % SEQ } else { SEQ })
+    // With one example, "padded" makes it shorter than the sequence.
+    let lengths: Vec<usize> = (0..sizes.batch)
+        .map(|b| if padded { 1 + (b * 7 + 2) % SEQ } else { SEQ })
         .collect();
-    let fused = whole_sequence(&template, &lengths, &device);
-    let steps = single_steps(&template, &lengths, &device);
+    let fused = whole_sequence(&template, sizes, &lengths, &device);
+    let steps = single_steps(&template, sizes, &lengths, &device);
     assert_close("output", &fused.output, &steps.output);
     assert_close("h_n", &fused.h_n, &steps.h_n);
     if let (Some(a), Some(e)) = (&fused.c_n, &steps.c_n) {
@@ -185,19 +215,26 @@ fn check<C: Cell>(nonlinearity: Nonlinearity, padded: bool) {
 }
 
 #[rstest]
-fn lstm_matches_single_steps(#[values(false, true)] padded: bool) {
-    check::<LstmCell>(Nonlinearity::Tanh, padded);
+fn lstm_matches_single_steps(
+    #[values(WIDE, ONE, TWO)] sizes: Sizes,
+    #[values(false, true)] padded: bool,
+) {
+    check::<LstmCell>(Nonlinearity::Tanh, sizes, padded);
 }
 
 #[rstest]
-fn gru_matches_single_steps(#[values(false, true)] padded: bool) {
-    check::<GruCell>(Nonlinearity::Tanh, padded);
+fn gru_matches_single_steps(
+    #[values(WIDE, ONE, TWO)] sizes: Sizes,
+    #[values(false, true)] padded: bool,
+) {
+    check::<GruCell>(Nonlinearity::Tanh, sizes, padded);
 }
 
 #[rstest]
 fn elman_matches_single_steps(
     #[values(Nonlinearity::Tanh, Nonlinearity::Relu)] nonlinearity: Nonlinearity,
+    #[values(WIDE, ONE, TWO)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
-    check::<ElmanCell>(nonlinearity, padded);
+    check::<ElmanCell>(nonlinearity, sizes, padded);
 }
