@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod bleu;
+pub mod bpe;
 pub mod cli;
 pub mod files;
 pub mod heatmap;

@@ -95,6 +95,9 @@ struct TrainArgs {
     /// The most epochs (training stops earlier when validation loss stalls).
     #[arg(long, default_value_t = 40)]
     epochs: usize,
+    /// Stop after this many epochs without a lower validation loss.
+    #[arg(long, default_value_t = TranslationOptions::default().patience)]
+    patience: usize,
     /// Training time budget in minutes: no epoch starts that would end after it.
     #[arg(long, default_value_t = 30.0)]
     minutes: f64,
@@ -110,6 +113,15 @@ struct TrainArgs {
     /// Hidden units per encoder direction (the decoder has twice as many).
     #[arg(long, default_value_t = 128)]
     hidden: usize,
+    /// BPE merges learnt per language (0: whole words).
+    #[arg(long, default_value_t = TranslationOptions::default().bpe_merges)]
+    bpe: usize,
+    /// Label smoothing of the training loss, in [0, 1].
+    #[arg(long, default_value_t = TranslationOptions::default().label_smoothing)]
+    label_smoothing: f64,
+    /// Dropout on embeddings and before the output layer, in [0, 1).
+    #[arg(long, default_value_t = TranslationOptions::default().dropout)]
+    dropout: f64,
     /// Beam width of the evaluation.
     #[arg(long, default_value_t = 5)]
     beam: usize,
@@ -166,17 +178,27 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
             args.minutes
         ));
     }
+    if !(0.0..=1.0).contains(&args.label_smoothing) {
+        return Err(format!(
+            "--label-smoothing: expected a value in [0, 1], got {}",
+            args.label_smoothing
+        ));
+    }
     let mut options = TranslationOptions {
         out: args.out,
         backend: args.backend,
         quick: args.quick,
         seed: args.seed,
         epochs: args.epochs,
+        patience: args.patience,
         time_budget: Some(Duration::from_secs_f64(args.minutes * 60.0)),
         attention: args.attention,
         input_feeding: args.input_feeding,
         cell: args.cell,
         hidden: args.hidden,
+        bpe_merges: args.bpe,
+        label_smoothing: args.label_smoothing,
+        dropout: args.dropout,
         beam_size: args.beam,
         ..TranslationOptions::default()
     };

@@ -3,11 +3,13 @@
 //! with corpus BLEU ([`crate::bleu`]).
 //!
 //! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`,
-//! `source_vocab.json`, `target_vocab.json`, and burn-train's logs and checkpoints under
+//! `source_vocab.json`, `target_vocab.json`, the BPE merges `source_bpe.json` and
+//! `target_bpe.json` (when subwords are used), and burn-train's logs and checkpoints under
 //! `training/`.
 
 pub mod data;
 pub mod model;
+pub mod segmenter;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,10 +27,11 @@ use crate::bleu::corpus_bleu;
 use crate::files::{load_model, save_model};
 use crate::heatmap::attention_heatmap;
 use crate::split::{Split, split};
-use crate::text::{Vocab, detokenize, model_tokens, tokenize};
+use crate::text::{Vocab, detokenize, tokenize};
 use crate::training::{Monitor, TrainingPlan, fit};
 use data::Pair;
 use model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
+use segmenter::Segmenter;
 
 /// Everything a training run needs.
 #[derive(Debug, Clone)]
@@ -63,10 +66,14 @@ pub struct TranslationOptions {
     pub hidden: usize,
     /// Embedding size.
     pub embedding: usize,
-    /// Words seen fewer times in the training split are `<unk>`.
+    /// BPE merges learnt per language from the training split (0: whole words).
+    pub bpe_merges: usize,
+    /// Tokens (words or subwords) seen fewer times in the training split are `<unk>`.
     pub min_frequency: usize,
     /// Dropout on embeddings and before the output layer.
     pub dropout: f64,
+    /// Label smoothing ε of the training loss.
+    pub label_smoothing: f64,
     /// Adam's learning rate.
     pub learning_rate: f64,
     /// Pairs per batch.
@@ -91,15 +98,17 @@ impl Default for TranslationOptions {
             test_size: 800,
             valid_size: 400,
             epochs: 40,
-            patience: 3,
+            patience: 5,
             time_budget: Some(Duration::from_secs(30 * 60)),
             cell: CellKind::Gru,
             attention: AttentionKind::LuongGeneral,
             input_feeding: false,
             hidden: 128,
             embedding: 128,
+            bpe_merges: 4000,
             min_frequency: 2,
             dropout: 0.3,
+            label_smoothing: 0.1,
             learning_rate: 2e-3,
             batch_size: 64,
             beam_size: 5,
@@ -142,20 +151,24 @@ pub struct TranslationReport {
 /// test BLEU of greedy decoding and beam search.
 pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
     let parts = split_pairs(options)?;
-    let source_vocab = Vocab::from_texts(
-        parts.train.iter().map(|p| p.source.as_str()),
-        options.min_frequency,
-    );
-    let target_vocab = Vocab::from_texts(
-        parts.train.iter().map(|p| p.target.as_str()),
-        options.min_frequency,
-    );
+    let learn = |side: fn(&Pair) -> &str| {
+        let segmenter = Segmenter::learn(parts.train.iter().map(side), options.bpe_merges);
+        let sentences: Vec<Vec<String>> = parts
+            .train
+            .iter()
+            .map(|p| segmenter.tokens(side(p)))
+            .collect();
+        let vocab = Vocab::build(sentences.iter().map(Vec::as_slice), options.min_frequency);
+        (segmenter, vocab)
+    };
+    let (source_segmenter, source_vocab) = learn(|p| &p.source);
+    let (target_segmenter, target_vocab) = learn(|p| &p.target);
     let items = |pairs: &[Pair]| -> Vec<TranslationItem> {
         pairs
             .iter()
             .map(|p| TranslationItem {
-                source: source_vocab.encode(&model_tokens(&p.source)),
-                target: target_vocab.encode(&tokenize(&p.target)),
+                source: source_vocab.encode(&source_segmenter.tokens(&p.source)),
+                target: target_vocab.encode(&target_segmenter.tokens(&p.target)),
             })
             .collect()
     };
@@ -168,6 +181,7 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         seq2seq: config
             .try_init(&device.clone().autodiff())
             .map_err(|e| e.to_string())?,
+        label_smoothing: options.label_smoothing,
     };
     let loader = |items: Vec<TranslationItem>, shuffle: bool| {
         let builder = DataLoaderBuilder::new(TranslationBatcher).batch_size(1);
@@ -202,9 +216,13 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     save_model(&options.out, trained.model.clone(), &config)?;
     source_vocab.save(&options.out.join("source_vocab.json"))?;
     target_vocab.save(&options.out.join("target_vocab.json"))?;
+    source_segmenter.save(&options.out.join("source_bpe.json"))?;
+    target_segmenter.save(&options.out.join("target_bpe.json"))?;
 
     let translator = Translator {
         model: trained.model.seq2seq,
+        source_segmenter,
+        target_segmenter,
         source_vocab,
         target_vocab,
         device,
@@ -344,11 +362,12 @@ fn model_config(
 /// One sentence translated.
 #[derive(Debug, Clone)]
 pub struct Translation {
-    /// The source tokens (words outside the vocabulary were read as `<unk>`).
+    /// The source tokens, words or subwords (those outside the vocabulary were read as
+    /// `<unk>`).
     pub source_tokens: Vec<String>,
     /// The generated tokens, `</s>` included when generated.
     pub target_tokens: Vec<String>,
-    /// The translation, detokenised, each `<unk>` replaced by the source word it attends to
+    /// The translation, detokenised, each `<unk>` replaced by the source token it attends to
     /// most when that is a word (letters or digits), not punctuation.
     pub text: String,
     /// The translation as generated, `<unk>` included.
@@ -372,6 +391,8 @@ impl Translation {
 /// A trained model with its vocabularies, loaded from a training run's output directory.
 pub struct Translator {
     model: Seq2Seq,
+    source_segmenter: Segmenter,
+    target_segmenter: Segmenter,
     source_vocab: Vocab,
     target_vocab: Vocab,
     device: Device,
@@ -384,10 +405,13 @@ impl Translator {
         let model = load_model(dir, |config: &Seq2SeqConfig| {
             Ok(TranslationModel {
                 seq2seq: config.try_init(&device).map_err(|e| e.to_string())?,
+                label_smoothing: 0.0,
             })
         })?;
         Ok(Self {
             model: model.seq2seq,
+            source_segmenter: Segmenter::load(&dir.join("source_bpe.json"))?,
+            target_segmenter: Segmenter::load(&dir.join("target_bpe.json"))?,
             source_vocab: Vocab::load(&dir.join("source_vocab.json"))?,
             target_vocab: Vocab::load(&dir.join("target_vocab.json"))?,
             device,
@@ -405,7 +429,10 @@ impl Translator {
         let decode = DecodeConfig::new(Vocab::BOS, Vocab::EOS, max_length);
         let mut translations = Vec::with_capacity(sentences.len());
         for chunk in sentences.chunks(64) {
-            let words: Vec<Vec<String>> = chunk.iter().map(|s| model_tokens(s)).collect();
+            let words: Vec<Vec<String>> = chunk
+                .iter()
+                .map(|s| self.source_segmenter.tokens(s))
+                .collect();
             let sources: Vec<Vec<usize>> =
                 words.iter().map(|w| self.source_vocab.encode(w)).collect();
             let batch = PaddedTokens::new(&sources, Vocab::PAD, &self.device);
@@ -456,8 +483,10 @@ impl Translator {
                         .iter()
                         .map(|&id| self.target_vocab.token(id).to_string())
                         .collect(),
-                    text: detokenize(&words),
-                    raw_text: detokenize(&self.target_vocab.decode(ids)),
+                    text: detokenize(&self.target_segmenter.words(&words)),
+                    raw_text: detokenize(
+                        &self.target_segmenter.words(&self.target_vocab.decode(ids)),
+                    ),
                     source_tokens: source,
                     attention: rows,
                 }

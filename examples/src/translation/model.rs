@@ -8,7 +8,7 @@ use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rnn_tasks::{PaddedTokens, Seq2Seq, masked_cross_entropy};
+use rnn_tasks::{PaddedTokens, Seq2Seq, label_smoothed_cross_entropy};
 
 use crate::text::Vocab;
 
@@ -96,20 +96,24 @@ impl Batcher<Vec<TranslationItem>, TranslationBatch> for TranslationBatcher {
 pub struct TranslationModel {
     /// Embeddings, bidirectional encoder, attention, decoder, output layer.
     pub seq2seq: Seq2Seq,
+    /// Label smoothing ε of the training loss (validation reports the plain cross-entropy).
+    #[module(skip)]
+    pub label_smoothing: f64,
 }
 
 impl TranslationModel {
     /// Teacher-forced logits `[batch, target, vocab]` and the mean cross-entropy over the
-    /// valid target tokens.
-    pub fn teacher_forced(&self, batch: TranslationBatch) -> SequenceOutput {
+    /// valid target tokens, against targets smoothed by `smoothing`.
+    pub fn teacher_forced(&self, batch: TranslationBatch, smoothing: f64) -> SequenceOutput {
         let logits = self
             .seq2seq
             .forward(batch.source, Some(&batch.source_lengths), batch.target_in)
             .logits;
-        let loss = masked_cross_entropy(
+        let loss = label_smoothed_cross_entropy(
             logits.clone(),
             batch.target_out.clone(),
             Some(&batch.target_lengths),
+            smoothing,
         );
         SequenceOutput::new(loss, logits, None, batch.target_out)
     }
@@ -120,7 +124,7 @@ impl TrainStep for TranslationModel {
     type Output = SequenceOutput;
 
     fn step(&self, batch: TranslationBatch) -> TrainOutput<SequenceOutput> {
-        let output = self.teacher_forced(batch);
+        let output = self.teacher_forced(batch, self.label_smoothing);
         TrainOutput::new(self, output.loss.backward(), output)
     }
 }
@@ -130,6 +134,6 @@ impl InferenceStep for TranslationModel {
     type Output = SequenceOutput;
 
     fn step(&self, batch: TranslationBatch) -> SequenceOutput {
-        self.teacher_forced(batch)
+        self.teacher_forced(batch, 0.0)
     }
 }

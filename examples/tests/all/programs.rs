@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use burn_rnn_examples::backend::Backend;
+use burn_rnn_examples::bpe::join_subwords;
 use burn_rnn_examples::text::{detokenize, tokenize};
 use burn_rnn_examples::translation::Translator;
 
@@ -95,6 +96,10 @@ fn translation_quick_run_trains_scores_and_translates() {
         let bleu = number_after(&text, &format!("test BLEU ({method}): "));
         assert!((0.0..=100.0).contains(&bleu), "{method}");
     }
+    for side in ["source", "target"] {
+        let merges = dir.path().join(format!("{side}_bpe.json"));
+        assert!(merges.is_file(), "{side} BPE merges saved");
+    }
     for i in 0..4 {
         assert!(
             is_png(&dir.path().join(format!("attention-{i}.png"))),
@@ -144,12 +149,7 @@ fn translation_quick_run_trains_scores_and_translates() {
 
     // The heatmap's numbers: one row per generated token, one weight per source token, each
     // row a distribution over the source.
-    let backend = match backend().as_str() {
-        "wgpu" => Backend::Wgpu,
-        "flex" => Backend::Flex,
-        _ => Backend::Ndarray,
-    };
-    let translator = Translator::load(dir.path(), backend).unwrap();
+    let translator = Translator::load(dir.path(), backend_of_tests()).unwrap();
     let sentences = [
         "Na endlich. Es wurde aber auch Zeit!".to_string(),
         "Ja.".to_string(),
@@ -159,7 +159,8 @@ fn translation_quick_run_trains_scores_and_translates() {
             .iter()
             .zip(translator.translate(&sentences, beam, 6))
         {
-            assert_eq!(t.source_tokens, tokenize(sentence));
+            // Subwords (BPE, the default) that spell the sentence's words.
+            assert_eq!(join_subwords(&t.source_tokens), tokenize(sentence));
             assert_eq!(t.attention.len(), t.target_tokens.len());
             assert!((1..=6).contains(&t.target_tokens.len()));
             for row in &t.attention {
@@ -193,9 +194,27 @@ fn translation_quick_run_trains_scores_and_translates() {
                     _ => token.clone(),
                 })
                 .collect();
-            assert_eq!(t.text, detokenize(&words));
+            assert_eq!(t.text, detokenize(&join_subwords(&words)));
         }
     }
+}
+
+#[test]
+fn translation_quick_run_with_whole_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let translation = env!("CARGO_BIN_EXE_translation");
+    let text = stdout(&run(
+        translation,
+        &["--quick", "--out", out, "--beam", "2", "--bpe", "0"],
+    ));
+    let bleu = number_after(&text, "test BLEU (beam 2): ");
+    assert!((0.0..=100.0).contains(&bleu));
+    assert!(!dir.path().join("source_bpe.json").exists(), "no merges");
+    let translator = Translator::load(dir.path(), backend_of_tests()).unwrap();
+    let sentence = "Es wurde aber auch Zeit!".to_string();
+    let t = &translator.translate(std::slice::from_ref(&sentence), None, 4)[0];
+    assert_eq!(t.source_tokens, tokenize(&sentence), "whole words");
 }
 
 #[test]
@@ -210,10 +229,25 @@ fn bad_arguments_fail_with_a_message_naming_them() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
 
     let translation = env!("CARGO_BIN_EXE_translation");
+    let output = run(translation, &["--quick", "--label-smoothing", "1.5"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--label-smoothing: expected a value in [0, 1], got 1.5")
+    );
     let output = run(translation, &["translate", "--beam", "0", "Hallo"]);
     assert!(!output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr)
             .contains("--beam: expected a width of at least 1, got 0")
     );
+}
+
+/// The backend the tests run on, as the examples name it.
+fn backend_of_tests() -> Backend {
+    match backend().as_str() {
+        "wgpu" => Backend::Wgpu,
+        "flex" => Backend::Flex,
+        _ => Backend::Ndarray,
+    }
 }
