@@ -144,24 +144,22 @@ pub(super) fn forward(
 
     let parts = split_units(hidden, batch);
     let perm = permutation(g, hidden, &parts);
-    let Operands {
-        x,
-        w_ih,
-        w_hh,
-        b_ih,
-        b_hh,
-        h0,
-        c0,
-    } = inputs;
-    let w_ih = permute_rows(w_ih, input, &perm);
-    let w_hh = permute_rows(w_hh, hidden, &perm);
+    let w_ih = permute_rows(inputs.w_ih, input, &perm);
+    let w_hh = permute_rows(inputs.w_hh, hidden, &perm);
     // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
     let bias: Vec<f32> = perm
         .iter()
-        .map(|&r| b_ih[r] + if gru && r >= 2 * hidden { 0.0 } else { b_hh[r] })
+        .map(|&r| {
+            inputs.b_ih[r]
+                + if gru && r >= 2 * hidden {
+                    0.0
+                } else {
+                    inputs.b_hh[r]
+                }
+        })
         .collect();
     let bias_hn: Vec<f32> = if gru {
-        b_hh[2 * hidden..].to_vec()
+        inputs.b_hh[2 * hidden..].to_vec()
     } else {
         Vec::new()
     };
@@ -174,7 +172,7 @@ pub(super) fn forward(
             (g * hidden, n, input),
             MatMut::new(&mut gates, n as isize, 1),
             Mat::new(&w_ih, input as isize, 1),
-            Mat::new(&x, 1, input as isize),
+            Mat::new(&inputs.x, 1, input as isize),
             false,
             Parallelism::Rayon(0),
         );
@@ -185,9 +183,9 @@ pub(super) fn forward(
     } else {
         Vec::new()
     };
-    transpose(&h0, hidden, &mut h, cols, (batch, hidden));
+    transpose(&inputs.h0, hidden, &mut h, cols, (batch, hidden));
     if lstm {
-        transpose(&c0, hidden, &mut c, cols, (batch, hidden));
+        transpose(&inputs.c0, hidden, &mut c, cols, (batch, hidden));
     }
     let mut hn = if gru {
         pool::take(hidden * n)
@@ -247,7 +245,7 @@ pub(super) fn forward(
         dims,
         parts,
         perm,
-        x,
+        x: inputs.x,
         w_ih,
         w_hh,
         keep,
