@@ -92,13 +92,15 @@ impl Bpe {
                     where_.entry(new).or_default().insert(w);
                 }
             }
-            pair_counts.retain(|_, n| *n > 0);
+            // The merged pair is among the changed ones, now at 0 (every word holding it was
+            // in its `where_` set).
             for (p, n) in changed {
-                if n > 0 && p != pair {
+                if n == 0 {
+                    pair_counts.remove(&p);
+                } else {
                     heap.push((n, Reverse(p)));
                 }
             }
-            pair_counts.remove(&pair);
             learnt.push(pair);
         }
         Self::from_merges(learnt)

@@ -43,10 +43,13 @@ impl Segmenter {
         }
     }
 
-    /// Writes the merges to `path` (nothing for whole words).
+    /// Writes the merges to `path`; for whole words, removes a file left there by an earlier
+    /// run (so [`load`](Self::load) reads whole words back).
     pub fn save(&self, path: &Path) -> Result<(), String> {
         match &self.bpe {
             Some(bpe) => bpe.save(path),
+            None if path.exists() => std::fs::remove_file(path)
+                .map_err(|e| format!("{}: cannot remove stale merges: {e}", path.display())),
             None => Ok(()),
         }
     }
@@ -94,12 +97,12 @@ mod tests {
         let segmenter = Segmenter::learn(TEXTS, 10);
         segmenter.save(&path).expect("saved");
         assert_eq!(Segmenter::load(&path).expect("loaded"), segmenter);
-        let missing = dir.path().join("none.json");
+        // Whole words saved over the merges of an earlier run: whole words load back.
         Segmenter::learn(TEXTS, 0)
-            .save(&missing)
-            .expect("nothing to save");
+            .save(&path)
+            .expect("stale merges removed");
         assert_eq!(
-            Segmenter::load(&missing).expect("whole words"),
+            Segmenter::load(&path).expect("whole words"),
             Segmenter::learn(TEXTS, 0)
         );
     }
