@@ -16,8 +16,9 @@ pub fn masked_cross_entropy(
     label_smoothed_cross_entropy(logits, targets, lengths, 0.0)
 }
 
-/// [`masked_cross_entropy`] against targets smoothed by `smoothing` ε in `[0, 1]` (Szegedy et
-/// al. 2016): each step's target distribution is `1 - ε` on the true class plus `ε / classes`
+/// [`masked_cross_entropy`] of `logits: [batch, seq, classes]` against `targets: [batch, seq]`
+/// (valid steps `t < lengths[b]`) smoothed by `smoothing` ε in `[0, 1]` (Szegedy et al.
+/// 2016): each step's target distribution is `1 - ε` on the true class plus `ε / classes`
 /// on every class, as PyTorch's `cross_entropy(..., label_smoothing=ε)`. Per valid step the
 /// loss is `-(1 - ε) log p_target - ε · mean_c log p_c`. Returns a scalar `[1]`.
 ///
