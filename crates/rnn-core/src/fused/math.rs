@@ -18,7 +18,18 @@ pub(super) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    e * pow2(n)
+}
+
+/// `2^n` for an integer-valued `n` in `[-126, 127]`, built from its exponent bits.
+///
+/// Adding 1.5 · 2^23 puts `n` in the low mantissa bits of the sum (as `0x4B40_0000 + n`),
+/// which avoids a float-to-int cast: Rust's saturating `as` compiles to scalar code with NaN
+/// and range checks that keeps the gate loops from being vectorised.
+#[inline(always)]
+fn pow2(n: f32) -> f32 {
+    let biased = (n + 12_582_912.0).to_bits().wrapping_sub(0x4B40_0000 - 127);
+    f32::from_bits(biased << 23)
 }
 
 /// `1 / (1 + e^-x)`.
@@ -54,5 +65,12 @@ mod tests {
         assert!(exp(-1000.0) > 0.0);
         assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(1000.0) == 1.0);
         assert!(tanh(1000.0) == 1.0 && tanh(-1000.0) == -1.0);
+    }
+
+    #[test]
+    fn pow2_is_exact() {
+        for n in -126..=127 {
+            assert_eq!(pow2(n as f32), 2f32.powi(n), "2^{n}");
+        }
     }
 }
