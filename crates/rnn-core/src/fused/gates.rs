@@ -1,14 +1,15 @@
-//! The pointwise part of each cell for the fused kernel: one hidden unit at one step, over the
-//! examples of the batch (every slice is one row of `batch` columns).
+//! The pointwise part of each cell for the fused kernel: one example at one step, over a run
+//! of hidden units (every slice holds one value per unit, the units contiguous).
 //!
-//! The kernel driver ([`super::kernel`]) does the matmuls and calls these; they are the only
-//! part that differs between LSTM, GRU and Elman. Gate rows are in PyTorch's order.
+//! The kernel driver ([`super::kernel`]) does the matmuls, skips the padded steps of each
+//! example, and calls these; they are the only part that differs between LSTM, GRU and Elman.
+//! `[&[f32]; 4]` holds the gates in PyTorch's order (LSTM `i f g o`, GRU `r z n`, Elman one).
 
 use super::CellKernel;
 use super::math::{sigmoid, tanh};
 use crate::Nonlinearity;
 
-/// Forward views of one unit at one step.
+/// Forward views of one example at one step.
 pub(super) struct Forward<'a> {
     /// Input projections of the gates (`W_ih x`, no bias); overwritten with the activations
     /// the backward pass needs (LSTM `i f g o`, GRU `r z n`; unused for Elman).
@@ -16,11 +17,9 @@ pub(super) struct Forward<'a> {
     /// Hidden projections of the gates (`W_hh h`, no bias).
     pub hidden: [&'a [f32]; 4],
     /// Bias added to each gate's input projection.
-    pub bias: [f32; 4],
-    /// GRU: the n-gate part of `bias_hh` (scaled by r).
-    pub bias_hn: f32,
-    /// 1 where the step is valid for the example, 0 in its padding (the state is carried).
-    pub keep: &'a [f32],
+    pub bias: [&'a [f32]; 4],
+    /// GRU: the n-gate part of `bias_hh` (scaled by r; empty otherwise).
+    pub bias_hn: &'a [f32],
     pub h_prev: &'a [f32],
     pub h_next: &'a mut [f32],
     /// LSTM cell states (empty otherwise).
@@ -30,7 +29,7 @@ pub(super) struct Forward<'a> {
     pub hn: &'a mut [f32],
 }
 
-/// Backward views of one unit at one step.
+/// Backward views of one example at one (valid) step.
 pub(super) struct Backward<'a> {
     /// The activations saved by the forward pass.
     pub gates: [&'a [f32]; 4],
@@ -39,7 +38,6 @@ pub(super) struct Backward<'a> {
     /// GRU: gradient with respect to the gates' hidden projections (the n gate differs from
     /// `d_input` by the factor r); empty for LSTM and Elman, whose two are equal.
     pub d_hidden: [&'a mut [f32]; 4],
-    pub keep: &'a [f32],
     /// In: gradient with respect to the state after the step. Out: the part of the gradient
     /// with respect to the state before the step that does not go through `W_hh`.
     pub dh: &'a mut [f32],
@@ -62,7 +60,7 @@ impl CellKernel {
         }
     }
 
-    /// Runs the gate math of one unit at one step.
+    /// Runs the gate math of one example at one step.
     pub(super) fn forward(self, u: Forward<'_>) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
@@ -76,7 +74,7 @@ impl CellKernel {
         self.forward_impl(u)
     }
 
-    /// Backpropagates one unit through one step.
+    /// Backpropagates one example through one step.
     pub(super) fn backward(self, u: Backward<'_>) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
@@ -92,9 +90,8 @@ impl CellKernel {
 
     #[inline(always)]
     fn forward_impl(self, u: Forward<'_>) {
-        let n = u.keep.len();
-        let keep = u.keep;
-        let h_prev = &u.h_prev[..n];
+        let n = u.h_prev.len();
+        let h_prev = u.h_prev;
         let h_next = &mut u.h_next[..n];
         match self {
             CellKernel::Lstm => {
@@ -103,19 +100,18 @@ impl CellKernel {
                 let [hi, hf, hg, ho] = u.hidden;
                 let (hi, hf, hg, ho) = (&hi[..n], &hf[..n], &hg[..n], &ho[..n]);
                 let [bi, bf, bg, bo] = u.bias;
+                let (bi, bf, bg, bo) = (&bi[..n], &bf[..n], &bg[..n], &bo[..n]);
                 let c_prev = &u.c_prev[..n];
                 let c_next = &mut u.c_next[..n];
-                for b in 0..n {
-                    let i = sigmoid(gi[b] + hi[b] + bi);
-                    let f = sigmoid(gf[b] + hf[b] + bf);
-                    let g = tanh(gg[b] + hg[b] + bg);
-                    let o = sigmoid(go[b] + ho[b] + bo);
-                    let c = f * c_prev[b] + i * g;
-                    let h = o * tanh(c);
-                    (gi[b], gf[b], gg[b], go[b]) = (i, f, g, o);
-                    let valid = keep[b] != 0.0;
-                    c_next[b] = if valid { c } else { c_prev[b] };
-                    h_next[b] = if valid { h } else { h_prev[b] };
+                for j in 0..n {
+                    let i = sigmoid(gi[j] + hi[j] + bi[j]);
+                    let f = sigmoid(gf[j] + hf[j] + bf[j]);
+                    let g = tanh(gg[j] + hg[j] + bg[j]);
+                    let o = sigmoid(go[j] + ho[j] + bo[j]);
+                    let c = f * c_prev[j] + i * g;
+                    (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+                    c_next[j] = c;
+                    h_next[j] = o * tanh(c);
                 }
             }
             CellKernel::Gru => {
@@ -124,29 +120,28 @@ impl CellKernel {
                 let [hr, hz, hn_in, _] = u.hidden;
                 let (hr, hz, hn_in) = (&hr[..n], &hz[..n], &hn_in[..n]);
                 let [br, bz, bn, _] = u.bias;
-                let bias_hn = u.bias_hn;
+                let (br, bz, bn) = (&br[..n], &bz[..n], &bn[..n]);
+                let bias_hn = &u.bias_hn[..n];
                 let hn = &mut u.hn[..n];
-                for b in 0..n {
-                    let r = sigmoid(gr[b] + hr[b] + br);
-                    let z = sigmoid(gz[b] + hz[b] + bz);
-                    let hidden_n = hn_in[b] + bias_hn;
-                    let new = tanh(gn[b] + bn + r * hidden_n);
-                    let h = new + z * (h_prev[b] - new);
-                    (gr[b], gz[b], gn[b], hn[b]) = (r, z, new, hidden_n);
-                    h_next[b] = if keep[b] != 0.0 { h } else { h_prev[b] };
+                for j in 0..n {
+                    let r = sigmoid(gr[j] + hr[j] + br[j]);
+                    let z = sigmoid(gz[j] + hz[j] + bz[j]);
+                    let hidden_n = hn_in[j] + bias_hn[j];
+                    let new = tanh(gn[j] + bn[j] + r * hidden_n);
+                    (gr[j], gz[j], gn[j], hn[j]) = (r, z, new, hidden_n);
+                    h_next[j] = new + z * (h_prev[j] - new);
                 }
             }
             CellKernel::Elman(nonlinearity) => {
                 let g = &u.gates[0][..n];
                 let hh = &u.hidden[0][..n];
-                let bias = u.bias[0];
-                for b in 0..n {
-                    let pre = g[b] + hh[b] + bias;
-                    let h = match nonlinearity {
+                let bias = &u.bias[0][..n];
+                for j in 0..n {
+                    let pre = g[j] + hh[j] + bias[j];
+                    h_next[j] = match nonlinearity {
                         Nonlinearity::Tanh => tanh(pre),
                         Nonlinearity::Relu => pre.max(0.0),
                     };
-                    h_next[b] = if keep[b] != 0.0 { h } else { h_prev[b] };
                 }
             }
         }
@@ -154,9 +149,8 @@ impl CellKernel {
 
     #[inline(always)]
     fn backward_impl(self, u: Backward<'_>) {
-        let n = u.keep.len();
-        let keep = u.keep;
-        let dh = &mut u.dh[..n];
+        let n = u.dh.len();
+        let dh = u.dh;
         match self {
             CellKernel::Lstm => {
                 let [i, f, g, o] = u.gates;
@@ -165,17 +159,15 @@ impl CellKernel {
                 let (di, df, dg, d_o) = (&mut di[..n], &mut df[..n], &mut dg[..n], &mut d_o[..n]);
                 let dc = &mut u.dc[..n];
                 let (c_prev, c_next) = (&u.c_prev[..n], &u.c_next[..n]);
-                for b in 0..n {
-                    let valid = keep[b] != 0.0;
-                    let tc = tanh(c_next[b]);
-                    let dc_total = dc[b] + dh[b] * o[b] * (1.0 - tc * tc);
-                    let zero_if_padded = |v: f32| if valid { v } else { 0.0 };
-                    d_o[b] = zero_if_padded(dh[b] * tc * o[b] * (1.0 - o[b]));
-                    di[b] = zero_if_padded(dc_total * g[b] * i[b] * (1.0 - i[b]));
-                    dg[b] = zero_if_padded(dc_total * i[b] * (1.0 - g[b] * g[b]));
-                    df[b] = zero_if_padded(dc_total * c_prev[b] * f[b] * (1.0 - f[b]));
-                    dc[b] = if valid { dc_total * f[b] } else { dc[b] };
-                    dh[b] = if valid { 0.0 } else { dh[b] };
+                for j in 0..n {
+                    let tc = tanh(c_next[j]);
+                    let dc_total = dc[j] + dh[j] * o[j] * (1.0 - tc * tc);
+                    d_o[j] = dh[j] * tc * o[j] * (1.0 - o[j]);
+                    di[j] = dc_total * g[j] * i[j] * (1.0 - i[j]);
+                    dg[j] = dc_total * i[j] * (1.0 - g[j] * g[j]);
+                    df[j] = dc_total * c_prev[j] * f[j] * (1.0 - f[j]);
+                    dc[j] = dc_total * f[j];
+                    dh[j] = 0.0;
                 }
             }
             CellKernel::Gru => {
@@ -187,32 +179,25 @@ impl CellKernel {
                 let (hr, hz, hn) = (&mut hr[..n], &mut hz[..n], &mut hn[..n]);
                 let hidden_n = &u.hn[..n];
                 let h_prev = &u.h_prev[..n];
-                for b in 0..n {
-                    let valid = keep[b] != 0.0;
-                    let zero_if_padded = |v: f32| if valid { v } else { 0.0 };
-                    let d_new = dh[b] * (1.0 - z[b]) * (1.0 - new[b] * new[b]);
-                    let d_z = dh[b] * (h_prev[b] - new[b]) * z[b] * (1.0 - z[b]);
-                    let d_r = d_new * hidden_n[b] * r[b] * (1.0 - r[b]);
-                    dr[b] = zero_if_padded(d_r);
-                    dz[b] = zero_if_padded(d_z);
-                    dn[b] = zero_if_padded(d_new);
-                    hr[b] = dr[b];
-                    hz[b] = dz[b];
-                    hn[b] = zero_if_padded(d_new * r[b]);
-                    dh[b] = if valid { dh[b] * z[b] } else { dh[b] };
+                for j in 0..n {
+                    let d_new = dh[j] * (1.0 - z[j]) * (1.0 - new[j] * new[j]);
+                    let d_z = dh[j] * (h_prev[j] - new[j]) * z[j] * (1.0 - z[j]);
+                    let d_r = d_new * hidden_n[j] * r[j] * (1.0 - r[j]);
+                    (dr[j], dz[j], dn[j]) = (d_r, d_z, d_new);
+                    (hr[j], hz[j], hn[j]) = (d_r, d_z, d_new * r[j]);
+                    dh[j] *= z[j];
                 }
             }
             CellKernel::Elman(nonlinearity) => {
                 let d = &mut u.d_input[0][..n];
                 let h = &u.h_next[..n];
-                for b in 0..n {
+                for j in 0..n {
                     let slope = match nonlinearity {
-                        Nonlinearity::Tanh => 1.0 - h[b] * h[b],
-                        Nonlinearity::Relu => (h[b] > 0.0) as u8 as f32,
+                        Nonlinearity::Tanh => 1.0 - h[j] * h[j],
+                        Nonlinearity::Relu => (h[j] > 0.0) as u8 as f32,
                     };
-                    let valid = keep[b] != 0.0;
-                    d[b] = if valid { dh[b] * slope } else { 0.0 };
-                    dh[b] = if valid { 0.0 } else { dh[b] };
+                    d[j] = dh[j] * slope;
+                    dh[j] = 0.0;
                 }
             }
         }

@@ -1,18 +1,18 @@
 //! The fused sequence kernel on host memory: the whole recurrence of one layer and direction,
 //! forward and backward through time, for any [`CellKernel`].
 //!
-//! Layout: every per-step quantity is feature-major across the whole sequence, `[rows, n]`
-//! with `n = steps * batch` and step `t` in columns `t * batch .. (t + 1) * batch`. The states
-//! `h` (and `c`) are `[hidden, (steps + 1) * batch]`, the initial state in the first columns.
-//! So the input projection of all steps is one matmul, the weight gradients are one matmul
-//! each, and a step is a column block.
+//! Layout: every per-step quantity is row-major `[n, features]` with `n = steps * batch`, time
+//! then batch (the input's own time-major layout), so row `t * batch + b` is example `b` at
+//! step `t`. The states `h` (and `c`) are `[(steps + 1) * batch, hidden]`, the initial state in
+//! the first rows. So the input projection of all steps is one matmul, the weight gradients are
+//! one matmul each, a step is a contiguous block of rows, and the outputs are the states.
 //!
-//! The hidden units are split into contiguous parts, one per thread; the gate rows are
-//! permuted so that each part's rows (all gates of its units) are contiguous. Each step, every
-//! part multiplies its rows of `W_hh` with the previous state and applies the cell's gate math
+//! The hidden units are split into contiguous parts, one per thread; the gate columns are
+//! permuted so that each part's gates (all gates of its units) are contiguous. Each step, every
+//! part multiplies the previous state with its rows of `W_hh` and applies the cell's gate math
 //! to its own units; the parts only meet once per step (the next step needs the whole state).
 //! The backward pass mirrors this: per step, each part backpropagates its units through the
-//! gate math, then takes its units' share of `W_hhᵀ · dgates`.
+//! gate math, then takes its units' share of `dgates · W_hh`.
 
 use std::ops::Range;
 
@@ -63,7 +63,7 @@ pub(super) struct Saved {
     x: Vec<f32>,
     w_ih: Vec<f32>,
     w_hh: Vec<f32>,
-    keep: Vec<f32>,
+    keep: Vec<bool>,
     gates: Vec<f32>,
     h: Vec<f32>,
     c: Vec<f32>,
@@ -137,8 +137,9 @@ pub(super) fn forward(
         hidden,
     } = dims;
     let g = cell.gates();
+    let gh = g * hidden;
     let n = steps * batch;
-    let cols = n + batch;
+    let rows = n + batch;
     let lstm = matches!(cell, CellKernel::Lstm);
     let gru = matches!(cell, CellKernel::Gru);
 
@@ -165,42 +166,28 @@ pub(super) fn forward(
     };
     let keep = keep_mask(lengths, steps, batch);
 
-    let mut gates = pool::take(g * hidden * n);
-    // gates = W_ih · xᵀ for all steps at once.
-    unsafe {
-        matmul(
-            (g * hidden, n, input),
-            MatMut::new(&mut gates, n as isize, 1),
-            Mat::new(&w_ih, input as isize, 1),
-            Mat::new(&inputs.x, 1, input as isize),
-            false,
-            Parallelism::Rayon(0),
-        );
-    }
-    let mut h = pool::take(hidden * cols);
-    let mut c = if lstm {
-        pool::take(hidden * cols)
-    } else {
-        Vec::new()
+    let mut gates = pool::take(n * gh);
+    let state = |initial: &[f32]| {
+        let mut states = pool::take(rows * hidden);
+        states[..batch * hidden].copy_from_slice(initial);
+        states
     };
-    transpose(&inputs.h0, hidden, &mut h, cols, (batch, hidden));
-    if lstm {
-        transpose(&inputs.c0, hidden, &mut c, cols, (batch, hidden));
-    }
+    let mut h = state(&inputs.h0);
+    let mut c = if lstm { state(&inputs.c0) } else { Vec::new() };
     let mut hn = if gru {
-        pool::take(hidden * n)
+        pool::take(n * hidden)
     } else {
         Vec::new()
     };
     let mut scratch: Vec<Vec<f32>> = parts
         .iter()
-        .map(|p| pool::take(g * p.len() * batch))
+        .map(|p| pool::take(batch * g * p.len()))
         .collect();
 
     let ctx = ForwardCtx {
         dims,
-        n,
-        cols,
+        x: &inputs.x,
+        w_ih: &w_ih,
         w_hh: Ptr::of(&w_hh),
         bias: &bias,
         bias_hn: &bias_hn,
@@ -210,36 +197,33 @@ pub(super) fn forward(
         c: Ptr::of_mut(&mut c),
         hn: Ptr::of_mut(&mut hn),
     };
-    in_lockstep(&parts, &mut scratch, steps, |t, part, hh| {
-        ctx.step(t, part, hh)
+    // Round 0 projects the input of all steps, round `t + 1` runs step `t`.
+    let parallelism = if parts.len() == 1 {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    };
+    in_lockstep(&parts, &mut scratch, steps + 1, |round, part, hh| {
+        if round == 0 {
+            ctx.project(part, parallelism)
+        } else {
+            ctx.step(round - 1, part, hh)
+        }
     });
-
     scratch.into_iter().for_each(pool::give);
-    let mut packed = pool::zeros(packed_rows(&dims) * batch * hidden);
-    // Outputs: the states after each step, `[hidden, n]` → `[n, hidden]`, zero in the padding.
-    transpose(&h[batch..], cols, &mut packed, hidden, (hidden, n));
-    for (column, _) in keep.iter().enumerate().filter(|(_, k)| **k == 0.0) {
-        packed[column * hidden..(column + 1) * hidden].fill(0.0);
+
+    // The outputs are the states after each step, zero in the padding; then the final states.
+    let mut packed = pool::take(packed_rows(&dims) * batch * hidden);
+    let (outputs, finals) = packed.split_at_mut(seq * batch * hidden);
+    outputs[..n * hidden].copy_from_slice(&h[batch * hidden..]);
+    outputs[n * hidden..].fill(0.0);
+    for (row, _) in keep.iter().enumerate().filter(|(_, k)| !**k) {
+        outputs[row * hidden..(row + 1) * hidden].fill(0.0);
     }
-    // The final states, `[hidden, batch]` → `[batch, hidden]`.
-    let state_row = seq * batch * hidden;
-    let last = steps * batch;
-    transpose(
-        &h[last..],
-        cols,
-        &mut packed[state_row..],
-        hidden,
-        (hidden, batch),
-    );
+    let last = n * hidden..rows * hidden;
+    finals[..batch * hidden].copy_from_slice(&h[last.clone()]);
     if lstm {
-        let cell_row = state_row + batch * hidden;
-        transpose(
-            &c[last..],
-            cols,
-            &mut packed[cell_row..],
-            hidden,
-            (hidden, batch),
-        );
+        finals[batch * hidden..].copy_from_slice(&c[last]);
     }
     let saved = Saved {
         dims,
@@ -270,54 +254,31 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
         hidden,
     } = saved.dims;
     let g = cell.gates();
+    let gh = g * hidden;
     let n = steps * batch;
-    let cols = n + batch;
     let lstm = matches!(cell, CellKernel::Lstm);
     let gru = matches!(cell, CellKernel::Gru);
 
-    // Output gradients feature-major; final-state gradients seed the carried ones.
-    let mut d_out = pool::take(hidden * n);
-    transpose(grad, hidden, &mut d_out, n, (n, hidden));
-    let transposed = |row: usize| {
-        let mut out = pool::take(hidden * batch);
-        transpose(
-            &grad[row * batch * hidden..],
-            hidden,
-            &mut out,
-            batch,
-            (batch, hidden),
-        );
-        out
-    };
-    let mut dh = transposed(seq);
+    // The final-state gradients seed the carried ones.
+    let final_grad = |row: usize| grad[row * batch * hidden..(row + 1) * batch * hidden].to_vec();
+    let mut dh = final_grad(seq);
     let mut dc = if lstm {
-        transposed(seq + 1)
+        final_grad(seq + 1)
     } else {
         Vec::new()
     };
-    let mut d_input = pool::take(g * hidden * n);
-    let mut d_hidden = if gru {
-        pool::take(g * hidden * n)
-    } else {
-        Vec::new()
-    };
+    let mut d_input = pool::take(n * gh);
+    let mut d_hidden = if gru { pool::take(n * gh) } else { Vec::new() };
 
-    // `W_hhᵀ` `[H, G * H]`, so each part's rows of it are one row-major block (the layout
-    // `gemm` runs fastest, as in the forward pass).
-    let gh = g * hidden;
-    let mut w_hh_t = pool::take(hidden * gh);
-    transpose(&saved.w_hh, hidden, &mut w_hh_t, gh, (gh, hidden));
     let ctx = BackwardCtx {
         dims: saved.dims,
-        n,
-        cols,
-        w_hh_t: Ptr::of(&w_hh_t),
+        w_hh: Ptr::of(&saved.w_hh),
         keep: &saved.keep,
         gates: Ptr::of(&saved.gates),
         h: Ptr::of(&saved.h),
         c: Ptr::of(&saved.c),
         hn: Ptr::of(&saved.hn),
-        d_out: Ptr::of(&d_out),
+        d_out: Ptr::of(grad),
         dh: Ptr::of_mut(&mut dh),
         dc: Ptr::of_mut(&mut dc),
         d_input: Ptr::of_mut(&mut d_input),
@@ -343,63 +304,49 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let d_hidden_or_input = if gru { &d_hidden } else { &d_input };
     let mut dw_hh = pool::take(gh * hidden);
     let mut dw_ih = pool::take(gh * input);
-    let mut dx = pool::zeros(seq * batch * input);
+    let mut dx = pool::take(seq * batch * input);
+    dx[n * input..].fill(0.0);
     unsafe {
-        // dW_hh = dgates_h · [h_0 .. h_{steps-1}]ᵀ
+        // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]
         matmul(
             (gh, hidden, n),
             MatMut::new(&mut dw_hh, hidden as isize, 1),
-            Mat::new(d_hidden_or_input, n as isize, 1),
-            Mat::new(&saved.h, 1, cols as isize),
+            Mat::new(d_hidden_or_input, 1, gh as isize),
+            Mat::new(&saved.h, hidden as isize, 1),
             false,
             Parallelism::Rayon(0),
         );
-        // dW_ih = dgates_x · x
+        // dW_ih = dgates_xᵀ · x
         matmul(
             (gh, input, n),
             MatMut::new(&mut dw_ih, input as isize, 1),
-            Mat::new(&d_input, n as isize, 1),
+            Mat::new(&d_input, 1, gh as isize),
             Mat::new(&saved.x, input as isize, 1),
             false,
             Parallelism::Rayon(0),
         );
-        // dx = dgates_xᵀ · W_ih
+        // dx = dgates_x · W_ih
         matmul(
             (n, input, gh),
             MatMut::new(&mut dx, input as isize, 1),
-            Mat::new(&d_input, 1, n as isize),
+            Mat::new(&d_input, gh as isize, 1),
             Mat::new(&saved.w_ih, input as isize, 1),
             false,
             Parallelism::Rayon(0),
         );
     }
-    let row_sums = |m: &[f32]| -> Vec<f32> { m.chunks(n.max(1)).map(sum).collect() };
-    let (db_input, db_hidden) = if n == 0 {
-        (vec![0.0; gh], vec![0.0; gh])
-    } else {
-        (row_sums(&d_input), row_sums(d_hidden_or_input))
-    };
-    let untransposed = |m: &[f32]| {
-        let mut out = vec![0.0f32; batch * hidden];
-        transpose(m, batch, &mut out, hidden, (hidden, batch));
-        out
-    };
     let perm = &saved.perm;
     // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
     let grads = Operands {
         x: dx,
         w_ih: unpermute_rows(dw_ih, input, perm),
         w_hh: unpermute_rows(dw_hh, hidden, perm),
-        b_ih: unpermute_rows(db_input, 1, perm),
-        b_hh: unpermute_rows(db_hidden, 1, perm),
-        h0: untransposed(&dh),
-        c0: if lstm {
-            untransposed(&dc)
-        } else {
-            vec![0.0; batch * hidden]
-        },
+        b_ih: unpermute_rows(column_sums(&d_input, gh), 1, perm),
+        b_hh: unpermute_rows(column_sums(d_hidden_or_input, gh), 1, perm),
+        h0: dh,
+        c0: if lstm { dc } else { vec![0.0; batch * hidden] },
     };
-    for buffer in [d_out, dh, dc, d_input, d_hidden, w_hh_t] {
+    for buffer in [d_input, d_hidden] {
         pool::give(buffer);
     }
     grads
@@ -460,14 +407,11 @@ fn reorder_rows(
     out
 }
 
-/// `[steps * batch]`: 1 where step `t` is within example `b`'s length.
-fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<f32> {
+/// `[steps * batch]`: whether step `t` is within example `b`'s length.
+fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool> {
     (0..steps)
         .flat_map(|t| (0..batch).map(move |b| (t, b)))
-        .map(|(t, b)| match lengths {
-            Some(l) if t >= l[b] => 0.0,
-            _ => 1.0,
-        })
+        .map(|(t, b)| lengths.is_none_or(|l| t < l[b]))
         .collect()
 }
 
@@ -544,8 +488,8 @@ impl SpinBarrier {
 #[derive(Clone, Copy)]
 struct Ptr(*mut f32);
 
-// SAFETY: parts only write rows of their own units, and read rows others wrote only after the
-// parallel region that wrote them has ended.
+// SAFETY: parts only write their own units' values, and read values others wrote only after
+// the round that wrote them has ended.
 unsafe impl Send for Ptr {}
 unsafe impl Sync for Ptr {}
 
@@ -612,9 +556,18 @@ unsafe fn matmul(
         }
         return;
     }
-    if n <= 2 && matches!(parallelism, Parallelism::None) {
-        unsafe { narrow_matmul((m, n, k), dst, lhs, rhs, accumulate) };
-        return;
+    if matches!(parallelism, Parallelism::None) {
+        if n <= 2 {
+            unsafe { narrow_matmul((m, n, k), dst, lhs, rhs, accumulate) };
+            return;
+        }
+        if m <= 2 {
+            // dstᵀ = rhsᵀ · lhsᵀ has one or two columns.
+            let t = |Mat(p, rs, cs): Mat| Mat(p, cs, rs);
+            let dst_t = MatMut(dst.0, dst.2, dst.1);
+            unsafe { narrow_matmul((n, m, k), dst_t, t(rhs), t(lhs), accumulate) };
+            return;
+        }
     }
     unsafe {
         gemm::gemm(
@@ -708,12 +661,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 struct ForwardCtx<'a> {
     dims: Dims,
-    n: usize,
-    cols: usize,
+    /// `[seq * batch, input]`.
+    x: &'a [f32],
+    /// `[G * hidden, input]`, rows permuted like the gates.
+    w_ih: &'a [f32],
+    /// `W_hh`, rows permuted like the gates.
     w_hh: Ptr,
     bias: &'a [f32],
     bias_hn: &'a [f32],
-    keep: &'a [f32],
+    keep: &'a [bool],
     gates: Ptr,
     h: Ptr,
     c: Ptr,
@@ -721,8 +677,33 @@ struct ForwardCtx<'a> {
 }
 
 impl ForwardCtx<'_> {
-    /// Step `t` for the units of `part`: their rows of `W_hh · h_t` into `hh`, then the
-    /// cell's gate math.
+    /// The input projections of `part`'s gates at every step, `x · W_ih[part's rows]ᵀ`: each
+    /// thread projects the columns it reads (a single part uses `parallelism`).
+    fn project(&self, part: Range<usize>, parallelism: Parallelism) {
+        let Dims {
+            cell,
+            steps,
+            batch,
+            input,
+            hidden,
+            ..
+        } = self.dims;
+        let g = cell.gates();
+        let col0 = g * part.start;
+        unsafe {
+            matmul(
+                (steps * batch, g * part.len(), input),
+                MatMut(self.gates.0.add(col0), (g * hidden) as isize, 1),
+                Mat::new(self.x, input as isize, 1),
+                Mat::new(&self.w_ih[col0 * input..], 1, input as isize),
+                false,
+                parallelism,
+            );
+        }
+    }
+
+    /// Step `t` for the units of `part`: `h_t · W_hh[part's rows]ᵀ` into `hh`
+    /// (`[batch, G * units]`), then the cell's gate math for each example.
     fn step(&self, t: usize, part: Range<usize>, hh: &mut [f32]) {
         let Dims {
             cell,
@@ -730,55 +711,60 @@ impl ForwardCtx<'_> {
             hidden,
             ..
         } = self.dims;
-        let (n, cols) = (self.n, self.cols);
         let g = cell.gates();
+        let gh = g * hidden;
         let units = part.len();
-        let row0 = g * part.start;
+        let width = g * units;
+        let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
         unsafe {
             matmul(
-                (g * units, batch, hidden),
-                MatMut::new(hh, batch as isize, 1),
-                Mat(self.w_hh.0.add(row0 * hidden), hidden as isize, 1),
-                Mat(self.h.0.add(t * batch), cols as isize, 1),
+                (batch, width, hidden),
+                MatMut::new(hh, width as isize, 1),
+                Mat(self.h.0.add(t * batch * hidden), hidden as isize, 1),
+                Mat(self.w_hh.0.add(col0 * hidden), 1, hidden as isize),
                 false,
                 Parallelism::None,
             );
         }
-        let keep = &self.keep[t * batch..(t + 1) * batch];
-        let hh = Ptr::of_mut(hh);
-        for (local, j) in part.clone().enumerate() {
-            let row = |k: usize| row0 + k * units + local;
+        let hh = &*hh;
+        // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
+        let units_of = |p: Ptr, row: usize, on: bool| unsafe {
+            p.row(row * hidden + part.start, if on { units } else { 0 })
+        };
+        for b in 0..batch {
+            let row = t * batch + b;
+            if !self.keep[row] {
+                // Padding: the state is carried.
+                units_of(self.h, row + batch, true).copy_from_slice(units_of(self.h, row, true));
+                units_of(self.c, row + batch, lstm).copy_from_slice(units_of(self.c, row, lstm));
+                continue;
+            }
             let gate = |k: usize| unsafe {
-                if k < g {
-                    self.gates.row(row(k) * n + t * batch, batch)
-                } else {
-                    &mut []
-                }
+                self.gates
+                    .row(row * gh + col0 + k * units, if k < g { units } else { 0 })
             };
-            let hidden_row = |k: usize| -> &[f32] {
-                if k < g {
-                    unsafe { hh.row((k * units + local) * batch, batch) }
-                } else {
-                    &[]
-                }
-            };
-            let bias = |k: usize| if k < g { self.bias[row(k)] } else { 0.0 };
-            let state = |p: Ptr, step: usize, on: bool| unsafe {
-                p.row(j * cols + step * batch, if on { batch } else { 0 })
-            };
+            let hidden_row = &hh[b * width..][..width];
+            let bias = &self.bias[col0..col0 + width];
+            // Gate `k`'s units of a part-wide row (empty past the cell's gates).
+            fn of_gate(v: &[f32], k: usize, units: usize) -> &[f32] {
+                v.get(k * units..(k + 1) * units).unwrap_or(&[])
+            }
             cell.forward(Forward {
                 gates: [gate(0), gate(1), gate(2), gate(3)],
-                hidden: [hidden_row(0), hidden_row(1), hidden_row(2), hidden_row(3)],
-                bias: [bias(0), bias(1), bias(2), bias(3)],
-                bias_hn: if gru { self.bias_hn[j] } else { 0.0 },
-                keep,
-                h_prev: state(self.h, t, true),
-                h_next: state(self.h, t + 1, true),
-                c_prev: state(self.c, t, lstm),
-                c_next: state(self.c, t + 1, lstm),
-                hn: unsafe { self.hn.row(j * n + t * batch, if gru { batch } else { 0 }) },
+                hidden: [0, 1, 2, 3].map(|k| of_gate(hidden_row, k, units)),
+                bias: [0, 1, 2, 3].map(|k| of_gate(bias, k, units)),
+                bias_hn: if gru {
+                    &self.bias_hn[part.clone()]
+                } else {
+                    &[]
+                },
+                h_prev: units_of(self.h, row, true),
+                h_next: units_of(self.h, row + batch, true),
+                c_prev: units_of(self.c, row, lstm),
+                c_next: units_of(self.c, row + batch, lstm),
+                hn: units_of(self.hn, row, gru),
             });
         }
     }
@@ -786,15 +772,14 @@ impl ForwardCtx<'_> {
 
 struct BackwardCtx<'a> {
     dims: Dims,
-    n: usize,
-    cols: usize,
-    /// `W_hhᵀ`, rows permuted like the gates.
-    w_hh_t: Ptr,
-    keep: &'a [f32],
+    /// `W_hh`, rows permuted like the gates.
+    w_hh: Ptr,
+    keep: &'a [bool],
     gates: Ptr,
     h: Ptr,
     c: Ptr,
     hn: Ptr,
+    /// Gradient of the packed output: its first `n` rows are the outputs'.
     d_out: Ptr,
     dh: Ptr,
     dc: Ptr,
@@ -804,7 +789,7 @@ struct BackwardCtx<'a> {
 }
 
 impl BackwardCtx<'_> {
-    /// Adds `W_hh[:, part]ᵀ · dgates_h(t)` to the carried state gradient of `part`'s units.
+    /// Adds `dgates_h(t) · W_hh[:, part]` to the carried state gradient of `part`'s units.
     fn recur(&self, t: usize, part: Range<usize>) {
         let Dims {
             cell,
@@ -815,10 +800,10 @@ impl BackwardCtx<'_> {
         let gh = cell.gates() * hidden;
         unsafe {
             matmul(
-                (part.len(), batch, gh),
-                MatMut(self.dh.0.add(part.start * batch), batch as isize, 1),
-                Mat(self.w_hh_t.0.add(part.start * gh), gh as isize, 1),
-                Mat(self.d_hidden.0.add(t * batch), self.n as isize, 1),
+                (batch, part.len(), gh),
+                MatMut(self.dh.0.add(part.start), hidden as isize, 1),
+                Mat(self.d_hidden.0.add(t * batch * gh), gh as isize, 1),
+                Mat(self.w_hh.0.add(part.start), hidden as isize, 1),
                 true,
                 Parallelism::None,
             );
@@ -827,79 +812,68 @@ impl BackwardCtx<'_> {
 
     /// Backpropagates step `t` through the gate math of `part`'s units.
     fn step(&self, t: usize, part: Range<usize>) {
-        let Dims { cell, batch, .. } = self.dims;
-        let (n, cols) = (self.n, self.cols);
+        let Dims {
+            cell,
+            batch,
+            hidden,
+            ..
+        } = self.dims;
         let g = cell.gates();
+        let gh = g * hidden;
         let units = part.len();
-        let row0 = g * part.start;
+        let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
-        let keep = &self.keep[t * batch..(t + 1) * batch];
-        for (local, j) in part.clone().enumerate() {
-            let dh = unsafe { self.dh.row(j * batch, batch) };
-            let d_out = unsafe { self.d_out.row(j * n + t * batch, batch) };
-            for b in 0..batch {
-                dh[b] += keep[b] * d_out[b];
-            }
-            let row = |k: usize| (row0 + k * units + local) * n + t * batch;
-            let rows = |p: Ptr, on: bool| -> [&mut [f32]; 4] {
+        let units_of = |p: Ptr, row: usize, on: bool| unsafe {
+            p.row(row * hidden + part.start, if on { units } else { 0 })
+        };
+        for b in 0..batch {
+            let row = t * batch + b;
+            let gates_of = |p: Ptr, on: bool| -> [&mut [f32]; 4] {
                 std::array::from_fn(|k| unsafe {
-                    p.row(row(k), if on && k < g { batch } else { 0 })
+                    p.row(
+                        row * gh + col0 + k * units,
+                        if on && k < g { units } else { 0 },
+                    )
                 })
             };
-            let [a0, a1, a2, a3] = rows(self.gates, true);
-            let state = |p: Ptr, step: usize, on: bool| -> &[f32] {
-                unsafe { p.row(j * cols + step * batch, if on { batch } else { 0 }) }
-            };
+            let mut d_input = gates_of(self.d_input, true);
+            let mut d_hidden = gates_of(self.d_hidden, gru);
+            if !self.keep[row] {
+                // Padding: no gradient reaches the gates; the state's gradient is carried.
+                for d in d_input.iter_mut().chain(d_hidden.iter_mut()) {
+                    d.fill(0.0);
+                }
+                continue;
+            }
+            let dh = units_of(self.dh, b, true);
+            for (d, o) in dh.iter_mut().zip(units_of(self.d_out, row, true).iter()) {
+                *d += o;
+            }
             cell.backward(Backward {
-                gates: [a0, a1, a2, a3],
-                d_input: rows(self.d_input, true),
-                d_hidden: rows(self.d_hidden, gru),
-                keep,
+                gates: gates_of(self.gates, true).map(|r| &*r),
+                d_input,
+                d_hidden,
                 dh,
-                dc: unsafe { self.dc.row(j * batch, if lstm { batch } else { 0 }) },
-                h_prev: state(self.h, t, true),
-                h_next: state(self.h, t + 1, true),
-                c_prev: state(self.c, t, lstm),
-                c_next: state(self.c, t + 1, lstm),
-                hn: unsafe { self.hn.row(j * n + t * batch, if gru { batch } else { 0 }) },
+                dc: units_of(self.dc, b, lstm),
+                h_prev: units_of(self.h, row, true),
+                h_next: units_of(self.h, row + batch, true),
+                c_prev: units_of(self.c, row, lstm),
+                c_next: units_of(self.c, row + batch, lstm),
+                hn: units_of(self.hn, row, gru),
             });
         }
     }
 }
 
-/// Sum of `v` in eight interleaved partial sums (which the compiler vectorises; a plain
-/// sequential sum cannot be reordered).
-fn sum(v: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = v.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for (lane, x) in lanes.iter_mut().zip(chunk) {
-            *lane += x;
+/// Sums of the columns of `m` (`width` values per row), adding whole rows at a time (which
+/// the compiler vectorises).
+fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; width];
+    for row in m.chunks_exact(width) {
+        for (s, v) in sums.iter_mut().zip(row) {
+            *s += v;
         }
     }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// `dst[c][r] = src[r][c]` for an `rows × cols` block (`src` rows `src_stride` apart, `dst`
-/// rows `dst_stride` apart), in tiles so that neither side is walked with a large stride.
-fn transpose(
-    src: &[f32],
-    src_stride: usize,
-    dst: &mut [f32],
-    dst_stride: usize,
-    (rows, cols): (usize, usize),
-) {
-    const TILE: usize = 32;
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                let row = &src[r * src_stride..];
-                for c in c0..(c0 + TILE).min(cols) {
-                    dst[c * dst_stride + r] = row[c];
-                }
-            }
-        }
-    }
+    sums
 }

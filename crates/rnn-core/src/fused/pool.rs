@@ -36,13 +36,6 @@ pub(super) fn take(len: usize) -> Vec<f32> {
     }
 }
 
-/// A buffer of `len` zeros.
-pub(super) fn zeros(len: usize) -> Vec<f32> {
-    let mut buffer = take(len);
-    buffer.fill(0.0);
-    buffer
-}
-
 /// Returns a buffer to the pool.
 pub(super) fn give(mut buffer: Vec<f32>) {
     if buffer.capacity() < 1024 {
