@@ -6,6 +6,8 @@
 //! `[&[f32]; 4]` holds the gates in PyTorch's order (LSTM `i f g o`, GRU `r z n`, Elman one).
 
 use super::CellKernel;
+#[cfg(target_arch = "x86_64")]
+use super::math::has_avx2_fma;
 use super::math::{sigmoid, tanh};
 use crate::Nonlinearity;
 
@@ -202,10 +204,4 @@ impl CellKernel {
             }
         }
     }
-}
-
-/// Whether the gate math can run 8 examples per instruction (AVX2 with FMA).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }

@@ -22,6 +22,7 @@ use gemm::Parallelism;
 
 use super::CellKernel;
 use super::gates::{Backward, Forward};
+use super::packed::Packed;
 use super::pool;
 
 /// Sizes of one fused run.
@@ -184,11 +185,20 @@ pub(super) fn forward(
         .map(|p| pool::take(batch * g * p.len()))
         .collect();
 
+    // Each part's rows of `W_hh`, the weights of its gate columns.
+    let packed: Vec<Packed> = parts
+        .iter()
+        .map(|p| {
+            let col0 = g * p.start;
+            Packed::new(g * p.len(), hidden, |j, i| w_hh[(col0 + j) * hidden + i])
+        })
+        .collect();
     let ctx = ForwardCtx {
         dims,
+        parts: &parts,
         x: &inputs.x,
         w_ih: &w_ih,
-        w_hh: Ptr::of(&w_hh),
+        w_hh: &packed,
         bias: &bias,
         bias_hn: &bias_hn,
         keep: &keep,
@@ -270,9 +280,16 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let mut d_input = pool::take(n * gh);
     let mut d_hidden = if gru { pool::take(n * gh) } else { Vec::new() };
 
+    // Each part's columns of `W_hh`, the weights of its units' state gradient.
+    let packed: Vec<Packed> = saved
+        .parts
+        .iter()
+        .map(|p| Packed::new(p.len(), gh, |j, r| saved.w_hh[r * hidden + p.start + j]))
+        .collect();
     let ctx = BackwardCtx {
         dims: saved.dims,
-        w_hh: Ptr::of(&saved.w_hh),
+        parts: &saved.parts,
+        w_hh: &packed,
         keep: &saved.keep,
         gates: Ptr::of(&saved.gates),
         h: Ptr::of(&saved.h),
@@ -364,6 +381,14 @@ fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
     (0..parts)
         .map(|p| p * hidden / parts..(p + 1) * hidden / parts)
         .collect()
+}
+
+/// The position of `part` among `parts`.
+fn part_index(parts: &[Range<usize>], part: &Range<usize>) -> usize {
+    parts
+        .iter()
+        .position(|p| p == part)
+        .expect("a part of the split")
 }
 
 /// Permuted row → PyTorch row: part by part, gate by gate, unit by unit.
@@ -556,19 +581,6 @@ unsafe fn matmul(
         }
         return;
     }
-    if matches!(parallelism, Parallelism::None) {
-        if n <= 2 {
-            unsafe { narrow_matmul((m, n, k), dst, lhs, rhs, accumulate) };
-            return;
-        }
-        if m <= 2 {
-            // dstᵀ = rhsᵀ · lhsᵀ has one or two columns.
-            let t = |Mat(p, rs, cs): Mat| Mat(p, cs, rs);
-            let dst_t = MatMut(dst.0, dst.2, dst.1);
-            unsafe { narrow_matmul((n, m, k), dst_t, t(rhs), t(lhs), accumulate) };
-            return;
-        }
-    }
     unsafe {
         gemm::gemm(
             m,
@@ -594,79 +606,15 @@ unsafe fn matmul(
     }
 }
 
-/// [`matmul`] for one or two columns (batch 1 or 2 per step), where `gemm` is slow: dot
-/// products when the rows of `lhs` are contiguous, column updates when its columns are.
-///
-/// # Safety
-/// As [`matmul`].
-unsafe fn narrow_matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: MatMut,
-    lhs: Mat,
-    rhs: Mat,
-    accumulate: bool,
-) {
-    let at = |p: *const f32, r: usize, c: usize, rs: isize, cs: isize| unsafe {
-        *p.offset(r as isize * rs + c as isize * cs)
-    };
-    let mut out = vec![0.0f32; m];
-    for c in 0..n {
-        let column: Vec<f32> = (0..k).map(|i| at(rhs.0, i, c, rhs.1, rhs.2)).collect();
-        if lhs.2 == 1 {
-            for (r, o) in out.iter_mut().enumerate() {
-                let row =
-                    unsafe { std::slice::from_raw_parts(lhs.0.offset(r as isize * lhs.1), k) };
-                *o = dot(row, &column);
-            }
-        } else if lhs.1 == 1 {
-            out.fill(0.0);
-            for (i, &v) in column.iter().enumerate() {
-                let col =
-                    unsafe { std::slice::from_raw_parts(lhs.0.offset(i as isize * lhs.2), m) };
-                for (o, w) in out.iter_mut().zip(col) {
-                    *o += w * v;
-                }
-            }
-        } else {
-            for (r, o) in out.iter_mut().enumerate() {
-                *o = (0..k)
-                    .map(|i| at(lhs.0, r, i, lhs.1, lhs.2) * column[i])
-                    .sum();
-            }
-        }
-        for (r, v) in out.iter().enumerate() {
-            let d = unsafe { dst.0.offset(r as isize * dst.1 + c as isize * dst.2) };
-            unsafe { *d = if accumulate { *d + v } else { *v } };
-        }
-    }
-}
-
-/// Dot product in eight interleaved partial sums (vectorisable).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
 struct ForwardCtx<'a> {
     dims: Dims,
+    parts: &'a [Range<usize>],
     /// `[seq * batch, input]`.
     x: &'a [f32],
     /// `[G * hidden, input]`, rows permuted like the gates.
     w_ih: &'a [f32],
-    /// `W_hh`, rows permuted like the gates.
-    w_hh: Ptr,
+    /// Each part's rows of `W_hh` (rows permuted like the gates).
+    w_hh: &'a [Packed],
     bias: &'a [f32],
     bias_hn: &'a [f32],
     keep: &'a [bool],
@@ -718,15 +666,10 @@ impl ForwardCtx<'_> {
         let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
+        let w_hh = &self.w_hh[part_index(self.parts, &part)];
         unsafe {
-            matmul(
-                (batch, width, hidden),
-                MatMut::new(hh, width as isize, 1),
-                Mat(self.h.0.add(t * batch * hidden), hidden as isize, 1),
-                Mat(self.w_hh.0.add(col0 * hidden), 1, hidden as isize),
-                false,
-                Parallelism::None,
-            );
+            let h = self.h.0.add(t * batch * hidden);
+            w_hh.multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
         }
         let hh = &*hh;
         // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
@@ -772,8 +715,9 @@ impl ForwardCtx<'_> {
 
 struct BackwardCtx<'a> {
     dims: Dims,
-    /// `W_hh`, rows permuted like the gates.
-    w_hh: Ptr,
+    parts: &'a [Range<usize>],
+    /// Each part's columns of `W_hh` (rows permuted like the gates).
+    w_hh: &'a [Packed],
     keep: &'a [bool],
     gates: Ptr,
     h: Ptr,
@@ -798,15 +742,11 @@ impl BackwardCtx<'_> {
             ..
         } = self.dims;
         let gh = cell.gates() * hidden;
+        let w_hh = &self.w_hh[part_index(self.parts, &part)];
         unsafe {
-            matmul(
-                (batch, part.len(), gh),
-                MatMut(self.dh.0.add(part.start), hidden as isize, 1),
-                Mat(self.d_hidden.0.add(t * batch * gh), gh as isize, 1),
-                Mat(self.w_hh.0.add(part.start), hidden as isize, 1),
-                true,
-                Parallelism::None,
-            );
+            let d_hidden = self.d_hidden.0.add(t * batch * gh);
+            let dh = self.dh.0.add(part.start);
+            w_hh.multiply(batch, (d_hidden, gh), (dh, hidden), true);
         }
     }
 

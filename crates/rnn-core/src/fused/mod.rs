@@ -13,6 +13,7 @@ mod backend;
 mod gates;
 mod kernel;
 mod math;
+mod packed;
 mod pool;
 
 use burn::backend::DispatchDevice;

@@ -1,0 +1,262 @@
+//! A weight block packed once per sequence for the per-step matmuls of the fused kernels.
+//!
+//! Every step multiplies the state `[batch, K]` by the same block of `W_hh` (forward) or
+//! `W_hhᵀ` (backward). A general `gemm` call repacks that block, the larger operand (512 KiB
+//! per thread at the benchmark shape), at every step; [`Packed`] holds it in the layout its
+//! multiply loop reads: panels of [`PANEL`] output columns, each column's `K` weights
+//! interleaved with the panel's other columns, so that a pass over `K` reads one contiguous
+//! panel while [`ROWS`] state rows accumulate in registers.
+
+#[cfg(target_arch = "x86_64")]
+use super::math::has_avx2_fma;
+use super::pool;
+
+/// Output columns per panel (two 8-lane vectors).
+const PANEL: usize = 16;
+/// State rows per pass over a panel (twelve 8-lane accumulators).
+const ROWS: usize = 6;
+
+/// A `columns × k` weight matrix in panels: `[columns.div_ceil(PANEL), k, PANEL]`, zero past
+/// the last column.
+pub(super) struct Packed {
+    panels: Vec<f32>,
+    columns: usize,
+    k: usize,
+}
+
+impl Drop for Packed {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.panels));
+    }
+}
+
+impl Packed {
+    /// Packs the matrix whose element `(j, i)` is `weight(j, i)`: the weight of input `i` for
+    /// output column `j`.
+    pub fn new(columns: usize, k: usize, weight: impl Fn(usize, usize) -> f32) -> Self {
+        let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
+        for first in (0..columns).step_by(PANEL) {
+            let panel = &mut panels[first * k..(first + PANEL) * k];
+            for i in 0..k {
+                for (l, j) in (first..first + PANEL).enumerate() {
+                    panel[i * PANEL + l] = if j < columns { weight(j, i) } else { 0.0 };
+                }
+            }
+        }
+        Self { panels, columns, k }
+    }
+
+    /// `dst[b][j] (+)= Σ_i a[b][i] · W(j, i)` for `b < rows`: `a` is `[rows, k]` with rows
+    /// `a_stride` apart, `dst` is `[rows, columns]` with rows `dst_stride` apart; `dst` is
+    /// overwritten unless `accumulate`.
+    ///
+    /// # Safety
+    /// `a` and `dst` cover those rows, and `dst` overlaps neither `a` nor the panels.
+    pub unsafe fn multiply(
+        &self,
+        rows: usize,
+        (a, a_stride): (*const f32, usize),
+        (dst, dst_stride): (*mut f32, usize),
+        accumulate: bool,
+    ) {
+        let args = (rows, (a, a_stride), (dst, dst_stride), accumulate);
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU has the features; the caller upholds the rest.
+            return unsafe { self.multiply_avx2(args) };
+        }
+        unsafe { self.multiply_portable(args) }
+    }
+
+    /// [`Packed::multiply`] without vector instructions of its own.
+    unsafe fn multiply_portable(&self, args: Args) {
+        unsafe {
+            self.for_each_tile(
+                args,
+                |tile| self.tile::<ROWS>(tile),
+                |r, tile| match r {
+                    1 => self.tile::<1>(tile),
+                    2 => self.tile::<2>(tile),
+                    3 => self.tile::<3>(tile),
+                    4 => self.tile::<4>(tile),
+                    _ => self.tile::<5>(tile),
+                },
+            )
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn multiply_avx2(&self, args: Args) {
+        unsafe {
+            self.for_each_tile(
+                args,
+                |tile| self.tile_avx2::<ROWS>(tile),
+                |r, tile| match r {
+                    1 => self.tile_avx2::<1>(tile),
+                    2 => self.tile_avx2::<2>(tile),
+                    3 => self.tile_avx2::<3>(tile),
+                    4 => self.tile_avx2::<4>(tile),
+                    _ => self.tile_avx2::<5>(tile),
+                },
+            )
+        }
+    }
+
+    /// Runs `full` on every tile of [`ROWS`] rows and `partial(r, ..)` on a last tile of
+    /// `r < ROWS` rows, panel by panel.
+    #[inline(always)]
+    unsafe fn for_each_tile(
+        &self,
+        (rows, a, dst, accumulate): Args,
+        full: impl Fn(Tile<'_>),
+        partial: impl Fn(usize, Tile<'_>),
+    ) {
+        for first in (0..self.columns).step_by(PANEL) {
+            let panel = &self.panels[first * self.k..(first + PANEL) * self.k];
+            let width = PANEL.min(self.columns - first);
+            for b in (0..rows).step_by(ROWS) {
+                let a = (unsafe { a.0.add(b * a.1) }, a.1);
+                let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
+                let tile = (panel, a, dst, width, accumulate);
+                match rows - b {
+                    r if r >= ROWS => full(tile),
+                    r => partial(r, tile),
+                }
+            }
+        }
+    }
+
+    /// `R` rows of the product with one panel, in portable code.
+    #[inline(always)]
+    fn tile<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+        let mut acc = [[0.0f32; PANEL]; R];
+        for i in 0..self.k {
+            let w = &panel[i * PANEL..(i + 1) * PANEL];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: `multiply`'s caller guarantees `a` covers these rows.
+                let x = unsafe { *a.0.add(r * a.1 + i) };
+                for (acc, &w) in acc.iter_mut().zip(w) {
+                    *acc += x * w;
+                }
+            }
+        }
+        unsafe { store(&acc, dst, width, accumulate) }
+    }
+
+    /// `R` rows of the product with one panel: two 8-lane accumulators per row, one fused
+    /// multiply-add per accumulator and input.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn tile_avx2<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+        use std::arch::x86_64::{
+            __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
+            _mm256_storeu_ps,
+        };
+        let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
+        for i in 0..self.k {
+            let w = &panel[i * PANEL..(i + 1) * PANEL];
+            // SAFETY: `w` holds 16 values; `multiply`'s caller guarantees `a` covers the rows.
+            let (w0, w1) = unsafe {
+                (
+                    _mm256_loadu_ps(w.as_ptr()),
+                    _mm256_loadu_ps(w[8..].as_ptr()),
+                )
+            };
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let x = _mm256_broadcast_ss(unsafe { &*a.0.add(r * a.1 + i) });
+                acc[0] = _mm256_fmadd_ps(x, w0, acc[0]);
+                acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
+            }
+        }
+        let mut rows = [[0.0f32; PANEL]; R];
+        for (row, acc) in rows.iter_mut().zip(&acc) {
+            // SAFETY: each row holds 16 values.
+            unsafe {
+                _mm256_storeu_ps(row.as_mut_ptr(), acc[0]);
+                _mm256_storeu_ps(row[8..].as_mut_ptr(), acc[1]);
+            }
+        }
+        unsafe { store(&rows, dst, width, accumulate) }
+    }
+}
+
+/// Writes (or adds) the first `width` values of each accumulated row to `dst`'s rows.
+///
+/// # Safety
+/// `dst` covers `R` rows of `width` values.
+#[inline(always)]
+unsafe fn store<const R: usize>(
+    rows: &[[f32; PANEL]; R],
+    (dst, stride): (*mut f32, usize),
+    width: usize,
+    accumulate: bool,
+) {
+    for (r, row) in rows.iter().enumerate() {
+        let out = unsafe { std::slice::from_raw_parts_mut(dst.add(r * stride), width) };
+        for (out, &v) in out.iter_mut().zip(row) {
+            *out = if accumulate { *out + v } else { v };
+        }
+    }
+}
+
+/// [`Packed::multiply`]'s arguments: rows, `a` and its row stride, `dst` and its row
+/// stride, whether to accumulate.
+type Args = (usize, (*const f32, usize), (*mut f32, usize), bool);
+/// A tile: the panel, `a` and `dst` from the tile's first row, the panel's valid columns, and
+/// whether to accumulate.
+type Tile<'a> = (
+    &'a [f32],
+    (*const f32, usize),
+    (*mut f32, usize),
+    usize,
+    bool,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both code paths against a plain triple loop, with partial panels and row tiles.
+    #[test]
+    fn multiplies_like_the_definition() {
+        let (rows, columns, k) = (13, 37, 19);
+        let value = |s: usize| ((s * 7919) % 23) as f32 / 11.0 - 1.0;
+        let weight = |j: usize, i: usize| value(j * k + i + 5);
+        let a: Vec<f32> = (0..rows * (k + 3)).map(value).collect();
+        let start: Vec<f32> = (0..rows * (columns + 2)).map(|s| value(s + 1)).collect();
+        let packed = Packed::new(columns, k, weight);
+        for accumulate in [false, true] {
+            let mut expected = start.clone();
+            for b in 0..rows {
+                for j in 0..columns {
+                    let dot: f32 = (0..k).map(|i| a[b * (k + 3) + i] * weight(j, i)).sum();
+                    let out = &mut expected[b * (columns + 2) + j];
+                    *out = if accumulate { *out + dot } else { dot };
+                }
+            }
+            let run = |vectorised: bool| {
+                let mut dst = start.clone();
+                let args = (
+                    rows,
+                    (a.as_ptr(), k + 3),
+                    (dst.as_mut_ptr(), columns + 2),
+                    accumulate,
+                );
+                unsafe {
+                    if vectorised {
+                        packed.multiply(args.0, args.1, args.2, args.3)
+                    } else {
+                        packed.multiply_portable(args)
+                    }
+                }
+                dst
+            };
+            for dst in [run(true), run(false)] {
+                for (got, want) in dst.iter().zip(&expected) {
+                    assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+                }
+            }
+        }
+    }
+}
