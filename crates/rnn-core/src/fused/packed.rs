@@ -16,6 +16,21 @@ const PANEL: usize = 16;
 /// State rows per pass over a panel (twelve 8-lane accumulators).
 const ROWS: usize = 6;
 
+/// Calls `$this.$tile::<R>($args)` for the row count `R = $rows` (1 ..= [`ROWS`]), known only
+/// at run time.
+macro_rules! by_rows {
+    ($this:ident . $tile:ident, $rows:expr, $args:expr) => {
+        match $rows {
+            1 => $this.$tile::<1>($args),
+            2 => $this.$tile::<2>($args),
+            3 => $this.$tile::<3>($args),
+            4 => $this.$tile::<4>($args),
+            5 => $this.$tile::<5>($args),
+            _ => $this.$tile::<ROWS>($args),
+        }
+    };
+}
+
 /// A `columns × k` weight matrix in panels: `[columns.div_ceil(PANEL), k, PANEL]`, zero past
 /// the last column.
 pub(super) struct Packed {
@@ -70,47 +85,22 @@ impl Packed {
 
     /// [`Packed::multiply`] without vector instructions of its own.
     unsafe fn multiply_portable(&self, args: Args) {
-        unsafe {
-            self.for_each_tile(
-                args,
-                |tile| self.tile::<ROWS>(tile),
-                |r, tile| match r {
-                    1 => self.tile::<1>(tile),
-                    2 => self.tile::<2>(tile),
-                    3 => self.tile::<3>(tile),
-                    4 => self.tile::<4>(tile),
-                    _ => self.tile::<5>(tile),
-                },
-            )
-        }
+        unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile, rows, tile)) }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply_avx2(&self, args: Args) {
-        unsafe {
-            self.for_each_tile(
-                args,
-                |tile| self.tile_avx2::<ROWS>(tile),
-                |r, tile| match r {
-                    1 => self.tile_avx2::<1>(tile),
-                    2 => self.tile_avx2::<2>(tile),
-                    3 => self.tile_avx2::<3>(tile),
-                    4 => self.tile_avx2::<4>(tile),
-                    _ => self.tile_avx2::<5>(tile),
-                },
-            )
-        }
+        unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile_avx2, rows, tile)) }
     }
 
-    /// Runs `full` on every tile of [`ROWS`] rows and `partial(r, ..)` on a last tile of
-    /// `r < ROWS` rows, panel by panel.
+    /// Runs `tile(r, ..)` on every tile, panel by panel: `r` is [`ROWS`] but for a last tile
+    /// of fewer rows.
     #[inline(always)]
     unsafe fn for_each_tile(
         &self,
         (rows, a, dst, accumulate): Args,
-        full: impl Fn(Tile<'_>),
-        partial: impl Fn(usize, Tile<'_>),
+        tile: impl Fn(usize, Tile<'_>),
     ) {
         for first in (0..self.columns).step_by(PANEL) {
             let panel = &self.panels[first * self.k..(first + PANEL) * self.k];
@@ -118,11 +108,7 @@ impl Packed {
             for b in (0..rows).step_by(ROWS) {
                 let a = (unsafe { a.0.add(b * a.1) }, a.1);
                 let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
-                let tile = (panel, a, dst, width, accumulate);
-                match rows - b {
-                    r if r >= ROWS => full(tile),
-                    r => partial(r, tile),
-                }
+                tile((rows - b).min(ROWS), (panel, a, dst, width, accumulate));
             }
         }
     }
