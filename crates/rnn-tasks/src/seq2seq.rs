@@ -14,6 +14,7 @@ use crate::bridge::Bridge;
 use crate::checks::{check_not_empty, check_positive, check_probability};
 use crate::decode::{DecodeConfig, Decoded};
 use crate::mask::padding_mask;
+use crate::output::OutputLayer;
 use crate::recurrent::final_hidden;
 use crate::tokens::{check_tokens, from_ids};
 
@@ -43,6 +44,11 @@ pub struct Seq2SeqConfig {
     /// Dropout on embeddings and before the output layer (training only).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Tie the output layer to the target embedding: `logits = h̃ Eᵀ + b` (Press & Wolf 2017).
+    /// The attentional state `h̃` then has `embedding_size` units instead of the decoder's
+    /// hidden size.
+    #[config(default = false)]
+    pub tie_embeddings: bool,
     /// Probability that a training step feeds the true previous target token rather than the
     /// model's own prediction (1: full teacher forcing; below 1: scheduled sampling).
     #[config(default = 1.0)]
@@ -67,10 +73,15 @@ impl Seq2SeqConfig {
         self.decoder.check_unidirectional("decoder")?;
         let hidden = self.decoder.hidden_size;
         let keys = self.encoder.output_size();
+        let attentional = if self.tie_embeddings {
+            self.embedding_size
+        } else {
+            hidden
+        };
         let bahdanau = self.attention == AttentionKind::Bahdanau;
         let decoder_input = self.embedding_size
             + if bahdanau { keys } else { 0 }
-            + if self.input_feeding { hidden } else { 0 };
+            + if self.input_feeding { attentional } else { 0 };
         let encoder = self
             .encoder
             .try_init_as("encoder", self.embedding_size, device)?;
@@ -98,8 +109,12 @@ impl Seq2SeqConfig {
             bridge,
             decoder,
             attention,
-            combine: LinearConfig::new(hidden + keys, hidden).init(device),
-            output: LinearConfig::new(hidden, self.target_vocab_size).init(device),
+            combine: LinearConfig::new(hidden + keys, attentional).init(device),
+            output: if self.tie_embeddings {
+                OutputLayer::tied(attentional, self.target_vocab_size, device)
+            } else {
+                OutputLayer::linear(attentional, self.target_vocab_size, device)
+            },
             dropout: DropoutConfig::new(self.dropout).init(),
             input_feeding: self.input_feeding,
             teacher_forcing: self.teacher_forcing,
@@ -199,8 +214,9 @@ pub struct Seq2Seq {
     pub attention: Attention,
     /// `W_c`: `[s_t; c_t]` → attentional state `h̃_t`.
     pub combine: Linear,
-    /// `W_o`: `h̃_t` → logits over the target vocabulary.
-    pub output: Linear,
+    /// `W_o`: `h̃_t` → logits over the target vocabulary (own weights, or the target
+    /// embedding's).
+    pub output: OutputLayer,
     /// Dropout on embeddings and before the output layer.
     pub dropout: Dropout,
     /// Whether `h̃_{t-1}` is fed to the decoder.
@@ -311,9 +327,10 @@ impl Seq2Seq {
             .combine
             .forward(Tensor::cat(vec![s, context], D - 1))
             .tanh();
-        let logits = self
-            .output
-            .forward(self.dropout.forward(attentional.clone()));
+        let logits = self.output.forward(
+            self.dropout.forward(attentional.clone()),
+            &self.target_embedding,
+        );
         (attentional, logits)
     }
 
@@ -461,13 +478,7 @@ impl Seq2Seq {
         inputs.extend(state.feed);
         let (s, rnn) = self.decoder.step(Tensor::cat(inputs, 1), Some(state.rnn));
         let (context, weights) = early.unwrap_or_else(|| self.attention.attend(s.clone(), memory));
-        let attentional = self
-            .combine
-            .forward(Tensor::cat(vec![s, context], 1))
-            .tanh();
-        let logits = self
-            .output
-            .forward(self.dropout.forward(attentional.clone()));
+        let (attentional, logits) = self.predict(s, context);
         let feed = self.input_feeding.then_some(attentional);
         (logits, weights, DecoderState { rnn, feed })
     }

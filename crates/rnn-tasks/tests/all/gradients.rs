@@ -146,6 +146,7 @@ fn seq2seq(
     )]
     attention: AttentionKind,
     #[values(false, true)] input_feeding: bool,
+    #[values(false, true)] tie_embeddings: bool,
 ) {
     let device = autodiff_device();
     let model = Seq2SeqConfig::new(
@@ -162,6 +163,7 @@ fn seq2seq(
     .with_embedding_size(3)
     .with_attention(attention)
     .with_input_feeding(input_feeding)
+    .with_tie_embeddings(tie_embeddings)
     .init(&device);
     let source = targets(&[vec![0, 1, 2, 3], vec![4, 1, 0, 0]], &device);
     let target_in = targets(&[vec![0, 1, 2], vec![3, 4, 5]], &device);
@@ -172,7 +174,7 @@ fn seq2seq(
         None,
     );
     assert_all_trained(
-        &format!("seq2seq {attention:?} feeding={input_feeding}"),
+        &format!("seq2seq {attention:?} feeding={input_feeding} tied={tie_embeddings}"),
         &model,
         loss,
     );

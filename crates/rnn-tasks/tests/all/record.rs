@@ -7,12 +7,14 @@ use rnn_tasks::{
     SequenceClassifierConfig,
 };
 
+use rstest::rstest;
+
 use crate::backend::device;
 use crate::seq2seq::targets;
 use crate::util::{assert_close, max_abs_diff};
 
-#[test]
-fn seq2seq_round_trips_through_files() {
+#[rstest]
+fn seq2seq_round_trips_through_files(#[values(false, true)] tie_embeddings: bool) {
     let device = device();
     let dir = tempfile::tempdir().unwrap();
     let config = Seq2SeqConfig::new(
@@ -26,7 +28,8 @@ fn seq2seq_round_trips_through_files() {
             .with_num_layers(2),
     )
     .with_attention(AttentionKind::Bahdanau)
-    .with_embedding_size(5);
+    .with_embedding_size(5)
+    .with_tie_embeddings(tie_embeddings);
     config
         .save(dir.path().join("config.json"))
         .expect("save config");

@@ -5,7 +5,7 @@
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rnn_tasks::{
-    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, RecurrentConfig, Seq2Seq,
+    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, OutputLayer, RecurrentConfig, Seq2Seq,
     Seq2SeqConfig,
 };
 use rstest::rstest;
@@ -249,5 +249,79 @@ fn teacher_forcing_below_one_feeds_own_predictions() {
     assert!(
         crate::util::max_abs_diff(&later(&scheduled), &later(&forced)) > 1e-3,
         "some later steps read the model's predictions"
+    );
+}
+
+/// A tied output layer computes `h̃ Eᵀ + b`: a token whose target-embedding row is zero gets
+/// exactly its bias as logit at every step (on the parallel and on the step-by-step path),
+/// while the other tokens' logits vary; greedy decoding still replays through the training
+/// forward.
+#[rstest]
+fn tied_output_reads_the_target_embedding(
+    #[values(AttentionKind::Bahdanau, AttentionKind::LuongGeneral)] attention: AttentionKind,
+    #[values(false, true)] input_feeding: bool,
+) {
+    let device = device();
+    let embedding = 6;
+    let mut model = Seq2SeqConfig::new(
+        SOURCE_VOCAB,
+        TARGET_VOCAB,
+        RecurrentConfig::new(5)
+            .with_cell(CellKind::Gru)
+            .with_bidirectional(true),
+        RecurrentConfig::new(10).with_cell(CellKind::Gru),
+    )
+    .with_embedding_size(embedding)
+    .with_attention(attention)
+    .with_input_feeding(input_feeding)
+    .with_tie_embeddings(true)
+    .init(&device);
+    let silent = 4;
+    model.target_embedding.weight = model.target_embedding.weight.clone().map(|w| {
+        w.slice_assign(
+            [silent..silent + 1, 0..embedding],
+            Tensor::zeros([1, embedding], &device),
+        )
+    });
+    let OutputLayer::Tied(bias) = &model.output else {
+        panic!("with tie_embeddings the output layer is tied");
+    };
+    let bias = bias.val();
+
+    let mut rng = Rng::new(30);
+    let sources = random_sequences(&mut rng, &[5, 3], 3, SOURCE_VOCAB);
+    let rows = random_sequences(&mut rng, &[4, 4], 3, TARGET_VOCAB);
+    let batch = padded(&sources, 0, 0, &device);
+    let logits = model
+        .forward(batch.tokens, Some(&batch.lengths), targets(&rows, &device))
+        .logits;
+    let [batch_size, steps, _] = logits.dims();
+    let expected =
+        bias.clone()
+            .reshape([1, 1, TARGET_VOCAB])
+            .expand([batch_size, steps, TARGET_VOCAB]);
+    let deviation = (logits - expected).abs().max_dim(0).max_dim(1);
+    let deviation: Vec<f32> = deviation.into_data().iter::<f32>().collect();
+    for (token, d) in deviation.iter().enumerate() {
+        if token == silent {
+            assert!(
+                *d < 1e-6,
+                "token {token}: logit differs from its bias by {d}"
+            );
+        } else {
+            assert!(
+                *d > 1e-4,
+                "token {token}: logits follow h̃, got {d} from the bias"
+            );
+        }
+    }
+
+    let decode = DecodeConfig::new(START, END, 6);
+    let greedy = model.greedy(single(&sources[0], &device), None, &decode);
+    let (log_prob, _) = replay(&model, &sources[0], &greedy.tokens[0], &device);
+    assert!(
+        (log_prob - greedy.log_probs[0]).abs() < 1e-4,
+        "{log_prob} vs {}",
+        greedy.log_probs[0]
     );
 }
