@@ -122,6 +122,13 @@ struct TrainArgs {
     /// Dropout on embeddings and before the output layer, in [0, 1).
     #[arg(long, default_value_t = TranslationOptions::default().dropout)]
     dropout: f64,
+    /// Word dropout: probability that a training token (source, or decoder input) is read
+    /// as `<unk>`, in [0, 1).
+    #[arg(long, default_value_t = TranslationOptions::default().word_dropout)]
+    word_dropout: f64,
+    /// Tie the output layer to the target embedding (`h̃` then has the embedding's size).
+    #[arg(long)]
+    tie_embeddings: bool,
     /// Beam width of the evaluation.
     #[arg(long, default_value_t = 5)]
     beam: usize,
@@ -184,6 +191,12 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
             args.label_smoothing
         ));
     }
+    if !(0.0..1.0).contains(&args.word_dropout) {
+        return Err(format!(
+            "--word-dropout: expected a value in [0, 1), got {}",
+            args.word_dropout
+        ));
+    }
     let mut options = TranslationOptions {
         out: args.out,
         backend: args.backend,
@@ -199,6 +212,8 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         bpe_merges: args.bpe,
         label_smoothing: args.label_smoothing,
         dropout: args.dropout,
+        word_dropout: args.word_dropout,
+        tie_embeddings: args.tie_embeddings,
         beam_size: args.beam,
         ..TranslationOptions::default()
     };

@@ -72,6 +72,10 @@ pub struct TranslationOptions {
     pub min_frequency: usize,
     /// Dropout on embeddings and before the output layer.
     pub dropout: f64,
+    /// Probability that a training token (source, or decoder input) is read as `<unk>`.
+    pub word_dropout: f64,
+    /// Whether the output layer's weights are the target embedding's.
+    pub tie_embeddings: bool,
     /// Label smoothing ε of the training loss.
     pub label_smoothing: f64,
     /// Adam's learning rate.
@@ -108,6 +112,8 @@ impl Default for TranslationOptions {
             bpe_merges: 4000,
             min_frequency: 2,
             dropout: 0.3,
+            word_dropout: 0.0,
+            tie_embeddings: false,
             label_smoothing: 0.1,
             learning_rate: 2e-3,
             batch_size: 64,
@@ -183,13 +189,17 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
             .map_err(|e| e.to_string())?,
         label_smoothing: options.label_smoothing,
     };
-    let loader = |items: Vec<TranslationItem>, shuffle: bool| {
-        let builder = DataLoaderBuilder::new(TranslationBatcher).batch_size(1);
-        let builder = if shuffle {
-            builder.shuffle(options.seed)
+    let loader = |items: Vec<TranslationItem>, train: bool| {
+        let builder = if train {
+            DataLoaderBuilder::new(TranslationBatcher::with_word_dropout(
+                options.word_dropout,
+                options.seed,
+            ))
+            .shuffle(options.seed)
         } else {
-            builder
-        };
+            DataLoaderBuilder::new(TranslationBatcher::default())
+        }
+        .batch_size(1);
         builder.build(InMemDataset::new(length_buckets(
             items,
             options.batch_size,
@@ -357,6 +367,7 @@ fn model_config(
     .with_attention(options.attention)
     .with_input_feeding(options.input_feeding)
     .with_dropout(options.dropout)
+    .with_tie_embeddings(options.tie_embeddings)
 }
 
 /// One sentence translated.

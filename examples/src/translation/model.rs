@@ -5,9 +5,12 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
-use rand::SeedableRng;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use rnn_tasks::{PaddedTokens, Seq2Seq, label_smoothed_cross_entropy};
 
 use crate::text::Vocab;
@@ -54,18 +57,70 @@ pub fn length_buckets(
 
 /// Pads a bucket of [`TranslationItem`]s (the data loader hands over buckets one at a time,
 /// each already a batch) into a [`TranslationBatch`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TranslationBatcher;
+#[derive(Debug, Clone, Default)]
+pub struct TranslationBatcher {
+    word_dropout: Option<WordDropout>,
+}
+
+impl TranslationBatcher {
+    /// A batcher for training: each source token and each decoder input token after `<s>`
+    /// becomes `<unk>` with probability `probability` (word dropout, Gal & Ghahramani 2016;
+    /// Sennrich & Zhang 2019), drawn afresh for every batch from a `seed`ed generator. The
+    /// predicted tokens are left alone. Probability 0: no dropout.
+    pub fn with_word_dropout(probability: f64, seed: u64) -> Self {
+        Self {
+            word_dropout: (probability > 0.0).then(|| WordDropout {
+                probability,
+                seed,
+                batches: Arc::new(AtomicU64::new(0)),
+            }),
+        }
+    }
+}
+
+/// Word dropout's probability and random state: batch `n` draws from `seed + n`.
+#[derive(Debug, Clone)]
+struct WordDropout {
+    probability: f64,
+    seed: u64,
+    batches: Arc<AtomicU64>,
+}
+
+impl WordDropout {
+    /// The generator of the next batch.
+    fn next_batch(&self) -> StdRng {
+        let n = self.batches.fetch_add(1, Ordering::Relaxed);
+        StdRng::seed_from_u64(self.seed.wrapping_add(n))
+    }
+
+    /// `ids`, each replaced by `<unk>` with the dropout probability.
+    fn apply(&self, rng: &mut StdRng, ids: &[usize]) -> Vec<usize> {
+        ids.iter()
+            .map(|&id| {
+                if rng.random_bool(self.probability) {
+                    Vocab::UNK
+                } else {
+                    id
+                }
+            })
+            .collect()
+    }
+}
 
 impl Batcher<Vec<TranslationItem>, TranslationBatch> for TranslationBatcher {
     fn batch(&self, buckets: Vec<Vec<TranslationItem>>, device: &Device) -> TranslationBatch {
         let items: Vec<&TranslationItem> = buckets.iter().flatten().collect();
-        let sources: Vec<Vec<usize>> = items.iter().map(|item| item.source.clone()).collect();
+        let mut rng = self.word_dropout.as_ref().map(WordDropout::next_batch);
+        let mut noisy = |ids: &[usize]| match (&self.word_dropout, rng.as_mut()) {
+            (Some(dropout), Some(rng)) => dropout.apply(rng, ids),
+            _ => ids.to_vec(),
+        };
+        let sources: Vec<Vec<usize>> = items.iter().map(|item| noisy(&item.source)).collect();
         let inputs: Vec<Vec<usize>> = items
             .iter()
             .map(|item| {
                 std::iter::once(Vocab::BOS)
-                    .chain(item.target.iter().copied())
+                    .chain(noisy(&item.target))
                     .collect()
             })
             .collect();

@@ -235,6 +235,12 @@ fn bad_arguments_fail_with_a_message_naming_them() {
         String::from_utf8_lossy(&output.stderr)
             .contains("--label-smoothing: expected a value in [0, 1], got 1.5")
     );
+    let output = run(translation, &["--quick", "--word-dropout", "1"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--word-dropout: expected a value in [0, 1), got 1")
+    );
     let output = run(translation, &["translate", "--beam", "0", "Hallo"]);
     assert!(!output.status.success());
     assert!(
@@ -244,7 +250,7 @@ fn bad_arguments_fail_with_a_message_naming_them() {
 }
 
 /// The backend the tests run on, as the examples name it.
-fn backend_of_tests() -> Backend {
+pub(crate) fn backend_of_tests() -> Backend {
     match backend().as_str() {
         "wgpu" => Backend::Wgpu,
         "flex" => Backend::Flex,

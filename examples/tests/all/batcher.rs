@@ -1,0 +1,90 @@
+//! The translation batcher: padding, `<s>`/`</s>` placement, and word dropout.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::tensor::{Int, Tensor};
+use burn_rnn_examples::text::Vocab;
+use burn_rnn_examples::translation::model::{
+    TranslationBatch, TranslationBatcher, TranslationItem,
+};
+
+use crate::programs::backend_of_tests;
+
+/// 40 pairs of 50 source and 30 target tokens, ids 10 and up (none of them `<unk>`).
+fn items() -> Vec<TranslationItem> {
+    (0..40)
+        .map(|i| TranslationItem {
+            source: (0..50).map(|t| 10 + (i + t) % 7).collect(),
+            target: (0..30).map(|t| 10 + (i * t) % 5).collect(),
+        })
+        .collect()
+}
+
+fn ids(t: Tensor<2, Int>) -> Vec<Vec<usize>> {
+    let [rows, cols] = t.dims();
+    let flat: Vec<usize> = t.into_data().iter::<i64>().map(|v| v as usize).collect();
+    (0..rows)
+        .map(|r| flat[r * cols..(r + 1) * cols].to_vec())
+        .collect()
+}
+
+fn batch(batcher: &TranslationBatcher) -> [Vec<Vec<usize>>; 3] {
+    let device = backend_of_tests().device();
+    let TranslationBatch {
+        source,
+        target_in,
+        target_out,
+        ..
+    } = batcher.batch(vec![items()], &device);
+    [ids(source), ids(target_in), ids(target_out)]
+}
+
+fn unk_share(rows: &[Vec<usize>]) -> f64 {
+    let all: Vec<usize> = rows.iter().flatten().copied().collect();
+    all.iter().filter(|&&id| id == Vocab::UNK).count() as f64 / all.len() as f64
+}
+
+#[test]
+fn without_word_dropout_the_batch_is_the_data() {
+    let [source, target_in, target_out] = batch(&TranslationBatcher::default());
+    let items = items();
+    for (b, item) in items.iter().enumerate() {
+        assert_eq!(source[b], item.source);
+        assert_eq!(target_in[b][0], Vocab::BOS);
+        assert_eq!(target_in[b][1..], item.target[..]);
+        assert_eq!(target_out[b][..30], item.target[..]);
+        assert_eq!(target_out[b][30], Vocab::EOS);
+    }
+    assert_eq!(
+        batch(&TranslationBatcher::with_word_dropout(0.0, 1)),
+        [source, target_in, target_out],
+        "probability 0 drops nothing"
+    );
+}
+
+#[test]
+fn word_dropout_reads_inputs_as_unk_and_leaves_the_predictions() {
+    let clean = batch(&TranslationBatcher::default());
+    let batcher = TranslationBatcher::with_word_dropout(0.25, 7);
+    let first = batch(&batcher);
+    let [source, target_in, target_out] = &first;
+    // 2,000 source and 1,200 decoder input tokens: the share is 0.25 ± 0.04 (4 sd).
+    let share = unk_share(source);
+    assert!((share - 0.25).abs() < 0.04, "source <unk> share {share}");
+    let inputs: Vec<Vec<usize>> = target_in.iter().map(|row| row[1..].to_vec()).collect();
+    let share = unk_share(&inputs);
+    assert!(
+        (share - 0.25).abs() < 0.05,
+        "decoder input <unk> share {share}"
+    );
+    assert!(target_in.iter().all(|row| row[0] == Vocab::BOS), "<s> kept");
+    assert_eq!(target_out, &clean[2], "the predicted tokens are untouched");
+    // Every other token is the data's.
+    for (noisy, data) in source.iter().flatten().zip(clean[0].iter().flatten()) {
+        assert!(noisy == data || *noisy == Vocab::UNK);
+    }
+
+    let second = batch(&batcher);
+    assert_ne!(first, second, "each batch draws afresh");
+    let replay = TranslationBatcher::with_word_dropout(0.25, 7);
+    assert_eq!([batch(&replay), batch(&replay)], [first, second], "seeded");
+}
