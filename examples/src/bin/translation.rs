@@ -93,7 +93,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// The most epochs (training stops earlier when validation loss stalls).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = TranslationOptions::default().epochs)]
     epochs: usize,
     /// Stop after this many epochs without a lower validation loss.
     #[arg(long, default_value_t = TranslationOptions::default().patience)]
