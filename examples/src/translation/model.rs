@@ -1,13 +1,13 @@
 //! The translation model as a burn-train model: length-bucketed batches of padded source and
 //! target ids, a [`Seq2Seq`] trained with teacher forcing, masked cross-entropy.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -110,10 +110,10 @@ impl WordDropout {
 impl Batcher<Vec<TranslationItem>, TranslationBatch> for TranslationBatcher {
     fn batch(&self, buckets: Vec<Vec<TranslationItem>>, device: &Device) -> TranslationBatch {
         let items: Vec<&TranslationItem> = buckets.iter().flatten().collect();
-        let mut rng = self.word_dropout.as_ref().map(WordDropout::next_batch);
-        let mut noisy = |ids: &[usize]| match (&self.word_dropout, rng.as_mut()) {
-            (Some(dropout), Some(rng)) => dropout.apply(rng, ids),
-            _ => ids.to_vec(),
+        let mut dropout = self.word_dropout.as_ref().map(|d| (d, d.next_batch()));
+        let mut noisy = |ids: &[usize]| match dropout.as_mut() {
+            Some((dropout, rng)) => dropout.apply(rng, ids),
+            None => ids.to_vec(),
         };
         let sources: Vec<Vec<usize>> = items.iter().map(|item| noisy(&item.source)).collect();
         let inputs: Vec<Vec<usize>> = items
