@@ -12,9 +12,10 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{TensorData, try_read_sync};
+use burn::tensor::{Slice, TensorData, try_read_sync};
 
 use super::CellKernel;
 use super::kernel::{self, Dims, Operands, Saved};
@@ -33,8 +34,8 @@ pub(crate) struct Spec {
 pub(crate) trait FusedRecurrence: Backend {
     /// `x: [seq, batch, input]` (time-major), weights and biases in PyTorch's layout
     /// (`[G * H, input]`, `[G * H, H]`, `[G * H]`), `h0` and `c0: [batch, H]` (`c0` is read for
-    /// LSTM only). Returns `[seq + 1 (+ 1), batch, H]`: the outputs (zero in the padding), the
-    /// final hidden state, and for LSTM the final cell state.
+    /// LSTM only). Returns the outputs `[seq, batch, H]` (zero in the padding) and the final
+    /// states `[1 (+ 1), batch, H]`: the hidden state, and for LSTM the cell state.
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrence(
         x: FloatTensor<Self>,
@@ -45,7 +46,7 @@ pub(crate) trait FusedRecurrence: Backend {
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         spec: Spec,
-    ) -> FloatTensor<Self>;
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// The seven tensor inputs, in the trait's order.
@@ -79,11 +80,14 @@ fn ndarray_values(tensor: &burn::backend::ndarray::NdArrayTensor) -> Option<Vec<
     if view.is_empty() {
         return Some(Vec::new());
     }
-    if let Some(values) = view.as_slice() {
-        return Some(values.to_vec());
+    // Pooled buffers: fresh ones would be faulted in page by page at every call.
+    let mut values = pool::take(view.len());
+    if let Some(contiguous) = view.as_slice() {
+        values.copy_from_slice(contiguous);
+        return Some(values);
     }
+    values.clear();
     let (shape, strides) = (view.shape(), view.strides());
-    let mut values = Vec::with_capacity(view.len());
     // Row-major walk over every index but the last; each row copied along the last stride.
     let (rows, last) = (shape.len() - 1, shape[shape.len() - 1]);
     let mut index = vec![0usize; rows];
@@ -118,13 +122,14 @@ fn write<B: Backend>(data: Vec<f32>, shape: Vec<usize>, device: &B::Device) -> F
     B::float_from_data(TensorData::new(data, shape), device)
 }
 
-/// Runs the host kernel on backend `B`'s tensors.
+/// Runs the host kernel on backend `B`'s tensors: the packed output (the outputs, then the
+/// final states, see [`kernel::forward`]) as host values, its dimensions, and when `save`
+/// what the backward pass needs.
 fn run_host<B: Backend>(
     tensors: Primitives<B>,
     spec: &Spec,
     save: bool,
-) -> (FloatTensor<B>, Option<Saved>) {
-    let device = tensors[0].device();
+) -> (Vec<f32>, Dims, Option<Saved>) {
     let [seq, batch, input] = tensors[0].shape().dims::<3>();
     let hidden = tensors[2].shape().dims::<2>()[1];
     let dims = Dims {
@@ -140,8 +145,16 @@ fn run_host<B: Backend>(
     };
     let inputs = Operands::from_array(tensors.map(read::<B>));
     let (packed, saved) = kernel::forward(dims, inputs, spec.lengths.as_deref(), save);
-    let shape = vec![kernel::packed_rows(&dims), batch, hidden];
-    (write::<B>(packed, shape, &device), saved)
+    (packed, dims, saved)
+}
+
+/// Shapes of the outputs `[seq, batch, H]` and of the final states `[1 (+ 1), batch, H]`.
+fn split_shapes(dims: &Dims) -> [Vec<usize>; 2] {
+    let finals = kernel::packed_rows(dims) - dims.seq;
+    [
+        vec![dims.seq, dims.batch, dims.hidden],
+        vec![finals, dims.batch, dims.hidden],
+    ]
 }
 
 macro_rules! host_backend {
@@ -156,8 +169,18 @@ macro_rules! host_backend {
                 h0: FloatTensor<Self>,
                 c0: FloatTensor<Self>,
                 spec: Spec,
-            ) -> FloatTensor<Self> {
-                run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], &spec, false).0
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                let device = x.device();
+                let (mut outputs, dims, _) =
+                    run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], &spec, false);
+                // The final states move out of the host buffer, which the outputs keep
+                // (slicing a Burn tensor would copy the outputs instead).
+                let finals = outputs.split_off(dims.seq * dims.batch * dims.hidden);
+                let [outputs_shape, finals_shape] = split_shapes(&dims);
+                (
+                    write::<Self>(outputs, outputs_shape, &device),
+                    write::<Self>(finals, finals_shape, &device),
+                )
             }
         }
     };
@@ -199,23 +222,37 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         spec: Spec,
-    ) -> FloatTensor<Self> {
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let tensors = [x, w_ih, w_hh, b_ih, b_hh, h0, c0];
         let nodes = tensors.each_ref().map(|t| t.node());
         let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
         let primitives = tensors.map(|t| t.into_primitive());
-        match FusedRecurrenceBackward
+        let device = primitives[0].device();
+        let prep = FusedRecurrenceBackward
             .prepare::<C>(nodes)
             .compute_bound()
-            .stateful()
-        {
+            .stateful();
+        let tracked = matches!(prep, OpsKind::Tracked(_));
+        let (packed, dims, saved) = run_host::<B>(primitives, &spec, tracked);
+        let packed_shape = vec![kernel::packed_rows(&dims), dims.batch, dims.hidden];
+        let packed = write::<B>(packed, packed_shape, &device);
+        let packed = match prep {
             OpsKind::Tracked(prep) => {
-                let device = primitives[0].device();
-                let (out, saved) = run_host::<B>(primitives, &spec, true);
-                let saved = Arc::new(saved.expect("saved when asked"));
-                prep.finish((saved, shapes, device), out)
+                let saved = Arc::new(saved.expect("saved when tracked"));
+                prep.finish((saved, shapes, device), packed)
             }
-            OpsKind::UnTracked(prep) => prep.finish(run_host::<B>(primitives, &spec, false).0),
-        }
+            OpsKind::UnTracked(prep) => prep.finish(packed),
+        };
+        // One graph node; the outputs and the final states are slices of it.
+        let rows = |range: std::ops::Range<usize>| {
+            Self::float_slice(
+                packed.clone(),
+                &[Slice::from(range), Slice::from(..), Slice::from(..)],
+            )
+        };
+        (
+            rows(0..dims.seq),
+            rows(dims.seq..kernel::packed_rows(&dims)),
+        )
     }
 }

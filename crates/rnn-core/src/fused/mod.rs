@@ -63,7 +63,7 @@ pub(crate) fn run(
     state: Option<RnnState<2>>,
     padding: Option<&Padding>,
 ) -> (Tensor<3>, RnnState<2>) {
-    let [seq, batch, _] = input.dims();
+    let [_, batch, _] = input.dims();
     let [width, hidden] = weights.weight_hh.dims();
     let device = input.device();
     let lstm = kernel == CellKernel::Lstm;
@@ -80,22 +80,28 @@ pub(crate) fn run(
         cell: kernel,
         lengths: padding.map(|p| p.lengths.clone()),
     };
-    let packed = Tensor::<3>::from_dispatch(
-        <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
-            input.into_dispatch(),
-            weights.weight_ih.val().into_dispatch(),
-            weights.weight_hh.val().into_dispatch(),
-            bias(&weights.bias_ih).into_dispatch(),
-            bias(&weights.bias_hh).into_dispatch(),
-            h0.into_dispatch(),
-            c0.into_dispatch(),
-            spec,
-        ),
+    let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
+        input.into_dispatch(),
+        weights.weight_ih.val().into_dispatch(),
+        weights.weight_hh.val().into_dispatch(),
+        bias(&weights.bias_ih).into_dispatch(),
+        bias(&weights.bias_hh).into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+        spec,
     );
-    let final_row = |row: usize| packed.clone().narrow(0, row, 1).reshape([batch, hidden]);
-    let state = RnnState {
-        hidden: final_row(seq),
-        cell: lstm.then(|| final_row(seq + 1)),
+    let finals = Tensor::<3>::from_dispatch(finals);
+    let state = if lstm {
+        let row = |row: usize| finals.clone().narrow(0, row, 1).reshape([batch, hidden]);
+        RnnState {
+            hidden: row(0),
+            cell: Some(row(1)),
+        }
+    } else {
+        RnnState {
+            hidden: finals.reshape([batch, hidden]),
+            cell: None,
+        }
     };
-    (packed.narrow(0, 0, seq), state)
+    (Tensor::from_dispatch(outputs), state)
 }

@@ -94,21 +94,27 @@ impl Packed {
         unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile_avx2, rows, tile)) }
     }
 
-    /// Runs `tile(r, ..)` on every tile, panel by panel: `r` is [`ROWS`] but for a last tile
-    /// of fewer rows.
+    /// Runs `tile(r, ..)` on every tile, panel by panel. The rows are split into as few tiles
+    /// as [`ROWS`] allows, of sizes that differ by at most one (32 rows: 6, 6, 5, 5, 5, 5):
+    /// a tile of one or two rows has too few accumulators to hide the latency of its fused
+    /// multiply-adds, and would take almost as long as a full one.
     #[inline(always)]
     unsafe fn for_each_tile(
         &self,
         (rows, a, dst, accumulate): Args,
         tile: impl Fn(usize, Tile<'_>),
     ) {
+        let tiles = rows.div_ceil(ROWS);
         for first in (0..self.columns).step_by(PANEL) {
             let panel = &self.panels[first * self.k..(first + PANEL) * self.k];
             let width = PANEL.min(self.columns - first);
-            for b in (0..rows).step_by(ROWS) {
+            let mut b = 0;
+            for t in 0..tiles {
+                let r = rows / tiles + usize::from(t < rows % tiles);
                 let a = (unsafe { a.0.add(b * a.1) }, a.1);
                 let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
-                tile((rows - b).min(ROWS), (panel, a, dst, width, accumulate));
+                tile(r, (panel, a, dst, width, accumulate));
+                b += r;
             }
         }
     }

@@ -15,12 +15,15 @@ static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
 /// A buffer of `len` elements whose contents are unspecified (left over from an earlier use);
 /// for buffers that are written before they are read.
+///
+/// A pooled buffer is only handed out for a request of at least half its size, so a small
+/// request (a bias, a state) never takes away a large buffer that the next pass needs.
 pub(super) fn take(len: usize) -> Vec<f32> {
     let reused = {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         pool.iter()
             .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
+            .filter(|(_, b)| b.capacity() >= len && b.capacity() / 2 <= len)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i)
             .map(|i| pool.swap_remove(i))
@@ -49,5 +52,18 @@ pub(super) fn give(mut buffer: Vec<f32>) {
             .min_by_key(|&i| pool[i].capacity())
             .expect("pool is not empty");
         pool.swap_remove(smallest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_requests_leave_large_buffers_in_the_pool() {
+        give(vec![1.0; 1 << 20]);
+        let small = take(4096);
+        assert_eq!(small.len(), 4096);
+        assert!(small.capacity() <= 8192, "took {} elements", small.capacity());
     }
 }
