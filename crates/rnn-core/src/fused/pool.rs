@@ -64,6 +64,10 @@ mod tests {
         give(vec![1.0; 1 << 20]);
         let small = take(4096);
         assert_eq!(small.len(), 4096);
-        assert!(small.capacity() <= 8192, "took {} elements", small.capacity());
+        assert!(
+            small.capacity() <= 8192,
+            "took {} elements",
+            small.capacity()
+        );
     }
 }
