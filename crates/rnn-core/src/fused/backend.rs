@@ -52,12 +52,17 @@ pub(crate) trait FusedRecurrence: Backend {
 /// The seven tensor inputs, in the trait's order.
 type Primitives<B> = [FloatTensor<B>; 7];
 
+/// `tensor` as an ndarray tensor, when `B` is ndarray.
+#[cfg(feature = "ndarray")]
+fn as_ndarray<B: Backend>(
+    tensor: &FloatTensor<B>,
+) -> Option<&burn::backend::ndarray::NdArrayTensor> {
+    (tensor as &dyn std::any::Any).downcast_ref()
+}
+
 fn read<B: Backend>(tensor: FloatTensor<B>) -> Vec<f32> {
     #[cfg(feature = "ndarray")]
-    if let Some(values) = (&tensor as &dyn std::any::Any)
-        .downcast_ref::<burn::backend::ndarray::NdArrayTensor>()
-        .and_then(ndarray_values)
-    {
+    if let Some(values) = as_ndarray::<B>(&tensor).and_then(ndarray_values) {
         return values;
     }
     try_read_sync(B::float_into_data(tensor))
@@ -72,9 +77,7 @@ fn read<B: Backend>(tensor: FloatTensor<B>) -> Vec<f32> {
 /// benchmark shape, a copy and page faults saved per backward pass), else a host copy.
 fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32]) -> R) -> R {
     #[cfg(feature = "ndarray")]
-    if let Some(burn::backend::ndarray::NdArrayTensor::F32(storage)) =
-        (&tensor as &dyn std::any::Any).downcast_ref::<burn::backend::ndarray::NdArrayTensor>()
-    {
+    if let Some(burn::backend::ndarray::NdArrayTensor::F32(storage)) = as_ndarray::<B>(&tensor) {
         let view = storage.view();
         if let Some(values) = view.as_slice() {
             return f(values);
@@ -167,13 +170,9 @@ fn run_host<B: Backend>(
     (packed, dims, saved)
 }
 
-/// Shapes of the outputs `[seq, batch, H]` and of the final states `[1 (+ 1), batch, H]`.
-fn split_shapes(dims: &Dims) -> [Vec<usize>; 2] {
-    let finals = kernel::packed_rows(dims) - dims.seq;
-    [
-        vec![dims.seq, dims.batch, dims.hidden],
-        vec![finals, dims.batch, dims.hidden],
-    ]
+/// The shape `[rows, batch, H]` of `rows` rows of the packed output.
+fn rows_shape(rows: usize, dims: &Dims) -> Vec<usize> {
+    vec![rows, dims.batch, dims.hidden]
 }
 
 macro_rules! host_backend {
@@ -195,10 +194,10 @@ macro_rules! host_backend {
                 // The final states move out of the host buffer, which the outputs keep
                 // (slicing a Burn tensor would copy the outputs instead).
                 let finals = outputs.split_off(dims.seq * dims.batch * dims.hidden);
-                let [outputs_shape, finals_shape] = split_shapes(&dims);
+                let final_rows = kernel::packed_rows(&dims) - dims.seq;
                 (
-                    write::<Self>(outputs, outputs_shape, &device),
-                    write::<Self>(finals, finals_shape, &device),
+                    write::<Self>(outputs, rows_shape(dims.seq, &dims), &device),
+                    write::<Self>(finals, rows_shape(final_rows, &dims), &device),
                 )
             }
         }
@@ -253,8 +252,8 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
             .stateful();
         let tracked = matches!(prep, OpsKind::Tracked(_));
         let (packed, dims, saved) = run_host::<B>(primitives, &spec, tracked);
-        let packed_shape = vec![kernel::packed_rows(&dims), dims.batch, dims.hidden];
-        let packed = write::<B>(packed, packed_shape, &device);
+        let rows = kernel::packed_rows(&dims);
+        let packed = write::<B>(packed, rows_shape(rows, &dims), &device);
         let packed = match prep {
             OpsKind::Tracked(prep) => {
                 let saved = Arc::new(saved.expect("saved when tracked"));
@@ -263,15 +262,12 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
             OpsKind::UnTracked(prep) => prep.finish(packed),
         };
         // One graph node; the outputs and the final states are slices of it.
-        let rows = |range: std::ops::Range<usize>| {
+        let slice = |range: std::ops::Range<usize>| {
             Self::float_slice(
                 packed.clone(),
                 &[Slice::from(range), Slice::from(..), Slice::from(..)],
             )
         };
-        (
-            rows(0..dims.seq),
-            rows(dims.seq..kernel::packed_rows(&dims)),
-        )
+        (slice(0..dims.seq), slice(dims.seq..rows))
     }
 }
