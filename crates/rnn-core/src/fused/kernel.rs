@@ -3,9 +3,11 @@
 //!
 //! Layout: every per-step quantity is row-major `[n, features]` with `n = steps * batch`, time
 //! then batch (the input's own time-major layout), so row `t * batch + b` is example `b` at
-//! step `t`. The states `h` (and `c`) are `[(steps + 1) * batch, hidden]`, the initial state in
-//! the first rows. So the input projection of all steps is one matmul, the weight gradients are
-//! one matmul each, a step is a contiguous block of rows, and the outputs are the states.
+//! step `t`. The states `h` (and `c`) after each step are `[steps * batch, hidden]` (the
+//! initial states stay in their own buffers), and `h` is the start of the packed output: the
+//! outputs are the states, written in place. So the input projection of all steps is one
+//! matmul, the weight gradients are one matmul each (two for `W_hh`: the initial state, then
+//! the others), and a step is a contiguous block of rows.
 //!
 //! The hidden units are split into contiguous parts, one per thread; the gate columns are
 //! permuted so that each part's gates (all gates of its units) are contiguous. Each step, every
@@ -66,8 +68,12 @@ pub(super) struct Saved {
     w_hh: Vec<f32>,
     keep: Vec<bool>,
     gates: Vec<f32>,
+    /// A copy of the packed output: the states after each step (zero in the padding), then
+    /// the final states.
     h: Vec<f32>,
     c: Vec<f32>,
+    h0: Vec<f32>,
+    c0: Vec<f32>,
     hn: Vec<f32>,
 }
 
@@ -80,6 +86,8 @@ impl Drop for Saved {
             &mut self.gates,
             &mut self.h,
             &mut self.c,
+            &mut self.h0,
+            &mut self.c0,
             &mut self.hn,
         ] {
             pool::give(std::mem::take(buffer));
@@ -140,7 +148,6 @@ pub(super) fn forward(
     let g = cell.gates();
     let gh = g * hidden;
     let n = steps * batch;
-    let rows = n + batch;
     let lstm = matches!(cell, CellKernel::Lstm);
     let gru = matches!(cell, CellKernel::Gru);
 
@@ -168,13 +175,14 @@ pub(super) fn forward(
     let keep = keep_mask(lengths, steps, batch);
 
     let mut gates = pool::take(n * gh);
-    let state = |initial: &[f32]| {
-        let mut states = pool::take(rows * hidden);
-        states[..batch * hidden].copy_from_slice(initial);
-        states
+    // The states after each step are the outputs: `h` is the packed output, whose rows
+    // past the steps' are written after the loop.
+    let mut h = pool::take(packed_rows(&dims) * batch * hidden);
+    let mut c = if lstm {
+        pool::take(n * hidden)
+    } else {
+        Vec::new()
     };
-    let mut h = state(&inputs.h0);
-    let mut c = if lstm { state(&inputs.c0) } else { Vec::new() };
     let mut hn = if gru {
         pool::take(n * hidden)
     } else {
@@ -203,8 +211,8 @@ pub(super) fn forward(
         bias_hn: &bias_hn,
         keep: &keep,
         gates: Ptr::of_mut(&mut gates),
-        h: Ptr::of_mut(&mut h),
-        c: Ptr::of_mut(&mut c),
+        h: States::new(&inputs.h0, &mut h),
+        c: States::new(&inputs.c0, &mut c),
         hn: Ptr::of_mut(&mut hn),
     };
     // Round 0 projects the input of all steps, round `t + 1` runs step `t`.
@@ -222,19 +230,32 @@ pub(super) fn forward(
     });
     scratch.into_iter().for_each(pool::give);
 
-    // The outputs are the states after each step, zero in the padding; then the final states.
-    let mut packed = pool::take(packed_rows(&dims) * batch * hidden);
-    let (outputs, finals) = packed.split_at_mut(seq * batch * hidden);
-    outputs[..n * hidden].copy_from_slice(&h[batch * hidden..]);
+    // The outputs past the last step are zero; the final states are each example's states
+    // after its last valid step.
+    let (outputs, finals) = h.split_at_mut(seq * batch * hidden);
     outputs[n * hidden..].fill(0.0);
-    for (row, _) in keep.iter().enumerate().filter(|(_, k)| !**k) {
-        outputs[row * hidden..(row + 1) * hidden].fill(0.0);
+    let (finals_h, finals_c) = finals.split_at_mut(batch * hidden);
+    for b in 0..batch {
+        let valid = lengths.map_or(steps, |l| l[b]);
+        let final_of = |after: &[f32], initial: &[f32], dst: &mut [f32]| {
+            let src = match valid {
+                0 => &initial[b * hidden..],
+                v => &after[((v - 1) * batch + b) * hidden..],
+            };
+            dst[b * hidden..(b + 1) * hidden].copy_from_slice(&src[..hidden]);
+        };
+        final_of(outputs, &inputs.h0, finals_h);
+        if lstm {
+            final_of(&c, &inputs.c0, finals_c);
+        }
     }
-    let last = n * hidden..rows * hidden;
-    finals[..batch * hidden].copy_from_slice(&h[last.clone()]);
-    if lstm {
-        finals[batch * hidden..].copy_from_slice(&c[last]);
-    }
+    let packed = if save {
+        let mut copy = pool::take(h.len());
+        copy.copy_from_slice(&h);
+        copy
+    } else {
+        std::mem::take(&mut h)
+    };
     let saved = Saved {
         dims,
         parts,
@@ -246,6 +267,8 @@ pub(super) fn forward(
         gates,
         h,
         c,
+        h0: inputs.h0,
+        c0: inputs.c0,
         hn,
     };
     // Unsaved buffers go back to the pool when `saved` drops.
@@ -292,8 +315,14 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
         w_hh: &packed,
         keep: &saved.keep,
         gates: Ptr::of(&saved.gates),
-        h: Ptr::of(&saved.h),
-        c: Ptr::of(&saved.c),
+        h: States {
+            initial: Ptr::of(&saved.h0),
+            after: Ptr::of(&saved.h),
+        },
+        c: States {
+            initial: Ptr::of(&saved.c0),
+            after: Ptr::of(&saved.c),
+        },
         hn: Ptr::of(&saved.hn),
         d_out: Ptr::of(grad),
         dh: Ptr::of_mut(&mut dh),
@@ -324,13 +353,22 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let mut dx = pool::take(seq * batch * input);
     dx[n * input..].fill(0.0);
     unsafe {
-        // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]
+        // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then the
+        // states after steps 0 .. steps - 2.
         matmul(
-            (gh, hidden, n),
+            (gh, hidden, batch.min(n)),
             MatMut::new(&mut dw_hh, hidden as isize, 1),
             Mat::new(d_hidden_or_input, 1, gh as isize),
-            Mat::new(&saved.h, hidden as isize, 1),
+            Mat::new(&saved.h0, hidden as isize, 1),
             false,
+            Parallelism::Rayon(0),
+        );
+        matmul(
+            (gh, hidden, n.saturating_sub(batch)),
+            MatMut::new(&mut dw_hh, hidden as isize, 1),
+            Mat::new(&d_hidden_or_input[batch.min(n) * gh..], 1, gh as isize),
+            Mat::new(&saved.h, hidden as isize, 1),
+            true,
             Parallelism::Rayon(0),
         );
         // dW_ih = dgates_xᵀ · x
@@ -619,8 +657,8 @@ struct ForwardCtx<'a> {
     bias_hn: &'a [f32],
     keep: &'a [bool],
     gates: Ptr,
-    h: Ptr,
-    c: Ptr,
+    h: States,
+    c: States,
     hn: Ptr,
 }
 
@@ -668,20 +706,20 @@ impl ForwardCtx<'_> {
         let gru = matches!(cell, CellKernel::Gru);
         let w_hh = &self.w_hh[part_index(self.parts, &part)];
         unsafe {
-            let h = self.h.0.add(t * batch * hidden);
+            let (h, row) = self.h.before(t, 0, batch);
+            let h = h.0.add(row * hidden);
             w_hh.multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
         }
         let hh = &*hh;
         // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
-        let units_of = |p: Ptr, row: usize, on: bool| unsafe {
+        let units_of = |(p, row): (Ptr, usize), on: bool| unsafe {
             p.row(row * hidden + part.start, if on { units } else { 0 })
         };
         for b in 0..batch {
             let row = t * batch + b;
             if !self.keep[row] {
-                // Padding: the state is carried.
-                units_of(self.h, row + batch, true).copy_from_slice(units_of(self.h, row, true));
-                units_of(self.c, row + batch, lstm).copy_from_slice(units_of(self.c, row, lstm));
+                // Padding: a zero output (the final state is read from the last valid step).
+                units_of(self.h.after(t, b, batch), true).fill(0.0);
                 continue;
             }
             let gate = |k: usize| unsafe {
@@ -703,13 +741,43 @@ impl ForwardCtx<'_> {
                 } else {
                     &[]
                 },
-                h_prev: units_of(self.h, row, true),
-                h_next: units_of(self.h, row + batch, true),
-                c_prev: units_of(self.c, row, lstm),
-                c_next: units_of(self.c, row + batch, lstm),
-                hn: units_of(self.hn, row, gru),
+                h_prev: units_of(self.h.before(t, b, batch), true),
+                h_next: units_of(self.h.after(t, b, batch), true),
+                c_prev: units_of(self.c.before(t, b, batch), lstm),
+                c_next: units_of(self.c.after(t, b, batch), lstm),
+                hn: units_of((self.hn, row), gru),
             });
         }
+    }
+}
+
+/// The states of one run: the initial states `[batch, hidden]`, and the states after each
+/// step `t` in rows `t * batch ..` of another buffer.
+#[derive(Clone, Copy)]
+struct States {
+    initial: Ptr,
+    after: Ptr,
+}
+
+impl States {
+    fn new(initial: &[f32], after: &mut [f32]) -> Self {
+        Self {
+            initial: Ptr::of(initial),
+            after: Ptr::of_mut(after),
+        }
+    }
+
+    /// The buffer and row of example `b`'s state before step `t`.
+    fn before(self, t: usize, b: usize, batch: usize) -> (Ptr, usize) {
+        match t {
+            0 => (self.initial, b),
+            t => self.after(t - 1, b, batch),
+        }
+    }
+
+    /// The buffer and row of example `b`'s state after step `t`.
+    fn after(self, t: usize, b: usize, batch: usize) -> (Ptr, usize) {
+        (self.after, t * batch + b)
     }
 }
 
@@ -720,8 +788,8 @@ struct BackwardCtx<'a> {
     w_hh: &'a [Packed],
     keep: &'a [bool],
     gates: Ptr,
-    h: Ptr,
-    c: Ptr,
+    h: States,
+    c: States,
     hn: Ptr,
     /// Gradient of the packed output: its first `n` rows are the outputs'.
     d_out: Ptr,
@@ -764,7 +832,7 @@ impl BackwardCtx<'_> {
         let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
-        let units_of = |p: Ptr, row: usize, on: bool| unsafe {
+        let units_of = |(p, row): (Ptr, usize), on: bool| unsafe {
             p.row(row * hidden + part.start, if on { units } else { 0 })
         };
         for b in 0..batch {
@@ -786,8 +854,8 @@ impl BackwardCtx<'_> {
                 }
                 continue;
             }
-            let dh = units_of(self.dh, b, true);
-            for (d, o) in dh.iter_mut().zip(units_of(self.d_out, row, true).iter()) {
+            let dh = units_of((self.dh, b), true);
+            for (d, o) in dh.iter_mut().zip(units_of((self.d_out, row), true).iter()) {
                 *d += o;
             }
             cell.backward(Backward {
@@ -795,12 +863,12 @@ impl BackwardCtx<'_> {
                 d_input,
                 d_hidden,
                 dh,
-                dc: units_of(self.dc, b, lstm),
-                h_prev: units_of(self.h, row, true),
-                h_next: units_of(self.h, row + batch, true),
-                c_prev: units_of(self.c, row, lstm),
-                c_next: units_of(self.c, row + batch, lstm),
-                hn: units_of(self.hn, row, gru),
+                dc: units_of((self.dc, b), lstm),
+                h_prev: units_of(self.h.before(t, b, batch), true),
+                h_next: units_of(self.h.after(t, b, batch), true),
+                c_prev: units_of(self.c.before(t, b, batch), lstm),
+                c_next: units_of(self.c.after(t, b, batch), lstm),
+                hn: units_of((self.hn, row), gru),
             });
         }
     }
