@@ -3,7 +3,8 @@
 //!
 //! `translation` (or `translation train`) trains an encoder–decoder with burn-train, then
 //! prints test BLEU for greedy decoding and beam search and writes attention heatmaps;
-//! `translation translate "Wie spät ist es?" ...` translates with the saved model.
+//! `translation translate "Wie spät ist es?" ...` translates with the saved model;
+//! `translation export --out DIR` writes the split and its tokens for another framework.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{parse_attention, parse_cell};
 use burn_rnn_examples::translation::{
-    Evaluation, TranslationOptions, Translator, evaluate_saved, train,
+    Evaluation, TranslationOptions, Translator, evaluate_saved, export_split, train,
 };
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{AttentionKind, CellKind};
@@ -54,6 +55,23 @@ enum Command {
         /// The backend.
         #[arg(long, value_enum, default_value = "ndarray")]
         backend: Backend,
+    },
+    /// Write the seeded train/validation/test split with its subword tokens (`PART.src`,
+    /// `PART.tgt`) and BLEU's reference words (`PART.ref`), to train the same model with
+    /// another framework (`examples/scripts/translation_torch.py`).
+    Export {
+        /// The directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sentence pairs (default: the shipped Ding file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Seed of the split.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// BPE merges learnt per language (0: whole words).
+        #[arg(long, default_value_t = TranslationOptions::default().bpe_merges)]
+        bpe: usize,
     },
     /// Translate sentences with a saved model.
     Translate {
@@ -165,6 +183,27 @@ fn main() -> ExitCode {
                 options.data = data;
             }
             evaluate_saved(&options, &model).map(|evaluation| print_evaluation(&evaluation))
+        }
+        Some(Command::Export {
+            out,
+            data,
+            seed,
+            bpe,
+        }) => {
+            let mut options = TranslationOptions {
+                seed,
+                bpe_merges: bpe,
+                ..TranslationOptions::default()
+            };
+            if let Some(data) = data {
+                options.data = data;
+            }
+            export_split(&options, &out).map(|[train, valid, test]| {
+                println!(
+                    "{train} train / {valid} validation / {test} test pairs written to {}",
+                    out.display()
+                )
+            })
         }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),

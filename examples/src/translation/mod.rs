@@ -157,18 +157,8 @@ pub struct TranslationReport {
 /// test BLEU of greedy decoding and beam search.
 pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
     let parts = split_pairs(options)?;
-    let learn = |side: fn(&Pair) -> &str| {
-        let segmenter = Segmenter::learn(parts.train.iter().map(side), options.bpe_merges);
-        let sentences: Vec<Vec<String>> = parts
-            .train
-            .iter()
-            .map(|p| segmenter.tokens(side(p)))
-            .collect();
-        let vocab = Vocab::build(sentences.iter().map(Vec::as_slice), options.min_frequency);
-        (segmenter, vocab)
-    };
-    let (source_segmenter, source_vocab) = learn(|p| &p.source);
-    let (target_segmenter, target_vocab) = learn(|p| &p.target);
+    let (source_segmenter, source_vocab) = learn_tokens(&parts.train, |p| &p.source, options);
+    let (target_segmenter, target_vocab) = learn_tokens(&parts.train, |p| &p.target, options);
     let items = |pairs: &[Pair]| -> Vec<TranslationItem> {
         pairs
             .iter()
@@ -246,6 +236,53 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
         epochs_run: trained.epochs_run,
         train_time: trained.elapsed,
     })
+}
+
+/// One language's tokens, learnt from the training pairs' `side`: the segmenter (BPE merges)
+/// and the vocabulary of the tokens it makes.
+fn learn_tokens(
+    train: &[Pair],
+    side: fn(&Pair) -> &str,
+    options: &TranslationOptions,
+) -> (Segmenter, Vocab) {
+    let segmenter = Segmenter::learn(train.iter().map(side), options.bpe_merges);
+    let sentences: Vec<Vec<String>> = train.iter().map(|p| segmenter.tokens(side(p))).collect();
+    let vocab = Vocab::build(sentences.iter().map(Vec::as_slice), options.min_frequency);
+    (segmenter, vocab)
+}
+
+/// Writes the split and the tokens that [`train`] with the same options uses to `dir`, to
+/// train the same model with another framework (`examples/scripts/translation_torch.py`):
+/// for each part (`train`, `valid`, `test`), `PART.src` and `PART.tgt` hold the model tokens
+/// (subwords) of each sentence, and `PART.ref` the target's words as BLEU reads them
+/// ([`tokenize`]); space-separated, one sentence a line. Returns the parts' sizes.
+pub fn export_split(options: &TranslationOptions, dir: &Path) -> Result<[usize; 3], String> {
+    let parts = split_pairs(options)?;
+    let (source_segmenter, _) = learn_tokens(&parts.train, |p| &p.source, options);
+    let (target_segmenter, _) = learn_tokens(&parts.train, |p| &p.target, options);
+    std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
+    let write = |name: String, lines: Vec<Vec<String>>| {
+        let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    for (name, pairs) in [
+        ("train", &parts.train),
+        ("valid", &parts.valid),
+        ("test", &parts.test),
+    ] {
+        let lines = |f: &dyn Fn(&Pair) -> Vec<String>| pairs.iter().map(f).collect();
+        write(
+            format!("{name}.src"),
+            lines(&|p| source_segmenter.tokens(&p.source)),
+        )?;
+        write(
+            format!("{name}.tgt"),
+            lines(&|p| target_segmenter.tokens(&p.target)),
+        )?;
+        write(format!("{name}.ref"), lines(&|p| tokenize(&p.target)))?;
+    }
+    Ok([parts.train.len(), parts.valid.len(), parts.test.len()])
 }
 
 /// Reads `options.data` and splits it (seeded): the same options give the same test set, so a

@@ -4,6 +4,7 @@
 mod batcher;
 mod bleu;
 mod data;
+mod export;
 mod programs;
 mod split;
 mod text;
