@@ -1,15 +1,16 @@
 """The translation example's model in PyTorch, trained on the same split and tokens.
 
 A cross-check of the Rust example (`cargo run -p burn-rnn-examples --bin translation`): the
-same architecture (embeddings 128, bidirectional GRU encoder of 128 units per direction, a
-`tanh` bridge to a GRU decoder of 256 units, Luong general attention, attentional state
+same architecture (embeddings 128, bidirectional GRU or LSTM encoder of 128 units per direction
+(`--cell`), a `tanh` bridge to a decoder of 256 units of the same cell (for LSTM, one for the
+hidden and one for the cell state), Luong general attention, attentional state
 `tanh(W_c [s; c])`, dropout 0.3 on embeddings and before the output layer), the same training
 (Adam 2e-3, label smoothing 0.1, gradient norm clipped to 1, length-bucketed batches of 64,
 early stopping on the validation cross-entropy with patience 5) and the same corpus BLEU, on
 the split and the subword tokens that `translation export` writes:
 
     cargo run -p burn-rnn-examples --bin translation -- export --out /tmp/mt
-    python3 examples/scripts/translation_torch.py --dir /tmp/mt
+    python3 examples/scripts/translation_torch.py --dir /tmp/mt [--cell lstm]
 
 Prints the training (label-smoothed) and validation (plain) cross-entropy of each epoch, as
 the example does, and the greedy test BLEU of the best epoch's weights (no beam search here).
@@ -29,6 +30,7 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument('--dir', required=True, help='the output of `translation export`')
+parser.add_argument('--cell', choices=['gru', 'lstm'], default='gru')
 parser.add_argument('--embedding', type=int, default=128)
 parser.add_argument('--hidden', type=int, default=128, help='per encoder direction')
 parser.add_argument('--dropout', type=float, default=0.3)
@@ -85,9 +87,11 @@ class Seq2Seq(nn.Module):
         e, h = args.embedding, args.hidden
         self.source_embedding = nn.Embedding(len(source_ids), e)
         self.target_embedding = nn.Embedding(len(target_ids), e)
-        self.encoder = nn.GRU(e, h, batch_first=True, bidirectional=True)
+        rnn = nn.LSTM if args.cell == 'lstm' else nn.GRU
+        self.encoder = rnn(e, h, batch_first=True, bidirectional=True)
         self.bridge = nn.Linear(2 * h, 2 * h)
-        self.decoder = nn.GRU(e, 2 * h, batch_first=True)
+        self.cell_bridge = nn.Linear(2 * h, 2 * h) if args.cell == 'lstm' else None
+        self.decoder = rnn(e, 2 * h, batch_first=True)
         self.score = nn.Linear(2 * h, 2 * h, bias=False)  # Luong general: s W hᵀ
         self.combine = nn.Linear(4 * h, 2 * h)
         self.output = nn.Linear(2 * h, len(target_ids))
@@ -99,7 +103,12 @@ class Seq2Seq(nn.Module):
                                                    enforce_sorted=False)
         outputs, final = self.encoder(packed)
         outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True)
-        state = torch.tanh(self.bridge(torch.cat([final[0], final[1]], -1)))[None]
+        # The final states of both directions, concatenated and projected.
+        bridge = lambda linear, s: torch.tanh(linear(torch.cat([s[0], s[1]], -1)))[None]
+        if self.cell_bridge is None:
+            state = bridge(self.bridge, final)
+        else:
+            state = (bridge(self.bridge, final[0]), bridge(self.cell_bridge, final[1]))
         mask = torch.arange(outputs.shape[1])[None] < torch.tensor(lengths)[:, None]
         return outputs, state, mask
 

@@ -126,7 +126,7 @@ struct TrainArgs {
     #[arg(long)]
     input_feeding: bool,
     /// Recurrent cell: lstm, gru or elman.
-    #[arg(long, value_parser = parse_cell, default_value = "gru")]
+    #[arg(long, value_parser = parse_cell, default_value = "lstm")]
     cell: CellKind,
     /// Hidden units per encoder direction (the decoder has twice as many).
     #[arg(long, default_value_t = 128)]

@@ -104,7 +104,7 @@ impl Default for TranslationOptions {
             epochs: 100,
             patience: 5,
             time_budget: Some(Duration::from_secs(30 * 60)),
-            cell: CellKind::Gru,
+            cell: CellKind::Lstm,
             attention: AttentionKind::LuongGeneral,
             input_feeding: false,
             hidden: 128,
