@@ -12,6 +12,15 @@ pub fn parse_cell(name: &str) -> Result<CellKind, String> {
     }
 }
 
+/// The flag value that [`parse_cell`] reads as `kind`.
+pub fn cell_name(kind: CellKind) -> &'static str {
+    match kind {
+        CellKind::Lstm => "lstm",
+        CellKind::Gru => "gru",
+        CellKind::Elman => "elman",
+    }
+}
+
 /// `last`, `mean`, `max` or `attention`.
 pub fn parse_pooling(name: &str) -> Result<Pooling, String> {
     match name {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{parse_cell, parse_pooling};
+use burn_rnn_examples::cli::{cell_name, parse_cell, parse_pooling};
 use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
@@ -56,13 +56,13 @@ struct TrainArgs {
     #[arg(long)]
     quick: bool,
     /// Seed of the split, the weights and the batch order.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = SentimentOptions::default().seed)]
     seed: u64,
     /// The most epochs (training stops earlier when validation accuracy stalls).
     #[arg(long, default_value_t = 20)]
     epochs: usize,
     /// Recurrent cell: lstm, gru or elman.
-    #[arg(long, value_parser = parse_cell, default_value = "lstm")]
+    #[arg(long, value_parser = parse_cell, default_value = cell_name(SentimentOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per direction.
     #[arg(long, default_value_t = 32)]

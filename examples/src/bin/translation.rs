@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{parse_attention, parse_cell};
+use burn_rnn_examples::cli::{cell_name, parse_attention, parse_cell};
 use burn_rnn_examples::translation::{
     Evaluation, TranslationOptions, Translator, evaluate_saved, export_split, train,
 };
@@ -44,7 +44,7 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// The seed the model was trained with.
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = TranslationOptions::default().seed)]
         seed: u64,
         /// Evaluate on the test split of a `--quick` run.
         #[arg(long)]
@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Seed of the split.
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = TranslationOptions::default().seed)]
         seed: u64,
         /// BPE merges learnt per language (0: whole words).
         #[arg(long, default_value_t = TranslationOptions::default().bpe_merges)]
@@ -108,7 +108,7 @@ struct TrainArgs {
     #[arg(long)]
     quick: bool,
     /// Seed of the split, the weights and the batch order.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = TranslationOptions::default().seed)]
     seed: u64,
     /// The most epochs (training stops earlier when validation loss stalls).
     #[arg(long, default_value_t = TranslationOptions::default().epochs)]
@@ -126,10 +126,10 @@ struct TrainArgs {
     #[arg(long)]
     input_feeding: bool,
     /// Recurrent cell: lstm, gru or elman.
-    #[arg(long, value_parser = parse_cell, default_value = "lstm")]
+    #[arg(long, value_parser = parse_cell, default_value = cell_name(TranslationOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per encoder direction (the decoder has twice as many).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = TranslationOptions::default().hidden)]
     hidden: usize,
     /// BPE merges learnt per language (0: whole words).
     #[arg(long, default_value_t = TranslationOptions::default().bpe_merges)]
