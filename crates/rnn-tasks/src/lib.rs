@@ -10,6 +10,10 @@
 //! layers, direction, dropout), reads token ids or feature vectors ([`InputConfig`]), and
 //! handles padded batches through explicit lengths: padding never changes an example's
 //! result. Errors name the bad argument ([`RnnError`]).
+//!
+//! For training: losses over padded sequences ([`masked_cross_entropy`],
+//! [`label_smoothed_cross_entropy`], [`masked_mse`]) and gradient clipping by the global norm
+//! ([`clip_grad_norm`]).
 
 #![warn(missing_docs)]
 
@@ -18,6 +22,7 @@ mod beam;
 mod bridge;
 mod checks;
 mod classifier;
+mod clip;
 mod decode;
 mod generator;
 mod input;
@@ -35,6 +40,7 @@ mod tokens;
 pub use attention::{Attention, AttentionKind, AttentionMemory, BahdanauAttention, LuongAttention};
 pub use bridge::{Bridge, LearnedState};
 pub use classifier::{ClassifierOutput, SequenceClassifier, SequenceClassifierConfig};
+pub use clip::clip_grad_norm;
 pub use decode::{BeamSearchConfig, DecodeConfig, Decoded};
 pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
 pub use input::{InputConfig, InputLayer, SequenceInput};

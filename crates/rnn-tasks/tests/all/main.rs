@@ -5,6 +5,7 @@
 mod backend;
 mod beam;
 mod classifier;
+mod clip;
 mod errors;
 mod generator;
 mod gradients;
