@@ -39,6 +39,10 @@ parser.add_argument('--label-smoothing', type=float, default=0.1)
 parser.add_argument('--learning-rate', type=float, default=2e-3)
 parser.add_argument('--batch-size', type=int, default=64)
 parser.add_argument('--clip', type=float, default=1.0, help='global gradient norm')
+parser.add_argument('--clip-each', action='store_true',
+                    help="clip each parameter's gradient norm on its own (burn-optim's "
+                         '`GradientClipping::Norm`) instead of the global norm')
+parser.add_argument('--adam-eps', type=float, default=1e-8, help="Adam's epsilon (Burn: 1e-5)")
 parser.add_argument('--minutes', type=float, default=30, help='training time budget')
 parser.add_argument('--epochs', type=int, default=100)
 parser.add_argument('--patience', type=int, default=5)
@@ -156,7 +160,7 @@ def batches(pairs, training):
 
 
 model = Seq2Seq()
-optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=args.adam_eps)
 
 
 def validation_loss():
@@ -231,7 +235,11 @@ for epoch in range(1, args.epochs + 1):
                                label_smoothing=args.label_smoothing)
         optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        if args.clip_each:
+            for parameter in model.parameters():
+                nn.utils.clip_grad_norm_(parameter, args.clip)
+        else:
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         optimizer.step()
         total, count = total + loss.item(), count + 1
     epoch_time = time.time() - epoch_start
