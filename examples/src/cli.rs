@@ -2,14 +2,15 @@
 
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
 
-/// `lstm`, `gru` or `elman`.
+/// The cells the flags name, in the order their names are listed.
+const CELLS: [CellKind; 3] = [CellKind::Lstm, CellKind::Gru, CellKind::Elman];
+
+/// `lstm`, `gru` or `elman` (the names of [`cell_name`]).
 pub fn parse_cell(name: &str) -> Result<CellKind, String> {
-    match name {
-        "lstm" => Ok(CellKind::Lstm),
-        "gru" => Ok(CellKind::Gru),
-        "elman" => Ok(CellKind::Elman),
-        other => Err(format!("expected lstm, gru or elman, got {other}")),
-    }
+    CELLS
+        .into_iter()
+        .find(|&kind| cell_name(kind) == name)
+        .ok_or_else(|| format!("expected lstm, gru or elman, got {name}"))
 }
 
 /// The flag value that [`parse_cell`] reads as `kind`.
@@ -43,5 +44,21 @@ pub fn parse_attention(name: &str) -> Result<AttentionKind, String> {
         other => Err(format!(
             "expected luong, luong-dot or bahdanau, got {other}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_names_parse_back() {
+        for kind in CELLS {
+            assert_eq!(parse_cell(cell_name(kind)), Ok(kind));
+        }
+        assert_eq!(
+            parse_cell("rnn"),
+            Err("expected lstm, gru or elman, got rnn".to_string())
+        );
     }
 }
