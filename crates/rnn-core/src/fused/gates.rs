@@ -8,7 +8,7 @@
 use super::CellKernel;
 #[cfg(target_arch = "x86_64")]
 use super::math::has_avx2_fma;
-use super::math::{sigmoid, tanh};
+use super::math::{mul_add, sigmoid, tanh};
 use crate::Nonlinearity;
 
 /// Forward views of one example at one step.
@@ -68,12 +68,12 @@ impl CellKernel {
         if has_avx2_fma() {
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2(cell: CellKernel, u: Forward<'_>) {
-                cell.forward_impl(u)
+                cell.forward_impl::<true>(u)
             }
             // SAFETY: the CPU has the features.
             return unsafe { avx2(self, u) };
         }
-        self.forward_impl(u)
+        self.forward_impl::<false>(u)
     }
 
     /// Backpropagates one example through one step.
@@ -82,16 +82,18 @@ impl CellKernel {
         if has_avx2_fma() {
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2(cell: CellKernel, u: Backward<'_>) {
-                cell.backward_impl(u)
+                cell.backward_impl::<true>(u)
             }
             // SAFETY: the CPU has the features.
             return unsafe { avx2(self, u) };
         }
-        self.backward_impl(u)
+        self.backward_impl::<false>(u)
     }
 
+    /// `FMA`: compiled for a CPU with fused multiply-add (see [`super::math`]).
     #[inline(always)]
-    fn forward_impl(self, u: Forward<'_>) {
+    fn forward_impl<const FMA: bool>(self, u: Forward<'_>) {
+        let (sigmoid, tanh) = (sigmoid::<FMA>, tanh::<FMA>);
         let n = u.h_prev.len();
         let h_prev = u.h_prev;
         let h_next = &mut u.h_next[..n];
@@ -110,7 +112,7 @@ impl CellKernel {
                     let f = sigmoid(gf[j] + hf[j] + bf[j]);
                     let g = tanh(gg[j] + hg[j] + bg[j]);
                     let o = sigmoid(go[j] + ho[j] + bo[j]);
-                    let c = f * c_prev[j] + i * g;
+                    let c = mul_add::<FMA>(f, c_prev[j], i * g);
                     (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
                     c_next[j] = c;
                     h_next[j] = o * tanh(c);
@@ -129,9 +131,9 @@ impl CellKernel {
                     let r = sigmoid(gr[j] + hr[j] + br[j]);
                     let z = sigmoid(gz[j] + hz[j] + bz[j]);
                     let hidden_n = hn_in[j] + bias_hn[j];
-                    let new = tanh(gn[j] + bn[j] + r * hidden_n);
+                    let new = tanh(mul_add::<FMA>(r, hidden_n, gn[j] + bn[j]));
                     (gr[j], gz[j], gn[j], hn[j]) = (r, z, new, hidden_n);
-                    h_next[j] = new + z * (h_prev[j] - new);
+                    h_next[j] = mul_add::<FMA>(z, h_prev[j] - new, new);
                 }
             }
             CellKernel::Elman(nonlinearity) => {
@@ -150,7 +152,8 @@ impl CellKernel {
     }
 
     #[inline(always)]
-    fn backward_impl(self, u: Backward<'_>) {
+    fn backward_impl<const FMA: bool>(self, u: Backward<'_>) {
+        let tanh = tanh::<FMA>;
         let n = u.dh.len();
         let dh = u.dh;
         match self {

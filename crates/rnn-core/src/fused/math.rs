@@ -3,21 +3,36 @@
 //! `f32::exp` is a libm call per element; the gate loops call these instead. They are accurate
 //! to a few ulp of `exp` (Cephes' polynomial after reducing by powers of two); `tanh` near 0 is
 //! accurate to ~1e-7 absolute.
+//!
+//! `FMA` says whether the caller is compiled for a CPU with fused multiply-add: the polynomial's
+//! steps are then one instruction each (a quarter less gate-math time, measured on the LSTM
+//! forward), while elsewhere `f32::mul_add` would be a library call per element.
+
+/// `a * b + c`, rounded once where `FMA`.
+#[inline(always)]
+pub(super) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
 
 /// `e^x`, with `x` clamped to `[-87, 88]` (the range where `e^x` is a normal `f32`).
 #[inline(always)]
-pub(super) fn exp(x: f32) -> f32 {
+pub(super) fn exp<const FMA: bool>(x: f32) -> f32 {
+    let fma = mul_add::<FMA>;
     let x = x.clamp(-87.0, 88.0);
     // x = n ln2 + r, |r| <= ln2 / 2; ln2 in two parts so n * C1 is exact.
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let n = fma(x, std::f32::consts::LOG2_E, 0.5).floor();
+    let r = fma(n, 2.121_944_4e-4, fma(n, -0.693_359_4, x));
     let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5,
+    ] {
+        p = fma(p, r, c);
+    }
+    let e = fma(p * r, r, r + 1.0);
     e * pow2(n)
 }
 
@@ -34,14 +49,14 @@ fn pow2(n: f32) -> f32 {
 
 /// `1 / (1 + e^-x)`.
 #[inline(always)]
-pub(super) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
+pub(super) fn sigmoid<const FMA: bool>(x: f32) -> f32 {
+    1.0 / (1.0 + exp::<FMA>(-x))
 }
 
 /// `tanh(x)`, as `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of `x`.
 #[inline(always)]
-pub(super) fn tanh(x: f32) -> f32 {
-    let e = exp(-2.0 * x.abs());
+pub(super) fn tanh<const FMA: bool>(x: f32) -> f32 {
+    let e = exp::<FMA>(-2.0 * x.abs());
     ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
@@ -56,8 +71,8 @@ pub(super) fn has_avx2_fma() -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn matches_libm() {
+    fn matches_libm<const FMA: bool>() {
+        let (exp, sigmoid, tanh) = (exp::<FMA>, sigmoid::<FMA>, tanh::<FMA>);
         let mut worst = [0.0f64; 3];
         for i in -20_000..=20_000 {
             let x = i as f32 * 0.004_3;
@@ -72,6 +87,19 @@ mod tests {
         assert!(exp(-1000.0) > 0.0);
         assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(1000.0) == 1.0);
         assert!(tanh(1000.0) == 1.0 && tanh(-1000.0) == -1.0);
+        assert!(exp(f32::NAN).is_nan() && sigmoid(f32::NAN).is_nan() && tanh(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn matches_libm_unfused() {
+        matches_libm::<false>();
+    }
+
+    /// With fused multiply-adds (in software where the test binary is not compiled for them:
+    /// the same values, only slower).
+    #[test]
+    fn matches_libm_fused() {
+        matches_libm::<true>();
     }
 
     #[test]
