@@ -142,8 +142,8 @@ impl Packed {
     #[target_feature(enable = "avx2,fma")]
     fn tile_avx2<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
         use std::arch::x86_64::{
-            __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
-            _mm256_storeu_ps,
+            __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
+            _mm256_setzero_ps, _mm256_storeu_ps,
         };
         let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
         for i in 0..self.k {
@@ -160,6 +160,26 @@ impl Packed {
                 acc[0] = _mm256_fmadd_ps(x, w0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
             }
+        }
+        if width == PANEL {
+            // A full panel: straight from the registers (a copy through `store` would be a
+            // `memcpy` call per row).
+            for (r, acc) in acc.iter().enumerate() {
+                // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's rows.
+                unsafe {
+                    let out = dst.0.add(r * dst.1);
+                    for (half, &v) in acc.iter().enumerate() {
+                        let out = out.add(8 * half);
+                        let v = if accumulate {
+                            _mm256_add_ps(_mm256_loadu_ps(out), v)
+                        } else {
+                            v
+                        };
+                        _mm256_storeu_ps(out, v);
+                    }
+                }
+            }
+            return;
         }
         let mut rows = [[0.0f32; PANEL]; R];
         for (row, acc) in rows.iter_mut().zip(&acc) {
