@@ -3,16 +3,18 @@
 //!
 //! On ndarray and flex the driver is the fused CPU kernel; the sizes here make it split the
 //! hidden units between threads (odd hidden sizes, so the parts differ), with a wide batch
-//! (matmuls through `gemm`) and batches of 1 and 2 (dot products), padded and not. On other
-//! backends both sides use Burn's tensor operations and the test checks the step-by-step
-//! driver against single steps.
+//! (matmuls through `gemm`) and batches of 1 and 2 (dot products), padded and not. Outside
+//! autodiff the kernel keeps the input projections of only a few steps at a time (128 / batch),
+//! so an inference run is checked too, with a batch (40) whose few steps do not divide the
+//! sequence. On other backends both sides use Burn's tensor operations and the test checks
+//! the step-by-step driver against single steps.
 
-use burn::module::Param;
+use burn::module::{Module, Param};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
-use crate::backend::autodiff_device;
+use crate::backend::{autodiff_device, device};
 use crate::util::{Rng, values};
 
 const SEQ: usize = 5;
@@ -36,6 +38,10 @@ const ONE: Sizes = Sizes {
 const TWO: Sizes = Sizes {
     batch: 2,
     hidden: 135,
+};
+const FORTY: Sizes = Sizes {
+    batch: 40,
+    hidden: 45,
 };
 
 /// Outputs, final state, and the gradients of a weighted sum of them with respect to every
@@ -81,13 +87,20 @@ fn grads_of<C: Cell>(
     out
 }
 
-/// Fresh leaves with gradients (same values every call).
+/// Fresh leaves (same values every call), with gradients when `device` has autodiff.
 fn leaves<C: Cell>(Sizes { batch, hidden }: Sizes, device: &Device) -> Leaves {
+    fn leaf<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+        if t.device().is_autodiff() {
+            t.require_grad()
+        } else {
+            t
+        }
+    }
     let mut rng = Rng::new(11);
     Leaves {
-        x: rng.tensor([SEQ, batch, INPUT], device).require_grad(),
-        h0: (rng.tensor([batch, hidden], device) * 0.5).require_grad(),
-        c0: C::HAS_CELL_STATE.then(|| (rng.tensor([batch, hidden], device) * 0.5).require_grad()),
+        x: leaf(rng.tensor([SEQ, batch, INPUT], device)),
+        h0: leaf(rng.tensor([batch, hidden], device) * 0.5),
+        c0: C::HAS_CELL_STATE.then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
     }
 }
 
@@ -133,6 +146,27 @@ fn whole_sequence<C: Cell>(
         c_n: c_n.as_ref().map(values),
         grads: grads_of(&rnn, &leaves, &grads),
     }
+}
+
+/// The layer's own driver without autodiff: outputs, `h_n`, `c_n`.
+fn inference<C: Cell>(
+    template: &Rnn<C>,
+    sizes: Sizes,
+    lengths: &[usize],
+) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
+    let device = device();
+    let rnn = template.clone().valid().to_device(&device);
+    let leaves = leaves::<C>(sizes, &device);
+    let state = RnnState {
+        hidden: leaves.h0.unsqueeze_dim(0),
+        cell: leaves.c0.map(|c| c.unsqueeze_dim(0)),
+    };
+    let out = rnn.forward(leaves.x, Some(state), Some(lengths));
+    (
+        values(&out.output),
+        values(&out.state.hidden),
+        out.state.cell.as_ref().map(values),
+    )
 }
 
 /// `Cell::step` in a loop, padding handled by masks.
@@ -208,6 +242,12 @@ fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
     if let (Some(a), Some(e)) = (&fused.c_n, &steps.c_n) {
         assert_close("c_n", a, e);
     }
+    let (output, h_n, c_n) = inference(&template, sizes, &lengths);
+    assert_close("output without autodiff", &output, &steps.output);
+    assert_close("h_n without autodiff", &h_n, &steps.h_n);
+    if let (Some(a), Some(e)) = (&c_n, &steps.c_n) {
+        assert_close("c_n without autodiff", a, e);
+    }
     assert_eq!(fused.grads.len(), steps.grads.len());
     for ((name, a), (_, e)) in fused.grads.iter().zip(&steps.grads) {
         assert_close(&format!("gradient of {name}"), a, e);
@@ -216,7 +256,7 @@ fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
 
 #[rstest]
 fn lstm_matches_single_steps(
-    #[values(WIDE, ONE, TWO)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<LstmCell>(Nonlinearity::Tanh, sizes, padded);
@@ -224,7 +264,7 @@ fn lstm_matches_single_steps(
 
 #[rstest]
 fn gru_matches_single_steps(
-    #[values(WIDE, ONE, TWO)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<GruCell>(Nonlinearity::Tanh, sizes, padded);
@@ -233,7 +273,7 @@ fn gru_matches_single_steps(
 #[rstest]
 fn elman_matches_single_steps(
     #[values(Nonlinearity::Tanh, Nonlinearity::Relu)] nonlinearity: Nonlinearity,
-    #[values(WIDE, ONE, TWO)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<ElmanCell>(nonlinearity, sizes, padded);
