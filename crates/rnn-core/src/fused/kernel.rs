@@ -352,44 +352,65 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let mut dw_ih = pool::take(gh * input);
     let mut dx = pool::take(seq * batch * input);
     dx[n * input..].fill(0.0);
-    unsafe {
-        // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then the
-        // states after steps 0 .. steps - 2.
-        matmul(
-            (gh, hidden, batch.min(n)),
-            MatMut::new(&mut dw_hh, hidden as isize, 1),
-            Mat::new(d_hidden_or_input, 1, gh as isize),
-            Mat::new(&saved.h0, hidden as isize, 1),
-            false,
-            Parallelism::Rayon(0),
-        );
-        matmul(
-            (gh, hidden, n.saturating_sub(batch)),
-            MatMut::new(&mut dw_hh, hidden as isize, 1),
-            Mat::new(&d_hidden_or_input[batch.min(n) * gh..], 1, gh as isize),
-            Mat::new(&saved.h, hidden as isize, 1),
-            true,
-            Parallelism::Rayon(0),
-        );
-        // dW_ih = dgates_xᵀ · x
-        matmul(
-            (gh, input, n),
-            MatMut::new(&mut dw_ih, input as isize, 1),
-            Mat::new(&d_input, 1, gh as isize),
-            Mat::new(&saved.x, input as isize, 1),
-            false,
-            Parallelism::Rayon(0),
-        );
-        // dx = dgates_x · W_ih
-        matmul(
-            (n, input, gh),
-            MatMut::new(&mut dx, input as isize, 1),
-            Mat::new(&d_input, gh as isize, 1),
-            Mat::new(&saved.w_ih, input as isize, 1),
-            false,
-            Parallelism::Rayon(0),
-        );
-    }
+    // The weight and input gradients, each thread of the recurrence taking a share of the
+    // rows. Not rayon's pool: other operations of a training step can leave it slow to answer
+    // (measured after a burn-nn training step: these matmuls took longer on rayon's two
+    // threads than on one).
+    let threads = saved.parts.len();
+    let (dw_hh_at, dw_ih_at, dx_at) = (
+        Ptr::of_mut(&mut dw_hh),
+        Ptr::of_mut(&mut dw_ih),
+        Ptr::of_mut(&mut dx),
+    );
+    on_threads(threads, |share| {
+        let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
+        let (g, t) = (rows(gh), rows(n));
+        // `v` from element `offset` on (not read when the product is empty).
+        let at = |v: &[f32], offset: usize| v.as_ptr().wrapping_add(offset);
+        unsafe {
+            // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then the
+            // states after steps 0 .. steps - 2.
+            let dw_hh = MatMut(dw_hh_at.add(g.start * hidden), hidden as isize, 1);
+            matmul(
+                (g.len(), hidden, batch.min(n)),
+                dw_hh,
+                Mat(at(d_hidden_or_input, g.start), 1, gh as isize),
+                Mat::new(&saved.h0, hidden as isize, 1),
+                false,
+                Parallelism::None,
+            );
+            matmul(
+                (g.len(), hidden, n.saturating_sub(batch)),
+                MatMut(dw_hh_at.add(g.start * hidden), hidden as isize, 1),
+                Mat(
+                    at(d_hidden_or_input, batch.min(n) * gh + g.start),
+                    1,
+                    gh as isize,
+                ),
+                Mat::new(&saved.h, hidden as isize, 1),
+                true,
+                Parallelism::None,
+            );
+            // dW_ih = dgates_xᵀ · x
+            matmul(
+                (g.len(), input, n),
+                MatMut(dw_ih_at.add(g.start * input), input as isize, 1),
+                Mat(at(&d_input, g.start), 1, gh as isize),
+                Mat::new(&saved.x, input as isize, 1),
+                false,
+                Parallelism::None,
+            );
+            // dx = dgates_x · W_ih
+            matmul(
+                (t.len(), input, gh),
+                MatMut(dx_at.add(t.start * input), input as isize, 1),
+                Mat(at(&d_input, t.start * gh), gh as isize, 1),
+                Mat::new(&saved.w_ih, input as isize, 1),
+                false,
+                Parallelism::None,
+            );
+        }
+    });
     let perm = &saved.perm;
     // LSTM and Elman add `b_ih + b_hh` once, GRU's n gate adds `b_hh` inside r ⊙ (...).
     let grads = Operands {
@@ -512,6 +533,18 @@ where
     });
 }
 
+/// Runs `f(share)` for each share `0..threads`, on as many threads (the calling one among
+/// them).
+fn on_threads(threads: usize, f: impl Fn(usize) + Sync) {
+    std::thread::scope(|s| {
+        for share in 1..threads {
+            let f = &f;
+            s.spawn(move || f(share));
+        }
+        f(0);
+    });
+}
+
 /// A barrier for a few threads that each own a core: waiters spin briefly, then yield.
 struct SpinBarrier {
     threads: usize,
@@ -565,6 +598,14 @@ impl Ptr {
         Self(v.as_mut_ptr())
     }
 
+    /// The element at `offset`.
+    ///
+    /// # Safety
+    /// `offset` is inside the buffer.
+    unsafe fn add(self, offset: usize) -> *mut f32 {
+        unsafe { self.0.add(offset) }
+    }
+
     /// `len` elements from `offset`; empty when `len` is 0.
     ///
     /// # Safety
@@ -587,12 +628,6 @@ impl Mat {
 }
 
 struct MatMut(*mut f32, isize, isize);
-
-impl MatMut {
-    fn new(v: &mut [f32], row_stride: isize, col_stride: isize) -> Self {
-        Self(v.as_mut_ptr(), row_stride, col_stride)
-    }
-}
 
 /// `dst (+)= lhs · rhs` with `(m, n, k)` sizes.
 ///
