@@ -5,14 +5,17 @@
 //! then batch (the input's own time-major layout), so row `t * batch + b` is example `b` at
 //! step `t`. The states `h` (and `c`) after each step are `[steps * batch, hidden]` (the
 //! initial states stay in their own buffers), and `h` is the start of the packed output: the
-//! outputs are the states, written in place. So the input projection of all steps is one
-//! matmul, the weight gradients are one matmul each (two for `W_hh`: the initial state, then
-//! the others), and a step is a contiguous block of rows.
+//! outputs are the states, written in place. So a step (or a chunk of steps) is a contiguous
+//! block of rows, the input projection of a chunk is one multiply, and the weight gradients
+//! are one matmul each (two for `W_hh`: the initial state, then the others).
 //!
 //! The hidden units are split into contiguous parts, one per thread; the gate columns are
 //! permuted so that each part's gates (all gates of its units) are contiguous. Each step, every
 //! part multiplies the previous state with its rows of `W_hh` and applies the cell's gate math
 //! to its own units; the parts only meet once per step (the next step needs the whole state).
+//! The input projection is computed a chunk of steps at a time, just before those steps, so
+//! that the gate math reads it from cache: the projections of a whole sequence (6 MiB for a
+//! GRU at batch 32 and hidden 256) would be read back from memory.
 //! The backward pass mirrors this: per step, each part backpropagates its units through the
 //! gate math, then takes its units' share of `dgates · W_hh`.
 
@@ -26,6 +29,10 @@ use super::CellKernel;
 use super::gates::{Backward, Forward};
 use super::packed::Packed;
 use super::pool;
+
+/// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
+/// steps) at a time: enough rows to fill the packed multiply's tiles.
+const PROJECTED_ROWS: usize = 24;
 
 /// Sizes of one fused run.
 #[derive(Debug, Clone, Copy)]
@@ -153,8 +160,30 @@ pub(super) fn forward(
 
     let parts = split_units(hidden, batch);
     let perm = permutation(g, hidden, &parts);
-    let w_ih = permute_rows(inputs.w_ih, input, &perm);
-    let w_hh = permute_rows(inputs.w_hh, hidden, &perm);
+    // Each part's rows of `W_ih` and `W_hh`, the weights of its gate columns.
+    let pack = |w: &[f32], k: usize| -> Vec<Packed> {
+        parts
+            .iter()
+            .map(|p| {
+                let col0 = g * p.start;
+                Packed::new(g * p.len(), k, |j, i| w[perm[col0 + j] * k + i])
+            })
+            .collect()
+    };
+    let (packed_ih, packed_hh) = (pack(&inputs.w_ih, input), pack(&inputs.w_hh, hidden));
+    // The backward pass's weight-gradient matmuls read the weights with permuted rows.
+    let for_backward = |w: Vec<f32>, width: usize| {
+        if save {
+            permute_rows(w, width, &perm)
+        } else {
+            pool::give(w);
+            Vec::new()
+        }
+    };
+    let (w_ih, w_hh) = (
+        for_backward(inputs.w_ih, input),
+        for_backward(inputs.w_hh, hidden),
+    );
     // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
     let bias: Vec<f32> = perm
         .iter()
@@ -174,7 +203,17 @@ pub(super) fn forward(
     };
     let keep = keep_mask(lengths, steps, batch);
 
-    let mut gates = pool::take(n * gh);
+    // The gates (and GRU's `W_hn h + b_hn`) of every step when the backward pass needs them;
+    // otherwise each part keeps those of the current chunk of steps in its scratch.
+    let chunk = PROJECTED_ROWS.div_ceil(batch).min(steps.max(1));
+    let all_steps = |width: usize| {
+        if save {
+            pool::take(n * width)
+        } else {
+            Vec::new()
+        }
+    };
+    let mut gates = all_steps(gh);
     // The states after each step are the outputs: `h` is the packed output, whose rows
     // past the steps' are written after the loop.
     let mut h = pool::take(packed_rows(&dims) * batch * hidden);
@@ -183,50 +222,35 @@ pub(super) fn forward(
     } else {
         Vec::new()
     };
-    let mut hn = if gru {
-        pool::take(n * hidden)
-    } else {
-        Vec::new()
-    };
+    let mut hn = if gru { all_steps(hidden) } else { Vec::new() };
     let mut scratch: Vec<Vec<f32>> = parts
         .iter()
-        .map(|p| pool::take(batch * g * p.len()))
-        .collect();
-
-    // Each part's rows of `W_hh`, the weights of its gate columns.
-    let packed: Vec<Packed> = parts
-        .iter()
         .map(|p| {
-            let col0 = g * p.start;
-            Packed::new(g * p.len(), hidden, |j, i| w_hh[(col0 + j) * hidden + i])
+            let unsaved = if save {
+                0
+            } else {
+                chunk * batch * g * p.len() + usize::from(gru) * batch * p.len()
+            };
+            pool::take(batch * g * p.len() + unsaved)
         })
         .collect();
+
     let ctx = ForwardCtx {
         dims,
         parts: &parts,
         x: &inputs.x,
-        w_ih: &w_ih,
-        w_hh: &packed,
+        w_ih: &packed_ih,
+        w_hh: &packed_hh,
         bias: &bias,
         bias_hn: &bias_hn,
         keep: &keep,
-        gates: Ptr::of_mut(&mut gates),
+        chunk,
+        saved: save.then(|| (Ptr::of_mut(&mut gates), Ptr::of_mut(&mut hn))),
         h: States::new(&inputs.h0, &mut h),
         c: States::new(&inputs.c0, &mut c),
-        hn: Ptr::of_mut(&mut hn),
     };
-    // Round 0 projects the input of all steps, round `t + 1` runs step `t`.
-    let parallelism = if parts.len() == 1 {
-        Parallelism::Rayon(0)
-    } else {
-        Parallelism::None
-    };
-    in_lockstep(&parts, &mut scratch, steps + 1, |round, part, hh| {
-        if round == 0 {
-            ctx.project(part, parallelism)
-        } else {
-            ctx.step(round - 1, part, hh)
-        }
+    in_lockstep(&parts, &mut scratch, steps, |t, part, scratch| {
+        ctx.step(t, part, scratch)
     });
     scratch.into_iter().for_each(pool::give);
 
@@ -377,7 +401,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
                 Mat(at(d_hidden_or_input, g.start), 1, gh as isize),
                 Mat::new(&saved.h0, hidden as isize, 1),
                 false,
-                Parallelism::None,
             );
             matmul(
                 (g.len(), hidden, n.saturating_sub(batch)),
@@ -389,7 +412,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
                 ),
                 Mat::new(&saved.h, hidden as isize, 1),
                 true,
-                Parallelism::None,
             );
             // dW_ih = dgates_xᵀ · x
             matmul(
@@ -398,7 +420,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
                 Mat(at(&d_input, g.start), 1, gh as isize),
                 Mat::new(&saved.x, input as isize, 1),
                 false,
-                Parallelism::None,
             );
             // dx = dgates_x · W_ih
             matmul(
@@ -407,7 +428,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
                 Mat(at(&d_input, t.start * gh), gh as isize, 1),
                 Mat::new(&saved.w_ih, input as isize, 1),
                 false,
-                Parallelism::None,
             );
         }
     });
@@ -629,7 +649,7 @@ impl Mat {
 
 struct MatMut(*mut f32, isize, isize);
 
-/// `dst (+)= lhs · rhs` with `(m, n, k)` sizes.
+/// `dst (+)= lhs · rhs` with `(m, n, k)` sizes, on the calling thread.
 ///
 /// # Safety
 /// The views cover valid, non-overlapping memory for those sizes.
@@ -639,7 +659,6 @@ unsafe fn matmul(
     lhs: Mat,
     rhs: Mat,
     accumulate: bool,
-    parallelism: Parallelism,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -674,7 +693,7 @@ unsafe fn matmul(
             false,
             false,
             false,
-            parallelism,
+            Parallelism::None,
         )
     }
 }
@@ -684,23 +703,55 @@ struct ForwardCtx<'a> {
     parts: &'a [Range<usize>],
     /// `[seq * batch, input]`.
     x: &'a [f32],
-    /// `[G * hidden, input]`, rows permuted like the gates.
-    w_ih: &'a [f32],
-    /// Each part's rows of `W_hh` (rows permuted like the gates).
+    /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
+    w_ih: &'a [Packed],
     w_hh: &'a [Packed],
     bias: &'a [f32],
     bias_hn: &'a [f32],
     keep: &'a [bool],
-    gates: Ptr,
+    /// Steps whose input projection is computed at once.
+    chunk: usize,
+    /// When the backward pass needs them: the gates `[steps * batch, G * hidden]` and, for
+    /// GRU, `W_hn h + b_hn` (`[steps * batch, hidden]`) of every step.
+    saved: Option<(Ptr, Ptr)>,
     h: States,
     c: States,
-    hn: Ptr,
+}
+
+/// The rows of a per-step quantity one part writes: row `r` of the sequence is row
+/// `r % ring` of a buffer whose rows are `stride` apart, the part's values from column `col`.
+#[derive(Clone, Copy)]
+struct PartRows {
+    at: Ptr,
+    stride: usize,
+    col: usize,
+    ring: usize,
+}
+
+impl PartRows {
+    /// The offset of sequence row `row`'s part from the buffer's start.
+    fn offset(self, row: usize) -> usize {
+        (row % self.ring) * self.stride + self.col
+    }
+
+    /// `len` values of sequence row `row` from the part's column `offset`.
+    ///
+    /// # Safety
+    /// As [`Ptr::row`].
+    unsafe fn get<'a>(self, row: usize, offset: usize, len: usize) -> &'a mut [f32] {
+        unsafe { self.at.row(self.offset(row) + offset, len) }
+    }
 }
 
 impl ForwardCtx<'_> {
-    /// The input projections of `part`'s gates at every step, `x · W_ih[part's rows]ᵀ`: each
-    /// thread projects the columns it reads (a single part uses `parallelism`).
-    fn project(&self, part: Range<usize>, parallelism: Parallelism) {
+    /// Step `t` for the units of `part`: at the start of each chunk, the chunk's input
+    /// projections `x · W_ih[part's rows]ᵀ` (written where the gate math reads them, so it
+    /// reads them from cache); then `h_t · W_hh[part's rows]ᵀ` into the first
+    /// `[batch, G * units]` of `scratch`, and the cell's gate math for each example.
+    ///
+    /// Unless saved, the gates of the chunk's steps and GRU's `W_hn h + b_hn` of the step
+    /// live in the rest of `scratch`.
+    fn step(&self, t: usize, part: Range<usize>, scratch: &mut [f32]) {
         let Dims {
             cell,
             steps,
@@ -710,40 +761,56 @@ impl ForwardCtx<'_> {
             ..
         } = self.dims;
         let g = cell.gates();
-        let col0 = g * part.start;
-        unsafe {
-            matmul(
-                (steps * batch, g * part.len(), input),
-                MatMut(self.gates.0.add(col0), (g * hidden) as isize, 1),
-                Mat::new(self.x, input as isize, 1),
-                Mat::new(&self.w_ih[col0 * input..], 1, input as isize),
-                false,
-                parallelism,
-            );
-        }
-    }
-
-    /// Step `t` for the units of `part`: `h_t · W_hh[part's rows]ᵀ` into `hh`
-    /// (`[batch, G * units]`), then the cell's gate math for each example.
-    fn step(&self, t: usize, part: Range<usize>, hh: &mut [f32]) {
-        let Dims {
-            cell,
-            batch,
-            hidden,
-            ..
-        } = self.dims;
-        let g = cell.gates();
-        let gh = g * hidden;
         let units = part.len();
         let width = g * units;
         let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
-        let w_hh = &self.w_hh[part_index(self.parts, &part)];
+        let index = part_index(self.parts, &part);
+        let (hh, rest) = scratch.split_at_mut(batch * width);
+        let (gates, hn) = match self.saved {
+            Some((gates, hn)) => (
+                PartRows {
+                    at: gates,
+                    stride: g * hidden,
+                    col: col0,
+                    ring: usize::MAX,
+                },
+                PartRows {
+                    at: hn,
+                    stride: hidden,
+                    col: part.start,
+                    ring: usize::MAX,
+                },
+            ),
+            None => {
+                let (gates, hn) = rest.split_at_mut(self.chunk * batch * width);
+                (
+                    PartRows {
+                        at: Ptr::of_mut(gates),
+                        stride: width,
+                        col: 0,
+                        ring: self.chunk * batch,
+                    },
+                    PartRows {
+                        at: Ptr::of_mut(hn),
+                        stride: units,
+                        col: 0,
+                        ring: batch,
+                    },
+                )
+            }
+        };
         unsafe {
+            if t.is_multiple_of(self.chunk) {
+                let rows = self.chunk.min(steps - t) * batch;
+                let x = self.x.as_ptr().add(t * batch * input);
+                let dst = gates.at.add(gates.offset(t * batch));
+                self.w_ih[index].multiply(rows, (x, input), (dst, gates.stride), false);
+            }
             let (h, row) = self.h.before(t, 0, batch);
             let h = h.0.add(row * hidden);
-            w_hh.multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
+            self.w_hh[index].multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
         }
         let hh = &*hh;
         // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
@@ -757,10 +824,8 @@ impl ForwardCtx<'_> {
                 units_of(self.h.after(t, b, batch), true).fill(0.0);
                 continue;
             }
-            let gate = |k: usize| unsafe {
-                self.gates
-                    .row(row * gh + col0 + k * units, if k < g { units } else { 0 })
-            };
+            let gate =
+                |k: usize| unsafe { gates.get(row, k * units, if k < g { units } else { 0 }) };
             let hidden_row = &hh[b * width..][..width];
             let bias = &self.bias[col0..col0 + width];
             // Gate `k`'s units of a part-wide row (empty past the cell's gates).
@@ -780,7 +845,7 @@ impl ForwardCtx<'_> {
                 h_next: units_of(self.h.after(t, b, batch), true),
                 c_prev: units_of(self.c.before(t, b, batch), lstm),
                 c_next: units_of(self.c.after(t, b, batch), lstm),
-                hn: units_of((self.hn, row), gru),
+                hn: unsafe { hn.get(row, 0, if gru { units } else { 0 }) },
             });
         }
     }

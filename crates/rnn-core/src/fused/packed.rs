@@ -1,8 +1,9 @@
 //! A weight block packed once per sequence for the per-step matmuls of the fused kernels.
 //!
 //! Every step multiplies the state `[batch, K]` by the same block of `W_hh` (forward) or
-//! `W_hhᵀ` (backward). A general `gemm` call repacks that block, the larger operand (512 KiB
-//! per thread at the benchmark shape), at every step; [`Packed`] holds it in the layout its
+//! `W_hhᵀ` (backward), and every chunk of steps its input by the same block of `W_ih`. A
+//! general `gemm` call repacks that block, the larger operand (512 KiB per thread at the
+//! benchmark shape), at every call; [`Packed`] holds it in the layout its
 //! multiply loop reads: panels of [`PANEL`] output columns, each column's `K` weights
 //! interleaved with the panel's other columns, so that a pass over `K` reads one contiguous
 //! panel while [`ROWS`] state rows accumulate in registers.

@@ -3,11 +3,12 @@
 //!
 //! On ndarray and flex the driver is the fused CPU kernel; the sizes here make it split the
 //! hidden units between threads (odd hidden sizes, so the parts differ), with a wide batch
-//! (matmuls through `gemm`) and batches of 1 and 2 (dot products), padded and not. Outside
-//! autodiff the kernel keeps the input projections of only a few steps at a time (128 / batch),
-//! so an inference run is checked too, with a batch (40) whose few steps do not divide the
-//! sequence. On other backends both sides use Burn's tensor operations and the test checks
-//! the step-by-step driver against single steps.
+//! and narrow batches, padded and not. The kernel projects the input a chunk of steps at a time
+//! (24 rows, rounded up to whole steps: 1 step of a batch of 40, 5 of a batch of 5, 24 of a
+//! batch of 1), and outside autodiff keeps only the current chunk's projections, so the
+//! sequences of the narrow batches are longer than a chunk and not a multiple of it, and each
+//! case also runs without autodiff. On other backends both sides use Burn's tensor operations
+//! and the test checks the step-by-step driver against single steps.
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
@@ -17,29 +18,38 @@ use rstest::rstest;
 use crate::backend::{autodiff_device, device};
 use crate::util::{Rng, values};
 
-const SEQ: usize = 5;
 const INPUT: usize = 7;
 
-/// Batch and hidden sizes of a case.
+/// Sequence length, batch and hidden sizes of a case.
 #[derive(Debug, Clone, Copy)]
 struct Sizes {
+    seq: usize,
     batch: usize,
     hidden: usize,
 }
 
 const WIDE: Sizes = Sizes {
+    seq: 5,
     batch: 96,
     hidden: 45,
 };
 const ONE: Sizes = Sizes {
+    seq: 30,
     batch: 1,
     hidden: 261,
 };
 const TWO: Sizes = Sizes {
+    seq: 5,
     batch: 2,
     hidden: 135,
 };
+const FIVE: Sizes = Sizes {
+    seq: 12,
+    batch: 5,
+    hidden: 61,
+};
 const FORTY: Sizes = Sizes {
+    seq: 5,
     batch: 40,
     hidden: 45,
 };
@@ -88,7 +98,7 @@ fn grads_of<C: Cell>(
 }
 
 /// Fresh leaves (same values every call), with gradients when `device` has autodiff.
-fn leaves<C: Cell>(Sizes { batch, hidden }: Sizes, device: &Device) -> Leaves {
+fn leaves<C: Cell>(Sizes { seq, batch, hidden }: Sizes, device: &Device) -> Leaves {
     fn leaf<const D: usize>(t: Tensor<D>) -> Tensor<D> {
         if t.device().is_autodiff() {
             t.require_grad()
@@ -98,7 +108,7 @@ fn leaves<C: Cell>(Sizes { batch, hidden }: Sizes, device: &Device) -> Leaves {
     }
     let mut rng = Rng::new(11);
     Leaves {
-        x: leaf(rng.tensor([SEQ, batch, INPUT], device)),
+        x: leaf(rng.tensor([seq, batch, INPUT], device)),
         h0: leaf(rng.tensor([batch, hidden], device) * 0.5),
         c0: C::HAS_CELL_STATE.then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
     }
@@ -184,7 +194,7 @@ fn single_steps<C: Cell>(
         cell: leaves.c0.clone(),
     };
     let mut outputs = Vec::new();
-    for t in 0..SEQ {
+    for t in 0..sizes.seq {
         let keep: Vec<f32> = lengths.iter().map(|&l| (t < l) as u8 as f32).collect();
         let keep = Tensor::<2>::from_data(TensorData::new(keep, [sizes.batch, 1]), device);
         let x_t = leaves.x.clone().narrow(0, t, 1).squeeze_dim(0);
@@ -233,7 +243,13 @@ fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
         .init(&device);
     // With one example, "padded" makes it shorter than the sequence.
     let lengths: Vec<usize> = (0..sizes.batch)
-        .map(|b| if padded { 1 + (b * 7 + 2) % SEQ } else { SEQ })
+        .map(|b| {
+            if padded {
+                1 + (b * 7 + 2) % sizes.seq
+            } else {
+                sizes.seq
+            }
+        })
         .collect();
     let fused = whole_sequence(&template, sizes, &lengths, &device);
     let steps = single_steps(&template, sizes, &lengths, &device);
@@ -256,7 +272,7 @@ fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
 
 #[rstest]
 fn lstm_matches_single_steps(
-    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<LstmCell>(Nonlinearity::Tanh, sizes, padded);
@@ -264,7 +280,7 @@ fn lstm_matches_single_steps(
 
 #[rstest]
 fn gru_matches_single_steps(
-    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<GruCell>(Nonlinearity::Tanh, sizes, padded);
@@ -273,7 +289,7 @@ fn gru_matches_single_steps(
 #[rstest]
 fn elman_matches_single_steps(
     #[values(Nonlinearity::Tanh, Nonlinearity::Relu)] nonlinearity: Nonlinearity,
-    #[values(WIDE, ONE, TWO, FORTY)] sizes: Sizes,
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
     #[values(false, true)] padded: bool,
 ) {
     check::<ElmanCell>(nonlinearity, sizes, padded);
