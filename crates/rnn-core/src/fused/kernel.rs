@@ -20,6 +20,7 @@
 //! gate math, then takes its units' share of `dgates · W_hh`.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -160,30 +161,6 @@ pub(super) fn forward(
 
     let parts = split_units(hidden, batch);
     let perm = permutation(g, hidden, &parts);
-    // Each part's rows of `W_ih` and `W_hh`, the weights of its gate columns.
-    let pack = |w: &[f32], k: usize| -> Vec<Packed> {
-        parts
-            .iter()
-            .map(|p| {
-                let col0 = g * p.start;
-                Packed::new(g * p.len(), k, |j, i| w[perm[col0 + j] * k + i])
-            })
-            .collect()
-    };
-    let (packed_ih, packed_hh) = (pack(&inputs.w_ih, input), pack(&inputs.w_hh, hidden));
-    // The backward pass's weight-gradient matmuls read the weights with permuted rows.
-    let for_backward = |w: Vec<f32>, width: usize| {
-        if save {
-            permute_rows(w, width, &perm)
-        } else {
-            pool::give(w);
-            Vec::new()
-        }
-    };
-    let (w_ih, w_hh) = (
-        for_backward(inputs.w_ih, input),
-        for_backward(inputs.w_hh, hidden),
-    );
     // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
     let bias: Vec<f32> = perm
         .iter()
@@ -235,24 +212,39 @@ pub(super) fn forward(
         })
         .collect();
 
-    let ctx = ForwardCtx {
-        dims,
-        parts: &parts,
-        x: &inputs.x,
-        w_ih: &packed_ih,
-        w_hh: &packed_hh,
-        bias: &bias,
-        bias_hn: &bias_hn,
-        keep: &keep,
-        chunk,
-        saved: save.then(|| (Ptr::of_mut(&mut gates), Ptr::of_mut(&mut hn))),
-        h: States::new(&inputs.h0, &mut h),
-        c: States::new(&inputs.c0, &mut c),
-    };
-    in_lockstep(&parts, &mut scratch, steps, |t, part, scratch| {
-        ctx.step(t, part, scratch)
-    });
+    {
+        let ctx = ForwardCtx {
+            dims,
+            parts: &parts,
+            x: &inputs.x,
+            w_ih: gate_rows((&inputs.w_ih, input), g, &parts, &perm),
+            w_hh: gate_rows((&inputs.w_hh, hidden), g, &parts, &perm),
+            bias: &bias,
+            bias_hn: &bias_hn,
+            keep: &keep,
+            chunk,
+            saved: save.then(|| (Ptr::of_mut(&mut gates), Ptr::of_mut(&mut hn))),
+            h: States::new(&inputs.h0, &mut h),
+            c: States::new(&inputs.c0, &mut c),
+        };
+        in_lockstep(&parts, &mut scratch, steps, |t, part, scratch| {
+            ctx.step(t, part, scratch)
+        });
+    }
     scratch.into_iter().for_each(pool::give);
+    // The backward pass's weight-gradient matmuls read the weights with permuted rows.
+    let for_backward = |w: Vec<f32>, width: usize| {
+        if save {
+            permute_rows(w, width, &perm)
+        } else {
+            pool::give(w);
+            Vec::new()
+        }
+    };
+    let (w_ih, w_hh) = (
+        for_backward(inputs.w_ih, input),
+        for_backward(inputs.w_hh, hidden),
+    );
 
     // The outputs past the last step are zero; the final states are each example's states
     // after its last valid step.
@@ -327,16 +319,16 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     let mut d_input = pool::take(n * gh);
     let mut d_hidden = if gru { pool::take(n * gh) } else { Vec::new() };
 
-    // Each part's columns of `W_hh`, the weights of its units' state gradient.
-    let packed: Vec<Packed> = saved
-        .parts
-        .iter()
-        .map(|p| Packed::new(p.len(), gh, |j, r| saved.w_hh[r * hidden + p.start + j]))
-        .collect();
     let ctx = BackwardCtx {
         dims: saved.dims,
         parts: &saved.parts,
-        w_hh: &packed,
+        // Each part's columns of `W_hh`, the weights of its units' state gradient.
+        w_hh: PartWeights::new(saved.parts.len(), |p| {
+            let part = &saved.parts[p];
+            Packed::new(part.len(), gh, |j, r| {
+                saved.w_hh[r * hidden + part.start + j]
+            })
+        }),
         keep: &saved.keep,
         gates: Ptr::of(&saved.gates),
         h: States {
@@ -468,6 +460,20 @@ fn part_index(parts: &[Range<usize>], part: &Range<usize>) -> usize {
         .iter()
         .position(|p| p == part)
         .expect("a part of the split")
+}
+
+/// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
+/// columns, in the permuted order.
+fn gate_rows<'a>(
+    (w, k): (&'a [f32], usize),
+    g: usize,
+    parts: &'a [Range<usize>],
+    perm: &'a [usize],
+) -> PartWeights<'a> {
+    PartWeights::new(parts.len(), move |p| {
+        let (col0, units) = (g * parts[p].start, parts[p].len());
+        Packed::new(g * units, k, |j, i| w[perm[col0 + j] * k + i])
+    })
 }
 
 /// Permuted row → PyTorch row: part by part, gate by gate, unit by unit.
@@ -698,14 +704,35 @@ unsafe fn matmul(
     }
 }
 
+/// Each part's block of a weight matrix, packed by the thread that first runs the part: in
+/// parallel, and into the cache of the core that reads it.
+struct PartWeights<'a> {
+    packed: Vec<OnceLock<Packed>>,
+    pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
+}
+
+impl<'a> PartWeights<'a> {
+    /// `pack(part)` packs the block of part `part`.
+    fn new(parts: usize, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
+        Self {
+            packed: (0..parts).map(|_| OnceLock::new()).collect(),
+            pack: Box::new(pack),
+        }
+    }
+
+    fn of(&self, part: usize) -> &Packed {
+        self.packed[part].get_or_init(|| (self.pack)(part))
+    }
+}
+
 struct ForwardCtx<'a> {
     dims: Dims,
     parts: &'a [Range<usize>],
     /// `[seq * batch, input]`.
     x: &'a [f32],
     /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
-    w_ih: &'a [Packed],
-    w_hh: &'a [Packed],
+    w_ih: PartWeights<'a>,
+    w_hh: PartWeights<'a>,
     bias: &'a [f32],
     bias_hn: &'a [f32],
     keep: &'a [bool],
@@ -806,11 +833,13 @@ impl ForwardCtx<'_> {
                 let rows = self.chunk.min(steps - t) * batch;
                 let x = self.x.as_ptr().add(t * batch * input);
                 let dst = gates.at.add(gates.offset(t * batch));
-                self.w_ih[index].multiply(rows, (x, input), (dst, gates.stride), false);
+                let w_ih = self.w_ih.of(index);
+                w_ih.multiply(rows, (x, input), (dst, gates.stride), false);
             }
             let (h, row) = self.h.before(t, 0, batch);
             let h = h.0.add(row * hidden);
-            self.w_hh[index].multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
+            let w_hh = self.w_hh.of(index);
+            w_hh.multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
         }
         let hh = &*hh;
         // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
@@ -885,7 +914,7 @@ struct BackwardCtx<'a> {
     dims: Dims,
     parts: &'a [Range<usize>],
     /// Each part's columns of `W_hh` (rows permuted like the gates).
-    w_hh: &'a [Packed],
+    w_hh: PartWeights<'a>,
     keep: &'a [bool],
     gates: Ptr,
     h: States,
@@ -910,7 +939,7 @@ impl BackwardCtx<'_> {
             ..
         } = self.dims;
         let gh = cell.gates() * hidden;
-        let w_hh = &self.w_hh[part_index(self.parts, &part)];
+        let w_hh = self.w_hh.of(part_index(self.parts, &part));
         unsafe {
             let d_hidden = self.d_hidden.0.add(t * batch * gh);
             let dh = self.dh.0.add(part.start);
