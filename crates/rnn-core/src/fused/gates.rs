@@ -107,15 +107,17 @@ impl CellKernel {
                 let (bi, bf, bg, bo) = (&bi[..n], &bf[..n], &bg[..n], &bo[..n]);
                 let c_prev = &u.c_prev[..n];
                 let c_next = &mut u.c_next[..n];
+                // Two loops, as for GRU: `tanh(c)` waits for the gates.
                 for j in 0..n {
-                    let i = sigmoid(gi[j] + hi[j] + bi[j]);
-                    let f = sigmoid(gf[j] + hf[j] + bf[j]);
-                    let g = tanh(gg[j] + hg[j] + bg[j]);
-                    let o = sigmoid(go[j] + ho[j] + bo[j]);
-                    let c = mul_add::<FMA>(f, c_prev[j], i * g);
-                    (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+                    gi[j] = sigmoid(gi[j] + hi[j] + bi[j]);
+                    gf[j] = sigmoid(gf[j] + hf[j] + bf[j]);
+                    gg[j] = tanh(gg[j] + hg[j] + bg[j]);
+                    go[j] = sigmoid(go[j] + ho[j] + bo[j]);
+                }
+                for j in 0..n {
+                    let c = mul_add::<FMA>(gf[j], c_prev[j], gi[j] * gg[j]);
                     c_next[j] = c;
-                    h_next[j] = o * tanh(c);
+                    h_next[j] = go[j] * tanh(c);
                 }
             }
             CellKernel::Gru => {
@@ -127,13 +129,17 @@ impl CellKernel {
                 let (br, bz, bn) = (&br[..n], &bz[..n], &bn[..n]);
                 let bias_hn = &u.bias_hn[..n];
                 let hn = &mut u.hn[..n];
+                // Two loops: the n gate waits for r, and one loop doing both would be one
+                // long chain of dependent operations per unit.
                 for j in 0..n {
-                    let r = sigmoid(gr[j] + hr[j] + br[j]);
-                    let z = sigmoid(gz[j] + hz[j] + bz[j]);
+                    gr[j] = sigmoid(gr[j] + hr[j] + br[j]);
+                    gz[j] = sigmoid(gz[j] + hz[j] + bz[j]);
+                }
+                for j in 0..n {
                     let hidden_n = hn_in[j] + bias_hn[j];
-                    let new = tanh(mul_add::<FMA>(r, hidden_n, gn[j] + bn[j]));
-                    (gr[j], gz[j], gn[j], hn[j]) = (r, z, new, hidden_n);
-                    h_next[j] = mul_add::<FMA>(z, h_prev[j] - new, new);
+                    let new = tanh(mul_add::<FMA>(gr[j], hidden_n, gn[j] + bn[j]));
+                    (gn[j], hn[j]) = (new, hidden_n);
+                    h_next[j] = mul_add::<FMA>(gz[j], h_prev[j] - new, new);
                 }
             }
             CellKernel::Elman(nonlinearity) => {
