@@ -472,7 +472,7 @@ fn gate_rows<'a>(
 ) -> PartWeights<'a> {
     PartWeights::new(parts.len(), move |p| {
         let (col0, units) = (g * parts[p].start, parts[p].len());
-        Packed::new(g * units, k, |j, i| w[perm[col0 + j] * k + i])
+        Packed::from_rows(g * units, k, |j| &w[perm[col0 + j] * k..][..k])
     })
 }
 
