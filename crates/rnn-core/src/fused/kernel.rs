@@ -9,15 +9,18 @@
 //! block of rows, the input projection of a chunk is one multiply, and the weight gradients
 //! are one matmul each (two for `W_hh`: the initial state, then the others).
 //!
-//! The hidden units are split into contiguous parts, one per thread; the gate columns are
-//! permuted so that each part's gates (all gates of its units) are contiguous. Each step, every
-//! part multiplies the previous state with its rows of `W_hh` and applies the cell's gate math
-//! to its own units; the parts only meet once per step (the next step needs the whole state).
+//! The threads share a run in one of two ways (see [`split`]). With enough examples, each
+//! thread runs the whole recurrence for its share of the examples, and the threads never wait
+//! for each other. With few (a batch of 1 at decode time), the hidden units are split into
+//! contiguous parts instead, one per thread, and the gate columns are permuted so that each
+//! part's gates (all gates of its units) are contiguous: each step, every part multiplies the
+//! previous state with its rows of `W_hh` and applies the cell's gate math to its own units, and
+//! the parts meet once per step (the next step needs the whole state).
 //! The input projection is computed a chunk of steps at a time, just before those steps, so
 //! that the gate math reads it from cache: the projections of a whole sequence (6 MiB for a
 //! GRU at batch 32 and hidden 256) would be read back from memory.
-//! The backward pass mirrors this: per step, each part backpropagates its units through the
-//! gate math, then takes its units' share of `dgates · W_hh`.
+//! The backward pass mirrors this: per step, each thread backpropagates its units and examples
+//! through the gate math, then takes their share of `dgates · W_hh`.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -34,6 +37,10 @@ use super::pool;
 /// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
 /// steps) at a time: enough rows to fill the packed multiply's tiles.
 const PROJECTED_ROWS: usize = 24;
+
+/// Fewest examples per thread for splitting a run by examples: a full tile of the packed
+/// multiply's rows.
+const EXAMPLES_PER_THREAD: usize = 6;
 
 /// Sizes of one fused run.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +75,7 @@ pub(super) struct Operands {
 /// What the backward pass needs from the forward pass.
 pub(super) struct Saved {
     dims: Dims,
-    parts: Vec<Range<usize>>,
+    split: Split,
     /// Permuted row → PyTorch row.
     perm: Vec<usize>,
     x: Vec<f32>,
@@ -159,8 +166,9 @@ pub(super) fn forward(
     let lstm = matches!(cell, CellKernel::Lstm);
     let gru = matches!(cell, CellKernel::Gru);
 
-    let parts = split_units(hidden, batch);
-    let perm = permutation(g, hidden, &parts);
+    let split = split(hidden, batch);
+    let parts = &split.parts;
+    let perm = permutation(g, hidden, parts);
     // GRU: `b_hh`'s n part is scaled by r, so it is added to the hidden projection instead.
     let bias: Vec<f32> = perm
         .iter()
@@ -182,7 +190,11 @@ pub(super) fn forward(
 
     // The gates (and GRU's `W_hn h + b_hn`) of every step when the backward pass needs them;
     // otherwise each part keeps those of the current chunk of steps in its scratch.
-    let chunk = PROJECTED_ROWS.div_ceil(batch).min(steps.max(1));
+    let chunk = if split.meet {
+        PROJECTED_ROWS.div_ceil(batch).min(steps.max(1))
+    } else {
+        1
+    };
     let all_steps = |width: usize| {
         if save {
             pool::take(n * width)
@@ -200,25 +212,27 @@ pub(super) fn forward(
         Vec::new()
     };
     let mut hn = if gru { all_steps(hidden) } else { Vec::new() };
-    let mut scratch: Vec<Vec<f32>> = parts
+    let mut scratch: Vec<Vec<f32>> = split
+        .lanes
         .iter()
-        .map(|p| {
+        .map(|lane| {
+            let units = parts[lane.part].len();
             let unsaved = if save {
                 0
             } else {
-                chunk * batch * g * p.len() + usize::from(gru) * batch * p.len()
+                chunk * batch * g * units + usize::from(gru) * batch * units
             };
-            pool::take(batch * g * p.len() + unsaved)
+            pool::take(lane.examples.len() * g * units + unsaved)
         })
         .collect();
 
     {
         let ctx = ForwardCtx {
             dims,
-            parts: &parts,
+            parts,
             x: &inputs.x,
-            w_ih: gate_rows((&inputs.w_ih, input), g, &parts, &perm),
-            w_hh: gate_rows((&inputs.w_hh, hidden), g, &parts, &perm),
+            w_ih: gate_rows((&inputs.w_ih, input), g, parts, &perm),
+            w_hh: gate_rows((&inputs.w_hh, hidden), g, parts, &perm),
             bias: &bias,
             bias_hn: &bias_hn,
             keep: &keep,
@@ -227,8 +241,8 @@ pub(super) fn forward(
             h: States::new(&inputs.h0, &mut h),
             c: States::new(&inputs.c0, &mut c),
         };
-        in_lockstep(&parts, &mut scratch, steps, |t, part, scratch| {
-            ctx.step(t, part, scratch)
+        in_lockstep(&split, &mut scratch, steps, |t, lane, scratch| {
+            ctx.step(t, lane, scratch)
         });
     }
     scratch.into_iter().for_each(pool::give);
@@ -274,7 +288,7 @@ pub(super) fn forward(
     };
     let saved = Saved {
         dims,
-        parts,
+        split,
         perm,
         x: inputs.x,
         w_ih,
@@ -321,10 +335,10 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
 
     let ctx = BackwardCtx {
         dims: saved.dims,
-        parts: &saved.parts,
+        parts: &saved.split.parts,
         // Each part's columns of `W_hh`, the weights of its units' state gradient.
-        w_hh: PartWeights::new(saved.parts.len(), |p| {
-            let part = &saved.parts[p];
+        w_hh: PartWeights::new(saved.split.parts.len(), |p| {
+            let part = &saved.split.parts[p];
             Packed::new(part.len(), gh, |j, r| {
                 saved.w_hh[r * hidden + part.start + j]
             })
@@ -350,16 +364,16 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
             Ptr::of_mut(&mut d_input)
         },
     };
-    let mut no_scratch: Vec<Vec<f32>> = saved.parts.iter().map(|_| Vec::new()).collect();
+    let mut no_scratch: Vec<Vec<f32>> = saved.split.lanes.iter().map(|_| Vec::new()).collect();
     // Round `i` backpropagates step `steps - 1 - i` (after the recurrent part of the step
     // after it); the last round does the recurrent part of step 0.
     let rounds = if steps > 0 { steps + 1 } else { 0 };
-    in_lockstep(&saved.parts, &mut no_scratch, rounds, |i, part, _| {
+    in_lockstep(&saved.split, &mut no_scratch, rounds, |i, lane, _| {
         if i > 0 {
-            ctx.recur(steps - i, part.clone());
+            ctx.recur(steps - i, lane);
         }
         if i < steps {
-            ctx.step(steps - 1 - i, part);
+            ctx.step(steps - 1 - i, lane);
         }
     });
 
@@ -372,7 +386,7 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     // rows. Not rayon's pool: other operations of a training step can leave it slow to answer
     // (measured after a burn-nn training step: these matmuls took longer on rayon's two
     // threads than on one).
-    let threads = saved.parts.len();
+    let threads = saved.split.lanes.len();
     let (dw_hh_at, dw_ih_at, dx_at) = (
         Ptr::of_mut(&mut dw_hh),
         Ptr::of_mut(&mut dw_ih),
@@ -440,26 +454,57 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     grads
 }
 
-/// Splits `hidden` units into one contiguous part per thread (one part for small problems,
-/// where a thread hand-off would cost more than it saves).
-fn split_units(hidden: usize, batch: usize) -> Vec<Range<usize>> {
+/// A thread's share of a run: a part of the hidden units, for some of the examples.
+#[derive(Debug, Clone)]
+struct Lane {
+    /// Index into [`Split::parts`].
+    part: usize,
+    examples: Range<usize>,
+}
+
+/// How a run is shared among threads, one [`Lane`] each.
+#[derive(Debug)]
+struct Split {
+    /// Contiguous parts of the hidden units; the gate columns are permuted part by part.
+    parts: Vec<Range<usize>>,
+    lanes: Vec<Lane>,
+    /// Whether the lanes meet after every step: when they split the hidden units (the next
+    /// step needs the whole state), not when they split the examples.
+    meet: bool,
+}
+
+/// Shares a run out among the threads: one thread for small problems, where a thread hand-off
+/// would cost more than it saves; the examples when every thread gets at least
+/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
+/// of the weights); else the hidden units.
+fn split(hidden: usize, batch: usize) -> Split {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let threads = *THREADS.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let worth = (hidden * batch / 128).max(1);
-    let parts = threads.min(hidden / 16).min(worth).max(1);
-    (0..parts)
-        .map(|p| p * hidden / parts..(p + 1) * hidden / parts)
-        .collect()
-}
-
-/// The position of `part` among `parts`.
-fn part_index(parts: &[Range<usize>], part: &Range<usize>) -> usize {
-    parts
-        .iter()
-        .position(|p| p == part)
-        .expect("a part of the split")
+    let threads = threads.min(worth).max(1);
+    let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
+    if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads {
+        return Split {
+            parts: std::iter::once(0..hidden).collect(),
+            lanes: share(batch, threads)
+                .map(|examples| Lane { part: 0, examples })
+                .collect(),
+            meet: false,
+        };
+    }
+    let parts: Vec<_> = share(hidden, threads.min(hidden / 16).max(1)).collect();
+    Split {
+        lanes: (0..parts.len())
+            .map(|part| Lane {
+                part,
+                examples: 0..batch,
+            })
+            .collect(),
+        parts,
+        meet: true,
+    }
 }
 
 /// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
@@ -525,35 +570,32 @@ fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool>
         .collect()
 }
 
-/// Runs `f(round, part, scratch)` for `rounds` rounds on every part, one thread per part, all
-/// parts finishing a round before any starts the next.
+/// Runs `f(round, lane, scratch)` for `rounds` rounds on every lane of `split`, one thread per
+/// lane (the calling one among them), each with its own scratch buffer. When the lanes meet
+/// after every step, all finish a round before any starts the next.
 ///
 /// The threads live for the whole sequence and meet at a spinning barrier after each round: a
 /// round is one step, a fraction of a millisecond, too short to hand jobs to a thread pool and
 /// wake its threads every time.
-fn in_lockstep<F>(parts: &[Range<usize>], scratch: &mut [Vec<f32>], rounds: usize, f: F)
+fn in_lockstep<F>(split: &Split, scratch: &mut [Vec<f32>], rounds: usize, f: F)
 where
-    F: Fn(usize, Range<usize>, &mut [f32]) + Sync,
+    F: Fn(usize, &Lane, &mut [f32]) + Sync,
 {
-    if parts.len() == 1 {
+    let barrier = SpinBarrier::new(split.lanes.len());
+    let run = |lane: &Lane, scratch: &mut [f32]| {
         for round in 0..rounds {
-            f(round, parts[0].clone(), &mut scratch[0]);
-        }
-        return;
-    }
-    let barrier = SpinBarrier::new(parts.len());
-    let run = |part: Range<usize>, scratch: &mut [f32]| {
-        for round in 0..rounds {
-            f(round, part.clone(), scratch);
-            barrier.wait();
+            f(round, lane, scratch);
+            if split.meet {
+                barrier.wait();
+            }
         }
     };
     std::thread::scope(|s| {
-        let mut work = parts.iter().cloned().zip(scratch.iter_mut());
-        let (first, first_scratch) = work.next().expect("several parts");
-        for (part, scratch) in work {
+        let mut work = split.lanes.iter().zip(scratch.iter_mut());
+        let (first, first_scratch) = work.next().expect("a lane");
+        for (lane, scratch) in work {
             let run = &run;
-            s.spawn(move || run(part, scratch));
+            s.spawn(move || run(lane, scratch));
         }
         run(first, first_scratch);
     });
@@ -771,14 +813,16 @@ impl PartRows {
 }
 
 impl ForwardCtx<'_> {
-    /// Step `t` for the units of `part`: at the start of each chunk, the chunk's input
-    /// projections `x · W_ih[part's rows]ᵀ` (written where the gate math reads them, so it
-    /// reads them from cache); then `h_t · W_hh[part's rows]ᵀ` into the first
-    /// `[batch, G * units]` of `scratch`, and the cell's gate math for each example.
+    /// Step `t` for the units of the lane's part and its examples: at the start of each chunk,
+    /// the chunk's input projections `x · W_ih[part's rows]ᵀ` (written where the gate math
+    /// reads them, so it reads them from cache); then `h_t · W_hh[part's rows]ᵀ` into the first
+    /// `[examples, G * units]` of `scratch`, and the cell's gate math for each example.
     ///
     /// Unless saved, the gates of the chunk's steps and GRU's `W_hn h + b_hn` of the step
     /// live in the rest of `scratch`.
-    fn step(&self, t: usize, part: Range<usize>, scratch: &mut [f32]) {
+    fn step(&self, t: usize, lane: &Lane, scratch: &mut [f32]) {
+        let part = self.parts[lane.part].clone();
+        let examples = lane.examples.clone();
         let Dims {
             cell,
             steps,
@@ -793,8 +837,7 @@ impl ForwardCtx<'_> {
         let col0 = g * part.start;
         let lstm = matches!(cell, CellKernel::Lstm);
         let gru = matches!(cell, CellKernel::Gru);
-        let index = part_index(self.parts, &part);
-        let (hh, rest) = scratch.split_at_mut(batch * width);
+        let (hh, rest) = scratch.split_at_mut(examples.len() * width);
         let (gates, hn) = match self.saved {
             Some((gates, hn)) => (
                 PartRows {
@@ -830,23 +873,30 @@ impl ForwardCtx<'_> {
         };
         unsafe {
             if t.is_multiple_of(self.chunk) {
-                let rows = self.chunk.min(steps - t) * batch;
-                let x = self.x.as_ptr().add(t * batch * input);
-                let dst = gates.at.add(gates.offset(t * batch));
-                let w_ih = self.w_ih.of(index);
+                // Contiguous rows: a chunk has several steps only when a lane has every
+                // example.
+                let first = t * batch + examples.start;
+                let rows = match self.chunk {
+                    1 => examples.len(),
+                    chunk => chunk.min(steps - t) * batch,
+                };
+                let x = self.x.as_ptr().add(first * input);
+                let dst = gates.at.add(gates.offset(first));
+                let w_ih = self.w_ih.of(lane.part);
                 w_ih.multiply(rows, (x, input), (dst, gates.stride), false);
             }
-            let (h, row) = self.h.before(t, 0, batch);
+            let (h, row) = self.h.before(t, examples.start, batch);
             let h = h.0.add(row * hidden);
-            let w_hh = self.w_hh.of(index);
-            w_hh.multiply(batch, (h, hidden), (hh.as_mut_ptr(), width), false);
+            let w_hh = self.w_hh.of(lane.part);
+            let rows = examples.len();
+            w_hh.multiply(rows, (h, hidden), (hh.as_mut_ptr(), width), false);
         }
         let hh = &*hh;
         // `part`'s units of row `row` of a `[rows, hidden]` buffer (empty when `on` is false).
         let units_of = |(p, row): (Ptr, usize), on: bool| unsafe {
             p.row(row * hidden + part.start, if on { units } else { 0 })
         };
-        for b in 0..batch {
+        for b in examples.clone() {
             let row = t * batch + b;
             if !self.keep[row] {
                 // Padding: a zero output (the final state is read from the last valid step).
@@ -855,7 +905,7 @@ impl ForwardCtx<'_> {
             }
             let gate =
                 |k: usize| unsafe { gates.get(row, k * units, if k < g { units } else { 0 }) };
-            let hidden_row = &hh[b * width..][..width];
+            let hidden_row = &hh[(b - examples.start) * width..][..width];
             let bias = &self.bias[col0..col0 + width];
             // Gate `k`'s units of a part-wide row (empty past the cell's gates).
             fn of_gate(v: &[f32], k: usize, units: usize) -> &[f32] {
@@ -930,8 +980,10 @@ struct BackwardCtx<'a> {
 }
 
 impl BackwardCtx<'_> {
-    /// Adds `dgates_h(t) · W_hh[:, part]` to the carried state gradient of `part`'s units.
-    fn recur(&self, t: usize, part: Range<usize>) {
+    /// Adds `dgates_h(t) · W_hh[:, part]` to the carried state gradient of the lane's units and
+    /// examples.
+    fn recur(&self, t: usize, lane: &Lane) {
+        let (part, examples) = (&self.parts[lane.part], &lane.examples);
         let Dims {
             cell,
             batch,
@@ -939,16 +991,17 @@ impl BackwardCtx<'_> {
             ..
         } = self.dims;
         let gh = cell.gates() * hidden;
-        let w_hh = self.w_hh.of(part_index(self.parts, &part));
+        let w_hh = self.w_hh.of(lane.part);
         unsafe {
-            let d_hidden = self.d_hidden.0.add(t * batch * gh);
-            let dh = self.dh.0.add(part.start);
-            w_hh.multiply(batch, (d_hidden, gh), (dh, hidden), true);
+            let d_hidden = self.d_hidden.0.add((t * batch + examples.start) * gh);
+            let dh = self.dh.0.add(examples.start * hidden + part.start);
+            w_hh.multiply(examples.len(), (d_hidden, gh), (dh, hidden), true);
         }
     }
 
-    /// Backpropagates step `t` through the gate math of `part`'s units.
-    fn step(&self, t: usize, part: Range<usize>) {
+    /// Backpropagates step `t` through the gate math of the lane's units and examples.
+    fn step(&self, t: usize, lane: &Lane) {
+        let part = &self.parts[lane.part];
         let Dims {
             cell,
             batch,
@@ -964,7 +1017,7 @@ impl BackwardCtx<'_> {
         let units_of = |(p, row): (Ptr, usize), on: bool| unsafe {
             p.row(row * hidden + part.start, if on { units } else { 0 })
         };
-        for b in 0..batch {
+        for b in lane.examples.clone() {
             let row = t * batch + b;
             let gates_of = |p: Ptr, on: bool| -> [&mut [f32]; 4] {
                 std::array::from_fn(|k| unsafe {

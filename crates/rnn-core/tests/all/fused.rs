@@ -1,9 +1,10 @@
 //! The whole-sequence driver against the cell's own single step (`Cell::step`, Burn tensor
 //! operations), outputs and gradients.
 //!
-//! On ndarray and flex the driver is the fused CPU kernel; the sizes here make it split the
-//! hidden units between threads (odd hidden sizes, so the parts differ), with a wide batch
-//! and narrow batches, padded and not. The kernel projects the input a chunk of steps at a time
+//! On ndarray and flex the driver is the fused CPU kernel; on a machine with several cores the
+//! sizes here make it share the work between threads both ways: by examples for the wide
+//! batches (96 and 40), by hidden units for the narrow ones (1, 2 and 5; odd hidden sizes, so
+//! the parts differ), padded and not. The kernel projects the input a chunk of steps at a time
 //! (24 rows, rounded up to whole steps: 1 step of a batch of 40, 5 of a batch of 5, 24 of a
 //! batch of 1), and outside autodiff keeps only the current chunk's projections, so the
 //! sequences of the narrow batches are longer than a chunk and not a multiple of it, and each
