@@ -18,7 +18,7 @@ use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{Slice, TensorData, try_read_sync};
 
 use super::CellKernel;
-use super::kernel::{self, Dims, Operands, Saved};
+use super::kernel::{self, Dims, Inputs, Saved};
 use super::pool;
 
 /// What the fused recurrence computes besides its tensors.
@@ -165,8 +165,23 @@ fn run_host<B: Backend>(
         input,
         hidden,
     };
-    let inputs = Operands::from_array(tensors.map(read::<B>));
-    let (packed, saved) = kernel::forward(dims, inputs, spec.lengths.as_deref(), save);
+    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = tensors;
+    let [x, b_ih, b_hh, h0, c0] = [x, b_ih, b_hh, h0, c0].map(read::<B>);
+    // The weights are only read: no host copy of an ndarray parameter (up to 1.5 MiB per call).
+    let (packed, saved) = with_values::<B, _>(w_ih, |w_ih| {
+        with_values::<B, _>(w_hh, |w_hh| {
+            let inputs = Inputs {
+                x,
+                w_ih,
+                w_hh,
+                b_ih,
+                b_hh,
+                h0,
+                c0,
+            };
+            kernel::forward(dims, inputs, spec.lengths.as_deref(), save)
+        })
+    });
     (packed, dims, saved)
 }
 

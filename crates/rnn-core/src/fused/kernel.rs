@@ -55,8 +55,24 @@ pub(super) struct Dims {
     pub hidden: usize,
 }
 
-/// The seven operands of a fused run, in the tensors' own (row-major) layouts: host copies of
-/// the inputs, or the gradients with respect to them.
+/// The inputs of a forward run, in the tensors' own (row-major) layouts: host copies, except the
+/// weights, which the run only reads (borrowed from the tensors where they can be).
+pub(super) struct Inputs<'a> {
+    /// `[seq, batch, input]`.
+    pub x: Vec<f32>,
+    /// `[G * H, input]`, PyTorch's gate order.
+    pub w_ih: &'a [f32],
+    /// `[G * H, H]`.
+    pub w_hh: &'a [f32],
+    /// `[G * H]` each (zeros for a cell without bias).
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    /// `[batch, H]`; `c0` is only read for LSTM.
+    pub h0: Vec<f32>,
+    pub c0: Vec<f32>,
+}
+
+/// The gradients of a backward run with respect to the seven inputs, in their layouts.
 pub(super) struct Operands {
     /// `[seq, batch, input]`.
     pub x: Vec<f32>,
@@ -117,19 +133,6 @@ impl std::fmt::Debug for Saved {
 }
 
 impl Operands {
-    /// From `[x, w_ih, w_hh, b_ih, b_hh, h0, c0]`.
-    pub fn from_array([x, w_ih, w_hh, b_ih, b_hh, h0, c0]: [Vec<f32>; 7]) -> Self {
-        Self {
-            x,
-            w_ih,
-            w_hh,
-            b_ih,
-            b_hh,
-            h0,
-            c0,
-        }
-    }
-
     /// `[x, w_ih, w_hh, b_ih, b_hh, h0, c0]`.
     pub fn into_array(self) -> [Vec<f32>; 7] {
         [
@@ -148,7 +151,7 @@ pub(super) fn packed_rows(dims: &Dims) -> usize {
 /// the final cell state (LSTM); and, when `save`, what [`backward`] needs.
 pub(super) fn forward(
     dims: Dims,
-    inputs: Operands,
+    inputs: Inputs<'_>,
     lengths: Option<&[usize]>,
     save: bool,
 ) -> (Vec<f32>, Option<Saved>) {
@@ -231,8 +234,8 @@ pub(super) fn forward(
             dims,
             parts,
             x: &inputs.x,
-            w_ih: gate_rows((&inputs.w_ih, input), g, parts, &perm),
-            w_hh: gate_rows((&inputs.w_hh, hidden), g, parts, &perm),
+            w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm),
+            w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm),
             bias: &bias,
             bias_hn: &bias_hn,
             keep: &keep,
@@ -247,11 +250,10 @@ pub(super) fn forward(
     }
     scratch.into_iter().for_each(pool::give);
     // The backward pass's weight-gradient matmuls read the weights with permuted rows.
-    let for_backward = |w: Vec<f32>, width: usize| {
+    let for_backward = |w: &[f32], width: usize| {
         if save {
-            permute_rows(w, width, &perm)
+            permuted_rows(w, width, &perm)
         } else {
-            pool::give(w);
             Vec::new()
         }
     };
@@ -529,34 +531,26 @@ fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize
         .collect()
 }
 
-/// `m`'s rows (`width` values each) in the permuted order; `m` itself, not copied, when the
-/// permutation is the identity (a single part).
-fn permute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
-    reorder_rows(m, width, perm, |out, p, r, m| {
+/// A copy of `m`'s rows (`width` values each) in the permuted order.
+fn permuted_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
+    debug_assert_eq!(m.len(), perm.len() * width);
+    let mut out = pool::take(m.len());
+    for (p, &r) in perm.iter().enumerate() {
         out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
-    })
+    }
+    out
 }
 
-/// The inverse of [`permute_rows`]: permuted rows back in PyTorch's order.
+/// The inverse of [`permuted_rows`]: permuted rows back in PyTorch's order; `m` itself, not
+/// copied, when the permutation is the identity (a single part).
 fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
-    reorder_rows(m, width, perm, |out, p, r, m| {
-        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
-    })
-}
-
-fn reorder_rows(
-    m: Vec<f32>,
-    width: usize,
-    perm: &[usize],
-    copy: impl Fn(&mut [f32], usize, usize, &[f32]),
-) -> Vec<f32> {
     if perm.iter().enumerate().all(|(p, &r)| p == r) {
         return m;
     }
     debug_assert_eq!(m.len(), perm.len() * width);
     let mut out = pool::take(m.len());
     for (p, &r) in perm.iter().enumerate() {
-        copy(&mut out, p, r, &m);
+        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
     }
     pool::give(m);
     out
