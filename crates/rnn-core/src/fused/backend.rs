@@ -18,7 +18,7 @@ use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{Slice, TensorData, try_read_sync};
 
 use super::CellKernel;
-use super::kernel::{self, Dims, Inputs, Saved};
+use super::kernel::{self, Dims, InputRows, Inputs, Saved};
 use super::pool;
 
 /// What the fused recurrence computes besides its tensors.
@@ -85,6 +85,35 @@ fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32]) -> 
     }
     let values = read::<B>(tensor);
     let result = f(&values);
+    pool::give(values);
+    result
+}
+
+/// Calls `f` with the rows of `x: [seq, batch, input]`: the tensor's own memory when it is an
+/// ndarray `f32` array whose rows are contiguous (the usual batch-first input, seen time-major,
+/// is), else a time-major host copy.
+fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> R) -> R {
+    let [_, batch, input] = x.shape().dims::<3>();
+    #[cfg(feature = "ndarray")]
+    if let Some(burn::backend::ndarray::NdArrayTensor::F32(storage)) = as_ndarray::<B>(&x) {
+        let view = storage.view();
+        let (shape, strides) = (view.shape(), view.strides());
+        let positive = strides.iter().all(|&s| s >= 0);
+        if !view.is_empty() && strides[2] == 1 && positive {
+            let (step, example) = (strides[0] as usize, strides[1] as usize);
+            let span = (shape[0] - 1) * step + (shape[1] - 1) * example + shape[2];
+            // SAFETY: with non-negative strides every element of the view lies in the `span`
+            // values from its first, which belong to the array the view borrows.
+            let values = unsafe { std::slice::from_raw_parts(view.as_ptr(), span) };
+            return f(InputRows {
+                values,
+                step,
+                example,
+            });
+        }
+    }
+    let values = read::<B>(x);
+    let result = f(InputRows::time_major(&values, batch, input));
     pool::give(values);
     result
 }
@@ -166,20 +195,23 @@ fn run_host<B: Backend>(
         hidden,
     };
     let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = tensors;
-    let [x, b_ih, b_hh, h0, c0] = [x, b_ih, b_hh, h0, c0].map(read::<B>);
-    // The weights are only read: no host copy of an ndarray parameter (up to 1.5 MiB per call).
-    let (packed, saved) = with_values::<B, _>(w_ih, |w_ih| {
-        with_values::<B, _>(w_hh, |w_hh| {
-            let inputs = Inputs {
-                x,
-                w_ih,
-                w_hh,
-                b_ih,
-                b_hh,
-                h0,
-                c0,
-            };
-            kernel::forward(dims, inputs, spec.lengths.as_deref(), save)
+    let [b_ih, b_hh, h0, c0] = [b_ih, b_hh, h0, c0].map(read::<B>);
+    // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
+    // the benchmark shape, copied on one thread while the others waited).
+    let (packed, saved) = with_rows::<B, _>(x, |x| {
+        with_values::<B, _>(w_ih, |w_ih| {
+            with_values::<B, _>(w_hh, |w_hh| {
+                let inputs = Inputs {
+                    x,
+                    w_ih,
+                    w_hh,
+                    b_ih,
+                    b_hh,
+                    h0,
+                    c0,
+                };
+                kernel::forward(dims, inputs, spec.lengths.as_deref(), save)
+            })
         })
     });
     (packed, dims, saved)

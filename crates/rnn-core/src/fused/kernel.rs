@@ -55,11 +55,11 @@ pub(super) struct Dims {
     pub hidden: usize,
 }
 
-/// The inputs of a forward run, in the tensors' own (row-major) layouts: host copies, except the
-/// weights, which the run only reads (borrowed from the tensors where they can be).
+/// The inputs of a forward run, in the tensors' own (row-major) layouts: host copies, except `x`
+/// and the weights, which the run only reads (borrowed from the tensors where they can be).
 pub(super) struct Inputs<'a> {
     /// `[seq, batch, input]`.
-    pub x: Vec<f32>,
+    pub x: InputRows<'a>,
     /// `[G * H, input]`, PyTorch's gate order.
     pub w_ih: &'a [f32],
     /// `[G * H, H]`.
@@ -70,6 +70,37 @@ pub(super) struct Inputs<'a> {
     /// `[batch, H]`; `c0` is only read for LSTM.
     pub h0: Vec<f32>,
     pub c0: Vec<f32>,
+}
+
+/// The input `x: [seq, batch, input]` as a run reads it: the `input` values of step `t` of
+/// example `b` from `t * step + b * example` on in `values` (a time-major copy, or the tensor's
+/// own memory in any layout with contiguous rows).
+#[derive(Clone, Copy)]
+pub(super) struct InputRows<'a> {
+    pub values: &'a [f32],
+    pub step: usize,
+    pub example: usize,
+}
+
+impl<'a> InputRows<'a> {
+    /// `values` in time-major order, `[seq, batch, input]` row-major.
+    pub fn time_major(values: &'a [f32], batch: usize, input: usize) -> Self {
+        Self {
+            values,
+            step: batch * input,
+            example: input,
+        }
+    }
+
+    /// The first value of step `t` of example `b`.
+    fn at(&self, t: usize, b: usize) -> *const f32 {
+        self.values[t * self.step + b * self.example..].as_ptr()
+    }
+
+    /// The `input` values of step `t` of example `b`.
+    fn row(&self, t: usize, b: usize, input: usize) -> &'a [f32] {
+        &self.values[t * self.step + b * self.example..][..input]
+    }
 }
 
 /// The gradients of a backward run with respect to the seven inputs, in their layouts.
@@ -229,11 +260,34 @@ pub(super) fn forward(
         })
         .collect();
 
+    // `x` in time-major order on the host: for the backward pass, and for a split by hidden
+    // units (the rows of a chunk of several steps must be evenly spaced) when `x` is not
+    // time-major already. With a split by examples each thread copies its own rows, step by
+    // step; otherwise it is copied here.
+    let view = inputs.x;
+    let time_major = view.example == input && view.step == batch * input;
+    let mut x = if save || (split.meet && !time_major) {
+        pool::take(seq * batch * input)
+    } else {
+        Vec::new()
+    };
+    let copy_in_lanes = save && !split.meet;
+    if !x.is_empty() && !copy_in_lanes {
+        for (r, row) in x.chunks_exact_mut(input).enumerate() {
+            row.copy_from_slice(view.row(r / batch, r % batch, input));
+        }
+    }
+    let x_copy = copy_in_lanes.then(|| Ptr::of_mut(&mut x));
     {
         let ctx = ForwardCtx {
             dims,
             parts,
-            x: &inputs.x,
+            x: if split.meet && !time_major {
+                InputRows::time_major(&x, batch, input)
+            } else {
+                view
+            },
+            x_copy,
             w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm),
             w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm),
             bias: &bias,
@@ -292,7 +346,7 @@ pub(super) fn forward(
         dims,
         split,
         perm,
-        x: inputs.x,
+        x,
         w_ih,
         w_hh,
         keep,
@@ -764,8 +818,11 @@ impl<'a> PartWeights<'a> {
 struct ForwardCtx<'a> {
     dims: Dims,
     parts: &'a [Range<usize>],
-    /// `[seq * batch, input]`.
-    x: &'a [f32],
+    /// What the input projection reads.
+    x: InputRows<'a>,
+    /// The time-major copy of `x` that each lane fills with its examples' rows, step by step
+    /// (a training run split by examples).
+    x_copy: Option<Ptr>,
     /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
     w_ih: PartWeights<'a>,
     w_hh: PartWeights<'a>,
@@ -874,10 +931,17 @@ impl ForwardCtx<'_> {
                     1 => examples.len(),
                     chunk => chunk.min(steps - t) * batch,
                 };
-                let x = self.x.as_ptr().add(first * input);
+                if let Some(copy) = self.x_copy {
+                    for b in examples.clone() {
+                        let row = copy.row((t * batch + b) * input, input);
+                        row.copy_from_slice(self.x.row(t, b, input));
+                    }
+                }
+                // Rows `example` apart: within a step, or in a time-major `x` across steps.
+                let x = (self.x.at(t, examples.start), self.x.example);
                 let dst = gates.at.add(gates.offset(first));
                 let w_ih = self.w_ih.of(lane.part);
-                w_ih.multiply(rows, (x, input), (dst, gates.stride), false);
+                w_ih.multiply(rows, x, (dst, gates.stride), false);
             }
             let (h, row) = self.h.before(t, examples.start, batch);
             let h = h.0.add(row * hidden);

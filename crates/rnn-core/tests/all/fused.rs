@@ -21,38 +21,45 @@ use crate::util::{Rng, values};
 
 const INPUT: usize = 7;
 
-/// Sequence length, batch and hidden sizes of a case.
+/// Sequence length, batch and hidden sizes of a case, and whether its input is batch-first (the
+/// kernel then reads it in place through its strides, or copies it).
 #[derive(Debug, Clone, Copy)]
 struct Sizes {
     seq: usize,
     batch: usize,
     hidden: usize,
+    batch_first: bool,
 }
 
 const WIDE: Sizes = Sizes {
     seq: 5,
     batch: 96,
     hidden: 45,
+    batch_first: true,
 };
 const ONE: Sizes = Sizes {
     seq: 30,
     batch: 1,
     hidden: 261,
+    batch_first: false,
 };
 const TWO: Sizes = Sizes {
     seq: 5,
     batch: 2,
     hidden: 135,
+    batch_first: false,
 };
 const FIVE: Sizes = Sizes {
     seq: 12,
     batch: 5,
     hidden: 61,
+    batch_first: true,
 };
 const FORTY: Sizes = Sizes {
     seq: 5,
     batch: 40,
     hidden: 45,
+    batch_first: false,
 };
 
 /// Outputs, final state, and the gradients of a weighted sum of them with respect to every
@@ -99,7 +106,10 @@ fn grads_of<C: Cell>(
 }
 
 /// Fresh leaves (same values every call), with gradients when `device` has autodiff.
-fn leaves<C: Cell>(Sizes { seq, batch, hidden }: Sizes, device: &Device) -> Leaves {
+fn leaves<C: Cell>(sizes: Sizes, device: &Device) -> Leaves {
+    let Sizes {
+        seq, batch, hidden, ..
+    } = sizes;
     fn leaf<const D: usize>(t: Tensor<D>) -> Tensor<D> {
         if t.device().is_autodiff() {
             t.require_grad()
@@ -109,7 +119,11 @@ fn leaves<C: Cell>(Sizes { seq, batch, hidden }: Sizes, device: &Device) -> Leav
     }
     let mut rng = Rng::new(11);
     Leaves {
-        x: leaf(rng.tensor([seq, batch, INPUT], device)),
+        x: leaf(if sizes.batch_first {
+            rng.tensor([batch, seq, INPUT], device)
+        } else {
+            rng.tensor([seq, batch, INPUT], device)
+        }),
         h0: leaf(rng.tensor([batch, hidden], device) * 0.5),
         c0: C::HAS_CELL_STATE.then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
     }
@@ -198,7 +212,8 @@ fn single_steps<C: Cell>(
     for t in 0..sizes.seq {
         let keep: Vec<f32> = lengths.iter().map(|&l| (t < l) as u8 as f32).collect();
         let keep = Tensor::<2>::from_data(TensorData::new(keep, [sizes.batch, 1]), device);
-        let x_t = leaves.x.clone().narrow(0, t, 1).squeeze_dim(0);
+        let time = usize::from(sizes.batch_first);
+        let x_t = leaves.x.clone().narrow(time, t, 1).squeeze_dim(time);
         let next = cell.step(x_t, state.clone());
         let select =
             |new: Tensor<2>, old: Tensor<2>| new * keep.clone() + old * (keep.clone().neg() + 1.0);
@@ -208,7 +223,7 @@ fn single_steps<C: Cell>(
             cell: next.cell.zip(state.cell).map(|(n, o)| select(n, o)),
         };
     }
-    let output = Tensor::stack::<3>(outputs, 0);
+    let output = Tensor::stack::<3>(outputs, usize::from(sizes.batch_first));
     let mut loss = weigh(output.clone(), device) + weigh(state.hidden.clone(), device);
     if let Some(c) = &state.cell {
         loss = loss + weigh(c.clone(), device);
@@ -239,7 +254,7 @@ fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
 fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
     let device = autodiff_device();
     let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
-        .with_batch_first(false)
+        .with_batch_first(sizes.batch_first)
         .with_nonlinearity(nonlinearity)
         .init(&device);
     // With one example, "padded" makes it shorter than the sequence.
