@@ -223,7 +223,7 @@ pub(super) fn forward(
     let keep = keep_mask(lengths, steps, batch);
 
     // The gates (and GRU's `W_hn h + b_hn`) of every step when the backward pass needs them;
-    // otherwise each part keeps those of the current chunk of steps in its scratch.
+    // otherwise each lane keeps those of the current chunk of steps in its scratch.
     let chunk = if split.meet {
         PROJECTED_ROWS.div_ceil(batch).min(steps.max(1))
     } else {
