@@ -529,15 +529,20 @@ struct Split {
     meet: bool,
 }
 
-/// Shares a run out among the threads: one thread for small problems, where a thread hand-off
-/// would cost more than it saves; the examples when every thread gets at least
-/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
-/// of the weights); else the hidden units.
+/// Shares a run out among the machine's threads (see [`split_among`]).
 fn split(hidden: usize, batch: usize) -> Split {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let threads = *THREADS.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    split_among(threads, hidden, batch)
+}
+
+/// Shares a run out among up to `threads` threads: one thread for small problems, where a
+/// thread hand-off would cost more than it saves; the examples when every thread gets at least
+/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
+/// of the weights); else the hidden units, in parts of at least 16.
+fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
     let worth = (hidden * batch / 128).max(1);
     let threads = threads.min(worth).max(1);
     let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
@@ -1124,4 +1129,53 @@ fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
         }
     }
     sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(part, examples)` of each lane.
+    type Lanes = Vec<(usize, Range<usize>)>;
+
+    /// The lanes, the parts, and whether the lanes meet every step.
+    fn shares(s: Split) -> (Lanes, Vec<Range<usize>>, bool) {
+        let lanes = s.lanes.into_iter().map(|l| (l.part, l.examples)).collect();
+        (lanes, s.parts, s.meet)
+    }
+
+    #[test]
+    fn wide_batches_are_split_by_examples() {
+        let (lanes, parts, meet) = shares(split_among(2, 256, 32));
+        assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
+        assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
+        assert!(!meet);
+        let (lanes, _, _) = shares(split_among(4, 256, 26));
+        assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
+    }
+
+    #[test]
+    fn narrow_batches_are_split_by_hidden_units() {
+        // 11 examples: fewer than 6 per thread.
+        let (lanes, parts, meet) = shares(split_among(2, 256, 11));
+        assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
+        assert_eq!(parts, [0..128, 128..256]);
+        assert!(meet);
+        // At most one part per 16 units.
+        let (_, parts, _) = shares(split_among(8, 40, 16));
+        assert_eq!(parts, [0..20, 20..40]);
+    }
+
+    #[test]
+    fn small_problems_run_on_one_thread() {
+        for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
+            let (lanes, parts, _) = shares(split_among(threads, hidden, batch));
+            assert_eq!(
+                lanes,
+                [(0, 0..batch)],
+                "{threads} threads, {hidden} × {batch}"
+            );
+            assert_eq!((parts.len(), parts[0].clone()), (1, 0..hidden));
+        }
+    }
 }
