@@ -72,9 +72,16 @@ fn read<B: Backend>(tensor: FloatTensor<B>) -> Vec<f32> {
         .expect("the fused kernels only run on f32 tensors")
 }
 
+/// `tensor` as a flex tensor, when `B` is flex.
+#[cfg(feature = "flex")]
+fn as_flex<B: Backend>(tensor: &FloatTensor<B>) -> Option<&burn::backend::flex::FlexTensor> {
+    (tensor as &dyn std::any::Any).downcast_ref()
+}
+
 /// Calls `f` with the values of `tensor` in row-major order: borrowed from the tensor when it
-/// is a contiguous ndarray `f32` array (the output gradient usually is: 2 MiB at the
-/// benchmark shape, a copy and page faults saved per backward pass), else a host copy.
+/// is a contiguous ndarray or flex `f32` array (parameters and the output gradient usually are:
+/// 2 MiB at the benchmark shape, a copy and page faults saved per backward pass), else a host
+/// copy.
 fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32]) -> R) -> R {
     #[cfg(feature = "ndarray")]
     if let Some(burn::backend::ndarray::NdArrayTensor::F32(storage)) = as_ndarray::<B>(&tensor) {
@@ -83,6 +90,10 @@ fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32]) -> 
             return f(values);
         }
     }
+    #[cfg(feature = "flex")]
+    if let Some(values) = as_flex::<B>(&tensor).and_then(|t| t.as_slice::<f32>()) {
+        return f(values);
+    }
     let values = read::<B>(tensor);
     let result = f(&values);
     pool::give(values);
@@ -90,8 +101,8 @@ fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(&[f32]) -> 
 }
 
 /// Calls `f` with the rows of `x: [seq, batch, input]`: the tensor's own memory when it is an
-/// ndarray `f32` array whose rows are contiguous (the usual batch-first input, seen time-major,
-/// is), else a time-major host copy.
+/// ndarray or flex `f32` array whose rows are contiguous (the usual batch-first input, seen
+/// time-major, is), else a time-major host copy.
 fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> R) -> R {
     let [_, batch, input] = x.shape().dims::<3>();
     #[cfg(feature = "ndarray")]
@@ -105,6 +116,22 @@ fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> 
             // SAFETY: with non-negative strides every element of the view lies in the `span`
             // values from its first, which belong to the array the view borrows.
             let values = unsafe { std::slice::from_raw_parts(view.as_ptr(), span) };
+            return f(InputRows {
+                values,
+                step,
+                example,
+            });
+        }
+    }
+    #[cfg(feature = "flex")]
+    if let Some(t) = as_flex::<B>(&x).filter(|t| t.dtype() == burn::tensor::DType::F32) {
+        let layout = t.layout();
+        let (shape, strides) = (layout.shape().as_slice(), layout.strides());
+        let positive = strides.iter().all(|&s| s >= 0);
+        if layout.shape().num_elements() > 0 && strides[2] == 1 && positive {
+            let (step, example) = (strides[0] as usize, strides[1] as usize);
+            let span = (shape[0] - 1) * step + (shape[1] - 1) * example + shape[2];
+            let values = &t.storage::<f32>()[layout.start_offset()..][..span];
             return f(InputRows {
                 values,
                 step,
