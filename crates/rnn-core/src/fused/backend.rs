@@ -108,13 +108,9 @@ fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> 
     #[cfg(feature = "ndarray")]
     if let Some(burn::backend::ndarray::NdArrayTensor::F32(storage)) = as_ndarray::<B>(&x) {
         let view = storage.view();
-        let (shape, strides) = (view.shape(), view.strides());
-        let positive = strides.iter().all(|&s| s >= 0);
-        if !view.is_empty() && strides[2] == 1 && positive {
-            let (step, example) = (strides[0] as usize, strides[1] as usize);
-            let span = (shape[0] - 1) * step + (shape[1] - 1) * example + shape[2];
-            // SAFETY: with non-negative strides every element of the view lies in the `span`
-            // values from its first, which belong to the array the view borrows.
+        if let Some((step, example, span)) = row_strides(view.shape(), view.strides()) {
+            // SAFETY: every element of the view lies in the `span` values from its first
+            // (`row_strides`), which belong to the array the view borrows.
             let values = unsafe { std::slice::from_raw_parts(view.as_ptr(), span) };
             return f(InputRows {
                 values,
@@ -126,11 +122,9 @@ fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> 
     #[cfg(feature = "flex")]
     if let Some(t) = as_flex::<B>(&x).filter(|t| t.dtype() == burn::tensor::DType::F32) {
         let layout = t.layout();
-        let (shape, strides) = (layout.shape().as_slice(), layout.strides());
-        let positive = strides.iter().all(|&s| s >= 0);
-        if layout.shape().num_elements() > 0 && strides[2] == 1 && positive {
-            let (step, example) = (strides[0] as usize, strides[1] as usize);
-            let span = (shape[0] - 1) * step + (shape[1] - 1) * example + shape[2];
+        if let Some((step, example, span)) =
+            row_strides(layout.shape().as_slice(), layout.strides())
+        {
             let values = &t.storage::<f32>()[layout.start_offset()..][..span];
             return f(InputRows {
                 values,
@@ -143,6 +137,23 @@ fn with_rows<B: Backend, R>(x: FloatTensor<B>, f: impl FnOnce(InputRows<'_>) -> 
     let result = f(InputRows::time_major(&values, batch, input));
     pool::give(values);
     result
+}
+
+/// For a non-empty `[seq, batch, input]` view with contiguous rows and non-negative strides:
+/// the strides of a step and of an example, and how many values from the first element hold
+/// them all.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
+fn row_strides(shape: &[usize], strides: &[isize]) -> Option<(usize, usize, usize)> {
+    let empty = shape.contains(&0);
+    if empty || strides[2] != 1 || strides.iter().any(|&s| s < 0) {
+        return None;
+    }
+    let (step, example) = (strides[0] as usize, strides[1] as usize);
+    Some((
+        step,
+        example,
+        (shape[0] - 1) * step + (shape[1] - 1) * example + shape[2],
+    ))
 }
 
 /// The values of an ndarray `f32` tensor in row-major order: one `memcpy` when the array is
