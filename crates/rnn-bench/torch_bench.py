@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time PyTorch's nn.LSTM / nn.GRU / nn.RNN at the shape rnn-bench uses, for comparison.
 
-Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T] [--json PATH]
+Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T] [--device cpu|cuda] [--json PATH]
 Prints a Markdown table: forward (no_grad) and forward + backward (loss = output sum, with
 the input's gradient), median of N runs, in ms; with --json also writes them to PATH
 ({"version": ..., "LSTM": {"fwd": ms, "train": ms}, ...}) for rnn-bench's ratio columns. Run it with a current PyPI PyTorch (see
@@ -32,18 +32,21 @@ def main():
     parser.add_argument("--shape", default="32,64,128,256")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (cuDNN's kernels)")
     parser.add_argument("--json")
     args = parser.parse_args()
     batch, seq, inp, hidden = (int(v) for v in args.shape.split(","))
     torch.set_num_threads(args.threads)
-    print(f"PyTorch {torch.__version__}, {args.threads} threads; batch {batch}, seq {seq}, "
+    device = torch.device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{args.threads} threads"
+    print(f"PyTorch {torch.__version__}, {where}; batch {batch}, seq {seq}, "
           f"input {inp}, hidden {hidden}; f32; median of {args.iters} runs\n")
-    results = {"version": torch.__version__, "threads": args.threads}
+    results = {"version": torch.__version__, "threads": args.threads, "device": args.device}
     print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) |")
     print("|---|---|---|")
     for name, cls in [("LSTM", torch.nn.LSTM), ("GRU", torch.nn.GRU), ("Elman", torch.nn.RNN)]:
-        layer = cls(inp, hidden, batch_first=True)
-        x = torch.randn(batch, seq, inp)
+        layer = cls(inp, hidden, batch_first=True).to(device)
+        x = torch.randn(batch, seq, inp, device=device)
 
         def forward():
             with torch.no_grad():

@@ -10,7 +10,7 @@ early stopping on the validation cross-entropy with patience 5) and the same cor
 the split and the subword tokens that `translation export` writes:
 
     cargo run -p burn-rnn-examples --bin translation -- export --out /tmp/mt
-    python3 examples/scripts/translation_torch.py --dir /tmp/mt [--cell lstm]
+    python3 examples/scripts/translation_torch.py --dir /tmp/mt [--cell lstm] [--device cuda]
 
 Prints the training (label-smoothed) and validation (plain) cross-entropy of each epoch, as
 the example does, and the greedy test BLEU of the best epoch's weights (no beam search here).
@@ -47,11 +47,13 @@ parser.add_argument('--minutes', type=float, default=30, help='training time bud
 parser.add_argument('--epochs', type=int, default=100)
 parser.add_argument('--patience', type=int, default=5)
 parser.add_argument('--seed', type=int, default=42)
+parser.add_argument('--device', default='cpu', help='cpu, or cuda (for sweeps on a GPU)')
 args = parser.parse_args()
 print(args, flush=True)
 torch.manual_seed(args.seed)
 random.seed(args.seed)
 torch.set_num_threads(2)
+device = torch.device(args.device)
 
 
 def read(name):
@@ -113,7 +115,8 @@ class Seq2Seq(nn.Module):
             state = bridge(self.bridge, final)
         else:
             state = (bridge(self.bridge, final[0]), bridge(self.cell_bridge, final[1]))
-        mask = torch.arange(outputs.shape[1])[None] < torch.tensor(lengths)[:, None]
+        mask = (torch.arange(outputs.shape[1], device=device)[None]
+                < torch.tensor(lengths, device=device)[:, None])
         return outputs, state, mask
 
     def predict(self, decoded, outputs, mask):
@@ -131,7 +134,7 @@ class Seq2Seq(nn.Module):
 
 def pad(sequences):
     longest = max(map(len, sequences))
-    return torch.tensor([s + [PAD] * (longest - len(s)) for s in sequences])
+    return torch.tensor([s + [PAD] * (longest - len(s)) for s in sequences], device=device)
 
 
 def word_dropout(sentence, p):
@@ -159,7 +162,7 @@ def batches(pairs, training):
         yield pad(source), [len(s) for s in source], pad(target_input), pad(target_output)
 
 
-model = Seq2Seq()
+model = Seq2Seq().to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=args.adam_eps)
 
 
@@ -184,8 +187,8 @@ def greedy(pairs, max_length=80):
             group = pairs[i:i + 64]
             lengths = [len(s) for s, _ in group]
             outputs, state, mask = model.encode(pad([s for s, _ in group]), lengths)
-            token = torch.full((len(group), 1), BOS)
-            generated, done = [], torch.zeros(len(group), dtype=torch.bool)
+            token = torch.full((len(group), 1), BOS, device=device)
+            generated, done = [], torch.zeros(len(group), dtype=torch.bool, device=device)
             for _ in range(max_length):
                 decoded, state = model.decoder(model.target_embedding(token), state)
                 token = model.predict(decoded, outputs, mask).argmax(-1)

@@ -1,12 +1,15 @@
 //! `cargo xtask bench`: the release benchmark harness (`crates/rnn-bench`), with PyTorch's
 //! times at the same shape in the same table when `--torch-python PATH` names a Python with
-//! torch (`torch_bench.py` runs first and hands its times to rnn-bench as JSON).
+//! torch (`torch_bench.py` runs first and hands its times to rnn-bench as JSON), on the CPU or,
+//! with `--torch-device cuda`, on a GPU through cuDNN (to compare with `--backend wgpu` there).
 
 use crate::{backends, cargo};
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    // `--torch-python PATH` is ours; the rest is `--backend` flags, then `-- ARGS` for rnn-bench.
+    // `--torch-python PATH` and `--torch-device D` are ours; the rest is `--backend` flags,
+    // then `-- ARGS` for rnn-bench.
     let mut torch_python = None;
+    let mut torch_device = None;
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -15,6 +18,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .next()
                 .ok_or("--torch-python: expected a path to python, got nothing")?;
             torch_python = Some(path.clone());
+        } else if arg == "--torch-device" {
+            let device = it
+                .next()
+                .ok_or("--torch-device: expected cpu or cuda, got nothing")?;
+            torch_device = Some(device.clone());
         } else {
             rest.push(arg.clone());
         }
@@ -46,6 +54,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     torch_args.push(arg.clone());
                     torch_args.extend(e.next().cloned());
                 }
+            }
+            if let Some(device) = &torch_device {
+                torch_args.extend(["--device".to_string(), device.clone()]);
             }
             torch_args.extend(["--json".to_string(), json.display().to_string()]);
             let status = std::process::Command::new(python)

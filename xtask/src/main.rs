@@ -9,8 +9,9 @@ const USAGE: &str = "\
 usage:
   cargo xtask test [--backend ndarray|wgpu|flex]...   run the workspace tests on each backend
                                                       (default: ndarray and wgpu)
-  cargo xtask bench [--backend ndarray|flex|wgpu]... [--torch-python PATH] [-- ARGS]
-                                                      release benchmark of our layers vs burn-nn";
+  cargo xtask bench [--backend ndarray|flex|wgpu]... [--torch-python PATH [--torch-device cpu|cuda]]
+                    [-- ARGS]                         release benchmark of our layers vs burn-nn
+                                                      (and PyTorch)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
