@@ -13,19 +13,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        if arg == "--torch-python" {
-            let path = it
-                .next()
-                .ok_or("--torch-python: expected a path to python, got nothing")?;
-            torch_python = Some(path.clone());
-        } else if arg == "--torch-device" {
-            let device = it
-                .next()
-                .ok_or("--torch-device: expected cpu or cuda, got nothing")?;
-            torch_device = Some(device.clone());
-        } else {
-            rest.push(arg.clone());
-        }
+        let slot = match arg.as_str() {
+            "--torch-python" => (&mut torch_python, "a path to python"),
+            "--torch-device" => (&mut torch_device, "cpu or cuda"),
+            _ => {
+                rest.push(arg.clone());
+                continue;
+            }
+        };
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{arg}: expected {}, got nothing", slot.1))?;
+        *slot.0 = Some(value.clone());
+    }
+    if torch_device.is_some() && torch_python.is_none() {
+        return Err("--torch-device: needs --torch-python PATH (the Python that runs it)".into());
     }
     let backends = backends(&rest, &["ndarray"])?;
     let extra: Vec<String> = rest
