@@ -25,22 +25,17 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use gemm::Parallelism;
-
 use super::CellKernel;
 use super::gates::{Backward, Forward};
 use super::packed::Packed;
 use super::pool;
+use super::split::{Lane, Split, permutation, permuted_rows, split, unpermute_rows};
+use super::strided::{Mat, MatMut, matmul};
+use super::threads::{Ptr, in_lockstep, on_threads};
 
 /// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
 /// steps) at a time: enough rows to fill the packed multiply's tiles.
 const PROJECTED_ROWS: usize = 24;
-
-/// Fewest examples per thread for splitting a run by examples: a full tile of the packed
-/// multiply's rows.
-const EXAMPLES_PER_THREAD: usize = 6;
 
 /// Sizes of one fused run.
 #[derive(Debug, Clone, Copy)]
@@ -510,64 +505,6 @@ pub(super) fn backward(saved: &Saved, grad: &[f32]) -> Operands {
     grads
 }
 
-/// A thread's share of a run: a part of the hidden units, for some of the examples.
-#[derive(Debug, Clone)]
-struct Lane {
-    /// Index into [`Split::parts`].
-    part: usize,
-    examples: Range<usize>,
-}
-
-/// How a run is shared among threads, one [`Lane`] each.
-#[derive(Debug)]
-struct Split {
-    /// Contiguous parts of the hidden units; the gate columns are permuted part by part.
-    parts: Vec<Range<usize>>,
-    lanes: Vec<Lane>,
-    /// Whether the lanes meet after every step: when they split the hidden units (the next
-    /// step needs the whole state), not when they split the examples.
-    meet: bool,
-}
-
-/// Shares a run out among the machine's threads (see [`split_among`]).
-fn split(hidden: usize, batch: usize) -> Split {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let threads = *THREADS.get_or_init(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    split_among(threads, hidden, batch)
-}
-
-/// Shares a run out among up to `threads` threads: one thread for small problems, where a
-/// thread hand-off would cost more than it saves; the examples when every thread gets at least
-/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
-/// of the weights); else the hidden units, in parts of at least 16.
-fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
-    let worth = (hidden * batch / 128).max(1);
-    let threads = threads.min(worth).max(1);
-    let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
-    if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads {
-        return Split {
-            parts: std::iter::once(0..hidden).collect(),
-            lanes: share(batch, threads)
-                .map(|examples| Lane { part: 0, examples })
-                .collect(),
-            meet: false,
-        };
-    }
-    let parts: Vec<_> = share(hidden, threads.min(hidden / 16).max(1)).collect();
-    Split {
-        lanes: (0..parts.len())
-            .map(|part| Lane {
-                part,
-                examples: 0..batch,
-            })
-            .collect(),
-        parts,
-        meet: true,
-    }
-}
-
 /// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
 /// columns, in the permuted order.
 fn gate_rows<'a>(
@@ -582,221 +519,12 @@ fn gate_rows<'a>(
     })
 }
 
-/// Permuted row → PyTorch row: part by part, gate by gate, unit by unit.
-fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize> {
-    parts
-        .iter()
-        .flat_map(|p| (0..gates).flat_map(move |k| p.clone().map(move |j| k * hidden + j)))
-        .collect()
-}
-
-/// A copy of `m`'s rows (`width` values each) in the permuted order.
-fn permuted_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
-    debug_assert_eq!(m.len(), perm.len() * width);
-    let mut out = pool::take(m.len());
-    for (p, &r) in perm.iter().enumerate() {
-        out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
-    }
-    out
-}
-
-/// The inverse of [`permuted_rows`]: permuted rows back in PyTorch's order; `m` itself, not
-/// copied, when the permutation is the identity (a single part).
-fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
-    if perm.iter().enumerate().all(|(p, &r)| p == r) {
-        return m;
-    }
-    debug_assert_eq!(m.len(), perm.len() * width);
-    let mut out = pool::take(m.len());
-    for (p, &r) in perm.iter().enumerate() {
-        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
-    }
-    pool::give(m);
-    out
-}
-
 /// `[steps * batch]`: whether step `t` is within example `b`'s length.
 fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool> {
     (0..steps)
         .flat_map(|t| (0..batch).map(move |b| (t, b)))
         .map(|(t, b)| lengths.is_none_or(|l| t < l[b]))
         .collect()
-}
-
-/// Runs `f(round, lane, scratch)` for `rounds` rounds on every lane of `split`, one thread per
-/// lane (the calling one among them), each with its own scratch buffer. When the lanes meet
-/// after every step, all finish a round before any starts the next.
-///
-/// The threads live for the whole sequence and meet at a spinning barrier after each round: a
-/// round is one step, a fraction of a millisecond, too short to hand jobs to a thread pool and
-/// wake its threads every time.
-fn in_lockstep<F>(split: &Split, scratch: &mut [Vec<f32>], rounds: usize, f: F)
-where
-    F: Fn(usize, &Lane, &mut [f32]) + Sync,
-{
-    let barrier = SpinBarrier::new(split.lanes.len());
-    let run = |lane: &Lane, scratch: &mut [f32]| {
-        for round in 0..rounds {
-            f(round, lane, scratch);
-            if split.meet {
-                barrier.wait();
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        let mut work = split.lanes.iter().zip(scratch.iter_mut());
-        let (first, first_scratch) = work.next().expect("a lane");
-        for (lane, scratch) in work {
-            let run = &run;
-            s.spawn(move || run(lane, scratch));
-        }
-        run(first, first_scratch);
-    });
-}
-
-/// Runs `f(share)` for each share `0..threads`, on as many threads (the calling one among
-/// them).
-fn on_threads(threads: usize, f: impl Fn(usize) + Sync) {
-    std::thread::scope(|s| {
-        for share in 1..threads {
-            let f = &f;
-            s.spawn(move || f(share));
-        }
-        f(0);
-    });
-}
-
-/// A barrier for a few threads that each own a core: waiters spin briefly, then yield.
-struct SpinBarrier {
-    threads: usize,
-    arrived: AtomicUsize,
-    generation: AtomicUsize,
-}
-
-impl SpinBarrier {
-    fn new(threads: usize) -> Self {
-        Self {
-            threads,
-            arrived: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
-        }
-    }
-
-    fn wait(&self) {
-        let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
-            self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
-            return;
-        }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            if spins < 1 << 10 {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-}
-
-/// A raw pointer to a host buffer shared by the parts, which write disjoint rows.
-#[derive(Clone, Copy)]
-struct Ptr(*mut f32);
-
-// SAFETY: parts only write their own units' values, and read values others wrote only after
-// the round that wrote them has ended.
-unsafe impl Send for Ptr {}
-unsafe impl Sync for Ptr {}
-
-impl Ptr {
-    fn of(v: &[f32]) -> Self {
-        Self(v.as_ptr() as *mut f32)
-    }
-
-    fn of_mut(v: &mut [f32]) -> Self {
-        Self(v.as_mut_ptr())
-    }
-
-    /// The element at `offset`.
-    ///
-    /// # Safety
-    /// `offset` is inside the buffer.
-    unsafe fn add(self, offset: usize) -> *mut f32 {
-        unsafe { self.0.add(offset) }
-    }
-
-    /// `len` elements from `offset`; empty when `len` is 0.
-    ///
-    /// # Safety
-    /// The range is inside the buffer and no other live slice overlaps it mutably.
-    unsafe fn row<'a>(self, offset: usize, len: usize) -> &'a mut [f32] {
-        if len == 0 {
-            return &mut [];
-        }
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
-    }
-}
-
-/// A matrix view: pointer, row stride, column stride.
-struct Mat(*const f32, isize, isize);
-
-impl Mat {
-    fn new(v: &[f32], row_stride: isize, col_stride: isize) -> Self {
-        Self(v.as_ptr(), row_stride, col_stride)
-    }
-}
-
-struct MatMut(*mut f32, isize, isize);
-
-/// `dst (+)= lhs · rhs` with `(m, n, k)` sizes, on the calling thread.
-///
-/// # Safety
-/// The views cover valid, non-overlapping memory for those sizes.
-unsafe fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: MatMut,
-    lhs: Mat,
-    rhs: Mat,
-    accumulate: bool,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for r in 0..m {
-                for c in 0..n {
-                    unsafe { *dst.0.offset(r as isize * dst.1 + c as isize * dst.2) = 0.0 };
-                }
-            }
-        }
-        return;
-    }
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.0,
-            dst.2,
-            dst.1,
-            accumulate,
-            lhs.0,
-            lhs.2,
-            lhs.1,
-            rhs.0,
-            rhs.2,
-            rhs.1,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        )
-    }
 }
 
 /// Each part's block of a weight matrix, packed by the thread that first runs the part: in
@@ -949,7 +677,7 @@ impl ForwardCtx<'_> {
                 w_ih.multiply(rows, x, (dst, gates.stride), false);
             }
             let (h, row) = self.h.before(t, examples.start, batch);
-            let h = h.0.add(row * hidden);
+            let h = h.add(row * hidden);
             let w_hh = self.w_hh.of(lane.part);
             let rows = examples.len();
             w_hh.multiply(rows, (h, hidden), (hh.as_mut_ptr(), width), false);
@@ -1056,8 +784,8 @@ impl BackwardCtx<'_> {
         let gh = cell.gates() * hidden;
         let w_hh = self.w_hh.of(lane.part);
         unsafe {
-            let d_hidden = self.d_hidden.0.add((t * batch + examples.start) * gh);
-            let dh = self.dh.0.add(examples.start * hidden + part.start);
+            let d_hidden = self.d_hidden.add((t * batch + examples.start) * gh);
+            let dh = self.dh.add(examples.start * hidden + part.start);
             w_hh.multiply(examples.len(), (d_hidden, gh), (dh, hidden), true);
         }
     }
@@ -1129,53 +857,4 @@ fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
         }
     }
     sums
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `(part, examples)` of each lane.
-    type Lanes = Vec<(usize, Range<usize>)>;
-
-    /// The lanes, the parts, and whether the lanes meet every step.
-    fn shares(s: Split) -> (Lanes, Vec<Range<usize>>, bool) {
-        let lanes = s.lanes.into_iter().map(|l| (l.part, l.examples)).collect();
-        (lanes, s.parts, s.meet)
-    }
-
-    #[test]
-    fn wide_batches_are_split_by_examples() {
-        let (lanes, parts, meet) = shares(split_among(2, 256, 32));
-        assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
-        assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
-        assert!(!meet);
-        let (lanes, _, _) = shares(split_among(4, 256, 26));
-        assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
-    }
-
-    #[test]
-    fn narrow_batches_are_split_by_hidden_units() {
-        // 11 examples: fewer than 6 per thread.
-        let (lanes, parts, meet) = shares(split_among(2, 256, 11));
-        assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
-        assert_eq!(parts, [0..128, 128..256]);
-        assert!(meet);
-        // At most one part per 16 units.
-        let (_, parts, _) = shares(split_among(8, 40, 16));
-        assert_eq!(parts, [0..20, 20..40]);
-    }
-
-    #[test]
-    fn small_problems_run_on_one_thread() {
-        for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
-            let (lanes, parts, _) = shares(split_among(threads, hidden, batch));
-            assert_eq!(
-                lanes,
-                [(0, 0..batch)],
-                "{threads} threads, {hidden} × {batch}"
-            );
-            assert_eq!((parts.len(), parts[0].clone()), (1, 0..hidden));
-        }
-    }
 }

@@ -15,6 +15,9 @@ mod kernel;
 mod math;
 mod packed;
 mod pool;
+mod split;
+mod strided;
+mod threads;
 
 use burn::backend::DispatchDevice;
 use burn::tensor::{DType, Tensor};

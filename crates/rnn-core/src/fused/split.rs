@@ -1,0 +1,151 @@
+//! How a fused run is shared among threads: by examples or by hidden units (see
+//! [`split_among`]), and the permutation of the gate columns that makes each part's gates
+//! contiguous.
+
+use std::ops::Range;
+
+use super::pool;
+
+/// Fewest examples per thread for splitting a run by examples: a full tile of the packed
+/// multiply's rows.
+const EXAMPLES_PER_THREAD: usize = 6;
+
+/// A thread's share of a run: a part of the hidden units, for some of the examples.
+#[derive(Debug, Clone)]
+pub(super) struct Lane {
+    /// Index into [`Split::parts`].
+    pub part: usize,
+    pub examples: Range<usize>,
+}
+
+/// How a run is shared among threads, one [`Lane`] each.
+#[derive(Debug)]
+pub(super) struct Split {
+    /// Contiguous parts of the hidden units; the gate columns are permuted part by part.
+    pub parts: Vec<Range<usize>>,
+    pub lanes: Vec<Lane>,
+    /// Whether the lanes meet after every step: when they split the hidden units (the next
+    /// step needs the whole state), not when they split the examples.
+    pub meet: bool,
+}
+
+/// Shares a run out among the machine's threads (see [`split_among`]).
+pub(super) fn split(hidden: usize, batch: usize) -> Split {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    split_among(threads, hidden, batch)
+}
+
+/// Shares a run out among up to `threads` threads: one thread for small problems, where a
+/// thread hand-off would cost more than it saves; the examples when every thread gets at least
+/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
+/// of the weights); else the hidden units, in parts of at least 16.
+fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
+    let worth = (hidden * batch / 128).max(1);
+    let threads = threads.min(worth).max(1);
+    let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
+    if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads {
+        return Split {
+            parts: std::iter::once(0..hidden).collect(),
+            lanes: share(batch, threads)
+                .map(|examples| Lane { part: 0, examples })
+                .collect(),
+            meet: false,
+        };
+    }
+    let parts: Vec<_> = share(hidden, threads.min(hidden / 16).max(1)).collect();
+    Split {
+        lanes: (0..parts.len())
+            .map(|part| Lane {
+                part,
+                examples: 0..batch,
+            })
+            .collect(),
+        parts,
+        meet: true,
+    }
+}
+
+/// Permuted row → PyTorch row: part by part, gate by gate, unit by unit.
+pub(super) fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -> Vec<usize> {
+    parts
+        .iter()
+        .flat_map(|p| (0..gates).flat_map(move |k| p.clone().map(move |j| k * hidden + j)))
+        .collect()
+}
+
+/// A copy of `m`'s rows (`width` values each) in the permuted order.
+pub(super) fn permuted_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
+    debug_assert_eq!(m.len(), perm.len() * width);
+    let mut out = pool::take(m.len());
+    for (p, &r) in perm.iter().enumerate() {
+        out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
+    }
+    out
+}
+
+/// The inverse of [`permuted_rows`]: permuted rows back in PyTorch's order; `m` itself, not
+/// copied, when the permutation is the identity (a single part).
+pub(super) fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f32> {
+    if perm.iter().enumerate().all(|(p, &r)| p == r) {
+        return m;
+    }
+    debug_assert_eq!(m.len(), perm.len() * width);
+    let mut out = pool::take(m.len());
+    for (p, &r) in perm.iter().enumerate() {
+        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
+    }
+    pool::give(m);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(part, examples)` of each lane.
+    type Lanes = Vec<(usize, Range<usize>)>;
+
+    /// The lanes, the parts, and whether the lanes meet every step.
+    fn shares(s: Split) -> (Lanes, Vec<Range<usize>>, bool) {
+        let lanes = s.lanes.into_iter().map(|l| (l.part, l.examples)).collect();
+        (lanes, s.parts, s.meet)
+    }
+
+    #[test]
+    fn wide_batches_are_split_by_examples() {
+        let (lanes, parts, meet) = shares(split_among(2, 256, 32));
+        assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
+        assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
+        assert!(!meet);
+        let (lanes, _, _) = shares(split_among(4, 256, 26));
+        assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
+    }
+
+    #[test]
+    fn narrow_batches_are_split_by_hidden_units() {
+        // 11 examples: fewer than 6 per thread.
+        let (lanes, parts, meet) = shares(split_among(2, 256, 11));
+        assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
+        assert_eq!(parts, [0..128, 128..256]);
+        assert!(meet);
+        // At most one part per 16 units.
+        let (_, parts, _) = shares(split_among(8, 40, 16));
+        assert_eq!(parts, [0..20, 20..40]);
+    }
+
+    #[test]
+    fn small_problems_run_on_one_thread() {
+        for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
+            let (lanes, parts, _) = shares(split_among(threads, hidden, batch));
+            assert_eq!(
+                lanes,
+                [(0, 0..batch)],
+                "{threads} threads, {hidden} × {batch}"
+            );
+            assert_eq!((parts.len(), parts[0].clone()), (1, 0..hidden));
+        }
+    }
+}
