@@ -82,9 +82,15 @@ impl AnyRnn {
         with_rnn!(self, r => r.input_size())
     }
 
-    /// Size of each direction's hidden state.
+    /// Number of hidden units of each direction.
     pub fn hidden_size(&self) -> usize {
         with_rnn!(self, r => r.hidden_size())
+    }
+
+    /// Size of the projection of an LSTM's hidden state; 0 when none (see
+    /// [`Rnn::proj_size`](crate::Rnn::proj_size)).
+    pub fn proj_size(&self) -> usize {
+        with_rnn!(self, r => r.proj_size())
     }
 
     /// Size of the output features (see [`Rnn::output_size`](crate::Rnn::output_size)).

@@ -3,14 +3,16 @@
 //!
 //! Mapping, for cell `k` of [`Rnn::cells`] (layer `l = k / D`, `_reverse` for the backward
 //! direction of a bidirectional layer), with `G` gates in PyTorch's order (LSTM `i, f, g, o`,
-//! GRU `r, z, n`, Elman 1) and hidden size `H`:
+//! GRU `r, z, n`, Elman 1), hidden size `H` and hidden state size `R` (`H`, or an LSTM's
+//! `proj_size`):
 //!
 //! | PyTorch key | PyTorch shape | ours |
 //! |---|---|---|
 //! | `weight_ih_l{l}[_reverse]` | `[G * H, input]` | `weights.weight_ih` |
-//! | `weight_hh_l{l}[_reverse]` | `[G * H, H]` | `weights.weight_hh` |
+//! | `weight_hh_l{l}[_reverse]` | `[G * H, R]` | `weights.weight_hh` |
 //! | `bias_ih_l{l}[_reverse]` | `[G * H]` | `weights.bias_ih` |
 //! | `bias_hh_l{l}[_reverse]` | `[G * H]` | `weights.bias_hh` |
+//! | `weight_hr_l{l}[_reverse]` (LSTM with `proj_size`) | `[R, H]` | `LstmCell::weight_hr` |
 //!
 //! Tensors are copied as they are: both sides use the same layout and fuse the gates in the
 //! same order.
@@ -205,8 +207,31 @@ impl<C: Cell> Rnn<C> {
         let mut used = std::collections::BTreeSet::new();
         for (k, cell) in self.cells_mut().into_iter().enumerate() {
             let s = suffix(k, directions);
-            let (input, hidden) = (cell.input_size(), cell.hidden_size());
+            let (input, hidden, state) =
+                (cell.input_size(), cell.hidden_size(), cell.output_size());
             let width = C::GATES * hidden;
+            let hr_key = format!("{prefix}weight_hr{s}");
+            match (cell.projection_mut(), dict.tensors.get(&hr_key)) {
+                (Some(w_hr), _) => {
+                    let data = take(dict, &hr_key, &[state, hidden], C::GATES, hidden, C::NAME)?;
+                    used.insert(hr_key);
+                    *w_hr = w_hr.clone().map(|w| Tensor::from_data(data, &w.device()));
+                }
+                // Said before `weight_hh`'s shape, which differs too.
+                (None, Some(data)) => {
+                    return Err(RnnError::new(
+                        hr_key,
+                        format!(
+                            "no such key: this {} does not project its state (a projecting \
+                             LSTM's weights: build it with proj_size {})",
+                            C::NAME,
+                            data.shape()[0]
+                        ),
+                        format!("a tensor of shape {:?}", data.shape().to_vec()),
+                    ));
+                }
+                (None, None) => {}
+            }
             let w = cell.weights_mut();
             let device = w.weight_ih.device();
             let mut load = |name: &str, shape: &[usize]| -> Result<TensorData, RnnError> {
@@ -216,7 +241,7 @@ impl<C: Cell> Rnn<C> {
                 Ok(data)
             };
             let weight_ih = load("weight_ih", &[width, input])?;
-            let weight_hh = load("weight_hh", &[width, hidden])?;
+            let weight_hh = load("weight_hh", &[width, state])?;
             w.weight_ih = w
                 .weight_ih
                 .clone()
@@ -266,6 +291,9 @@ impl<C: Cell> Rnn<C> {
             let data = |t: Tensor<2>| t.into_data().convert::<f32>();
             tensors.insert(format!("{prefix}weight_ih{s}"), data(w.weight_ih.val()));
             tensors.insert(format!("{prefix}weight_hh{s}"), data(w.weight_hh.val()));
+            if let Some(w_hr) = cell.projection() {
+                tensors.insert(format!("{prefix}weight_hr{s}"), data(w_hr.val()));
+            }
             for (name, bias) in [("bias_ih", &w.bias_ih), ("bias_hh", &w.bias_hh)] {
                 if let Some(bias) = bias {
                     tensors.insert(

@@ -34,10 +34,10 @@ impl<C: Cell> Recurrent<C> {
         Self { cell, reverse }
     }
 
-    /// Runs over time-major `input: [seq, batch, input]` from `state` (parts `[batch, hidden]`,
-    /// zeros when `None`).
+    /// Runs over time-major `input: [seq, batch, input]` from `state` (`h: [batch, output]`,
+    /// `c: [batch, hidden]`; zeros when `None`).
     ///
-    /// Returns the outputs `[seq, batch, hidden]` (zero past each example's length) and the
+    /// Returns the outputs `[seq, batch, output]` (zero past each example's length) and the
     /// final state (the state after each example's last valid step; for a reverse direction,
     /// after its first step).
     pub(crate) fn run(
@@ -66,7 +66,7 @@ impl<C: Cell> Recurrent<C> {
     }
 
     /// The step-by-step driver over time-major `input` (already reversed for a reverse
-    /// direction): outputs `[seq, batch, hidden]`, zero past each example's length.
+    /// direction): outputs `[seq, batch, output]`, zero past each example's length.
     fn run_steps(
         &self,
         input: Tensor<3>,
@@ -82,7 +82,8 @@ impl<C: Cell> Recurrent<C> {
         } else {
             input
         };
-        // Feature-major from here on: projections `[G * H, batch]`, states `[H, batch]`.
+        // Feature-major from here on: projections `[G * H, batch]`, states `[R, batch]` and
+        // `[H, batch]`.
         let projected = self
             .cell
             .project_input(input.reshape([steps * batch, features]))
@@ -121,7 +122,8 @@ impl<C: Cell> Recurrent<C> {
         let mut output = Tensor::stack::<3>(outputs, 0).swap_dims(1, 2);
         if let Some(p) = padding {
             if steps < seq {
-                let tail = Tensor::zeros([seq - steps, batch, hidden], &device);
+                let output_size = self.cell.output_size();
+                let tail = Tensor::zeros([seq - steps, batch, output_size], &device);
                 output = Tensor::cat(vec![output, tail], 0);
             }
             output = output * p.keep.clone();

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::error::{RnnError, check_positive};
+use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::padding::Padding;
 use crate::{
     Bidirectional, Cell, CellConfig, ElmanCell, GruCell, LstmCell, MergeMode, Nonlinearity,
@@ -25,8 +25,14 @@ pub type Elman = Rnn<ElmanCell>;
 pub struct RnnConfig {
     /// Size of the input features.
     pub input_size: usize,
-    /// Size of the hidden state of each direction.
+    /// Number of hidden units of each direction (the size of its hidden state, unless
+    /// projected).
     pub hidden_size: usize,
+    /// Size of the projection of each LSTM cell's hidden state (PyTorch's `proj_size`): when
+    /// positive, `h` (the outputs and `h_n`) has this many values per direction instead of
+    /// `hidden_size`, and must be fewer. 0 (the default): no projection. LSTM only.
+    #[config(default = 0)]
+    pub proj_size: usize,
     /// Number of stacked layers.
     #[config(default = 1)]
     pub num_layers: usize,
@@ -51,10 +57,12 @@ pub struct RnnConfig {
 }
 
 impl RnnConfig {
-    /// Checks sizes and layer count are positive and dropout is in `[0, 1)`.
+    /// Checks sizes and layer count are positive, a projection is smaller than the hidden
+    /// size and dropout is in `[0, 1)`.
     pub fn validate(&self) -> Result<(), RnnError> {
         check_positive("input_size", self.input_size)?;
         check_positive("hidden_size", self.hidden_size)?;
+        check_proj_size(self.proj_size, self.hidden_size)?;
         check_positive("num_layers", self.num_layers)?;
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
             return Err(RnnError::new(
@@ -66,13 +74,18 @@ impl RnnConfig {
         Ok(())
     }
 
-    /// Creates the network, or says which field is invalid.
+    /// Creates the network, or says which field is invalid (also a projection for a cell type
+    /// that has none).
     pub fn try_init<C: Cell>(&self, device: &Device) -> Result<Rnn<C>, RnnError> {
         self.validate()?;
+        let state_size = match self.proj_size {
+            0 => self.hidden_size,
+            proj => proj,
+        };
         let layer_output = if self.bidirectional {
-            self.merge.output_size(self.hidden_size)
+            self.merge.output_size(state_size)
         } else {
-            self.hidden_size
+            state_size
         };
         let layers = (0..self.num_layers)
             .map(|l| {
@@ -82,19 +95,20 @@ impl RnnConfig {
                     layer_output
                 };
                 let cell = CellConfig::new(input_size, self.hidden_size)
+                    .with_proj_size(self.proj_size)
                     .with_bias(self.bias)
                     .with_nonlinearity(self.nonlinearity);
-                if self.bidirectional {
+                Ok(if self.bidirectional {
                     RnnLayer::Bidirectional(Bidirectional::new(
-                        cell.init(device),
-                        cell.init(device),
+                        cell.try_init(device)?,
+                        cell.try_init(device)?,
                         self.merge,
                     ))
                 } else {
-                    RnnLayer::Unidirectional(Recurrent::new(cell.init(device), false))
-                }
+                    RnnLayer::Unidirectional(Recurrent::new(cell.try_init(device)?, false))
+                })
             })
-            .collect();
+            .collect::<Result<_, RnnError>>()?;
         Ok(Rnn {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -140,11 +154,14 @@ impl<C: Cell> RnnLayer<C> {
 /// What [`Rnn::forward`] returns.
 #[derive(Debug, Clone)]
 pub struct RnnOutput {
-    /// Outputs of the last layer: `[batch, seq, D * hidden]` when batch-first (else
-    /// `[seq, batch, ..]`), with `D` = 2 for a concatenating bidirectional network, 1 otherwise.
+    /// Outputs of the last layer: `[batch, seq, D * output]` when batch-first (else
+    /// `[seq, batch, ..]`), with `D` = 2 for a concatenating bidirectional network, 1 otherwise,
+    /// and `output` the hidden size (or the projection size of a projecting LSTM).
     /// Zero past each example's length.
     pub output: Tensor<3>,
-    /// Final states `[num_layers * num_directions, batch, hidden]` (PyTorch's `h_n`, `c_n`).
+    /// Final states (PyTorch's `h_n`, `c_n`): `hidden` is
+    /// `[num_layers * num_directions, batch, output]`, `cell` (LSTM)
+    /// `[num_layers * num_directions, batch, hidden]`.
     pub state: RnnState<3>,
 }
 
@@ -166,9 +183,22 @@ impl<C: Cell> Rnn<C> {
         self.layers[0].cells()[0].input_size()
     }
 
-    /// Size of each direction's hidden state.
+    /// Number of hidden units of each direction.
     pub fn hidden_size(&self) -> usize {
         self.layers[0].cells()[0].hidden_size()
+    }
+
+    /// Size of the projection of each direction's hidden state (PyTorch's `proj_size`); 0
+    /// when the cells do not project.
+    pub fn proj_size(&self) -> usize {
+        self.layers[0].cells()[0]
+            .projection()
+            .map_or(0, |_| self.state_size())
+    }
+
+    /// Size of each direction's hidden state `h`: the projection size, else the hidden size.
+    fn state_size(&self) -> usize {
+        self.layers[0].cells()[0].output_size()
     }
 
     /// Number of stacked layers.
@@ -198,8 +228,9 @@ impl<C: Cell> Rnn<C> {
     /// Runs the network.
     ///
     /// - `input`: `[batch, seq, input]` (or `[seq, batch, input]` when not batch-first).
-    /// - `state`: initial state, parts `[num_layers * num_directions, batch, hidden]`; zeros
-    ///   when `None`. An LSTM needs both `hidden` and `cell`; others only `hidden`.
+    /// - `state`: initial state, parts `[num_layers * num_directions, batch, hidden]` (`hidden`
+    ///   is `[.., proj_size]` for a projecting LSTM); zeros when `None`. An LSTM needs both
+    ///   `hidden` and `cell`; others only `hidden`.
     /// - `lengths`: valid length of each example (`1..=seq`), for padded batches; `None` means
     ///   all are full length. Padded examples give exactly what they give alone, unpadded.
     ///
@@ -287,31 +318,33 @@ impl<C: Cell> Rnn<C> {
         })
     }
 
-    /// Size of the output features: `hidden`, or `2 * hidden` for a concatenating
-    /// bidirectional network.
+    /// Size of the output features: `hidden` (or `proj_size` when projecting), twice that for
+    /// a concatenating bidirectional network.
     pub fn output_size(&self) -> usize {
         match &self.layers[self.layers.len() - 1] {
-            RnnLayer::Unidirectional(_) => self.hidden_size(),
-            RnnLayer::Bidirectional(b) => b.merge.output_size(self.hidden_size()),
+            RnnLayer::Unidirectional(_) => self.state_size(),
+            RnnLayer::Bidirectional(b) => b.merge.output_size(self.state_size()),
         }
     }
 
+    /// Shapes of the state's parts: `[num_layers * num_directions, batch, size]`, with the
+    /// size of `h`, then of `c`.
+    fn state_shapes(&self, batch: usize) -> ([usize; 3], [usize; 3]) {
+        let cells = self.num_layers() * self.num_directions();
+        (
+            [cells, batch, self.state_size()],
+            [cells, batch, self.hidden_size()],
+        )
+    }
+
     /// The all-zero initial state for `batch` examples: parts
-    /// `[num_layers * num_directions, batch, hidden]`.
+    /// `[num_layers * num_directions, batch, hidden]` (`hidden`: `[.., proj_size]` when
+    /// projecting).
     pub fn zero_state(&self, batch: usize, device: &Device) -> RnnState<3> {
-        let zeros = || {
-            Tensor::zeros(
-                [
-                    self.num_layers() * self.num_directions(),
-                    batch,
-                    self.hidden_size(),
-                ],
-                device,
-            )
-        };
+        let (hidden, cell) = self.state_shapes(batch);
         RnnState {
-            hidden: zeros(),
-            cell: C::HAS_CELL_STATE.then(zeros),
+            hidden: Tensor::zeros(hidden, device),
+            cell: C::HAS_CELL_STATE.then(|| Tensor::zeros(cell, device)),
         }
     }
 
@@ -319,9 +352,10 @@ impl<C: Cell> Rnn<C> {
     /// next input from the previous output.
     ///
     /// - `input`: `[batch, input]`.
-    /// - `state`: parts `[num_layers, batch, hidden]`; zeros when `None`.
+    /// - `state`: parts `[num_layers, batch, hidden]` (`hidden`: `[.., proj_size]` when
+    ///   projecting); zeros when `None`.
     ///
-    /// Returns the last layer's output `[batch, hidden]` and the next state (same shape as
+    /// Returns the last layer's output `[batch, output]` and the next state (same shape as
     /// `state`). Running `step` over a sequence gives exactly what [`forward`](Self::forward)
     /// gives.
     ///
@@ -377,30 +411,28 @@ impl<C: Cell> Rnn<C> {
     }
 
     fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {
-        let expected = [
-            self.num_layers() * self.num_directions(),
-            batch,
-            self.hidden_size(),
-        ];
-        let check = |name: &str, t: &Tensor<3>| {
+        let (hidden, cell) = self.state_shapes(batch);
+        let size = if self.proj_size() > 0 {
+            "proj_size"
+        } else {
+            "hidden"
+        };
+        let check = |name: &str, t: &Tensor<3>, expected: [usize; 3], size: &str| {
             if t.dims() != expected {
                 return Err(RnnError::new(
                     name,
-                    format!("shape {expected:?} ([num_layers * num_directions, batch, hidden])"),
+                    format!("shape {expected:?} ([num_layers * num_directions, batch, {size}])"),
                     format!("{:?}", t.dims()),
                 ));
             }
             Ok(())
         };
-        check("state.hidden", &state.hidden)?;
+        check("state.hidden", &state.hidden, hidden, size)?;
         match (&state.cell, C::HAS_CELL_STATE) {
-            (Some(cell), true) => check("state.cell", cell),
+            (Some(c), true) => check("state.cell", c, cell, "hidden"),
             (None, true) => Err(RnnError::new(
                 "state.cell",
-                format!(
-                    "a cell state of shape {expected:?} ({} needs h and c)",
-                    C::NAME
-                ),
+                format!("a cell state of shape {cell:?} ({} needs h and c)", C::NAME),
                 "None",
             )),
             (Some(cell), false) => Err(RnnError::new(

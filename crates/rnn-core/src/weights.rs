@@ -9,7 +9,8 @@ use burn::tensor::{Device, Tensor};
 /// With `G` gates (Elman 1, GRU 3, LSTM 4) and hidden size `H`, every gate-dependent
 /// dimension is `G * H`, gates in PyTorch's order (LSTM `i, f, g, o`; GRU `r, z, n`), so
 /// PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}` and `bias_hh_l{k}` are these
-/// tensors as they are.
+/// tensors as they are. `weight_hh` reads the hidden state `h` of `R` values: `R = H`, except
+/// for an LSTM with a projection (PyTorch's `proj_size`), where `R` is the projection size.
 ///
 /// The recurrence runs feature-major (`[features, batch]`): a step is `weight_hh @ hᵀ`, the
 /// large matrix on the left, which CPU matmuls run 25–35% faster than `h @ weight_hhᵀ`, and
@@ -18,7 +19,7 @@ use burn::tensor::{Device, Tensor};
 pub struct FusedWeights {
     /// Input-to-hidden weights `[G * H, input]`.
     pub weight_ih: Param<Tensor<2>>,
-    /// Hidden-to-hidden weights `[G * H, H]`.
+    /// Hidden-to-hidden weights `[G * H, R]` (`R = H` unless an LSTM projects its state).
     pub weight_hh: Param<Tensor<2>>,
     /// Input-side bias `[G * H]`, absent when the cell has no bias.
     pub bias_ih: Option<Param<Tensor<1>>>,
@@ -35,11 +36,7 @@ impl FusedWeights {
         bias: bool,
         device: &Device,
     ) -> Self {
-        let bound = 1.0 / (hidden_size as f64).sqrt();
-        let init = Initializer::Uniform {
-            min: -bound,
-            max: bound,
-        };
+        let init = pytorch_initializer(hidden_size);
         let width = gates * hidden_size;
         Self {
             weight_ih: init.init([width, input_size], device),
@@ -54,8 +51,14 @@ impl FusedWeights {
         self.weight_ih.dims()[1]
     }
 
-    /// Size of the hidden state.
-    pub fn hidden_size(&self) -> usize {
+    /// `G * H`: the width of all gates together.
+    pub fn gates_width(&self) -> usize {
+        self.weight_ih.dims()[0]
+    }
+
+    /// `R`: the size of the hidden state `h` that `weight_hh` reads (`H`, or an LSTM's
+    /// projection size).
+    pub fn state_size(&self) -> usize {
         self.weight_hh.dims()[1]
     }
 
@@ -83,8 +86,18 @@ impl FusedWeights {
         }
     }
 
-    /// `weight_hh @ h` without bias, feature-major: `h: [H, batch]` → `[G * H, batch]`.
+    /// `weight_hh @ h` without bias, feature-major: `h: [R, batch]` → `[G * H, batch]`.
     pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
         self.weight_hh.val().matmul(h)
+    }
+}
+
+/// PyTorch's initialisation of every parameter of a recurrent layer: uniform in
+/// `±1/sqrt(hidden_size)`.
+pub(crate) fn pytorch_initializer(hidden_size: usize) -> Initializer {
+    let bound = 1.0 / (hidden_size as f64).sqrt();
+    Initializer::Uniform {
+        min: -bound,
+        max: bound,
     }
 }

@@ -1,10 +1,11 @@
 //! The LSTM cell, as `torch.nn.LSTM`.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
+use crate::weights::pytorch_initializer;
 use crate::{CellKernel, FusedWeights, RnnState};
 
 /// LSTM cell with PyTorch's gate order `i, f, g, o`:
@@ -12,32 +13,37 @@ use crate::{CellKernel, FusedWeights, RnnState};
 /// ```text
 /// [i, f, g, o] = x W_ih + b_ih + h W_hh + b_hh
 /// c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)
-/// h' = σ(o) ⊙ tanh(c')
+/// h' = σ(o) ⊙ tanh(c')            (h' = W_hr (σ(o) ⊙ tanh(c')) with a projection)
 /// ```
 ///
 /// Shapes: `x: [batch, input]`, `h, c: [batch, hidden]` (feature-major inside
-/// [`Cell::step_projected`]). Four gates (`G = 4`).
+/// [`Cell::step_projected`]); with a projection ([`CellConfig::proj_size`], PyTorch's
+/// `proj_size`), `h: [batch, proj]`. Four gates (`G = 4`).
 #[derive(Module, Debug)]
 pub struct LstmCell {
-    /// Fused parameters, `G = 4`, gates `i, f, g, o`.
+    /// Fused parameters, `G = 4`, gates `i, f, g, o`; `weight_hh` is `[4 * hidden, proj]`
+    /// with a projection.
     pub weights: FusedWeights,
+    /// The projection of the hidden state, `[proj, hidden]` (PyTorch's `weight_hr`), or `None`.
+    pub weight_hr: Option<Param<Tensor<2>>>,
 }
 
 impl Cell for LstmCell {
     const GATES: usize = 4;
     const HAS_CELL_STATE: bool = true;
     const NAME: &'static str = "LSTM";
+    const CAN_PROJECT: bool = true;
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
-        Self {
-            weights: FusedWeights::init(
-                config.input_size,
-                config.hidden_size,
-                4,
-                config.bias,
-                device,
-            ),
-        }
+        let hidden = config.hidden_size;
+        let mut weights = FusedWeights::init(config.input_size, hidden, 4, config.bias, device);
+        let proj = config.proj_size;
+        let weight_hr = (proj > 0).then(|| {
+            let init = pytorch_initializer(hidden);
+            weights.weight_hh = init.init([4 * hidden, proj], device);
+            init.init([proj, hidden], device)
+        });
+        Self { weights, weight_hr }
     }
 
     fn weights(&self) -> &FusedWeights {
@@ -48,8 +54,17 @@ impl Cell for LstmCell {
         &mut self.weights
     }
 
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        self.weight_hr.as_ref()
+    }
+
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        self.weight_hr.as_mut()
+    }
+
+    /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
     fn kernel(&self) -> Option<CellKernel> {
-        Some(CellKernel::Lstm)
+        self.weight_hr.is_none().then_some(CellKernel::Lstm)
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
@@ -72,6 +87,11 @@ impl Cell for LstmCell {
         let (i, f) = (rows(&input_forget, 0, 1), rows(&input_forget, 1, 1));
         let (g, o) = (rows(&gates, 2, 1).tanh(), sigmoid(rows(&gates, 3, 1)));
         let cell = f * cell + i * g;
-        RnnState::lstm(o * cell.clone().tanh(), cell)
+        let hidden = o * cell.clone().tanh();
+        let hidden = match &self.weight_hr {
+            Some(w) => w.val().matmul(hidden),
+            None => hidden,
+        };
+        RnnState::lstm(hidden, cell)
     }
 }

@@ -10,10 +10,10 @@ pub use gru::GruCell;
 pub use lstm::LstmCell;
 
 use burn::config::Config;
-use burn::module::{Module, ModuleDisplay};
+use burn::module::{Module, ModuleDisplay, Param};
 use burn::tensor::{Device, Tensor};
 
-use crate::error::{RnnError, check_positive};
+use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::{CellKernel, FusedWeights, RnnState};
 
 /// One timestep of a recurrent network.
@@ -32,6 +32,9 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     const HAS_CELL_STATE: bool;
     /// Short name used in messages (`"LSTM"`, `"GRU"`, `"Elman RNN"`).
     const NAME: &'static str;
+    /// Whether the cell can project its hidden state ([`CellConfig::proj_size`]; only LSTM,
+    /// as in PyTorch).
+    const CAN_PROJECT: bool = false;
 
     /// Creates the cell with PyTorch's default initialisation. `config` is already validated.
     fn from_config(config: &CellConfig, device: &Device) -> Self;
@@ -47,12 +50,12 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// `n` may be `seq * batch`: the driver projects all timesteps in one matmul.
     fn project_input(&self, x: Tensor<2>) -> Tensor<2>;
 
-    /// Advances a feature-major state (parts `[hidden, batch]`) by one step from projected
-    /// inputs `[GATES * hidden, batch]`; returns the next state, feature-major.
+    /// Advances a feature-major state (`h: [output, batch]`, `c: [hidden, batch]`) by one step
+    /// from projected inputs `[GATES * hidden, batch]`; returns the next state, feature-major.
     fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2>;
 
-    /// Advances the state by one step from raw inputs `x: [batch, input]`; `state` parts and
-    /// the returned ones are `[batch, hidden]`.
+    /// Advances the state by one step from raw inputs `x: [batch, input]`; `state` and the
+    /// returned one are `h: [batch, output]`, `c: [batch, hidden]`.
     fn step(&self, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
         let state = state.map(Tensor::transpose);
         self.step_projected(self.project_input(x), state)
@@ -71,17 +74,33 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         self.weights().input_size()
     }
 
-    /// Size of the hidden state.
+    /// Number of hidden units: the size of each gate (and of an LSTM's cell state `c`).
     fn hidden_size(&self) -> usize {
-        self.weights().hidden_size()
+        self.weights().gates_width() / Self::GATES
     }
 
-    /// The all-zero state for `batch` examples: parts `[batch, hidden]`.
+    /// Size of the hidden state `h`, which is also the cell's output (PyTorch's `H_out`):
+    /// [`hidden_size`](Cell::hidden_size), or the projection size of a projecting LSTM.
+    fn output_size(&self) -> usize {
+        self.weights().state_size()
+    }
+
+    /// The projection of the hidden state, `[output, hidden]` (PyTorch's `weight_hr`), for
+    /// cells that have one.
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        None
+    }
+
+    /// The projection, mutably (to load weights).
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        None
+    }
+
+    /// The all-zero state for `batch` examples: `h: [batch, output]`, `c: [batch, hidden]`.
     fn zero_state(&self, batch: usize, device: &Device) -> RnnState<2> {
-        let zeros = || Tensor::zeros([batch, self.hidden_size()], device);
         RnnState {
-            hidden: zeros(),
-            cell: Self::HAS_CELL_STATE.then(zeros),
+            hidden: Tensor::zeros([batch, self.output_size()], device),
+            cell: Self::HAS_CELL_STATE.then(|| Tensor::zeros([batch, self.hidden_size()], device)),
         }
     }
 }
@@ -91,8 +110,13 @@ pub trait Cell: Module + ModuleDisplay + Sized {
 pub struct CellConfig {
     /// Size of the input features.
     pub input_size: usize,
-    /// Size of the hidden state.
+    /// Number of hidden units (the size of the hidden state, unless projected).
     pub hidden_size: usize,
+    /// Size of the projection of an LSTM's hidden state (PyTorch's `proj_size`): when positive,
+    /// `h = W_hr (σ(o) ⊙ tanh(c))` has this many values, fewer than `hidden_size`. 0 (the
+    /// default): no projection. Only LSTM cells project.
+    #[config(default = 0)]
+    pub proj_size: usize,
     /// Whether the cell has the biases `bias_ih` and `bias_hh` (PyTorch's `bias`).
     #[config(default = true)]
     pub bias: bool,
@@ -102,22 +126,32 @@ pub struct CellConfig {
 }
 
 impl CellConfig {
-    /// Checks the sizes are positive.
+    /// Checks the sizes are positive and the projection, if any, is smaller than the hidden
+    /// size.
     pub fn validate(&self) -> Result<(), RnnError> {
         check_positive("input_size", self.input_size)?;
-        check_positive("hidden_size", self.hidden_size)
+        check_positive("hidden_size", self.hidden_size)?;
+        check_proj_size(self.proj_size, self.hidden_size)
     }
 
-    /// Creates the cell, or says which field is invalid.
+    /// Creates the cell, or says which field is invalid (also a projection for a cell type
+    /// that has none).
     pub fn try_init<C: Cell>(&self, device: &Device) -> Result<C, RnnError> {
         self.validate()?;
+        if self.proj_size > 0 && !C::CAN_PROJECT {
+            return Err(RnnError::new(
+                "proj_size",
+                format!("0 (only LSTM cells project their state, not {})", C::NAME),
+                self.proj_size.to_string(),
+            ));
+        }
         Ok(C::from_config(self, device))
     }
 
     /// Creates the cell.
     ///
     /// # Panics
-    /// If a size is 0 (see [`try_init`](Self::try_init)).
+    /// If the config is invalid (see [`try_init`](Self::try_init)).
     pub fn init<C: Cell>(&self, device: &Device) -> C {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }

@@ -14,6 +14,8 @@ use crate::backend::device;
 #[case(RnnConfig::new(3, 4).with_dropout(1.0), "dropout: expected a probability in [0, 1), got 1")]
 #[case(RnnConfig::new(3, 4).with_dropout(-0.1), "dropout: expected a probability in [0, 1), got -0.1")]
 #[case(RnnConfig::new(3, 4).with_dropout(f64::NAN), "dropout: expected a probability in [0, 1), got NaN")]
+#[case(RnnConfig::new(3, 4).with_proj_size(4), "proj_size: expected 0 (no projection) or a size below hidden_size (4), got 4")]
+#[case(RnnConfig::new(3, 4).with_proj_size(2), "proj_size: expected 0 (only LSTM cells project their state, not GRU), got 2")]
 fn invalid_config_is_rejected_at_init(#[case] config: RnnConfig, #[case] message: &str) {
     let err = config.try_init::<GruCell>(&device()).unwrap_err();
     assert_eq!(err.to_string(), message);
@@ -63,23 +65,40 @@ fn empty_input() {
     );
 }
 
+/// The error of running `lstm` on a batch of 2 from an LSTM state of the given shapes.
+fn state_error(lstm: &Lstm, hidden: [usize; 3], cell: [usize; 3]) -> String {
+    let state = RnnState::lstm(zeros(hidden), zeros(cell));
+    lstm.try_forward(zeros([2, 5, 3]), Some(state), None)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn state_of_wrong_shape() {
-    let state = RnnState::lstm(zeros([1, 2, 4]), zeros([2, 2, 4]));
-    let err = lstm()
-        .try_forward(zeros([2, 5, 3]), Some(state), None)
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        state_error(&lstm(), [1, 2, 4], [2, 2, 4]),
         "state.hidden: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [1, 2, 4]"
     );
-    let state = RnnState::lstm(zeros([2, 2, 4]), zeros([2, 3, 4]));
-    let err = lstm()
-        .try_forward(zeros([2, 5, 3]), Some(state), None)
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        state_error(&lstm(), [2, 2, 4], [2, 3, 4]),
         "state.cell: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [2, 3, 4]"
+    );
+}
+
+#[test]
+fn projected_state_of_wrong_shape() {
+    let lstm: Lstm = RnnConfig::new(3, 4)
+        .with_proj_size(2)
+        .with_num_layers(2)
+        .init(&device());
+    // h is proj_size wide, c hidden_size.
+    assert_eq!(
+        state_error(&lstm, [2, 2, 4], [2, 2, 4]),
+        "state.hidden: expected shape [2, 2, 2] ([num_layers * num_directions, batch, proj_size]), got [2, 2, 4]"
+    );
+    assert_eq!(
+        state_error(&lstm, [2, 2, 2], [2, 2, 2]),
+        "state.cell: expected shape [2, 2, 4] ([num_layers * num_directions, batch, hidden]), got [2, 2, 2]"
     );
 }
 

@@ -12,6 +12,8 @@ const BATCH: usize = 2;
 const SEQ: usize = 4;
 const INPUT: usize = 3;
 const HIDDEN: usize = 3;
+/// `proj_size` of the projecting LSTM.
+const PROJ: usize = 2;
 /// Finite-difference step. ReLU gets a smaller one so that fewer steps straddle its kink.
 fn eps(nonlinearity: Nonlinearity) -> f32 {
     match nonlinearity {
@@ -20,7 +22,8 @@ fn eps(nonlinearity: Nonlinearity) -> f32 {
     }
 }
 
-/// Every differentiable leaf as host data: input, h0, (c0), then each cell's parameters.
+/// Every differentiable leaf as host data: input, h0, (c0), then each cell's parameters
+/// (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, then `weight_hr` when projecting).
 struct Leaves {
     shapes: Vec<Vec<usize>>,
     data: Vec<Vec<f32>>,
@@ -65,6 +68,11 @@ fn forward<C: Cell>(
             *slot = Some(p);
             i += 1;
         }
+        if let Some(slot) = cell.projection_mut() {
+            *slot = Param::from_tensor(leaf(&leaves.data[i], &leaves.shapes[i], device));
+            refs.push(grad_of(slot.val()));
+            i += 1;
+        }
     }
     let out = rnn.forward(
         x,
@@ -94,25 +102,35 @@ fn grad_of<const D: usize>(t: Tensor<D>) -> GradOf {
     Box::new(move |grads| values(&t.grad(grads).expect("every leaf gets a gradient")))
 }
 
-fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinearity: Nonlinearity) {
+/// `proj`: the LSTM's `proj_size` (0: none).
+fn check_cell<C: Cell>(
+    bidirectional: bool,
+    lengths: Option<&[usize]>,
+    nonlinearity: Nonlinearity,
+    proj: usize,
+) {
     let template: Rnn<C> = RnnConfig::new(INPUT, HIDDEN)
+        .with_proj_size(proj)
         .with_bidirectional(bidirectional)
         .with_nonlinearity(nonlinearity)
         .init(&device());
     let directions = template.num_directions();
-    let state = vec![directions, BATCH, HIDDEN];
-    let mut shapes = vec![vec![BATCH, SEQ, INPUT], state.clone()];
+    let state_size = if proj > 0 { proj } else { HIDDEN };
+    let mut shapes = vec![vec![BATCH, SEQ, INPUT], vec![directions, BATCH, state_size]];
     if C::HAS_CELL_STATE {
-        shapes.push(state);
+        shapes.push(vec![directions, BATCH, HIDDEN]);
     }
     for _ in 0..directions {
         let width = C::GATES * HIDDEN;
         shapes.extend([
             vec![width, INPUT],
-            vec![width, HIDDEN],
+            vec![width, state_size],
             vec![width],
             vec![width],
         ]);
+        if proj > 0 {
+            shapes.push(vec![proj, HIDDEN]);
+        }
     }
     let mut rng = Rng::new(7 + C::GATES as u64);
     let data = shapes
@@ -166,16 +184,17 @@ fn check_cell<C: Cell>(bidirectional: bool, lengths: Option<&[usize]>, nonlinear
 
 #[rstest]
 fn gradients_match_finite_differences(
-    #[values("elman_tanh", "elman_relu", "lstm", "gru")] cell: &str,
+    #[values("elman_tanh", "elman_relu", "lstm", "lstm_proj", "gru")] cell: &str,
     #[values(false, true)] bidirectional: bool,
     #[values(false, true)] padded: bool,
 ) {
     let lengths = padded.then_some(&[SEQ - 1, 2][..]);
     match cell {
-        "elman_tanh" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Tanh),
-        "elman_relu" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Relu),
-        "lstm" => check_cell::<LstmCell>(bidirectional, lengths, Nonlinearity::Tanh),
-        "gru" => check_cell::<GruCell>(bidirectional, lengths, Nonlinearity::Tanh),
+        "elman_tanh" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Tanh, 0),
+        "elman_relu" => check_cell::<ElmanCell>(bidirectional, lengths, Nonlinearity::Relu, 0),
+        "lstm" => check_cell::<LstmCell>(bidirectional, lengths, Nonlinearity::Tanh, 0),
+        "lstm_proj" => check_cell::<LstmCell>(bidirectional, lengths, Nonlinearity::Tanh, PROJ),
+        "gru" => check_cell::<GruCell>(bidirectional, lengths, Nonlinearity::Tanh, 0),
         _ => unreachable!(),
     }
 }

@@ -1,8 +1,9 @@
 //! Stacking and bidirectional semantics: dropout in training only, merge modes, cell steps.
 
 use burn::module::Module;
+use burn::tensor::Tensor;
 use rnn_core::{
-    Cell, CellKind, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer, RnnState,
+    AnyRnn, Cell, CellKind, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig, RnnLayer, RnnState,
 };
 use rstest::rstest;
 
@@ -124,12 +125,18 @@ fn stacked_steps_reproduce_the_network(
         hidden: rng.tensor([2, 2, 4], &device),
         cell: rnn.has_cell_state().then(|| rng.tensor([2, 2, 4], &device)),
     };
+    assert_steps_reproduce_forward(&rnn, x, initial);
+}
+
+/// `rnn.step` over each timestep of `x: [batch, seq, input]` from `initial` gives the outputs
+/// and final state of `rnn.forward`.
+fn assert_steps_reproduce_forward(rnn: &AnyRnn, x: Tensor<3>, initial: RnnState<3>) {
     let out = rnn.forward(x.clone(), Some(initial.clone()), None);
     let mut state = Some(initial);
-    for t in 0..5 {
+    for t in 0..x.dims()[1] {
         let (y, next) = rnn.step(x.clone().narrow(1, t, 1).squeeze_dim(1), state);
         let expected = out.output.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
-        assert_close(&format!("{kind:?} step {t}"), &y, &expected, 1e-6);
+        assert_close(&format!("{:?} step {t}", rnn.kind()), &y, &expected, 1e-6);
         state = Some(next);
     }
     let state = state.unwrap();
@@ -137,4 +144,41 @@ fn stacked_steps_reproduce_the_network(
     if let (Some(c), Some(expected)) = (state.cell, out.state.cell) {
         assert_close("final c", &c, &expected, 1e-6);
     }
+}
+
+/// A projecting LSTM (`proj_size`): `h` and the outputs are `proj_size` wide, `c` keeps
+/// `hidden_size`, the next layer reads the projected outputs, and stepping it reproduces the
+/// sequence run from a given state.
+#[test]
+fn projected_lstm_shapes_and_steps() {
+    let device = device();
+    let bi: Lstm = RnnConfig::new(3, 5)
+        .with_proj_size(2)
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .init(&device);
+    assert_eq!(
+        (bi.hidden_size(), bi.proj_size(), bi.output_size()),
+        (5, 2, 4)
+    );
+    assert_eq!(bi.cells()[2].input_size(), 4);
+    let mut rng = Rng::new(9);
+    let out = bi.forward(rng.tensor([2, 6, 3], &device), None, Some(&[6, 3]));
+    assert_eq!(out.output.dims(), [2, 6, 4]);
+    assert_eq!(out.state.hidden.dims(), [4, 2, 2]);
+    assert_eq!(out.state.cell.unwrap().dims(), [4, 2, 5]);
+
+    let rnn = RnnConfig::new(3, 5)
+        .with_proj_size(2)
+        .with_num_layers(2)
+        .init_kind(CellKind::Lstm, &device);
+    let zero = rnn.zero_state(2, &device);
+    assert_eq!(zero.hidden.dims(), [2, 2, 2]);
+    assert_eq!(zero.cell.unwrap().dims(), [2, 2, 5]);
+    let x = rng.tensor([2, 5, 3], &device);
+    let initial = RnnState::lstm(
+        rng.tensor([2, 2, 2], &device),
+        rng.tensor([2, 2, 5], &device),
+    );
+    assert_steps_reproduce_forward(&rnn, x, initial);
 }

@@ -24,6 +24,9 @@ pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Dev
     let directions = rnn.num_directions();
     for (k, cell) in rnn.cells_mut().into_iter().enumerate() {
         let s = suffix(k, directions);
+        if let Some(w_hr) = cell.projection_mut() {
+            *w_hr = Param::from_tensor(tensor(&params[format!("weight_hr{s}")], device));
+        }
         let w = cell.weights_mut();
         w.weight_ih = Param::from_tensor(tensor(&params[format!("weight_ih{s}")], device));
         w.weight_hh = Param::from_tensor(tensor(&params[format!("weight_hh{s}")], device));
@@ -40,6 +43,7 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     let device = autodiff_device();
     let size = |key: &str| fx[key].as_u64().unwrap() as usize;
     let mut rnn: Rnn<C> = RnnConfig::new(size("input_size"), size("hidden_size"))
+        .with_proj_size(fx.get("proj_size").map_or(0, |_| size("proj_size")))
         .with_num_layers(size("num_layers"))
         .with_bidirectional(fx["bidirectional"].as_bool().unwrap())
         .with_bias(fx["bias"].as_bool().unwrap())
@@ -133,7 +137,9 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
         let s = suffix(k, directions);
         let w = cell.weights();
         // Our weights have PyTorch's layout, so gradients compare as they are.
-        for (key, param) in [("weight_ih", &w.weight_ih), ("weight_hh", &w.weight_hh)] {
+        let weights = [("weight_ih", &w.weight_ih), ("weight_hh", &w.weight_hh)];
+        let projection = cell.projection().map(|w_hr| ("weight_hr", w_hr));
+        for (key, param) in weights.into_iter().chain(projection) {
             let grad = param
                 .grad(&grads)
                 .unwrap_or_else(|| panic!("{name}: no gradient for {key}{s}"));
@@ -187,5 +193,15 @@ fn matches_pytorch(
 #[case("gru_l2_bi_state_varlen_nobias")]
 #[case("rnn_tanh_l2_bi_state_varlen_nobias")]
 fn matches_pytorch_extra(#[case] name: &str) {
+    check(name);
+}
+
+/// LSTMs with a projection of the hidden state (`proj_size` 2 of 3 hidden units).
+#[rstest]
+#[case("lstm_proj_l1_uni_nostate_full")]
+#[case("lstm_proj_l2_uni_state_varlen")]
+#[case("lstm_proj_l2_bi_state_varlen")]
+#[case("lstm_proj_l2_bi_nostate_full_nobias")]
+fn matches_pytorch_projected(#[case] name: &str) {
     check(name);
 }

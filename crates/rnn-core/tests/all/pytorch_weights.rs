@@ -54,17 +54,18 @@ fn assert_matches_torch<C: Cell>(what: &str, rnn: &Rnn<C>, meta: &Value) {
         1e-5,
     );
     if let Some(c) = &out.state.cell {
-        assert_close(
-            &format!("{what} c_n"),
-            c,
-            &t3(&meta["c_n"], &meta["state_shape"]),
-            1e-5,
-        );
+        // A projecting LSTM's `c_n` is wider than its `h_n`.
+        let shape = meta.get("cell_state_shape").unwrap_or(&meta["state_shape"]);
+        assert_close(&format!("{what} c_n"), c, &t3(&meta["c_n"], shape), 1e-5);
     }
 }
 
 fn config(meta: &Value) -> RnnConfig {
     RnnConfig::new(4, 3)
+        .with_proj_size(
+            meta.get("proj_size")
+                .map_or(0, |p| p.as_u64().unwrap() as usize),
+        )
         .with_num_layers(meta["num_layers"].as_u64().unwrap() as usize)
         .with_bidirectional(meta["bidirectional"].as_bool().unwrap())
         .with_bias(meta["bias"].as_bool().unwrap())
@@ -123,6 +124,18 @@ fn loads_pytorch_weights(
         "gru" => load_and_compare::<GruCell>(&name, format, &meta),
         _ => unreachable!(),
     }
+}
+
+/// An LSTM with `proj_size` 2 (keys `weight_hr_l*`): loads, computes what PyTorch computes,
+/// and saves back the same tensors.
+#[rstest]
+fn loads_a_projecting_lstm(#[values("safetensors", "pt")] format: &str) {
+    let name = "lstm_proj_l2_bi_bias";
+    load_and_compare::<LstmCell>(
+        name,
+        format,
+        &fixture(&format!("torch_weights/{name}.json")),
+    );
 }
 
 #[rstest]
@@ -205,6 +218,23 @@ fn cell_type_mismatch() {
     assert_eq!(
         load_error(gru, "lstm_l1_uni_bias.pt", true),
         "weight_ih_l0: expected shape [9, 4] (GRU, 3 gates: GRU), got [12, 4] (12 rows = 4 gates: LSTM weights?)"
+    );
+}
+
+#[test]
+fn projection_mismatch() {
+    let no_projection: Lstm = RnnConfig::new(4, 3)
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .init(&device());
+    assert_eq!(
+        load_error(no_projection, "lstm_proj_l2_bi_bias.safetensors", false),
+        "weight_hr_l0: expected no such key: this LSTM does not project its state (a projecting LSTM's weights: build it with proj_size 2), got a tensor of shape [2, 3]"
+    );
+    let projecting: Lstm = RnnConfig::new(4, 3).with_proj_size(2).init(&device());
+    assert_eq!(
+        load_error(projecting, "lstm_l1_uni_bias.safetensors", true),
+        "weight_hr_l0: expected a tensor of shape [2, 3] (LSTM), got no such key in the state dict"
     );
 }
 

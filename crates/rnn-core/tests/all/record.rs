@@ -2,14 +2,18 @@
 
 use burn::module::Module;
 use rnn_core::{Lstm, RnnConfig};
+use rstest::rstest;
 
 use crate::backend::device;
 use crate::util::{Rng, assert_close};
 
-#[test]
-fn stacked_bidirectional_lstm_round_trips_through_a_file() {
+/// With and without a projection of the hidden state (`proj_size`, whose `weight_hr` is saved
+/// too).
+#[rstest]
+fn stacked_bidirectional_lstm_round_trips_through_a_file(#[values(0, 2)] proj_size: usize) {
     let device = device();
     let config = RnnConfig::new(3, 4)
+        .with_proj_size(proj_size)
         .with_num_layers(2)
         .with_bidirectional(true);
     let saved: Lstm = config.init(&device);
