@@ -2,6 +2,7 @@
 """Time PyTorch's nn.LSTM / nn.GRU / nn.RNN at the shape rnn-bench uses, for comparison.
 
 Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T] [--device cpu|cuda] [--json PATH]
+LSTMP is nn.LSTM with proj_size = H // 2 (rnn-bench's `--cell LSTMP`).
 Prints a Markdown table: forward (no_grad) and forward + backward (loss = output sum, with
 the input's gradient), median of N runs, in ms; with --json also writes them to PATH
 ({"version": ..., "LSTM": {"fwd": ms, "train": ms}, ...}) for rnn-bench's ratio columns. Run it with a current PyPI PyTorch (see
@@ -44,8 +45,10 @@ def main():
     results = {"version": torch.__version__, "threads": args.threads, "device": args.device}
     print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) |")
     print("|---|---|---|")
-    for name, cls in [("LSTM", torch.nn.LSTM), ("GRU", torch.nn.GRU), ("Elman", torch.nn.RNN)]:
-        layer = cls(inp, hidden, batch_first=True).to(device)
+    cells = [("LSTM", torch.nn.LSTM, {}), ("GRU", torch.nn.GRU, {}), ("Elman", torch.nn.RNN, {}),
+             ("LSTMP", torch.nn.LSTM, {"proj_size": hidden // 2})]
+    for name, cls, extra in cells:
+        layer = cls(inp, hidden, batch_first=True, **extra).to(device)
         x = torch.randn(batch, seq, inp, device=device)
 
         def forward():

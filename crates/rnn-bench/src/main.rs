@@ -3,9 +3,11 @@
 //! repeated runs, printed as a Markdown table; with PyTorch's times (`--torch FILE`, written
 //! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's. A
 //! second table times one decoder step (`Cell::step`, batch `B`) against burn-nn's layer on a
-//! length-1 sequence.
+//! length-1 sequence. `--cell LSTMP` times our LSTM with a projection to `H / 2`
+//! (`proj_size`, which the fused CPU kernels do not cover) against burn-nn's plain LSTM of
+//! `H` units (burn-nn has no projection) and PyTorch's `nn.LSTM(proj_size=H // 2)`.
 //!
-//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman]... [--shape B,S,I,H] [--iters N] [--torch FILE]`
+//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman|LSTMP]... [--shape B,S,I,H] [--iters N] [--torch FILE]`
 //!
 //! `rnn-bench --memory [--backend B] [--cell C] [--shape B,S,I,H]` instead measures the peak
 //! resident memory of one training step at `S`, `2S`, `4S` and `8S` steps, each in a fresh
@@ -17,7 +19,8 @@ use std::time::{Duration, Instant};
 use burn::tensor::{Device, Distribution, Tensor};
 use rnn_core::{Cell, Elman, Gru, Lstm, Rnn, RnnConfig};
 
-/// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`.
+/// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
+/// (`hidden / 2` for ours with `--cell LSTMP`).
 type Layer = Box<dyn Fn(Tensor<3>) -> Tensor<3>>;
 
 #[derive(Clone, Copy)]
@@ -42,8 +45,8 @@ fn device(name: &str) -> Device {
 fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
     let ours = RnnConfig::new(s.input, s.hidden);
     match cell {
-        "LSTM" => {
-            let a: Lstm = ours.init(device);
+        "LSTM" | "LSTMP" => {
+            let a: Lstm = ours.with_proj_size(proj_size(cell, s)).init(device);
             let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
             (
                 Box::new(move |x| a.forward(x, None, None).output),
@@ -66,8 +69,13 @@ fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
                 Box::new(move |x| b.forward(x, None).0),
             )
         }
-        other => panic!("--cell: expected LSTM, GRU or Elman, got {other}"),
+        other => panic!("--cell: expected LSTM, GRU, Elman or LSTMP, got {other}"),
     }
+}
+
+/// Our LSTM's `proj_size` for `cell`: `hidden / 2` for `LSTMP`, else none.
+fn proj_size(cell: &str, s: Shape) -> usize {
+    if cell == "LSTMP" { s.hidden / 2 } else { 0 }
 }
 
 /// One decoder step `x: [batch, input]` → `h: [batch, hidden]`: ours through `Cell::step`
@@ -80,8 +88,9 @@ fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
     }
     let config = RnnConfig::new(s.input, s.hidden);
     match cell {
-        "LSTM" => {
+        "LSTM" | "LSTMP" => {
             let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
+            let config = config.with_proj_size(proj_size(cell, s));
             (
                 ours(config.init::<rnn_core::LstmCell>(device), s, device),
                 Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
@@ -101,7 +110,7 @@ fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
                 Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
             )
         }
-        other => panic!("--cell: expected LSTM, GRU or Elman, got {other}"),
+        other => panic!("--cell: expected LSTM, GRU, Elman or LSTMP, got {other}"),
     }
 }
 
@@ -113,8 +122,8 @@ fn time_step(cell: &str, s: Shape, device: &Device, iters: usize) -> (Duration, 
     let (a, b) = step_layers(cell, s, device);
     let x = Tensor::<2>::random([s.batch, s.input], Distribution::Default, device);
     let run = |layer: &Step| {
-        let mut total = Tensor::<2>::zeros([s.batch, s.hidden], device);
-        for _ in 0..64 {
+        let mut total = layer(x.clone());
+        for _ in 1..64 {
             total = total + layer(x.clone());
         }
         let _: f32 = total.sum().into_scalar();
@@ -185,13 +194,12 @@ fn read_torch(path: &str) -> TorchTimes {
     let json: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("--torch {path}: {e}"));
     let time = |cell: &serde_json::Value, key: &str| cell[key].as_f64().unwrap_or(f64::NAN);
-    ["LSTM", "GRU", "Elman"]
-        .iter()
-        .filter(|cell| json[**cell].is_object())
-        .map(|cell| {
-            let c = &json[*cell];
-            (cell.to_string(), (time(c, "fwd"), time(c, "train")))
-        })
+    // Every cell's times (an object); the other keys (version, threads, ...) are not cells.
+    json.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, c)| c.is_object())
+        .map(|(cell, c)| (cell.clone(), (time(c, "fwd"), time(c, "train"))))
         .collect()
 }
 

@@ -6,7 +6,8 @@
 //! ```
 //! Arguments: cell (`lstm`, `gru`, `rnn_tanh`, `rnn_relu`), layers, `uni`|`bi`, input size,
 //! hidden size, input file, output file, and an optional key prefix (e.g. `encoder.rnn`).
-//! Bias is on when the file has biases.
+//! Bias is on when the file has biases; an LSTM projects its state (`proj_size`) when the file
+//! has `weight_hr_l0`, to that tensor's row count.
 
 use burn::tensor::{Device, Distribution, Tensor};
 use rnn_core::pytorch::StateDict;
@@ -47,14 +48,17 @@ fn main() -> Result<(), RnnError> {
     };
     let prefix = args.get(7).map(String::as_str).unwrap_or("");
     let dict = StateDict::read(&args[5])?;
+    let mine = |k: &&String| k.starts_with(prefix);
+    let proj_size = dict
+        .tensors
+        .iter()
+        .find(|(k, _)| mine(k) && k.ends_with("weight_hr_l0"))
+        .map_or(0, |(_, data)| data.shape()[0]);
     let config = RnnConfig::new(number(3), number(4))
+        .with_proj_size(proj_size)
         .with_num_layers(number(1))
         .with_bidirectional(args[2] == "bi")
-        .with_bias(
-            dict.tensors
-                .keys()
-                .any(|k| k.starts_with(prefix) && k.contains("bias")),
-        );
+        .with_bias(dict.tensors.keys().any(|k| mine(&k) && k.contains("bias")));
     match args[0].as_str() {
         "lstm" => port::<LstmCell>(config, &dict, prefix, &args[6]),
         "gru" => port::<GruCell>(config, &dict, prefix, &args[6]),
