@@ -40,3 +40,40 @@ fn stacked_bidirectional_lstm_round_trips_through_a_file(#[values(0, 2)] proj_si
         0.0,
     );
 }
+
+/// An LSTM cell as it was before projections (no `weight_hr` field): what files saved by
+/// earlier versions hold.
+#[derive(Module, Debug)]
+struct LstmCellWithoutProjection {
+    weights: rnn_core::FusedWeights,
+}
+
+/// Files saved before `LstmCell` had its optional `weight_hr` still load, as a cell without a
+/// projection.
+#[test]
+fn lstm_cells_saved_before_projections_load() {
+    use rnn_core::{Cell, CellConfig, LstmCell};
+    let device = device();
+    let config = CellConfig::new(3, 4);
+    let old = LstmCellWithoutProjection {
+        weights: config.init::<LstmCell>(&device).weights,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cell.bpk");
+    old.clone().save_file(&path).expect("save");
+    let loaded = config
+        .init::<LstmCell>(&device)
+        .try_load_file(&path)
+        .expect("an old file loads");
+    assert!(loaded.weight_hr.is_none());
+    let x = Rng::new(3).tensor([2, 3], &device);
+    let state = loaded.zero_state(2, &device);
+    let expected = {
+        let cell = LstmCell {
+            weights: old.weights.clone(),
+            weight_hr: None,
+        };
+        cell.step(x.clone(), state.clone()).hidden
+    };
+    assert_close("h", &loaded.step(x, state).hidden, &expected, 0.0);
+}
