@@ -36,11 +36,24 @@ impl FusedWeights {
         bias: bool,
         device: &Device,
     ) -> Self {
+        Self::init_reading(input_size, hidden_size, hidden_size, gates, bias, device)
+    }
+
+    /// [`init`](Self::init) with `weight_hh` reading a hidden state of `state_size` values
+    /// (`[G * H, state_size]`): an LSTM with a projection.
+    pub fn init_reading(
+        input_size: usize,
+        hidden_size: usize,
+        state_size: usize,
+        gates: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Self {
         let init = pytorch_initializer(hidden_size);
         let width = gates * hidden_size;
         Self {
             weight_ih: init.init([width, input_size], device),
-            weight_hh: init.init([width, hidden_size], device),
+            weight_hh: init.init([width, state_size], device),
             bias_ih: bias.then(|| init.init([width], device)),
             bias_hh: bias.then(|| init.init([width], device)),
         }

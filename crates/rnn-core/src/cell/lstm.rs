@@ -35,15 +35,19 @@ impl Cell for LstmCell {
     const CAN_PROJECT: bool = true;
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
-        let hidden = config.hidden_size;
-        let mut weights = FusedWeights::init(config.input_size, hidden, 4, config.bias, device);
-        let proj = config.proj_size;
-        let weight_hr = (proj > 0).then(|| {
-            let init = pytorch_initializer(hidden);
-            weights.weight_hh = init.init([4 * hidden, proj], device);
-            init.init([proj, hidden], device)
-        });
-        Self { weights, weight_hr }
+        let (hidden, proj) = (config.hidden_size, config.proj_size);
+        let state = if proj > 0 { proj } else { hidden };
+        Self {
+            weights: FusedWeights::init_reading(
+                config.input_size,
+                hidden,
+                state,
+                4,
+                config.bias,
+                device,
+            ),
+            weight_hr: (proj > 0).then(|| pytorch_initializer(hidden).init([proj, hidden], device)),
+        }
     }
 
     fn weights(&self) -> &FusedWeights {

@@ -78,12 +78,7 @@ pub(super) fn permutation(gates: usize, hidden: usize, parts: &[Range<usize>]) -
 
 /// A copy of `m`'s rows (`width` values each) in the permuted order.
 pub(super) fn permuted_rows(m: &[f32], width: usize, perm: &[usize]) -> Vec<f32> {
-    debug_assert_eq!(m.len(), perm.len() * width);
-    let mut out = pool::take(m.len());
-    for (p, &r) in perm.iter().enumerate() {
-        out[p * width..(p + 1) * width].copy_from_slice(&m[r * width..(r + 1) * width]);
-    }
-    out
+    reordered_rows(m, width, perm, false)
 }
 
 /// The inverse of [`permuted_rows`]: permuted rows back in PyTorch's order; `m` itself, not
@@ -92,12 +87,19 @@ pub(super) fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f
     if perm.iter().enumerate().all(|(p, &r)| p == r) {
         return m;
     }
+    let out = reordered_rows(&m, width, perm, true);
+    pool::give(m);
+    out
+}
+
+/// A copy of `m`'s rows with row `perm[p]` moved to `p` (or, `inverse`, row `p` to `perm[p]`).
+fn reordered_rows(m: &[f32], width: usize, perm: &[usize], inverse: bool) -> Vec<f32> {
     debug_assert_eq!(m.len(), perm.len() * width);
     let mut out = pool::take(m.len());
     for (p, &r) in perm.iter().enumerate() {
-        out[r * width..(r + 1) * width].copy_from_slice(&m[p * width..(p + 1) * width]);
+        let (to, from) = if inverse { (r, p) } else { (p, r) };
+        out[to * width..][..width].copy_from_slice(&m[from * width..][..width]);
     }
-    pool::give(m);
     out
 }
 
