@@ -150,7 +150,14 @@ impl CellKernel {
                     let pre = g[j] + hh[j] + bias[j];
                     h_next[j] = match nonlinearity {
                         Nonlinearity::Tanh => tanh(pre),
-                        Nonlinearity::Relu => pre.max(0.0),
+                        // Not `pre.max(0.0)`, which turns NaN into 0: PyTorch's relu keeps it.
+                        Nonlinearity::Relu => {
+                            if pre < 0.0 {
+                                0.0
+                            } else {
+                                pre
+                            }
+                        }
                     };
                 }
             }

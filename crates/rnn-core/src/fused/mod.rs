@@ -25,6 +25,7 @@ use burn::tensor::{DType, Tensor};
 use crate::padding::Padding;
 use crate::{FusedWeights, Nonlinearity, RnnState};
 use backend::{FusedRecurrence, Spec};
+pub use threads::{kernel_threads, set_kernel_threads};
 
 /// The gate math of a built-in cell, which the fused CPU kernels implement (see
 /// [`Cell::kernel`](crate::Cell::kernel)).

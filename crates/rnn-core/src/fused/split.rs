@@ -29,20 +29,16 @@ pub(super) struct Split {
     pub meet: bool,
 }
 
-/// Shares a run out among the machine's threads (see [`split_among`]).
+/// Shares a run out among the kernels' threads ([`kernel_threads`](super::threads::kernel_threads), see [`split_among`]).
 pub(super) fn split(hidden: usize, batch: usize) -> Split {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let threads = *THREADS.get_or_init(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    split_among(threads, hidden, batch)
+    split_among(super::threads::kernel_threads(), hidden, batch)
 }
 
 /// Shares a run out among up to `threads` threads: one thread for small problems, where a
 /// thread hand-off would cost more than it saves; the examples when every thread gets at least
 /// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
 /// of the weights); else the hidden units, in parts of at least 16.
-fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
+pub(super) fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
     let worth = (hidden * batch / 128).max(1);
     let threads = threads.min(worth).max(1);
     let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
