@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::padding::Padding;
+use crate::weights::check_parameter;
 use crate::{
     Bidirectional, Cell, CellConfig, ElmanCell, GruCell, LstmCell, MergeMode, Nonlinearity,
     Recurrent, RnnState,
@@ -278,6 +279,7 @@ impl<C: Cell> Rnn<C> {
                 features.to_string(),
             ));
         }
+        self.check_parameters(&input)?;
         if let Some(state) = &state {
             self.check_state(state, batch)?;
         }
@@ -390,6 +392,7 @@ impl<C: Cell> Rnn<C> {
                 features.to_string(),
             ));
         }
+        self.check_parameters(&input)?;
         let state = match state {
             Some(state) => {
                 self.check_state(&state, batch)?;
@@ -408,6 +411,50 @@ impl<C: Cell> Rnn<C> {
             next.push(s);
         }
         Ok((x, RnnState::stack(next)))
+    }
+
+    /// Checks that every cell's parameters fit the network and have `input`'s dtype and device:
+    /// a parameter replaced through [`Cell::weights_mut`] with another shape (or a record
+    /// loaded in another precision) is an error here, before any kernel reads it.
+    ///
+    /// The sizes are those of the first cell's `weight_hh` (`[G * H, R]`), which sizes the
+    /// state, and the first cell's input size.
+    fn check_parameters<const D: usize>(&self, input: &Tensor<D>) -> Result<(), RnnError> {
+        let (dtype, device) = (input.dtype(), input.device());
+        let cells = self.cells();
+        let [rows, state] = cells[0].weights().weight_hh.dims();
+        if rows == 0 || !rows.is_multiple_of(C::GATES) {
+            return Err(RnnError::new(
+                "cells[0].weights.weight_hh",
+                format!("{} gates × hidden_size rows ({})", C::GATES, C::NAME),
+                format!("shape {:?}", [rows, state]),
+            ));
+        }
+        let hidden = rows / C::GATES;
+        let layer_output = match &self.layers[0] {
+            RnnLayer::Unidirectional(_) => state,
+            RnnLayer::Bidirectional(b) => b.merge.output_size(state),
+        };
+        for (k, cell) in cells.iter().enumerate() {
+            let name = format!("cells[{k}]");
+            let input = if k < self.num_directions() {
+                self.input_size()
+            } else {
+                layer_output
+            };
+            let projected = match cell.projection() {
+                Some(w_hr) => {
+                    let what = format!("proj_size {state} × hidden_size {hidden}");
+                    let w_hr_name = format!("{name}.weight_hr");
+                    check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, &device)?;
+                    state
+                }
+                None => hidden,
+            };
+            let sizes = [C::GATES, input, hidden, projected];
+            cell.weights().check(&name, sizes, dtype, &device)?;
+        }
+        Ok(())
     }
 
     fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {

@@ -2,7 +2,9 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::RnnError;
 
 /// The parameters of a recurrent cell, all gates fused, in PyTorch's layout.
 ///
@@ -103,6 +105,86 @@ impl FusedWeights {
     pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
         self.weight_hh.val().matmul(h)
     }
+
+    /// Checks the parameters are those of a cell of `gates` gates of `hidden` units that reads
+    /// `input` features and a hidden state of `state` values, stored as `dtype` on `device`
+    /// (a parameter replaced through [`Cell::weights_mut`](crate::Cell::weights_mut) may not
+    /// be). `cell` names the cell in the error (`cells[1]`).
+    pub(crate) fn check(
+        &self,
+        cell: &str,
+        [gates, input, hidden, state]: [usize; 4],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        let width = gates * hidden;
+        let sizes = format!("{gates} gates × hidden_size {hidden}");
+        let check = |name: &str, param: &Param<Tensor<2>>, cols: usize, what: &str| {
+            let what = format!("{sizes}, {what}");
+            check_parameter(
+                &format!("{cell}.weights.{name}"),
+                param,
+                [width, cols],
+                &what,
+                dtype,
+                device,
+            )
+        };
+        check(
+            "weight_ih",
+            &self.weight_ih,
+            input,
+            &format!("input_size {input}"),
+        )?;
+        check(
+            "weight_hh",
+            &self.weight_hh,
+            state,
+            &format!("hidden state size {state}"),
+        )?;
+        for (name, bias) in [("bias_ih", &self.bias_ih), ("bias_hh", &self.bias_hh)] {
+            if let Some(bias) = bias {
+                let name = format!("{cell}.weights.{name}");
+                check_parameter(&name, bias, [width], &sizes, dtype, device)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks `param` (called `name` in the error) has shape `shape` (described by `what`), dtype
+/// `dtype` and lives on `device` (autodiff or not).
+pub(crate) fn check_parameter<const D: usize>(
+    name: &str,
+    param: &Param<Tensor<D>>,
+    shape: [usize; D],
+    what: &str,
+    dtype: DType,
+    device: &Device,
+) -> Result<(), RnnError> {
+    if param.dims() != shape {
+        return Err(RnnError::new(
+            name,
+            format!("shape {shape:?} ({what})"),
+            format!("{:?}", param.dims()),
+        ));
+    }
+    let value = param.val();
+    if value.dtype() != dtype {
+        return Err(RnnError::new(
+            name,
+            format!("dtype {dtype:?} (the input's)"),
+            format!("{:?}", value.dtype()),
+        ));
+    }
+    if value.device().without_autodiff() != device.clone().without_autodiff() {
+        return Err(RnnError::new(
+            name,
+            format!("a tensor on the input's device ({device:?})"),
+            format!("a tensor on {:?}", value.device()),
+        ));
+    }
+    Ok(())
 }
 
 /// PyTorch's initialisation of every parameter of a recurrent layer: uniform in

@@ -1,0 +1,141 @@
+//! Parameters that do not fit their network (replaced through `weights_mut` with another
+//! shape, dtype or device) are errors that name them, before any kernel reads them: never a
+//! panic deep inside a kernel, never a hang.
+
+use burn::module::Param;
+use burn::tensor::{DType, Device, Tensor};
+use rnn_core::{Cell, Gru, Lstm, Rnn, RnnConfig};
+
+use crate::backend::{self, device};
+
+/// The message `f` panicked with.
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .expect_err("a panic, not a result");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
+    }
+}
+
+/// `rnn`'s error on a forward pass over `[batch, 5, input]` zeros, which `forward` panics with
+/// too; and `try_step`'s, when the network is unidirectional.
+fn forward_error<C: Cell>(rnn: &Rnn<C>, batch: usize) -> String {
+    let x = Tensor::<3>::zeros([batch, 5, rnn.input_size()], &device());
+    let error = rnn
+        .try_forward(x.clone(), None, None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(panic_message(|| drop(rnn.forward(x, None, None))), error);
+    if rnn.num_directions() == 1 {
+        let x = Tensor::<2>::zeros([batch, rnn.input_size()], &device());
+        assert_eq!(rnn.try_step(x, None).unwrap_err().to_string(), error);
+    }
+    error
+}
+
+fn zeros<const D: usize>(shape: [usize; D]) -> Param<Tensor<D>> {
+    Param::from_tensor(Tensor::zeros(shape, &device()))
+}
+
+/// The reported case: a GRU's `weight_ih` with one row too few, over a batch of 1 (whose fused
+/// run is split by hidden units among threads that meet every step).
+#[test]
+fn a_weight_with_a_wrong_shape_is_an_error_not_a_hang() {
+    let mut gru: Gru = RnnConfig::new(8, 256).init(&device());
+    gru.cells_mut()[0].weights_mut().weight_ih = zeros([767, 8]);
+    assert_eq!(
+        forward_error(&gru, 1),
+        "cells[0].weights.weight_ih: expected shape [768, 8] (3 gates × hidden_size 256, \
+         input_size 8), got [767, 8]"
+    );
+}
+
+/// Every parameter of every cell of a stacked, bidirectional, projecting LSTM is checked.
+#[test]
+fn every_parameter_of_every_cell_is_checked() {
+    let lstm = || -> Lstm {
+        RnnConfig::new(4, 6)
+            .with_proj_size(3)
+            .with_num_layers(2)
+            .with_bidirectional(true)
+            .init(&device())
+    };
+    let cases: [(&dyn Fn(&mut Lstm), &str); 6] = [
+        (
+            &|l: &mut Lstm| l.cells_mut()[1].weights_mut().weight_hh = zeros([24, 4]),
+            "cells[1].weights.weight_hh: expected shape [24, 3] (4 gates × hidden_size 6, \
+             hidden state size 3), got [24, 4]",
+        ),
+        (
+            // Layer 1 reads both directions' projected states: 2 × 3 features.
+            &|l: &mut Lstm| l.cells_mut()[2].weights_mut().weight_ih = zeros([24, 3]),
+            "cells[2].weights.weight_ih: expected shape [24, 6] (4 gates × hidden_size 6, \
+             input_size 6), got [24, 3]",
+        ),
+        (
+            &|l: &mut Lstm| l.cells_mut()[3].weights_mut().bias_hh = Some(zeros([23])),
+            "cells[3].weights.bias_hh: expected shape [24] (4 gates × hidden_size 6), got [23]",
+        ),
+        (
+            &|l: &mut Lstm| l.cells_mut()[3].weights_mut().bias_ih = Some(zeros([6])),
+            "cells[3].weights.bias_ih: expected shape [24] (4 gates × hidden_size 6), got [6]",
+        ),
+        (
+            &|l: &mut Lstm| *l.cells_mut()[0].projection_mut().unwrap() = zeros([3, 5]),
+            "cells[0].weight_hr: expected shape [3, 6] (proj_size 3 × hidden_size 6), got [3, 5]",
+        ),
+        (
+            &|l: &mut Lstm| l.cells_mut()[0].weights_mut().weight_hh = zeros([22, 3]),
+            "cells[0].weights.weight_hh: expected 4 gates × hidden_size rows (LSTM), got shape \
+             [22, 3]",
+        ),
+    ];
+    for (break_it, expected) in cases {
+        let mut lstm = lstm();
+        break_it(&mut lstm);
+        assert_eq!(forward_error(&lstm, 2), expected);
+    }
+}
+
+/// A parameter of another dtype than the input (a half-precision record loads as such), for
+/// each dtype the backend can hold.
+#[test]
+fn a_parameter_of_another_dtype_is_an_error() {
+    let mut checked = 0;
+    for dtype in [DType::F16, DType::BF16, DType::F64] {
+        let mut gru: Gru = RnnConfig::new(4, 8).init(&device());
+        let mut cells = gru.cells_mut();
+        let w = &mut cells[0].weights_mut().weight_hh;
+        let value = w.val();
+        let cast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| value.cast(dtype)));
+        let Ok(cast) = cast else {
+            continue; // ndarray has no f16, lavapipe no 16-bit floats
+        };
+        *w = Param::from_tensor(cast);
+        assert_eq!(
+            forward_error(&gru, 3),
+            format!("cells[0].weights.weight_hh: expected dtype F32 (the input's), got {dtype:?}")
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "the backend holds none of the dtypes");
+}
+
+/// A parameter on another backend than the input.
+#[test]
+fn a_parameter_on_another_device_is_an_error() {
+    #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still supported
+    let other = match backend::name().as_str() {
+        "ndarray" => Device::flex(),
+        _ => Device::ndarray(),
+    };
+    let mut gru: Gru = RnnConfig::new(4, 8).init(&device());
+    gru.cells_mut()[0].weights_mut().bias_ih =
+        Some(Param::from_tensor(Tensor::zeros([24], &other)));
+    let error = forward_error(&gru, 3);
+    assert!(
+        error.starts_with("cells[0].weights.bias_ih: expected a tensor on the input's device"),
+        "{error}"
+    );
+}
