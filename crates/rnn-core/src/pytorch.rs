@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use burn::module::Param;
 use burn::store::{ModuleStore, PytorchStore, SafetensorsStore, bridge};
 use burn::tensor::{DType, Tensor, TensorData};
 
@@ -45,36 +46,53 @@ impl StateDict {
     pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, RnnError> {
         let path = path.as_ref();
         let store = SafetensorsStore::from_file(path);
-        Self::from_store(path, "a readable safetensors file", store)
+        Self::from_store(path, "a readable safetensors file", store, "")
     }
 
     /// Reads a PyTorch checkpoint (`torch.save(model.state_dict(), path)`).
     pub fn read_pt(path: impl AsRef<Path>) -> Result<Self, RnnError> {
         let path = path.as_ref();
         let store = PytorchStore::from_file(path);
-        Self::from_store(path, "a readable PyTorch checkpoint (.pt)", store)
+        Self::from_store(path, "a readable PyTorch checkpoint (.pt)", store, "")
     }
 
-    /// Reads `.safetensors` with [`read_safetensors`](Self::read_safetensors), anything else
-    /// (`.pt`, `.pth`, `.bin`) with [`read_pt`](Self::read_pt).
+    /// Reads `.safetensors` (in any letter case) with
+    /// [`read_safetensors`](Self::read_safetensors), anything else (`.pt`, `.pth`, `.bin`) with
+    /// [`read_pt`](Self::read_pt).
     pub fn read(path: impl AsRef<Path>) -> Result<Self, RnnError> {
+        Self::read_under(path, "")
+    }
+
+    /// [`read`](Self::read), keeping only the tensors whose names start with `prefix` (e.g.
+    /// `"encoder.rnn."`): the others are never read into memory.
+    pub fn read_under(path: impl AsRef<Path>, prefix: &str) -> Result<Self, RnnError> {
         let path = path.as_ref();
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("safetensors") => Self::read_safetensors(path),
-            _ => Self::read_pt(path),
+        let safetensors = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+        if safetensors {
+            let store = SafetensorsStore::from_file(path);
+            Self::from_store(path, "a readable safetensors file", store, prefix)
+        } else {
+            let store = PytorchStore::from_file(path);
+            Self::from_store(path, "a readable PyTorch checkpoint (.pt)", store, prefix)
         }
     }
 
-    /// Every tensor of `store` (a file at `path`), read into host memory.
+    /// The tensors of `store` (a file at `path`) whose names start with `prefix`, read into
+    /// host memory.
     fn from_store<S: ModuleStore>(
         path: &Path,
         expected: &str,
         mut store: S,
+        prefix: &str,
     ) -> Result<Self, RnnError> {
         let tensors = store
             .get_all_tensors()
             .map_err(|e| file_error(path, expected, e))?
             .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
             .map(|(name, t)| {
                 bridge::to_data(t)
                     .map(|data| (name.clone(), data))
@@ -188,6 +206,13 @@ fn take(
     Ok(data.clone().convert::<f32>())
 }
 
+/// `param` holding `data` instead, on its device, with its id and its gradient requirement: a
+/// loaded network trains like the one it replaces (as with Burn's record loading).
+fn loaded<const D: usize>(param: &Param<Tensor<D>>, data: TensorData) -> Param<Tensor<D>> {
+    let tensor = Tensor::from_data(data, &param.lazy_device());
+    param.clone().transform_for_load(tensor, param.id)
+}
+
 impl<C: Cell> Rnn<C> {
     /// Loads PyTorch weights (`weight_ih_l0`, ..., `bias_hh_l1_reverse`) found under `prefix`
     /// (e.g. `"encoder.rnn."` for a layer inside a larger model; `""` for a bare module).
@@ -215,17 +240,22 @@ impl<C: Cell> Rnn<C> {
                 (Some(w_hr), _) => {
                     let data = take(dict, &hr_key, &[state, hidden], C::GATES, hidden, C::NAME)?;
                     used.insert(hr_key);
-                    *w_hr = w_hr.clone().map(|w| Tensor::from_data(data, &w.device()));
+                    *w_hr = loaded(w_hr, data);
                 }
                 // Said before `weight_hh`'s shape, which differs too.
                 (None, Some(data)) => {
                     return Err(RnnError::new(
                         hr_key,
                         format!(
-                            "no such key: this {} does not project its state (a projecting \
-                             LSTM's weights: build it with proj_size {})",
+                            "no such key: this {} does not project its state{}",
                             C::NAME,
-                            data.shape()[0]
+                            match data.shape().first() {
+                                Some(rows) => format!(
+                                    " (a projecting LSTM's weights: build it with proj_size \
+                                     {rows})"
+                                ),
+                                None => String::new(),
+                            }
                         ),
                         format!("a tensor of shape {:?}", data.shape().to_vec()),
                     ));
@@ -233,7 +263,6 @@ impl<C: Cell> Rnn<C> {
                 (None, None) => {}
             }
             let w = cell.weights_mut();
-            let device = w.weight_ih.device();
             let mut load = |name: &str, shape: &[usize]| -> Result<TensorData, RnnError> {
                 let key = format!("{prefix}{name}{s}");
                 let data = take(dict, &key, shape, C::GATES, hidden, C::NAME)?;
@@ -242,18 +271,11 @@ impl<C: Cell> Rnn<C> {
             };
             let weight_ih = load("weight_ih", &[width, input])?;
             let weight_hh = load("weight_hh", &[width, state])?;
-            w.weight_ih = w
-                .weight_ih
-                .clone()
-                .map(|_| Tensor::from_data(weight_ih, &device));
-            w.weight_hh = w
-                .weight_hh
-                .clone()
-                .map(|_| Tensor::from_data(weight_hh, &device));
+            w.weight_ih = loaded(&w.weight_ih, weight_ih);
+            w.weight_hh = loaded(&w.weight_hh, weight_hh);
             for (name, bias) in [("bias_ih", &mut w.bias_ih), ("bias_hh", &mut w.bias_hh)] {
-                if let Some(param) = bias.take() {
-                    let data = load(name, &[width])?;
-                    *bias = Some(param.map(|_| Tensor::from_data(data, &device)));
+                if let Some(param) = bias {
+                    *param = loaded(param, load(name, &[width])?);
                 }
             }
         }
