@@ -1,7 +1,7 @@
 //! Variable-length batches: validated lengths turned, once per forward, into masks and the
 //! per-example time reversal used by backward directions.
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::error::{RnnError, check_lengths};
 
@@ -12,8 +12,8 @@ pub(crate) struct Padding {
     pub lengths: Vec<usize>,
     /// Longest valid length: steps past it are not computed.
     pub max_len: usize,
-    /// `[seq, batch, 1]`: 1 where a step is valid, 0 in the padding.
-    pub keep: Tensor<3>,
+    /// `[seq, batch, 1]`: true where a step is valid, false in the padding.
+    pub keep: Tensor<3, Bool>,
     /// `[seq, batch]`: for each example, its valid part reversed, the padding left in place.
     reverse_index: Tensor<2, Int>,
 }
@@ -36,7 +36,7 @@ impl Padding {
         let mut reverse = Vec::with_capacity(seq * batch);
         for t in 0..seq {
             for &len in lengths {
-                keep.push(if t < len { 1.0f32 } else { 0.0 });
+                keep.push(t < len);
                 reverse.push(if t < len {
                     (len - 1 - t) as i64
                 } else {

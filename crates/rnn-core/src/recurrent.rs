@@ -126,7 +126,11 @@ impl<C: Cell> Recurrent<C> {
                 let tail = Tensor::zeros([seq - steps, batch, output_size], &device);
                 output = Tensor::cat(vec![output, tail], 0);
             }
-            output = output * p.keep.clone();
+            // Zeros written in the padding, not a product with the mask: a NaN or an infinite
+            // state kept through the padding would give NaN (`inf · 0`), where PyTorch pads
+            // with zeros.
+            let padded = p.keep.clone().bool_not().expand(output.dims());
+            output = output.mask_fill(padded, 0.0);
         }
         (output, state.map(Tensor::transpose))
     }

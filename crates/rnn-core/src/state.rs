@@ -1,6 +1,6 @@
 //! Recurrent state: the hidden state, plus the cell state for LSTMs.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Bool, Tensor};
 
 /// The state carried between timesteps.
 ///
@@ -40,15 +40,20 @@ impl<const D: usize> RnnState<D> {
         }
     }
 
-    /// Keeps `self` where `keep` is 1 and `other` where it is 0, part by part.
+    /// Keeps `self` where `keep` is true and `other` where it is false, part by part.
     ///
-    /// `keep` broadcasts against the parts (e.g. `[batch, 1]` against `[batch, hidden]`).
-    pub(crate) fn select(self, other: Self, keep: &Tensor<D>) -> Self {
-        let blend = |new: Tensor<D>, old: Tensor<D>| old.clone() + (new - old) * keep.clone();
+    /// `keep` broadcasts against the parts (e.g. `[1, batch]` against `[hidden, batch]`). A
+    /// selection, not a blend `old + (new - old) · keep`: a NaN or an infinity in the state
+    /// that is not kept must not leak into the one that is (`inf · 0` is NaN).
+    pub(crate) fn select(self, other: Self, keep: &Tensor<D, Bool>) -> Self {
+        let pick = |new: Tensor<D>, old: Tensor<D>| {
+            let keep = keep.clone().expand(old.dims());
+            old.mask_where(keep, new)
+        };
         Self {
-            hidden: blend(self.hidden, other.hidden),
+            hidden: pick(self.hidden, other.hidden),
             cell: match (self.cell, other.cell) {
-                (Some(new), Some(old)) => Some(blend(new, old)),
+                (Some(new), Some(old)) => Some(pick(new, old)),
                 _ => None,
             },
         }

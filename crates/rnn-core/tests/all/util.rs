@@ -1,9 +1,12 @@
 //! Test helpers: fixtures, tensor comparison, a tiny seeded RNG.
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use rnn_core::{Cell, CellConfig, FusedWeights, RnnState};
 use serde_json::Value;
 
-/// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`.
+/// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`; non-finite values
+/// are the strings `"nan"`, `"inf"` and `"-inf"`.
 pub fn tensor<const D: usize>(value: &Value, device: &Device) -> Tensor<D> {
     let shape: Vec<usize> = value["shape"]
         .as_array()
@@ -15,7 +18,11 @@ pub fn tensor<const D: usize>(value: &Value, device: &Device) -> Tensor<D> {
         .as_array()
         .expect("data")
         .iter()
-        .map(|v| v.as_f64().expect("number") as f32)
+        .map(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .expect("a number, nan, inf or -inf") as f32
+        })
         .collect();
     Tensor::from_data(TensorData::new(data, shape), device)
 }
@@ -92,5 +99,39 @@ impl Rng {
         let n = shape.iter().product();
         let data: Vec<f32> = (0..n).map(|_| self.float()).collect();
         Tensor::from_data(TensorData::new(data, shape), device)
+    }
+}
+
+/// A built-in cell without its fused kernel: runs the step-by-step driver on every backend.
+#[derive(Module, Debug)]
+pub struct Stepwise<C: Cell> {
+    inner: C,
+}
+
+impl<C: Cell> Cell for Stepwise<C> {
+    const GATES: usize = C::GATES;
+    const HAS_CELL_STATE: bool = C::HAS_CELL_STATE;
+    const NAME: &'static str = C::NAME;
+
+    fn from_config(config: &CellConfig, device: &Device) -> Self {
+        Self {
+            inner: C::from_config(config, device),
+        }
+    }
+
+    fn weights(&self) -> &FusedWeights {
+        self.inner.weights()
+    }
+
+    fn weights_mut(&mut self) -> &mut FusedWeights {
+        self.inner.weights_mut()
+    }
+
+    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        self.inner.project_input(x)
+    }
+
+    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        self.inner.step_projected(projected, state)
     }
 }

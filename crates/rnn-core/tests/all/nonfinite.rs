@@ -1,0 +1,91 @@
+//! NaN and infinities propagate as in PyTorch: fixtures written by
+//! `tests/fixtures/nonfinite.py` (an input holding NaN, +inf and -inf; with lengths, one of them
+//! in the padding), on the fused kernels and on the step-by-step driver.
+
+use burn::tensor::{Device, Tensor};
+use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig};
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::backend::{autodiff_device, device};
+use crate::parity::load_torch_params;
+use crate::util::{Stepwise, fixture, tensor, values};
+
+const TOL: f32 = 1e-5;
+
+/// Asserts `actual` is NaN exactly where `expected` is, infinite with the same sign where it
+/// is, and within [`TOL`] elsewhere.
+fn assert_matches<const D: usize>(what: &str, actual: &Tensor<D>, expected: &Tensor<D>) {
+    assert_eq!(actual.dims(), expected.dims(), "{what}: shapes differ");
+    for (i, (a, e)) in values(actual).into_iter().zip(values(expected)).enumerate() {
+        let same = if e.is_nan() {
+            a.is_nan()
+        } else if e.is_infinite() {
+            a == e
+        } else {
+            (a - e).abs() <= TOL
+        };
+        assert!(same, "{what}[{i}]: {a} where PyTorch has {e}");
+    }
+}
+
+fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity, device: &Device) {
+    let size = |key: &str| fx[key].as_u64().unwrap() as usize;
+    let mut rnn: Rnn<C> = RnnConfig::new(size("input_size"), size("hidden_size"))
+        .with_num_layers(size("num_layers"))
+        .with_bidirectional(fx["bidirectional"].as_bool().unwrap())
+        .with_nonlinearity(nonlinearity)
+        .init(device);
+    load_torch_params(&mut rnn, &fx["params"], device);
+    let lengths: Option<Vec<usize>> = fx["lengths"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_u64().unwrap() as usize).collect());
+    let out = rnn.forward(tensor(&fx["input"], device), None, lengths.as_deref());
+    let expected = &fx["expected"];
+    assert_matches(
+        &format!("{name} output"),
+        &out.output,
+        &tensor(&expected["output"], device),
+    );
+    assert_matches(
+        &format!("{name} h_n"),
+        &out.state.hidden,
+        &tensor(&expected["h_n"], device),
+    );
+    if let Some(c_n) = &out.state.cell {
+        assert_matches(
+            &format!("{name} c_n"),
+            c_n,
+            &tensor(&expected["c_n"], device),
+        );
+    }
+}
+
+/// Checks fixture `name` with cell `C`, or its [`Stepwise`] twin when `stepwise`.
+fn check_with<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity, stepwise: bool) {
+    // Without autodiff and with it (a fused run that saves what its backward pass needs).
+    for device in [device(), autodiff_device()] {
+        if stepwise {
+            check_fixture::<Stepwise<C>>(name, fx, nonlinearity, &device);
+        } else {
+            check_fixture::<C>(name, fx, nonlinearity, &device);
+        }
+    }
+}
+
+#[rstest]
+fn nan_and_infinities_propagate_as_in_pytorch(
+    #[values("rnn_tanh", "rnn_relu", "lstm", "gru")] cell: &str,
+    #[values("l1_uni_full", "l2_bi_varlen")] case: &str,
+    #[values(false, true)] stepwise: bool,
+) {
+    let name = format!("{cell}_{case}");
+    let fx = fixture(&format!("nonfinite/{name}.json"));
+    match cell {
+        "lstm" => check_with::<LstmCell>(&name, &fx, Nonlinearity::Tanh, stepwise),
+        "gru" => check_with::<GruCell>(&name, &fx, Nonlinearity::Tanh, stepwise),
+        "rnn_tanh" => check_with::<ElmanCell>(&name, &fx, Nonlinearity::Tanh, stepwise),
+        "rnn_relu" => check_with::<ElmanCell>(&name, &fx, Nonlinearity::Relu, stepwise),
+        other => panic!("unknown cell {other}"),
+    }
+}
