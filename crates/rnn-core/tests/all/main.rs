@@ -2,10 +2,16 @@
 //! (the backend comes from `RNN_TEST_BACKEND`: `ndarray` (default), `wgpu` or `flex`).
 
 mod backend;
+mod bad_parameters;
+mod concurrency;
 mod errors;
 mod fused;
 mod gradcheck;
 mod layers;
+mod long_sequences;
+mod malformed_files;
+mod measure;
+mod nonfinite;
 mod padding;
 mod parity;
 mod pytorch_weights;

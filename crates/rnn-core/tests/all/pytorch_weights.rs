@@ -1,12 +1,13 @@
 //! Loading and saving PyTorch weights: files written by `tests/fixtures/torch_weights.py`.
 
+use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::pytorch::StateDict;
 use rnn_core::{Cell, ElmanCell, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig};
 use rstest::rstest;
 use serde_json::Value;
 
-use crate::backend::device;
+use crate::backend::{autodiff_device, device};
 use crate::util::{assert_close, fixture};
 
 fn path(name: &str) -> String {
@@ -260,4 +261,96 @@ fn bad_files_give_errors(#[case] file: &str) {
         "{message}"
     );
     assert!(message.contains("got error: "), "{message}");
+}
+
+/// Loading keeps every parameter's gradient requirement: one optimiser step on a loaded
+/// network moves every parameter (fine-tuning a ported model trains all of it).
+#[rstest]
+#[case::lstm_projected("lstm_proj_l2_bi_bias.safetensors")]
+#[case::gru("gru_l2_bi_bias.pt")]
+#[case::elman("rnn_tanh_l2_uni_bias.safetensors")]
+fn loaded_weights_train(#[case] file: &str) {
+    let meta = fixture(&format!(
+        "torch_weights/{}.json",
+        file.rsplit_once('.').unwrap().0
+    ));
+    let device = autodiff_device();
+    let dict = StateDict::read(path(file)).unwrap();
+    match meta["cell"].as_str().unwrap() {
+        "lstm" => one_step::<LstmCell>(config(&meta), &dict, &device),
+        "gru" => one_step::<GruCell>(config(&meta), &dict, &device),
+        _ => one_step::<ElmanCell>(config(&meta), &dict, &device),
+    }
+}
+
+fn one_step<C: Cell>(config: RnnConfig, dict: &StateDict, device: &burn::tensor::Device) {
+    let rnn: Rnn<C> = config
+        .init::<C>(device)
+        .load_state_dict(dict, "", true)
+        .unwrap();
+    let x = crate::util::Rng::new(3).tensor([2, 5, rnn.input_size()], device);
+    let loss = rnn.forward(x, None, None).output.powi_scalar(2).sum();
+    let grads = GradientsParams::from_grads(loss.backward(), &rnn);
+    let before = rnn.state_dict("");
+    let rnn = SgdConfig::new().init().step(0.1, rnn, grads);
+    let after = rnn.state_dict("");
+    assert_eq!(before.tensors.len(), after.tensors.len());
+    for (key, value) in &before.tensors {
+        assert_ne!(&after.tensors[key], value, "{key} did not move");
+    }
+}
+
+/// `read_under` keeps only the tensors under the prefix (the others are never read), and the
+/// layer loads from them as from the whole file.
+#[rstest]
+fn reads_only_the_tensors_under_a_prefix(#[values("safetensors", "pt")] format: &str) {
+    let file = path(&format!("prefixed.{format}"));
+    let dict = StateDict::read_under(&file, "encoder.rnn.").unwrap();
+    let whole = StateDict::read(&file).unwrap();
+    assert!(whole.tensors.contains_key("embedding.weight"));
+    assert!(!dict.tensors.is_empty());
+    assert!(dict.tensors.keys().all(|k| k.starts_with("encoder.rnn.")));
+    let under: Vec<_> = whole
+        .tensors
+        .keys()
+        .filter(|k| k.starts_with("encoder.rnn."))
+        .collect();
+    assert_eq!(dict.tensors.keys().collect::<Vec<_>>(), under);
+    let lstm: Lstm = RnnConfig::new(4, 3)
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .init(&device());
+    let lstm = lstm.load_state_dict(&dict, "encoder.rnn.", true).unwrap();
+    assert_matches_torch("prefixed", &lstm, &fixture("torch_weights/prefixed.json"));
+}
+
+/// The extension is read in any letter case: `.SafeTensors` is not a `.pt` file.
+#[test]
+fn the_safetensors_extension_in_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let upper = dir.path().join("lstm.SafeTensors");
+    std::fs::copy(path("lstm_l1_uni_bias.safetensors"), &upper).unwrap();
+    let dict = StateDict::read(&upper).expect("read as safetensors");
+    let lower = StateDict::read(path("lstm_l1_uni_bias.safetensors")).unwrap();
+    assert_eq!(dict.tensors, lower.tensors);
+}
+
+/// A scalar (0-d) `weight_hr_l0` is an error naming it, not a panic.
+#[test]
+fn a_scalar_projection_is_an_error() {
+    let mut dict = StateDict::read(path("lstm_l1_uni_bias.safetensors")).unwrap();
+    let scalar = TensorData::new(vec![1.0f32], Vec::<usize>::new());
+    dict.tensors.insert("weight_hr_l0".into(), scalar);
+    let plain = lstm(1, 3).load_state_dict(&dict, "", true).unwrap_err();
+    assert_eq!(
+        plain.to_string(),
+        "weight_hr_l0: expected no such key: this LSTM does not project its state, got a tensor \
+         of shape []"
+    );
+    let projecting: Lstm = RnnConfig::new(4, 3).with_proj_size(2).init(&device());
+    let error = projecting.load_state_dict(&dict, "", true).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "weight_hr_l0: expected shape [2, 3] (LSTM, 4 gates: LSTM), got []"
+    );
 }
