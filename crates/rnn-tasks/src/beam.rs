@@ -5,7 +5,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use rnn_core::RnnError;
 
-use crate::decode::{BeamSearchConfig, DecodeConfig, Decoded};
+use crate::decode::{BeamSearchConfig, DecodeConfig, Decoded, check_log_probs, row_sums};
 use crate::seq2seq::{Hypothesis, Seq2Seq};
 use crate::tokens::from_ids;
 
@@ -23,7 +23,8 @@ impl Seq2Seq {
     /// so the result never scores below greedy's.
     ///
     /// # Panics
-    /// On bad arguments, with the message of [`try_beam_search`](Self::try_beam_search).
+    /// On bad arguments or NaN logits, with the message of
+    /// [`try_beam_search`](Self::try_beam_search).
     pub fn beam_search(
         &self,
         source: Tensor<2, Int>,
@@ -35,7 +36,9 @@ impl Seq2Seq {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`beam_search`](Self::beam_search), returning an error that names the bad argument.
+    /// [`beam_search`](Self::beam_search), returning an error that names the bad argument, or
+    /// the step and example where the model's logits were NaN, as
+    /// [`try_greedy`](Self::try_greedy).
     pub fn try_beam_search(
         &self,
         source: Tensor<2, Int>,
@@ -52,7 +55,8 @@ impl Seq2Seq {
         let (memory, state) = self.encode(source, source_lengths)?;
         let greedy = beam
             .keep_greedy
-            .then(|| self.greedy_hypotheses(&memory, state.clone(), decode));
+            .then(|| self.greedy_hypotheses(&memory, state.clone(), decode))
+            .transpose()?;
         // Row b * k + i is beam i of example b.
         let expand: Vec<usize> = (0..batch * k).map(|row| row / k).collect();
         let expand = from_ids(&expand, &device);
@@ -69,6 +73,8 @@ impl Seq2Seq {
         for step in 0..decode.max_length {
             let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
             let log_probs = log_softmax(logits, 1);
+            // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
+            check_log_probs(&row_sums(log_probs.clone()), &done, step)?;
             let totals = log_probs.clone()
                 + Tensor::<2>::from_data(TensorData::new(scores.clone(), [batch * k, 1]), &device);
             let candidates = (2 * k).min(k * vocab);
@@ -92,7 +98,7 @@ impl Seq2Seq {
                             (top[b * candidates + rank], index[b * candidates + rank]);
                         // Dead rows score -inf; some backends' top-k report those as
                         // (f32::MIN, -1).
-                        let dead = total.is_nan() || total <= f32::MIN || flat < 0;
+                        let dead = total <= f32::MIN || flat < 0;
                         if dead || live == k || (last && rank >= k) {
                             break;
                         }

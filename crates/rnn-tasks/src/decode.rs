@@ -90,3 +90,34 @@ pub struct Decoded {
     /// `tokens[b][t]`), zero past each example's tokens and at padded source positions.
     pub attention: Tensor<3>,
 }
+
+/// Checks the log-probabilities of the examples still decoding at `step` have no NaN, and
+/// names the first example that has one. `values` holds the same number of values for every
+/// example (its rows of log-probabilities, or one [`row_sums`] value per row), in example
+/// order; `done[b]` marks the examples whose output is complete (their rows are ignored).
+///
+/// A NaN or +inf logit makes its whole row of log-probabilities NaN (the normaliser sums over
+/// the row). Nothing can be ranked by NaN: argmax, top-k and sampling would each return an
+/// arbitrary token (or none), so decoding stops with this error instead.
+pub(crate) fn check_log_probs(values: &[f32], done: &[bool], step: usize) -> Result<(), RnnError> {
+    let per_example = values.len() / done.len();
+    let nan = values
+        .chunks(per_example)
+        .zip(done)
+        .position(|(rows, &done)| !done && rows.iter().any(|v| v.is_nan()));
+    match nan {
+        Some(example) => Err(RnnError::new(
+            "logits",
+            "finite values",
+            format!("NaN at step {step} of example {example}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The sum of each row of `log_probs: [n, vocab]`, read back from the device (`n` values):
+/// NaN exactly where the row has a NaN, as log-probabilities are at most 0 (no `inf - inf`).
+/// A smaller transfer than the rows themselves, for [`check_log_probs`].
+pub(crate) fn row_sums(log_probs: Tensor<2>) -> Vec<f32> {
+    log_probs.sum_dim(1).into_data().iter::<f32>().collect()
+}

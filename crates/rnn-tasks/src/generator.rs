@@ -9,6 +9,7 @@ use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths};
 
 use crate::bridge::{Bridge, LearnedState};
 use crate::checks::{check_not_empty, check_positive, check_probability};
+use crate::decode::check_log_probs;
 use crate::sampling::Sampling;
 use crate::tokens::{check_tokens, from_ids};
 use crate::{DecodeConfig, RecurrentConfig};
@@ -167,7 +168,8 @@ impl SequenceGenerator {
     /// learned start), picking tokens by `sampling` until the end token or `max_length`.
     ///
     /// # Panics
-    /// On bad arguments, with the message of [`try_generate`](Self::try_generate).
+    /// On bad arguments or NaN logits, with the message of
+    /// [`try_generate`](Self::try_generate).
     pub fn generate(
         &self,
         condition: Option<Tensor<2>>,
@@ -179,7 +181,9 @@ impl SequenceGenerator {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`generate`](Self::generate), returning an error that names the bad argument.
+    /// [`generate`](Self::generate), returning an error that names the bad argument, or the
+    /// step and example where the model's logits were NaN (`logits: expected finite values,
+    /// got NaN at step 3 of example 0`; steps count from 0).
     pub fn try_generate(
         &self,
         condition: Option<Tensor<2>>,
@@ -197,7 +201,7 @@ impl SequenceGenerator {
         let mut tokens = vec![Vec::new(); batch];
         let mut log_probs = vec![0.0; batch];
         let mut done = vec![false; batch];
-        for _ in 0..decode.max_length {
+        for step in 0..decode.max_length {
             let x = self
                 .embedding
                 .forward(from_ids(&next, &device).unsqueeze_dim(1))
@@ -208,6 +212,7 @@ impl SequenceGenerator {
                 .into_data()
                 .iter::<f32>()
                 .collect();
+            check_log_probs(&rows, &done, step)?;
             let vocab = self.vocab_size();
             for (b, row) in rows.chunks(vocab).enumerate() {
                 if done[b] {

@@ -12,7 +12,8 @@
 //! result. Errors name the bad argument ([`RnnError`]).
 //!
 //! For training: losses over padded sequences ([`masked_cross_entropy`],
-//! [`label_smoothed_cross_entropy`], [`masked_mse`]) and gradient clipping by the global norm
+//! [`label_smoothed_cross_entropy`], [`masked_mse`], each with a `try_` form that validates
+//! lengths, shapes and class indices) and gradient clipping by the global norm
 //! ([`clip_grad_norm`]).
 
 #![warn(missing_docs)]
@@ -44,7 +45,10 @@ pub use clip::clip_grad_norm;
 pub use decode::{BeamSearchConfig, DecodeConfig, Decoded};
 pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
 pub use input::{InputConfig, InputLayer, SequenceInput};
-pub use loss::{label_smoothed_cross_entropy, masked_cross_entropy, masked_mse};
+pub use loss::{
+    label_smoothed_cross_entropy, masked_cross_entropy, masked_mse,
+    try_label_smoothed_cross_entropy, try_masked_cross_entropy, try_masked_mse,
+};
 pub use mask::{masked_softmax, padding_mask};
 pub use mlp::Mlp;
 pub use output::OutputLayer;

@@ -1,19 +1,42 @@
 //! Losses over padded sequences: only the valid steps count.
+//!
+//! Each loss has a `try_` form that returns an [`RnnError`] naming the bad argument, and a
+//! plain form that panics with its message: a wrong `lengths` or an out-of-range target would
+//! otherwise give NaN or a silently wrong mean.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
+use rnn_core::{RnnError, check_lengths};
 
 use crate::mask::padding_mask;
 
 /// Mean cross-entropy of `logits: [batch, seq, classes]` against `targets: [batch, seq]`
 /// over the valid steps (`t < lengths[b]`; all steps when `None`). Targets at padded steps
 /// are ignored (any value). Returns a scalar `[1]`.
+///
+/// # Panics
+/// On bad arguments, with the message of [`try_masked_cross_entropy`].
 pub fn masked_cross_entropy(
     logits: Tensor<3>,
     targets: Tensor<2, Int>,
     lengths: Option<&[usize]>,
 ) -> Tensor<1> {
     label_smoothed_cross_entropy(logits, targets, lengths, 0.0)
+}
+
+/// [`masked_cross_entropy`] of `logits: [batch, seq, classes]` against `targets: [batch, seq]`,
+/// returning an error that names the bad argument: `logits` with an empty dimension,
+/// `targets` of another `[batch, seq]`, `lengths` not one in `1..=seq` per example, or a
+/// target at a valid step outside `0..classes`.
+///
+/// Reads `targets` back from the device once (a `[batch, seq]` transfer) to check the
+/// class indices.
+pub fn try_masked_cross_entropy(
+    logits: Tensor<3>,
+    targets: Tensor<2, Int>,
+    lengths: Option<&[usize]>,
+) -> Result<Tensor<1>, RnnError> {
+    try_label_smoothed_cross_entropy(logits, targets, lengths, 0.0)
 }
 
 /// [`masked_cross_entropy`] of `logits: [batch, seq, classes]` against `targets: [batch, seq]`
@@ -23,18 +46,50 @@ pub fn masked_cross_entropy(
 /// loss is `-(1 - ε) log p_target - ε · mean_c log p_c`. Returns a scalar `[1]`.
 ///
 /// # Panics
-/// If `smoothing` is outside `[0, 1]`.
+/// On bad arguments (`smoothing` outside `[0, 1]` among them), with the message of
+/// [`try_label_smoothed_cross_entropy`].
 pub fn label_smoothed_cross_entropy(
     logits: Tensor<3>,
     targets: Tensor<2, Int>,
     lengths: Option<&[usize]>,
     smoothing: f64,
 ) -> Tensor<1> {
-    assert!(
-        (0.0..=1.0).contains(&smoothing),
-        "smoothing: expected a value in [0, 1], got {smoothing}"
-    );
-    let [batch, seq, _] = logits.dims();
+    try_label_smoothed_cross_entropy(logits, targets, lengths, smoothing)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`label_smoothed_cross_entropy`] of `logits: [batch, seq, classes]` against
+/// `targets: [batch, seq]`, returning an error that names the bad argument: `smoothing`
+/// outside `[0, 1]`, or any error of [`try_masked_cross_entropy`].
+///
+/// Reads `targets` back from the device once (a `[batch, seq]` transfer) to check the
+/// class indices.
+pub fn try_label_smoothed_cross_entropy(
+    logits: Tensor<3>,
+    targets: Tensor<2, Int>,
+    lengths: Option<&[usize]>,
+    smoothing: f64,
+) -> Result<Tensor<1>, RnnError> {
+    if !(0.0..=1.0).contains(&smoothing) {
+        return Err(RnnError::new(
+            "smoothing",
+            "a value in [0, 1]",
+            smoothing.to_string(),
+        ));
+    }
+    let [batch, seq, classes] = logits.dims();
+    check_no_empty_dimension("logits", logits.dims(), "[batch, seq, classes]")?;
+    check_same_shape(
+        "targets",
+        targets.dims(),
+        [batch, seq],
+        "the logits' [batch, seq]",
+    )?;
+    if let Some(lengths) = lengths {
+        check_lengths("lengths", lengths, batch, seq)?;
+    }
+    check_classes(&targets, lengths, classes)?;
+
     let device = logits.device();
     let pad = lengths.map(|lengths| padding_mask(lengths, seq, &device));
     let count = lengths.map_or(batch * seq, |l| l.iter().sum::<usize>());
@@ -56,19 +111,45 @@ pub fn label_smoothed_cross_entropy(
         Some(pad) => per_step.mask_fill(pad, 0.0),
         None => per_step,
     };
-    per_step.sum().neg() / count as f64
+    Ok(per_step.sum().neg() / count as f64)
 }
 
 /// Mean squared error of `predictions` against `targets` (`[batch, seq, features]`) over the
-/// valid steps. Returns a scalar `[1]`.
+/// valid steps (`t < lengths[b]`; all steps when `None`). Returns a scalar `[1]`.
+///
+/// # Panics
+/// On bad arguments, with the message of [`try_masked_mse`].
 pub fn masked_mse(
     predictions: Tensor<3>,
     targets: Tensor<3>,
     lengths: Option<&[usize]>,
 ) -> Tensor<1> {
+    try_masked_mse(predictions, targets, lengths).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`masked_mse`] of `predictions` against `targets` (`[batch, seq, features]`), returning an
+/// error that names the bad argument: `predictions` with an empty dimension, `targets` of
+/// another shape (which would otherwise broadcast), or `lengths` not one in `1..=seq` per
+/// example.
+pub fn try_masked_mse(
+    predictions: Tensor<3>,
+    targets: Tensor<3>,
+    lengths: Option<&[usize]>,
+) -> Result<Tensor<1>, RnnError> {
     let [batch, seq, features] = predictions.dims();
+    check_no_empty_dimension("predictions", predictions.dims(), "[batch, seq, features]")?;
+    check_same_shape(
+        "targets",
+        targets.dims(),
+        predictions.dims(),
+        "the predictions' shape",
+    )?;
+    if let Some(lengths) = lengths {
+        check_lengths("lengths", lengths, batch, seq)?;
+    }
+
     let squared = (predictions - targets).powi_scalar(2);
-    match lengths {
+    Ok(match lengths {
         Some(lengths) => {
             let pad = padding_mask(lengths, seq, &squared.device());
             let count = lengths.iter().sum::<usize>() * features;
@@ -81,5 +162,67 @@ pub fn masked_mse(
                 / count as f64
         }
         None => squared.mean(),
+    })
+}
+
+/// Checks a loss input of shape `dims` (laid out as `layout`) has no empty dimension: the
+/// mean over no element is NaN.
+fn check_no_empty_dimension(
+    argument: &str,
+    dims: [usize; 3],
+    layout: &str,
+) -> Result<(), RnnError> {
+    if dims.contains(&0) {
+        return Err(RnnError::new(
+            argument,
+            format!("a non-empty {layout} tensor"),
+            format!("shape {dims:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `argument` has the shape `expected` (`what` says where it comes from): Burn would
+/// broadcast some mismatches instead of failing.
+fn check_same_shape<const D: usize>(
+    argument: &str,
+    dims: [usize; D],
+    expected: [usize; D],
+    what: &str,
+) -> Result<(), RnnError> {
+    if dims != expected {
+        return Err(RnnError::new(
+            argument,
+            format!("shape {expected:?} ({what})"),
+            format!("{dims:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every target at a valid step of `targets: [batch, seq]` (`t < lengths[b]`; all
+/// when `None`) is a class index in `0..classes`; padded steps may hold anything (a padding
+/// id, PyTorch's `-100`). `gather` would read past the row or fail on the device instead.
+///
+/// Reads `targets` back from the device (one `[batch, seq]` transfer).
+fn check_classes(
+    targets: &Tensor<2, Int>,
+    lengths: Option<&[usize]>,
+    classes: usize,
+) -> Result<(), RnnError> {
+    let seq = targets.dims()[1];
+    let data = targets.clone().into_data();
+    let bad = data.iter::<i64>().enumerate().find(|&(i, class)| {
+        let (b, t) = (i / seq, i % seq);
+        let valid = lengths.is_none_or(|lengths| t < lengths[b]);
+        valid && (class < 0 || class as u64 >= classes as u64)
+    });
+    match bad {
+        Some((i, class)) => Err(RnnError::new(
+            format!("targets[{}, {}]", i / seq, i % seq),
+            format!("a class index in 0..{classes} (the logits' last dimension)"),
+            class.to_string(),
+        )),
+        None => Ok(()),
     }
 }

@@ -62,8 +62,15 @@ pub(crate) struct Sampler {
 }
 
 impl Sampler {
-    /// Picks a token from one row of log-probabilities.
+    /// Picks a token from one row of log-probabilities, which must have no NaN (callers
+    /// refuse those rows with [`check_log_probs`](crate::decode::check_log_probs) first):
+    /// a NaN compares as neither larger nor smaller, so argmax would keep an arbitrary token
+    /// and the draw would fall through to the last candidate.
     pub fn choose(&mut self, log_probs: &[f32]) -> usize {
+        debug_assert!(
+            !log_probs.iter().any(|lp| lp.is_nan()),
+            "log-probabilities with NaN reached the sampler"
+        );
         let argmax = |row: &[f32]| {
             row.iter()
                 .enumerate()

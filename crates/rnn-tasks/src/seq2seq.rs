@@ -12,7 +12,7 @@ use crate::RecurrentConfig;
 use crate::attention::{Attention, AttentionKind, AttentionMemory};
 use crate::bridge::Bridge;
 use crate::checks::{check_not_empty, check_positive, check_probability};
-use crate::decode::{DecodeConfig, Decoded};
+use crate::decode::{DecodeConfig, Decoded, check_log_probs, row_sums};
 use crate::mask::padding_mask;
 use crate::output::OutputLayer;
 use crate::recurrent::final_hidden;
@@ -338,7 +338,7 @@ impl Seq2Seq {
     /// `decode.max_length`, for `source: [batch, source]` with valid `source_lengths`.
     ///
     /// # Panics
-    /// On bad arguments, with the message of [`try_greedy`](Self::try_greedy).
+    /// On bad arguments or NaN logits, with the message of [`try_greedy`](Self::try_greedy).
     pub fn greedy(
         &self,
         source: Tensor<2, Int>,
@@ -349,7 +349,9 @@ impl Seq2Seq {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`greedy`](Self::greedy), returning an error that names the bad argument.
+    /// [`greedy`](Self::greedy), returning an error that names the bad argument, or the step
+    /// and example where the model's logits were NaN (`logits: expected finite values, got
+    /// NaN at step 3 of example 0`; steps count from 0).
     pub fn try_greedy(
         &self,
         source: Tensor<2, Int>,
@@ -360,29 +362,33 @@ impl Seq2Seq {
         let source_len = source.dims()[1];
         let device = source.device();
         let (memory, state) = self.encode(source, source_lengths)?;
-        let hypotheses = self.greedy_hypotheses(&memory, state, decode);
+        let hypotheses = self.greedy_hypotheses(&memory, state, decode)?;
         let scores = hypotheses.iter().map(|h| h.log_prob).collect();
         Ok(Hypothesis::into_decoded(
             hypotheses, scores, source_len, &device,
         ))
     }
 
-    /// Greedy decoding from an encoded batch: one hypothesis per example.
+    /// Greedy decoding from an encoded batch: one hypothesis per example, or the error of
+    /// [`check_log_probs`] when the logits of an unfinished example are NaN.
     pub(crate) fn greedy_hypotheses(
         &self,
         memory: &AttentionMemory,
         mut state: DecoderState,
         decode: &DecodeConfig,
-    ) -> Vec<Hypothesis> {
+    ) -> Result<Vec<Hypothesis>, RnnError> {
         let [batch, source_len, _] = memory.values.dims();
         let device = memory.values.device();
         let mut hypotheses = vec![Hypothesis::default(); batch];
         let mut next = vec![decode.start_token; batch];
         let mut done = vec![false; batch];
-        for _ in 0..decode.max_length {
+        for step in 0..decode.max_length {
             let (logits, weights, s) = self.decode_step(memory, from_ids(&next, &device), state);
             state = s;
-            let (best, ids) = log_softmax(logits, 1).max_dim_with_indices(1);
+            let log_probs = log_softmax(logits, 1);
+            // The maximum of a NaN row is not NaN on every backend: check the row sums.
+            check_log_probs(&row_sums(log_probs.clone()), &done, step)?;
+            let (best, ids) = log_probs.max_dim_with_indices(1);
             let best: Vec<f32> = best.into_data().iter::<f32>().collect();
             let ids: Vec<i64> = ids.into_data().iter::<i64>().collect();
             let weights: Vec<f32> = weights.into_data().iter::<f32>().collect();
@@ -400,7 +406,7 @@ impl Seq2Seq {
                 break;
             }
         }
-        hypotheses
+        Ok(hypotheses)
     }
 
     /// Number of source tokens.

@@ -1,8 +1,12 @@
 //! Label-smoothed cross-entropy against PyTorch's `cross_entropy(..., label_smoothing=ε)`
-//! (values printed by `tests/fixtures/label_smoothing.py`).
+//! (values printed by `tests/fixtures/label_smoothing.py`), and the losses' argument checks:
+//! lengths, shapes and class indices that would give NaN or a wrong mean are refused.
 
-use burn::tensor::{Int, Tensor, TensorData};
-use rnn_tasks::{label_smoothed_cross_entropy, masked_cross_entropy};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rnn_tasks::{
+    label_smoothed_cross_entropy, masked_cross_entropy, masked_mse,
+    try_label_smoothed_cross_entropy, try_masked_cross_entropy, try_masked_mse,
+};
 use rstest::rstest;
 
 use crate::backend::device;
@@ -16,6 +20,16 @@ const LOGITS: [f32; 24] = [
 const TARGETS: [i64; 6] = [2, 0, 3, 1, 0, 0];
 const LENGTHS: [usize; 2] = [3, 1];
 
+/// The `[2, 3, 4]` [`LOGITS`].
+fn logits(device: &Device) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(LOGITS.to_vec(), [2, 3, 4]), device)
+}
+
+/// `[2, 3]` targets.
+fn targets(values: [i64; 6], device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [2, 3]), device)
+}
+
 #[rstest]
 #[case(0.0, 1.1177947897)]
 #[case(0.1, 1.1902947897)]
@@ -23,11 +37,11 @@ const LENGTHS: [usize; 2] = [3, 1];
 #[case(1.0, 1.8427947897)]
 fn label_smoothing_matches_pytorch(#[case] smoothing: f64, #[case] torch_loss: f64) {
     let device = device();
-    let logits = Tensor::<3>::from_data(TensorData::new(LOGITS.to_vec(), [2, 3, 4]), &device);
+    let logits = logits(&device);
     // Garbage at the padded steps must not count.
-    let mut targets = TARGETS;
-    targets[4] = 3;
-    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets.to_vec(), [2, 3]), &device);
+    let mut garbage = TARGETS;
+    garbage[4] = 3;
+    let targets = targets(garbage, &device);
     let loss: f32 =
         label_smoothed_cross_entropy(logits.clone(), targets.clone(), Some(&LENGTHS), smoothing)
             .into_scalar();
@@ -48,4 +62,161 @@ fn smoothing_outside_unit_interval_is_refused() {
     let logits = Tensor::<3>::zeros([1, 1, 3], &device);
     let targets = Tensor::<2, Int>::zeros([1, 1], &device);
     label_smoothed_cross_entropy(logits, targets, None, 1.5);
+}
+
+#[rstest]
+#[case::too_few_lengths(
+    TARGETS,
+    Some(&[3][..]),
+    "lengths: expected one length per batch example (2), got 1 lengths"
+)]
+#[case::zero_length(
+    TARGETS,
+    Some(&[3, 0][..]),
+    "lengths[1]: expected a length in 1..=3 (the sequence length), got 0"
+)]
+#[case::length_past_the_sequence(
+    TARGETS,
+    Some(&[4, 1][..]),
+    "lengths[0]: expected a length in 1..=3 (the sequence length), got 4"
+)]
+#[case::class_too_large(
+    [2, 4, 3, 1, 0, 0],
+    Some(&LENGTHS[..]),
+    "targets[0, 1]: expected a class index in 0..4 (the logits' last dimension), got 4"
+)]
+#[case::negative_class(
+    [2, 0, 3, -1, 0, 0],
+    Some(&LENGTHS[..]),
+    "targets[1, 0]: expected a class index in 0..4 (the logits' last dimension), got -1"
+)]
+#[case::every_step_is_valid_without_lengths(
+    [2, 0, 3, 1, -100, 0],
+    None,
+    "targets[1, 1]: expected a class index in 0..4 (the logits' last dimension), got -100"
+)]
+fn cross_entropy_refuses_bad_lengths_and_targets(
+    #[case] target_values: [i64; 6],
+    #[case] lengths: Option<&[usize]>,
+    #[case] expected: &str,
+    #[values(0.0, 0.1)] smoothing: f64,
+) {
+    let device = device();
+    let error = try_label_smoothed_cross_entropy(
+        logits(&device),
+        targets(target_values, &device),
+        lengths,
+        smoothing,
+    )
+    .unwrap_err();
+    assert_eq!(error.to_string(), expected);
+    let error = try_masked_cross_entropy(logits(&device), targets(target_values, &device), lengths)
+        .unwrap_err();
+    assert_eq!(error.to_string(), expected);
+}
+
+#[test]
+fn cross_entropy_refuses_bad_shapes_and_smoothing() {
+    let device = device();
+    let message = |logits: Tensor<3>, targets: Tensor<2, Int>, smoothing: f64| {
+        try_label_smoothed_cross_entropy(logits, targets, None, smoothing)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        message(logits(&device), Tensor::zeros([2, 2], &device), 0.0),
+        "targets: expected shape [2, 3] (the logits' [batch, seq]), got [2, 2]"
+    );
+    assert_eq!(
+        message(
+            Tensor::zeros([0, 3, 4], &device),
+            Tensor::zeros([0, 3], &device),
+            0.0
+        ),
+        "logits: expected a non-empty [batch, seq, classes] tensor, got shape [0, 3, 4]"
+    );
+    assert_eq!(
+        message(logits(&device), targets(TARGETS, &device), f64::NAN),
+        "smoothing: expected a value in [0, 1], got NaN"
+    );
+}
+
+/// Padded steps may hold a padding id or PyTorch's ignore index: only valid steps are checked.
+#[test]
+fn padded_targets_may_hold_anything() {
+    let device = device();
+    let mut garbage = TARGETS;
+    (garbage[4], garbage[5]) = (-100, 99);
+    let loss: f32 =
+        try_masked_cross_entropy(logits(&device), targets(garbage, &device), Some(&LENGTHS))
+            .unwrap()
+            .into_scalar();
+    let reference: f32 =
+        masked_cross_entropy(logits(&device), targets(TARGETS, &device), Some(&LENGTHS))
+            .into_scalar();
+    assert_eq!(loss, reference);
+}
+
+#[test]
+#[should_panic(
+    expected = "targets[0, 1]: expected a class index in 0..4 (the logits' last dimension), got 4"
+)]
+fn cross_entropy_panics_with_the_message() {
+    let device = device();
+    masked_cross_entropy(logits(&device), targets([2, 4, 3, 1, 0, 0], &device), None);
+}
+
+#[rstest]
+#[case::other_features(
+    [2, 3, 2],
+    [2, 3, 1],
+    None,
+    "targets: expected shape [2, 3, 2] (the predictions' shape), got [2, 3, 1]"
+)]
+#[case::empty(
+    [2, 0, 2],
+    [2, 0, 2],
+    None,
+    "predictions: expected a non-empty [batch, seq, features] tensor, got shape [2, 0, 2]"
+)]
+#[case::too_many_lengths(
+    [2, 3, 2],
+    [2, 3, 2],
+    Some(&[3, 1, 2][..]),
+    "lengths: expected one length per batch example (2), got 3 lengths"
+)]
+#[case::zero_length(
+    [2, 3, 2],
+    [2, 3, 2],
+    Some(&[0, 1][..]),
+    "lengths[0]: expected a length in 1..=3 (the sequence length), got 0"
+)]
+#[case::length_past_the_sequence(
+    [2, 3, 2],
+    [2, 3, 2],
+    Some(&[3, 5][..]),
+    "lengths[1]: expected a length in 1..=3 (the sequence length), got 5"
+)]
+fn mse_refuses_bad_shapes_and_lengths(
+    #[case] predictions: [usize; 3],
+    #[case] goal: [usize; 3],
+    #[case] lengths: Option<&[usize]>,
+    #[case] expected: &str,
+) {
+    let device = device();
+    let error = try_masked_mse(
+        Tensor::zeros(predictions, &device),
+        Tensor::zeros(goal, &device),
+        lengths,
+    )
+    .unwrap_err();
+    assert_eq!(error.to_string(), expected);
+}
+
+#[test]
+#[should_panic(expected = "lengths[1]: expected a length in 1..=3 (the sequence length), got 0")]
+fn mse_panics_with_the_message() {
+    let device = device();
+    let zeros = Tensor::<3>::zeros([2, 3, 2], &device);
+    masked_mse(zeros.clone(), zeros, Some(&[3, 0]));
 }

@@ -11,6 +11,7 @@ mod generator;
 mod gradients;
 mod learning;
 mod loss;
+mod nan_logits;
 mod record;
 mod seq2seq;
 mod support;
