@@ -1,4 +1,8 @@
-//! Parsers for the flags the example programs share.
+//! Parsers for the flags the example programs share. Each rejects a bad value while the
+//! command line is parsed, before any data is read or any training starts, with an error
+//! that clap prefixes with the flag (`invalid value '0' for '--beam <BEAM>': ...`).
+
+use std::time::Duration;
 
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
 
@@ -44,6 +48,47 @@ pub fn parse_attention(name: &str) -> Result<AttentionKind, String> {
         other => Err(format!(
             "expected luong, luong-dot or bahdanau, got {other}"
         )),
+    }
+}
+
+/// A count that must be at least 1 (`--beam`, `--epochs`, `--hidden`, `--patience`).
+pub fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected an integer of at least 1, got {value}")),
+    }
+}
+
+/// A time budget in minutes, finite and positive (`--minutes 1.5`), as a [`Duration`].
+pub fn parse_minutes(value: &str) -> Result<Duration, String> {
+    let expected = "expected a positive, finite number of minutes";
+    let minutes: f64 = value
+        .parse()
+        .map_err(|_| format!("{expected}, got {value}"))?;
+    if !(minutes.is_finite() && minutes > 0.0) {
+        return Err(format!("{expected}, got {value}"));
+    }
+    // A finite number of minutes can still overflow a Duration (about 3e17 minutes).
+    Duration::try_from_secs_f64(minutes * 60.0)
+        .map_err(|_| format!("{expected} that fits a time span, got {value}"))
+}
+
+/// A probability in [0, 1] (`--label-smoothing`).
+pub fn parse_probability(value: &str) -> Result<f64, String> {
+    parse_fraction(value, "[0, 1]", |p| (0.0..=1.0).contains(&p))
+}
+
+/// A probability in [0, 1): dropping everything is not a model (`--dropout`,
+/// `--word-dropout`).
+pub fn parse_dropout(value: &str) -> Result<f64, String> {
+    parse_fraction(value, "[0, 1)", |p| (0.0..1.0).contains(&p))
+}
+
+/// A number that `accept` accepts, with an error naming `range` (NaN is never accepted).
+fn parse_fraction(value: &str, range: &str, accept: fn(f64) -> bool) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(p) if accept(p) => Ok(p),
+        _ => Err(format!("expected a value in {range}, got {value}")),
     }
 }
 

@@ -23,14 +23,40 @@ pub fn save_model<M: Module, C: Config>(dir: &Path, model: M, config: &C) -> Res
 }
 
 /// Reads the configuration in `dir/config.json`, builds the model with `init`, and loads the
-/// weights of `dir/model.bpk` into it.
+/// weights of `dir/model.bpk` into it. Returns the configuration too, to check the files
+/// saved beside the model against it ([`check_saved_size`]).
 pub fn load_model<M: Module, C: Config>(
     dir: &Path,
     init: impl FnOnce(&C) -> Result<M, String>,
-) -> Result<M, String> {
+) -> Result<(M, C), String> {
     let path = dir.join("config.json");
     let config = C::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    load_module(init(&config)?, &dir.join("model.bpk"))
+    let model = load_module(init(&config)?, &dir.join("model.bpk"))?;
+    Ok((model, config))
+}
+
+/// Checks that a file saved beside a model matches the model's configuration: `dir/file`
+/// holds `actual` entries (`what`: tokens, classes) where `dir/config.json`'s `field` says
+/// `expected`. A mismatch means files of different training runs were mixed, and reading on
+/// would index outside the model's embedding or output layer (a panic) or give its outputs
+/// the wrong names.
+pub fn check_saved_size(
+    dir: &Path,
+    file: &str,
+    what: &str,
+    actual: usize,
+    field: &str,
+    expected: usize,
+) -> Result<(), String> {
+    if actual == expected {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: expected {expected} {what} (the {field} of {}), got {actual}; the files come from \
+         different training runs",
+        dir.join(file).display(),
+        dir.join("config.json").display()
+    ))
 }
 
 /// Writes `value` as JSON to `path`.

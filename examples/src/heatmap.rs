@@ -13,7 +13,7 @@ const FONT_SIZE: i32 = 15;
 /// Rough width of a character of the label font, to size the margins.
 const CHAR_WIDTH: i32 = 9;
 
-/// Font files tried in order; `BURN_RNN_FONT` names another.
+/// Font files tried in order when `BURN_RNN_FONT` does not name one.
 const FONT_CANDIDATES: [&str; 4] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -37,7 +37,7 @@ pub fn attention_heatmap(
             weights.len()
         ));
     }
-    load_font()?;
+    require_font()?;
     let longest =
         |tokens: &[String]| tokens.iter().map(|t| t.chars().count()).max().unwrap_or(1) as i32;
     let left = 16 + CHAR_WIDTH * longest(target);
@@ -81,25 +81,46 @@ fn shade(weight: f32) -> RGBColor {
     RGBColor(mix(255.0, 8.0), mix(255.0, 48.0), mix(255.0, 107.0))
 }
 
-/// Registers a TrueType font for the labels, once.
-fn load_font() -> Result<(), String> {
+/// Registers a TrueType font for the heatmap labels, once: the file that `BURN_RNN_FONT`
+/// names, else the first of a few system fonts. Programs that write heatmaps call it before
+/// their long work (training, decoding a test set), so that a missing font stops them at
+/// once instead of after it.
+pub fn require_font() -> Result<(), String> {
     static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
-            let candidates: Vec<PathBuf> = std::env::var_os("BURN_RNN_FONT")
-                .map(PathBuf::from)
-                .into_iter()
-                .chain(FONT_CANDIDATES.iter().map(PathBuf::from))
-                .collect();
-            let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-                format!(
-                    "no font for the heatmap labels: tried {candidates:?}; install one \
-                     (Debian: apt-get install fonts-dejavu-core) or set BURN_RNN_FONT to a .ttf file"
-                )
-            })?;
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            register_font("sans-serif", FontStyle::Normal, Box::leak(bytes.into_boxed_slice()))
-                .map_err(|_| format!("{}: not a TrueType font", path.display()))
+            let path = match std::env::var_os("BURN_RNN_FONT") {
+                // A font the user named is the one wanted: no silent fallback to another.
+                Some(named) => {
+                    let path = PathBuf::from(named);
+                    if !path.is_file() {
+                        return Err(format!(
+                            "BURN_RNN_FONT: expected a TrueType font file for the heatmap labels, \
+                             got {}, which is not a file",
+                            path.display()
+                        ));
+                    }
+                    path
+                }
+                None => FONT_CANDIDATES
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| {
+                        format!(
+                            "no font for the heatmap labels: expected one of {FONT_CANDIDATES:?}, \
+                             found none; install one (Debian: apt-get install fonts-dejavu-core) \
+                             or set BURN_RNN_FONT to a .ttf file"
+                        )
+                    })?,
+            };
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            register_font(
+                "sans-serif",
+                FontStyle::Normal,
+                Box::leak(bytes.into_boxed_slice()),
+            )
+            .map_err(|_| format!("{}: not a TrueType font", path.display()))
         })
         .clone()
 }

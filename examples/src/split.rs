@@ -1,6 +1,7 @@
 //! Seeded, stratified train/validation/test splits.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -17,10 +18,41 @@ pub struct Split<T> {
     pub test: Vec<T>,
 }
 
+/// What [`split`] found when a part came out empty: the data is too small (or too repetitive)
+/// to train on one part, pick the best epoch on another and measure on a third.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooSmall {
+    /// The first empty part: `training`, `validation` or `test`.
+    pub empty_part: &'static str,
+    /// Items split.
+    pub items: usize,
+    /// Distinct groups among them.
+    pub groups: usize,
+    /// Groups in the stratum that has the most.
+    pub largest_stratum: usize,
+}
+
+impl TooSmall {
+    /// The error for the data file `data`: which part came out empty, what the program needs
+    /// (`expected`) and what the file holds (`got`).
+    pub fn error(&self, data: &Path, expected: &str, got: &str) -> String {
+        format!(
+            "--data {}: too small to split into training, validation and test sets (the {} set \
+             came out empty): expected {expected}, got {got}",
+            data.display(),
+            self.empty_part
+        )
+    }
+}
+
 /// Splits `items` into train/validation/test with the fractions `valid` and `test`, shuffled
 /// with `seed`. Items with the same `group` key always land in the same part (so a sentence
 /// that occurs twice cannot be in both train and test); groups are drawn within each `stratum`
-/// separately, so every stratum (e.g. each label) keeps its proportions.
+/// separately, so every stratum (e.g. each label) keeps its proportions: a stratum of `n`
+/// groups gives `round(n * test)` of them to test and `round(n * valid)` to validation.
+///
+/// Fails when a part comes out empty (too few groups in every stratum), since a model cannot
+/// be trained, stopped early or measured on nothing.
 pub fn split<T, S: Ord, G: Ord>(
     items: Vec<T>,
     valid: f64,
@@ -28,7 +60,7 @@ pub fn split<T, S: Ord, G: Ord>(
     seed: u64,
     stratum: impl Fn(&T) -> S,
     group: impl Fn(&T) -> G,
-) -> Split<T> {
+) -> Result<Split<T>, TooSmall> {
     // stratum -> group -> items, in a deterministic order before shuffling.
     let mut strata: BTreeMap<S, BTreeMap<G, Vec<T>>> = BTreeMap::new();
     for item in items {
@@ -39,6 +71,13 @@ pub fn split<T, S: Ord, G: Ord>(
             .or_default()
             .push(item);
     }
+    let item_count = strata
+        .values()
+        .flat_map(BTreeMap::values)
+        .map(Vec::len)
+        .sum();
+    let groups = strata.values().map(BTreeMap::len).sum();
+    let largest_stratum = strata.values().map(BTreeMap::len).max().unwrap_or(0);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut parts = Split {
         train: Vec::new(),
@@ -63,5 +102,20 @@ pub fn split<T, S: Ord, G: Ord>(
         }
     }
     parts.train.shuffle(&mut rng);
-    parts
+    let empty_part = [
+        ("training", parts.train.is_empty()),
+        ("validation", parts.valid.is_empty()),
+        ("test", parts.test.is_empty()),
+    ]
+    .into_iter()
+    .find_map(|(name, empty)| empty.then_some(name));
+    match empty_part {
+        None => Ok(parts),
+        Some(empty_part) => Err(TooSmall {
+            empty_part,
+            items: item_count,
+            groups,
+            largest_stratum,
+        }),
+    }
 }

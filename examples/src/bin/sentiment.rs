@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, parse_cell, parse_pooling};
+use burn_rnn_examples::cli::{cell_name, parse_cell, parse_pooling, parse_positive};
 use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
@@ -42,8 +42,8 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct TrainArgs {
-    /// Labelled sentences: `source<TAB>label<TAB>text` or `label<TAB>text` (default: the
-    /// shipped UCI file).
+    /// Labelled sentences: `source<TAB>label<TAB>text` or `label<TAB>text`, or the columns a
+    /// header line names, e.g. `sentence<TAB>label` (default: the shipped UCI file).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Where the model, vocabulary and training logs go.
@@ -59,13 +59,13 @@ struct TrainArgs {
     #[arg(long, default_value_t = SentimentOptions::default().seed)]
     seed: u64,
     /// The most epochs (training stops earlier when validation accuracy stalls).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = SentimentOptions::default().epochs, value_parser = parse_positive)]
     epochs: usize,
     /// Recurrent cell: lstm, gru or elman.
     #[arg(long, value_parser = parse_cell, default_value = cell_name(SentimentOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per direction.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = SentimentOptions::default().hidden, value_parser = parse_positive)]
     hidden: usize,
     /// Pooling over time: last, mean, max or attention.
     #[arg(long, value_parser = parse_pooling, default_value = "max")]

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, parse_attention, parse_cell};
+use burn_rnn_examples::cli::{
+    cell_name, parse_attention, parse_cell, parse_dropout, parse_minutes, parse_positive,
+    parse_probability,
+};
+use burn_rnn_examples::heatmap::require_font;
 use burn_rnn_examples::translation::{
     Evaluation, TranslationOptions, Translator, evaluate_saved, export_split, train,
 };
@@ -50,7 +54,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Beam width.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = parse_positive)]
         beam: usize,
         /// The backend.
         #[arg(long, value_enum, default_value = "ndarray")]
@@ -82,7 +86,7 @@ enum Command {
         #[arg(long, default_value = "runs/translation")]
         model: PathBuf,
         /// Beam width (1: greedy decoding).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = parse_positive)]
         beam: usize,
         /// Also write the attention heatmap of each sentence to this directory.
         #[arg(long)]
@@ -111,14 +115,14 @@ struct TrainArgs {
     #[arg(long, default_value_t = TranslationOptions::default().seed)]
     seed: u64,
     /// The most epochs (training stops earlier when validation loss stalls).
-    #[arg(long, default_value_t = TranslationOptions::default().epochs)]
+    #[arg(long, default_value_t = TranslationOptions::default().epochs, value_parser = parse_positive)]
     epochs: usize,
     /// Stop after this many epochs without a lower validation loss.
-    #[arg(long, default_value_t = TranslationOptions::default().patience)]
+    #[arg(long, default_value_t = TranslationOptions::default().patience, value_parser = parse_positive)]
     patience: usize,
     /// Training time budget in minutes: no epoch starts that would end after it.
-    #[arg(long, default_value_t = 30.0)]
-    minutes: f64,
+    #[arg(long, default_value = "30", value_parser = parse_minutes)]
+    minutes: Duration,
     /// Attention: luong (general score), luong-dot or bahdanau.
     #[arg(long, value_parser = parse_attention, default_value = "luong")]
     attention: AttentionKind,
@@ -129,26 +133,26 @@ struct TrainArgs {
     #[arg(long, value_parser = parse_cell, default_value = cell_name(TranslationOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per encoder direction (the decoder has twice as many).
-    #[arg(long, default_value_t = TranslationOptions::default().hidden)]
+    #[arg(long, default_value_t = TranslationOptions::default().hidden, value_parser = parse_positive)]
     hidden: usize,
     /// BPE merges learnt per language (0: whole words).
     #[arg(long, default_value_t = TranslationOptions::default().bpe_merges)]
     bpe: usize,
     /// Label smoothing of the training loss, in [0, 1].
-    #[arg(long, default_value_t = TranslationOptions::default().label_smoothing)]
+    #[arg(long, default_value_t = TranslationOptions::default().label_smoothing, value_parser = parse_probability)]
     label_smoothing: f64,
     /// Dropout on embeddings and before the output layer, in [0, 1).
-    #[arg(long, default_value_t = TranslationOptions::default().dropout)]
+    #[arg(long, default_value_t = TranslationOptions::default().dropout, value_parser = parse_dropout)]
     dropout: f64,
     /// Word dropout: probability that a training token (source, or decoder input) is read
     /// as `<unk>`, in [0, 1).
-    #[arg(long, default_value_t = TranslationOptions::default().word_dropout)]
+    #[arg(long, default_value_t = TranslationOptions::default().word_dropout, value_parser = parse_dropout)]
     word_dropout: f64,
     /// Tie the output layer to the target embedding (`h̃` then has the embedding's size).
     #[arg(long)]
     tie_embeddings: bool,
     /// Beam width of the evaluation.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = parse_positive)]
     beam: usize,
 }
 
@@ -218,24 +222,6 @@ fn main() -> ExitCode {
 }
 
 fn run_training(args: TrainArgs) -> Result<(), String> {
-    if args.minutes.is_nan() || args.minutes <= 0.0 {
-        return Err(format!(
-            "--minutes: expected a positive number, got {}",
-            args.minutes
-        ));
-    }
-    if !(0.0..=1.0).contains(&args.label_smoothing) {
-        return Err(format!(
-            "--label-smoothing: expected a value in [0, 1], got {}",
-            args.label_smoothing
-        ));
-    }
-    if !(0.0..1.0).contains(&args.word_dropout) {
-        return Err(format!(
-            "--word-dropout: expected a value in [0, 1), got {}",
-            args.word_dropout
-        ));
-    }
     let mut options = TranslationOptions {
         out: args.out,
         backend: args.backend,
@@ -243,7 +229,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         seed: args.seed,
         epochs: args.epochs,
         patience: args.patience,
-        time_budget: Some(Duration::from_secs_f64(args.minutes * 60.0)),
+        time_budget: Some(args.minutes),
         attention: args.attention,
         input_feeding: args.input_feeding,
         cell: args.cell,
@@ -305,8 +291,9 @@ fn translate(
     heatmaps: Option<PathBuf>,
     backend: Backend,
 ) -> Result<(), String> {
-    if beam == 0 {
-        return Err("--beam: expected a width of at least 1, got 0".to_string());
+    if heatmaps.is_some() {
+        // Before the model is loaded and the sentences translated, not after.
+        require_font()?;
     }
     let translator = Translator::load(&model, backend)?;
     let beam = (beam > 1).then_some(beam);

@@ -19,8 +19,8 @@ use rnn_tasks::{
 };
 
 use crate::backend::Backend;
-use crate::files::{load_model, read_json, save_model, write_json};
-use crate::split::split;
+use crate::files::{check_saved_size, load_model, read_json, save_model, write_json};
+use crate::split::{Split, split};
 use crate::text::{Vocab, model_tokens};
 use crate::training::{Monitor, TrainingPlan, fit};
 use data::Example;
@@ -29,6 +29,12 @@ use model::{SentimentBatcher, SentimentItem, SentimentModel};
 /// Accuracy of the AFINN lexicon scorer of the `sentiment` npm package on all 1,000 sentences
 /// of each site (published with the data).
 pub const AFINN_BASELINE: [(&str, f64); 3] = [("amazon", 0.726), ("imdb", 0.765), ("yelp", 0.696)];
+
+/// The fraction of each (source, label) stratum held out for validation, and again for test.
+const HELD_OUT: f64 = 0.1;
+/// The fewest distinct sentences a stratum needs for [`HELD_OUT`] to hold out at least one for
+/// validation and one for test: round(5 × 0.1) = 1, round(4 × 0.1) = 0.
+const MIN_STRATUM: usize = 5;
 
 /// Everything a training run needs.
 #[derive(Debug, Clone)]
@@ -129,20 +135,7 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
             options.data.display()
         ));
     }
-    // 80/10/10, stratified by source and label; repeated sentences stay in one part.
-    let mut parts = split(
-        examples,
-        0.1,
-        0.1,
-        options.seed,
-        |e| (e.source.clone(), e.label.clone()),
-        |e| e.text.to_lowercase(),
-    );
-    if options.quick {
-        parts.train.truncate(200);
-        parts.valid.truncate(50);
-        parts.test.truncate(50);
-    }
+    let parts = split_examples(examples, options)?;
     let vocab = Vocab::from_texts(
         parts.train.iter().map(|e| e.text.as_str()),
         options.min_frequency,
@@ -218,6 +211,43 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
     })
 }
 
+/// Splits the sentences of `options.data` 80/10/10 (seeded with `options.seed`), stratified by
+/// source and label; repeated sentences (ignoring case) stay in one part. A `quick` run keeps
+/// 200/50/50 of them. Fails, naming the file, when a part would be empty.
+pub fn split_examples(
+    examples: Vec<Example>,
+    options: &SentimentOptions,
+) -> Result<Split<Example>, String> {
+    let mut parts = split(
+        examples,
+        HELD_OUT,
+        HELD_OUT,
+        options.seed,
+        |e| (e.source.clone(), e.label.clone()),
+        |e| e.text.to_lowercase(),
+    )
+    .map_err(|small| {
+        let percent = HELD_OUT * 100.0;
+        small.error(
+            &options.data,
+            &format!(
+                "at least {MIN_STRATUM} distinct sentences with the same label (and source), so \
+                 that {percent}% validation and {percent}% test hold out one or more each"
+            ),
+            &format!(
+                "{} sentences, at most {} distinct with the same label (and source)",
+                small.items, small.largest_stratum
+            ),
+        )
+    })?;
+    if options.quick {
+        parts.train.truncate(200);
+        parts.valid.truncate(50);
+        parts.test.truncate(50);
+    }
+    Ok(parts)
+}
+
 /// Overall and per-source accuracy of `model` on `examples` (encoded as `items`).
 fn test_accuracy(
     model: &SentimentModel,
@@ -286,18 +316,39 @@ pub struct SentimentPredictor {
 }
 
 impl SentimentPredictor {
-    /// Loads the model that [`train`] wrote to `dir`.
+    /// Loads the model that [`train`] wrote to `dir`. Fails when the vocabulary or the classes
+    /// there do not have the sizes of the model's configuration (files of different runs
+    /// mixed).
     pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
         let device = backend.device();
-        let model = load_model(dir, |config: &SequenceClassifierConfig| {
+        let (model, config) = load_model(dir, |config: &SequenceClassifierConfig| {
             Ok(SentimentModel {
                 classifier: config.try_init(&device).map_err(|e| e.to_string())?,
             })
         })?;
+        let vocab = Vocab::load(&dir.join("vocab.json"))?;
+        let classes: Vec<String> = read_json(&dir.join("classes.json"))?;
+        // A classifier of feature vectors has no vocabulary size: 0 tokens then.
+        check_saved_size(
+            dir,
+            "vocab.json",
+            "tokens",
+            vocab.len(),
+            "input.vocab_size",
+            config.input.vocab_size.unwrap_or(0),
+        )?;
+        check_saved_size(
+            dir,
+            "classes.json",
+            "classes",
+            classes.len(),
+            "num_classes",
+            config.num_classes,
+        )?;
         Ok(Self {
             model,
-            vocab: Vocab::load(&dir.join("vocab.json"))?,
-            classes: read_json(&dir.join("classes.json"))?,
+            vocab,
+            classes,
             device,
         })
     }

@@ -4,7 +4,7 @@
 //!
 //! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`,
 //! `source_vocab.json`, `target_vocab.json`, the BPE merges `source_bpe.json` and
-//! `target_bpe.json` (when subwords are used), and burn-train's logs and checkpoints under
+//! `target_bpe.json` (`{"merges": null}` for whole words), and burn-train's logs and checkpoints under
 //! `training/`.
 
 pub mod data;
@@ -24,8 +24,8 @@ use rnn_tasks::{
 
 use crate::backend::Backend;
 use crate::bleu::corpus_bleu;
-use crate::files::{load_model, save_model};
-use crate::heatmap::attention_heatmap;
+use crate::files::{check_saved_size, load_model, save_model};
+use crate::heatmap::{attention_heatmap, require_font};
 use crate::split::{Split, split};
 use crate::text::{Vocab, detokenize, tokenize};
 use crate::training::{Monitor, TrainingPlan, fit};
@@ -156,6 +156,7 @@ pub struct TranslationReport {
 /// Trains a translation model on `options.data`, writes it to `options.out`, and measures
 /// test BLEU of greedy decoding and beam search.
 pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> {
+    require_heatmap_font(options)?;
     let parts = split_pairs(options)?;
     let (source_segmenter, source_vocab) = learn_tokens(&parts.train, |p| &p.source, options);
     let (target_segmenter, target_vocab) = learn_tokens(&parts.train, |p| &p.target, options);
@@ -286,8 +287,9 @@ pub fn export_split(options: &TranslationOptions, dir: &Path) -> Result<[usize; 
 }
 
 /// Reads `options.data` and splits it (seeded): the same options give the same test set, so a
-/// saved model can be evaluated again ([`evaluate_saved`]).
-fn split_pairs(options: &TranslationOptions) -> Result<Split<Pair>, String> {
+/// saved model can be evaluated again ([`evaluate_saved`]). A `quick` run keeps 256 training,
+/// 32 validation and 16 test pairs. Fails, naming the file, when a part would be empty.
+pub fn split_pairs(options: &TranslationOptions) -> Result<Split<Pair>, String> {
     let pairs = data::read(&options.data)?;
     let n = pairs.len() as f64;
     // Pairs with the same source sentence stay in one part, so no test sentence was trained on.
@@ -298,16 +300,23 @@ fn split_pairs(options: &TranslationOptions) -> Result<Split<Pair>, String> {
         options.seed,
         |_| (),
         |p: &Pair| p.source.to_lowercase(),
-    );
-    if parts.test.is_empty() || parts.valid.is_empty() || parts.train.is_empty() {
-        return Err(format!(
-            "--data {}: expected enough pairs for {} test and {} validation pairs and a training set, got {}",
-            options.data.display(),
-            options.test_size,
-            options.valid_size,
-            n
-        ));
-    }
+    )
+    .map_err(|small| {
+        small.error(
+            &options.data,
+            &format!(
+                "at least {} pairs with distinct source sentences ({} test, {} validation, the \
+                 rest training)",
+                options.test_size + options.valid_size + 1,
+                options.test_size,
+                options.valid_size
+            ),
+            &format!(
+                "{} pairs, {} distinct source sentences",
+                small.items, small.groups
+            ),
+        )
+    })?;
     if options.quick {
         parts.train.truncate(256);
         parts.valid.truncate(32);
@@ -378,11 +387,21 @@ pub fn evaluate(
 /// Evaluates the model saved in `model` on the test split that [`train`] with the same
 /// `options` (data, seed, sizes) held out.
 pub fn evaluate_saved(options: &TranslationOptions, model: &Path) -> Result<Evaluation, String> {
+    require_heatmap_font(options)?;
     let translator = Translator::load(model, options.backend)?;
     let parts = split_pairs(options)?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
     evaluate(&translator, &parts.test, options)
+}
+
+/// Fails at once when [`evaluate`] is to write heatmaps and has no font for their labels,
+/// rather than after hours of training or minutes of decoding whose BLEU would be lost.
+fn require_heatmap_font(options: &TranslationOptions) -> Result<(), String> {
+    if options.heatmaps > 0 {
+        require_font()?;
+    }
+    Ok(())
 }
 
 /// The model configuration of `options`: a bidirectional encoder of `hidden` units per
@@ -447,21 +466,40 @@ pub struct Translator {
 }
 
 impl Translator {
-    /// Loads the model that [`train`] wrote to `dir`.
+    /// Loads the model that [`train`] wrote to `dir`. Fails when the vocabularies there do not
+    /// have the sizes of the model's configuration (files of different runs mixed).
     pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
         let device = backend.device();
-        let model = load_model(dir, |config: &Seq2SeqConfig| {
+        let (model, config) = load_model(dir, |config: &Seq2SeqConfig| {
             Ok(TranslationModel {
                 seq2seq: config.try_init(&device).map_err(|e| e.to_string())?,
                 label_smoothing: 0.0,
             })
         })?;
+        let source_vocab = Vocab::load(&dir.join("source_vocab.json"))?;
+        let target_vocab = Vocab::load(&dir.join("target_vocab.json"))?;
+        check_saved_size(
+            dir,
+            "source_vocab.json",
+            "tokens",
+            source_vocab.len(),
+            "source_vocab_size",
+            config.source_vocab_size,
+        )?;
+        check_saved_size(
+            dir,
+            "target_vocab.json",
+            "tokens",
+            target_vocab.len(),
+            "target_vocab_size",
+            config.target_vocab_size,
+        )?;
         Ok(Self {
             model: model.seq2seq,
             source_segmenter: Segmenter::load(&dir.join("source_bpe.json"))?,
             target_segmenter: Segmenter::load(&dir.join("target_bpe.json"))?,
-            source_vocab: Vocab::load(&dir.join("source_vocab.json"))?,
-            target_vocab: Vocab::load(&dir.join("target_vocab.json"))?,
+            source_vocab,
+            target_vocab,
             device,
         })
     }

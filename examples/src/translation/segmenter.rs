@@ -3,8 +3,20 @@
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::bpe::{Bpe, join_subwords};
+use crate::files::{read_json, write_json};
 use crate::text::{model_tokens, tokenize};
+
+/// What [`Segmenter::save`] writes for whole words, `{"merges": null}` (BPE merges are
+/// `{"merges": [...]}`): a record of the choice, so that a missing file is an error rather
+/// than a silent switch to whole words.
+#[derive(Serialize, Deserialize)]
+struct WholeWords {
+    /// `()` is JSON's `null`, and reads back from nothing else.
+    merges: (),
+}
 
 /// Words, or BPE subwords of words, for one side of a translation model.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,22 +55,29 @@ impl Segmenter {
         }
     }
 
-    /// Writes the merges to `path`; for whole words, removes a file left there by an earlier
-    /// run (so [`load`](Self::load) reads whole words back).
+    /// Writes the merges to `path`, or for whole words `{"merges": null}`.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         match &self.bpe {
             Some(bpe) => bpe.save(path),
-            None if path.exists() => std::fs::remove_file(path)
-                .map_err(|e| format!("{}: cannot remove stale merges: {e}", path.display())),
-            None => Ok(()),
+            None => write_json(path, &WholeWords { merges: () }),
         }
     }
 
-    /// Reads what [`save`](Self::save) wrote to `path`: whole words when there is no file.
+    /// Reads what [`save`](Self::save) wrote to `path`. A missing file is an error: the model
+    /// was trained on the subwords or the whole words that the file records.
     pub fn load(path: &Path) -> Result<Self, String> {
-        Ok(Self {
-            bpe: path.exists().then(|| Bpe::load(path)).transpose()?,
-        })
+        if !path.is_file() {
+            return Err(format!(
+                "{}: expected the BPE merges saved with the model ({{\"merges\": null}} for a \
+                 model trained on whole words, --bpe 0), got no such file",
+                path.display()
+            ));
+        }
+        let bpe = match read_json::<WholeWords>(path) {
+            Ok(WholeWords { merges: () }) => None,
+            Err(_) => Some(Bpe::load(path)?),
+        };
+        Ok(Self { bpe })
     }
 }
 
@@ -100,7 +119,7 @@ mod tests {
         // Whole words saved over the merges of an earlier run: whole words load back.
         Segmenter::learn(TEXTS, 0)
             .save(&path)
-            .expect("stale merges removed");
+            .expect("merges overwritten");
         assert_eq!(
             Segmenter::load(&path).expect("whole words"),
             Segmenter::learn(TEXTS, 0)

@@ -78,3 +78,82 @@ fn translation_reads_pairs_ignoring_extra_columns_and_repeats() {
             .unwrap();
     assert_eq!(shipped.len(), 14_845);
 }
+
+#[test]
+fn sentiment_header_names_the_columns_in_any_order() {
+    let expected = sentiment::parse("pos\tGreat!\nneg\tAwful.\n", "f").unwrap();
+    // Before the header rule, `text<TAB>label` was a sentence "label" of class "text".
+    for header in ["text\tlabel", "Sentence\tLabel", " TEXT \tlabel"] {
+        let swapped = sentiment::parse(&format!("{header}\nGreat!\tpos\nAwful.\tneg\n"), "f");
+        assert_eq!(swapped.as_ref(), Ok(&expected), "{header:?}");
+    }
+    let with_source = sentiment::parse("text\tsource\tlabel\nGreat!\tyelp\tpos\n", "f").unwrap();
+    assert_eq!(
+        with_source,
+        [sentiment::Example {
+            source: Some("yelp".into()),
+            label: "pos".into(),
+            text: "Great!".into(),
+        }]
+    );
+    // A first line with any field that is not a column name is data.
+    let data = sentiment::parse("label\tGreat!\n", "f").unwrap();
+    assert_eq!(
+        (data[0].label.as_str(), data[0].text.as_str()),
+        ("label", "Great!")
+    );
+    // All column names, but not a usable header.
+    for header in ["label\tlabel", "text\tsentence", "source\ttext"] {
+        let error = sentiment::parse(&format!("\n{header}\npos\tGreat!\n"), "f.tsv").unwrap_err();
+        assert!(
+            error.starts_with("f.tsv:2: expected a header naming label and text"),
+            "{error}"
+        );
+    }
+    // Rows follow the header's width.
+    let error = sentiment::parse("sentence\tlabel\nGreat!\tpos\tyelp\n", "f.tsv").unwrap_err();
+    assert!(
+        error.contains("f.tsv:2: expected 2 tab-separated columns like the first line, got 3"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sentiment_classes_are_in_one_total_order_whatever_the_input_order() {
+    let examples = |labels: &[&str]| -> Vec<sentiment::Example> {
+        labels
+            .iter()
+            .map(|label| sentiment::Example {
+                source: None,
+                label: label.to_string(),
+                text: "text".into(),
+            })
+            .collect()
+    };
+    // Integers by value (equal values by text), then the rest by text. By value for two
+    // integers and by text otherwise, 2 < 10 < 1a < 2 went round in a circle.
+    let expected = ["01", "1", "2", "10", "1a", "a", "b"];
+    let mut labels = vec!["b", "10", "1a", "2", "a", "1", "01", "1", "2"];
+    for _ in 0..labels.len() {
+        labels.rotate_left(1);
+        assert_eq!(
+            sentiment::classes(&examples(&labels)),
+            expected,
+            "{labels:?}"
+        );
+        labels.reverse();
+        assert_eq!(
+            sentiment::classes(&examples(&labels)),
+            expected,
+            "{labels:?}"
+        );
+    }
+    for labels in [["2", "10", "1a"], ["1a", "10", "2"], ["10", "2", "1a"]] {
+        assert_eq!(sentiment::classes(&examples(&labels)), ["2", "10", "1a"]);
+    }
+    // `1` and `01` are the same number but different labels: each once.
+    assert_eq!(
+        sentiment::classes(&examples(&["1", "01", "1"])),
+        ["01", "1"]
+    );
+}

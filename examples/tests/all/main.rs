@@ -1,10 +1,13 @@
-//! Tests of the examples: their building blocks (text, splits, BLEU, data files) and quick
-//! end-to-end runs of both programs on the backend under test (`RNN_TEST_BACKEND`).
+//! Tests of the examples: their building blocks (text, splits, BLEU, data files, saved models,
+//! flags) and quick end-to-end runs of both programs on the backend under test
+//! (`RNN_TEST_BACKEND`).
 
 mod batcher;
 mod bleu;
+mod cli;
 mod data;
 mod export;
 mod programs;
+mod saved;
 mod split;
 mod text;

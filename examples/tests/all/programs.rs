@@ -210,7 +210,11 @@ fn translation_quick_run_with_whole_words() {
     ));
     let bleu = number_after(&text, "test BLEU (beam 2): ");
     assert!((0.0..=100.0).contains(&bleu));
-    assert!(!dir.path().join("source_bpe.json").exists(), "no merges");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("source_bpe.json")).unwrap(),
+        "{\n  \"merges\": null\n}",
+        "whole words recorded"
+    );
     let translator = Translator::load(dir.path(), backend_of_tests()).unwrap();
     let sentence = "Es wurde aber auch Zeit!".to_string();
     let t = &translator.translate(std::slice::from_ref(&sentence), None, 4)[0];
@@ -228,24 +232,139 @@ fn bad_arguments_fail_with_a_message_naming_them() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
 
+    let tiny = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tiny.path(), "label\ttext\n1\tGood.\n0\tBad.\n").unwrap();
+    let output = run(
+        sentiment,
+        &["--quick", "--data", tiny.path().to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: --data {}: too small",
+            tiny.path().display()
+        )) && stderr.contains("expected at least 5 distinct sentences")
+            && stderr.contains("got 2 sentences"),
+        "{stderr}"
+    );
+}
+
+/// Runs `program` with `args` (no backend: these fail while the command line is parsed), and
+/// checks that it fails, before doing anything, with clap's message for `flag`'s `value`.
+fn rejected_at_parse_time(program: &str, args: &[&str], flag: &str, value: &str, why: &str) {
+    let output = Command::new(program).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: clap's usage error\n{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "{args:?}: nothing started");
+    let expected = format!("error: invalid value '{value}' for '{flag}': {why}, got {value}");
+    assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+}
+
+#[test]
+fn bad_flag_values_fail_while_parsing() {
     let translation = env!("CARGO_BIN_EXE_translation");
-    let output = run(translation, &["--quick", "--label-smoothing", "1.5"]);
-    assert!(!output.status.success());
+    let count = "expected an integer of at least 1";
+    for args in [
+        &["--quick", "--beam", "0"][..],
+        &["train", "--quick", "--beam", "0"],
+        &["evaluate", "--beam", "0"],
+        &["translate", "--beam", "0", "Hallo"],
+    ] {
+        rejected_at_parse_time(translation, args, "--beam <BEAM>", "0", count);
+    }
+    for (flag, value, why) in [
+        ("--epochs", "0", count),
+        ("--patience", "0", count),
+        ("--hidden", "0", count),
+        (
+            "--minutes",
+            "inf",
+            "expected a positive, finite number of minutes",
+        ),
+        (
+            "--minutes",
+            "0",
+            "expected a positive, finite number of minutes",
+        ),
+        ("--label-smoothing", "1.5", "expected a value in [0, 1]"),
+        ("--dropout", "1", "expected a value in [0, 1)"),
+        ("--word-dropout", "NaN", "expected a value in [0, 1)"),
+    ] {
+        let placeholder = flag
+            .trim_start_matches("--")
+            .replace('-', "_")
+            .to_uppercase();
+        rejected_at_parse_time(
+            translation,
+            &["--quick", flag, value],
+            &format!("{flag} <{placeholder}>"),
+            value,
+            why,
+        );
+    }
+    let sentiment = env!("CARGO_BIN_EXE_sentiment");
+    for flag in ["--epochs", "--hidden"] {
+        let placeholder = flag.trim_start_matches("--").to_uppercase();
+        rejected_at_parse_time(
+            sentiment,
+            &["--quick", flag, "0"],
+            &format!("{flag} <{placeholder}>"),
+            "0",
+            count,
+        );
+    }
+}
+
+#[test]
+fn a_missing_heatmap_font_stops_translation_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let translation = env!("CARGO_BIN_EXE_translation");
+    let font = dir.path().join("no-such-font.ttf");
+    let maps = dir.path().join("maps");
+    for args in [
+        &["--quick", "--out", dir.path().to_str().unwrap()][..],
+        &[
+            "evaluate",
+            "--quick",
+            "--model",
+            dir.path().to_str().unwrap(),
+        ],
+        &[
+            "translate",
+            "--model",
+            dir.path().to_str().unwrap(),
+            "--heatmaps",
+            maps.to_str().unwrap(),
+            "Hallo",
+        ],
+    ] {
+        let output = Command::new(translation)
+            .args(args)
+            .args(["--backend", &backend()])
+            .env("BURN_RNN_FONT", &font)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr.contains(&format!(
+                "error: BURN_RNN_FONT: expected a TrueType font file for the heatmap labels, got \
+                 {}, which is not a file",
+                font.display()
+            )),
+            "{args:?}: {stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!stdout.contains("epoch"), "{args:?}: no training: {stdout}");
+    }
     assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("--label-smoothing: expected a value in [0, 1], got 1.5")
-    );
-    let output = run(translation, &["--quick", "--word-dropout", "1"]);
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("--word-dropout: expected a value in [0, 1), got 1")
-    );
-    let output = run(translation, &["translate", "--beam", "0", "Hallo"]);
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("--beam: expected a width of at least 1, got 0")
+        !dir.path().join("model.bpk").exists() && !maps.exists(),
+        "nothing written"
     );
 }
 
