@@ -206,6 +206,15 @@ fn take(
     Ok(data.clone().convert::<f32>())
 }
 
+/// `data`'s values as `f32`, copied into host memory now. On wgpu, Burn 0.22.1 can hand out
+/// tensor data whose bytes are produced later, when first read, from the device buffer: a
+/// training step that then updates the parameter in place would change a state dict already
+/// taken (seen: a state dict taken before an optimiser step read the stepped values).
+fn host_f32(data: TensorData) -> TensorData {
+    let shape = data.shape().to_vec();
+    TensorData::new(data.iter::<f32>().collect::<Vec<f32>>(), shape)
+}
+
 /// `param` holding `data` instead, on its device, with its id and its gradient requirement: a
 /// loaded network trains like the one it replaces (as with Burn's record loading).
 fn loaded<const D: usize>(param: &Param<Tensor<D>>, data: TensorData) -> Param<Tensor<D>> {
@@ -310,7 +319,7 @@ impl<C: Cell> Rnn<C> {
         for (k, cell) in self.cells().into_iter().enumerate() {
             let s = suffix(k, directions);
             let w = cell.weights();
-            let data = |t: Tensor<2>| t.into_data().convert::<f32>();
+            let data = |t: Tensor<2>| host_f32(t.into_data());
             tensors.insert(format!("{prefix}weight_ih{s}"), data(w.weight_ih.val()));
             tensors.insert(format!("{prefix}weight_hh{s}"), data(w.weight_hh.val()));
             if let Some(w_hr) = cell.projection() {
@@ -320,7 +329,7 @@ impl<C: Cell> Rnn<C> {
                 if let Some(bias) = bias {
                     tensors.insert(
                         format!("{prefix}{name}{s}"),
-                        bias.val().into_data().convert::<f32>(),
+                        host_f32(bias.val().into_data()),
                     );
                 }
             }

@@ -287,6 +287,16 @@ impl<C: Cell> Rnn<C> {
             Some(lengths) => Padding::new(lengths, seq, batch, &input.device())?,
             None => None,
         };
+        // The padding's values never count, but a NaN or an infinity there would make NaN
+        // gradients (`0 · ∞`) where the padded steps' zero gradients meet the weights. Later
+        // layers read outputs that are zero in the padding.
+        let input = match &padding {
+            Some(p) => input.mask_fill(
+                p.keep.clone().bool_not().expand([seq, batch, features]),
+                0.0,
+            ),
+            None => input,
+        };
 
         let mut states = state.map(RnnState::unstack).map(Vec::into_iter);
         let mut finals = Vec::with_capacity(self.layers.len() * self.num_directions());
@@ -448,6 +458,18 @@ impl<C: Cell> Rnn<C> {
                     let w_hr_name = format!("{name}.weight_hr");
                     check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, &device)?;
                     state
+                }
+                // The states of all cells are stacked, and each cell's kernel reads its
+                // initial state with its own width: every cell must have the first one's.
+                None if hidden != state => {
+                    return Err(RnnError::new(
+                        format!("{name}.weight_hr"),
+                        format!(
+                            "a projection of shape {:?} (as cells[0]'s)",
+                            [state, hidden]
+                        ),
+                        "None",
+                    ));
                 }
                 None => hidden,
             };

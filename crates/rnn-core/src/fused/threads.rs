@@ -135,8 +135,14 @@ where
             for (lane, scratch) in lanes.iter_mut() {
                 f(round, lane, scratch.as_mut_slice());
             }
-            if meet && !barrier.wait() {
-                // Another thread failed: its panic is the one the caller sees.
+            // When another thread failed (its panic is the one the caller sees), stop here
+            // rather than run the remaining rounds for nothing.
+            let go_on = if meet {
+                barrier.wait()
+            } else {
+                !barrier.is_poisoned()
+            };
+            if !go_on {
                 return;
             }
         }
@@ -264,6 +270,10 @@ impl SpinBarrier {
             waits = waits.saturating_add(1);
         }
         !self.poisoned.load(Ordering::Acquire)
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     fn poison(&self) {

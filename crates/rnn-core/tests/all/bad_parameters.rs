@@ -61,7 +61,7 @@ fn every_parameter_of_every_cell_is_checked() {
             .with_bidirectional(true)
             .init(&device())
     };
-    let cases: [(&dyn Fn(&mut Lstm), &str); 6] = [
+    let cases: [(&dyn Fn(&mut Lstm), &str); 7] = [
         (
             &|l: &mut Lstm| l.cells_mut()[1].weights_mut().weight_hh = zeros([24, 4]),
             "cells[1].weights.weight_hh: expected shape [24, 3] (4 gates × hidden_size 6, \
@@ -89,6 +89,16 @@ fn every_parameter_of_every_cell_is_checked() {
             &|l: &mut Lstm| l.cells_mut()[0].weights_mut().weight_hh = zeros([22, 3]),
             "cells[0].weights.weight_hh: expected 4 gates × hidden_size rows (LSTM), got shape \
              [22, 3]",
+        ),
+        (
+            // A cell that no longer projects, with weights of that shape: its kernel would
+            // read initial states of the wrong width.
+            &|l: &mut Lstm| {
+                let mut cells = l.cells_mut();
+                cells[1].weight_hr = None;
+                cells[1].weights.weight_hh = zeros([24, 6]);
+            },
+            "cells[1].weight_hr: expected a projection of shape [3, 6] (as cells[0]'s), got None",
         ),
     ];
     for (break_it, expected) in cases {

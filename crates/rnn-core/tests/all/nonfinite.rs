@@ -89,3 +89,71 @@ fn nan_and_infinities_propagate_as_in_pytorch(
         other => panic!("unknown cell {other}"),
     }
 }
+
+/// The gradients (input and every parameter) and outputs of a training step of `rnn` over `x`
+/// with `lengths`.
+fn training_step<C: Cell>(rnn: &Rnn<C>, x: Tensor<3>, lengths: &[usize]) -> Vec<Vec<f32>> {
+    let x = x.require_grad();
+    let out = rnn.forward(x.clone(), None, Some(lengths));
+    let mut results = vec![values(&out.output), values(&out.state.hidden)];
+    let grads = (out.output.sum() + out.state.hidden.sum()).backward();
+    results.push(values(&x.grad(&grads).unwrap()));
+    for cell in rnn.cells() {
+        let w = cell.weights();
+        for param in [&w.weight_ih, &w.weight_hh] {
+            results.push(values(&param.grad(&grads).unwrap()));
+        }
+        for bias in [&w.bias_ih, &w.bias_hh].into_iter().flatten() {
+            results.push(values(&bias.grad(&grads).unwrap()));
+        }
+    }
+    results
+}
+
+fn padding_is_ignored<C: Cell>(nonlinearity: Nonlinearity) {
+    let device = autodiff_device();
+    let rnn: Rnn<C> = RnnConfig::new(4, 5)
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .with_nonlinearity(nonlinearity)
+        .init(&device);
+    let lengths = [6, 2, 4];
+    let x = crate::util::Rng::new(7).tensor([3, 6, 4], &device);
+    // NaN, +inf and -inf in every padded step.
+    let mut poisoned = values(&x);
+    for (b, &len) in lengths.iter().enumerate() {
+        for t in len..6 {
+            for k in 0..4 {
+                poisoned[(b * 6 + t) * 4 + k] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][k % 3];
+            }
+        }
+    }
+    let poisoned = Tensor::from_data(burn::tensor::TensorData::new(poisoned, [3, 6, 4]), &device);
+    let clean = training_step(&rnn, x, &lengths);
+    let dirty = training_step(&rnn, poisoned, &lengths);
+    for (i, (a, b)) in clean.iter().zip(&dirty).enumerate() {
+        assert!(
+            a.iter().all(|v| v.is_finite()),
+            "result {i} of the clean input"
+        );
+        // The padded positions of the input gradient are 0 either way.
+        assert_eq!(a, b, "result {i}: non-finite padding changed it");
+    }
+}
+
+/// NaN and infinities in the padding change neither the outputs nor any gradient (PyTorch
+/// never reads a packed sequence's padding).
+#[rstest]
+fn non_finite_padding_changes_nothing(
+    #[values("rnn_relu", "lstm", "gru")] cell: &str,
+    #[values(false, true)] stepwise: bool,
+) {
+    match (cell, stepwise) {
+        ("lstm", false) => padding_is_ignored::<LstmCell>(Nonlinearity::Tanh),
+        ("lstm", true) => padding_is_ignored::<Stepwise<LstmCell>>(Nonlinearity::Tanh),
+        ("gru", false) => padding_is_ignored::<GruCell>(Nonlinearity::Tanh),
+        ("gru", true) => padding_is_ignored::<Stepwise<GruCell>>(Nonlinearity::Tanh),
+        (_, false) => padding_is_ignored::<ElmanCell>(Nonlinearity::Relu),
+        (_, true) => padding_is_ignored::<Stepwise<ElmanCell>>(Nonlinearity::Relu),
+    }
+}

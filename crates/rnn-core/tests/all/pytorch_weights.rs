@@ -264,7 +264,9 @@ fn bad_files_give_errors(#[case] file: &str) {
 }
 
 /// Loading keeps every parameter's gradient requirement: one optimiser step on a loaded
-/// network moves every parameter (fine-tuning a ported model trains all of it).
+/// network moves every parameter (fine-tuning a ported model trains all of it). On wgpu this
+/// also checks that a state dict keeps the values it was taken with, whatever happens to the
+/// parameters after it.
 #[rstest]
 #[case::lstm_projected("lstm_proj_l2_bi_bias.safetensors")]
 #[case::gru("gru_l2_bi_bias.pt")]
