@@ -12,12 +12,21 @@
 //! `rnn-bench --memory [--backend B] [--cell C] [--shape B,S,I,H]` instead measures the peak
 //! resident memory of one training step at `S`, `2S`, `4S` and `8S` steps, each in a fresh
 //! process, for our layer and burn-nn's.
+//!
+//! `rnn-bench --outlier [--backend B] [--cell C] [--shape B,S,I,H]` measures, in a fresh
+//! process, the resident memory left after one outlier training step over `S` steps (all of it
+//! dropped) followed by ten short steps over 64: what a long-running trainer keeps after one
+//! unusually long batch.
+//!
+//! `rnn-bench --concurrent N [--backend B] [--cell C] [--shape B,S,I,H]` times `N` calls of our
+//! layer (forward, and forward+backward) made at once from `N` threads against the same calls
+//! made one after another.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::{Cell, Elman, Gru, Lstm, Rnn, RnnConfig};
+use rnn_core::{Cell, CellKind, Elman, Gru, Lstm, Rnn, RnnConfig};
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
 /// (`hidden / 2` for ours with `--cell LSTMP`).
@@ -232,6 +241,119 @@ fn probe_memory(backend: &str, cell: &str, s: Shape, which: &str) {
     println!("{before} {peak}");
 }
 
+/// `--probe-outlier BACKEND CELL B,S,I,H`: one training step of our layer over `S` steps,
+/// everything dropped, then ten over 64 steps; prints the resident memory before, the peak, and
+/// the resident memory at the end, in KiB.
+fn probe_outlier(backend: &str, cell: &str, s: Shape) {
+    let device = device(backend).autodiff();
+    let step = |seq: usize| {
+        let (ours, _) = layers(cell, s, &device);
+        let x = Tensor::<3>::random([s.batch, seq, s.input], Distribution::Default, &device)
+            .require_grad();
+        let grads = ours(x.clone()).sum().backward();
+        let _: f32 = x.grad(&grads).expect("input gradient").sum().into_scalar();
+    };
+    step(64);
+    let (_, before) = rss_kib();
+    step(s.seq);
+    for _ in 0..10 {
+        step(64);
+    }
+    let (peak, after) = rss_kib();
+    println!("{before} {peak} {after}");
+}
+
+/// Runs this program with `args` and returns the numbers it printed.
+fn probe(args: &[&str]) -> Vec<f64> {
+    let exe = std::env::current_exe().expect("own path");
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .expect("run the probe");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
+/// Resident memory after an outlier batch, each cell in a fresh process.
+fn outlier_table(backends: &[String], cells: &[String], s: Shape) {
+    println!(
+        "Resident memory after one outlier training step over {} steps (batch {}, input {}, \
+         hidden {}), all dropped, then ten steps over 64; MiB\n",
+        s.seq, s.batch, s.input, s.hidden
+    );
+    println!("| backend | cell | before | peak | after | kept (after − before) |");
+    println!("|---|---|---|---|---|---|");
+    for backend in backends {
+        for cell in cells {
+            let shape = format!("{},{},{},{}", s.batch, s.seq, s.input, s.hidden);
+            match probe(&["--probe-outlier", backend, cell, &shape])[..] {
+                [before, peak, after] => println!(
+                    "| {backend} | {cell} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    before / 1024.0,
+                    peak / 1024.0,
+                    after / 1024.0,
+                    (after - before) / 1024.0
+                ),
+                _ => println!("| {backend} | {cell} | probe failed | | | |"),
+            }
+        }
+    }
+}
+
+/// `n` calls of our layer made at once from `n` threads against the same calls one after
+/// another, forward and forward+backward, median of `iters` alternated runs.
+fn concurrent_table(backends: &[String], cells: &[String], s: Shape, n: usize, iters: usize) {
+    println!(
+        "{n} concurrent callers against the same {n} calls made one after another, batch {}, \
+         seq {}, input {}, hidden {}; median of {iters} runs; ratio < 1: concurrent is faster\n",
+        s.batch, s.seq, s.input, s.hidden
+    );
+    println!(
+        "| backend | cell | pass | sequential (ms) | concurrent (ms) | concurrent ÷ sequential |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for backend in backends {
+        for cell in cells.iter().map(String::as_str) {
+            let kind = match cell {
+                "LSTM" => CellKind::Lstm,
+                "GRU" => CellKind::Gru,
+                "Elman" => CellKind::Elman,
+                other => panic!("--concurrent: expected --cell LSTM, GRU or Elman, got {other}"),
+            };
+            for (pass, device) in [
+                ("fwd", device(backend)),
+                ("fwd+bwd", device(backend).autodiff()),
+            ] {
+                let rnn = RnnConfig::new(s.input, s.hidden).init_kind(kind, &device);
+                let x =
+                    Tensor::<3>::random([s.batch, s.seq, s.input], Distribution::Default, &device);
+                let call = || {
+                    let out = if device.is_autodiff() {
+                        let x = x.clone().require_grad();
+                        let loss = rnn.forward(x.clone(), None, None).output.sum();
+                        x.grad(&loss.backward()).expect("input gradient").sum()
+                    } else {
+                        rnn.forward(x.clone(), None, None).output.sum()
+                    };
+                    let _: f32 = out.into_scalar();
+                };
+                let sequential = || (0..n).for_each(|_| call());
+                let concurrent =
+                    || std::thread::scope(|scope| (0..n).for_each(|_| drop(scope.spawn(call))));
+                let (ts, tc) = medians(1, iters, sequential, concurrent);
+                println!(
+                    "| {backend} | {cell} | {pass} | {:.2} | {:.2} | {:.2} |",
+                    ms(ts),
+                    ms(tc),
+                    ms(tc) / ms(ts)
+                );
+            }
+        }
+    }
+}
+
 /// Peak memory of a training step at growing sequence lengths, each in a fresh process.
 fn memory_table(backends: &[String], cells: &[String], s: Shape) {
     println!(
@@ -241,22 +363,13 @@ fn memory_table(backends: &[String], cells: &[String], s: Shape) {
     );
     println!("| backend | cell | layer | seq | peak (MiB) | per step (KiB) |");
     println!("|---|---|---|---|---|---|");
-    let exe = std::env::current_exe().expect("own path");
     for backend in backends {
         for cell in cells {
             for which in ["ours", "burn-nn"] {
                 for factor in [1, 2, 4, 8] {
                     let seq = s.seq * factor;
                     let shape = format!("{},{},{},{}", s.batch, seq, s.input, s.hidden);
-                    let out = std::process::Command::new(&exe)
-                        .args(["--probe-memory", backend, cell, &shape, which])
-                        .output()
-                        .expect("run the memory probe");
-                    let text = String::from_utf8_lossy(&out.stdout);
-                    let v: Vec<f64> = text
-                        .split_whitespace()
-                        .filter_map(|v| v.parse().ok())
-                        .collect();
+                    let v = probe(&["--probe-memory", backend, cell, &shape, which]);
                     if v.len() != 2 {
                         println!("| {backend} | {cell} | {which} | {seq} | probe failed | |");
                         continue;
@@ -285,6 +398,8 @@ fn main() {
     let mut cells: Vec<String> = Vec::new();
     let mut torch = None;
     let mut memory = false;
+    let mut outlier = false;
+    let mut concurrent = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -298,6 +413,15 @@ fn main() {
             "--shape" => shape = parse_shape(&value()),
             "--torch" => torch = Some(read_torch(&value())),
             "--memory" => memory = true,
+            "--outlier" => outlier = true,
+            "--concurrent" => {
+                concurrent = Some(value().parse().expect("--concurrent: expected a number"))
+            }
+            "--probe-outlier" => {
+                let (backend, cell, s) = (value(), value(), value());
+                probe_outlier(&backend, &cell, parse_shape(&s));
+                return;
+            }
             "--probe-memory" => {
                 let (backend, cell, s, which) = (value(), value(), value(), value());
                 probe_memory(&backend, &cell, parse_shape(&s), &which);
@@ -315,6 +439,14 @@ fn main() {
     let s = shape;
     if memory {
         memory_table(&backends, &cells, s);
+        return;
+    }
+    if outlier {
+        outlier_table(&backends, &cells, s);
+        return;
+    }
+    if let Some(n) = concurrent {
+        concurrent_table(&backends, &cells, s, n, iters);
         return;
     }
     println!(

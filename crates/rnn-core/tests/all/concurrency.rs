@@ -2,10 +2,13 @@
 //! budget and one buffer pool among all calls, and how a run is split never depends on how busy
 //! the machine is.
 
+use std::time::Duration;
+
 use burn::tensor::Tensor;
-use rnn_core::{Cell, Gru, Lstm, RnnConfig};
+use rnn_core::{Cell, Gru, Lstm, RnnConfig, kernel_threads, set_kernel_threads};
 
 use crate::backend::autodiff_device;
+use crate::measure::{child_argument, in_child, printed};
 use crate::util::{Rng, values};
 
 /// Callers at once.
@@ -57,5 +60,35 @@ fn concurrent_callers_agree_with_sequential_ones() {
             a == b,
             "caller {i}: concurrent results differ from sequential ones"
         );
+    }
+}
+
+/// `RNN_KERNEL_THREADS` caps the kernels' threads and `set_kernel_threads` overrides it (in a
+/// child process: the cap is the process's, and changing it here would change how the other
+/// tests' runs are split).
+#[test]
+fn the_thread_cap_comes_from_the_environment_or_the_setting() {
+    let test = "concurrency::the_thread_cap_comes_from_the_environment_or_the_setting";
+    match child_argument().as_deref() {
+        Some("read") => println!("threads {}", kernel_threads()),
+        Some(set) => {
+            set_kernel_threads(set.parse().unwrap());
+            let lstm: Lstm = RnnConfig::new(6, 256).init(&autodiff_device());
+            let x = Rng::new(1).tensor([2, 7, 6], &autodiff_device());
+            let out = lstm.forward(x, None, None).output;
+            assert!(values(&out).iter().all(|v| v.is_finite()));
+            println!("threads {}", kernel_threads());
+        }
+        None => {
+            let limit = Duration::from_secs(120);
+            let threads = |argument: &str, envs: &[(&str, &str)]| {
+                printed(&in_child(test, argument, envs, limit), "threads ")
+            };
+            assert_eq!(threads("read", &[("RNN_KERNEL_THREADS", "3")]), 3);
+            assert_eq!(threads("1", &[("RNN_KERNEL_THREADS", "3")]), 1);
+            assert_eq!(threads("5", &[]), 5);
+            let cores = std::thread::available_parallelism().unwrap().get();
+            assert_eq!(threads("read", &[("RNN_KERNEL_THREADS", "")]), cores);
+        }
     }
 }

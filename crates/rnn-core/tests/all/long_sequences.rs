@@ -78,7 +78,7 @@ fn linear_in_memory(test: &str, steps: usize, work: fn(usize)) {
     }
     let limit = Duration::from_secs(600);
     let [half, full] =
-        [steps / 2, steps].map(|s| printed(&in_child(test, &s.to_string(), limit), "peak "));
+        [steps / 2, steps].map(|s| printed(&in_child(test, &s.to_string(), &[], limit), "peak "));
     assert!(
         full as f64 <= 2.2 * half as f64,
         "{test}: peak {full} bytes over {steps} steps, {half} over {}",

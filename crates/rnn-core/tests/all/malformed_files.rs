@@ -126,6 +126,6 @@ fn mutated_weight_files_are_errors_not_panics() {
         return;
     }
     let test = "malformed_files::mutated_weight_files_are_errors_not_panics";
-    let stdout = in_child(test, "all", Duration::from_secs(300));
+    let stdout = in_child(test, "all", &[], Duration::from_secs(300));
     assert_eq!(printed(&stdout, "cases "), FILES.len() * CASES_PER_FILE);
 }

@@ -1,3 +1,5 @@
+//! Work run in a child process: peak memory measured there, environment variables set for it.
+//!
 //! Peak memory of a piece of work, measured in a child process: the test binary counts every
 //! allocation (a counting global allocator), and a test that measures runs itself again as
 //! the only test of a fresh process, so that no other test's allocations count.
@@ -76,12 +78,14 @@ pub fn peak_during(f: impl FnOnce()) -> usize {
 }
 
 /// Runs test `test` (its full path, e.g. `long_sequences::memory`) alone in a child process
-/// with `argument` (see [`child_argument`]) and returns what it printed, failing if it failed
-/// or ran longer than `limit` (it is then killed: a hang fails, it does not hang the suite).
-pub fn in_child(test: &str, argument: &str, limit: Duration) -> String {
+/// with `argument` (see [`child_argument`]) and the environment variables `envs`, and returns
+/// what it printed, failing if it failed or ran longer than `limit` (it is then killed: a hang
+/// fails, it does not hang the suite).
+pub fn in_child(test: &str, argument: &str, envs: &[(&str, &str)], limit: Duration) -> String {
     let mut child = Command::new(std::env::current_exe().expect("the test binary"))
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, argument)
+        .envs(envs.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
