@@ -51,6 +51,9 @@ fn a_weight_with_a_wrong_shape_is_an_error_not_a_hang() {
     );
 }
 
+/// A change to a network's parameters.
+type Break = dyn Fn(&mut Lstm);
+
 /// Every parameter of every cell of a stacked, bidirectional, projecting LSTM is checked.
 #[test]
 fn every_parameter_of_every_cell_is_checked() {
@@ -61,7 +64,7 @@ fn every_parameter_of_every_cell_is_checked() {
             .with_bidirectional(true)
             .init(&device())
     };
-    let cases: [(&dyn Fn(&mut Lstm), &str); 7] = [
+    let cases: [(&Break, &str); 7] = [
         (
             &|l: &mut Lstm| l.cells_mut()[1].weights_mut().weight_hh = zeros([24, 4]),
             "cells[1].weights.weight_hh: expected shape [24, 3] (4 gates × hidden_size 6, \
