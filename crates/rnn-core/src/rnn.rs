@@ -5,9 +5,9 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
 
+use crate::cell::{cell_sizes, check_cell};
 use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::padding::Padding;
-use crate::weights::check_parameter;
 use crate::{
     Bidirectional, Cell, CellConfig, ElmanCell, GruCell, LstmCell, MergeMode, Nonlinearity,
     Recurrent, RnnState,
@@ -427,54 +427,23 @@ impl<C: Cell> Rnn<C> {
     /// a parameter replaced through [`Cell::weights_mut`] with another shape (or a record
     /// loaded in another precision) is an error here, before any kernel reads it.
     ///
-    /// The sizes are those of the first cell's `weight_hh` (`[G * H, R]`), which sizes the
-    /// state, and the first cell's input size.
+    /// The sizes are the first cell's (see [`cell_sizes`]), and its input size.
     fn check_parameters<const D: usize>(&self, input: &Tensor<D>) -> Result<(), RnnError> {
         let (dtype, device) = (input.dtype(), input.device());
         let cells = self.cells();
-        let [rows, state] = cells[0].weights().weight_hh.dims();
-        if rows == 0 || !rows.is_multiple_of(C::GATES) {
-            return Err(RnnError::new(
-                "cells[0].weights.weight_hh",
-                format!("{} gates × hidden_size rows ({})", C::GATES, C::NAME),
-                format!("shape {:?}", [rows, state]),
-            ));
-        }
-        let hidden = rows / C::GATES;
+        let (hidden, state) = cell_sizes(cells[0], "cells[0]")?;
         let layer_output = match &self.layers[0] {
             RnnLayer::Unidirectional(_) => state,
             RnnLayer::Bidirectional(b) => b.merge.output_size(state),
         };
         for (k, cell) in cells.iter().enumerate() {
-            let name = format!("cells[{k}]");
             let input = if k < self.num_directions() {
                 self.input_size()
             } else {
                 layer_output
             };
-            let projected = match cell.projection() {
-                Some(w_hr) => {
-                    let what = format!("proj_size {state} × hidden_size {hidden}");
-                    let w_hr_name = format!("{name}.weight_hr");
-                    check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, &device)?;
-                    state
-                }
-                // The states of all cells are stacked, and each cell's kernel reads its
-                // initial state with its own width: every cell must have the first one's.
-                None if hidden != state => {
-                    return Err(RnnError::new(
-                        format!("{name}.weight_hr"),
-                        format!(
-                            "a projection of shape {:?} (as cells[0]'s)",
-                            [state, hidden]
-                        ),
-                        "None",
-                    ));
-                }
-                None => hidden,
-            };
-            let sizes = [C::GATES, input, hidden, projected];
-            cell.weights().check(&name, sizes, dtype, &device)?;
+            let sizes = [input, hidden, state];
+            check_cell(*cell, &format!("cells[{k}]"), sizes, dtype, &device)?;
         }
         Ok(())
     }

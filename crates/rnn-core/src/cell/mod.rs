@@ -11,9 +11,10 @@ pub use lstm::LstmCell;
 
 use burn::config::Config;
 use burn::module::{Module, ModuleDisplay, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 use crate::error::{RnnError, check_positive, check_proj_size};
+use crate::weights::check_parameter;
 use crate::{CellKernel, FusedWeights, RnnState};
 
 /// One timestep of a recurrent network.
@@ -56,10 +57,22 @@ pub trait Cell: Module + ModuleDisplay + Sized {
 
     /// Advances the state by one step from raw inputs `x: [batch, input]`; `state` and the
     /// returned one are `h: [batch, output]`, `c: [batch, hidden]`.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_step`](Cell::try_step).
     fn step(&self, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+        self.try_step(x, state).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`step`](Cell::step), returning an error naming the bad argument: `x` of another
+    /// feature size or an empty batch, a state part of another shape (or a cell state `c`
+    /// given to a cell without one, or missing), or parameters that do not fit together.
+    fn try_step(&self, x: Tensor<2>, state: RnnState<2>) -> Result<RnnState<2>, RnnError> {
+        check_step(self, &x, &state)?;
         let state = state.map(Tensor::transpose);
-        self.step_projected(self.project_input(x), state)
-            .map(Tensor::transpose)
+        Ok(self
+            .step_projected(self.project_input(x), state)
+            .map(Tensor::transpose))
     }
 
     /// The fused CPU kernel that computes this cell over a whole sequence, if any: the
@@ -154,5 +167,111 @@ impl CellConfig {
     /// If the config is invalid (see [`try_init`](Self::try_init)).
     pub fn init<C: Cell>(&self, device: &Device) -> C {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The sizes `(hidden, state)` that `cell`'s parameters give: the units (from `weight_hh`'s
+/// `G * H` rows) and the size of `h` (a projection's rows, else the units). `name` names the
+/// cell in the error when `weight_hh`'s rows are not a whole number of gates.
+pub(crate) fn cell_sizes<C: Cell>(cell: &C, name: &str) -> Result<(usize, usize), RnnError> {
+    let [rows, cols] = cell.weights().weight_hh.dims();
+    if rows == 0 || !rows.is_multiple_of(C::GATES) {
+        return Err(RnnError::new(
+            format!("{name}.weights.weight_hh"),
+            format!("{} gates × hidden_size rows ({})", C::GATES, C::NAME),
+            format!("shape {:?}", [rows, cols]),
+        ));
+    }
+    let hidden = rows / C::GATES;
+    Ok((
+        hidden,
+        cell.projection().map_or(hidden, |w_hr| w_hr.dims()[0]),
+    ))
+}
+
+/// Checks `cell`'s parameters (`name` in errors: `cells[1]`) are those of a cell reading
+/// `input` features with `hidden` units and a hidden state `h` of `state` values, stored as
+/// `dtype` on `device`: no kernel or matmul then reads past a tensor.
+pub(crate) fn check_cell<C: Cell>(
+    cell: &C,
+    name: &str,
+    [input, hidden, state]: [usize; 3],
+    dtype: DType,
+    device: &Device,
+) -> Result<(), RnnError> {
+    match cell.projection() {
+        Some(w_hr) => {
+            let what = format!("proj_size {state} × hidden_size {hidden}");
+            let w_hr_name = format!("{name}.weight_hr");
+            check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, device)?;
+        }
+        None if state != hidden => {
+            return Err(RnnError::new(
+                format!("{name}.weight_hr"),
+                format!(
+                    "a projection of shape {:?} (h has {state} values)",
+                    [state, hidden]
+                ),
+                "None",
+            ));
+        }
+        None => {}
+    }
+    cell.weights()
+        .check(name, [C::GATES, input, hidden, state], dtype, device)
+}
+
+/// Checks the arguments of [`Cell::step`]: `x: [batch, input]` with `batch > 0`, `state`
+/// `h: [batch, output]` (and `c: [batch, hidden]` for a cell that has one), and the cell's
+/// parameters.
+fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &RnnState<2>) -> Result<(), RnnError> {
+    let [batch, features] = x.dims();
+    if batch == 0 {
+        return Err(RnnError::new("x", "a non-empty batch", "batch size 0"));
+    }
+    let input = cell.weights().input_size();
+    if features != input {
+        return Err(RnnError::new(
+            "x",
+            format!("feature size {input} (last dimension)"),
+            features.to_string(),
+        ));
+    }
+    let (hidden, output) = cell_sizes(cell, "cell")?;
+    check_cell(
+        cell,
+        "cell",
+        [input, hidden, output],
+        x.dtype(),
+        &x.device(),
+    )?;
+    let part = |name: &str, t: &Tensor<2>, expected: [usize; 2]| {
+        if t.dims() != expected {
+            return Err(RnnError::new(
+                name,
+                format!("shape {expected:?} ([batch, size])"),
+                format!("{:?}", t.dims()),
+            ));
+        }
+        Ok(())
+    };
+    part("state.hidden", &state.hidden, [batch, output])?;
+    match (&state.cell, C::HAS_CELL_STATE) {
+        (Some(c), true) => part("state.cell", c, [batch, hidden]),
+        (None, false) => Ok(()),
+        (None, true) => Err(RnnError::new(
+            "state.cell",
+            format!(
+                "a cell state of shape {:?} ({} needs h and c)",
+                [batch, hidden],
+                C::NAME
+            ),
+            "None",
+        )),
+        (Some(c), false) => Err(RnnError::new(
+            "state.cell",
+            format!("None ({} has no cell state)", C::NAME),
+            format!("a tensor of shape {:?}", c.dims()),
+        )),
     }
 }

@@ -4,7 +4,7 @@
 
 use burn::module::Param;
 use burn::tensor::{DType, Device, Tensor};
-use rnn_core::{Cell, Gru, Lstm, Rnn, RnnConfig};
+use rnn_core::{Cell, CellConfig, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig, RnnState};
 
 use crate::backend::{self, device};
 
@@ -101,7 +101,7 @@ fn every_parameter_of_every_cell_is_checked() {
                 cells[1].weight_hr = None;
                 cells[1].weights.weight_hh = zeros([24, 6]);
             },
-            "cells[1].weight_hr: expected a projection of shape [3, 6] (as cells[0]'s), got None",
+            "cells[1].weight_hr: expected a projection of shape [3, 6] (h has 3 values), got None",
         ),
     ];
     for (break_it, expected) in cases {
@@ -150,5 +150,58 @@ fn a_parameter_on_another_device_is_an_error() {
     assert!(
         error.starts_with("cells[0].weights.bias_ih: expected a tensor on the input's device"),
         "{error}"
+    );
+}
+
+/// `Cell::try_step` (what decoders call on a single cell) checks its input, its state and the
+/// cell's parameters; `step` panics with the same message.
+#[test]
+fn a_single_step_checks_its_arguments() {
+    let error =
+        |cell: &dyn Fn() -> LstmCell, x: [usize; 2], h: [usize; 2], c: Option<[usize; 2]>| {
+            let cell = cell();
+            let state = RnnState {
+                hidden: Tensor::zeros(h, &device()),
+                cell: c.map(|c| Tensor::zeros(c, &device())),
+            };
+            let x = Tensor::<2>::zeros(x, &device());
+            let e = cell
+                .try_step(x.clone(), state.clone())
+                .unwrap_err()
+                .to_string();
+            assert_eq!(panic_message(|| drop(cell.step(x, state))), e);
+            e
+        };
+    let lstm = || CellConfig::new(8, 16).init::<LstmCell>(&device());
+    assert_eq!(
+        error(&lstm, [2, 5], [2, 16], Some([2, 16])),
+        "x: expected feature size 8 (last dimension), got 5"
+    );
+    assert_eq!(
+        error(&lstm, [2, 8], [3, 16], Some([2, 16])),
+        "state.hidden: expected shape [2, 16] ([batch, size]), got [3, 16]"
+    );
+    assert_eq!(
+        error(&lstm, [2, 8], [2, 16], None),
+        "state.cell: expected a cell state of shape [2, 16] (LSTM needs h and c), got None"
+    );
+    let broken = || {
+        let mut cell = lstm();
+        cell.weights.bias_ih = Some(zeros([63]));
+        cell
+    };
+    assert_eq!(
+        error(&broken, [2, 8], [2, 16], Some([2, 16])),
+        "cell.weights.bias_ih: expected shape [64] (4 gates × hidden_size 16), got [63]"
+    );
+    let mut gru = CellConfig::new(8, 256).init::<GruCell>(&device());
+    gru.weights.weight_ih = zeros([767, 8]);
+    let state = RnnState::new(Tensor::zeros([1, 256], &device()));
+    assert_eq!(
+        gru.try_step(Tensor::zeros([1, 8], &device()), state)
+            .unwrap_err()
+            .to_string(),
+        "cell.weights.weight_ih: expected shape [768, 8] (3 gates × hidden_size 256, \
+         input_size 8), got [767, 8]"
     );
 }
