@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::cell::{cell_sizes, check_cell};
+use crate::cell::{cell_sizes, check_cell, step_unchecked};
 use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::padding::Padding;
 use crate::{
@@ -416,7 +416,7 @@ impl<C: Cell> Rnn<C> {
             if l > 0 {
                 x = self.dropout.forward(x);
             }
-            let s = cell.step(x, state);
+            let s = step_unchecked(cell, x, state);
             x = s.hidden.clone();
             next.push(s);
         }

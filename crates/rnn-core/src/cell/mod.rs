@@ -69,10 +69,7 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// given to a cell without one, or missing), or parameters that do not fit together.
     fn try_step(&self, x: Tensor<2>, state: RnnState<2>) -> Result<RnnState<2>, RnnError> {
         check_step(self, &x, &state)?;
-        let state = state.map(Tensor::transpose);
-        Ok(self
-            .step_projected(self.project_input(x), state)
-            .map(Tensor::transpose))
+        Ok(step_unchecked(self, x, state))
     }
 
     /// The fused CPU kernel that computes this cell over a whole sequence, if any: the
@@ -274,4 +271,12 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &RnnState<2>) -> Result<(
             format!("a tensor of shape {:?}", c.dims()),
         )),
     }
+}
+
+/// [`Cell::step`] without its checks, for callers that made them already (`Rnn::try_step`
+/// checks every cell's parameters and the state once per step).
+pub(crate) fn step_unchecked<C: Cell>(cell: &C, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+    let state = state.map(Tensor::transpose);
+    cell.step_projected(cell.project_input(x), state)
+        .map(Tensor::transpose)
 }
