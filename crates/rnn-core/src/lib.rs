@@ -9,7 +9,7 @@
 //! - [`Bidirectional`] and [`Rnn`] (stacking, dropout, states, lengths) wrap any cell.
 //!
 //! On the ndarray and flex backends the built-in cells run as fused kernels (a whole sequence
-//! in one operation with a hand-written backward through time, see [`CellKernel`]); on other
+//! in one operation with a hand-written backward through time); on other
 //! backends, step by step with Burn's tensor operations. The kernels use at most
 //! [`kernel_threads`] threads over all concurrent calls together (the machine's cores, or the
 //! `RNN_KERNEL_THREADS` environment variable, or [`set_kernel_threads`]).
@@ -56,7 +56,7 @@ pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
 pub use error::{RnnError, check_lengths};
-pub use fused::{CellKernel, kernel_threads, set_kernel_threads};
+pub use fused::{kernel_threads, set_kernel_threads};
 pub use recurrent::Recurrent;
 pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
 pub use state::RnnState;

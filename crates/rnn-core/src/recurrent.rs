@@ -11,7 +11,7 @@ use crate::{Cell, RnnState};
 ///
 /// All timesteps are projected onto the gates in one matmul before the time loop; the loop
 /// does one hidden matmul and the gate math per step; outputs are stacked once at the end.
-/// On the ndarray and flex backends, cells with a [`CellKernel`](crate::CellKernel) run as one
+/// On the ndarray and flex backends, the built-in cells run as one
 /// fused operation per sequence instead (same results, a hand-written backward through time).
 /// Sequences are time-major inside (`[seq, batch, features]`) and each step feature-major
 /// (`[features, batch]`, see [`Cell`]).

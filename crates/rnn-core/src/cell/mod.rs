@@ -14,8 +14,9 @@ use burn::module::{Module, ModuleDisplay, Param};
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::error::{RnnError, check_positive, check_proj_size};
+use crate::fused::Kernel;
 use crate::weights::check_parameter;
-use crate::{CellKernel, FusedWeights, RnnState};
+use crate::{FusedWeights, RnnState};
 
 /// One timestep of a recurrent network.
 ///
@@ -72,10 +73,12 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         Ok(step_unchecked(self, x, state))
     }
 
-    /// The fused CPU kernel that computes this cell over a whole sequence, if any: the
-    /// sequence driver then runs it instead of [`step_projected`](Cell::step_projected) on the
-    /// ndarray and flex backends. `None` (the default) for cells without one.
-    fn kernel(&self) -> Option<CellKernel> {
+    /// The fused CPU kernel of a built-in cell, which the sequence driver runs instead of
+    /// [`step_projected`](Cell::step_projected) on the ndarray and flex backends. Only this
+    /// crate can name the returned type: a cell defined elsewhere keeps this default (`None`)
+    /// and runs step by step, and can never be handed another cell's math.
+    #[doc(hidden)]
+    fn kernel(&self) -> Option<Kernel> {
         None
     }
 

@@ -10,7 +10,7 @@
 
 /// `a * b + c`, rounded once where `FMA`.
 #[inline(always)]
-pub(super) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(crate) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
@@ -49,13 +49,13 @@ fn pow2(n: f32) -> f32 {
 
 /// `1 / (1 + e^-x)`.
 #[inline(always)]
-pub(super) fn sigmoid<const FMA: bool>(x: f32) -> f32 {
+pub(crate) fn sigmoid<const FMA: bool>(x: f32) -> f32 {
     1.0 / (1.0 + exp::<FMA>(-x))
 }
 
 /// `tanh(x)`, as `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of `x`.
 #[inline(always)]
-pub(super) fn tanh<const FMA: bool>(x: f32) -> f32 {
+pub(crate) fn tanh<const FMA: bool>(x: f32) -> f32 {
     let e = exp::<FMA>(-2.0 * x.abs());
     ((1.0 - e) / (1.0 + e)).copysign(x)
 }

@@ -2,19 +2,24 @@
 //! network over a whole sequence as a single operation, with a hand-written backward through
 //! time under autodiff (one graph node per sequence instead of a dozen per step).
 //!
-//! [`Recurrent`](crate::Recurrent) uses them when the cell has a [`CellKernel`] and the input
-//! is an `f32` tensor on one of those backends; everywhere else it runs the cell step by step
-//! with Burn's tensor operations. Both compute the same thing (the PyTorch parity tests run on
-//! both paths).
+//! [`Recurrent`](crate::Recurrent) uses them when the cell has a [`Kernel`] (the built-in
+//! cells: their [`GateMath`](gate_math::GateMath) lives next to their tensor step) and the
+//! input is an `f32` tensor on one of those backends; everywhere else it runs the cell step by
+//! step with Burn's tensor operations. Both compute the same thing (the PyTorch parity tests
+//! run on both paths).
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 // burn-ndarray is deprecated upstream in favour of flex, but still supported.
 #[allow(deprecated)]
 mod backend;
-mod gates;
+pub(crate) mod gate_math;
+mod host;
 mod kernel;
-mod math;
+pub(crate) mod math;
 mod packed;
 mod pool;
+mod shared;
 mod split;
 mod strided;
 mod threads;
@@ -23,21 +28,15 @@ use burn::backend::DispatchDevice;
 use burn::tensor::{DType, Tensor};
 
 use crate::padding::Padding;
-use crate::{FusedWeights, Nonlinearity, RnnState};
+use crate::{FusedWeights, RnnState};
 use backend::{FusedRecurrence, Spec};
+use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
 
-/// The gate math of a built-in cell, which the fused CPU kernels implement (see
-/// [`Cell::kernel`](crate::Cell::kernel)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CellKernel {
-    /// [`LstmCell`](crate::LstmCell).
-    Lstm,
-    /// [`GruCell`](crate::GruCell).
-    Gru,
-    /// [`ElmanCell`](crate::ElmanCell) with its nonlinearity.
-    Elman(Nonlinearity),
-}
+/// The fused CPU kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
+/// gate math with the kernel driver compiled for it. Only this crate can make one.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel(pub(crate) &'static dyn FusedCell);
 
 /// Whether the fused kernels can run on `x`'s device and dtype.
 pub(crate) fn supports(x: &Tensor<3>) -> bool {
@@ -61,7 +60,7 @@ pub(crate) fn supports(x: &Tensor<3>) -> bool {
 /// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
 /// driver.
 pub(crate) fn run(
-    kernel: CellKernel,
+    kernel: Kernel,
     weights: &FusedWeights,
     input: Tensor<3>,
     state: Option<RnnState<2>>,
@@ -69,19 +68,19 @@ pub(crate) fn run(
 ) -> (Tensor<3>, RnnState<2>) {
     let [_, batch, _] = input.dims();
     let [width, hidden] = weights.weight_hh.dims();
+    let parts = kernel.0.state_parts();
     let device = input.device();
-    let lstm = kernel == CellKernel::Lstm;
     let bias = |b: &Option<burn::module::Param<Tensor<1>>>| {
         b.as_ref()
             .map_or_else(|| Tensor::zeros([width], &device), |b| b.val())
     };
-    let (h0, c0) = match state {
-        Some(s) => (s.hidden, s.cell),
-        None => (Tensor::zeros([batch, hidden], &device), None),
+    // `[parts, batch, hidden]`: the parts in the kernel's order (`h`, then `c`).
+    let state = match state {
+        Some(s) => Tensor::stack::<3>([s.hidden].into_iter().chain(s.cell).collect(), 0),
+        None => Tensor::zeros([parts, batch, hidden], &device),
     };
-    let c0 = c0.unwrap_or_else(|| Tensor::zeros([batch, hidden], &device));
     let spec = Spec {
-        cell: kernel,
+        cell: kernel.0,
         lengths: padding.map(|p| p.lengths.clone()),
     };
     let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
@@ -90,22 +89,14 @@ pub(crate) fn run(
         weights.weight_hh.val().into_dispatch(),
         bias(&weights.bias_ih).into_dispatch(),
         bias(&weights.bias_hh).into_dispatch(),
-        h0.into_dispatch(),
-        c0.into_dispatch(),
+        state.into_dispatch(),
         spec,
     );
     let finals = Tensor::<3>::from_dispatch(finals);
-    let state = if lstm {
-        let row = |row: usize| finals.clone().narrow(0, row, 1).reshape([batch, hidden]);
-        RnnState {
-            hidden: row(0),
-            cell: Some(row(1)),
-        }
-    } else {
-        RnnState {
-            hidden: finals.reshape([batch, hidden]),
-            cell: None,
-        }
+    let part = |row: usize| finals.clone().narrow(0, row, 1).reshape([batch, hidden]);
+    let state = RnnState {
+        hidden: part(0),
+        cell: (parts > 1).then(|| part(1)),
     };
     (Tensor::from_dispatch(outputs), state)
 }

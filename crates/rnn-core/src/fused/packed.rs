@@ -101,17 +101,20 @@ impl Packed {
             // SAFETY: the CPU has the features; the caller upholds the rest.
             return unsafe { self.multiply_avx2(args) };
         }
+        // SAFETY: the caller's guarantees are `multiply_portable`'s.
         unsafe { self.multiply_portable(args) }
     }
 
     /// [`Packed::multiply`] without vector instructions of its own.
     unsafe fn multiply_portable(&self, args: Args) {
+        // SAFETY: the caller's guarantees are `for_each_tile`'s.
         unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile, rows, tile)) }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply_avx2(&self, args: Args) {
+        // SAFETY: the caller's guarantees are `for_each_tile`'s.
         unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile_avx2, rows, tile)) }
     }
 
@@ -132,7 +135,10 @@ impl Packed {
             let mut b = 0;
             for t in 0..tiles {
                 let r = rows / tiles + usize::from(t < rows % tiles);
+                // SAFETY: row `b` (below `rows`) of `a` and of `dst`, and column `first` (below
+                // `columns`) of `dst`'s row: inside the memory the caller guarantees.
                 let a = (unsafe { a.0.add(b * a.1) }, a.1);
+                // SAFETY: as above.
                 let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
                 tile(r, (panel, a, dst, width, accumulate));
                 b += r;
@@ -154,6 +160,8 @@ impl Packed {
                 }
             }
         }
+        // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of `width`
+        // values (the panel's valid columns).
         unsafe { store(&acc, dst, width, accumulate) }
     }
 
@@ -177,6 +185,8 @@ impl Packed {
                 )
             };
             for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
+                // values.
                 let x = _mm256_broadcast_ss(unsafe { &*a.0.add(r * a.1 + i) });
                 acc[0] = _mm256_fmadd_ps(x, w0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
@@ -210,6 +220,7 @@ impl Packed {
                 _mm256_storeu_ps(row[8..].as_mut_ptr(), acc[1]);
             }
         }
+        // SAFETY: as in `tile`.
         unsafe { store(&rows, dst, width, accumulate) }
     }
 }
@@ -226,6 +237,8 @@ unsafe fn store<const R: usize>(
     accumulate: bool,
 ) {
     for (r, row) in rows.iter().enumerate() {
+        // SAFETY: row `r` of the `R` rows of `width` values the caller guarantees, which no
+        // other reference covers (`multiply`'s `dst` overlaps neither `a` nor the panels).
         let out = unsafe { std::slice::from_raw_parts_mut(dst.add(r * stride), width) };
         for (out, &v) in out.iter_mut().zip(row) {
             *out = if accumulate { *out + v } else { v };
@@ -281,6 +294,8 @@ mod tests {
                     (dst.as_mut_ptr(), columns + 2),
                     accumulate,
                 );
+                // SAFETY: `a` and `dst` are `[rows, k + 3]` and `[rows, columns + 2]` buffers
+                // that do not overlap; `multiply_portable` needs no CPU features.
                 unsafe {
                     if vectorised {
                         packed.multiply(args.0, args.1, args.2, args.3)

@@ -6,12 +6,6 @@ use gemm::Parallelism;
 /// A matrix view: pointer, row stride, column stride.
 pub(super) struct Mat(pub *const f32, pub isize, pub isize);
 
-impl Mat {
-    pub fn new(v: &[f32], row_stride: isize, col_stride: isize) -> Self {
-        Self(v.as_ptr(), row_stride, col_stride)
-    }
-}
-
 /// A mutable matrix view: pointer, row stride, column stride.
 pub(super) struct MatMut(pub *mut f32, pub isize, pub isize);
 
@@ -33,12 +27,15 @@ pub(super) unsafe fn matmul(
         if !accumulate {
             for r in 0..m {
                 for c in 0..n {
+                    // SAFETY: element `(r, c)` of the `m × n` destination the caller guarantees.
                     unsafe { *dst.0.offset(r as isize * dst.1 + c as isize * dst.2) = 0.0 };
                 }
             }
         }
         return;
     }
+    // SAFETY: the caller guarantees the views cover valid, non-overlapping memory for these
+    // sizes, which is what `gemm` reads and writes (with the strides given).
     unsafe {
         gemm::gemm(
             m,

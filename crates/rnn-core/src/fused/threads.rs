@@ -1,5 +1,5 @@
-//! Threads of a fused run: how many the kernels may use, lanes run in lockstep (meeting at a
-//! barrier that a failing thread releases), and a raw pointer through which they share buffers.
+//! Threads of a fused run: how many the kernels may use, and lanes run in lockstep (meeting at
+//! a barrier that a failing thread releases). The buffers they share are in [`super::shared`].
 //!
 //! A run is split into a fixed number of lanes ([`Split`]) that depends only on the sizes and
 //! on [`kernel_threads`], so its results never depend on how busy the machine is. How many OS
@@ -278,44 +278,6 @@ impl SpinBarrier {
 
     fn poison(&self) {
         self.poisoned.store(true, Ordering::Release);
-    }
-}
-
-/// A raw pointer to a host buffer shared by the parts, which write disjoint rows.
-#[derive(Clone, Copy)]
-pub(super) struct Ptr(*mut f32);
-
-// SAFETY: parts only write their own units' values, and read values others wrote only after
-// the round that wrote them has ended.
-unsafe impl Send for Ptr {}
-unsafe impl Sync for Ptr {}
-
-impl Ptr {
-    pub fn of(v: &[f32]) -> Self {
-        Self(v.as_ptr() as *mut f32)
-    }
-
-    pub fn of_mut(v: &mut [f32]) -> Self {
-        Self(v.as_mut_ptr())
-    }
-
-    /// The element at `offset`.
-    ///
-    /// # Safety
-    /// `offset` is inside the buffer.
-    pub unsafe fn add(self, offset: usize) -> *mut f32 {
-        unsafe { self.0.add(offset) }
-    }
-
-    /// `len` elements from `offset`; empty when `len` is 0.
-    ///
-    /// # Safety
-    /// The range is inside the buffer and no other live slice overlaps it mutably.
-    pub unsafe fn row<'a>(self, offset: usize, len: usize) -> &'a mut [f32] {
-        if len == 0 {
-            return &mut [];
-        }
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
     }
 }
 

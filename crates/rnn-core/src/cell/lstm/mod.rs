@@ -4,9 +4,14 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+mod kernel;
+
 use super::{Cell, CellConfig};
+use crate::fused::Kernel;
+use crate::fused::gate_math::GateMath;
 use crate::weights::pytorch_initializer;
-use crate::{CellKernel, FusedWeights, RnnState};
+use crate::{FusedWeights, RnnState};
+use kernel::LstmMath;
 
 /// LSTM cell with PyTorch's gate order `i, f, g, o`:
 ///
@@ -29,7 +34,7 @@ pub struct LstmCell {
 }
 
 impl Cell for LstmCell {
-    const GATES: usize = 4;
+    const GATES: usize = LstmMath::GATES;
     const HAS_CELL_STATE: bool = true;
     const NAME: &'static str = "LSTM";
     const CAN_PROJECT: bool = true;
@@ -67,8 +72,8 @@ impl Cell for LstmCell {
     }
 
     /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
-    fn kernel(&self) -> Option<CellKernel> {
-        self.weight_hr.is_none().then_some(CellKernel::Lstm)
+    fn kernel(&self) -> Option<Kernel> {
+        self.weight_hr.is_none().then_some(Kernel(&LstmMath))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

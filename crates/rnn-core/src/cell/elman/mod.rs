@@ -5,8 +5,13 @@ use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+mod kernel;
+
 use super::{Cell, CellConfig};
-use crate::{CellKernel, FusedWeights, RnnState};
+use crate::fused::Kernel;
+use crate::fused::gate_math::GateMath;
+use crate::{FusedWeights, RnnState};
+use kernel::ElmanMath;
 
 /// Nonlinearity of an Elman cell (PyTorch's `nonlinearity`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -31,7 +36,7 @@ pub struct ElmanCell {
 }
 
 impl Cell for ElmanCell {
-    const GATES: usize = 1;
+    const GATES: usize = ElmanMath::GATES;
     const HAS_CELL_STATE: bool = false;
     const NAME: &'static str = "Elman RNN";
 
@@ -56,8 +61,14 @@ impl Cell for ElmanCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<CellKernel> {
-        Some(CellKernel::Elman(self.nonlinearity))
+    fn kernel(&self) -> Option<Kernel> {
+        // `'static` math for either nonlinearity: the kernel is chosen per call.
+        static TANH: ElmanMath = ElmanMath(Nonlinearity::Tanh);
+        static RELU: ElmanMath = ElmanMath(Nonlinearity::Relu);
+        Some(Kernel(match self.nonlinearity {
+            Nonlinearity::Tanh => &TANH,
+            Nonlinearity::Relu => &RELU,
+        }))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

@@ -4,8 +4,13 @@ use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+mod kernel;
+
 use super::{Cell, CellConfig};
-use crate::{CellKernel, FusedWeights, RnnState};
+use crate::fused::Kernel;
+use crate::fused::gate_math::GateMath;
+use crate::{FusedWeights, RnnState};
+use kernel::GruMath;
 
 /// GRU cell with PyTorch's gate order `r, z, n`, the reset gate applied after the hidden matmul:
 ///
@@ -24,7 +29,7 @@ pub struct GruCell {
 }
 
 impl Cell for GruCell {
-    const GATES: usize = 3;
+    const GATES: usize = GruMath::GATES;
     const HAS_CELL_STATE: bool = false;
     const NAME: &'static str = "GRU";
 
@@ -48,18 +53,19 @@ impl Cell for GruCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<CellKernel> {
-        Some(CellKernel::Gru)
+    fn kernel(&self) -> Option<Kernel> {
+        Some(Kernel(&GruMath))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
         // The r and z parts of `bias_hh` are additive and join the input projection; its n
-        // part is scaled by r, so it is added at each step.
+        // part is scaled by r, so it is added at each step (as in the fused kernel).
         let rz_bias = self.weights.bias_hh.as_ref().map(|b| {
             let hidden = self.hidden_size();
+            let additive = GruMath::ADDITIVE_HIDDEN_BIAS * hidden;
             let b = b.val();
-            let zeros = Tensor::zeros([hidden], &b.device());
-            Tensor::cat(vec![b.narrow(0, 0, 2 * hidden), zeros], 0)
+            let zeros = Tensor::zeros([hidden * Self::GATES - additive], &b.device());
+            Tensor::cat(vec![b.narrow(0, 0, additive), zeros], 0)
         });
         self.weights.project_input(x, rz_bias)
     }

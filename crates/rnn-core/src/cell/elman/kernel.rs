@@ -1,0 +1,58 @@
+//! The Elman cell's gate math in the fused CPU kernels (the same equation as
+//! [`super::ElmanCell`]'s tensor step), forward and backward.
+
+use super::Nonlinearity;
+use crate::fused::gate_math::{BackwardStep, ForwardStep, GateMath};
+use crate::fused::math::tanh;
+
+/// The Elman cell's math: one gate, state `h`, and its nonlinearity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElmanMath(pub Nonlinearity);
+
+impl GateMath for ElmanMath {
+    const GATES: usize = 1;
+    const STATE_PARTS: usize = 1;
+    const ADDITIVE_HIDDEN_BIAS: usize = 1;
+
+    #[inline(always)]
+    fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
+        let tanh = tanh::<FMA>;
+        let [h_next] = step.next else {
+            unreachable!("an Elman state has one part")
+        };
+        let n = h_next.len();
+        let h_next = &mut h_next[..n];
+        let (g, hh, bias) = (&step.gates[..n], &step.hidden[..n], &step.bias[..n]);
+        for j in 0..n {
+            let pre = g[j] + hh[j] + bias[j];
+            h_next[j] = match self.0 {
+                Nonlinearity::Tanh => tanh(pre),
+                // Not `pre.max(0.0)`, which turns NaN into 0: PyTorch's relu keeps it.
+                Nonlinearity::Relu => {
+                    if pre < 0.0 {
+                        0.0
+                    } else {
+                        pre
+                    }
+                }
+            };
+        }
+    }
+
+    #[inline(always)]
+    fn backward<const FMA: bool>(self, step: BackwardStep<'_>) {
+        let [dh] = step.d_state else {
+            unreachable!("an Elman state has one part")
+        };
+        let n = dh.len();
+        let (dh, d, h) = (&mut dh[..n], &mut step.d_input[..n], &step.next[0][..n]);
+        for j in 0..n {
+            let slope = match self.0 {
+                Nonlinearity::Tanh => 1.0 - h[j] * h[j],
+                Nonlinearity::Relu => (h[j] > 0.0) as u8 as f32,
+            };
+            d[j] = dh[j] * slope;
+            dh[j] = 0.0;
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The forward pass of the fused kernel: the recurrence over all steps, lanes in lockstep.
+
+use std::ops::Range;
+
+use super::super::gate_math::{self, ForwardStep, GateMath, MAX_STATE_PARTS};
+use super::super::packed::Packed;
+use super::super::pool;
+use super::super::shared::{Reads, Writes};
+use super::super::split::{Lane, permutation, permuted_rows, split};
+use super::super::threads::in_lockstep;
+use super::{Dims, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask};
+
+/// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
+/// steps) at a time: enough rows to fill the packed multiply's tiles.
+const PROJECTED_ROWS: usize = 24;
+
+/// Runs the recurrence of `cell`. Returns the packed output `[seq + S, batch, H]` (`S` =
+/// [`GateMath::STATE_PARTS`]): rows `0..seq` the outputs (zero in the padding), then the final
+/// state's parts; and, when `save`, what the backward pass needs.
+pub(super) fn forward<K: GateMath>(
+    cell: K,
+    dims: Dims,
+    inputs: Inputs<'_>,
+    lengths: Option<&[usize]>,
+    save: bool,
+) -> (Vec<f32>, Option<Saved<K>>) {
+    const { assert!(K::STATE_PARTS >= 1 && K::STATE_PARTS <= MAX_STATE_PARTS) };
+    let Dims {
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+    } = dims;
+    let g = K::GATES;
+    let n = steps * batch;
+
+    let split = split(hidden, batch);
+    let parts = &split.parts;
+    let perm = permutation(g, hidden, parts);
+    let additive = K::ADDITIVE_HIDDEN_BIAS * hidden;
+    let bias: Vec<f32> = perm
+        .iter()
+        .map(|&r| inputs.b_ih[r] + if r < additive { inputs.b_hh[r] } else { 0.0 })
+        .collect();
+    // The other gates' `b_hh`, part by part like the gates.
+    let hidden_bias: Vec<f32> = parts
+        .iter()
+        .flat_map(|p| {
+            (K::ADDITIVE_HIDDEN_BIAS..g).flat_map(move |k| p.clone().map(move |j| k * hidden + j))
+        })
+        .map(|r| inputs.b_hh[r])
+        .collect();
+    let keep = keep_mask(lengths, steps, batch);
+
+    // The gates (and what the cell saves) of every step when the backward pass needs them;
+    // otherwise each lane keeps those of the current chunk of steps in its scratch.
+    let chunk = if split.meet {
+        PROJECTED_ROWS.div_ceil(batch).min(steps.max(1))
+    } else {
+        1
+    };
+    let all_steps = |width: usize| {
+        if save && width > 0 {
+            pool::take(n * width)
+        } else {
+            Vec::new()
+        }
+    };
+    let mut gates = all_steps(g * hidden);
+    let mut saved_values = all_steps(K::SAVED * hidden);
+    // The states after each step: `h`'s are the outputs, so `h` is the packed output, whose
+    // rows past the steps' are written after the loop; the other parts have their own.
+    let mut h = pool::take((seq + K::STATE_PARTS) * batch * hidden);
+    let mut others: Vec<Vec<f32>> = (1..K::STATE_PARTS)
+        .map(|_| pool::take(n * hidden))
+        .collect();
+    let mut scratch: Vec<Vec<f32>> = split
+        .lanes
+        .iter()
+        .map(|lane| {
+            let units = parts[lane.part].len();
+            let unsaved = if save {
+                0
+            } else {
+                (chunk * g + K::SAVED) * batch * units
+            };
+            pool::take(lane.examples.len() * g * units + unsaved)
+        })
+        .collect();
+
+    // `x` in time-major order on the host: for the backward pass, and for a split by hidden
+    // units (the rows of a chunk of several steps must be evenly spaced) when `x` is not
+    // time-major already. With a split by examples each thread copies its own rows, step by
+    // step; otherwise it is copied here.
+    let view = inputs.x;
+    let time_major = view.example == input && view.step == batch * input;
+    let mut x = if save || (split.meet && !time_major) {
+        pool::take(seq * batch * input)
+    } else {
+        Vec::new()
+    };
+    let copy_in_lanes = save && !split.meet;
+    if !x.is_empty() && !copy_in_lanes {
+        for (r, row) in x.chunks_exact_mut(input).enumerate() {
+            row.copy_from_slice(view.row(r / batch, r % batch, input));
+        }
+    }
+    {
+        let (x_rows, x_copy) = if copy_in_lanes {
+            (view, Some(Writes::of(&mut x)))
+        } else if split.meet && !time_major {
+            (InputRows::time_major(&x, batch, input), None)
+        } else {
+            (view, None)
+        };
+        let mut states = Vec::with_capacity(K::STATE_PARTS);
+        states.push(States {
+            initial: (Reads::of(&inputs.state), 0),
+            after: Writes::of(&mut h),
+        });
+        for (s, other) in others.iter_mut().enumerate() {
+            states.push(States {
+                initial: (Reads::of(&inputs.state), (s + 1) * batch * hidden),
+                after: Writes::of(other),
+            });
+        }
+        let ctx = ForwardCtx {
+            cell,
+            dims,
+            parts,
+            x: x_rows,
+            x_copy,
+            w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm),
+            w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm),
+            bias: &bias,
+            hidden_bias: &hidden_bias,
+            keep: &keep,
+            chunk,
+            saved: save.then(|| (Writes::of(&mut gates), Writes::of(&mut saved_values))),
+            states,
+        };
+        in_lockstep(&split, &mut scratch, steps, |t, lane, scratch| {
+            ctx.step(t, lane, scratch)
+        });
+    }
+    scratch.into_iter().for_each(pool::give);
+    // The backward pass's weight-gradient matmuls read the weights with permuted rows.
+    let for_backward = |w: &[f32], width: usize| {
+        if save {
+            permuted_rows(w, width, &perm)
+        } else {
+            Vec::new()
+        }
+    };
+    let (w_ih, w_hh) = (
+        for_backward(inputs.w_ih, input),
+        for_backward(inputs.w_hh, hidden),
+    );
+
+    // The outputs past the last step are zero; the final states are each example's states
+    // after its last valid step.
+    let (outputs, finals) = h.split_at_mut(seq * batch * hidden);
+    outputs[n * hidden..].fill(0.0);
+    let size = batch * hidden;
+    for (s, finals) in finals.chunks_exact_mut(size).enumerate() {
+        let after: &[f32] = if s == 0 { outputs } else { &others[s - 1] };
+        let initial = &inputs.state[s * size..][..size];
+        for (b, dst) in finals.chunks_exact_mut(hidden).enumerate() {
+            let src = match lengths.map_or(steps, |l| l[b]) {
+                0 => &initial[b * hidden..],
+                v => &after[((v - 1) * batch + b) * hidden..],
+            };
+            dst.copy_from_slice(&src[..hidden]);
+        }
+    }
+    let packed = if save {
+        let mut copy = pool::take(h.len());
+        copy.copy_from_slice(&h);
+        copy
+    } else {
+        std::mem::take(&mut h)
+    };
+    let saved = Saved {
+        cell,
+        dims,
+        split,
+        perm,
+        x,
+        w_ih,
+        w_hh,
+        keep,
+        gates,
+        h,
+        others,
+        initial: inputs.state,
+        values: saved_values,
+    };
+    // Unsaved buffers go back to the pool when `saved` drops.
+    (packed, save.then_some(saved))
+}
+
+/// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
+/// columns, in the permuted order.
+fn gate_rows<'a>(
+    (w, k): (&'a [f32], usize),
+    g: usize,
+    parts: &'a [Range<usize>],
+    perm: &'a [usize],
+) -> PartWeights<'a> {
+    PartWeights::new(parts.len(), move |p| {
+        let (col0, units) = (g * parts[p].start, parts[p].len());
+        Packed::from_rows(g * units, k, |j| &w[perm[col0 + j] * k..][..k])
+    })
+}
+
+struct ForwardCtx<'a, K> {
+    cell: K,
+    dims: Dims,
+    parts: &'a [Range<usize>],
+    /// What the input projection reads.
+    x: InputRows<'a>,
+    /// The time-major copy of `x` that each lane fills with its examples' rows, step by step
+    /// (a training run split by examples).
+    x_copy: Option<Writes>,
+    /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
+    w_ih: PartWeights<'a>,
+    w_hh: PartWeights<'a>,
+    /// `[G * hidden]`, permuted like the gates.
+    bias: &'a [f32],
+    /// The non-additive gates' `b_hh`, `[(G - A) * hidden]`, part by part.
+    hidden_bias: &'a [f32],
+    keep: &'a [bool],
+    /// Steps whose input projection is computed at once.
+    chunk: usize,
+    /// When the backward pass needs them: the gates `[steps * batch, G * hidden]` and what
+    /// the cell saves (`[steps * batch, SAVED * hidden]`) of every step.
+    saved: Option<(Writes, Writes)>,
+    /// The state's parts.
+    states: Vec<States<Writes>>,
+}
+
+/// The rows of a per-step quantity one part writes: row `r` of the sequence is row
+/// `r % ring` of a buffer whose rows are `stride` apart, the part's values from column `col`.
+#[derive(Clone, Copy)]
+struct PartRows {
+    at: Writes,
+    stride: usize,
+    col: usize,
+    ring: usize,
+}
+
+impl PartRows {
+    /// The offset of sequence row `row`'s part from the buffer's start.
+    fn offset(self, row: usize) -> usize {
+        (row % self.ring) * self.stride + self.col
+    }
+}
+
+impl<K: GateMath> ForwardCtx<'_, K> {
+    /// Step `t` for the units of the lane's part and its examples: at the start of each chunk,
+    /// the chunk's input projections `x · W_ih[part's rows]ᵀ` (written where the gate math
+    /// reads them, so it reads them from cache); then `h_t · W_hh[part's rows]ᵀ` into the first
+    /// `[examples, G * units]` of `scratch`, and the cell's gate math for each example.
+    ///
+    /// Unless saved, the gates of the chunk's steps and what the cell saves of the step live
+    /// in the rest of `scratch`.
+    fn step(&self, t: usize, lane: &Lane, scratch: &mut [f32]) {
+        let part = self.parts[lane.part].clone();
+        let examples = lane.examples.clone();
+        let Dims {
+            steps,
+            batch,
+            input,
+            hidden,
+            ..
+        } = self.dims;
+        let g = K::GATES;
+        let extra = g - K::ADDITIVE_HIDDEN_BIAS;
+        let units = part.len();
+        let width = g * units;
+        let col0 = g * part.start;
+        let (hh, rest) = scratch.split_at_mut(examples.len() * width);
+        let (gates, values) = match self.saved {
+            Some((gates, values)) => (
+                PartRows {
+                    at: gates,
+                    stride: g * hidden,
+                    col: col0,
+                    ring: usize::MAX,
+                },
+                PartRows {
+                    at: values,
+                    stride: K::SAVED * hidden,
+                    col: K::SAVED * part.start,
+                    ring: usize::MAX,
+                },
+            ),
+            None => {
+                let (gates, values) = rest.split_at_mut(self.chunk * batch * width);
+                (
+                    PartRows {
+                        at: Writes::of(gates),
+                        stride: width,
+                        col: 0,
+                        ring: self.chunk * batch,
+                    },
+                    PartRows {
+                        at: Writes::of(values),
+                        stride: K::SAVED * units,
+                        col: 0,
+                        ring: batch,
+                    },
+                )
+            }
+        };
+        if t.is_multiple_of(self.chunk) {
+            // Contiguous rows: a chunk has several steps only when a lane has every example.
+            let first = t * batch + examples.start;
+            let rows = match self.chunk {
+                1 => examples.len(),
+                chunk => chunk.min(steps - t) * batch,
+            };
+            if let Some(copy) = self.x_copy {
+                for b in examples.clone() {
+                    // SAFETY: row `t * batch + b` of the copy is this lane's alone (its
+                    // examples), and nothing reads the copy during the run.
+                    let row = unsafe { copy.slice_mut((t * batch + b) * input, input) };
+                    row.copy_from_slice(self.x.row(t, b, input));
+                }
+            }
+            // Rows `example` apart: within a step, or in a time-major `x` across steps.
+            let x = &self.x.values[self.x.offset(t, examples.start)..];
+            let w_ih = self.w_ih.of(lane.part);
+            // SAFETY: `x` holds the `rows` rows `example` apart that the projection reads (the
+            // rows of the chunk's steps for the lane's examples, in the input). The
+            // destination rows, `gates.stride` apart from `dst`, are the lane's `width`
+            // columns of those rows in the gates buffer: within it (`at` checks the first),
+            // written by no other lane (other units or examples) and read by no one until the
+            // lane's gate math below; they overlap neither `x` nor the packed weights.
+            unsafe {
+                let dst = gates.at.at(gates.offset(first));
+                w_ih.multiply(
+                    rows,
+                    (x.as_ptr(), self.x.example),
+                    (dst, gates.stride),
+                    false,
+                );
+            }
+        }
+        let w_hh = self.w_hh.of(lane.part);
+        // SAFETY: the lane's examples' states before step `t`, `examples.len()` rows of
+        // `hidden` values, were written in an earlier round (or are the initial state) and no
+        // lane writes them in this one; `hh` is the lane's own scratch.
+        unsafe {
+            let first = RowAt {
+                t,
+                b: examples.start,
+                batch,
+                hidden,
+            };
+            let h = self.states[0].before(first, 0, examples.len() * hidden);
+            w_hh.multiply(
+                examples.len(),
+                (h.as_ptr(), hidden),
+                (hh.as_mut_ptr(), width),
+                false,
+            );
+        }
+        let hh = &*hh;
+        let bias = &self.bias[col0..col0 + width];
+        let hidden_bias = &self.hidden_bias[extra * part.start..extra * part.end];
+        for b in examples.clone() {
+            let at = RowAt {
+                t,
+                b,
+                batch,
+                hidden,
+            };
+            let row = t * batch + b;
+            let after = at.offset() + part.start;
+            if !self.keep[row] {
+                // Padding: a zero output (the final state is read from the last valid step).
+                // SAFETY: the lane's units of its example's row after step `t`: this lane's
+                // alone, read by no one in this round.
+                unsafe { self.states[0].after.slice_mut(after, units) }.fill(0.0);
+                continue;
+            }
+            let mut prev: [&[f32]; MAX_STATE_PARTS] = [&[]; MAX_STATE_PARTS];
+            let mut next: [&mut [f32]; MAX_STATE_PARTS] = Default::default();
+            for (s, states) in self.states.iter().enumerate() {
+                // SAFETY: the lane's units of its example's state before step `t` (written in
+                // an earlier round, or initial) are written by no one in this round; those
+                // after step `t` are this lane's alone, and read by no one else in this round.
+                unsafe {
+                    prev[s] = states.before(at, part.start, units);
+                    next[s] = states.after.slice_mut(after, units);
+                }
+            }
+            // SAFETY: the lane's columns of its example's row of the gates and of the saved
+            // values: this lane's alone (computed by it above, or in the chunk's projection),
+            // read by no one else in this round.
+            let (gates_row, saved) = unsafe {
+                (
+                    gates.at.slice_mut(gates.offset(row), width),
+                    values.at.slice_mut(values.offset(row), K::SAVED * units),
+                )
+            };
+            gate_math::forward(
+                self.cell,
+                ForwardStep {
+                    gates: gates_row,
+                    hidden: &hh[(b - examples.start) * width..][..width],
+                    bias,
+                    hidden_bias,
+                    prev: &prev[..K::STATE_PARTS],
+                    next: &mut next[..K::STATE_PARTS],
+                    saved,
+                },
+            );
+        }
+    }
+}

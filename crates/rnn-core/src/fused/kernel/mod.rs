@@ -1,0 +1,255 @@
+//! The fused sequence kernel on host memory: the whole recurrence of one layer and direction,
+//! forward ([`forward`]) and backward through time ([`backward`]), for any cell's
+//! [`GateMath`].
+//!
+//! Layout: every per-step quantity is row-major `[n, features]` with `n = steps * batch`, time
+//! then batch (the input's own time-major layout), so row `t * batch + b` is example `b` at
+//! step `t`. Each part of the state (`h`, and an LSTM's `c`) after each step is
+//! `[steps * batch, hidden]` (the initial states stay in their own buffer), and `h` is the
+//! start of the packed output: the outputs are the states, written in place. So a step (or a
+//! chunk of steps) is a contiguous block of rows, the input projection of a chunk is one
+//! multiply, and the weight gradients are one matmul each (two for `W_hh`: the initial state,
+//! then the others).
+//!
+//! The threads share a run in one of two ways (see [`super::split`]). With enough examples,
+//! each thread runs the whole recurrence for its share of the examples, and the threads never
+//! wait for each other. With few (a batch of 1 at decode time), the hidden units are split
+//! into contiguous parts instead, one per thread, and the gate columns are permuted so that
+//! each part's gates (all gates of its units) are contiguous: each step, every part multiplies
+//! the previous state with its rows of `W_hh` and applies the cell's gate math to its own
+//! units, and the parts meet once per step (the next step needs the whole state).
+//! The input projection is computed a chunk of steps at a time, just before those steps, so
+//! that the gate math reads it from cache: the projections of a whole sequence (6 MiB for a
+//! GRU at batch 32 and hidden 256) would be read back from memory.
+//! The backward pass mirrors this: per step, each thread backpropagates its units and examples
+//! through the gate math, then takes their share of `dgates · W_hh`.
+
+mod backward;
+mod forward;
+mod saved;
+
+use std::sync::{Arc, OnceLock};
+
+use super::gate_math::GateMath;
+use super::packed::Packed;
+use super::shared::{ReadView, Reads};
+pub(super) use saved::Saved;
+
+/// Sizes of one fused run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    /// Length of the input and output sequences.
+    pub seq: usize,
+    /// Steps computed (the longest valid length); later outputs are zero.
+    pub steps: usize,
+    pub batch: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+/// The inputs of a forward run, in the tensors' own (row-major) layouts: host copies, except `x`
+/// and the weights, which the run only reads (borrowed from the tensors where they can be).
+pub(crate) struct Inputs<'a> {
+    /// `[seq, batch, input]`.
+    pub x: InputRows<'a>,
+    /// `[G * H, input]`, PyTorch's gate order.
+    pub w_ih: &'a [f32],
+    /// `[G * H, H]`.
+    pub w_hh: &'a [f32],
+    /// `[G * H]` each (zeros for a cell without bias).
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    /// `[S, batch, H]`: the initial state's parts (`S` = [`GateMath::STATE_PARTS`]).
+    pub state: Vec<f32>,
+}
+
+/// The input `x: [seq, batch, input]` as a run reads it: the `input` values of step `t` of
+/// example `b` from `t * step + b * example` on in `values` (a time-major copy, or the tensor's
+/// own memory in any layout with contiguous rows).
+#[derive(Clone, Copy)]
+pub(crate) struct InputRows<'a> {
+    pub values: &'a [f32],
+    pub step: usize,
+    pub example: usize,
+}
+
+impl<'a> InputRows<'a> {
+    /// `values` in time-major order, `[seq, batch, input]` row-major.
+    pub fn time_major(values: &'a [f32], batch: usize, input: usize) -> Self {
+        Self {
+            values,
+            step: batch * input,
+            example: input,
+        }
+    }
+
+    /// The offset in `values` of the first value of step `t` of example `b`.
+    fn offset(&self, t: usize, b: usize) -> usize {
+        t * self.step + b * self.example
+    }
+
+    /// The `input` values of step `t` of example `b`.
+    fn row(&self, t: usize, b: usize, input: usize) -> &'a [f32] {
+        &self.values[self.offset(t, b)..][..input]
+    }
+}
+
+/// The gradients of a backward run with respect to the six inputs, in their layouts.
+pub(crate) struct Operands {
+    /// `[seq, batch, input]`.
+    pub x: Vec<f32>,
+    /// `[G * H, input]`, PyTorch's gate order.
+    pub w_ih: Vec<f32>,
+    /// `[G * H, H]`.
+    pub w_hh: Vec<f32>,
+    /// `[G * H]` each (zeros for a cell without bias).
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    /// `[S, batch, H]`.
+    pub state: Vec<f32>,
+}
+
+impl Operands {
+    /// `[x, w_ih, w_hh, b_ih, b_hh, state]`.
+    pub fn into_array(self) -> [Vec<f32>; 6] {
+        [
+            self.x, self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.state,
+        ]
+    }
+}
+
+/// A cell's gate math with the kernel driver compiled for it: what the backend extension
+/// runs, without knowing the cell.
+pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
+    /// Parts of the state: the final states are `[state_parts, batch, H]`.
+    fn state_parts(&self) -> usize;
+
+    /// Runs the recurrence. Returns the packed output `[seq + state_parts, batch, H]`: rows
+    /// `0..seq` the outputs (zero in the padding), then the final state's parts; and, when
+    /// `save`, what the backward pass needs.
+    fn forward(
+        &self,
+        dims: Dims,
+        inputs: Inputs<'_>,
+        lengths: Option<&[usize]>,
+        save: bool,
+    ) -> (Vec<f32>, Option<Arc<dyn SavedRun>>);
+}
+
+/// What a forward run saved, ready to backpropagate.
+pub(crate) trait SavedRun: Send + Sync + std::fmt::Debug {
+    /// Backpropagates the gradient of the packed output (`[seq + state_parts, batch, H]`)
+    /// through the recurrence.
+    fn backward(&self, grad: &[f32]) -> Operands;
+}
+
+impl<K: GateMath> FusedCell for K {
+    fn state_parts(&self) -> usize {
+        K::STATE_PARTS
+    }
+
+    fn forward(
+        &self,
+        dims: Dims,
+        inputs: Inputs<'_>,
+        lengths: Option<&[usize]>,
+        save: bool,
+    ) -> (Vec<f32>, Option<Arc<dyn SavedRun>>) {
+        let (packed, saved) = forward::forward(*self, dims, inputs, lengths, save);
+        (packed, saved.map(|s| Arc::new(s) as Arc<dyn SavedRun>))
+    }
+}
+
+impl<K: GateMath> SavedRun for Saved<K> {
+    fn backward(&self, grad: &[f32]) -> Operands {
+        backward::backward(self, grad)
+    }
+}
+
+/// `[steps * batch]`: whether step `t` is within example `b`'s length.
+fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool> {
+    (0..steps)
+        .flat_map(|t| (0..batch).map(move |b| (t, b)))
+        .map(|(t, b)| lengths.is_none_or(|l| t < l[b]))
+        .collect()
+}
+
+/// Each part's block of a weight matrix, packed by the thread that first runs the part: in
+/// parallel, and into the cache of the core that reads it.
+struct PartWeights<'a> {
+    packed: Vec<OnceLock<Packed>>,
+    pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
+}
+
+impl<'a> PartWeights<'a> {
+    /// `pack(part)` packs the block of part `part`.
+    fn new(parts: usize, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
+        Self {
+            packed: (0..parts).map(|_| OnceLock::new()).collect(),
+            pack: Box::new(pack),
+        }
+    }
+
+    fn of(&self, part: usize) -> &Packed {
+        self.packed[part].get_or_init(|| (self.pack)(part))
+    }
+}
+
+/// One part of the state over a run: its initial values (`[batch, hidden]` from offset
+/// `initial.1` of `initial.0`), and its values after each step `t` in rows `t * batch ..` of
+/// `after` (a read or a write view).
+#[derive(Clone, Copy)]
+struct States<P> {
+    initial: (Reads, usize),
+    after: P,
+}
+
+impl<P: ReadView> States<P> {
+    /// `len` values from unit `unit` of example `b`'s state before step `t`.
+    ///
+    /// # Safety
+    /// As [`ReadView::slice`]: nothing writes them during `'a`.
+    unsafe fn before<'a>(&self, at: RowAt, unit: usize, len: usize) -> &'a [f32] {
+        let RowAt {
+            t,
+            b,
+            batch,
+            hidden,
+        } = at;
+        // SAFETY: the caller's.
+        unsafe {
+            match t {
+                0 => (self.initial.0).slice(self.initial.1 + b * hidden + unit, len),
+                t => self.after.slice(((t - 1) * batch + b) * hidden + unit, len),
+            }
+        }
+    }
+}
+
+/// Example `b` at step `t` of a run over `batch` examples, in rows of `hidden` values.
+#[derive(Clone, Copy)]
+struct RowAt {
+    t: usize,
+    b: usize,
+    batch: usize,
+    hidden: usize,
+}
+
+impl RowAt {
+    /// The offset of its row in a `[steps * batch, hidden]` buffer.
+    fn offset(self) -> usize {
+        (self.t * self.batch + self.b) * self.hidden
+    }
+}
+
+/// Sums of the columns of `m` (`width` values per row), adding whole rows at a time (which
+/// the compiler vectorises).
+fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; width];
+    for row in m.chunks_exact(width) {
+        for (s, v) in sums.iter_mut().zip(row) {
+            *s += v;
+        }
+    }
+    sums
+}
