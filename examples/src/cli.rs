@@ -1,7 +1,9 @@
-//! Parsers for the flags the example programs share. Each rejects a bad value while the
-//! command line is parsed, before any data is read or any training starts, with an error
-//! that clap prefixes with the flag (`invalid value '0' for '--beam <BEAM>': ...`).
+//! The command line the example programs share: parsers for their flags, and their exit
+//! status. Each parser rejects a bad value while the command line is parsed, before any data
+//! is read or any training starts, with an error that clap prefixes with the flag
+//! (`invalid value '0' for '--beam <BEAM>': ...`).
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
@@ -89,6 +91,18 @@ fn parse_fraction(value: &str, range: &str, accept: fn(f64) -> bool) -> Result<f
     match value.parse::<f64>() {
         Ok(p) if accept(p) => Ok(p),
         _ => Err(format!("expected a value in {range}, got {value}")),
+    }
+}
+
+/// The exit status of a program whose command returned `result`: success, or failure with
+/// the error printed to stderr as `error: MESSAGE`.
+pub fn exit_code(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 

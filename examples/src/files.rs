@@ -1,5 +1,6 @@
-//! A saved model's directory: `model.bpk` (weights), `config.json` (the configuration that
-//! builds it) and JSON files beside them.
+//! The files the examples read and write: a saved model's directory (`model.bpk` with the
+//! weights, `config.json` with the configuration that builds it, and JSON files beside them),
+//! and the data files they train on.
 
 use std::path::Path;
 
@@ -57,6 +58,11 @@ pub fn check_saved_size(
         dir.join(file).display(),
         dir.join("config.json").display()
     ))
+}
+
+/// Reads the data file at `path`, with an error naming the `--data` flag that chose it.
+pub fn read_data(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("--data {}: {e}", path.display()))
 }
 
 /// Writes `value` as JSON to `path`.

@@ -18,6 +18,16 @@ pub struct Split<T> {
     pub test: Vec<T>,
 }
 
+impl<T> Split<T> {
+    /// Keeps at most `train`, `valid` and `test` items of the parts: the small subset that a
+    /// quick run proves the pipeline on.
+    pub fn truncate(&mut self, [train, valid, test]: [usize; 3]) {
+        self.train.truncate(train);
+        self.valid.truncate(valid);
+        self.test.truncate(test);
+    }
+}
+
 /// What [`split`] found when a part came out empty: the data is too small (or too repetitive)
 /// to train on one part, pick the best epoch on another and measure on a third.
 #[derive(Debug, Clone, PartialEq, Eq)]

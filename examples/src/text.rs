@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{read_json, write_json};
+use crate::files::{check_saved_size, read_json, write_json};
 
 /// Splits `text` into lower-cased tokens: each maximal run of letters and digits is a word, and
 /// every other non-space character (punctuation, symbols) is a token of its own. Typographic
@@ -182,5 +182,19 @@ impl Vocab {
             ));
         }
         Ok(Self::from_tokens(vocab.tokens))
+    }
+
+    /// Reads the vocabulary saved beside a model in `dir/file` and checks it against the
+    /// model's configuration, whose `field` says it has `expected` tokens
+    /// ([`check_saved_size`]): files of different training runs mixed are an error.
+    pub fn load_saved(
+        dir: &Path,
+        file: &str,
+        field: &str,
+        expected: usize,
+    ) -> Result<Self, String> {
+        let vocab = Self::load(&dir.join(file))?;
+        check_saved_size(dir, file, "tokens", vocab.len(), field, expected)?;
+        Ok(vocab)
     }
 }

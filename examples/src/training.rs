@@ -66,6 +66,33 @@ pub struct TrainingPlan {
     pub pad_token: Option<usize>,
 }
 
+impl TrainingPlan {
+    /// The plan of an example run that writes to `out`: burn-train's logs and checkpoints under
+    /// `out/training`, at most `epochs` epochs (one when `quick`, which only proves the
+    /// pipeline), gradients clipped to a global norm of 1, early stopping on `monitor` after
+    /// `patience` epochs without improvement; no time budget and no padding, for a run to set
+    /// where it has them.
+    pub fn new(
+        out: &Path,
+        quick: bool,
+        epochs: usize,
+        learning_rate: f64,
+        monitor: Monitor,
+        patience: usize,
+    ) -> Self {
+        Self {
+            directory: out.join("training"),
+            epochs: if quick { 1 } else { epochs },
+            learning_rate,
+            clip_norm: 1.0,
+            monitor,
+            patience,
+            time_budget: None,
+            pad_token: None,
+        }
+    }
+}
+
 /// What [`fit`] returns.
 pub struct Trained<M> {
     /// The weights of the best epoch (validation mode).

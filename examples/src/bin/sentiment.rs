@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, parse_cell, parse_pooling, parse_positive};
+use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_pooling, parse_positive};
 use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
@@ -83,13 +83,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(result)
 }
 
 fn run_training(args: TrainArgs) -> Result<(), String> {

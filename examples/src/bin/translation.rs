@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    cell_name, parse_attention, parse_cell, parse_dropout, parse_minutes, parse_positive,
-    parse_probability,
+    cell_name, exit_code, parse_attention, parse_cell, parse_dropout, parse_minutes,
+    parse_positive, parse_probability,
 };
 use burn_rnn_examples::heatmap::require_font;
 use burn_rnn_examples::translation::{
@@ -212,13 +212,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(result)
 }
 
 fn run_training(args: TrainArgs) -> Result<(), String> {

@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
+use crate::files::read_data;
+
 /// One labelled sentence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
@@ -17,9 +19,7 @@ pub struct Example {
 
 /// Reads the labelled sentences of the TSV file at `path` (see [`parse`]).
 pub fn read(path: &Path) -> Result<Vec<Example>, String> {
-    let content =
-        std::fs::read_to_string(path).map_err(|e| format!("--data {}: {e}", path.display()))?;
-    parse(&content, &path.display().to_string())
+    parse(&read_data(path)?, &path.display().to_string())
 }
 
 /// The column names a header may use, each with the column it names (`sentence` is GLUE's

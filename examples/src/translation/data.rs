@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::files::read_data;
+
 /// A sentence and its translation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pair {
@@ -14,9 +16,7 @@ pub struct Pair {
 
 /// Reads the sentence pairs of the TSV file at `path` (see [`parse`]).
 pub fn read(path: &Path) -> Result<Vec<Pair>, String> {
-    let content =
-        std::fs::read_to_string(path).map_err(|e| format!("--data {}: {e}", path.display()))?;
-    parse(&content, &path.display().to_string())
+    parse(&read_data(path)?, &path.display().to_string())
 }
 
 /// Parses TSV text of `source<TAB>target[<TAB>...]` lines, skipping empty lines and repeated

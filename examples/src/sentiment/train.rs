@@ -1,0 +1,111 @@
+//! Training a sentiment classifier: the sentences encoded with the vocabulary of the training
+//! split, burn-train with early stopping on validation accuracy, the model, vocabulary and
+//! classes saved, test accuracy measured.
+
+use std::time::Duration;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::InMemDataset;
+
+use super::corpus::{encode, split_examples};
+use super::data::{self, Example};
+use super::evaluate::{GroupAccuracy, test_accuracy};
+use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
+use super::options::{SentimentOptions, model_config};
+use crate::files::{save_model, write_json};
+use crate::text::Vocab;
+use crate::training::{Monitor, TrainingPlan, fit};
+
+/// What a training run measured.
+#[derive(Debug, Clone)]
+pub struct SentimentReport {
+    /// Sentences in the train, validation and test splits.
+    pub sizes: [usize; 3],
+    /// Vocabulary size (reserved tokens included).
+    pub vocab_size: usize,
+    /// Test accuracy overall (first) and per source.
+    pub test: Vec<GroupAccuracy>,
+    /// The epoch whose weights were kept, and the epochs run.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Training wall time.
+    pub train_time: Duration,
+}
+
+/// Trains a classifier on `options.data`, writes it to `options.out`, and measures it on the
+/// held-out test split.
+pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
+    let examples = data::read(&options.data)?;
+    let classes = data::classes(&examples);
+    if classes.len() < 2 {
+        return Err(format!(
+            "--data {}: expected at least 2 distinct labels, got {classes:?}",
+            options.data.display()
+        ));
+    }
+    let parts = split_examples(examples, options)?;
+    let vocab = Vocab::from_texts(
+        parts.train.iter().map(|e| e.text.as_str()),
+        options.min_frequency,
+    );
+    let items = |examples: &[Example]| -> Vec<SentimentItem> {
+        examples
+            .iter()
+            .map(|e| SentimentItem {
+                ids: encode(&vocab, &e.text),
+                label: classes
+                    .iter()
+                    .position(|c| *c == e.label)
+                    .expect("a known class"),
+            })
+            .collect()
+    };
+
+    let device = options.backend.device();
+    // Parameters are created on the autodiff device, so burn-train can track their gradients.
+    device.seed(options.seed);
+    let config = model_config(options, vocab.len(), classes.len());
+    let model = SentimentModel {
+        classifier: config
+            .try_init(&device.clone().autodiff())
+            .map_err(|e| e.to_string())?,
+    };
+    let loader = |items: Vec<SentimentItem>, shuffle: bool| {
+        let builder = DataLoaderBuilder::new(SentimentBatcher).batch_size(options.batch_size);
+        let builder = if shuffle {
+            builder.shuffle(options.seed)
+        } else {
+            builder
+        };
+        builder.build(InMemDataset::new(items))
+    };
+    let plan = TrainingPlan::new(
+        &options.out,
+        options.quick,
+        options.epochs,
+        options.learning_rate,
+        Monitor::Accuracy,
+        options.patience,
+    );
+    let trained = fit(
+        model,
+        loader(items(&parts.train), true),
+        loader(items(&parts.valid), false),
+        &plan,
+    )?;
+
+    save_model(&options.out, trained.model.clone(), &config)?;
+    vocab.save(&options.out.join("vocab.json"))?;
+    write_json(&options.out.join("classes.json"), &classes)?;
+
+    let test = test_accuracy(&trained.model, &parts.test, &items(&parts.test), &device);
+    Ok(SentimentReport {
+        sizes: [parts.train.len(), parts.valid.len(), parts.test.len()],
+        vocab_size: vocab.len(),
+        test,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        train_time: trained.elapsed,
+    })
+}

@@ -1,0 +1,179 @@
+//! A trained translation model with its vocabularies and segmenters: loading a training run's
+//! output, translating sentences greedily or with beam search, reading the decoded ids back
+//! as text (with `<unk>` replaced) and the attention as a heatmap.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use rnn_tasks::{BeamSearchConfig, DecodeConfig, Decoded, PaddedTokens, Seq2Seq, Seq2SeqConfig};
+
+use super::model::TranslationModel;
+use super::segmenter::Segmenter;
+use crate::backend::Backend;
+use crate::files::load_model;
+use crate::heatmap::attention_heatmap;
+use crate::text::{Vocab, detokenize};
+
+/// One sentence translated.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    /// The source tokens, words or subwords (those outside the vocabulary were read as
+    /// `<unk>`).
+    pub source_tokens: Vec<String>,
+    /// The generated tokens, `</s>` included when generated.
+    pub target_tokens: Vec<String>,
+    /// The translation, detokenised, each `<unk>` replaced by the source token it attends to
+    /// most when that is a word (letters or digits), not punctuation.
+    pub text: String,
+    /// The translation as generated, `<unk>` included.
+    pub raw_text: String,
+    /// `attention[t][s]`: the attention of target token `t` on source token `s`.
+    pub attention: Vec<Vec<f32>>,
+}
+
+impl Translation {
+    /// Writes the attention heatmap of this translation as a PNG image.
+    pub fn write_heatmap(&self, path: &Path) -> Result<(), String> {
+        attention_heatmap(
+            path,
+            &self.source_tokens,
+            &self.target_tokens,
+            &self.attention,
+        )
+    }
+}
+
+/// A trained model with its vocabularies, loaded from a training run's output directory.
+pub struct Translator {
+    pub(super) model: Seq2Seq,
+    pub(super) source_segmenter: Segmenter,
+    pub(super) target_segmenter: Segmenter,
+    pub(super) source_vocab: Vocab,
+    pub(super) target_vocab: Vocab,
+    pub(super) device: Device,
+}
+
+impl Translator {
+    /// Loads the model that [`train`](super::train()) wrote to `dir`. Fails when the
+    /// vocabularies there do not have the sizes of the model's configuration (files of
+    /// different runs mixed).
+    pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
+        let device = backend.device();
+        let (model, config) = load_model(dir, |config: &Seq2SeqConfig| {
+            Ok(TranslationModel {
+                seq2seq: config.try_init(&device).map_err(|e| e.to_string())?,
+                label_smoothing: 0.0,
+            })
+        })?;
+        let source_vocab = Vocab::load_saved(
+            dir,
+            "source_vocab.json",
+            "source_vocab_size",
+            config.source_vocab_size,
+        )?;
+        let target_vocab = Vocab::load_saved(
+            dir,
+            "target_vocab.json",
+            "target_vocab_size",
+            config.target_vocab_size,
+        )?;
+        Ok(Self {
+            model: model.seq2seq,
+            source_segmenter: Segmenter::load(&dir.join("source_bpe.json"))?,
+            target_segmenter: Segmenter::load(&dir.join("target_bpe.json"))?,
+            source_vocab,
+            target_vocab,
+            device,
+        })
+    }
+
+    /// Translates `sentences` (in batches of 64) greedily (`beam: None`) or with beam search
+    /// of width `beam`, generating at most `max_length` tokens each.
+    pub fn translate(
+        &self,
+        sentences: &[String],
+        beam: Option<usize>,
+        max_length: usize,
+    ) -> Vec<Translation> {
+        let decode = DecodeConfig::new(Vocab::BOS, Vocab::EOS, max_length);
+        let mut translations = Vec::with_capacity(sentences.len());
+        for chunk in sentences.chunks(64) {
+            let words: Vec<Vec<String>> = chunk
+                .iter()
+                .map(|s| self.source_segmenter.tokens(s))
+                .collect();
+            let sources: Vec<Vec<usize>> =
+                words.iter().map(|w| self.source_vocab.encode(w)).collect();
+            let batch = PaddedTokens::new(&sources, Vocab::PAD, &self.device);
+            let decoded = match beam {
+                None => self
+                    .model
+                    .greedy(batch.tokens, Some(&batch.lengths), &decode),
+                Some(width) => self.model.beam_search(
+                    batch.tokens,
+                    Some(&batch.lengths),
+                    &decode,
+                    &BeamSearchConfig::new(width),
+                ),
+            };
+            translations.extend(self.read_decoded(words, decoded));
+        }
+        translations
+    }
+
+    fn read_decoded(&self, sources: Vec<Vec<String>>, decoded: Decoded) -> Vec<Translation> {
+        let [_, steps, longest] = decoded.attention.dims();
+        let attention: Vec<f32> = decoded.attention.into_data().iter::<f32>().collect();
+        sources
+            .into_iter()
+            .zip(&decoded.tokens)
+            .enumerate()
+            .map(|(b, (source, ids))| {
+                let rows: Vec<Vec<f32>> = (0..ids.len())
+                    .map(|t| {
+                        let row = (b * steps + t) * longest;
+                        attention[row..row + source.len()].to_vec()
+                    })
+                    .collect();
+                // `<unk>` becomes the source word it attends to most (Luong et al. 2015), so
+                // names and numbers outside the vocabulary come through; not punctuation.
+                let words: Vec<String> = ids
+                    .iter()
+                    .zip(&rows)
+                    .take_while(|&(&id, _)| id != Vocab::EOS)
+                    .filter(|&(&id, _)| id != Vocab::PAD && id != Vocab::BOS)
+                    .map(|(&id, row)| match id {
+                        Vocab::UNK if is_word(&source[argmax(row)]) => source[argmax(row)].clone(),
+                        id => self.target_vocab.token(id).to_string(),
+                    })
+                    .collect();
+                Translation {
+                    target_tokens: ids
+                        .iter()
+                        .map(|&id| self.target_vocab.token(id).to_string())
+                        .collect(),
+                    text: detokenize(&self.target_segmenter.words(&words)),
+                    raw_text: detokenize(
+                        &self.target_segmenter.words(&self.target_vocab.decode(ids)),
+                    ),
+                    source_tokens: source,
+                    attention: rows,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The index of the largest of `values`.
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Whether `token` has a letter or digit (a word or number, not punctuation).
+fn is_word(token: &str) -> bool {
+    token.chars().any(char::is_alphanumeric)
+}
