@@ -11,9 +11,11 @@
 
 use burn::tensor::{Device, Distribution, Tensor};
 use rnn_core::pytorch::StateDict;
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnError};
+use rnn_core::{
+    Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnError, RnnState,
+};
 
-fn port<C: Cell>(
+fn port<C: Cell<State<3> = RnnState<3>>>(
     config: RnnConfig,
     dict: &StateDict,
     prefix: &str,

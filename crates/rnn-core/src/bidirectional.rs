@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 use crate::padding::Padding;
-use crate::{Cell, Recurrent, RnnState};
+use crate::{Cell, Recurrent};
 
 /// How the forward and backward outputs of a bidirectional layer are combined.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -73,9 +73,9 @@ impl<C: Cell> Bidirectional<C> {
     pub(crate) fn run(
         &self,
         input: Tensor<3>,
-        states: Option<(RnnState<2>, RnnState<2>)>,
+        states: Option<(C::State<2>, C::State<2>)>,
         padding: Option<&Padding>,
-    ) -> (Tensor<3>, (RnnState<2>, RnnState<2>)) {
+    ) -> (Tensor<3>, (C::State<2>, C::State<2>)) {
         let (state_fwd, state_bwd) = states.unzip();
         let (out_fwd, last_fwd) = self.forward.run(input.clone(), state_fwd, padding);
         let (out_bwd, last_bwd) = self.backward.run(input, state_bwd, padding);

@@ -59,5 +59,5 @@ pub use error::{RnnError, check_lengths};
 pub use fused::{kernel_threads, set_kernel_threads};
 pub use recurrent::Recurrent;
 pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
-pub use state::RnnState;
+pub use state::{CellState, RnnState};
 pub use weights::FusedWeights;

@@ -5,7 +5,8 @@ use burn::tensor::Tensor;
 
 use crate::fused;
 use crate::padding::{Padding, reverse_time};
-use crate::{Cell, RnnState};
+use crate::state::select;
+use crate::{Cell, CellState};
 
 /// Runs a [`Cell`] over a sequence in one direction (a single layer).
 ///
@@ -43,9 +44,9 @@ impl<C: Cell> Recurrent<C> {
     pub(crate) fn run(
         &self,
         input: Tensor<3>,
-        state: Option<RnnState<2>>,
+        state: Option<C::State<2>>,
         padding: Option<&Padding>,
-    ) -> (Tensor<3>, RnnState<2>) {
+    ) -> (Tensor<3>, C::State<2>) {
         let input = if self.reverse {
             reverse_time(input, padding)
         } else {
@@ -70,9 +71,9 @@ impl<C: Cell> Recurrent<C> {
     fn run_steps(
         &self,
         input: Tensor<3>,
-        state: Option<RnnState<2>>,
+        state: Option<C::State<2>>,
         padding: Option<&Padding>,
-    ) -> (Tensor<3>, RnnState<2>) {
+    ) -> (Tensor<3>, C::State<2>) {
         let [seq, batch, features] = input.dims();
         let hidden = self.cell.hidden_size();
         let device = input.device();
@@ -90,7 +91,7 @@ impl<C: Cell> Recurrent<C> {
             .reshape([C::GATES * hidden, steps, batch])
             .swap_dims(0, 1);
 
-        let mut state = state
+        let mut state: C::State<2> = state
             .unwrap_or_else(|| self.cell.zero_state(batch, &device))
             .map(Tensor::transpose);
         let mut outputs = Vec::with_capacity(steps);
@@ -107,14 +108,14 @@ impl<C: Cell> Recurrent<C> {
             None => {
                 for x_t in inputs {
                     state = self.cell.step_projected(x_t, state);
-                    outputs.push(state.hidden.clone());
+                    outputs.push(output_of(&state));
                 }
             }
             Some(keeps) => {
                 for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
                     let next = self.cell.step_projected(x_t, state.clone());
-                    state = next.select(state, &keep_t);
-                    outputs.push(state.hidden.clone());
+                    state = select(next, state, &keep_t);
+                    outputs.push(output_of(&state));
                 }
             }
         }
@@ -134,6 +135,11 @@ impl<C: Cell> Recurrent<C> {
         }
         (output, state.map(Tensor::transpose))
     }
+}
+
+/// The output of a step: the state's first part (`h`).
+fn output_of<const D: usize, S: CellState<D>>(state: &S) -> Tensor<D> {
+    state.clone().into_parts().swap_remove(0)
 }
 
 /// Splits `[seq, rows, cols]` into `seq` tensors `[rows, cols]`.

@@ -8,9 +8,10 @@ use burn::tensor::{Device, Tensor};
 use crate::cell::{cell_sizes, check_cell, step_unchecked};
 use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::padding::Padding;
+use crate::state::{stack, unstack};
 use crate::{
-    Bidirectional, Cell, CellConfig, ElmanCell, GruCell, LstmCell, MergeMode, Nonlinearity,
-    Recurrent, RnnState,
+    Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, LstmCell, MergeMode,
+    Nonlinearity, Recurrent, RnnState,
 };
 
 /// A stacked LSTM (`torch.nn.LSTM`).
@@ -152,9 +153,10 @@ impl<C: Cell> RnnLayer<C> {
     }
 }
 
-/// What [`Rnn::forward`] returns.
+/// What [`Rnn::forward`] returns; `S` is the network's state, the cell's `State<3>`
+/// ([`RnnState`] for the built-in cells).
 #[derive(Debug, Clone)]
-pub struct RnnOutput {
+pub struct RnnOutput<S = RnnState<3>> {
     /// Outputs of the last layer: `[batch, seq, D * output]` when batch-first (else
     /// `[seq, batch, ..]`), with `D` = 2 for a concatenating bidirectional network, 1 otherwise,
     /// and `output` the hidden size (or the projection size of a projecting LSTM).
@@ -163,7 +165,7 @@ pub struct RnnOutput {
     /// Final states (PyTorch's `h_n`, `c_n`): `hidden` is
     /// `[num_layers * num_directions, batch, output]`, `cell` (LSTM)
     /// `[num_layers * num_directions, batch, hidden]`.
-    pub state: RnnState<3>,
+    pub state: S,
 }
 
 /// A stacked, optionally bidirectional recurrent network over any [`Cell`]: the equivalent of
@@ -240,9 +242,9 @@ impl<C: Cell> Rnn<C> {
     pub fn forward(
         &self,
         input: Tensor<3>,
-        state: Option<RnnState<3>>,
+        state: Option<C::State<3>>,
         lengths: Option<&[usize]>,
-    ) -> RnnOutput {
+    ) -> RnnOutput<C::State<3>> {
         self.try_forward(input, state, lengths)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -251,9 +253,9 @@ impl<C: Cell> Rnn<C> {
     pub fn try_forward(
         &self,
         input: Tensor<3>,
-        state: Option<RnnState<3>>,
+        state: Option<C::State<3>>,
         lengths: Option<&[usize]>,
-    ) -> Result<RnnOutput, RnnError> {
+    ) -> Result<RnnOutput<C::State<3>>, RnnError> {
         let input = if self.batch_first {
             input.swap_dims(0, 1)
         } else {
@@ -298,7 +300,7 @@ impl<C: Cell> Rnn<C> {
             None => input,
         };
 
-        let mut states = state.map(RnnState::unstack).map(Vec::into_iter);
+        let mut states = state.map(unstack::<_, C::State<2>>).map(Vec::into_iter);
         let mut finals = Vec::with_capacity(self.layers.len() * self.num_directions());
         let mut x = input;
         for (l, layer) in self.layers.iter().enumerate() {
@@ -326,7 +328,7 @@ impl<C: Cell> Rnn<C> {
             } else {
                 x
             },
-            state: RnnState::stack(finals),
+            state: stack(finals),
         })
     }
 
@@ -339,25 +341,28 @@ impl<C: Cell> Rnn<C> {
         }
     }
 
-    /// Shapes of the state's parts: `[num_layers * num_directions, batch, size]`, with the
-    /// size of `h`, then of `c`.
-    fn state_shapes(&self, batch: usize) -> ([usize; 3], [usize; 3]) {
+    /// Shapes of the state's parts, `[num_layers * num_directions, batch, size]`, with the
+    /// name of each size (see [`Cell::state_sizes`]).
+    fn state_shapes(&self, batch: usize) -> Vec<([usize; 3], &'static str)> {
         let cells = self.num_layers() * self.num_directions();
-        (
-            [cells, batch, self.state_size()],
-            [cells, batch, self.hidden_size()],
-        )
+        let first = self.layers[0].cells()[0];
+        first
+            .state_sizes()
+            .into_iter()
+            .map(|(size, name)| ([cells, batch, size], name))
+            .collect()
     }
 
     /// The all-zero initial state for `batch` examples: parts
-    /// `[num_layers * num_directions, batch, hidden]` (`hidden`: `[.., proj_size]` when
-    /// projecting).
-    pub fn zero_state(&self, batch: usize, device: &Device) -> RnnState<3> {
-        let (hidden, cell) = self.state_shapes(batch);
-        RnnState {
-            hidden: Tensor::zeros(hidden, device),
-            cell: C::HAS_CELL_STATE.then(|| Tensor::zeros(cell, device)),
-        }
+    /// `[num_layers * num_directions, batch, size]` (`h`: `[.., hidden]`, or `[.., proj_size]`
+    /// when projecting; an LSTM's `c`: `[.., hidden]`).
+    pub fn zero_state(&self, batch: usize, device: &Device) -> C::State<3> {
+        let shapes = self.state_shapes(batch).into_iter();
+        C::State::from_parts(
+            shapes
+                .map(|(shape, _)| Tensor::zeros(shape, device))
+                .collect(),
+        )
     }
 
     /// Advances a unidirectional network by one timestep, for decoders that produce their
@@ -373,7 +378,7 @@ impl<C: Cell> Rnn<C> {
     ///
     /// # Panics
     /// On bad arguments, with the message of [`try_step`](Self::try_step).
-    pub fn step(&self, input: Tensor<2>, state: Option<RnnState<3>>) -> (Tensor<2>, RnnState<3>) {
+    pub fn step(&self, input: Tensor<2>, state: Option<C::State<3>>) -> (Tensor<2>, C::State<3>) {
         self.try_step(input, state)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -382,8 +387,8 @@ impl<C: Cell> Rnn<C> {
     pub fn try_step(
         &self,
         input: Tensor<2>,
-        state: Option<RnnState<3>>,
-    ) -> Result<(Tensor<2>, RnnState<3>), RnnError> {
+        state: Option<C::State<3>>,
+    ) -> Result<(Tensor<2>, C::State<3>), RnnError> {
         if self.num_directions() != 1 {
             return Err(RnnError::new(
                 "self",
@@ -412,15 +417,16 @@ impl<C: Cell> Rnn<C> {
         };
         let mut next = Vec::with_capacity(self.layers.len());
         let mut x = input;
-        for (l, (cell, state)) in self.cells().into_iter().zip(state.unstack()).enumerate() {
+        let states: Vec<C::State<2>> = unstack(state);
+        for (l, (cell, state)) in self.cells().into_iter().zip(states).enumerate() {
             if l > 0 {
                 x = self.dropout.forward(x);
             }
             let s = step_unchecked(cell, x, state);
-            x = s.hidden.clone();
+            x = s.clone().into_parts().swap_remove(0);
             next.push(s);
         }
-        Ok((x, RnnState::stack(next)))
+        Ok((x, stack(next)))
     }
 
     /// Checks that every cell's parameters fit the network and have `input`'s dtype and device:
@@ -448,37 +454,8 @@ impl<C: Cell> Rnn<C> {
         Ok(())
     }
 
-    fn check_state(&self, state: &RnnState<3>, batch: usize) -> Result<(), RnnError> {
-        let (hidden, cell) = self.state_shapes(batch);
-        let size = if self.proj_size() > 0 {
-            "proj_size"
-        } else {
-            "hidden"
-        };
-        let check = |name: &str, t: &Tensor<3>, expected: [usize; 3], size: &str| {
-            if t.dims() != expected {
-                return Err(RnnError::new(
-                    name,
-                    format!("shape {expected:?} ([num_layers * num_directions, batch, {size}])"),
-                    format!("{:?}", t.dims()),
-                ));
-            }
-            Ok(())
-        };
-        check("state.hidden", &state.hidden, hidden, size)?;
-        match (&state.cell, C::HAS_CELL_STATE) {
-            (Some(c), true) => check("state.cell", c, cell, "hidden"),
-            (None, true) => Err(RnnError::new(
-                "state.cell",
-                format!("a cell state of shape {cell:?} ({} needs h and c)", C::NAME),
-                "None",
-            )),
-            (Some(cell), false) => Err(RnnError::new(
-                "state.cell",
-                format!("None ({} has no cell state)", C::NAME),
-                format!("a tensor of shape {:?}", cell.dims()),
-            )),
-            (None, false) => Ok(()),
-        }
+    fn check_state(&self, state: &C::State<3>, batch: usize) -> Result<(), RnnError> {
+        let layout = "[num_layers * num_directions, batch, size]";
+        state.check(&self.state_shapes(batch), layout, C::NAME)
     }
 }

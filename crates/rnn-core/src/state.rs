@@ -1,8 +1,92 @@
-//! Recurrent state: the hidden state, plus the cell state for LSTMs.
+//! Recurrent state: what a cell carries from step to step ([`CellState`]), and the state of
+//! the built-in cells ([`RnnState`]: the hidden state, plus the cell state for LSTMs).
 
 use burn::tensor::{Bool, Tensor};
 
-/// The state carried between timesteps.
+use crate::RnnError;
+
+/// The state a [`Cell`](crate::Cell) carries from step to step, as a fixed list of tensor
+/// parts: its own type (`Cell::State`) names them; the drivers (sequence, stacking,
+/// bidirectional, padding) handle any state through its parts.
+///
+/// `D` is the rank of every part: 2 for one cell (`[batch, size]`), 3 for a stacked network
+/// (`[num_layers * num_directions, batch, size]`, PyTorch's `h_n` layout). The first part is
+/// the cell's output at the step (`h`).
+pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
+    /// The parts, in the state's order (`h` first).
+    fn into_parts(self) -> Vec<Tensor<D>>;
+
+    /// The state from its parts, in the order of [`into_parts`](Self::into_parts).
+    ///
+    /// # Panics
+    /// If there are not as many parts as the state has.
+    fn from_parts(parts: Vec<Tensor<D>>) -> Self;
+
+    /// Checks the state has a part for each of `expected` (the shape each part must have and
+    /// the name of its last size, e.g. `"hidden"`), in order; `layout` describes the shape
+    /// in errors (`"[batch, size]"` with `size` replaced by the name). `cell` names the cell
+    /// in errors (`"LSTM"`).
+    fn check(
+        &self,
+        expected: &[([usize; D], &str)],
+        layout: &str,
+        cell: &str,
+    ) -> Result<(), RnnError>;
+
+    /// Applies `f` to every part.
+    fn map<const D2: usize, S: CellState<D2>>(self, f: impl Fn(Tensor<D>) -> Tensor<D2>) -> S {
+        S::from_parts(self.into_parts().into_iter().map(f).collect())
+    }
+}
+
+/// Keeps `new` where `keep` is true and `old` where it is false, part by part.
+///
+/// `keep` broadcasts against the parts (e.g. `[1, batch]` against `[hidden, batch]`). A
+/// selection, not a blend `old + (new - old) · keep`: a NaN or an infinity in the state
+/// that is not kept must not leak into the one that is (`inf · 0` is NaN).
+pub(crate) fn select<const D: usize, S: CellState<D>>(new: S, old: S, keep: &Tensor<D, Bool>) -> S {
+    let parts = new
+        .into_parts()
+        .into_iter()
+        .zip(old.into_parts())
+        .map(|(new, old)| {
+            let keep = keep.clone().expand(old.dims());
+            old.mask_where(keep, new)
+        })
+        .collect();
+    S::from_parts(parts)
+}
+
+/// Stacks per-layer/direction states (parts `[batch, size]`) into one (parts
+/// `[n, batch, size]`).
+pub(crate) fn stack<S2: CellState<2>, S3: CellState<3>>(states: Vec<S2>) -> S3 {
+    let mut parts: Vec<Vec<Tensor<2>>> = Vec::new();
+    for state in states {
+        for (k, part) in state.into_parts().into_iter().enumerate() {
+            if parts.len() <= k {
+                parts.push(Vec::new());
+            }
+            parts[k].push(part);
+        }
+    }
+    S3::from_parts(parts.into_iter().map(|p| Tensor::stack(p, 0)).collect())
+}
+
+/// Splits a state with parts `[n, batch, size]` into `n` states (parts `[batch, size]`).
+pub(crate) fn unstack<S3: CellState<3>, S2: CellState<2>>(state: S3) -> Vec<S2> {
+    let mut states: Vec<Vec<Tensor<2>>> = Vec::new();
+    for part in state.into_parts() {
+        for (k, t) in part.iter_dim(0).enumerate() {
+            if states.len() <= k {
+                states.push(Vec::new());
+            }
+            states[k].push(t.squeeze_dim(0));
+        }
+    }
+    states.into_iter().map(S2::from_parts).collect()
+}
+
+/// The state carried between timesteps by the built-in cells.
 ///
 /// `hidden` is `h`; `cell` is the LSTM cell state `c` and is `None` for Elman and GRU cells.
 ///
@@ -32,61 +116,56 @@ impl<const D: usize> RnnState<D> {
         }
     }
 
-    /// Applies `f` to every part of the state.
+    /// Applies `f` to every part of the state ([`CellState::map`] to an `RnnState`).
     pub fn map<const D2: usize>(self, f: impl Fn(Tensor<D>) -> Tensor<D2>) -> RnnState<D2> {
-        RnnState {
-            hidden: f(self.hidden),
-            cell: self.cell.map(f),
-        }
-    }
-
-    /// Keeps `self` where `keep` is true and `other` where it is false, part by part.
-    ///
-    /// `keep` broadcasts against the parts (e.g. `[1, batch]` against `[hidden, batch]`). A
-    /// selection, not a blend `old + (new - old) · keep`: a NaN or an infinity in the state
-    /// that is not kept must not leak into the one that is (`inf · 0` is NaN).
-    pub(crate) fn select(self, other: Self, keep: &Tensor<D, Bool>) -> Self {
-        let pick = |new: Tensor<D>, old: Tensor<D>| {
-            let keep = keep.clone().expand(old.dims());
-            old.mask_where(keep, new)
-        };
-        Self {
-            hidden: pick(self.hidden, other.hidden),
-            cell: match (self.cell, other.cell) {
-                (Some(new), Some(old)) => Some(pick(new, old)),
-                _ => None,
-            },
-        }
+        CellState::map(self, f)
     }
 }
 
-impl RnnState<2> {
-    /// Stacks per-layer/direction states `[batch, hidden]` into `[n, batch, hidden]`.
-    pub(crate) fn stack(states: Vec<RnnState<2>>) -> RnnState<3> {
-        let has_cell = states.iter().all(|s| s.cell.is_some());
-        let (hidden, cell): (Vec<_>, Vec<_>) =
-            states.into_iter().map(|s| (s.hidden, s.cell)).unzip();
-        RnnState {
-            hidden: Tensor::stack(hidden, 0),
-            cell: has_cell.then(|| Tensor::stack(cell.into_iter().flatten().collect(), 0)),
-        }
+impl<const D: usize> CellState<D> for RnnState<D> {
+    /// `[hidden]`, or `[hidden, cell]`.
+    fn into_parts(self) -> Vec<Tensor<D>> {
+        std::iter::once(self.hidden).chain(self.cell).collect()
     }
-}
 
-impl RnnState<3> {
-    /// Splits `[n, batch, hidden]` into `n` states `[batch, hidden]`.
-    pub(crate) fn unstack(self) -> Vec<RnnState<2>> {
-        let split = |t: Tensor<3>| -> Vec<Tensor<2>> {
-            t.iter_dim(0).map(|part| part.squeeze_dim(0)).collect()
+    fn from_parts(parts: Vec<Tensor<D>>) -> Self {
+        let mut parts = parts.into_iter();
+        let hidden = parts.next().expect("a state has a hidden part");
+        let cell = parts.next();
+        assert!(parts.next().is_none(), "an RnnState has at most two parts");
+        Self { hidden, cell }
+    }
+
+    fn check(
+        &self,
+        expected: &[([usize; D], &str)],
+        layout: &str,
+        cell: &str,
+    ) -> Result<(), RnnError> {
+        let shape = |name: &str, t: &Tensor<D>, (shape, size): ([usize; D], &str)| {
+            if t.dims() != shape {
+                return Err(RnnError::new(
+                    name,
+                    format!("shape {shape:?} ({})", layout.replace("size", size)),
+                    format!("{:?}", t.dims()),
+                ));
+            }
+            Ok(())
         };
-        let hidden = split(self.hidden);
-        match self.cell {
-            Some(cell) => hidden
-                .into_iter()
-                .zip(split(cell))
-                .map(|(h, c)| RnnState::lstm(h, c))
-                .collect(),
-            None => hidden.into_iter().map(RnnState::new).collect(),
+        shape("state.hidden", &self.hidden, expected[0])?;
+        match (&self.cell, expected.get(1)) {
+            (Some(c), Some(&expected)) => shape("state.cell", c, expected),
+            (None, None) => Ok(()),
+            (None, Some((shape, _))) => Err(RnnError::new(
+                "state.cell",
+                format!("a cell state of shape {shape:?} ({cell} needs h and c)"),
+                "None",
+            )),
+            (Some(c), None) => Err(RnnError::new(
+                "state.cell",
+                format!("None ({cell} has no cell state)"),
+                format!("a tensor of shape {:?}", c.dims()),
+            )),
         }
     }
 }

@@ -16,7 +16,7 @@ use burn::tensor::{DType, Device, Tensor};
 use crate::error::{RnnError, check_positive, check_proj_size};
 use crate::fused::Kernel;
 use crate::weights::check_parameter;
-use crate::{FusedWeights, RnnState};
+use crate::{CellState, FusedWeights};
 
 /// One timestep of a recurrent network.
 ///
@@ -28,10 +28,13 @@ use crate::{FusedWeights, RnnState};
 /// Decoders that produce their inputs one step at a time use [`step`](Cell::step), which takes
 /// and returns the usual batch-major tensors.
 pub trait Cell: Module + ModuleDisplay + Sized {
+    /// The state the cell carries from step to step, with parts of rank `D`
+    /// ([`RnnState`](crate::RnnState) for the built-in cells: `h`, and an LSTM's `c`). A
+    /// stacked network's state is `State<3>`, each part `[num_layers * num_directions, batch,
+    /// size]`.
+    type State<const D: usize>: CellState<D>;
     /// Number of fused gates: Elman 1, GRU 3, LSTM 4.
     const GATES: usize;
-    /// Whether the state has a cell part `c` (LSTM).
-    const HAS_CELL_STATE: bool;
     /// Short name used in messages (`"LSTM"`, `"GRU"`, `"Elman RNN"`).
     const NAME: &'static str;
     /// Whether the cell can project its hidden state ([`CellConfig::proj_size`]; only LSTM,
@@ -52,23 +55,29 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// `n` may be `seq * batch`: the driver projects all timesteps in one matmul.
     fn project_input(&self, x: Tensor<2>) -> Tensor<2>;
 
-    /// Advances a feature-major state (`h: [output, batch]`, `c: [hidden, batch]`) by one step
-    /// from projected inputs `[GATES * hidden, batch]`; returns the next state, feature-major.
-    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2>;
+    /// Advances a feature-major state (each part `[size, batch]`, e.g. `h: [output, batch]`,
+    /// `c: [hidden, batch]`) by one step from projected inputs `[GATES * hidden, batch]`;
+    /// returns the next state, feature-major.
+    fn step_projected(&self, projected: Tensor<2>, state: Self::State<2>) -> Self::State<2>;
 
-    /// Advances the state by one step from raw inputs `x: [batch, input]`; `state` and the
-    /// returned one are `h: [batch, output]`, `c: [batch, hidden]`.
+    /// The size of each part of the state per example, in the state's order, with the name of
+    /// that size in messages: `[(output, "hidden")]`, or for an LSTM `[(output, "hidden" or
+    /// "proj_size"), (hidden, "hidden")]`. The first part is the output `h`.
+    fn state_sizes(&self) -> Vec<(usize, &'static str)>;
+
+    /// Advances the state by one step from raw inputs `x: [batch, input]`; the parts of `state`
+    /// and of the returned one are `[batch, size]` (`h: [batch, output]`, `c: [batch, hidden]`).
     ///
     /// # Panics
     /// On bad arguments, with the message of [`try_step`](Cell::try_step).
-    fn step(&self, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+    fn step(&self, x: Tensor<2>, state: Self::State<2>) -> Self::State<2> {
         self.try_step(x, state).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// [`step`](Cell::step), returning an error naming the bad argument: `x` of another
     /// feature size or an empty batch, a state part of another shape (or a cell state `c`
     /// given to a cell without one, or missing), or parameters that do not fit together.
-    fn try_step(&self, x: Tensor<2>, state: RnnState<2>) -> Result<RnnState<2>, RnnError> {
+    fn try_step(&self, x: Tensor<2>, state: Self::State<2>) -> Result<Self::State<2>, RnnError> {
         check_step(self, &x, &state)?;
         Ok(step_unchecked(self, x, state))
     }
@@ -109,12 +118,15 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         None
     }
 
-    /// The all-zero state for `batch` examples: `h: [batch, output]`, `c: [batch, hidden]`.
-    fn zero_state(&self, batch: usize, device: &Device) -> RnnState<2> {
-        RnnState {
-            hidden: Tensor::zeros([batch, self.output_size()], device),
-            cell: Self::HAS_CELL_STATE.then(|| Tensor::zeros([batch, self.hidden_size()], device)),
-        }
+    /// The all-zero state for `batch` examples: parts `[batch, size]` (`h: [batch, output]`,
+    /// `c: [batch, hidden]`).
+    fn zero_state(&self, batch: usize, device: &Device) -> Self::State<2> {
+        let parts = self.state_sizes().into_iter();
+        Self::State::from_parts(
+            parts
+                .map(|(size, _)| Tensor::zeros([batch, size], device))
+                .collect(),
+        )
     }
 }
 
@@ -224,7 +236,7 @@ pub(crate) fn check_cell<C: Cell>(
 /// Checks the arguments of [`Cell::step`]: `x: [batch, input]` with `batch > 0`, `state`
 /// `h: [batch, output]` (and `c: [batch, hidden]` for a cell that has one), and the cell's
 /// parameters.
-fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &RnnState<2>) -> Result<(), RnnError> {
+fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(), RnnError> {
     let [batch, features] = x.dims();
     if batch == 0 {
         return Err(RnnError::new("x", "a non-empty batch", "batch size 0"));
@@ -245,41 +257,20 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &RnnState<2>) -> Result<(
         x.dtype(),
         &x.device(),
     )?;
-    let part = |name: &str, t: &Tensor<2>, expected: [usize; 2]| {
-        if t.dims() != expected {
-            return Err(RnnError::new(
-                name,
-                format!("shape {expected:?} ([batch, size])"),
-                format!("{:?}", t.dims()),
-            ));
-        }
-        Ok(())
-    };
-    part("state.hidden", &state.hidden, [batch, output])?;
-    match (&state.cell, C::HAS_CELL_STATE) {
-        (Some(c), true) => part("state.cell", c, [batch, hidden]),
-        (None, false) => Ok(()),
-        (None, true) => Err(RnnError::new(
-            "state.cell",
-            format!(
-                "a cell state of shape {:?} ({} needs h and c)",
-                [batch, hidden],
-                C::NAME
-            ),
-            "None",
-        )),
-        (Some(c), false) => Err(RnnError::new(
-            "state.cell",
-            format!("None ({} has no cell state)", C::NAME),
-            format!("a tensor of shape {:?}", c.dims()),
-        )),
-    }
+    // The sizes the parameters give: `h`'s from `cell_sizes`, the others the cell's own.
+    let sizes: Vec<([usize; 2], &str)> = cell
+        .state_sizes()
+        .into_iter()
+        .enumerate()
+        .map(|(k, (size, _))| ([batch, if k == 0 { output } else { size }], "size"))
+        .collect();
+    state.check(&sizes, "[batch, size]", C::NAME)
 }
 
 /// [`Cell::step`] without its checks, for callers that made them already (`Rnn::try_step`
 /// checks every cell's parameters and the state once per step).
-pub(crate) fn step_unchecked<C: Cell>(cell: &C, x: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
-    let state = state.map(Tensor::transpose);
+pub(crate) fn step_unchecked<C: Cell>(cell: &C, x: Tensor<2>, state: C::State<2>) -> C::State<2> {
+    let state: C::State<2> = state.map(Tensor::transpose);
     cell.step_projected(cell.project_input(x), state)
         .map(Tensor::transpose)
 }

@@ -28,7 +28,7 @@ use burn::backend::DispatchDevice;
 use burn::tensor::{DType, Tensor};
 
 use crate::padding::Padding;
-use crate::{FusedWeights, RnnState};
+use crate::{CellState, FusedWeights};
 use backend::{FusedRecurrence, Spec};
 use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
@@ -59,13 +59,13 @@ pub(crate) fn supports(x: &Tensor<3>) -> bool {
 /// Returns the outputs `[seq, batch, hidden]` (zero past each example's length) and the state
 /// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
 /// driver.
-pub(crate) fn run(
+pub(crate) fn run<S: CellState<2>>(
     kernel: Kernel,
     weights: &FusedWeights,
     input: Tensor<3>,
-    state: Option<RnnState<2>>,
+    state: Option<S>,
     padding: Option<&Padding>,
-) -> (Tensor<3>, RnnState<2>) {
+) -> (Tensor<3>, S) {
     let [_, batch, _] = input.dims();
     let [width, hidden] = weights.weight_hh.dims();
     let parts = kernel.0.state_parts();
@@ -74,9 +74,9 @@ pub(crate) fn run(
         b.as_ref()
             .map_or_else(|| Tensor::zeros([width], &device), |b| b.val())
     };
-    // `[parts, batch, hidden]`: the parts in the kernel's order (`h`, then `c`).
+    // `[parts, batch, hidden]`: the parts in the state's order (`h`, then `c`).
     let state = match state {
-        Some(s) => Tensor::stack::<3>([s.hidden].into_iter().chain(s.cell).collect(), 0),
+        Some(s) => Tensor::stack::<3>(s.into_parts(), 0),
         None => Tensor::zeros([parts, batch, hidden], &device),
     };
     let spec = Spec {
@@ -93,10 +93,10 @@ pub(crate) fn run(
         spec,
     );
     let finals = Tensor::<3>::from_dispatch(finals);
-    let part = |row: usize| finals.clone().narrow(0, row, 1).reshape([batch, hidden]);
-    let state = RnnState {
-        hidden: part(0),
-        cell: (parts > 1).then(|| part(1)),
-    };
+    let state = S::from_parts(
+        (0..parts)
+            .map(|k| finals.clone().narrow(0, k, 1).reshape([batch, hidden]))
+            .collect(),
+    );
     (Tensor::from_dispatch(outputs), state)
 }

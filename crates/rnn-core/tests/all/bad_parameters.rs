@@ -7,6 +7,7 @@ use burn::tensor::{DType, Device, Tensor};
 use rnn_core::{Cell, CellConfig, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig, RnnState};
 
 use crate::backend::{self, device};
+use crate::util::Builtin;
 
 /// The message `f` panicked with.
 fn panic_message(f: impl FnOnce()) -> String {
@@ -20,7 +21,7 @@ fn panic_message(f: impl FnOnce()) -> String {
 
 /// `rnn`'s error on a forward pass over `[batch, 5, input]` zeros, which `forward` panics with
 /// too; and `try_step`'s, when the network is unidirectional.
-fn forward_error<C: Cell>(rnn: &Rnn<C>, batch: usize) -> String {
+fn forward_error<C: Builtin>(rnn: &Rnn<C>, batch: usize) -> String {
     let x = Tensor::<3>::zeros([batch, 5, rnn.input_size()], &device());
     let error = rnn
         .try_forward(x.clone(), None, None)

@@ -13,11 +13,11 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
-use crate::util::{Rng, values};
+use crate::util::{Builtin, Rng, has_cell_state, values};
 
 const INPUT: usize = 7;
 
@@ -83,7 +83,7 @@ fn weigh<const D: usize>(t: Tensor<D>, device: &Device) -> Tensor<1> {
     (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims().to_vec()), device)).sum()
 }
 
-fn grads_of<C: Cell>(
+fn grads_of<C: Builtin>(
     rnn: &Rnn<C>,
     leaves: &Leaves,
     grads: &Gradients,
@@ -106,7 +106,7 @@ fn grads_of<C: Cell>(
 }
 
 /// Fresh leaves (same values every call), with gradients when `device` has autodiff.
-fn leaves<C: Cell>(sizes: Sizes, device: &Device) -> Leaves {
+fn leaves<C: Builtin>(sizes: Sizes, device: &Device) -> Leaves {
     let Sizes {
         seq, batch, hidden, ..
     } = sizes;
@@ -125,12 +125,12 @@ fn leaves<C: Cell>(sizes: Sizes, device: &Device) -> Leaves {
             rng.tensor([seq, batch, INPUT], device)
         }),
         h0: leaf(rng.tensor([batch, hidden], device) * 0.5),
-        c0: C::HAS_CELL_STATE.then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
+        c0: has_cell_state::<C>().then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
     }
 }
 
 /// Fresh parameters with gradients, copied from `template`.
-fn tracked<C: Cell>(template: &Rnn<C>) -> Rnn<C> {
+fn tracked<C: Builtin>(template: &Rnn<C>) -> Rnn<C> {
     let mut rnn = template.clone();
     for cell in rnn.cells_mut() {
         let w = cell.weights_mut();
@@ -145,7 +145,7 @@ fn tracked<C: Cell>(template: &Rnn<C>) -> Rnn<C> {
 }
 
 /// The layer's own driver.
-fn whole_sequence<C: Cell>(
+fn whole_sequence<C: Builtin>(
     template: &Rnn<C>,
     sizes: Sizes,
     lengths: &[usize],
@@ -174,7 +174,7 @@ fn whole_sequence<C: Cell>(
 }
 
 /// The layer's own driver without autodiff: outputs, `h_n`, `c_n`.
-fn inference<C: Cell>(
+fn inference<C: Builtin>(
     template: &Rnn<C>,
     sizes: Sizes,
     lengths: &[usize],
@@ -195,7 +195,7 @@ fn inference<C: Cell>(
 }
 
 /// `Cell::step` in a loop, padding handled by masks.
-fn single_steps<C: Cell>(
+fn single_steps<C: Builtin>(
     template: &Rnn<C>,
     sizes: Sizes,
     lengths: &[usize],
@@ -251,7 +251,7 @@ fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
     );
 }
 
-fn check<C: Cell>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
+fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
     let device = autodiff_device();
     let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
         .with_batch_first(sizes.batch_first)

@@ -2,11 +2,11 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
-use crate::util::{Rng, values};
+use crate::util::{Builtin, Rng, has_cell_state, values};
 
 const BATCH: usize = 2;
 const SEQ: usize = 4;
@@ -34,7 +34,7 @@ fn leaf<const D: usize>(data: &[f32], shape: &[usize], device: &Device) -> Tenso
 }
 
 /// Loss of the network built from `leaves`, and the tensors it was built from.
-fn forward<C: Cell>(
+fn forward<C: Builtin>(
     template: &Rnn<C>,
     leaves: &Leaves,
     lengths: Option<&[usize]>,
@@ -51,7 +51,7 @@ fn forward<C: Cell>(
     };
     let x = tensor_at(0);
     let h0 = tensor_at(1);
-    let c0 = C::HAS_CELL_STATE.then(|| tensor_at(2));
+    let c0 = has_cell_state::<C>().then(|| tensor_at(2));
     let mut refs = vec![grad_of(x.clone()), grad_of(h0.clone())];
     refs.extend(c0.clone().map(grad_of));
     let mut i = refs.len();
@@ -103,7 +103,7 @@ fn grad_of<const D: usize>(t: Tensor<D>) -> GradOf {
 }
 
 /// `proj`: the LSTM's `proj_size` (0: none).
-fn check_cell<C: Cell>(
+fn check_cell<C: Builtin>(
     bidirectional: bool,
     lengths: Option<&[usize]>,
     nonlinearity: Nonlinearity,
@@ -117,7 +117,7 @@ fn check_cell<C: Cell>(
     let directions = template.num_directions();
     let state_size = if proj > 0 { proj } else { HIDDEN };
     let mut shapes = vec![vec![BATCH, SEQ, INPUT], vec![directions, BATCH, state_size]];
-    if C::HAS_CELL_STATE {
+    if has_cell_state::<C>() {
         shapes.push(vec![directions, BATCH, HIDDEN]);
     }
     for _ in 0..directions {

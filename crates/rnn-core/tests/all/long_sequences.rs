@@ -11,11 +11,11 @@
 use std::time::Duration;
 
 use burn::tensor::Tensor;
-use rnn_core::{Cell, LstmCell, Rnn, RnnConfig};
+use rnn_core::{LstmCell, Rnn, RnnConfig};
 
 use crate::backend::{self, autodiff_device, device};
 use crate::measure::{child_argument, in_child, peak_during, printed};
-use crate::util::{Rng, Stepwise};
+use crate::util::{Builtin, Rng, Stepwise};
 
 /// The steps of the inference and the training test on this backend.
 fn lengths() -> (usize, usize) {
@@ -43,7 +43,7 @@ fn assert_finite<const D: usize>(what: &str, t: Tensor<D>) {
 }
 
 /// A 2-layer network of cells `C` over `steps` steps of a padded batch of 2, without autodiff.
-fn infer<C: Cell>(steps: usize) {
+fn infer<C: Builtin>(steps: usize) {
     let device = device();
     let x = Rng::new(1).tensor([2, steps, 4], &device);
     let rnn: Rnn<C> = RnnConfig::new(4, 8).with_num_layers(2).init(&device);
@@ -54,7 +54,7 @@ fn infer<C: Cell>(steps: usize) {
 }
 
 /// Backpropagation through `steps` steps of a 2-layer network of cells `C`.
-fn train<C: Cell>(steps: usize) {
+fn train<C: Builtin>(steps: usize) {
     let device = autodiff_device();
     let x = Rng::new(2).tensor([2, steps, 4], &device).require_grad();
     let rnn: Rnn<C> = RnnConfig::new(4, 8).with_num_layers(2).init(&device);

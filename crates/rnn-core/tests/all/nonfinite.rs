@@ -3,13 +3,13 @@
 //! in the padding), on the fused kernels and on the step-by-step driver.
 
 use burn::tensor::{Device, Tensor};
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig};
 use rstest::rstest;
 use serde_json::Value;
 
 use crate::backend::{autodiff_device, device};
 use crate::parity::load_torch_params;
-use crate::util::{Stepwise, fixture, tensor, values};
+use crate::util::{Builtin, Stepwise, fixture, tensor, values};
 
 const TOL: f32 = 1e-5;
 
@@ -29,7 +29,7 @@ fn assert_matches<const D: usize>(what: &str, actual: &Tensor<D>, expected: &Ten
     }
 }
 
-fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity, device: &Device) {
+fn check_fixture<C: Builtin>(name: &str, fx: &Value, nonlinearity: Nonlinearity, device: &Device) {
     let size = |key: &str| fx[key].as_u64().unwrap() as usize;
     let mut rnn: Rnn<C> = RnnConfig::new(size("input_size"), size("hidden_size"))
         .with_num_layers(size("num_layers"))
@@ -62,7 +62,7 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity, de
 }
 
 /// Checks fixture `name` with cell `C`, or its [`Stepwise`] twin when `stepwise`.
-fn check_with<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity, stepwise: bool) {
+fn check_with<C: Builtin>(name: &str, fx: &Value, nonlinearity: Nonlinearity, stepwise: bool) {
     // Without autodiff and with it (a fused run that saves what its backward pass needs).
     for device in [device(), autodiff_device()] {
         if stepwise {
@@ -92,7 +92,7 @@ fn nan_and_infinities_propagate_as_in_pytorch(
 
 /// The gradients (input and every parameter) and outputs of a training step of `rnn` over `x`
 /// with `lengths`.
-fn training_step<C: Cell>(rnn: &Rnn<C>, x: Tensor<3>, lengths: &[usize]) -> Vec<Vec<f32>> {
+fn training_step<C: Builtin>(rnn: &Rnn<C>, x: Tensor<3>, lengths: &[usize]) -> Vec<Vec<f32>> {
     let x = x.require_grad();
     let out = rnn.forward(x.clone(), None, Some(lengths));
     let mut results = vec![values(&out.output), values(&out.state.hidden)];
@@ -110,7 +110,7 @@ fn training_step<C: Cell>(rnn: &Rnn<C>, x: Tensor<3>, lengths: &[usize]) -> Vec<
     results
 }
 
-fn padding_is_ignored<C: Cell>(nonlinearity: Nonlinearity) {
+fn padding_is_ignored<C: Builtin>(nonlinearity: Nonlinearity) {
     let device = autodiff_device();
     let rnn: Rnn<C> = RnnConfig::new(4, 5)
         .with_num_layers(2)

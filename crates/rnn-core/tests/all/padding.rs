@@ -1,15 +1,15 @@
 //! Variable-length batches: a padded example gives exactly what it gives alone, unpadded.
 
 use burn::tensor::Tensor;
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Rnn, RnnConfig, RnnState};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::device;
-use crate::util::{Rng, assert_close, values};
+use crate::util::{Builtin, Rng, assert_close, has_cell_state, values};
 
 const TOL: f32 = 1e-5;
 
-fn padded_equals_alone<C: Cell>(layers: usize, bidirectional: bool, seed: u64) {
+fn padded_equals_alone<C: Builtin>(layers: usize, bidirectional: bool, seed: u64) {
     let device = device();
     let mut rng = Rng::new(seed);
     let (batch, seq, input, hidden) = (4, rng.range(2, 7), 3, 5);
@@ -21,7 +21,7 @@ fn padded_equals_alone<C: Cell>(layers: usize, bidirectional: bool, seed: u64) {
     let n_states = layers * rnn.num_directions();
     let x = rng.tensor([batch, seq, input], &device);
     let h0 = rng.tensor([n_states, batch, hidden], &device);
-    let c0 = C::HAS_CELL_STATE.then(|| rng.tensor([n_states, batch, hidden], &device));
+    let c0 = has_cell_state::<C>().then(|| rng.tensor([n_states, batch, hidden], &device));
     let state = RnnState {
         hidden: h0.clone(),
         cell: c0.clone(),

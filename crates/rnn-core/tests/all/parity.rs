@@ -3,12 +3,12 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
-use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 use serde_json::Value;
 
 use crate::backend::autodiff_device;
-use crate::util::{assert_close, fixture, tensor};
+use crate::util::{Builtin, assert_close, fixture, has_cell_state, tensor};
 
 const OUTPUT_TOL: f32 = 1e-5;
 const GRAD_TOL: f32 = 1e-4;
@@ -20,7 +20,7 @@ fn suffix(k: usize, directions: usize) -> String {
 }
 
 /// Copies PyTorch's `state_dict` into `rnn`.
-pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Device) {
+pub fn load_torch_params<C: Builtin>(rnn: &mut Rnn<C>, params: &Value, device: &Device) {
     let directions = rnn.num_directions();
     for (k, cell) in rnn.cells_mut().into_iter().enumerate() {
         let s = suffix(k, directions);
@@ -39,7 +39,7 @@ pub fn load_torch_params<C: Cell>(rnn: &mut Rnn<C>, params: &Value, device: &Dev
     }
 }
 
-fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
+fn check_fixture<C: Builtin>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     let device = autodiff_device();
     let size = |key: &str| fx[key].as_u64().unwrap() as usize;
     let mut rnn: Rnn<C> = RnnConfig::new(size("input_size"), size("hidden_size"))
@@ -78,7 +78,7 @@ fn check_fixture<C: Cell>(name: &str, fx: &Value, nonlinearity: Nonlinearity) {
     );
     assert_eq!(
         out.state.cell.is_some(),
-        C::HAS_CELL_STATE,
+        has_cell_state::<C>(),
         "{name}: c_n present iff LSTM"
     );
     if let Some(c_n) = &out.state.cell {

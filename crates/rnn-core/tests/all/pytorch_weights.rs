@@ -3,12 +3,12 @@
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::pytorch::StateDict;
-use rnn_core::{Cell, ElmanCell, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig};
+use rnn_core::{ElmanCell, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig};
 use rstest::rstest;
 use serde_json::Value;
 
 use crate::backend::{autodiff_device, device};
-use crate::util::{assert_close, fixture};
+use crate::util::{Builtin, assert_close, fixture};
 
 fn path(name: &str) -> String {
     format!(
@@ -40,7 +40,7 @@ fn t3(values: &Value, shape: &Value) -> Tensor<3> {
 }
 
 /// Runs `rnn` on the fixture's input and compares with what PyTorch computed.
-fn assert_matches_torch<C: Cell>(what: &str, rnn: &Rnn<C>, meta: &Value) {
+fn assert_matches_torch<C: Builtin>(what: &str, rnn: &Rnn<C>, meta: &Value) {
     let out = rnn.forward(t3(&meta["input"], &meta["input_shape"]), None, None);
     assert_close(
         &format!("{what} output"),
@@ -77,7 +77,7 @@ fn config(meta: &Value) -> RnnConfig {
 /// day it is fixed this test fails and the list goes.
 const UNREADABLE_BY_BURN_STORE: &[&str] = &["rnn_tanh_l1_bi_nobias.pt", "rnn_tanh_l2_bi_nobias.pt"];
 
-fn load_and_compare<C: Cell>(name: &str, format: &str, meta: &Value) {
+fn load_and_compare<C: Builtin>(name: &str, format: &str, meta: &Value) {
     let file = format!("{name}.{format}");
     if UNREADABLE_BY_BURN_STORE.contains(&file.as_str()) {
         let err = StateDict::read(path(&file)).expect_err("burn-store cannot read this file yet");
@@ -171,7 +171,7 @@ fn lstm(layers: usize, hidden: usize) -> Lstm {
         .init(&device())
 }
 
-fn load_error<C: Cell>(rnn: Rnn<C>, file: &str, strict: bool) -> String {
+fn load_error<C: Builtin>(rnn: Rnn<C>, file: &str, strict: bool) -> String {
     let dict = StateDict::read(path(file)).unwrap();
     rnn.load_state_dict(&dict, "", strict)
         .unwrap_err()
@@ -285,7 +285,7 @@ fn loaded_weights_train(#[case] file: &str) {
     }
 }
 
-fn one_step<C: Cell>(config: RnnConfig, dict: &StateDict, device: &burn::tensor::Device) {
+fn one_step<C: Builtin>(config: RnnConfig, dict: &StateDict, device: &burn::tensor::Device) {
     let rnn: Rnn<C> = config
         .init::<C>(device)
         .load_state_dict(dict, "", true)

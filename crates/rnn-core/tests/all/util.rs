@@ -109,8 +109,8 @@ pub struct Stepwise<C: Cell> {
 }
 
 impl<C: Cell> Cell for Stepwise<C> {
+    type State<const D: usize> = C::State<D>;
     const GATES: usize = C::GATES;
-    const HAS_CELL_STATE: bool = C::HAS_CELL_STATE;
     const NAME: &'static str = C::NAME;
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
@@ -131,7 +131,22 @@ impl<C: Cell> Cell for Stepwise<C> {
         self.inner.project_input(x)
     }
 
-    fn step_projected(&self, projected: Tensor<2>, state: RnnState<2>) -> RnnState<2> {
+    fn step_projected(&self, projected: Tensor<2>, state: C::State<2>) -> C::State<2> {
         self.inner.step_projected(projected, state)
     }
+
+    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
+        self.inner.state_sizes()
+    }
+}
+
+/// A cell whose state is the built-in cells' [`RnnState`] (`h`, and an LSTM's `c`).
+pub trait Builtin: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
+
+impl<C: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> Builtin for C {}
+
+/// Whether `C`'s state has a cell part `c` (an LSTM's).
+pub fn has_cell_state<C: Builtin>() -> bool {
+    let cell: C = CellConfig::new(1, 1).init(&Device::default());
+    cell.state_sizes().len() == 2
 }

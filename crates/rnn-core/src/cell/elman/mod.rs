@@ -36,8 +36,8 @@ pub struct ElmanCell {
 }
 
 impl Cell for ElmanCell {
+    type State<const D: usize> = RnnState<D>;
     const GATES: usize = ElmanMath::GATES;
-    const HAS_CELL_STATE: bool = false;
     const NAME: &'static str = "Elman RNN";
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
@@ -69,6 +69,10 @@ impl Cell for ElmanCell {
             Nonlinearity::Tanh => &TANH,
             Nonlinearity::Relu => &RELU,
         }))
+    }
+
+    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
+        vec![(self.hidden_size(), "hidden")]
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

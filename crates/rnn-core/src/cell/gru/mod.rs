@@ -29,8 +29,8 @@ pub struct GruCell {
 }
 
 impl Cell for GruCell {
+    type State<const D: usize> = RnnState<D>;
     const GATES: usize = GruMath::GATES;
-    const HAS_CELL_STATE: bool = false;
     const NAME: &'static str = "GRU";
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
@@ -55,6 +55,10 @@ impl Cell for GruCell {
 
     fn kernel(&self) -> Option<Kernel> {
         Some(Kernel(&GruMath))
+    }
+
+    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
+        vec![(self.hidden_size(), "hidden")]
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

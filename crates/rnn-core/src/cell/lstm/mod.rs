@@ -34,8 +34,8 @@ pub struct LstmCell {
 }
 
 impl Cell for LstmCell {
+    type State<const D: usize> = RnnState<D>;
     const GATES: usize = LstmMath::GATES;
-    const HAS_CELL_STATE: bool = true;
     const NAME: &'static str = "LSTM";
     const CAN_PROJECT: bool = true;
 
@@ -74,6 +74,15 @@ impl Cell for LstmCell {
     /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
     fn kernel(&self) -> Option<Kernel> {
         self.weight_hr.is_none().then_some(Kernel(&LstmMath))
+    }
+
+    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
+        let h = if self.weight_hr.is_some() {
+            "proj_size"
+        } else {
+            "hidden"
+        };
+        vec![(self.output_size(), h), (self.hidden_size(), "hidden")]
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
