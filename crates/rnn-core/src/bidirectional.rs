@@ -4,8 +4,9 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use crate::padding::Padding;
-use crate::{Cell, Recurrent};
+use crate::arguments::{check_cell_state, check_cells, check_input, padding_of};
+use crate::padding::{Padding, zero_padding};
+use crate::{Cell, Lengths, Recurrent, RnnError};
 
 /// How the forward and backward outputs of a bidirectional layer are combined.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -65,11 +66,56 @@ impl<C: Cell> Bidirectional<C> {
         }
     }
 
+    /// Runs both directions over a batch-first `input: [batch, seq, input]`, from the initial
+    /// `(forward, backward)` states (parts `[batch, size]`, zeros when `None`), with each
+    /// example's valid length when `lengths` is given.
+    ///
+    /// Returns the merged outputs `[batch, seq, merge.output_size(output)]` (zero past each
+    /// example's length) and the final `(forward, backward)` states.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward`](Self::try_forward).
+    #[allow(clippy::type_complexity)]
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        states: Option<(C::State<2>, C::State<2>)>,
+        lengths: Option<&Lengths>,
+    ) -> (Tensor<3>, (C::State<2>, C::State<2>)) {
+        self.try_forward(input, states, lengths)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`forward`](Self::forward), returning an error naming the bad argument (see
+    /// [`Recurrent::try_forward`]).
+    #[allow(clippy::type_complexity)]
+    pub fn try_forward(
+        &self,
+        input: Tensor<3>,
+        states: Option<(C::State<2>, C::State<2>)>,
+        lengths: Option<&Lengths>,
+    ) -> Result<(Tensor<3>, (C::State<2>, C::State<2>)), RnnError> {
+        let input = input.swap_dims(0, 1);
+        let [seq, batch, _] = input.dims();
+        let input_size = self.forward.cell.input_size();
+        check_input(&input, true, input_size)?;
+        let cells = [&self.forward.cell, &self.backward.cell];
+        check_cells(&cells, [input_size, 2], |s| s, &input)?;
+        if let Some((fwd, bwd)) = &states {
+            check_cell_state(&self.forward.cell, fwd, batch)?;
+            check_cell_state(&self.backward.cell, bwd, batch)?;
+        }
+        let padding = padding_of(lengths, batch, seq)?;
+        let (output, states) = self.run(zero_padding(input, padding), states, padding);
+        Ok((output.swap_dims(0, 1), states))
+    }
+
     /// Runs both directions over time-major `input: [seq, batch, input]`.
     ///
     /// `states` are the initial `(forward, backward)` states (parts `[batch, hidden]`).
     /// Returns merged outputs `[seq, batch, merge.output_size(hidden)]` and the final
     /// `(forward, backward)` states.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn run(
         &self,
         input: Tensor<3>,

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod any;
+mod arguments;
 mod bidirectional;
 pub mod cell;
 mod error;
@@ -57,6 +58,7 @@ pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
 pub use error::{RnnError, check_lengths};
 pub use fused::{kernel_threads, set_kernel_threads};
+pub use padding::Lengths;
 pub use recurrent::Recurrent;
 pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
 pub use state::{CellState, RnnState};

@@ -1,11 +1,78 @@
-//! Variable-length batches: validated lengths turned, once per forward, into masks and the
+//! Variable-length batches: validated lengths ([`Lengths`]) turned, once, into masks and the
 //! per-example time reversal used by backward directions.
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::error::{RnnError, check_lengths};
 
-/// The valid lengths of a padded, time-major batch, prepared once per forward pass.
+/// The valid lengths of a padded batch of `batch` sequences of `seq` steps, validated and
+/// prepared once (masks and the time reversal of backward directions), for any number of
+/// layers: [`Recurrent::forward`](crate::Recurrent::forward),
+/// [`Bidirectional::forward`](crate::Bidirectional::forward). Padded examples give exactly
+/// what they give alone, unpadded.
+#[derive(Debug, Clone)]
+pub struct Lengths {
+    lengths: Vec<usize>,
+    seq: usize,
+    /// `None` when every sequence is full length (nothing to mask).
+    padding: Option<Padding>,
+}
+
+impl Lengths {
+    /// Checks `lengths` (one per example, each in `1..=seq`) and prepares them on `device`.
+    pub fn new(lengths: &[usize], seq: usize, device: &Device) -> Result<Self, RnnError> {
+        Self::for_batch(lengths, lengths.len(), seq, device)
+    }
+
+    /// [`new`](Self::new) for a batch of `batch` sequences: one length per example.
+    pub(crate) fn for_batch(
+        lengths: &[usize],
+        batch: usize,
+        seq: usize,
+        device: &Device,
+    ) -> Result<Self, RnnError> {
+        Ok(Self {
+            padding: Padding::new(lengths, seq, batch, device)?,
+            lengths: lengths.to_vec(),
+            seq,
+        })
+    }
+
+    /// The valid length of each example.
+    pub fn lengths(&self) -> &[usize] {
+        &self.lengths
+    }
+
+    /// Whether any example is shorter than the sequence (its steps past its length are
+    /// padding).
+    pub fn is_padded(&self) -> bool {
+        self.padding.is_some()
+    }
+
+    /// Checks the lengths were made for a batch of `batch` sequences of `seq` steps; `argument`
+    /// names them in the error.
+    pub(crate) fn check(&self, argument: &str, batch: usize, seq: usize) -> Result<(), RnnError> {
+        if self.lengths.len() != batch || self.seq != seq {
+            return Err(RnnError::new(
+                argument,
+                format!("lengths of {batch} sequences of {seq} steps (the input's)"),
+                format!(
+                    "lengths of {} sequences of {} steps",
+                    self.lengths.len(),
+                    self.seq
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The masks, when anything is padded.
+    pub(crate) fn padding(&self) -> Option<&Padding> {
+        self.padding.as_ref()
+    }
+}
+
+/// The masks of a padded, time-major batch.
 #[derive(Debug, Clone)]
 pub(crate) struct Padding {
     /// Valid length of each example.
@@ -22,7 +89,7 @@ impl Padding {
     /// Checks `lengths` against a batch of `batch` sequences of `seq` steps.
     ///
     /// Returns `None` when every sequence is full length (no masking needed).
-    pub fn new(
+    fn new(
         lengths: &[usize],
         seq: usize,
         batch: usize,
@@ -67,5 +134,18 @@ pub(crate) fn reverse_time(x: Tensor<3>, padding: Option<&Padding>) -> Tensor<3>
                 .expand([seq, batch, features]);
             x.gather(0, index)
         }
+    }
+}
+
+/// Zeroes the padding of time-major `input: [seq, batch, features]`: its values never count,
+/// but a NaN or an infinity there would make NaN gradients (`0 · ∞`) where the padded steps'
+/// zero gradients meet the weights.
+pub(crate) fn zero_padding(input: Tensor<3>, padding: Option<&Padding>) -> Tensor<3> {
+    match padding {
+        Some(p) => {
+            let dims = input.dims();
+            input.mask_fill(p.keep.clone().bool_not().expand(dims), 0.0)
+        }
+        None => input,
     }
 }

@@ -3,10 +3,11 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
+use crate::arguments::{check_cell_state, check_cells, check_input, padding_of};
 use crate::fused;
-use crate::padding::{Padding, reverse_time};
+use crate::padding::{Padding, reverse_time, zero_padding};
 use crate::state::select;
-use crate::{Cell, CellState};
+use crate::{Cell, CellState, Lengths, RnnError};
 
 /// Runs a [`Cell`] over a sequence in one direction (a single layer).
 ///
@@ -18,8 +19,8 @@ use crate::{Cell, CellState};
 /// (`[features, batch]`, see [`Cell`]).
 ///
 /// This is the building block of [`Bidirectional`](crate::Bidirectional) and
-/// [`Rnn`](crate::Rnn), which validate inputs and run it; a single unidirectional layer is
-/// `RnnConfig::new(input, hidden).init(&device)`.
+/// [`Rnn`](crate::Rnn), and a layer of its own ([`forward`](Self::forward)), like Flax's
+/// `nn.RNN(cell)`: any cell, built-in or defined elsewhere, runs through it.
 #[derive(Module, Debug)]
 pub struct Recurrent<C: Cell> {
     /// The cell applied at every step.
@@ -33,6 +34,46 @@ impl<C: Cell> Recurrent<C> {
     /// Wraps `cell`, running forward in time (or backward when `reverse`).
     pub fn new(cell: C, reverse: bool) -> Self {
         Self { cell, reverse }
+    }
+
+    /// Runs over a batch-first `input: [batch, seq, input]` from `state` (parts `[batch, size]`,
+    /// zeros when `None`), with each example's valid length when `lengths` is given.
+    ///
+    /// Returns the outputs `[batch, seq, output]` (zero past each example's length) and the
+    /// final state (after each example's last valid step; for a reverse direction, after its
+    /// first step).
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward`](Self::try_forward).
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<C::State<2>>,
+        lengths: Option<&Lengths>,
+    ) -> (Tensor<3>, C::State<2>) {
+        self.try_forward(input, state, lengths)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`forward`](Self::forward), returning an error naming the bad argument: an empty
+    /// input or one of another feature size, parameters that do not fit together, a state of
+    /// another shape, lengths made for another batch.
+    pub fn try_forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<C::State<2>>,
+        lengths: Option<&Lengths>,
+    ) -> Result<(Tensor<3>, C::State<2>), RnnError> {
+        let input = input.swap_dims(0, 1);
+        let [seq, batch, _] = input.dims();
+        check_input(&input, true, self.cell.input_size())?;
+        check_cells(&[&self.cell], [self.cell.input_size(), 1], |s| s, &input)?;
+        if let Some(state) = &state {
+            check_cell_state(&self.cell, state, batch)?;
+        }
+        let padding = padding_of(lengths, batch, seq)?;
+        let (output, state) = self.run(zero_padding(input, padding), state, padding);
+        Ok((output.swap_dims(0, 1), state))
     }
 
     /// Runs over time-major `input: [seq, batch, input]` from `state` (`h: [batch, output]`,

@@ -5,12 +5,13 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::cell::{cell_sizes, check_cell, step_unchecked};
+use crate::arguments::{check_cells, check_features, check_input};
+use crate::cell::step_unchecked;
 use crate::error::{RnnError, check_positive, check_proj_size};
-use crate::padding::Padding;
+use crate::padding::zero_padding;
 use crate::state::{stack, unstack};
 use crate::{
-    Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, LstmCell, MergeMode,
+    Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, Lengths, LstmCell, MergeMode,
     Nonlinearity, Recurrent, RnnState,
 };
 
@@ -261,44 +262,19 @@ impl<C: Cell> Rnn<C> {
         } else {
             input
         };
-        let [seq, batch, features] = input.dims();
-        if seq == 0 || batch == 0 {
-            let shape = if self.batch_first {
-                [batch, seq, features]
-            } else {
-                [seq, batch, features]
-            };
-            return Err(RnnError::new(
-                "input",
-                "a non-empty batch and sequence",
-                format!("shape {shape:?}"),
-            ));
-        }
-        if features != self.input_size() {
-            return Err(RnnError::new(
-                "input",
-                format!("feature size {} (last dimension)", self.input_size()),
-                features.to_string(),
-            ));
-        }
+        let [seq, batch, _] = input.dims();
+        check_input(&input, self.batch_first, self.input_size())?;
         self.check_parameters(&input)?;
         if let Some(state) = &state {
             self.check_state(state, batch)?;
         }
-        let padding = match lengths {
-            Some(lengths) => Padding::new(lengths, seq, batch, &input.device())?,
+        let lengths = match lengths {
+            Some(lengths) => Some(Lengths::for_batch(lengths, batch, seq, &input.device())?),
             None => None,
         };
-        // The padding's values never count, but a NaN or an infinity there would make NaN
-        // gradients (`0 · ∞`) where the padded steps' zero gradients meet the weights. Later
-        // layers read outputs that are zero in the padding.
-        let input = match &padding {
-            Some(p) => input.mask_fill(
-                p.keep.clone().bool_not().expand([seq, batch, features]),
-                0.0,
-            ),
-            None => input,
-        };
+        let padding = lengths.as_ref().and_then(Lengths::padding);
+        // Later layers read outputs that are zero in the padding.
+        let input = zero_padding(input, padding);
 
         let mut states = state.map(unstack::<_, C::State<2>>).map(Vec::into_iter);
         let mut finals = Vec::with_capacity(self.layers.len() * self.num_directions());
@@ -310,13 +286,13 @@ impl<C: Cell> Rnn<C> {
             x = match layer {
                 RnnLayer::Unidirectional(r) => {
                     let initial = states.as_mut().and_then(Iterator::next);
-                    let (out, last) = r.run(x, initial, padding.as_ref());
+                    let (out, last) = r.run(x, initial, padding);
                     finals.push(last);
                     out
                 }
                 RnnLayer::Bidirectional(b) => {
                     let initial = states.as_mut().and_then(|s| s.next().zip(s.next()));
-                    let (out, (last_fwd, last_bwd)) = b.run(x, initial, padding.as_ref());
+                    let (out, (last_fwd, last_bwd)) = b.run(x, initial, padding);
                     finals.extend([last_fwd, last_bwd]);
                     out
                 }
@@ -400,13 +376,7 @@ impl<C: Cell> Rnn<C> {
         if batch == 0 {
             return Err(RnnError::new("input", "a non-empty batch", "batch size 0"));
         }
-        if features != self.input_size() {
-            return Err(RnnError::new(
-                "input",
-                format!("feature size {} (last dimension)", self.input_size()),
-                features.to_string(),
-            ));
-        }
+        check_features(features, self.input_size())?;
         self.check_parameters(&input)?;
         let state = match state {
             Some(state) => {
@@ -429,29 +399,15 @@ impl<C: Cell> Rnn<C> {
         Ok((x, stack(next)))
     }
 
-    /// Checks that every cell's parameters fit the network and have `input`'s dtype and device:
-    /// a parameter replaced through [`Cell::weights_mut`] with another shape (or a record
-    /// loaded in another precision) is an error here, before any kernel reads it.
-    ///
-    /// The sizes are the first cell's (see [`cell_sizes`]), and its input size.
+    /// Checks every cell's parameters (see [`check_cells`]): the first layer's cells read the
+    /// input, the others the previous layer's merged output.
     fn check_parameters<const D: usize>(&self, input: &Tensor<D>) -> Result<(), RnnError> {
-        let (dtype, device) = (input.dtype(), input.device());
-        let cells = self.cells();
-        let (hidden, state) = cell_sizes(cells[0], "cells[0]")?;
-        let layer_output = match &self.layers[0] {
+        let merged = |state: usize| match &self.layers[0] {
             RnnLayer::Unidirectional(_) => state,
             RnnLayer::Bidirectional(b) => b.merge.output_size(state),
         };
-        for (k, cell) in cells.iter().enumerate() {
-            let input = if k < self.num_directions() {
-                self.input_size()
-            } else {
-                layer_output
-            };
-            let sizes = [input, hidden, state];
-            check_cell(*cell, &format!("cells[{k}]"), sizes, dtype, &device)?;
-        }
-        Ok(())
+        let first = [self.input_size(), self.num_directions()];
+        check_cells(&self.cells(), first, merged, input)
     }
 
     fn check_state(&self, state: &C::State<3>, batch: usize) -> Result<(), RnnError> {

@@ -26,12 +26,33 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
     /// the name of its last size, e.g. `"hidden"`), in order; `layout` describes the shape
     /// in errors (`"[batch, size]"` with `size` replaced by the name). `cell` names the cell
     /// in errors (`"LSTM"`).
+    ///
+    /// The default names the parts `state[k]`; a state type with named parts may say more.
     fn check(
         &self,
         expected: &[([usize; D], &str)],
         layout: &str,
         cell: &str,
-    ) -> Result<(), RnnError>;
+    ) -> Result<(), RnnError> {
+        let parts = self.clone().into_parts();
+        if parts.len() != expected.len() {
+            return Err(RnnError::new(
+                "state",
+                format!("{} parts ({cell})", expected.len()),
+                format!("{} parts", parts.len()),
+            ));
+        }
+        for (k, (part, (shape, size))) in parts.iter().zip(expected).enumerate() {
+            if part.dims() != *shape {
+                return Err(RnnError::new(
+                    format!("state[{k}]"),
+                    format!("shape {shape:?} ({})", layout.replace("size", size)),
+                    format!("{:?}", part.dims()),
+                ));
+            }
+        }
+        Ok(())
+    }
 
     /// Applies `f` to every part.
     fn map<const D2: usize, S: CellState<D2>>(self, f: impl Fn(Tensor<D>) -> Tensor<D2>) -> S {

@@ -4,6 +4,7 @@
 mod backend;
 mod bad_parameters;
 mod concurrency;
+mod custom_cell;
 mod errors;
 mod fused;
 mod gradcheck;
