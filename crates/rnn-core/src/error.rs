@@ -43,26 +43,6 @@ impl fmt::Display for RnnError {
 
 impl std::error::Error for RnnError {}
 
-/// Checks a config size is positive.
-pub(crate) fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
-    if value == 0 {
-        return Err(RnnError::new(argument, "a value > 0", "0"));
-    }
-    Ok(())
-}
-
-/// Checks a projection size (PyTorch's `proj_size`): 0 (none) or below `hidden_size`.
-pub(crate) fn check_proj_size(proj_size: usize, hidden_size: usize) -> Result<(), RnnError> {
-    if proj_size >= hidden_size && proj_size > 0 {
-        return Err(RnnError::new(
-            "proj_size",
-            format!("0 (no projection) or a size below hidden_size ({hidden_size})"),
-            proj_size.to_string(),
-        ));
-    }
-    Ok(())
-}
-
 /// Checks the valid `lengths` of a padded batch of `batch` sequences of `seq` steps: one per
 /// example, each in `1..=seq`. `argument` names them in the error (`lengths`,
 /// `source_lengths`, ...).

@@ -51,6 +51,7 @@ pub mod pytorch;
 mod recurrent;
 mod rnn;
 mod state;
+pub mod validate;
 mod weights;
 
 pub use any::{AnyRnn, CellKind};

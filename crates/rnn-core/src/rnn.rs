@@ -7,9 +7,10 @@ use burn::tensor::{Device, Tensor};
 
 use crate::arguments::{check_cells, check_features, check_input};
 use crate::cell::step_unchecked;
-use crate::error::{RnnError, check_positive, check_proj_size};
+use crate::error::RnnError;
 use crate::padding::zero_padding;
 use crate::state::{stack, unstack};
+use crate::validate::{check_dropout, check_positive, check_proj_size};
 use crate::{
     Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, Lengths, LstmCell, MergeMode,
     Nonlinearity, Recurrent, RnnState,
@@ -67,29 +68,35 @@ impl RnnConfig {
         check_positive("hidden_size", self.hidden_size)?;
         check_proj_size(self.proj_size, self.hidden_size)?;
         check_positive("num_layers", self.num_layers)?;
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return Err(RnnError::new(
-                "dropout",
-                "a probability in [0, 1)",
-                self.dropout.to_string(),
-            ));
+        check_dropout("dropout", self.dropout)
+    }
+
+    /// Size of each direction's hidden state `h` (and of its outputs): `proj_size` for a
+    /// projecting LSTM, else `hidden_size`. The cell state `c` keeps `hidden_size` values.
+    pub fn state_size(&self) -> usize {
+        match self.proj_size {
+            0 => self.hidden_size,
+            proj => proj,
         }
-        Ok(())
+    }
+
+    /// Size of every layer's output features, and so of the network's outputs
+    /// ([`Rnn::output_size`]): the [`state_size`](Self::state_size), or when bidirectional
+    /// the two directions merged ([`MergeMode::output_size`]; twice the state size for the
+    /// default concatenation).
+    pub fn output_size(&self) -> usize {
+        if self.bidirectional {
+            self.merge.output_size(self.state_size())
+        } else {
+            self.state_size()
+        }
     }
 
     /// Creates the network, or says which field is invalid (also a projection for a cell type
     /// that has none).
     pub fn try_init<C: Cell>(&self, device: &Device) -> Result<Rnn<C>, RnnError> {
         self.validate()?;
-        let state_size = match self.proj_size {
-            0 => self.hidden_size,
-            proj => proj,
-        };
-        let layer_output = if self.bidirectional {
-            self.merge.output_size(state_size)
-        } else {
-            state_size
-        };
+        let layer_output = self.output_size();
         let layers = (0..self.num_layers)
             .map(|l| {
                 let input_size = if l == 0 {

@@ -6,38 +6,51 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use rnn_core::RnnState;
 
-/// Maps a vector to the initial state of a decoder of `num_layers` layers of `hidden` units:
-/// `h = tanh(W_h v + b_h)` and, for an LSTM, `c = tanh(W_c u + b_c)`, one slice per layer.
+/// The shape of a unidirectional stacked network's state, per layer. With an LSTM projection
+/// the two parts differ: `h` has `proj_size` values, `c` `hidden_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateSizes {
+    /// Number of layers: each part is `[num_layers, batch, ..]`.
+    pub num_layers: usize,
+    /// Size of each layer's hidden state `h`.
+    pub hidden: usize,
+    /// Size of each layer's cell state `c` (LSTM); `None` for cells without one.
+    pub cell: Option<usize>,
+}
+
+/// Maps a vector to the initial state of a decoder: `h = tanh(W_h v + b_h)` and, for an
+/// LSTM, `c = tanh(W_c u + b_c)`, one slice per layer.
 #[derive(Module, Debug)]
 pub struct Bridge {
     /// `[input] → [num_layers * hidden]` for the hidden state.
     pub hidden: Linear,
-    /// `[input] → [num_layers * hidden]` for the cell state (LSTM decoders).
+    /// `[cell_input] → [num_layers * cell]` for the cell state (LSTM decoders).
     pub cell: Option<Linear>,
     /// Number of decoder layers.
     pub num_layers: usize,
 }
 
 impl Bridge {
-    /// A bridge from `input` features to `num_layers` layers of `hidden` units, with a cell
-    /// part when `has_cell`.
+    /// A bridge from `v` of `input` features (and `u` of `cell_input` features for the cell
+    /// part; `None`: the cell part reads `v` too) to a state of `sizes`.
     pub fn new(
         input: usize,
-        num_layers: usize,
-        hidden: usize,
-        has_cell: bool,
+        cell_input: Option<usize>,
+        sizes: StateSizes,
         device: &Device,
     ) -> Self {
-        let linear = || LinearConfig::new(input, num_layers * hidden).init(device);
+        let linear = |i, o| LinearConfig::new(i, sizes.num_layers * o).init(device);
         Self {
-            hidden: linear(),
-            cell: has_cell.then(linear),
-            num_layers,
+            hidden: linear(input, sizes.hidden),
+            cell: sizes
+                .cell
+                .map(|size| linear(cell_input.unwrap_or(input), size)),
+            num_layers: sizes.num_layers,
         }
     }
 
-    /// `v: [batch, input]` (and `u`, the source of the cell part; `v` when `None`) → state
-    /// parts `[num_layers, batch, hidden]`.
+    /// `v: [batch, input]` (and `u: [batch, cell_input]`, the source of the cell part; `v`
+    /// when `None`) → state parts `[num_layers, batch, size]`.
     pub fn forward(&self, v: Tensor<2>, u: Option<Tensor<2>>) -> RnnState<3> {
         let split = |x: Tensor<2>| {
             let [batch, size] = x.dims();
@@ -61,25 +74,25 @@ impl Bridge {
 pub struct LearnedState {
     /// `[num_layers, 1, hidden]`.
     pub hidden: Param<Tensor<3>>,
-    /// `[num_layers, 1, hidden]`, for LSTM decoders.
+    /// `[num_layers, 1, cell]`, for LSTM decoders.
     pub cell: Option<Param<Tensor<3>>>,
 }
 
 impl LearnedState {
-    /// Zeros for `num_layers` layers of `hidden` units, with a cell part when `has_cell`.
-    pub fn new(num_layers: usize, hidden: usize, has_cell: bool, device: &Device) -> Self {
-        let zeros = || Param::from_tensor(Tensor::zeros([num_layers, 1, hidden], device));
+    /// Zeros in the shape of `sizes`, for one example.
+    pub fn new(sizes: StateSizes, device: &Device) -> Self {
+        let zeros = |size| Param::from_tensor(Tensor::zeros([sizes.num_layers, 1, size], device));
         Self {
-            hidden: zeros(),
-            cell: has_cell.then(zeros),
+            hidden: zeros(sizes.hidden),
+            cell: sizes.cell.map(zeros),
         }
     }
 
-    /// The state for `batch` examples: parts `[num_layers, batch, hidden]`.
+    /// The state for `batch` examples: parts `[num_layers, batch, size]`.
     pub fn expand(&self, batch: usize) -> RnnState<3> {
         let expand = |p: &Param<Tensor<3>>| {
-            let [layers, _, hidden] = p.dims();
-            p.val().expand([layers, batch, hidden])
+            let [layers, _, size] = p.dims();
+            p.val().expand([layers, batch, size])
         };
         RnnState {
             hidden: expand(&self.hidden),

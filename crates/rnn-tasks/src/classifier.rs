@@ -2,15 +2,16 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig};
+use burn::nn::Dropout;
 use burn::tensor::{Device, Tensor, TensorData};
-use rnn_core::{AnyRnn, RnnError, check_lengths};
+use rnn_core::validate::check_positive;
+use rnn_core::{AnyRnn, RnnError};
 
-use crate::checks::{check_positive, check_probability};
+use crate::encoder::{encode, try_init_reader};
 use crate::input::{InputConfig, InputLayer, SequenceInput};
-use crate::mask::padding_mask;
+use crate::mask::fill_padded;
 use crate::pooling::{AttentionPooling, Pooling};
-use crate::recurrent::final_hidden;
+use crate::recurrent::final_state;
 use crate::{Mlp, RecurrentConfig};
 
 /// Configuration of a [`SequenceClassifier`].
@@ -38,19 +39,14 @@ pub struct SequenceClassifierConfig {
 impl SequenceClassifierConfig {
     /// Creates the classifier, or says which field is invalid.
     pub fn try_init(&self, device: &Device) -> Result<SequenceClassifier, RnnError> {
-        self.input.validate("input")?;
-        check_probability("dropout", self.dropout)?;
         check_positive("num_classes", self.num_classes)?;
-        for (i, &h) in self.mlp_hidden.iter().enumerate() {
-            check_positive(&format!("mlp_hidden[{i}]"), h)?;
-        }
+        Mlp::check_hidden("mlp_hidden", &self.mlp_hidden)?;
         check_positive("attention_size", self.attention_size.unwrap_or(1))?;
-        let encoder = self
-            .encoder
-            .try_init_as("encoder", self.input.size, device)?;
+        let (input, encoder, dropout) =
+            try_init_reader(&self.input, &self.encoder, self.dropout, device)?;
         let features = self.encoder.output_size();
         Ok(SequenceClassifier {
-            input: self.input.init(device),
+            input,
             encoder,
             attention: (self.pooling == Pooling::Attention).then(|| {
                 AttentionPooling::new(features, self.attention_size.unwrap_or(features), device)
@@ -62,7 +58,7 @@ impl SequenceClassifierConfig {
                 self.dropout,
                 device,
             ),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout,
             pooling: self.pooling,
         })
     }
@@ -152,22 +148,11 @@ impl SequenceClassifier {
     ) -> Result<ClassifierOutput, RnnError> {
         let x = self.input.try_forward("input", input.into())?;
         let [batch, seq, _] = x.dims();
-        if let Some(lengths) = lengths {
-            check_lengths("lengths", lengths, batch, seq)?;
-        }
         let device = x.device();
-        let encoded = self
-            .encoder
-            .try_forward(self.dropout.forward(x), None, lengths)?;
-        let pad = lengths
-            .filter(|l| l.iter().any(|&len| len < seq))
-            .map(|l| padding_mask(l, seq, &device));
+        let encoded = encode(&self.encoder, &self.dropout, x, lengths, "lengths")?;
         let outputs = encoded.output;
         let (pooled, attention) = match self.pooling {
-            Pooling::Last => (
-                final_hidden(encoded.state.hidden, self.encoder.num_directions()),
-                None,
-            ),
+            Pooling::Last => (final_state(&self.encoder, encoded.state).hidden, None),
             Pooling::Mean => {
                 // The encoder's outputs are already zero past each length.
                 let counts: Vec<f32> = match lengths {
@@ -178,16 +163,8 @@ impl SequenceClassifier {
                 (outputs.sum_dim(1).squeeze_dim::<2>(1) / counts, None)
             }
             Pooling::Max => {
-                let outputs = match &pad {
-                    Some(pad) => {
-                        let features = outputs.dims()[2];
-                        outputs.mask_fill(
-                            pad.clone()
-                                .unsqueeze_dim::<3>(2)
-                                .expand([batch, seq, features]),
-                            f32::NEG_INFINITY,
-                        )
-                    }
+                let outputs = match encoded.pad {
+                    Some(pad) => fill_padded(outputs, pad, f32::NEG_INFINITY),
                     None => outputs,
                 };
                 (outputs.max_dim(1).squeeze_dim::<2>(1), None)
@@ -197,7 +174,7 @@ impl SequenceClassifier {
                     .attention
                     .as_ref()
                     .expect("attention pooling has its layer");
-                let (pooled, weights) = attention.forward(outputs, pad.as_ref());
+                let (pooled, weights) = attention.forward(outputs, encoded.pad.as_ref());
                 (pooled, Some(weights))
             }
         };

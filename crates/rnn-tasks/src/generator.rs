@@ -3,15 +3,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
+use rnn_core::validate::{check_dropout, check_not_empty, check_positive};
 use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths};
 
 use crate::bridge::{Bridge, LearnedState};
-use crate::checks::{check_not_empty, check_positive, check_probability};
-use crate::decode::check_log_probs;
-use crate::sampling::Sampling;
-use crate::tokens::{check_tokens, from_ids};
+use crate::decode::{Sampling, Step, greedy};
+use crate::tokens::check_tokens;
 use crate::{DecodeConfig, RecurrentConfig};
 
 /// Configuration of a [`SequenceGenerator`].
@@ -37,26 +35,20 @@ impl SequenceGeneratorConfig {
         check_positive("vocab_size", self.vocab_size)?;
         check_positive("embedding_size", self.embedding_size)?;
         check_positive("condition_size", self.condition_size.unwrap_or(1))?;
-        check_probability("dropout", self.dropout)?;
+        check_dropout("dropout", self.dropout)?;
         self.decoder.check_unidirectional("decoder")?;
         let decoder = self
             .decoder
             .try_init_as("decoder", self.embedding_size, device)?;
-        let (layers, hidden, has_cell) = (
-            self.decoder.num_layers,
-            self.decoder.hidden_size,
-            decoder.has_cell_state(),
-        );
+        let sizes = self.decoder.state_sizes(decoder.has_cell_state());
         Ok(SequenceGenerator {
             embedding: EmbeddingConfig::new(self.vocab_size, self.embedding_size).init(device),
             initial: match self.condition_size {
-                Some(size) => {
-                    InitialState::Conditioned(Bridge::new(size, layers, hidden, has_cell, device))
-                }
-                None => InitialState::Learned(LearnedState::new(layers, hidden, has_cell, device)),
+                Some(size) => InitialState::Conditioned(Bridge::new(size, None, sizes, device)),
+                None => InitialState::Learned(LearnedState::new(sizes, device)),
             },
             decoder,
-            output: LinearConfig::new(hidden, self.vocab_size).init(device),
+            output: LinearConfig::new(sizes.hidden, self.vocab_size).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
         })
     }
@@ -195,40 +187,24 @@ impl SequenceGenerator {
         decode.validate(self.vocab_size())?;
         sampling.validate()?;
         let device = self.output.weight.device();
-        let mut state = self.initial_state(condition, batch)?;
-        let mut sampler = sampling.sampler();
-        let mut next = vec![decode.start_token; batch];
-        let mut tokens = vec![Vec::new(); batch];
-        let mut log_probs = vec![0.0; batch];
-        let mut done = vec![false; batch];
-        for step in 0..decode.max_length {
+        let state = self.initial_state(condition, batch)?;
+        let sampler = Some(sampling.sampler());
+        let hypotheses = greedy(decode, batch, &device, state, sampler, |tokens, state| {
             let x = self
                 .embedding
-                .forward(from_ids(&next, &device).unsqueeze_dim(1))
+                .forward(tokens.unsqueeze_dim(1))
                 .squeeze_dim::<2>(1);
-            let (h, s) = self.decoder.try_step(x, Some(state))?;
-            state = s;
-            let rows: Vec<f32> = log_softmax(self.output.forward(h), 1)
-                .into_data()
-                .iter::<f32>()
-                .collect();
-            check_log_probs(&rows, &done, step)?;
-            let vocab = self.vocab_size();
-            for (b, row) in rows.chunks(vocab).enumerate() {
-                if done[b] {
-                    continue;
-                }
-                let token = sampler.choose(row);
-                tokens[b].push(token);
-                log_probs[b] += row[token];
-                done[b] = token == decode.end_token;
-                next[b] = token;
-            }
-            if done.iter().all(|&d| d) {
-                break;
-            }
-        }
-        Ok(Generated { tokens, log_probs })
+            let (h, state) = self.decoder.try_step(x, Some(state))?;
+            Ok(Step {
+                logits: self.output.forward(h),
+                attention: None,
+                state,
+            })
+        })?;
+        Ok(Generated {
+            log_probs: hypotheses.iter().map(|h| h.log_prob).collect(),
+            tokens: hypotheses.into_iter().map(|h| h.tokens).collect(),
+        })
     }
 
     /// Number of tokens in the vocabulary.

@@ -5,8 +5,8 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rnn_core::RnnError;
+use rnn_core::validate::{check_not_empty, check_positive};
 
-use crate::checks::{check_not_empty, check_positive};
 use crate::tokens::check_tokens;
 
 /// A batch of input sequences: token ids `[batch, seq]` or features `[batch, seq, features]`.

@@ -6,10 +6,12 @@
 //! - sequence to sequence: [`Seq2Seq`] with [`Attention`] (Bahdanau, Luong dot/general),
 //!   input feeding, teacher forcing, greedy decoding and beam search.
 //!
-//! Every head takes its recurrent part as configuration ([`RecurrentConfig`]: cell kind,
-//! layers, direction, dropout), reads token ids or feature vectors ([`InputConfig`]), and
-//! handles padded batches through explicit lengths: padding never changes an example's
-//! result. Errors name the bad argument ([`RnnError`]).
+//! Every head takes its recurrent part as configuration ([`RecurrentConfig`]: rnn-core's
+//! layer config minus the input size: cell kind, layers, direction and merge, LSTM
+//! projection, dropout), reads token ids or feature vectors ([`InputConfig`]), and handles
+//! padded batches through explicit lengths: padding never changes an example's result.
+//! Errors name the bad argument ([`RnnError`]); configs are checked with rnn-core's shared
+//! [`validate`](rnn_core::validate) functions.
 //!
 //! For training: losses over padded sequences ([`masked_cross_entropy`],
 //! [`label_smoothed_cross_entropy`], [`masked_mse`], each with a `try_` form that validates
@@ -19,12 +21,11 @@
 #![warn(missing_docs)]
 
 mod attention;
-mod beam;
 mod bridge;
-mod checks;
 mod classifier;
 mod clip;
 mod decode;
+mod encoder;
 mod generator;
 mod input;
 mod loss;
@@ -33,16 +34,15 @@ mod mlp;
 mod output;
 mod pooling;
 mod recurrent;
-mod sampling;
 mod seq2seq;
 mod tagger;
 mod tokens;
 
 pub use attention::{Attention, AttentionKind, AttentionMemory, BahdanauAttention, LuongAttention};
-pub use bridge::{Bridge, LearnedState};
+pub use bridge::{Bridge, LearnedState, StateSizes};
 pub use classifier::{ClassifierOutput, SequenceClassifier, SequenceClassifierConfig};
 pub use clip::clip_grad_norm;
-pub use decode::{BeamSearchConfig, DecodeConfig, Decoded};
+pub use decode::{BeamSearchConfig, DecodeConfig, Decoded, Sampling};
 pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
 pub use input::{InputConfig, InputLayer, SequenceInput};
 pub use loss::{
@@ -55,7 +55,6 @@ pub use output::OutputLayer;
 pub use pooling::{AttentionPooling, Pooling};
 pub use recurrent::RecurrentConfig;
 pub use rnn_core::{self, CellKind, RnnError};
-pub use sampling::Sampling;
 pub use seq2seq::{Seq2Seq, Seq2SeqConfig, Seq2SeqOutput};
 pub use tagger::{SequenceTagger, SequenceTaggerConfig};
 pub use tokens::{PaddedTokens, check_tokens};

@@ -8,7 +8,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
 use rnn_core::{RnnError, check_lengths};
 
-use crate::mask::padding_mask;
+use crate::mask::{fill_padded, padding_mask};
 
 /// Mean cross-entropy of `logits: [batch, seq, classes]` against `targets: [batch, seq]`
 /// over the valid steps (`t < lengths[b]`; all steps when `None`). Targets at padded steps
@@ -153,13 +153,7 @@ pub fn try_masked_mse(
         Some(lengths) => {
             let pad = padding_mask(lengths, seq, &squared.device());
             let count = lengths.iter().sum::<usize>() * features;
-            squared
-                .mask_fill(
-                    pad.unsqueeze_dim::<3>(2).expand([batch, seq, features]),
-                    0.0,
-                )
-                .sum()
-                / count as f64
+            fill_padded(squared, pad, 0.0).sum() / count as f64
         }
         None => squared.mean(),
     })

@@ -4,6 +4,8 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use rnn_core::RnnError;
+use rnn_core::validate::check_positive;
 
 /// `input → [dropout → linear → ReLU]* → dropout → linear → output`.
 #[derive(Module, Debug)]
@@ -39,6 +41,15 @@ impl Mlp {
             output: LinearConfig::new(size, output).init(device),
             dropout: DropoutConfig::new(dropout).init(),
         }
+    }
+
+    /// Checks the `hidden` layer sizes of a head's config field `argument` are positive
+    /// (`mlp_hidden[1]: expected a value > 0, got 0`).
+    pub(crate) fn check_hidden(argument: &str, hidden: &[usize]) -> Result<(), RnnError> {
+        for (i, &size) in hidden.iter().enumerate() {
+            check_positive(&format!("{argument}[{i}]"), size)?;
+        }
+        Ok(())
     }
 
     /// `[.., input]` → `[.., output]`.

@@ -12,7 +12,8 @@ use crate::mask::masked_softmax;
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Pooling {
     /// The final state: the last valid step of the forward direction and, for a
-    /// bidirectional encoder, the first step of the backward direction.
+    /// bidirectional encoder, the first step of the backward direction, merged as the
+    /// encoder merges its outputs.
     Last,
     /// Mean over the valid steps.
     Mean,

@@ -1,18 +1,31 @@
 //! The recurrent part of a head, as configuration: which cell, how many layers, which way.
 
 use burn::config::Config;
-use burn::tensor::{Device, Tensor};
-use rnn_core::{AnyRnn, CellKind, Nonlinearity, RnnConfig, RnnError};
+use burn::tensor::Device;
+use rnn_core::{
+    AnyRnn, Cell, CellKind, MergeMode, Nonlinearity, RnnConfig, RnnError, RnnLayer, RnnState,
+};
 
-/// An encoder or decoder of a head: cell kind, size and stacking. The input size is not part
-/// of it: the head knows it (embedding or feature size) and supplies it at `init`.
+use crate::bridge::StateSizes;
+
+/// An encoder or decoder of a head: the layer config ([`RnnConfig`]) minus the input size,
+/// which the head knows (embedding or feature size) and supplies at `init`.
 ///
-/// Inside a head the network is always batch-first and, when bidirectional, concatenates its
-/// two directions: its outputs are `[batch, seq, num_directions * hidden_size]`.
+/// Inside a head the network is always batch-first. Its outputs are
+/// `[batch, seq, output_size]`: the state size (`proj_size` for a projecting LSTM, else
+/// `hidden_size`), or, when bidirectional, the two directions merged by `merge`
+/// (concatenated by default: twice the state size); see [`output_size`](Self::output_size).
+/// Heads that read the final states merge their directions the same way.
 #[derive(Config, Debug)]
 pub struct RecurrentConfig {
-    /// Size of each direction's hidden state.
+    /// Number of hidden units of each direction (the size of its hidden state, unless
+    /// projected).
     pub hidden_size: usize,
+    /// Size of the projection of each LSTM cell's hidden state (PyTorch's `proj_size`): when
+    /// positive, `h` has this many values instead of `hidden_size` (the cell state `c` keeps
+    /// `hidden_size`). 0 (the default): no projection. LSTM only.
+    #[config(default = 0)]
+    pub proj_size: usize,
     /// The cell: LSTM, GRU or Elman.
     #[config(default = "CellKind::Lstm")]
     pub cell: CellKind,
@@ -22,6 +35,10 @@ pub struct RecurrentConfig {
     /// Whether each layer runs in both directions (encoders only).
     #[config(default = false)]
     pub bidirectional: bool,
+    /// How a bidirectional layer combines its two directions (and a head the two final
+    /// states): concatenated (the default), summed, averaged or multiplied.
+    #[config(default = "MergeMode::Concat")]
+    pub merge: MergeMode,
     /// Dropout between stacked layers, in training only.
     #[config(default = 0.0)]
     pub dropout: f64,
@@ -34,15 +51,48 @@ impl RecurrentConfig {
     /// The rnn-core configuration of this network over `input_size` features.
     pub fn rnn_config(&self, input_size: usize) -> RnnConfig {
         RnnConfig::new(input_size, self.hidden_size)
+            .with_proj_size(self.proj_size)
             .with_num_layers(self.num_layers)
             .with_bidirectional(self.bidirectional)
+            .with_merge(self.merge)
             .with_dropout(self.dropout)
             .with_nonlinearity(self.nonlinearity)
     }
 
-    /// Size of the network's outputs: `num_directions * hidden_size`.
+    /// Size of the network's outputs: the state size, merged over both directions when
+    /// bidirectional ([`RnnConfig::output_size`]).
     pub fn output_size(&self) -> usize {
-        self.hidden_size * if self.bidirectional { 2 } else { 1 }
+        self.sizes().output_size()
+    }
+
+    /// Size of each direction's hidden state `h`: `proj_size` when projecting, else
+    /// `hidden_size` ([`RnnConfig::state_size`]).
+    pub fn state_size(&self) -> usize {
+        self.sizes().state_size()
+    }
+
+    /// The sizes of a unidirectional network's state, per layer: `h` has
+    /// [`state_size`](Self::state_size) values and `c`, when `has_cell_state` (LSTM),
+    /// `hidden_size`.
+    pub(crate) fn state_sizes(&self, has_cell_state: bool) -> StateSizes {
+        StateSizes {
+            num_layers: self.num_layers,
+            hidden: self.state_size(),
+            cell: has_cell_state.then_some(self.hidden_size),
+        }
+    }
+
+    /// Sizes of the [`final_state`] parts: `h` has the output size, `c` (LSTM) the merged
+    /// hidden size.
+    pub(crate) fn final_sizes(&self) -> (usize, usize) {
+        // `c` is never projected: its merged size is that of an unprojected network's outputs.
+        let unprojected = self.sizes().with_proj_size(0);
+        (self.output_size(), unprojected.output_size())
+    }
+
+    /// The sizes depend on no input size: any will do for [`RnnConfig`]'s computation.
+    fn sizes(&self) -> RnnConfig {
+        self.rnn_config(1)
     }
 
     /// Creates the network over `input_size` features, or says which field is invalid.
@@ -78,13 +128,29 @@ impl RecurrentConfig {
     }
 }
 
-/// The last layer's final hidden state, directions side by side: `hidden:
-/// [num_layers * num_directions, batch, H]` → `[batch, num_directions * H]`, forward first
-/// (the layout of a concatenating bidirectional output).
-pub(crate) fn final_hidden(hidden: Tensor<3>, num_directions: usize) -> Tensor<2> {
-    let [rows, batch, size] = hidden.dims();
-    hidden
-        .narrow(0, rows - num_directions, num_directions)
-        .swap_dims(0, 1)
-        .reshape([batch, num_directions * size])
+/// The last layer's final state, its directions merged as `rnn` merges its outputs: parts
+/// `[num_layers * num_directions, batch, size]` → `[batch, merged size]` (for the default
+/// concatenation, forward then backward: `[batch, 2 * size]`).
+pub(crate) fn final_state(rnn: &AnyRnn, state: RnnState<3>) -> RnnState<2> {
+    let merge = match rnn {
+        AnyRnn::Lstm(r) => last_merge(&r.layers),
+        AnyRnn::Gru(r) => last_merge(&r.layers),
+        AnyRnn::Elman(r) => last_merge(&r.layers),
+    };
+    state.map(|part| {
+        let rows = part.dims()[0];
+        let last = |row: usize| part.clone().narrow(0, row, 1).squeeze_dim::<2>(0);
+        match merge {
+            Some(merge) => merge.merge(last(rows - 2), last(rows - 1)),
+            None => last(rows - 1),
+        }
+    })
+}
+
+/// How the last of `layers` merges its directions; `None` when it runs one way.
+fn last_merge<C: Cell>(layers: &[RnnLayer<C>]) -> Option<MergeMode> {
+    match layers.last() {
+        Some(RnnLayer::Bidirectional(b)) => Some(b.merge),
+        _ => None,
+    }
 }

@@ -2,13 +2,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig};
+use burn::nn::Dropout;
 use burn::tensor::{Device, Tensor};
-use rnn_core::{AnyRnn, RnnError, check_lengths};
+use rnn_core::validate::check_positive;
+use rnn_core::{AnyRnn, RnnError};
 
-use crate::checks::{check_positive, check_probability};
+use crate::encoder::{encode, try_init_reader};
 use crate::input::{InputConfig, InputLayer, SequenceInput};
-use crate::mask::padding_mask;
+use crate::mask::fill_padded;
 use crate::{Mlp, RecurrentConfig};
 
 /// Configuration of a [`SequenceTagger`].
@@ -31,17 +32,13 @@ pub struct SequenceTaggerConfig {
 impl SequenceTaggerConfig {
     /// Creates the tagger, or says which field is invalid.
     pub fn try_init(&self, device: &Device) -> Result<SequenceTagger, RnnError> {
-        self.input.validate("input")?;
-        check_probability("dropout", self.dropout)?;
         check_positive("num_outputs", self.num_outputs)?;
-        for (i, &h) in self.mlp_hidden.iter().enumerate() {
-            check_positive(&format!("mlp_hidden[{i}]"), h)?;
-        }
+        Mlp::check_hidden("mlp_hidden", &self.mlp_hidden)?;
+        let (input, encoder, dropout) =
+            try_init_reader(&self.input, &self.encoder, self.dropout, device)?;
         Ok(SequenceTagger {
-            input: self.input.init(device),
-            encoder: self
-                .encoder
-                .try_init_as("encoder", self.input.size, device)?,
+            input,
+            encoder,
             output: Mlp::new(
                 self.encoder.output_size(),
                 &self.mlp_hidden,
@@ -49,7 +46,7 @@ impl SequenceTaggerConfig {
                 self.dropout,
                 device,
             ),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout,
         })
     }
 
@@ -110,22 +107,10 @@ impl SequenceTagger {
         lengths: Option<&[usize]>,
     ) -> Result<Tensor<3>, RnnError> {
         let x = self.input.try_forward("input", input.into())?;
-        let [batch, seq, _] = x.dims();
-        if let Some(lengths) = lengths {
-            check_lengths("lengths", lengths, batch, seq)?;
-        }
-        let encoded = self
-            .encoder
-            .try_forward(self.dropout.forward(x), None, lengths)?;
+        let encoded = encode(&self.encoder, &self.dropout, x, lengths, "lengths")?;
         let y = self.output.forward(encoded.output);
-        Ok(match lengths.filter(|l| l.iter().any(|&len| len < seq)) {
-            Some(lengths) => {
-                let outputs = y.dims()[2];
-                let pad = padding_mask(lengths, seq, &y.device())
-                    .unsqueeze_dim::<3>(2)
-                    .expand([batch, seq, outputs]);
-                y.mask_fill(pad, 0.0)
-            }
+        Ok(match encoded.pad {
+            Some(pad) => fill_padded(y, pad, 0.0),
             None => y,
         })
     }

@@ -13,8 +13,9 @@ use burn::config::Config;
 use burn::module::{Module, ModuleDisplay, Param};
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::error::{RnnError, check_positive, check_proj_size};
+use crate::error::RnnError;
 use crate::fused::Kernel;
+use crate::validate::{check_positive, check_proj_size};
 use crate::weights::check_parameter;
 use crate::{CellState, FusedWeights};
 

@@ -14,6 +14,7 @@ mod loss;
 mod nan_logits;
 mod record;
 mod seq2seq;
+mod sizes;
 mod support;
 mod tagger;
 #[path = "../../../rnn-core/tests/all/util.rs"]

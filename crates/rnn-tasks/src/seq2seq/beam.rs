@@ -5,8 +5,10 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use rnn_core::RnnError;
 
-use crate::decode::{BeamSearchConfig, DecodeConfig, Decoded, check_log_probs, row_sums};
-use crate::seq2seq::{Hypothesis, Seq2Seq};
+use super::Seq2Seq;
+use crate::decode::{
+    BeamSearchConfig, DecodeConfig, Decoded, Hypothesis, check_log_probs, row_sums,
+};
 use crate::tokens::from_ids;
 
 impl Seq2Seq {

@@ -1,8 +1,19 @@
-//! What autoregressive decoding needs to know and what it returns.
+//! Autoregressive decoding: what it needs to know ([`DecodeConfig`], [`BeamSearchConfig`],
+//! [`Sampling`]), what it returns ([`Decoded`]), the hypotheses it keeps and the greedy loop
+//! every head runs.
+
+mod greedy;
+mod hypothesis;
+mod sampling;
 
 use burn::config::Config;
 use burn::tensor::Tensor;
 use rnn_core::RnnError;
+use rnn_core::validate::check_positive;
+
+pub(crate) use greedy::{Step, greedy};
+pub(crate) use hypothesis::Hypothesis;
+pub use sampling::Sampling;
 
 /// Start, stop and length of autoregressive decoding.
 #[derive(Config, Debug)]
@@ -30,10 +41,7 @@ impl DecodeConfig {
                 ));
             }
         }
-        if self.max_length == 0 {
-            return Err(RnnError::new("decode.max_length", "a value > 0", "0"));
-        }
-        Ok(())
+        check_positive("decode.max_length", self.max_length)
     }
 }
 
@@ -56,9 +64,7 @@ pub struct BeamSearchConfig {
 impl BeamSearchConfig {
     /// Checks `beam_size` ≥ 1 and the penalty is finite.
     pub fn validate(&self) -> Result<(), RnnError> {
-        if self.beam_size == 0 {
-            return Err(RnnError::new("beam.beam_size", "a value > 0", "0"));
-        }
+        check_positive("beam.beam_size", self.beam_size)?;
         if !self.length_penalty.is_finite() {
             return Err(RnnError::new(
                 "beam.length_penalty",

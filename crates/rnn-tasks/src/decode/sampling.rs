@@ -3,6 +3,7 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rnn_core::RnnError;
+use rnn_core::validate::check_positive;
 
 /// How [`SequenceGenerator::generate`](crate::SequenceGenerator::generate) picks each token.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,9 +36,7 @@ impl Sampling {
                     temperature.to_string(),
                 ));
             }
-            if top_k == Some(0) {
-                return Err(RnnError::new("sampling.top_k", "a value > 0", "0"));
-            }
+            check_positive("sampling.top_k", top_k.unwrap_or(1))?;
         }
         Ok(())
     }
@@ -63,7 +62,7 @@ pub(crate) struct Sampler {
 
 impl Sampler {
     /// Picks a token from one row of log-probabilities, which must have no NaN (callers
-    /// refuse those rows with [`check_log_probs`](crate::decode::check_log_probs) first):
+    /// refuse those rows with [`check_log_probs`](super::check_log_probs) first):
     /// a NaN compares as neither larger nor smaller, so argmax would keep an arbitrary token
     /// and the draw would fall through to the last candidate.
     pub fn choose(&mut self, log_probs: &[f32]) -> usize {

@@ -1,0 +1,62 @@
+//! Checks of configuration values and arguments, shared by every config of this crate and of
+//! the crates built on it, so that one kind of mistake always gets the same message: the
+//! argument, what was expected, what was given.
+
+use crate::RnnError;
+
+/// Checks a size or count is positive: `hidden_size: expected a value > 0, got 0`.
+pub fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
+    if value == 0 {
+        return Err(RnnError::new(argument, "a value > 0", "0"));
+    }
+    Ok(())
+}
+
+/// Checks a dropout rate is in `[0, 1)` (1 would drop everything, and rescale by `1 / 0`).
+pub fn check_dropout(argument: &str, value: f64) -> Result<(), RnnError> {
+    if !(value.is_finite() && (0.0..1.0).contains(&value)) {
+        return Err(RnnError::new(
+            argument,
+            "a probability in [0, 1)",
+            value.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a probability is in `[0, 1]` (NaN is not).
+pub fn check_probability(argument: &str, value: f64) -> Result<(), RnnError> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(RnnError::new(
+            argument,
+            "a probability in [0, 1]",
+            value.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a projection size (PyTorch's `proj_size`): 0 (none) or below `hidden_size`.
+pub fn check_proj_size(proj_size: usize, hidden_size: usize) -> Result<(), RnnError> {
+    if proj_size >= hidden_size && proj_size > 0 {
+        return Err(RnnError::new(
+            "proj_size",
+            format!("0 (no projection) or a size below hidden_size ({hidden_size})"),
+            proj_size.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a `[batch, seq]` shape has at least one example and one step; `argument` names the
+/// tensor in the error (`input: expected a non-empty batch and sequence, got shape [2, 0]`).
+pub fn check_not_empty(argument: &str, dims: [usize; 2]) -> Result<(), RnnError> {
+    if dims.contains(&0) {
+        return Err(RnnError::new(
+            argument,
+            "a non-empty batch and sequence",
+            format!("shape {dims:?}"),
+        ));
+    }
+    Ok(())
+}
