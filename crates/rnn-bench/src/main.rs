@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::{Cell, CellKind, Elman, Gru, Lstm, Rnn, RnnConfig};
+use rnn_core::{Cell, CellKind, CellState, Elman, Gru, Lstm, Rnn, RnnConfig};
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
 /// (`hidden / 2` for ours with `--cell LSTMP`).
@@ -93,7 +93,8 @@ fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
     fn ours<C: Cell + 'static>(rnn: Rnn<C>, s: Shape, device: &Device) -> Step {
         let cell = rnn.cells()[0].clone();
         let state = cell.zero_state(s.batch, device);
-        Box::new(move |x| cell.step(x, state.clone()).hidden)
+        // The output is the state's first part, `h`.
+        Box::new(move |x| cell.step(x, state.clone()).into_parts().swap_remove(0))
     }
     let config = RnnConfig::new(s.input, s.hidden);
     match cell {
