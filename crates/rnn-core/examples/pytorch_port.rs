@@ -10,12 +10,10 @@
 //! has `weight_hr_l0`, to that tensor's row count.
 
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::pytorch::StateDict;
-use rnn_core::{
-    Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnError, RnnState,
-};
+use rnn_core::pytorch::{PytorchCell, StateDict};
+use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnError, RnnState};
 
-fn port<C: Cell<State<3> = RnnState<3>>>(
+fn port<C: PytorchCell<State<3> = RnnState<3>>>(
     config: RnnConfig,
     dict: &StateDict,
     prefix: &str,

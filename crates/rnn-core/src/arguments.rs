@@ -4,7 +4,6 @@
 
 use burn::tensor::Tensor;
 
-use crate::cell::{cell_sizes, check_cell};
 use crate::padding::Padding;
 use crate::{Cell, CellState, Lengths, RnnError};
 
@@ -46,7 +45,7 @@ pub(crate) fn check_features(features: usize, input_size: usize) -> Result<(), R
 /// Checks that the parameters of `cells` (named `cells[k]` in errors) fit together and have
 /// `input`'s dtype and device: the cells of the first `first_layer` read `input_size`
 /// features, the others `later_input` (a layer's output). The sizes are the first cell's
-/// (see [`cell_sizes`]). A parameter replaced through [`Cell::weights_mut`] with another shape
+/// (see [`Cell::parameter_sizes`]). A parameter replaced through [`Cell::weights_mut`] with another shape
 /// (or a record loaded in another precision) is an error here, before any kernel reads it.
 pub(crate) fn check_cells<C: Cell, const D: usize>(
     cells: &[&C],
@@ -55,7 +54,7 @@ pub(crate) fn check_cells<C: Cell, const D: usize>(
     input: &Tensor<D>,
 ) -> Result<(), RnnError> {
     let (dtype, device) = (input.dtype(), input.device());
-    let (hidden, state) = cell_sizes(cells[0], "cells[0]")?;
+    let (hidden, state) = cells[0].parameter_sizes("cells[0]")?;
     for (k, cell) in cells.iter().enumerate() {
         let input = if k < first_layer {
             input_size
@@ -63,7 +62,7 @@ pub(crate) fn check_cells<C: Cell, const D: usize>(
             later_input(state)
         };
         let sizes = [input, hidden, state];
-        check_cell(*cell, &format!("cells[{k}]"), sizes, dtype, &device)?;
+        cell.check_parameters(&format!("cells[{k}]"), sizes, dtype, &device)?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use burn::module::Param;
 use burn::store::{ModuleStore, PytorchStore, SafetensorsStore, bridge};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use crate::{Cell, Rnn, RnnError};
+use crate::{Cell, ElmanCell, GruCell, LstmCell, Rnn, RnnError};
 
 /// A PyTorch `state_dict` held on the host: parameter name → tensor.
 #[derive(Debug, Clone, Default)]
@@ -222,7 +222,37 @@ fn loaded<const D: usize>(param: &Param<Tensor<D>>, data: TensorData) -> Param<T
     param.clone().transform_for_load(tensor, param.id)
 }
 
-impl<C: Cell> Rnn<C> {
+/// A cell with a counterpart in `torch.nn.RNN`, `LSTM` or `GRU`: its fused weights are
+/// PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, and these are
+/// its parameters beyond them.
+pub trait PytorchCell: Cell {
+    /// The projection of the hidden state, `[proj_size, hidden]` (PyTorch's `weight_hr_l{k}`),
+    /// for an LSTM that projects its state.
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        None
+    }
+
+    /// The projection, mutably (to load weights).
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        None
+    }
+}
+
+impl PytorchCell for LstmCell {
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        self.weight_hr.as_ref()
+    }
+
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        self.weight_hr.as_mut()
+    }
+}
+
+impl PytorchCell for GruCell {}
+
+impl PytorchCell for ElmanCell {}
+
+impl<C: PytorchCell> Rnn<C> {
     /// Loads PyTorch weights (`weight_ih_l0`, ..., `bias_hh_l1_reverse`) found under `prefix`
     /// (e.g. `"encoder.rnn."` for a layer inside a larger model; `""` for a bare module).
     ///

@@ -202,9 +202,10 @@ impl<C: Cell> Rnn<C> {
     /// Size of the projection of each direction's hidden state (PyTorch's `proj_size`); 0
     /// when the cells do not project.
     pub fn proj_size(&self) -> usize {
-        self.layers[0].cells()[0]
-            .projection()
-            .map_or(0, |_| self.state_size())
+        match self.state_size() {
+            state if state != self.hidden_size() => state,
+            _ => 0,
+        }
     }
 
     /// Size of each direction's hidden state `h`: the projection size, else the hidden size.

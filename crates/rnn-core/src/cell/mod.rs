@@ -10,13 +10,12 @@ pub use gru::GruCell;
 pub use lstm::LstmCell;
 
 use burn::config::Config;
-use burn::module::{Module, ModuleDisplay, Param};
+use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::error::RnnError;
 use crate::fused::Kernel;
 use crate::validate::{check_positive, check_proj_size};
-use crate::weights::check_parameter;
 use crate::{CellState, FusedWeights};
 
 /// One timestep of a recurrent network.
@@ -38,9 +37,6 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     const GATES: usize;
     /// Short name used in messages (`"LSTM"`, `"GRU"`, `"Elman RNN"`).
     const NAME: &'static str;
-    /// Whether the cell can project its hidden state ([`CellConfig::proj_size`]; only LSTM,
-    /// as in PyTorch).
-    const CAN_PROJECT: bool = false;
 
     /// Creates the cell with PyTorch's default initialisation. `config` is already validated.
     fn from_config(config: &CellConfig, device: &Device) -> Self;
@@ -108,15 +104,44 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         self.weights().state_size()
     }
 
-    /// The projection of the hidden state, `[output, hidden]` (PyTorch's `weight_hr`), for
-    /// cells that have one.
-    fn projection(&self) -> Option<&Param<Tensor<2>>> {
-        None
+    /// Checks `config` asks for nothing this cell does not have, before
+    /// [`from_config`](Cell::from_config). The default rejects a projection
+    /// ([`CellConfig::proj_size`]), which only LSTM cells have, as in PyTorch.
+    fn check_config(config: &CellConfig) -> Result<(), RnnError> {
+        if config.proj_size > 0 {
+            return Err(RnnError::new(
+                "proj_size",
+                format!(
+                    "0 (only LSTM cells project their state, not {})",
+                    Self::NAME
+                ),
+                config.proj_size.to_string(),
+            ));
+        }
+        Ok(())
     }
 
-    /// The projection, mutably (to load weights).
-    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
-        None
+    /// The sizes `(hidden, state)` that the cell's parameters give: the units (from
+    /// `weight_hh`'s `G * H` rows, see [`gate_units`]) and the size of `h` (the units, unless
+    /// the cell projects its state). `name` names the cell in errors (`cells[1]`).
+    fn parameter_sizes(&self, name: &str) -> Result<(usize, usize), RnnError> {
+        let hidden = gate_units(self, name)?;
+        Ok((hidden, hidden))
+    }
+
+    /// Checks the cell's parameters (`name` in errors: `cells[1]`) are those of a cell reading
+    /// `input` features with `hidden` units and a hidden state `h` of `state` values, stored as
+    /// `dtype` on `device`, so that no kernel or matmul reads past a tensor. The default checks
+    /// the fused weights ([`FusedWeights`]); a cell with other parameters checks those too.
+    fn check_parameters(
+        &self,
+        name: &str,
+        [input, hidden, state]: [usize; 3],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        self.weights()
+            .check(name, [Self::GATES, input, hidden, state], dtype, device)
     }
 
     /// The all-zero state for `batch` examples: parts `[batch, size]` (`h: [batch, output]`,
@@ -164,13 +189,7 @@ impl CellConfig {
     /// that has none).
     pub fn try_init<C: Cell>(&self, device: &Device) -> Result<C, RnnError> {
         self.validate()?;
-        if self.proj_size > 0 && !C::CAN_PROJECT {
-            return Err(RnnError::new(
-                "proj_size",
-                format!("0 (only LSTM cells project their state, not {})", C::NAME),
-                self.proj_size.to_string(),
-            ));
-        }
+        C::check_config(self)?;
         Ok(C::from_config(self, device))
     }
 
@@ -183,10 +202,9 @@ impl CellConfig {
     }
 }
 
-/// The sizes `(hidden, state)` that `cell`'s parameters give: the units (from `weight_hh`'s
-/// `G * H` rows) and the size of `h` (a projection's rows, else the units). `name` names the
-/// cell in the error when `weight_hh`'s rows are not a whole number of gates.
-pub(crate) fn cell_sizes<C: Cell>(cell: &C, name: &str) -> Result<(usize, usize), RnnError> {
+/// The units `H` that `cell`'s `weight_hh` gives (`G * H` rows); `name` names the cell in the
+/// error when its rows are not a whole number of gates.
+pub fn gate_units<C: Cell>(cell: &C, name: &str) -> Result<usize, RnnError> {
     let [rows, cols] = cell.weights().weight_hh.dims();
     if rows == 0 || !rows.is_multiple_of(C::GATES) {
         return Err(RnnError::new(
@@ -195,43 +213,7 @@ pub(crate) fn cell_sizes<C: Cell>(cell: &C, name: &str) -> Result<(usize, usize)
             format!("shape {:?}", [rows, cols]),
         ));
     }
-    let hidden = rows / C::GATES;
-    Ok((
-        hidden,
-        cell.projection().map_or(hidden, |w_hr| w_hr.dims()[0]),
-    ))
-}
-
-/// Checks `cell`'s parameters (`name` in errors: `cells[1]`) are those of a cell reading
-/// `input` features with `hidden` units and a hidden state `h` of `state` values, stored as
-/// `dtype` on `device`: no kernel or matmul then reads past a tensor.
-pub(crate) fn check_cell<C: Cell>(
-    cell: &C,
-    name: &str,
-    [input, hidden, state]: [usize; 3],
-    dtype: DType,
-    device: &Device,
-) -> Result<(), RnnError> {
-    match cell.projection() {
-        Some(w_hr) => {
-            let what = format!("proj_size {state} × hidden_size {hidden}");
-            let w_hr_name = format!("{name}.weight_hr");
-            check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, device)?;
-        }
-        None if state != hidden => {
-            return Err(RnnError::new(
-                format!("{name}.weight_hr"),
-                format!(
-                    "a projection of shape {:?} (h has {state} values)",
-                    [state, hidden]
-                ),
-                "None",
-            ));
-        }
-        None => {}
-    }
-    cell.weights()
-        .check(name, [C::GATES, input, hidden, state], dtype, device)
+    Ok(rows / C::GATES)
 }
 
 /// Checks the arguments of [`Cell::step`]: `x: [batch, input]` with `batch > 0`, `state`
@@ -250,15 +232,9 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(
             features.to_string(),
         ));
     }
-    let (hidden, output) = cell_sizes(cell, "cell")?;
-    check_cell(
-        cell,
-        "cell",
-        [input, hidden, output],
-        x.dtype(),
-        &x.device(),
-    )?;
-    // The sizes the parameters give: `h`'s from `cell_sizes`, the others the cell's own.
+    let (hidden, output) = cell.parameter_sizes("cell")?;
+    cell.check_parameters("cell", [input, hidden, output], x.dtype(), &x.device())?;
+    // The sizes the parameters give: `h`'s from `parameter_sizes`, the others the cell's own.
     let sizes: Vec<([usize; 2], &str)> = cell
         .state_sizes()
         .into_iter()

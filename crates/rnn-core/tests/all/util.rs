@@ -1,7 +1,8 @@
 //! Test helpers: fixtures, tensor comparison, a tiny seeded RNG.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+use rnn_core::pytorch::PytorchCell;
 use rnn_core::{Cell, CellConfig, FusedWeights, RnnState};
 use serde_json::Value;
 
@@ -140,10 +141,21 @@ impl<C: Cell> Cell for Stepwise<C> {
     }
 }
 
-/// A cell whose state is the built-in cells' [`RnnState`] (`h`, and an LSTM's `c`).
-pub trait Builtin: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
+/// A cell like the built-in ones: its state is [`RnnState`] (`h`, and an LSTM's `c`), and it
+/// has a PyTorch counterpart.
+pub trait Builtin: PytorchCell + Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
 
-impl<C: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> Builtin for C {}
+impl<C: PytorchCell + Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> Builtin for C {}
+
+impl<C: PytorchCell> PytorchCell for Stepwise<C> {
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        self.inner.projection()
+    }
+
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        self.inner.projection_mut()
+    }
+}
 
 /// Whether `C`'s state has a cell part `c` (an LSTM's).
 pub fn has_cell_state<C: Builtin>() -> bool {

@@ -2,15 +2,15 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 mod kernel;
 
-use super::{Cell, CellConfig};
+use super::{Cell, CellConfig, gate_units};
 use crate::fused::Kernel;
 use crate::fused::gate_math::GateMath;
-use crate::weights::pytorch_initializer;
-use crate::{FusedWeights, RnnState};
+use crate::weights::{check_parameter, pytorch_initializer};
+use crate::{FusedWeights, RnnError, RnnState};
 use kernel::LstmMath;
 
 /// LSTM cell with PyTorch's gate order `i, f, g, o`:
@@ -37,7 +37,6 @@ impl Cell for LstmCell {
     type State<const D: usize> = RnnState<D>;
     const GATES: usize = LstmMath::GATES;
     const NAME: &'static str = "LSTM";
-    const CAN_PROJECT: bool = true;
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         let (hidden, proj) = (config.hidden_size, config.proj_size);
@@ -63,12 +62,49 @@ impl Cell for LstmCell {
         &mut self.weights
     }
 
-    fn projection(&self) -> Option<&Param<Tensor<2>>> {
-        self.weight_hr.as_ref()
+    /// Accepts a projection ([`CellConfig::proj_size`]).
+    fn check_config(_: &CellConfig) -> Result<(), RnnError> {
+        Ok(())
     }
 
-    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
-        self.weight_hr.as_mut()
+    /// `h` has the projection's rows when the cell projects its state.
+    fn parameter_sizes(&self, name: &str) -> Result<(usize, usize), RnnError> {
+        let hidden = gate_units(self, name)?;
+        Ok((
+            hidden,
+            self.weight_hr.as_ref().map_or(hidden, |w| w.dims()[0]),
+        ))
+    }
+
+    /// The fused weights, and the projection `[state, hidden]` when `h` is projected (a cell
+    /// of a projecting network without one is an error).
+    fn check_parameters(
+        &self,
+        name: &str,
+        [input, hidden, state]: [usize; 3],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        match &self.weight_hr {
+            Some(w_hr) => {
+                let what = format!("proj_size {state} × hidden_size {hidden}");
+                let w_hr_name = format!("{name}.weight_hr");
+                check_parameter(&w_hr_name, w_hr, [state, hidden], &what, dtype, device)?;
+            }
+            None if state != hidden => {
+                return Err(RnnError::new(
+                    format!("{name}.weight_hr"),
+                    format!(
+                        "a projection of shape {:?} (h has {state} values)",
+                        [state, hidden]
+                    ),
+                    "None",
+                ));
+            }
+            None => {}
+        }
+        self.weights
+            .check(name, [Self::GATES, input, hidden, state], dtype, device)
     }
 
     /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
