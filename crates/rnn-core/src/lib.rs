@@ -2,15 +2,20 @@
 //! bidirectional, with initial/final states and variable-length (padded) batches, computing
 //! exactly what PyTorch's `torch.nn.RNN`, `LSTM` and `GRU` compute.
 //!
-//! The design keeps three ideas apart:
-//! - a [`Cell`] ([`ElmanCell`], [`LstmCell`], [`GruCell`]) does one timestep, with all gates
-//!   fused into one weight per input side ([`FusedWeights`]);
+//! The design keeps the cell apart from what drives it (as candle's `RNN` trait and Flax's
+//! `nn.RNN(cell)` do):
+//! - a [`Cell`] ([`ElmanCell`], [`LstmCell`], [`GruCell`], or one of your own) does one
+//!   timestep, with all gates fused into one weight per input side ([`FusedWeights`]); its
+//!   state is its own type ([`Cell::State`], a [`CellState`]: [`RnnState`] for the built-in
+//!   cells), and it checks the options and parameters it has;
 //! - [`Recurrent`] runs any cell over a sequence in one direction;
-//! - [`Bidirectional`] and [`Rnn`] (stacking, dropout, states, lengths) wrap any cell.
+//! - [`Bidirectional`] runs two, and [`Rnn`] stacks layers (dropout, PyTorch-shaped states);
+//!   all three run on their own, with [`Lengths`] for padded batches.
 //!
 //! On the ndarray and flex backends the built-in cells run as fused kernels (a whole sequence
-//! in one operation with a hand-written backward through time); on other
-//! backends, step by step with Burn's tensor operations. The kernels use at most
+//! in one operation with a hand-written backward through time; each cell's kernel math lives
+//! next to its tensor step, `cell/lstm/kernel.rs`, ...); on other backends, and for cells
+//! defined elsewhere, step by step with Burn's tensor operations. The kernels use at most
 //! [`kernel_threads`] threads over all concurrent calls together (the machine's cores, or the
 //! `RNN_KERNEL_THREADS` environment variable, or [`set_kernel_threads`]).
 //!
