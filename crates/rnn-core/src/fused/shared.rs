@@ -76,21 +76,12 @@ impl Writes {
         }
     }
 
-    /// `len` values from `offset` to read; empty when `len` is 0.
-    ///
-    /// # Safety
-    /// The buffer outlives `'a` and no thread writes the range during `'a`.
-    ///
-    /// # Panics
-    /// If the range is not inside the buffer.
-    pub unsafe fn slice<'a>(self, offset: usize, len: usize) -> &'a [f32] {
-        if len == 0 {
-            return &[];
+    /// The same buffer, to read.
+    pub fn reads(self) -> Reads {
+        Reads {
+            at: self.at,
+            len: self.len,
         }
-        assert!(offset + len <= self.len, "read past a shared buffer");
-        // SAFETY: in bounds (checked above) of a live buffer; nothing writes the range (the
-        // caller).
-        unsafe { std::slice::from_raw_parts(self.at.add(offset), len) }
     }
 
     /// `len` values from `offset` to write; empty when `len` is 0.
@@ -145,6 +136,6 @@ impl ReadView for Reads {
 impl ReadView for Writes {
     unsafe fn slice<'a>(self, offset: usize, len: usize) -> &'a [f32] {
         // SAFETY: the caller's.
-        unsafe { Writes::slice(self, offset, len) }
+        unsafe { self.reads().slice(offset, len) }
     }
 }

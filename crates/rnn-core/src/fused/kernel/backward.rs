@@ -198,7 +198,9 @@ impl<K: GateMath> BackwardCtx<'_, K> {
         // and adds into its own units of its examples' carried `dh` (rows `hidden` apart from
         // `dh`), which no other lane touches in this round; the two do not overlap.
         unsafe {
-            let d_hidden = d_hidden.slice((t * batch + examples.start) * gh, examples.len() * gh);
+            let d_hidden = d_hidden
+                .reads()
+                .slice((t * batch + examples.start) * gh, examples.len() * gh);
             let dh = self.d_state[0].at(examples.start * hidden + part.start);
             w_hh.multiply(examples.len(), (d_hidden.as_ptr(), gh), (dh, hidden), true);
         }
