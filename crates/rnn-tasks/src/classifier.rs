@@ -5,14 +5,14 @@ use burn::module::Module;
 use burn::nn::Dropout;
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_core::validate::check_positive;
-use rnn_core::{AnyRnn, RnnError};
+use rnn_core::{AnyRnn, CellState, RnnError};
 
 use crate::encoder::{encode, try_init_reader};
 use crate::input::{InputConfig, InputLayer, SequenceInput};
 use crate::mask::fill_padded;
 use crate::pooling::{AttentionPooling, Pooling};
-use crate::recurrent::final_state;
-use crate::{Mlp, RecurrentConfig};
+use crate::sequence_encoder::last_layer;
+use crate::{Mlp, RecurrentConfig, SequenceEncoder};
 
 /// Configuration of a [`SequenceClassifier`].
 #[derive(Config, Debug)]
@@ -39,12 +39,57 @@ pub struct SequenceClassifierConfig {
 impl SequenceClassifierConfig {
     /// Creates the classifier, or says which field is invalid.
     pub fn try_init(&self, device: &Device) -> Result<SequenceClassifier, RnnError> {
+        self.try_build(device, |features| {
+            self.encoder.try_init_as("encoder", features, device)
+        })
+    }
+
+    /// Creates the classifier.
+    ///
+    /// # Panics
+    /// If the config is invalid; the message names the field.
+    pub fn init(&self, device: &Device) -> SequenceClassifier {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Creates the classifier around `encoder` (any [`SequenceEncoder`], e.g. an
+    /// [`Rnn`](rnn_core::Rnn) of a cell defined elsewhere) instead of the network the
+    /// config's `encoder` describes, which is then not used; or says which field is invalid,
+    /// or that `encoder` does not read [`input`](Self::input)'s features (`encoder`).
+    pub fn try_init_with<E: SequenceEncoder>(
+        &self,
+        encoder: E,
+        device: &Device,
+    ) -> Result<SequenceClassifier<E>, RnnError> {
+        self.try_build(device, |_| Ok(encoder))
+    }
+
+    /// [`try_init_with`](Self::try_init_with).
+    ///
+    /// # Panics
+    /// If the config is invalid or `encoder` does not fit; the message names the field.
+    pub fn init_with<E: SequenceEncoder>(
+        &self,
+        encoder: E,
+        device: &Device,
+    ) -> SequenceClassifier<E> {
+        self.try_init_with(encoder, device)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Checks the config and creates the classifier around the encoder that `encoder` makes
+    /// for the input layer's features.
+    fn try_build<E: SequenceEncoder>(
+        &self,
+        device: &Device,
+        encoder: impl FnOnce(usize) -> Result<E, RnnError>,
+    ) -> Result<SequenceClassifier<E>, RnnError> {
         check_positive("num_classes", self.num_classes)?;
         Mlp::check_hidden("mlp_hidden", &self.mlp_hidden)?;
         check_positive("attention_size", self.attention_size.unwrap_or(1))?;
         let (input, encoder, dropout) =
-            try_init_reader(&self.input, &self.encoder, self.dropout, device)?;
-        let features = self.encoder.output_size();
+            try_init_reader(&self.input, self.dropout, device, encoder)?;
+        let features = encoder.output_size();
         Ok(SequenceClassifier {
             input,
             encoder,
@@ -62,14 +107,6 @@ impl SequenceClassifierConfig {
             pooling: self.pooling,
         })
     }
-
-    /// Creates the classifier.
-    ///
-    /// # Panics
-    /// If the config is invalid; the message names the field.
-    pub fn init(&self, device: &Device) -> SequenceClassifier {
-        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
-    }
 }
 
 /// What [`SequenceClassifier::forward`] returns.
@@ -84,6 +121,9 @@ pub struct ClassifierOutput {
 }
 
 /// Many-to-one head: input → encoder → pooling over valid steps → MLP → logits.
+///
+/// The encoder `E` is the [`AnyRnn`] the config describes, or any [`SequenceEncoder`] given
+/// to [`SequenceClassifierConfig::init_with`] (a stacked network of any cell).
 ///
 /// ```
 /// use burn::tensor::{Device, Int, Tensor};
@@ -108,11 +148,11 @@ pub struct ClassifierOutput {
 /// assert_eq!(out.attention.unwrap().dims(), [2, 4]);
 /// ```
 #[derive(Module, Debug)]
-pub struct SequenceClassifier {
+pub struct SequenceClassifier<E: SequenceEncoder = AnyRnn> {
     /// Embedding (tokens) or pass-through (features).
     pub input: InputLayer,
     /// The recurrent encoder.
-    pub encoder: AnyRnn,
+    pub encoder: E,
     /// The attention pooling layer, when [`Pooling::Attention`].
     pub attention: Option<AttentionPooling>,
     /// Pooled vector → logits.
@@ -124,7 +164,7 @@ pub struct SequenceClassifier {
     pub pooling: Pooling,
 }
 
-impl SequenceClassifier {
+impl<E: SequenceEncoder> SequenceClassifier<E> {
     /// Classifies `input` (token ids `[batch, seq]` or features `[batch, seq, features]`),
     /// whose examples have the valid `lengths` (`None`: all full length).
     ///
@@ -152,7 +192,10 @@ impl SequenceClassifier {
         let encoded = encode(&self.encoder, &self.dropout, x, lengths, "lengths")?;
         let outputs = encoded.output;
         let (pooled, attention) = match self.pooling {
-            Pooling::Last => (final_state(&self.encoder, encoded.state).hidden, None),
+            Pooling::Last => {
+                let h_n = encoded.state.into_parts().swap_remove(0);
+                (last_layer(&self.encoder, h_n), None)
+            }
             Pooling::Mean => {
                 // The encoder's outputs are already zero past each length.
                 let counts: Vec<f32> = match lengths {

@@ -1,58 +1,78 @@
 //! The reading path the heads share: embedded tokens (or features) → dropout → recurrent
-//! encoder, over a padded batch. The classifier and the tagger read through
-//! [`InputLayer`]; [`Seq2Seq`](crate::Seq2Seq) embeds its source itself.
+//! encoder, over a padded batch whose lengths are validated here into one [`Lengths`] for
+//! the whole path. The classifier and the tagger read through [`InputLayer`];
+//! [`Seq2Seq`](crate::Seq2Seq) embeds its source itself.
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use rnn_core::validate::check_dropout;
-use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths};
+use rnn_core::{Lengths, RnnError, check_lengths};
 
-use crate::RecurrentConfig;
+use crate::SequenceEncoder;
 use crate::input::{InputConfig, InputLayer};
-use crate::mask::padding_mask_if_any;
+use crate::mask::padding_mask;
 
-/// Creates the reading path of a head whose config has the fields `input`, `encoder` and
-/// `dropout`, or says which of them is invalid.
-pub(crate) fn try_init_reader(
+/// Creates the reading path of a head whose config has the fields `input` and `dropout`,
+/// around the encoder that `encoder` makes for the input layer's features (from the head's
+/// config, or one given), or says which field is invalid.
+pub(crate) fn try_init_reader<E: SequenceEncoder>(
     input: &InputConfig,
-    encoder: &RecurrentConfig,
     dropout: f64,
     device: &Device,
-) -> Result<(InputLayer, AnyRnn, Dropout), RnnError> {
+    encoder: impl FnOnce(usize) -> Result<E, RnnError>,
+) -> Result<(InputLayer, E, Dropout), RnnError> {
     input.validate("input")?;
     check_dropout("dropout", dropout)?;
+    let encoder = encoder(input.size)?;
+    if encoder.input_size() != input.size {
+        return Err(RnnError::new(
+            "encoder",
+            format!("a network reading {} features (the input size)", input.size),
+            format!("one reading {}", encoder.input_size()),
+        ));
+    }
     Ok((
         input.init(device),
-        encoder.try_init_as("encoder", input.size, device)?,
+        encoder,
         DropoutConfig::new(dropout).init(),
     ))
 }
 
-/// What [`encode`] returns.
-pub(crate) struct Encoded {
+/// What [`encode`] returns; `S` is the encoder's state.
+pub(crate) struct Encoded<S> {
     /// `[batch, seq, output_size]` the encoder's outputs, zero past each length.
     pub output: Tensor<3>,
     /// The encoder's final states, parts `[num_layers * num_directions, batch, ..]`.
-    pub state: RnnState<3>,
+    pub state: S,
     /// `[batch, seq]`: true at padded steps; `None` when nothing is padded.
     pub pad: Option<Tensor<2, Bool>>,
 }
 
 /// Runs `encoder` over `x: [batch, seq, features]` (after `dropout`) whose examples have the
 /// valid `lengths` (`None`: all full length), checked first and named `argument` in errors.
-pub(crate) fn encode(
-    encoder: &AnyRnn,
+pub(crate) fn encode<E: SequenceEncoder>(
+    encoder: &E,
     dropout: &Dropout,
     x: Tensor<3>,
     lengths: Option<&[usize]>,
     argument: &str,
-) -> Result<Encoded, RnnError> {
+) -> Result<Encoded<E::State>, RnnError> {
     let [batch, seq, _] = x.dims();
-    if let Some(lengths) = lengths {
-        check_lengths(argument, lengths, batch, seq)?;
-    }
-    let pad = padding_mask_if_any(lengths, seq, &x.device());
-    let encoded = encoder.try_forward(dropout.forward(x), None, lengths)?;
+    let device = x.device();
+    let lengths = match lengths {
+        Some(lengths) => {
+            // Names the head's argument (`source_lengths`) and checks there is one length per
+            // example, which `Lengths::new` cannot know.
+            check_lengths(argument, lengths, batch, seq)?;
+            Some(Lengths::new(lengths, seq, &device)?)
+        }
+        None => None,
+    };
+    let pad = lengths
+        .as_ref()
+        .filter(|l| l.is_padded())
+        .map(|l| padding_mask(l.lengths(), seq, &device));
+    let encoded = encoder.try_encode(dropout.forward(x), lengths.as_ref())?;
     Ok(Encoded {
         output: encoded.output,
         state: encoded.state,

@@ -9,7 +9,10 @@
 //! Every head takes its recurrent part as configuration ([`RecurrentConfig`]: rnn-core's
 //! layer config minus the input size: cell kind, layers, direction and merge, LSTM
 //! projection, dropout), reads token ids or feature vectors ([`InputConfig`]), and handles
-//! padded batches through explicit lengths: padding never changes an example's result.
+//! padded batches through explicit lengths: padding never changes an example's result. The
+//! classifier and the tagger also run over a network given to their config's `init_with`:
+//! any [`SequenceEncoder`], such as a stacked [`Rnn`](rnn_core::Rnn) of a cell defined
+//! outside these crates.
 //! Errors name the bad argument ([`RnnError`]); configs are checked with rnn-core's shared
 //! [`validate`](rnn_core::validate) functions.
 //!
@@ -35,6 +38,7 @@ mod output;
 mod pooling;
 mod recurrent;
 mod seq2seq;
+mod sequence_encoder;
 mod tagger;
 mod tokens;
 
@@ -56,5 +60,6 @@ pub use pooling::{AttentionPooling, Pooling};
 pub use recurrent::RecurrentConfig;
 pub use rnn_core::{self, CellKind, RnnError};
 pub use seq2seq::{Seq2Seq, Seq2SeqConfig, Seq2SeqOutput};
+pub use sequence_encoder::SequenceEncoder;
 pub use tagger::{SequenceTagger, SequenceTaggerConfig};
 pub use tokens::{PaddedTokens, check_tokens};

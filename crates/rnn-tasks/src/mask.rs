@@ -12,18 +12,6 @@ pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Tensor<2,
     Tensor::from_data(TensorData::new(pad, [lengths.len(), seq]), device)
 }
 
-/// The [`padding_mask`] of a batch of `seq` steps with valid `lengths`, or `None` when nothing
-/// is padded (no lengths, or all `seq`): the heads then skip masking altogether.
-pub(crate) fn padding_mask_if_any(
-    lengths: Option<&[usize]>,
-    seq: usize,
-    device: &Device,
-) -> Option<Tensor<2, Bool>> {
-    lengths
-        .filter(|l| l.iter().any(|&len| len < seq))
-        .map(|l| padding_mask(l, seq, device))
-}
-
 /// `x: [batch, seq, features]` with `value` at every padded step of `pad` (`[batch, seq]`).
 pub(crate) fn fill_padded(x: Tensor<3>, pad: Tensor<2, Bool>, value: f32) -> Tensor<3> {
     let shape = x.shape();

@@ -2,9 +2,7 @@
 
 use burn::config::Config;
 use burn::tensor::Device;
-use rnn_core::{
-    AnyRnn, Cell, CellKind, MergeMode, Nonlinearity, RnnConfig, RnnError, RnnLayer, RnnState,
-};
+use rnn_core::{AnyRnn, CellKind, MergeMode, Nonlinearity, RnnConfig, RnnError};
 
 use crate::bridge::StateSizes;
 
@@ -82,8 +80,9 @@ impl RecurrentConfig {
         }
     }
 
-    /// Sizes of the [`final_state`] parts: `h` has the output size, `c` (LSTM) the merged
-    /// hidden size.
+    /// Sizes of the final state's parts with the last layer's directions merged
+    /// ([`last_layer`](crate::sequence_encoder::last_layer)): `h` has the output size, `c`
+    /// (LSTM) the merged hidden size.
     pub(crate) fn final_sizes(&self) -> (usize, usize) {
         // `c` is never projected: its merged size is that of an unprojected network's outputs.
         let unprojected = self.sizes().with_proj_size(0);
@@ -125,32 +124,5 @@ impl RecurrentConfig {
             ));
         }
         Ok(())
-    }
-}
-
-/// The last layer's final state, its directions merged as `rnn` merges its outputs: parts
-/// `[num_layers * num_directions, batch, size]` → `[batch, merged size]` (for the default
-/// concatenation, forward then backward: `[batch, 2 * size]`).
-pub(crate) fn final_state(rnn: &AnyRnn, state: RnnState<3>) -> RnnState<2> {
-    let merge = match rnn {
-        AnyRnn::Lstm(r) => last_merge(&r.layers),
-        AnyRnn::Gru(r) => last_merge(&r.layers),
-        AnyRnn::Elman(r) => last_merge(&r.layers),
-    };
-    state.map(|part| {
-        let rows = part.dims()[0];
-        let last = |row: usize| part.clone().narrow(0, row, 1).squeeze_dim::<2>(0);
-        match merge {
-            Some(merge) => merge.merge(last(rows - 2), last(rows - 1)),
-            None => last(rows - 1),
-        }
-    })
-}
-
-/// How the last of `layers` merges its directions; `None` when it runs one way.
-fn last_merge<C: Cell>(layers: &[RnnLayer<C>]) -> Option<MergeMode> {
-    match layers.last() {
-        Some(RnnLayer::Bidirectional(b)) => Some(b.merge),
-        _ => None,
     }
 }

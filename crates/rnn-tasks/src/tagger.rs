@@ -10,7 +10,7 @@ use rnn_core::{AnyRnn, RnnError};
 use crate::encoder::{encode, try_init_reader};
 use crate::input::{InputConfig, InputLayer, SequenceInput};
 use crate::mask::fill_padded;
-use crate::{Mlp, RecurrentConfig};
+use crate::{Mlp, RecurrentConfig, SequenceEncoder};
 
 /// Configuration of a [`SequenceTagger`].
 #[derive(Config, Debug)]
@@ -32,21 +32,8 @@ pub struct SequenceTaggerConfig {
 impl SequenceTaggerConfig {
     /// Creates the tagger, or says which field is invalid.
     pub fn try_init(&self, device: &Device) -> Result<SequenceTagger, RnnError> {
-        check_positive("num_outputs", self.num_outputs)?;
-        Mlp::check_hidden("mlp_hidden", &self.mlp_hidden)?;
-        let (input, encoder, dropout) =
-            try_init_reader(&self.input, &self.encoder, self.dropout, device)?;
-        Ok(SequenceTagger {
-            input,
-            encoder,
-            output: Mlp::new(
-                self.encoder.output_size(),
-                &self.mlp_hidden,
-                self.num_outputs,
-                self.dropout,
-                device,
-            ),
-            dropout,
+        self.try_build(device, |features| {
+            self.encoder.try_init_as("encoder", features, device)
         })
     }
 
@@ -57,10 +44,59 @@ impl SequenceTaggerConfig {
     pub fn init(&self, device: &Device) -> SequenceTagger {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
+
+    /// Creates the tagger around `encoder` (any [`SequenceEncoder`], e.g. an
+    /// [`Rnn`](rnn_core::Rnn) of a cell defined elsewhere) instead of the network the
+    /// config's `encoder` describes, which is then not used; or says which field is invalid,
+    /// or that `encoder` does not read [`input`](Self::input)'s features (`encoder`).
+    pub fn try_init_with<E: SequenceEncoder>(
+        &self,
+        encoder: E,
+        device: &Device,
+    ) -> Result<SequenceTagger<E>, RnnError> {
+        self.try_build(device, |_| Ok(encoder))
+    }
+
+    /// [`try_init_with`](Self::try_init_with).
+    ///
+    /// # Panics
+    /// If the config is invalid or `encoder` does not fit; the message names the field.
+    pub fn init_with<E: SequenceEncoder>(&self, encoder: E, device: &Device) -> SequenceTagger<E> {
+        self.try_init_with(encoder, device)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Checks the config and creates the tagger around the encoder that `encoder` makes for
+    /// the input layer's features.
+    fn try_build<E: SequenceEncoder>(
+        &self,
+        device: &Device,
+        encoder: impl FnOnce(usize) -> Result<E, RnnError>,
+    ) -> Result<SequenceTagger<E>, RnnError> {
+        check_positive("num_outputs", self.num_outputs)?;
+        Mlp::check_hidden("mlp_hidden", &self.mlp_hidden)?;
+        let (input, encoder, dropout) =
+            try_init_reader(&self.input, self.dropout, device, encoder)?;
+        Ok(SequenceTagger {
+            output: Mlp::new(
+                encoder.output_size(),
+                &self.mlp_hidden,
+                self.num_outputs,
+                self.dropout,
+                device,
+            ),
+            input,
+            encoder,
+            dropout,
+        })
+    }
 }
 
 /// Synchronised many-to-many head: `y_t = O(h_t)` for every input step, where `h_t` is the
 /// encoder output and `O` an MLP (a single linear map `V h_t + c` by default).
+///
+/// The encoder `E` is the [`AnyRnn`] the config describes, or any [`SequenceEncoder`] given
+/// to [`SequenceTaggerConfig::init_with`] (a stacked network of any cell).
 ///
 /// Train it with [`masked_cross_entropy`](crate::masked_cross_entropy) (tags) or
 /// [`masked_mse`](crate::masked_mse) (regression), which ignore the padding.
@@ -78,18 +114,18 @@ impl SequenceTaggerConfig {
 /// assert_eq!(y.dims(), [3, 6, 2]); // zero past each length
 /// ```
 #[derive(Module, Debug)]
-pub struct SequenceTagger {
+pub struct SequenceTagger<E: SequenceEncoder = AnyRnn> {
     /// Embedding (tokens) or pass-through (features).
     pub input: InputLayer,
     /// The recurrent encoder.
-    pub encoder: AnyRnn,
+    pub encoder: E,
     /// Encoder output → per-step outputs.
     pub output: Mlp,
     /// Dropout on the embedded inputs.
     pub dropout: Dropout,
 }
 
-impl SequenceTagger {
+impl<E: SequenceEncoder> SequenceTagger<E> {
     /// Outputs `[batch, seq, num_outputs]` for `input` (ids `[batch, seq]` or features
     /// `[batch, seq, features]`) with valid `lengths`; exactly 0 at padded steps.
     ///

@@ -5,114 +5,24 @@
 //! differences.
 
 use burn::module::{Module, Param};
-use burn::nn::Initializer;
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_core::{
-    Bidirectional, Cell, CellConfig, CellState, FusedWeights, Lengths, LstmCell, MergeMode,
-    Recurrent, Rnn, RnnConfig, RnnState,
+    Bidirectional, CellConfig, CellState, Lengths, LstmCell, MergeMode, Recurrent, Rnn, RnnConfig,
+    RnnState,
 };
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
+use crate::finite_differences::assert_gradients_match;
+use crate::peephole::{PeepholeLstmCell, PeepholeState, lstm_twins};
 use crate::util::{Rng, assert_close, values};
 
 const TOL: f32 = 1e-5;
 
-/// A peephole LSTM's state, its own type: `h` and `c`.
-#[derive(Debug, Clone)]
-struct PeepholeState<const D: usize> {
-    h: Tensor<D>,
-    c: Tensor<D>,
-}
-
-impl<const D: usize> CellState<D> for PeepholeState<D> {
-    fn into_parts(self) -> Vec<Tensor<D>> {
-        vec![self.h, self.c]
-    }
-
-    fn from_parts(parts: Vec<Tensor<D>>) -> Self {
-        let [h, c]: [Tensor<D>; 2] = parts.try_into().expect("h and c");
-        Self { h, c }
-    }
-}
-
-/// An LSTM whose input, forget and output gates also read the cell state (`c` for i and f,
-/// the new `c'` for o) through per-unit weights:
-///
-/// ```text
-/// i = σ(x W_i + h U_i + p_i ⊙ c + b_i)    f = σ(.. + p_f ⊙ c ..)    g = tanh(..)
-/// c' = f ⊙ c + i ⊙ g    o = σ(.. + p_o ⊙ c' ..)    h' = o ⊙ tanh(c')
-/// ```
-#[derive(Module, Debug)]
-struct PeepholeLstmCell {
-    weights: FusedWeights,
-    /// `[3, hidden]`: `p_i`, `p_f`, `p_o`.
-    peepholes: Param<Tensor<2>>,
-}
-
-impl Cell for PeepholeLstmCell {
-    type State<const D: usize> = PeepholeState<D>;
-    const GATES: usize = 4;
-    const NAME: &'static str = "peephole LSTM";
-
-    fn from_config(config: &CellConfig, device: &Device) -> Self {
-        let bound = 1.0 / (config.hidden_size as f64).sqrt();
-        let (input, hidden) = (config.input_size, config.hidden_size);
-        Self {
-            weights: FusedWeights::init(input, hidden, 4, config.bias, device),
-            peepholes: Initializer::Uniform {
-                min: -bound,
-                max: bound,
-            }
-            .init([3, hidden], device),
-        }
-    }
-
-    fn weights(&self) -> &FusedWeights {
-        &self.weights
-    }
-
-    fn weights_mut(&mut self) -> &mut FusedWeights {
-        &mut self.weights
-    }
-
-    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
-        vec![
-            (self.hidden_size(), "hidden"),
-            (self.hidden_size(), "hidden"),
-        ]
-    }
-
-    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
-        let bias_hh = self.weights.bias_hh.as_ref().map(|b| b.val());
-        self.weights.project_input(x, bias_hh)
-    }
-
-    /// Feature-major: `projected: [4 * hidden, batch]`, `h, c: [hidden, batch]`.
-    fn step_projected(&self, projected: Tensor<2>, state: PeepholeState<2>) -> PeepholeState<2> {
-        let hidden = self.hidden_size();
-        let gates = projected + self.weights.project_hidden(state.h);
-        let gate = |k: usize| gates.clone().narrow(0, k * hidden, hidden);
-        let peephole = |k: usize| self.peepholes.val().narrow(0, k, 1).transpose();
-        let i = sigmoid(gate(0) + peephole(0) * state.c.clone());
-        let f = sigmoid(gate(1) + peephole(1) * state.c.clone());
-        let c = f * state.c + i * gate(2).tanh();
-        let o = sigmoid(gate(3) + peephole(2) * c.clone());
-        PeepholeState {
-            h: o * c.clone().tanh(),
-            c,
-        }
-    }
-}
-
 /// A peephole cell and an `LstmCell` with the same random weights; the peepholes zero.
 fn twins(input: usize, hidden: usize, device: &Device) -> (PeepholeLstmCell, LstmCell) {
-    let config = CellConfig::new(input, hidden);
-    let mut peephole: PeepholeLstmCell = config.init(device);
-    peephole.peepholes = Param::from_tensor(Tensor::zeros([3, hidden], device));
-    let mut lstm: LstmCell = config.init(device);
-    lstm.weights = peephole.weights.clone();
+    let mut peephole: PeepholeLstmCell = CellConfig::new(input, hidden).init(device);
+    let lstm = peephole.lstm_twin();
     (peephole, lstm)
 }
 
@@ -165,12 +75,7 @@ fn with_zero_peepholes_it_is_an_lstm_through_every_composition(
     let config = RnnConfig::new(input, hidden)
         .with_num_layers(2)
         .with_bidirectional(true);
-    let mut ours: Rnn<PeepholeLstmCell> = config.init(&device);
-    let mut theirs: Rnn<LstmCell> = config.init(&device);
-    for (p, l) in ours.cells_mut().into_iter().zip(theirs.cells_mut()) {
-        p.peepholes = Param::from_tensor(Tensor::zeros([3, hidden], &device));
-        l.weights = p.weights.clone();
-    }
+    let (ours, theirs) = lstm_twins(&config, &device);
     let lengths = padded.then_some(&[5, 2, 4][..]);
     let ours = ours.forward(x.clone(), None, lengths);
     let theirs = theirs.forward(x, None, lengths);
@@ -261,25 +166,9 @@ fn gradients_match_finite_differences() {
         values(&p.grad(&grads).expect("the peepholes have a gradient")),
     ];
     let plain = device();
-    let eps: f32 = 1e-2;
-    let mut leaves = [x_data, peep];
-    for (li, grad) in analytic.iter().enumerate() {
-        for j in 0..grad.len() {
-            let original = leaves[li][j];
-            let mut at = |v: f32| {
-                leaves[li][j] = v;
-                let l: f32 = loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar();
-                leaves[li][j] = original;
-                l
-            };
-            let numeric: f32 = (at(original + eps) - at(original - eps)) / (2.0 * eps);
-            assert!(
-                (numeric - grad[j]).abs() <= 2e-3 + 1e-2 * numeric.abs(),
-                "leaf {li} entry {j}: autodiff {} vs finite difference {numeric}",
-                grad[j]
-            );
-        }
-    }
+    assert_gradients_match(vec![x_data, peep], &analytic, |leaves| {
+        loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
+    });
 }
 
 #[test]

@@ -8,7 +8,7 @@ use rnn_core::{RnnError, RnnState};
 use super::Seq2Seq;
 use crate::attention::{Attention, AttentionMemory};
 use crate::encoder::encode;
-use crate::recurrent::final_state;
+use crate::sequence_encoder::last_layer;
 use crate::tokens::check_tokens;
 
 /// The decoder's state between steps.
@@ -51,7 +51,7 @@ impl Seq2Seq {
             "source_lengths",
         )?;
         let memory = self.attention.memory(encoded.output, encoded.pad);
-        let summary = final_state(&self.encoder, encoded.state);
+        let summary = encoded.state.map(|part| last_layer(&self.encoder, part));
         let attentional = self.combine.weight.dims()[1];
         Ok((
             memory,

@@ -6,12 +6,17 @@ mod backend;
 mod beam;
 mod classifier;
 mod clip;
+mod custom_cell;
 mod errors;
+#[path = "../../../rnn-core/tests/all/finite_differences.rs"]
+mod finite_differences;
 mod generator;
 mod gradients;
 mod learning;
 mod loss;
 mod nan_logits;
+#[path = "../../../rnn-core/tests/all/peephole.rs"]
+mod peephole;
 mod record;
 mod seq2seq;
 mod sizes;
