@@ -21,18 +21,21 @@ pub struct Lengths {
 impl Lengths {
     /// Checks `lengths` (one per example, each in `1..=seq`) and prepares them on `device`.
     pub fn new(lengths: &[usize], seq: usize, device: &Device) -> Result<Self, RnnError> {
-        Self::for_batch(lengths, lengths.len(), seq, device)
+        Self::try_for_batch("lengths", lengths, lengths.len(), seq, device)
     }
 
-    /// [`new`](Self::new) for a batch of `batch` sequences: one length per example.
-    pub(crate) fn for_batch(
+    /// [`new`](Self::new) for a batch of `batch` sequences (one length per example), with
+    /// `argument` naming the lengths in errors (`source_lengths`, ...).
+    pub fn try_for_batch(
+        argument: &str,
         lengths: &[usize],
         batch: usize,
         seq: usize,
         device: &Device,
     ) -> Result<Self, RnnError> {
+        check_lengths(argument, lengths, batch, seq)?;
         Ok(Self {
-            padding: Padding::new(lengths, seq, batch, device)?,
+            padding: Padding::new(lengths, seq, batch, device),
             lengths: lengths.to_vec(),
             seq,
         })
@@ -86,18 +89,12 @@ pub(crate) struct Padding {
 }
 
 impl Padding {
-    /// Checks `lengths` against a batch of `batch` sequences of `seq` steps.
-    ///
-    /// Returns `None` when every sequence is full length (no masking needed).
-    fn new(
-        lengths: &[usize],
-        seq: usize,
-        batch: usize,
-        device: &Device,
-    ) -> Result<Option<Self>, RnnError> {
-        check_lengths("lengths", lengths, batch, seq)?;
+    /// The masks of valid `lengths` (checked by [`Lengths::try_for_batch`]) of a batch of
+    /// `batch` sequences of `seq` steps; `None` when every sequence is full length (no masking
+    /// needed).
+    fn new(lengths: &[usize], seq: usize, batch: usize, device: &Device) -> Option<Self> {
         if lengths.iter().all(|&l| l == seq) {
-            return Ok(None);
+            return None;
         }
         let mut keep = Vec::with_capacity(seq * batch);
         let mut reverse = Vec::with_capacity(seq * batch);
@@ -111,12 +108,12 @@ impl Padding {
                 });
             }
         }
-        Ok(Some(Self {
+        Some(Self {
             lengths: lengths.to_vec(),
             max_len: *lengths.iter().max().expect("batch is not empty"),
             keep: Tensor::from_data(TensorData::new(keep, [seq, batch, 1]), device),
             reverse_index: Tensor::from_data(TensorData::new(reverse, [seq, batch]), device),
-        }))
+        })
     }
 }
 

@@ -135,6 +135,12 @@ impl RnnConfig {
     }
 }
 
+/// The lengths [`Rnn::run_checked`] is given: to validate, or validated already.
+enum LengthsArg<'a> {
+    Slice(&'a [usize]),
+    Prepared(&'a Lengths),
+}
+
 /// One layer of an [`Rnn`]: a single direction or both.
 #[derive(Module, Debug)]
 pub enum RnnLayer<C: Cell> {
@@ -265,6 +271,29 @@ impl<C: Cell> Rnn<C> {
         state: Option<C::State<3>>,
         lengths: Option<&[usize]>,
     ) -> Result<RnnOutput<C::State<3>>, RnnError> {
+        self.run_checked(input, state, lengths.map(LengthsArg::Slice))
+    }
+
+    /// [`try_forward`](Self::try_forward) with lengths validated and prepared already (for a
+    /// head that checked them under its own argument name, or reuses them for several
+    /// networks); they must be for this input's batch and sequence length.
+    pub fn try_forward_lengths(
+        &self,
+        input: Tensor<3>,
+        state: Option<C::State<3>>,
+        lengths: Option<&Lengths>,
+    ) -> Result<RnnOutput<C::State<3>>, RnnError> {
+        self.run_checked(input, state, lengths.map(LengthsArg::Prepared))
+    }
+
+    /// Checks the arguments (the input, the parameters, the state, then the lengths) and runs
+    /// the network.
+    fn run_checked(
+        &self,
+        input: Tensor<3>,
+        state: Option<C::State<3>>,
+        lengths: Option<LengthsArg<'_>>,
+    ) -> Result<RnnOutput<C::State<3>>, RnnError> {
         let input = if self.batch_first {
             input.swap_dims(0, 1)
         } else {
@@ -276,11 +305,19 @@ impl<C: Cell> Rnn<C> {
         if let Some(state) = &state {
             self.check_state(state, batch)?;
         }
+        let prepared;
         let lengths = match lengths {
-            Some(lengths) => Some(Lengths::for_batch(lengths, batch, seq, &input.device())?),
+            Some(LengthsArg::Slice(lengths)) => {
+                prepared = Lengths::try_for_batch("lengths", lengths, batch, seq, &input.device())?;
+                Some(&prepared)
+            }
+            Some(LengthsArg::Prepared(lengths)) => {
+                lengths.check("lengths", batch, seq)?;
+                Some(lengths)
+            }
             None => None,
         };
-        let padding = lengths.as_ref().and_then(Lengths::padding);
+        let padding = lengths.and_then(Lengths::padding);
         // Later layers read outputs that are zero in the padding.
         let input = zero_padding(input, padding);
 

@@ -6,7 +6,7 @@
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use rnn_core::validate::check_dropout;
-use rnn_core::{Lengths, RnnError, check_lengths};
+use rnn_core::{Lengths, RnnError};
 
 use crate::SequenceEncoder;
 use crate::input::{InputConfig, InputLayer};
@@ -60,12 +60,10 @@ pub(crate) fn encode<E: SequenceEncoder>(
     let [batch, seq, _] = x.dims();
     let device = x.device();
     let lengths = match lengths {
-        Some(lengths) => {
-            // Names the head's argument (`source_lengths`) and checks there is one length per
-            // example, which `Lengths::new` cannot know.
-            check_lengths(argument, lengths, batch, seq)?;
-            Some(Lengths::new(lengths, seq, &device)?)
-        }
+        // Named as the head's argument (`source_lengths`), checked once for every layer.
+        Some(lengths) => Some(Lengths::try_for_batch(
+            argument, lengths, batch, seq, &device,
+        )?),
         None => None,
     };
     let pad = lengths

@@ -67,8 +67,7 @@ impl<C: Cell> SequenceEncoder for Rnn<C> {
                 x.swap_dims(0, 1)
             }
         };
-        // `Rnn::try_forward` takes the lengths as a slice and validates them again.
-        let out = self.try_forward(layout(input), None, lengths.map(Lengths::lengths))?;
+        let out = self.try_forward_lengths(layout(input), None, lengths)?;
         Ok(RnnOutput {
             output: layout(out.output),
             state: out.state,

@@ -11,12 +11,15 @@
 //! case also runs without autodiff. On other backends both sides use Burn's tensor operations
 //! and the test checks the step-by-step driver against single steps.
 
+use std::time::Duration;
+
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
+use crate::measure::{child_argument, in_child};
 use crate::util::{Builtin, Rng, has_cell_state, values};
 
 const INPUT: usize = 7;
@@ -252,11 +255,6 @@ fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
 }
 
 fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
-    let device = autodiff_device();
-    let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
-        .with_batch_first(sizes.batch_first)
-        .with_nonlinearity(nonlinearity)
-        .init(&device);
     // With one example, "padded" makes it shorter than the sequence.
     let lengths: Vec<usize> = (0..sizes.batch)
         .map(|b| {
@@ -267,6 +265,15 @@ fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
             }
         })
         .collect();
+    check_lengths::<C>(nonlinearity, sizes, lengths);
+}
+
+fn check_lengths<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, lengths: Vec<usize>) {
+    let device = autodiff_device();
+    let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
+        .with_batch_first(sizes.batch_first)
+        .with_nonlinearity(nonlinearity)
+        .init(&device);
     let fused = whole_sequence(&template, sizes, &lengths, &device);
     let steps = single_steps(&template, sizes, &lengths, &device);
     assert_close("output", &fused.output, &steps.output);
@@ -309,4 +316,44 @@ fn elman_matches_single_steps(
     #[values(false, true)] padded: bool,
 ) {
     check::<ElmanCell>(nonlinearity, sizes, padded);
+}
+
+/// Runs of one computed step (a sequence of one, or lengths all 1) trained with the work split
+/// between two threads, by hidden units (batch 1) and by examples (batch 12): the backward
+/// pass's products over the states after the first step are then empty, and must not touch
+/// their operands (a bounds check once fired there). In a child process, whose thread cap is 2
+/// (changing the cap here would change how the other tests' runs are split).
+#[test]
+fn one_step_runs_train_on_two_threads() {
+    let test = "fused::one_step_runs_train_on_two_threads";
+    if child_argument().is_none() {
+        in_child(
+            test,
+            "run",
+            &[("RNN_KERNEL_THREADS", "2")],
+            Duration::from_secs(600),
+        );
+        return;
+    }
+    let by_units = Sizes {
+        seq: 1,
+        batch: 1,
+        hidden: 256,
+        batch_first: false,
+    };
+    let by_examples = Sizes {
+        seq: 1,
+        batch: 12,
+        hidden: 32,
+        batch_first: true,
+    };
+    for sizes in [by_units, by_examples] {
+        for seq in [1, 4] {
+            let sizes = Sizes { seq, ..sizes };
+            let lengths = vec![1; sizes.batch];
+            check_lengths::<LstmCell>(Nonlinearity::Tanh, sizes, lengths.clone());
+            check_lengths::<GruCell>(Nonlinearity::Tanh, sizes, lengths.clone());
+            check_lengths::<ElmanCell>(Nonlinearity::Tanh, sizes, lengths);
+        }
+    }
 }

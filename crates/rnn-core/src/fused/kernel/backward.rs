@@ -104,49 +104,60 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         Writes::of(&mut dx),
     );
     let (d_hidden_at, d_input_at) = (Reads::of(d_hidden_or_input), Reads::of(&d_input));
-    on_threads(threads, |share| {
-        let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
-        let (gs, ts) = (rows(gh), rows(n));
-        // SAFETY: (all four products) the views cover the sizes given, within their buffers
-        // (`at` checks each start; the strides and sizes keep the rest inside): `dgates` is
-        // `[n, gh]`, the states `[batch or n - batch, hidden]`, `x` `[n, input]`, `W_ih`
-        // `[gh, input]`. Each share writes only its own rows `gs` of `dW_hh` and `dW_ih` and
-        // its own rows `ts` of `dx`, which no share reads; every read buffer is only read.
-        unsafe {
-            // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then the
-            // states after steps 0 .. steps - 2.
-            matmul(
-                (gs.len(), hidden, batch.min(n)),
-                MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
-                Mat(d_hidden_at.at(gs.start), 1, gh as isize),
-                Mat(Reads::of(&saved.initial).at(0), hidden as isize, 1),
-                false,
-            );
-            matmul(
-                (gs.len(), hidden, n.saturating_sub(batch)),
-                MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
-                Mat(d_hidden_at.at(batch.min(n) * gh + gs.start), 1, gh as isize),
-                Mat(Reads::of(&saved.h).at(0), hidden as isize, 1),
-                true,
-            );
-            // dW_ih = dgates_xᵀ · x
-            matmul(
-                (gs.len(), input, n),
-                MatMut(dw_ih_at.at(gs.start * input), input as isize, 1),
-                Mat(d_input_at.at(gs.start), 1, gh as isize),
-                Mat(Reads::of(&saved.x).at(0), input as isize, 1),
-                false,
-            );
-            // dx = dgates_x · W_ih
-            matmul(
-                (ts.len(), input, gh),
-                MatMut(dx_at.at(ts.start * input), input as isize, 1),
-                Mat(d_input_at.at(ts.start * gh), gh as isize, 1),
-                Mat(Reads::of(&saved.w_ih).at(0), input as isize, 1),
-                false,
-            );
-        }
-    });
+    if n == 0 {
+        // No step computed: no gradient reaches the weights (and the products below would
+        // point past their empty operands).
+        dw_hh.fill(0.0);
+        dw_ih.fill(0.0);
+    } else {
+        on_threads(threads, |share| {
+            let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
+            let (gs, ts) = (rows(gh), rows(n));
+            // SAFETY: (all products) the views cover the sizes given, within their buffers
+            // (`at` checks each start, inside since `n >= batch` and the second `W_hh`
+            // product only runs when `n > batch`; the strides and sizes keep the rest
+            // inside): `dgates` is `[n, gh]`, the states `[batch or n - batch, hidden]`, `x`
+            // `[n, input]`, `W_ih` `[gh, input]`. Each share writes only its own rows `gs` of
+            // `dW_hh` and `dW_ih` and its own rows `ts` of `dx`, which no share reads; every
+            // read buffer is only read.
+            unsafe {
+                // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then
+                // the states after steps 0 .. steps - 2.
+                matmul(
+                    (gs.len(), hidden, batch),
+                    MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
+                    Mat(d_hidden_at.at(gs.start), 1, gh as isize),
+                    Mat(Reads::of(&saved.initial).at(0), hidden as isize, 1),
+                    false,
+                );
+                if n > batch {
+                    matmul(
+                        (gs.len(), hidden, n - batch),
+                        MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
+                        Mat(d_hidden_at.at(batch * gh + gs.start), 1, gh as isize),
+                        Mat(Reads::of(&saved.h).at(0), hidden as isize, 1),
+                        true,
+                    );
+                }
+                // dW_ih = dgates_xᵀ · x
+                matmul(
+                    (gs.len(), input, n),
+                    MatMut(dw_ih_at.at(gs.start * input), input as isize, 1),
+                    Mat(d_input_at.at(gs.start), 1, gh as isize),
+                    Mat(Reads::of(&saved.x).at(0), input as isize, 1),
+                    false,
+                );
+                // dx = dgates_x · W_ih
+                matmul(
+                    (ts.len(), input, gh),
+                    MatMut(dx_at.at(ts.start * input), input as isize, 1),
+                    Mat(d_input_at.at(ts.start * gh), gh as isize, 1),
+                    Mat(Reads::of(&saved.w_ih).at(0), input as isize, 1),
+                    false,
+                );
+            }
+        });
+    }
     let perm = &saved.perm;
     // The additive gates add `b_ih + b_hh` once; the others add `b_hh` to the hidden
     // projection, whose gradient is `d_hidden`'s.
