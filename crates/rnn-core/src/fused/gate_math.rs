@@ -31,7 +31,9 @@ pub(crate) trait GateMath: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// states ([`ForwardStep::saved`]).
     const SAVED: usize = 0;
     /// Whether the gradient with respect to the hidden projections `W_hh h` differs from that
-    /// with respect to the input projections (GRU: its n gate's is scaled by r).
+    /// with respect to the input projections (GRU: its n gate's is scaled by r). A cell whose
+    /// `b_hh` is not all additive needs it (the gradient of `b_hh` is the hidden projections'),
+    /// and its two gradients are then equal on the additive gates.
     const SEPARATE_HIDDEN_GRADIENT: bool = false;
 
     /// One step of the cell's gate math. `FMA`: compiled for a CPU with fused multiply-add

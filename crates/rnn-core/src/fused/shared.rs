@@ -5,33 +5,39 @@
 //! writes only its own units of its own examples' rows, and reads values other lanes wrote
 //! only after the round that wrote them has ended ([`super::threads::in_lockstep`] puts a
 //! barrier between rounds). Borrow checking cannot see that split, so the views hand out
-//! slices through `unsafe` methods whose callers argue it; the bounds are checked here.
+//! slices through `unsafe` methods whose callers argue it; the bounds are checked here, and
+//! the views borrow their buffers, so the compiler checks that the buffers outlive them.
 
-/// A buffer that the threads of a run only read while they share it.
+use std::marker::PhantomData;
+
+/// A buffer that the threads of a run read, borrowed for `'b`.
 #[derive(Clone, Copy)]
-pub(super) struct Reads {
+pub(super) struct Reads<'b> {
     at: *const f32,
     len: usize,
+    buffer: PhantomData<&'b [f32]>,
 }
 
-// SAFETY: the buffer is only read while it is shared (the constructor borrows it shared for
-// the whole run, so nothing writes it); reading from several threads at once is sound.
-unsafe impl Send for Reads {}
+// SAFETY: a `Reads` only hands out values to read, through `slice`, whose callers guarantee
+// that no thread writes them meanwhile; the buffer lives for `'b` (borrowed). Reading from
+// several threads at once is sound.
+unsafe impl Send for Reads<'_> {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for Reads {}
+unsafe impl Sync for Reads<'_> {}
 
-impl Reads {
-    pub fn of(values: &[f32]) -> Self {
+impl<'b> Reads<'b> {
+    pub fn of(values: &'b [f32]) -> Self {
         Self {
             at: values.as_ptr(),
             len: values.len(),
+            buffer: PhantomData,
         }
     }
 
     /// `len` values from `offset`; empty when `len` is 0.
     ///
     /// # Safety
-    /// The buffer outlives `'a` and is not written during `'a`.
+    /// No thread writes the range during `'a`, which ends before `'b`.
     ///
     /// # Panics
     /// If the range is not inside the buffer.
@@ -40,7 +46,8 @@ impl Reads {
             return &[];
         }
         assert!(offset + len <= self.len, "read past a shared buffer");
-        // SAFETY: in bounds (checked above) of a live buffer that nothing writes (the caller).
+        // SAFETY: in bounds (checked above) of a buffer borrowed for `'b`; nothing writes the
+        // range (the caller).
         unsafe { std::slice::from_raw_parts(self.at.add(offset), len) }
     }
 
@@ -54,41 +61,45 @@ impl Reads {
     }
 }
 
-/// A buffer that the threads of a run write, each its own rows or units.
+/// A buffer that the threads of a run write, each its own rows or units, borrowed mutably for
+/// `'b` (so only the run's threads touch it).
 #[derive(Clone, Copy)]
-pub(super) struct Writes {
+pub(super) struct Writes<'b> {
     at: *mut f32,
     len: usize,
+    buffer: PhantomData<&'b mut [f32]>,
 }
 
-// SAFETY: the constructor borrows the buffer mutably for the whole run, so only the run's
-// threads touch it; `slice_mut`'s callers guarantee that they write disjoint ranges and that
-// no range is read while another thread writes it.
-unsafe impl Send for Writes {}
+// SAFETY: the buffer is borrowed mutably for `'b`, so only the run's threads touch it;
+// `slice_mut`'s callers guarantee that they write disjoint ranges and that no range is read
+// while another thread writes it.
+unsafe impl Send for Writes<'_> {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for Writes {}
+unsafe impl Sync for Writes<'_> {}
 
-impl Writes {
-    pub fn of(values: &mut [f32]) -> Self {
+impl<'b> Writes<'b> {
+    pub fn of(values: &'b mut [f32]) -> Self {
         Self {
             at: values.as_mut_ptr(),
             len: values.len(),
+            buffer: PhantomData,
         }
     }
 
-    /// The same buffer, to read.
-    pub fn reads(self) -> Reads {
+    /// The same buffer, to read (ranges no thread writes meanwhile, see [`Reads::slice`]).
+    pub fn reads(self) -> Reads<'b> {
         Reads {
             at: self.at,
             len: self.len,
+            buffer: PhantomData,
         }
     }
 
     /// `len` values from `offset` to write; empty when `len` is 0.
     ///
     /// # Safety
-    /// The buffer outlives `'a`, and no other thread reads or writes the range during `'a`,
-    /// nor does the caller through another slice.
+    /// `'a` ends before `'b`, and no other thread reads or writes the range during `'a`, nor
+    /// does the caller through another slice.
     ///
     /// # Panics
     /// If the range is not inside the buffer.
@@ -98,8 +109,8 @@ impl Writes {
             return &mut [];
         }
         assert!(offset + len <= self.len, "write past a shared buffer");
-        // SAFETY: in bounds (checked above) of a live buffer borrowed mutably by the run; the
-        // range is this caller's alone (the caller).
+        // SAFETY: in bounds (checked above) of a buffer borrowed mutably for `'b`; the range
+        // is this caller's alone (the caller).
         unsafe { std::slice::from_raw_parts_mut(self.at.add(offset), len) }
     }
 
@@ -119,21 +130,22 @@ pub(super) trait ReadView: Copy {
     /// `len` values from `offset`; empty when `len` is 0.
     ///
     /// # Safety
-    /// The buffer outlives `'a` and no thread writes the range during `'a`.
+    /// As [`Reads::slice`]: no thread writes the range during `'a`, which ends before the
+    /// buffer's borrow.
     ///
     /// # Panics
     /// If the range is not inside the buffer.
     unsafe fn slice<'a>(self, offset: usize, len: usize) -> &'a [f32];
 }
 
-impl ReadView for Reads {
+impl ReadView for Reads<'_> {
     unsafe fn slice<'a>(self, offset: usize, len: usize) -> &'a [f32] {
         // SAFETY: the caller's.
         unsafe { Reads::slice(self, offset, len) }
     }
 }
 
-impl ReadView for Writes {
+impl ReadView for Writes<'_> {
     unsafe fn slice<'a>(self, offset: usize, len: usize) -> &'a [f32] {
         // SAFETY: the caller's.
         unsafe { self.reads().slice(offset, len) }

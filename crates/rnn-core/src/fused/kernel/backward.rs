@@ -182,17 +182,17 @@ struct BackwardCtx<'a, K> {
     /// Each part's columns of `W_hh` (rows permuted like the gates).
     w_hh: PartWeights<'a>,
     keep: &'a [bool],
-    gates: Reads,
-    states: Vec<States<Reads>>,
+    gates: Reads<'a>,
+    states: Vec<States<'a, Reads<'a>>>,
     /// What the gate math saved.
-    values: Reads,
+    values: Reads<'a>,
     /// Gradient of the packed output: its first `n` rows are the outputs'.
-    d_out: Reads,
+    d_out: Reads<'a>,
     /// The carried gradients of the state's parts, `[batch, hidden]` each.
-    d_state: Vec<Writes>,
-    d_input: Writes,
+    d_state: Vec<Writes<'a>>,
+    d_input: Writes<'a>,
     /// For cells whose hidden gradient is separate.
-    d_hidden: Option<Writes>,
+    d_hidden: Option<Writes<'a>>,
 }
 
 impl<K: GateMath> BackwardCtx<'_, K> {

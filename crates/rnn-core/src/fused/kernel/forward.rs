@@ -25,6 +25,8 @@ pub(super) fn forward<K: GateMath>(
     save: bool,
 ) -> (Vec<f32>, Option<Saved<K>>) {
     const { assert!(K::STATE_PARTS >= 1 && K::STATE_PARTS <= MAX_STATE_PARTS) };
+    // The backward pass takes `b_hh`'s gradient from the hidden projections' gradient.
+    const { assert!(K::ADDITIVE_HIDDEN_BIAS == K::GATES || K::SEPARATE_HIDDEN_GRADIENT) };
     let Dims {
         seq,
         steps,
@@ -222,7 +224,7 @@ struct ForwardCtx<'a, K> {
     x: InputRows<'a>,
     /// The time-major copy of `x` that each lane fills with its examples' rows, step by step
     /// (a training run split by examples).
-    x_copy: Option<Writes>,
+    x_copy: Option<Writes<'a>>,
     /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
     w_ih: PartWeights<'a>,
     w_hh: PartWeights<'a>,
@@ -235,22 +237,22 @@ struct ForwardCtx<'a, K> {
     chunk: usize,
     /// When the backward pass needs them: the gates `[steps * batch, G * hidden]` and what
     /// the cell saves (`[steps * batch, SAVED * hidden]`) of every step.
-    saved: Option<(Writes, Writes)>,
+    saved: Option<(Writes<'a>, Writes<'a>)>,
     /// The state's parts.
-    states: Vec<States<Writes>>,
+    states: Vec<States<'a, Writes<'a>>>,
 }
 
 /// The rows of a per-step quantity one part writes: row `r` of the sequence is row
 /// `r % ring` of a buffer whose rows are `stride` apart, the part's values from column `col`.
 #[derive(Clone, Copy)]
-struct PartRows {
-    at: Writes,
+struct PartRows<'a> {
+    at: Writes<'a>,
     stride: usize,
     col: usize,
     ring: usize,
 }
 
-impl PartRows {
+impl PartRows<'_> {
     /// The offset of sequence row `row`'s part from the buffer's start.
     fn offset(self, row: usize) -> usize {
         (row % self.ring) * self.stride + self.col

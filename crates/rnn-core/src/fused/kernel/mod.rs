@@ -199,12 +199,12 @@ impl<'a> PartWeights<'a> {
 /// `initial.1` of `initial.0`), and its values after each step `t` in rows `t * batch ..` of
 /// `after` (a read or a write view).
 #[derive(Clone, Copy)]
-struct States<P> {
-    initial: (Reads, usize),
+struct States<'a, P> {
+    initial: (Reads<'a>, usize),
     after: P,
 }
 
-impl<P: ReadView> States<P> {
+impl<P: ReadView> States<'_, P> {
     /// `len` values from unit `unit` of example `b`'s state before step `t`.
     ///
     /// # Safety
