@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::RnnError;
+use crate::{CellConfig, RnnError};
 
 /// The parameters of a recurrent cell, all gates fused, in PyTorch's layout.
 ///
@@ -59,6 +59,18 @@ impl FusedWeights {
             bias_ih: bias.then(|| init.init([width], device)),
             bias_hh: bias.then(|| init.init([width], device)),
         }
+    }
+
+    /// The fused weights of a cell of `gates` gates as `config` describes it, with PyTorch's
+    /// initialisation: `weight_hh` reads a hidden state of `proj_size` values when the config
+    /// projects it, else of `hidden_size`.
+    pub fn for_config(config: &CellConfig, gates: usize, device: &Device) -> Self {
+        let state = match config.proj_size {
+            0 => config.hidden_size,
+            proj => proj,
+        };
+        let (input, hidden) = (config.input_size, config.hidden_size);
+        Self::init_reading(input, hidden, state, gates, config.bias, device)
     }
 
     /// Size of the input features.

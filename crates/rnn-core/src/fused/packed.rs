@@ -107,14 +107,15 @@ impl Packed {
 
     /// [`Packed::multiply`] without vector instructions of its own.
     unsafe fn multiply_portable(&self, args: Args) {
-        // SAFETY: the caller's guarantees are `for_each_tile`'s.
+        // SAFETY: the caller's guarantees are `for_each_tile`'s, and `for_each_tile` hands
+        // `tile` only tiles inside them.
         unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile, rows, tile)) }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply_avx2(&self, args: Args) {
-        // SAFETY: the caller's guarantees are `for_each_tile`'s.
+        // SAFETY: as in `multiply_portable`; the CPU has the features (the caller's).
         unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile_avx2, rows, tile)) }
     }
 
@@ -122,6 +123,9 @@ impl Packed {
     /// as [`ROWS`] allows, of sizes that differ by at most one (32 rows: 6, 6, 5, 5, 5, 5):
     /// a tile of one or two rows has too few accumulators to hide the latency of its fused
     /// multiply-adds, and would take almost as long as a full one.
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`]; `tile` is called only with tiles inside `a` and `dst`.
     #[inline(always)]
     unsafe fn for_each_tile(
         &self,
@@ -147,8 +151,12 @@ impl Packed {
     }
 
     /// `R` rows of the product with one panel, in portable code.
+    ///
+    /// # Safety
+    /// `a` covers `R` rows of `k` values and `dst` `R` rows of `width` values, which overlap
+    /// neither `a` nor the panels.
     #[inline(always)]
-    fn tile<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+    unsafe fn tile<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
         let mut acc = [[0.0f32; PANEL]; R];
         for i in 0..self.k {
             let w = &panel[i * PANEL..(i + 1) * PANEL];
@@ -167,9 +175,12 @@ impl Packed {
 
     /// `R` rows of the product with one panel: two 8-lane accumulators per row, one fused
     /// multiply-add per accumulator and input.
+    ///
+    /// # Safety
+    /// As [`Packed::tile`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn tile_avx2<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+    unsafe fn tile_avx2<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
         use std::arch::x86_64::{
             __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
             _mm256_setzero_ps, _mm256_storeu_ps,

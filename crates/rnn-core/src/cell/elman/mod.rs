@@ -42,13 +42,7 @@ impl Cell for ElmanCell {
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         Self {
-            weights: FusedWeights::init(
-                config.input_size,
-                config.hidden_size,
-                1,
-                config.bias,
-                device,
-            ),
+            weights: FusedWeights::for_config(config, Self::GATES, device),
             nonlinearity: config.nonlinearity,
         }
     }

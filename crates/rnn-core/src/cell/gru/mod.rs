@@ -35,13 +35,7 @@ impl Cell for GruCell {
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         Self {
-            weights: FusedWeights::init(
-                config.input_size,
-                config.hidden_size,
-                3,
-                config.bias,
-                device,
-            ),
+            weights: FusedWeights::for_config(config, Self::GATES, device),
         }
     }
 

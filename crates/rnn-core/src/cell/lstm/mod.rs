@@ -40,16 +40,8 @@ impl Cell for LstmCell {
 
     fn from_config(config: &CellConfig, device: &Device) -> Self {
         let (hidden, proj) = (config.hidden_size, config.proj_size);
-        let state = if proj > 0 { proj } else { hidden };
         Self {
-            weights: FusedWeights::init_reading(
-                config.input_size,
-                hidden,
-                state,
-                4,
-                config.bias,
-                device,
-            ),
+            weights: FusedWeights::for_config(config, Self::GATES, device),
             weight_hr: (proj > 0).then(|| pytorch_initializer(hidden).init([proj, hidden], device)),
         }
     }
