@@ -8,6 +8,7 @@ use rnn_core::validate::check_positive;
 use rnn_core::{AnyRnn, CellState, RnnError};
 
 use crate::encoder::{encode, try_init_reader};
+use crate::head_constructors::head_constructors;
 use crate::input::{InputConfig, InputLayer, SequenceInput};
 use crate::mask::fill_padded;
 use crate::pooling::{AttentionPooling, Pooling};
@@ -36,47 +37,9 @@ pub struct SequenceClassifierConfig {
     pub dropout: f64,
 }
 
+head_constructors!(SequenceClassifierConfig, SequenceClassifier, "classifier");
+
 impl SequenceClassifierConfig {
-    /// Creates the classifier, or says which field is invalid.
-    pub fn try_init(&self, device: &Device) -> Result<SequenceClassifier, RnnError> {
-        self.try_build(device, |features| {
-            self.encoder.try_init_as("encoder", features, device)
-        })
-    }
-
-    /// Creates the classifier.
-    ///
-    /// # Panics
-    /// If the config is invalid; the message names the field.
-    pub fn init(&self, device: &Device) -> SequenceClassifier {
-        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Creates the classifier around `encoder` (any [`SequenceEncoder`], e.g. an
-    /// [`Rnn`](rnn_core::Rnn) of a cell defined elsewhere) instead of the network the
-    /// config's `encoder` describes, which is then not used; or says which field is invalid,
-    /// or that `encoder` does not read [`input`](Self::input)'s features (`encoder`).
-    pub fn try_init_with<E: SequenceEncoder>(
-        &self,
-        encoder: E,
-        device: &Device,
-    ) -> Result<SequenceClassifier<E>, RnnError> {
-        self.try_build(device, |_| Ok(encoder))
-    }
-
-    /// [`try_init_with`](Self::try_init_with).
-    ///
-    /// # Panics
-    /// If the config is invalid or `encoder` does not fit; the message names the field.
-    pub fn init_with<E: SequenceEncoder>(
-        &self,
-        encoder: E,
-        device: &Device,
-    ) -> SequenceClassifier<E> {
-        self.try_init_with(encoder, device)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
     /// Checks the config and creates the classifier around the encoder that `encoder` makes
     /// for the input layer's features.
     fn try_build<E: SequenceEncoder>(

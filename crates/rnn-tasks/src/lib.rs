@@ -30,6 +30,7 @@ mod clip;
 mod decode;
 mod encoder;
 mod generator;
+mod head_constructors;
 mod input;
 mod loss;
 mod mask;

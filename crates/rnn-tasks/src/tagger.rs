@@ -8,6 +8,7 @@ use rnn_core::validate::check_positive;
 use rnn_core::{AnyRnn, RnnError};
 
 use crate::encoder::{encode, try_init_reader};
+use crate::head_constructors::head_constructors;
 use crate::input::{InputConfig, InputLayer, SequenceInput};
 use crate::mask::fill_padded;
 use crate::{Mlp, RecurrentConfig, SequenceEncoder};
@@ -29,43 +30,9 @@ pub struct SequenceTaggerConfig {
     pub dropout: f64,
 }
 
+head_constructors!(SequenceTaggerConfig, SequenceTagger, "tagger");
+
 impl SequenceTaggerConfig {
-    /// Creates the tagger, or says which field is invalid.
-    pub fn try_init(&self, device: &Device) -> Result<SequenceTagger, RnnError> {
-        self.try_build(device, |features| {
-            self.encoder.try_init_as("encoder", features, device)
-        })
-    }
-
-    /// Creates the tagger.
-    ///
-    /// # Panics
-    /// If the config is invalid; the message names the field.
-    pub fn init(&self, device: &Device) -> SequenceTagger {
-        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Creates the tagger around `encoder` (any [`SequenceEncoder`], e.g. an
-    /// [`Rnn`](rnn_core::Rnn) of a cell defined elsewhere) instead of the network the
-    /// config's `encoder` describes, which is then not used; or says which field is invalid,
-    /// or that `encoder` does not read [`input`](Self::input)'s features (`encoder`).
-    pub fn try_init_with<E: SequenceEncoder>(
-        &self,
-        encoder: E,
-        device: &Device,
-    ) -> Result<SequenceTagger<E>, RnnError> {
-        self.try_build(device, |_| Ok(encoder))
-    }
-
-    /// [`try_init_with`](Self::try_init_with).
-    ///
-    /// # Panics
-    /// If the config is invalid or `encoder` does not fit; the message names the field.
-    pub fn init_with<E: SequenceEncoder>(&self, encoder: E, device: &Device) -> SequenceTagger<E> {
-        self.try_init_with(encoder, device)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
     /// Checks the config and creates the tagger around the encoder that `encoder` makes for
     /// the input layer's features.
     fn try_build<E: SequenceEncoder>(
