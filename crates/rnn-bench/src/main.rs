@@ -93,8 +93,7 @@ fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
     fn ours<C: Cell + 'static>(rnn: Rnn<C>, s: Shape, device: &Device) -> Step {
         let cell = rnn.cells()[0].clone();
         let state = cell.zero_state(s.batch, device);
-        // The output is the state's first part, `h`.
-        Box::new(move |x| cell.step(x, state.clone()).into_parts().swap_remove(0))
+        Box::new(move |x| cell.step(x, state.clone()).output())
     }
     let config = RnnConfig::new(s.input, s.hidden);
     match cell {

@@ -149,14 +149,14 @@ impl<C: Cell> Recurrent<C> {
             None => {
                 for x_t in inputs {
                     state = self.cell.step_projected(x_t, state);
-                    outputs.push(output_of(&state));
+                    outputs.push(state.output());
                 }
             }
             Some(keeps) => {
                 for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
                     let next = self.cell.step_projected(x_t, state.clone());
                     state = select(next, state, &keep_t);
-                    outputs.push(output_of(&state));
+                    outputs.push(state.output());
                 }
             }
         }
@@ -176,11 +176,6 @@ impl<C: Cell> Recurrent<C> {
         }
         (output, state.map(Tensor::transpose))
     }
-}
-
-/// The output of a step: the state's first part (`h`).
-fn output_of<const D: usize, S: CellState<D>>(state: &S) -> Tensor<D> {
-    state.clone().into_parts().swap_remove(0)
 }
 
 /// Splits `[seq, rows, cols]` into `seq` tensors `[rows, cols]`.

@@ -438,7 +438,7 @@ impl<C: Cell> Rnn<C> {
                 x = self.dropout.forward(x);
             }
             let s = step_unchecked(cell, x, state);
-            x = s.clone().into_parts().swap_remove(0);
+            x = s.output();
             next.push(s);
         }
         Ok((x, stack(next)))

@@ -54,6 +54,17 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
         Ok(())
     }
 
+    /// The cell's output at the step: the first part, `h`. The default takes it from
+    /// [`into_parts`](Self::into_parts); a state with a named `h` hands it over without
+    /// collecting the others.
+    fn output(&self) -> Tensor<D> {
+        self.clone()
+            .into_parts()
+            .into_iter()
+            .next()
+            .expect("a state has a part")
+    }
+
     /// Applies `f` to every part.
     fn map<const D2: usize, S: CellState<D2>>(self, f: impl Fn(Tensor<D>) -> Tensor<D2>) -> S {
         S::from_parts(self.into_parts().into_iter().map(f).collect())
@@ -144,6 +155,11 @@ impl<const D: usize> RnnState<D> {
 }
 
 impl<const D: usize> CellState<D> for RnnState<D> {
+    /// `h`, without copying the parts into a list: the step-by-step driver asks at every step.
+    fn output(&self) -> Tensor<D> {
+        self.hidden.clone()
+    }
+
     /// `[hidden]`, or `[hidden, cell]`.
     fn into_parts(self) -> Vec<Tensor<D>> {
         std::iter::once(self.hidden).chain(self.cell).collect()

@@ -156,7 +156,7 @@ impl<E: SequenceEncoder> SequenceClassifier<E> {
         let outputs = encoded.output;
         let (pooled, attention) = match self.pooling {
             Pooling::Last => {
-                let h_n = encoded.state.into_parts().swap_remove(0);
+                let h_n = encoded.state.output();
                 (last_layer(&self.encoder, h_n), None)
             }
             Pooling::Mean => {
