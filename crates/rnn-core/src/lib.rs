@@ -55,17 +55,20 @@ mod padding;
 pub mod pytorch;
 mod recurrent;
 mod rnn;
+mod scan;
 mod state;
 pub mod validate;
 mod weights;
 
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
-pub use cell::{Cell, CellConfig, ElmanCell, GruCell, LstmCell, Nonlinearity};
+pub use cell::{
+    Cell, CellConfig, ElmanCell, GruCell, LstmCell, MinGruCell, MinLstmCell, Nonlinearity,
+};
 pub use error::{RnnError, check_lengths};
 pub use fused::{kernel_threads, set_kernel_threads};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;
-pub use rnn::{Elman, Gru, Lstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
+pub use rnn::{Elman, Gru, Lstm, MinGru, MinLstm, Rnn, RnnConfig, RnnLayer, RnnOutput};
 pub use state::{CellState, RnnState};
-pub use weights::FusedWeights;
+pub use weights::{CellWeights, FusedWeights};

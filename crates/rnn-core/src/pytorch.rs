@@ -24,7 +24,7 @@ use burn::module::Param;
 use burn::store::{ModuleStore, PytorchStore, SafetensorsStore, bridge};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use crate::{Cell, ElmanCell, GruCell, LstmCell, Rnn, RnnError};
+use crate::{Cell, ElmanCell, FusedWeights, GruCell, LstmCell, Rnn, RnnError};
 
 /// A PyTorch `state_dict` held on the host: parameter name → tensor.
 #[derive(Debug, Clone, Default)]
@@ -225,7 +225,7 @@ fn loaded<const D: usize>(param: &Param<Tensor<D>>, data: TensorData) -> Param<T
 /// A cell with a counterpart in `torch.nn.RNN`, `LSTM` or `GRU`: its fused weights are
 /// PyTorch's `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`, and these are
 /// its parameters beyond them.
-pub trait PytorchCell: Cell {
+pub trait PytorchCell: Cell<Weights = FusedWeights> {
     /// The projection of the hidden state, `[proj_size, hidden]` (PyTorch's `weight_hr_l{k}`),
     /// for an LSTM that projects its state.
     fn projection(&self) -> Option<&Param<Tensor<2>>> {

@@ -6,8 +6,7 @@ use burn::tensor::Tensor;
 use crate::arguments::{check_cell_state, check_cells, check_input, padding_of};
 use crate::fused;
 use crate::padding::{Padding, reverse_time, zero_padding};
-use crate::state::select;
-use crate::{Cell, CellState, Lengths, RnnError};
+use crate::{Cell, CellState, CellWeights, Lengths, RnnError};
 
 /// Runs a [`Cell`] over a sequence in one direction (a single layer).
 ///
@@ -94,9 +93,7 @@ impl<C: Cell> Recurrent<C> {
             input
         };
         let (output, state) = match self.cell.kernel() {
-            Some(kernel) if fused::supports(&input) => {
-                fused::run(kernel, self.cell.weights(), input, state, padding)
-            }
+            Some(kernel) if fused::supports(&input) => fused::run(kernel, input, state, padding),
             _ => self.run_steps(input, state, padding),
         };
         let output = if self.reverse {
@@ -107,8 +104,10 @@ impl<C: Cell> Recurrent<C> {
         (output, state)
     }
 
-    /// The step-by-step driver over time-major `input` (already reversed for a reverse
-    /// direction): outputs `[seq, batch, output]`, zero past each example's length.
+    /// The driver of cells without a fused kernel, over time-major `input` (already reversed
+    /// for a reverse direction): projects every step at once, then runs the cell over the
+    /// projections ([`Cell::sequence_projected`]: step by step, or all at once where the cell
+    /// allows it). Outputs `[seq, batch, output]`, zero past each example's length.
     fn run_steps(
         &self,
         input: Tensor<3>,
@@ -116,7 +115,7 @@ impl<C: Cell> Recurrent<C> {
         padding: Option<&Padding>,
     ) -> (Tensor<3>, C::State<2>) {
         let [seq, batch, features] = input.dims();
-        let hidden = self.cell.hidden_size();
+        let width = self.cell.weights().gates_width();
         let device = input.device();
         let steps = padding.map_or(seq, |p| p.max_len);
         let input = if steps < seq {
@@ -124,44 +123,20 @@ impl<C: Cell> Recurrent<C> {
         } else {
             input
         };
-        // Feature-major from here on: projections `[G * H, batch]`, states `[R, batch]` and
-        // `[H, batch]`.
+        // Feature-major from here on: projections `[steps, G * H, batch]`, state parts
+        // `[size, batch]`.
         let projected = self
             .cell
             .project_input(input.reshape([steps * batch, features]))
-            .reshape([C::GATES * hidden, steps, batch])
+            .reshape([width, steps, batch])
             .swap_dims(0, 1);
-
-        let mut state: C::State<2> = state
+        let state: C::State<2> = state
             .unwrap_or_else(|| self.cell.zero_state(batch, &device))
             .map(Tensor::transpose);
-        let mut outputs = Vec::with_capacity(steps);
-        // `[steps, batch]`, so each step's mask comes out as `[1, batch]`, ready to broadcast.
-        let keeps = padding.map(|p| {
-            p.keep
-                .clone()
-                .narrow(0, 0, steps)
-                .reshape([steps, batch])
-                .iter_dim(0)
-        });
-        let inputs = unstack_time(projected);
-        match keeps {
-            None => {
-                for x_t in inputs {
-                    state = self.cell.step_projected(x_t, state);
-                    outputs.push(state.output());
-                }
-            }
-            Some(keeps) => {
-                for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
-                    let next = self.cell.step_projected(x_t, state.clone());
-                    state = select(next, state, &keep_t);
-                    outputs.push(state.output());
-                }
-            }
-        }
+        let keep = padding.map(|p| p.keep.clone().narrow(0, 0, steps).swap_dims(1, 2));
+        let (output, state) = self.cell.sequence_projected(projected, state, keep);
 
-        let mut output = Tensor::stack::<3>(outputs, 0).swap_dims(1, 2);
+        let mut output = output.swap_dims(1, 2);
         if let Some(p) = padding {
             if steps < seq {
                 let output_size = self.cell.output_size();
@@ -184,7 +159,7 @@ impl<C: Cell> Recurrent<C> {
 /// of the sliced one: slicing `seq` steps straight off the whole sequence would cost
 /// `O(seq²)` in the backward pass, so tracked tensors are halved recursively
 /// (`O(seq log seq)`). Untracked ones are sliced directly, which copies least.
-fn unstack_time(x: Tensor<3>) -> Vec<Tensor<2>> {
+pub(crate) fn unstack_time(x: Tensor<3>) -> Vec<Tensor<2>> {
     let [seq, rows, cols] = x.dims();
     if !x.is_tracked() {
         return x.iter_dim(0).map(|t| t.reshape([rows, cols])).collect();

@@ -13,7 +13,7 @@ use crate::state::{stack, unstack};
 use crate::validate::{check_dropout, check_positive, check_proj_size};
 use crate::{
     Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, Lengths, LstmCell, MergeMode,
-    Nonlinearity, Recurrent, RnnState,
+    MinGruCell, MinLstmCell, Nonlinearity, Recurrent, RnnState,
 };
 
 /// A stacked LSTM (`torch.nn.LSTM`).
@@ -22,6 +22,10 @@ pub type Lstm = Rnn<LstmCell>;
 pub type Gru = Rnn<GruCell>;
 /// A stacked Elman RNN (`torch.nn.RNN`).
 pub type Elman = Rnn<ElmanCell>;
+/// A stacked minGRU (Feng et al. 2024).
+pub type MinGru = Rnn<MinGruCell>;
+/// A stacked minLSTM (Feng et al. 2024).
+pub type MinLstm = Rnn<MinLstmCell>;
 
 /// Configuration of a stacked recurrent network; the cell type is chosen at
 /// [`init`](RnnConfig::init): `let lstm: Lstm = RnnConfig::new(8, 16).init(&device);`

@@ -1,10 +1,44 @@
-//! Fused gate parameters shared by every cell: one weight per input side for all gates.
+//! Cell parameters as the drivers see them ([`CellWeights`]), and the fused gate parameters of
+//! the classic cells ([`FusedWeights`]: one weight per input side for all gates).
 
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::{CellConfig, RnnError};
+
+/// The parameters of a [`Cell`](crate::Cell) as the drivers see them: the sizes they give,
+/// and a check that they fit together (before any kernel or matmul reads them).
+///
+/// [`FusedWeights`] (Elman, LSTM, GRU) is one; a cell with other parameters (no recurrent
+/// weights, block-diagonal ones, ...) has its own.
+pub trait CellWeights {
+    /// Size of the input features.
+    fn input_size(&self) -> usize;
+
+    /// `G * H`: the rows of the projected input of one step, all gates together.
+    fn gates_width(&self) -> usize;
+
+    /// The size of the hidden state `h` of a cell of `gates` gates.
+    fn state_size(&self, gates: usize) -> usize;
+
+    /// The units `H` the parameters give to a cell of `gates` gates; `name` names the cell
+    /// (`cells[1]`) and `cell` its kind (`"LSTM"`) in the error when they give none.
+    fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError>;
+
+    /// Checks the parameters are those of a cell of `gates` gates of `hidden` units that reads
+    /// `input` features and a hidden state of `state` values (`sizes`: `[gates, input,
+    /// hidden, state]`), stored as `dtype` on `device` (a parameter replaced through
+    /// [`Cell::weights_mut`](crate::Cell::weights_mut) may not be). `name` names the cell in
+    /// the error (`cells[1]`).
+    fn check(
+        &self,
+        name: &str,
+        sizes: [usize; 4],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError>;
+}
 
 /// The parameters of a recurrent cell, all gates fused, in PyTorch's layout.
 ///
@@ -73,22 +107,6 @@ impl FusedWeights {
         Self::init_reading(input, hidden, state, gates, config.bias, device)
     }
 
-    /// Size of the input features.
-    pub fn input_size(&self) -> usize {
-        self.weight_ih.dims()[1]
-    }
-
-    /// `G * H`: the width of all gates together.
-    pub fn gates_width(&self) -> usize {
-        self.weight_ih.dims()[0]
-    }
-
-    /// `R`: the size of the hidden state `h` that `weight_hh` reads (`H`, or an LSTM's
-    /// projection size).
-    pub fn state_size(&self) -> usize {
-        self.weight_hh.dims()[1]
-    }
-
     /// `weight_ih @ xᵀ + bias_ih (+ extra_bias)`, feature-major: `x: [n, input]` →
     /// `[G * H, n]`. Cells pass as `extra_bias` the parts of `bias_hh` that are purely
     /// additive, so they are added once per sequence instead of once per step.
@@ -97,32 +115,44 @@ impl FusedWeights {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
-        let [n, input] = x.dims();
-        match bias {
-            // `[weight_ih, bias] @ [x, 1]ᵀ`: the matmul adds the bias. On ndarray a broadcast
-            // add over the whole `[G * H, n]` projection costs more than the matmul itself,
-            // but the concatenation copies the weights: worth it only when `n` (all steps of a
-            // sequence) exceeds their width, not for a decoder's single step.
-            Some(bias) if n > input => {
-                let ones = Tensor::ones([n, 1], &x.device());
-                let weight = Tensor::cat(vec![self.weight_ih.val(), bias.unsqueeze_dim(1)], 1);
-                weight.matmul(Tensor::cat(vec![x, ones], 1).transpose())
-            }
-            Some(bias) => self.weight_ih.val().matmul(x.transpose()) + bias.unsqueeze_dim(1),
-            None => self.weight_ih.val().matmul(x.transpose()),
-        }
+        project(self.weight_ih.val(), bias, x)
     }
 
     /// `weight_hh @ h` without bias, feature-major: `h: [R, batch]` → `[G * H, batch]`.
     pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
         self.weight_hh.val().matmul(h)
     }
+}
 
-    /// Checks the parameters are those of a cell of `gates` gates of `hidden` units that reads
-    /// `input` features and a hidden state of `state` values, stored as `dtype` on `device`
-    /// (a parameter replaced through [`Cell::weights_mut`](crate::Cell::weights_mut) may not
-    /// be). `cell` names the cell in the error (`cells[1]`).
-    pub(crate) fn check(
+impl CellWeights for FusedWeights {
+    fn input_size(&self) -> usize {
+        self.weight_ih.dims()[1]
+    }
+
+    fn gates_width(&self) -> usize {
+        self.weight_ih.dims()[0]
+    }
+
+    /// `R`: the size of the hidden state `h` that `weight_hh` reads (`H`, or an LSTM's
+    /// projection size).
+    fn state_size(&self, _gates: usize) -> usize {
+        self.weight_hh.dims()[1]
+    }
+
+    /// From `weight_hh`'s `G * H` rows.
+    fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
+        let [rows, cols] = self.weight_hh.dims();
+        if rows == 0 || !rows.is_multiple_of(gates) {
+            return Err(RnnError::new(
+                format!("{name}.weights.weight_hh"),
+                format!("{gates} gates × hidden_size rows ({cell})"),
+                format!("shape {:?}", [rows, cols]),
+            ));
+        }
+        Ok(rows / gates)
+    }
+
+    fn check(
         &self,
         cell: &str,
         [gates, input, hidden, state]: [usize; 4],
@@ -161,6 +191,24 @@ impl FusedWeights {
             }
         }
         Ok(())
+    }
+}
+
+/// `weight @ xᵀ + bias`, feature-major: `x: [n, input]` → `[rows, n]`.
+pub(crate) fn project(weight: Tensor<2>, bias: Option<Tensor<1>>, x: Tensor<2>) -> Tensor<2> {
+    let [n, input] = x.dims();
+    match bias {
+        // `[weight, bias] @ [x, 1]ᵀ`: the matmul adds the bias. On ndarray a broadcast
+        // add over the whole `[rows, n]` projection costs more than the matmul itself,
+        // but the concatenation copies the weights: worth it only when `n` (all steps of a
+        // sequence) exceeds their width, not for a decoder's single step.
+        Some(bias) if n > input => {
+            let ones = Tensor::ones([n, 1], &x.device());
+            let weight = Tensor::cat(vec![weight, bias.unsqueeze_dim(1)], 1);
+            weight.matmul(Tensor::cat(vec![x, ones], 1).transpose())
+        }
+        Some(bias) => weight.matmul(x.transpose()) + bias.unsqueeze_dim(1),
+        None => weight.matmul(x.transpose()),
     }
 }
 

@@ -1,22 +1,29 @@
-//! Recurrent cells: one timestep of Elman, LSTM and GRU, with a shared trait the sequence
-//! driver ([`Recurrent`](crate::Recurrent)) runs over time.
+//! Recurrent cells: one timestep of Elman, LSTM and GRU, and of the minimal RNNs (minGRU,
+//! minLSTM), with a shared trait the sequence driver ([`Recurrent`](crate::Recurrent)) runs
+//! over time.
 
 mod elman;
 mod gru;
 mod lstm;
+mod min;
 
 pub use elman::{ElmanCell, Nonlinearity};
 pub use gru::GruCell;
 pub use lstm::LstmCell;
+pub use min::{
+    InputWeights, MinCell, MinGates, MinGruCell, MinGruGates, MinLstmCell, MinLstmGates,
+};
 
 use burn::config::Config;
 use burn::module::{Module, ModuleDisplay};
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Bool, DType, Device, Tensor};
 
 use crate::error::RnnError;
 use crate::fused::Kernel;
+use crate::recurrent::unstack_time;
+use crate::state::select;
 use crate::validate::{check_positive, check_proj_size};
-use crate::{CellState, FusedWeights};
+use crate::{CellState, CellWeights};
 
 /// One timestep of a recurrent network.
 ///
@@ -33,6 +40,8 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// stacked network's state is `State<3>`, each part `[num_layers * num_directions, batch,
     /// size]`.
     type State<const D: usize>: CellState<D>;
+    /// The cell's parameters ([`FusedWeights`](crate::FusedWeights) for the classic cells).
+    type Weights: CellWeights;
     /// Number of fused gates: Elman 1, GRU 3, LSTM 4.
     const GATES: usize;
     /// Short name used in messages (`"LSTM"`, `"GRU"`, `"Elman RNN"`).
@@ -41,13 +50,14 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// Creates the cell with PyTorch's default initialisation. `config` is already validated.
     fn from_config(config: &CellConfig, device: &Device) -> Self;
 
-    /// The fused parameters.
-    fn weights(&self) -> &FusedWeights;
+    /// The parameters.
+    fn weights(&self) -> &Self::Weights;
 
-    /// The fused parameters, mutably (to load or tie weights).
-    fn weights_mut(&mut self) -> &mut FusedWeights;
+    /// The parameters, mutably (to load or tie weights).
+    fn weights_mut(&mut self) -> &mut Self::Weights;
 
-    /// Projects inputs onto the gates, feature-major: `x: [n, input]` → `[GATES * hidden, n]`.
+    /// Projects inputs onto the gates, feature-major: `x: [n, input]` →
+    /// `[weights().gates_width(), n]` (`[GATES * hidden, n]`).
     ///
     /// `n` may be `seq * batch`: the driver projects all timesteps in one matmul.
     fn project_input(&self, x: Tensor<2>) -> Tensor<2>;
@@ -56,6 +66,44 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// `c: [hidden, batch]`) by one step from projected inputs `[GATES * hidden, batch]`;
     /// returns the next state, feature-major.
     fn step_projected(&self, projected: Tensor<2>, state: Self::State<2>) -> Self::State<2>;
+
+    /// Advances a feature-major state over a whole projected sequence, time-major
+    /// `projected: [steps, G * H, batch]`; where `keep: [steps, 1, batch]` is false (an
+    /// example's padding) the state stays as it is. Returns the outputs `[steps, output,
+    /// batch]` (the state's first part after each step) and the final state.
+    ///
+    /// The default runs [`step_projected`](Cell::step_projected) step by step (like candle's
+    /// `RNN::seq`); a cell whose recurrence allows it overrides this with a form that runs all
+    /// steps at once (the minGRU's parallel scan), which must compute the same thing.
+    fn sequence_projected(
+        &self,
+        projected: Tensor<3>,
+        state: Self::State<2>,
+        keep: Option<Tensor<3, Bool>>,
+    ) -> (Tensor<3>, Self::State<2>) {
+        let [steps, _, batch] = projected.dims();
+        let mut state = state;
+        let mut outputs = Vec::with_capacity(steps);
+        let inputs = unstack_time(projected);
+        match keep {
+            None => {
+                for x_t in inputs {
+                    state = self.step_projected(x_t, state);
+                    outputs.push(state.output());
+                }
+            }
+            Some(keep) => {
+                // `[1, batch]` per step, ready to broadcast against the parts.
+                let keeps = keep.reshape([steps, batch]).iter_dim(0);
+                for (x_t, keep_t) in inputs.into_iter().zip(keeps) {
+                    let next = self.step_projected(x_t, state.clone());
+                    state = select(next, state, &keep_t);
+                    outputs.push(state.output());
+                }
+            }
+        }
+        (Tensor::stack(outputs, 0), state)
+    }
 
     /// The size of each part of the state per example, in the state's order, with the name of
     /// that size in messages: `[(output, "hidden")]`, or for an LSTM `[(output, "hidden" or
@@ -84,7 +132,7 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// crate can name the returned type: a cell defined elsewhere keeps this default (`None`)
     /// and runs step by step, and can never be handed another cell's math.
     #[doc(hidden)]
-    fn kernel(&self) -> Option<Kernel> {
+    fn kernel(&self) -> Option<Kernel<'_>> {
         None
     }
 
@@ -101,7 +149,7 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// Size of the hidden state `h`, which is also the cell's output (PyTorch's `H_out`):
     /// [`hidden_size`](Cell::hidden_size), or the projection size of a projecting LSTM.
     fn output_size(&self) -> usize {
-        self.weights().state_size()
+        self.weights().state_size(Self::GATES)
     }
 
     /// Checks `config` asks for nothing this cell does not have, before
@@ -132,7 +180,7 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// Checks the cell's parameters (`name` in errors: `cells[1]`) are those of a cell reading
     /// `input` features with `hidden` units and a hidden state `h` of `state` values, stored as
     /// `dtype` on `device`, so that no kernel or matmul reads past a tensor. The default checks
-    /// the fused weights ([`FusedWeights`]); a cell with other parameters checks those too.
+    /// [`weights`](Cell::weights); a cell with parameters outside them checks those too.
     fn check_parameters(
         &self,
         name: &str,
@@ -202,18 +250,10 @@ impl CellConfig {
     }
 }
 
-/// The units `H` that `cell`'s `weight_hh` gives (`G * H` rows); `name` names the cell in the
-/// error when its rows are not a whole number of gates.
+/// The units `H` that `cell`'s parameters give ([`CellWeights::units`]: for the classic cells,
+/// `weight_hh`'s `G * H` rows); `name` names the cell in the error when they give none.
 pub fn gate_units<C: Cell>(cell: &C, name: &str) -> Result<usize, RnnError> {
-    let [rows, cols] = cell.weights().weight_hh.dims();
-    if rows == 0 || !rows.is_multiple_of(C::GATES) {
-        return Err(RnnError::new(
-            format!("{name}.weights.weight_hh"),
-            format!("{} gates × hidden_size rows ({})", C::GATES, C::NAME),
-            format!("shape {:?}", [rows, cols]),
-        ));
-    }
-    Ok(rows / C::GATES)
+    cell.weights().units(C::GATES, name, C::NAME)
 }
 
 /// Checks the arguments of [`Cell::step`]: `x: [batch, input]` with `batch > 0`, `state`

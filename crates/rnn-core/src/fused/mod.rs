@@ -34,9 +34,13 @@ use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
 
 /// The fused CPU kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
-/// gate math with the kernel driver compiled for it. Only this crate can make one.
+/// gate math with the kernel driver compiled for it, and the weights it runs with. Only this
+/// crate can make one.
 #[derive(Debug, Clone, Copy)]
-pub struct Kernel(pub(crate) &'static dyn FusedCell);
+pub struct Kernel<'a>(
+    pub(crate) &'static dyn FusedCell,
+    pub(crate) &'a FusedWeights,
+);
 
 /// Whether the fused kernels can run on `x`'s device and dtype.
 pub(crate) fn supports(x: &Tensor<3>) -> bool {
@@ -53,22 +57,21 @@ pub(crate) fn supports(x: &Tensor<3>) -> bool {
     }
 }
 
-/// Runs `kernel` with `weights` over time-major `input: [seq, batch, input]` from `state`
+/// Runs `kernel` with its weights over time-major `input: [seq, batch, input]` from `state`
 /// (parts `[batch, hidden]`, zeros when `None`).
 ///
 /// Returns the outputs `[seq, batch, hidden]` (zero past each example's length) and the state
 /// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
 /// driver.
 pub(crate) fn run<S: CellState<2>>(
-    kernel: Kernel,
-    weights: &FusedWeights,
+    Kernel(cell, weights): Kernel,
     input: Tensor<3>,
     state: Option<S>,
     padding: Option<&Padding>,
 ) -> (Tensor<3>, S) {
     let [_, batch, _] = input.dims();
     let [width, hidden] = weights.weight_hh.dims();
-    let parts = kernel.0.state_parts();
+    let parts = cell.state_parts();
     let device = input.device();
     let bias = |b: &Option<burn::module::Param<Tensor<1>>>| {
         b.as_ref()
@@ -80,7 +83,7 @@ pub(crate) fn run<S: CellState<2>>(
         None => Tensor::zeros([parts, batch, hidden], &device),
     };
     let spec = Spec {
-        cell: kernel.0,
+        cell,
         lengths: padding.map(|p| p.lengths.clone()),
     };
     let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(

@@ -13,6 +13,8 @@ mod layers;
 mod long_sequences;
 mod malformed_files;
 mod measure;
+mod min_cells;
+mod modern_parity;
 mod nonfinite;
 mod padding;
 mod parity;

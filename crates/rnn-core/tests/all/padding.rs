@@ -1,15 +1,15 @@
 //! Variable-length batches: a padded example gives exactly what it gives alone, unpadded.
 
 use burn::tensor::Tensor;
-use rnn_core::{ElmanCell, GruCell, LstmCell, Rnn, RnnConfig, RnnState};
+use rnn_core::{ElmanCell, GruCell, LstmCell, MinGruCell, MinLstmCell, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::device;
-use crate::util::{Builtin, Rng, assert_close, has_cell_state, values};
+use crate::util::{Rng, RnnStateCell, assert_close, has_cell_state, values};
 
 const TOL: f32 = 1e-5;
 
-fn padded_equals_alone<C: Builtin>(layers: usize, bidirectional: bool, seed: u64) {
+fn padded_equals_alone<C: RnnStateCell>(layers: usize, bidirectional: bool, seed: u64) {
     let device = device();
     let mut rng = Rng::new(seed);
     let (batch, seq, input, hidden) = (4, rng.range(2, 7), 3, 5);
@@ -78,7 +78,7 @@ fn padded_equals_alone<C: Builtin>(layers: usize, bidirectional: bool, seed: u64
 
 #[rstest]
 fn padded_example_equals_example_alone(
-    #[values("elman", "lstm", "gru")] cell: &str,
+    #[values("elman", "lstm", "gru", "mingru", "minlstm")] cell: &str,
     #[values(1, 2)] layers: usize,
     #[values(false, true)] bidirectional: bool,
     #[values(1, 2, 3)] seed: u64,
@@ -87,6 +87,8 @@ fn padded_example_equals_example_alone(
         "elman" => padded_equals_alone::<ElmanCell>(layers, bidirectional, seed),
         "lstm" => padded_equals_alone::<LstmCell>(layers, bidirectional, seed),
         "gru" => padded_equals_alone::<GruCell>(layers, bidirectional, seed),
+        "mingru" => padded_equals_alone::<MinGruCell>(layers, bidirectional, seed),
+        "minlstm" => padded_equals_alone::<MinLstmCell>(layers, bidirectional, seed),
         _ => unreachable!(),
     }
 }

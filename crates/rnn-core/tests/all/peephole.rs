@@ -69,6 +69,7 @@ pub fn lstm_twins(config: &RnnConfig, device: &Device) -> (Rnn<PeepholeLstmCell>
 
 impl Cell for PeepholeLstmCell {
     type State<const D: usize> = PeepholeState<D>;
+    type Weights = FusedWeights;
     const GATES: usize = 4;
     const NAME: &'static str = "peephole LSTM";
 

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_core::pytorch::PytorchCell;
-use rnn_core::{Cell, CellConfig, FusedWeights, RnnState};
+use rnn_core::{Cell, CellConfig, RnnState};
 use serde_json::Value;
 
 /// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`; non-finite values
@@ -111,6 +111,7 @@ pub struct Stepwise<C: Cell> {
 
 impl<C: Cell> Cell for Stepwise<C> {
     type State<const D: usize> = C::State<D>;
+    type Weights = C::Weights;
     const GATES: usize = C::GATES;
     const NAME: &'static str = C::NAME;
 
@@ -120,11 +121,11 @@ impl<C: Cell> Cell for Stepwise<C> {
         }
     }
 
-    fn weights(&self) -> &FusedWeights {
+    fn weights(&self) -> &C::Weights {
         self.inner.weights()
     }
 
-    fn weights_mut(&mut self) -> &mut FusedWeights {
+    fn weights_mut(&mut self) -> &mut C::Weights {
         self.inner.weights_mut()
     }
 
@@ -141,11 +142,15 @@ impl<C: Cell> Cell for Stepwise<C> {
     }
 }
 
-/// A cell like the built-in ones: its state is [`RnnState`] (`h`, and an LSTM's `c`), and it
-/// has a PyTorch counterpart.
-pub trait Builtin: PytorchCell + Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
+/// A cell whose state is [`RnnState`] (`h`, and an LSTM's `c`): every built-in cell.
+pub trait RnnStateCell: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
 
-impl<C: PytorchCell + Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> Builtin for C {}
+impl<C: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> RnnStateCell for C {}
+
+/// A classic cell (Elman, LSTM, GRU): an [`RnnStateCell`] with a PyTorch counterpart.
+pub trait Builtin: PytorchCell + RnnStateCell {}
+
+impl<C: PytorchCell + RnnStateCell> Builtin for C {}
 
 impl<C: PytorchCell> PytorchCell for Stepwise<C> {
     fn projection(&self) -> Option<&Param<Tensor<2>>> {
@@ -158,7 +163,7 @@ impl<C: PytorchCell> PytorchCell for Stepwise<C> {
 }
 
 /// Whether `C`'s state has a cell part `c` (an LSTM's).
-pub fn has_cell_state<C: Builtin>() -> bool {
+pub fn has_cell_state<C: RnnStateCell>() -> bool {
     let cell: C = CellConfig::new(1, 1).init(&Device::default());
     cell.state_sizes().len() == 2
 }

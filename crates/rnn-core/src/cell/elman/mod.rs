@@ -37,6 +37,7 @@ pub struct ElmanCell {
 
 impl Cell for ElmanCell {
     type State<const D: usize> = RnnState<D>;
+    type Weights = FusedWeights;
     const GATES: usize = ElmanMath::GATES;
     const NAME: &'static str = "Elman RNN";
 
@@ -55,14 +56,15 @@ impl Cell for ElmanCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<Kernel> {
+    fn kernel(&self) -> Option<Kernel<'_>> {
         // `'static` math for either nonlinearity: the kernel is chosen per call.
         static TANH: ElmanMath = ElmanMath(Nonlinearity::Tanh);
         static RELU: ElmanMath = ElmanMath(Nonlinearity::Relu);
-        Some(Kernel(match self.nonlinearity {
+        let math = match self.nonlinearity {
             Nonlinearity::Tanh => &TANH,
             Nonlinearity::Relu => &RELU,
-        }))
+        };
+        Some(Kernel(math, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

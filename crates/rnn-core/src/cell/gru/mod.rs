@@ -30,6 +30,7 @@ pub struct GruCell {
 
 impl Cell for GruCell {
     type State<const D: usize> = RnnState<D>;
+    type Weights = FusedWeights;
     const GATES: usize = GruMath::GATES;
     const NAME: &'static str = "GRU";
 
@@ -47,8 +48,8 @@ impl Cell for GruCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<Kernel> {
-        Some(Kernel(&GruMath))
+    fn kernel(&self) -> Option<Kernel<'_>> {
+        Some(Kernel(&GruMath, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

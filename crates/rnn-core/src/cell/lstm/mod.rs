@@ -10,7 +10,7 @@ use super::{Cell, CellConfig, gate_units};
 use crate::fused::Kernel;
 use crate::fused::gate_math::GateMath;
 use crate::weights::{check_parameter, pytorch_initializer};
-use crate::{FusedWeights, RnnError, RnnState};
+use crate::{CellWeights, FusedWeights, RnnError, RnnState};
 use kernel::LstmMath;
 
 /// LSTM cell with PyTorch's gate order `i, f, g, o`:
@@ -35,6 +35,7 @@ pub struct LstmCell {
 
 impl Cell for LstmCell {
     type State<const D: usize> = RnnState<D>;
+    type Weights = FusedWeights;
     const GATES: usize = LstmMath::GATES;
     const NAME: &'static str = "LSTM";
 
@@ -100,8 +101,10 @@ impl Cell for LstmCell {
     }
 
     /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
-    fn kernel(&self) -> Option<Kernel> {
-        self.weight_hr.is_none().then_some(Kernel(&LstmMath))
+    fn kernel(&self) -> Option<Kernel<'_>> {
+        self.weight_hr
+            .is_none()
+            .then_some(Kernel(&LstmMath, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

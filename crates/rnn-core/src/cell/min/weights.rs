@@ -1,0 +1,86 @@
+//! The parameters of a cell whose gates read the input only.
+
+use burn::module::{Module, Param};
+use burn::nn::Initializer;
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::weights::{check_parameter, project};
+use crate::{CellWeights, RnnError};
+
+/// The parameters of a cell without recurrent weights (minGRU, minLSTM): one linear map of
+/// the input onto all `G` gates, `G * H` rows in the gates' order.
+#[derive(Module, Debug)]
+pub struct InputWeights {
+    /// `[G * H, input]`.
+    pub weight: Param<Tensor<2>>,
+    /// `[G * H]`, absent when the cell has no bias.
+    pub bias: Option<Param<Tensor<1>>>,
+}
+
+impl InputWeights {
+    /// `torch.nn.Linear`'s initialisation (the reference's): every parameter uniform in
+    /// `±1/sqrt(input_size)`.
+    pub fn init(input: usize, hidden: usize, gates: usize, bias: bool, device: &Device) -> Self {
+        let bound = 1.0 / (input as f64).sqrt();
+        let init = Initializer::Uniform {
+            min: -bound,
+            max: bound,
+        };
+        Self {
+            weight: init.init([gates * hidden, input], device),
+            bias: bias.then(|| init.init([gates * hidden], device)),
+        }
+    }
+
+    /// `weight @ xᵀ + bias`, feature-major: `x: [n, input]` → `[G * H, n]`.
+    pub fn project(&self, x: Tensor<2>) -> Tensor<2> {
+        project(self.weight.val(), self.bias.as_ref().map(Param::val), x)
+    }
+}
+
+impl CellWeights for InputWeights {
+    fn input_size(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    fn gates_width(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// The units: `h` has one value per unit.
+    fn state_size(&self, gates: usize) -> usize {
+        self.gates_width() / gates
+    }
+
+    /// From `weight`'s `G * H` rows.
+    fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
+        let [rows, cols] = self.weight.dims();
+        if rows == 0 || !rows.is_multiple_of(gates) {
+            return Err(RnnError::new(
+                format!("{name}.weights.weight"),
+                format!("{gates} gates × hidden_size rows ({cell})"),
+                format!("shape {:?}", [rows, cols]),
+            ));
+        }
+        Ok(rows / gates)
+    }
+
+    fn check(
+        &self,
+        name: &str,
+        [gates, input, hidden, _]: [usize; 4],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        let width = gates * hidden;
+        let sizes = format!("{gates} gates × hidden_size {hidden}");
+        let what = format!("{sizes}, input_size {input}");
+        let weight = format!("{name}.weights.weight");
+        check_parameter(&weight, &self.weight, [width, input], &what, dtype, device)?;
+        if let Some(bias) = &self.bias {
+            let bias_name = format!("{name}.weights.bias");
+            check_parameter(&bias_name, bias, [width], &sizes, dtype, device)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Parity of the modern cells with their reference packages: outputs, final states and the
+//! gradients of a scalar loss with respect to the input, the initial state and every weight,
+//! from fixtures that `tests/fixtures/modern.py` made with `mingru-pytorch` and `xlstm`
+//! (`tests/fixtures/MODERN.md` gives the equations and layouts).
+
+use burn::module::Param;
+use burn::tensor::{Gradients, Tensor};
+use rnn_core::cell::{MinCell, MinGates};
+use rnn_core::{Cell, CellConfig, CellState, MinGruCell, MinLstmCell, Recurrent};
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::backend::autodiff_device;
+use crate::util::{fixture, tensor, values};
+
+const TOL: f32 = 1e-5;
+
+/// A cell the fixtures describe: how to build it from a case and where its parameters are.
+trait FixtureCell: Cell {
+    /// The names of the state's parts in the fixtures, in the state's order.
+    const PARTS: &'static [&'static str];
+
+    /// The cell's configuration in `case`.
+    fn config(case: &Value) -> CellConfig {
+        let size = |k: &str| case[k].as_u64().expect(k) as usize;
+        CellConfig::new(size("input_size"), size("hidden_size"))
+            .with_bias(case["bias"].as_bool().expect("bias"))
+    }
+
+    /// The parameters, by their names in the fixtures (`params.<name>`).
+    fn params(&mut self) -> Vec<(&'static str, ParamMut<'_>)>;
+}
+
+/// A parameter of rank 1 or 2, to load and to read the gradient of.
+enum ParamMut<'a> {
+    Matrix(&'a mut Param<Tensor<2>>),
+    Vector(&'a mut Param<Tensor<1>>),
+}
+
+impl ParamMut<'_> {
+    fn load(&mut self, value: &Value) {
+        let device = autodiff_device();
+        match self {
+            ParamMut::Matrix(p) => **p = Param::from_tensor(tensor(value, &device)),
+            ParamMut::Vector(p) => **p = Param::from_tensor(tensor(value, &device)),
+        }
+    }
+
+    fn grad(&self, grads: &Gradients) -> Vec<f32> {
+        match self {
+            ParamMut::Matrix(p) => values(&p.grad(grads).expect("a gradient")),
+            ParamMut::Vector(p) => values(&p.grad(grads).expect("a gradient")),
+        }
+    }
+}
+
+/// Asserts `actual` is `expected` (a fixture tensor's data) within `TOL`, relative to values
+/// above 1.
+fn assert_matches(what: &str, actual: &[f32], expected: &Value) {
+    let expected: Vec<f32> = values(&tensor::<1>(
+        &serde_json::json!({
+            "shape": [actual.len()],
+            "data": expected["data"],
+        }),
+        &burn::tensor::Device::default(),
+    ));
+    assert_eq!(actual.len(), expected.len(), "{what}: sizes differ");
+    for (k, (a, e)) in actual.iter().zip(&expected).enumerate() {
+        assert!(
+            (a - e).abs() <= TOL * e.abs().max(1.0),
+            "{what}[{k}]: got {a}, expected {e}\nactual:   {actual:?}\nexpected: {expected:?}"
+        );
+    }
+}
+
+fn parity<C: FixtureCell>(case_name: &str) {
+    let case = fixture(&format!("modern/{case_name}.json"));
+    let device = autodiff_device();
+    let mut cell: C = C::config(&case).init(&device);
+    for (name, mut param) in cell.params() {
+        param.load(&case["params"][name]);
+    }
+    let x: Tensor<3> = tensor::<3>(&case["input"], &device).require_grad();
+    let batch = x.dims()[0];
+    let initial: Vec<Tensor<2>> = C::PARTS
+        .iter()
+        .zip(cell.state_sizes())
+        .map(|(part, (size, _))| {
+            match case.get("initial_state").and_then(|s| s.get(part)) {
+                Some(value) => tensor::<2>(value, &device),
+                None => Tensor::zeros([batch, size], &device),
+            }
+            .require_grad()
+        })
+        .collect();
+    let layer = Recurrent::new(cell, false);
+    let (output, state) =
+        layer.forward(x.clone(), Some(C::State::from_parts(initial.clone())), None);
+    assert_matches(
+        &format!("{case_name}: output"),
+        &values(&output),
+        &case["output"],
+    );
+    let mut loss = (output * tensor::<3>(&case["w_out"], &device)).sum();
+    for (part, t) in C::PARTS.iter().zip(state.into_parts()) {
+        let what = format!("{case_name}: final state {part}");
+        assert_matches(&what, &values(&t), &case["final_state"][part]);
+        loss = loss + (t * tensor::<2>(&case["w_state"][part], &device)).sum();
+    }
+    let grads = loss.backward();
+    let expected = &case["grads"];
+    let d_input = values(&x.grad(&grads).expect("the input has a gradient"));
+    assert_matches(
+        &format!("{case_name}: d input"),
+        &d_input,
+        &expected["input"],
+    );
+    for (part, h) in C::PARTS.iter().zip(&initial) {
+        if let Some(grad) = expected.get(format!("initial_state.{part}")) {
+            let actual = values(&h.grad(&grads).expect("the state has a gradient"));
+            assert_matches(&format!("{case_name}: d initial {part}"), &actual, grad);
+        }
+    }
+    let mut cell = layer.cell;
+    for (name, param) in cell.params() {
+        let what = format!("{case_name}: d {name}");
+        assert_matches(
+            &what,
+            &param.grad(&grads),
+            &expected[format!("params.{name}")],
+        );
+    }
+}
+
+impl<K: MinGates> FixtureCell for MinCell<K> {
+    const PARTS: &'static [&'static str] = &["hidden"];
+
+    fn params(&mut self) -> Vec<(&'static str, ParamMut<'_>)> {
+        let w = &mut self.weights;
+        let mut params = vec![("weight", ParamMut::Matrix(&mut w.weight))];
+        params.extend(w.bias.as_mut().map(|b| ("bias", ParamMut::Vector(b))));
+        params
+    }
+}
+
+/// `mingru-pytorch` 0.2.1 (its parallel path from zero or a positive state, its sequential
+/// step from a state with negative values, where its log-space path gives NaN).
+#[rstest]
+fn mingru_matches_mingru_pytorch(
+    #[values("nobias", "bias")] bias: &str,
+    #[values("zero", "positive", "negative")] state: &str,
+) {
+    parity::<MinGruCell>(&format!("mingru_{bias}_{state}"));
+}
+
+/// `mingru-pytorch` 0.2.1's minLSTM (from a given state as its step computes: the state as
+/// it is, where its parallel path would start from `g(h0)`).
+#[rstest]
+fn minlstm_matches_mingru_pytorch(
+    #[values("nobias", "bias")] bias: &str,
+    #[values("zero", "positive", "negative")] state: &str,
+) {
+    parity::<MinLstmCell>(&format!("minlstm_{bias}_{state}"));
+}
