@@ -12,8 +12,8 @@ use crate::padding::zero_padding;
 use crate::state::{stack, unstack};
 use crate::validate::{check_dropout, check_positive, check_proj_size};
 use crate::{
-    Bidirectional, Cell, CellConfig, CellState, ElmanCell, GruCell, Lengths, LstmCell, MergeMode,
-    MinGruCell, MinLstmCell, Nonlinearity, Recurrent, RnnState,
+    Bidirectional, Cell, CellConfig, CellState, ElmanCell, ForgetGate, GruCell, Lengths, LstmCell,
+    MergeMode, MinGruCell, MinLstmCell, Nonlinearity, Recurrent, RnnState, SlstmCell,
 };
 
 /// A stacked LSTM (`torch.nn.LSTM`).
@@ -26,6 +26,8 @@ pub type Elman = Rnn<ElmanCell>;
 pub type MinGru = Rnn<MinGruCell>;
 /// A stacked minLSTM (Feng et al. 2024).
 pub type MinLstm = Rnn<MinLstmCell>;
+/// A stacked sLSTM (xLSTM, Beck et al. 2024).
+pub type Slstm = Rnn<SlstmCell>;
 
 /// Configuration of a stacked recurrent network; the cell type is chosen at
 /// [`init`](RnnConfig::init): `let lstm: Lstm = RnnConfig::new(8, 16).init(&device);`
@@ -59,9 +61,15 @@ pub struct RnnConfig {
     /// Whether inputs and outputs are `[batch, seq, features]` (true) or `[seq, batch, features]`.
     #[config(default = true)]
     pub batch_first: bool,
-    /// Nonlinearity of Elman cells; LSTM and GRU ignore it.
+    /// Nonlinearity of Elman cells; other cells ignore it.
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
+    /// Number of heads of sLSTM cells ([`CellConfig::num_heads`]); 1 for other cells.
+    #[config(default = 1)]
+    pub num_heads: usize,
+    /// The forget gate of sLSTM cells ([`CellConfig::forget_gate`]).
+    #[config(default = "ForgetGate::Sigmoid")]
+    pub forget_gate: ForgetGate,
 }
 
 impl RnnConfig {
@@ -111,7 +119,9 @@ impl RnnConfig {
                 let cell = CellConfig::new(input_size, self.hidden_size)
                     .with_proj_size(self.proj_size)
                     .with_bias(self.bias)
-                    .with_nonlinearity(self.nonlinearity);
+                    .with_nonlinearity(self.nonlinearity)
+                    .with_num_heads(self.num_heads)
+                    .with_forget_gate(self.forget_gate);
                 Ok(if self.bidirectional {
                     RnnLayer::Bidirectional(Bidirectional::new(
                         cell.try_init(device)?,

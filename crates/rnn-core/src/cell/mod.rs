@@ -6,6 +6,7 @@ mod elman;
 mod gru;
 mod lstm;
 mod min;
+mod slstm;
 
 pub use elman::{ElmanCell, Nonlinearity};
 pub use gru::GruCell;
@@ -13,6 +14,7 @@ pub use lstm::LstmCell;
 pub use min::{
     InputWeights, MinCell, MinGates, MinGruCell, MinGruGates, MinLstmCell, MinLstmGates,
 };
+pub use slstm::{ForgetGate, SlstmCell, SlstmState, SlstmWeights};
 
 use burn::config::Config;
 use burn::module::{Module, ModuleDisplay};
@@ -154,19 +156,11 @@ pub trait Cell: Module + ModuleDisplay + Sized {
 
     /// Checks `config` asks for nothing this cell does not have, before
     /// [`from_config`](Cell::from_config). The default rejects a projection
-    /// ([`CellConfig::proj_size`]), which only LSTM cells have, as in PyTorch.
+    /// ([`CellConfig::proj_size`]), which only LSTM cells have, as in PyTorch, and the sLSTM's
+    /// options ([`CellConfig::num_heads`], [`CellConfig::forget_gate`]).
     fn check_config(config: &CellConfig) -> Result<(), RnnError> {
-        if config.proj_size > 0 {
-            return Err(RnnError::new(
-                "proj_size",
-                format!(
-                    "0 (only LSTM cells project their state, not {})",
-                    Self::NAME
-                ),
-                config.proj_size.to_string(),
-            ));
-        }
-        Ok(())
+        config.check_no_projection(Self::NAME)?;
+        config.check_no_slstm_options(Self::NAME)
     }
 
     /// The sizes `(hidden, state)` that the cell's parameters give: the units (from
@@ -219,9 +213,18 @@ pub struct CellConfig {
     /// Whether the cell has the biases `bias_ih` and `bias_hh` (PyTorch's `bias`).
     #[config(default = true)]
     pub bias: bool,
-    /// Nonlinearity of the Elman cell (PyTorch's `nonlinearity`); LSTM and GRU ignore it.
+    /// Nonlinearity of the Elman cell (PyTorch's `nonlinearity`); other cells ignore it.
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
+    /// Number of heads of an sLSTM cell, which must divide `hidden_size`: its recurrence is
+    /// block-diagonal, each head's units reading only that head's part of `h`. Other cells
+    /// have one (the default).
+    #[config(default = 1)]
+    pub num_heads: usize,
+    /// The activation of an sLSTM cell's forget gate; other cells take the default
+    /// ([`ForgetGate::Sigmoid`]).
+    #[config(default = "ForgetGate::Sigmoid")]
+    pub forget_gate: ForgetGate,
 }
 
 impl CellConfig {
@@ -233,8 +236,42 @@ impl CellConfig {
         check_proj_size(self.proj_size, self.hidden_size)
     }
 
-    /// Creates the cell, or says which field is invalid (also a projection for a cell type
-    /// that has none).
+    /// Checks the config asks for no projection ([`proj_size`](Self::proj_size) 0), for a
+    /// cell type (`cell`, in the error) that has none.
+    pub fn check_no_projection(&self, cell: &str) -> Result<(), RnnError> {
+        if self.proj_size > 0 {
+            return Err(RnnError::new(
+                "proj_size",
+                format!("0 (only LSTM cells project their state, not {cell})"),
+                self.proj_size.to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the config leaves the sLSTM's options ([`num_heads`](Self::num_heads),
+    /// [`forget_gate`](Self::forget_gate)) at their defaults, for a cell type (`cell`, in the
+    /// error) that has neither.
+    pub fn check_no_slstm_options(&self, cell: &str) -> Result<(), RnnError> {
+        if self.num_heads != 1 {
+            return Err(RnnError::new(
+                "num_heads",
+                format!("1 (only sLSTM cells have heads, not {cell})"),
+                self.num_heads.to_string(),
+            ));
+        }
+        if self.forget_gate != ForgetGate::Sigmoid {
+            return Err(RnnError::new(
+                "forget_gate",
+                format!("Sigmoid (only sLSTM cells choose it, not {cell})"),
+                format!("{:?}", self.forget_gate),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates the cell, or says which field is invalid (also an option the cell type does
+    /// not have).
     pub fn try_init<C: Cell>(&self, device: &Device) -> Result<C, RnnError> {
         self.validate()?;
         C::check_config(self)?;

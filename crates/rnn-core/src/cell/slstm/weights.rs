@@ -1,0 +1,156 @@
+//! The sLSTM's parameters.
+
+use burn::module::{Module, Param};
+use burn::nn::Initializer;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+
+use crate::weights::{check_parameter, project};
+use crate::{CellConfig, CellWeights, RnnError};
+
+/// The parameters of an [`SlstmCell`](super::SlstmCell) with `H` units in `heads` heads of
+/// `dh = H / heads` units, gates `i, f, z, o`.
+///
+/// `weight_ih` and `bias` are gate-major (gate `g`'s unit `u` at row `g * H + u`, as the
+/// `xlstm` package orders the cell's input); `weight_hh` holds each head's recurrent block,
+/// row `g * dh + j` of head `k` reading `h[k * dh .. (k + 1) * dh]` (the package's vanilla
+/// `_recurrent_kernel_` as it is).
+#[derive(Module, Debug)]
+pub struct SlstmWeights {
+    /// Input weights `[4 * H, input]`.
+    pub weight_ih: Param<Tensor<2>>,
+    /// Recurrent weights, block-diagonal: `[heads, 4 * dh, dh]`.
+    pub weight_hh: Param<Tensor<3>>,
+    /// Bias `[4 * H]`, absent when the cell has no bias.
+    pub bias: Option<Param<Tensor<1>>>,
+}
+
+impl SlstmWeights {
+    /// The `xlstm` package's initialisation: input weights normal with standard deviation
+    /// `sqrt(2 / (5 * input))` ("small init"), recurrent weights zero, and biases zero but the
+    /// forget gate's, which spread each head's units from `+5` to `-7` (its
+    /// "powerlaw_blockdependent", `5 - 12 (j / (dh - 1))^0.3` for unit `j`), so that the units
+    /// start out with memories from long to short.
+    pub fn init(config: &CellConfig, device: &Device) -> Self {
+        let (input, hidden, heads) = (config.input_size, config.hidden_size, config.num_heads);
+        let dh = hidden / heads;
+        let std = (2.0 / (5.0 * input as f64)).sqrt();
+        let normal = Initializer::Normal { mean: 0.0, std };
+        let bias = config.bias.then(|| {
+            let mut values = vec![0.0f32; 4 * hidden];
+            for (u, value) in values[hidden..2 * hidden].iter_mut().enumerate() {
+                let j = u % dh;
+                let t = if dh > 1 {
+                    j as f64 / (dh - 1) as f64
+                } else {
+                    0.0
+                };
+                *value = (5.0 - 12.0 * t.powf(0.3)) as f32;
+            }
+            Param::from_tensor(Tensor::from_data(
+                TensorData::new(values, [4 * hidden]),
+                device,
+            ))
+        });
+        Self {
+            weight_ih: normal.init([4 * hidden, input], device),
+            weight_hh: Initializer::Zeros.init([heads, 4 * dh, dh], device),
+            bias,
+        }
+    }
+
+    /// The number of heads.
+    pub fn num_heads(&self) -> usize {
+        self.weight_hh.dims()[0]
+    }
+
+    /// `weight_ih @ xᵀ + bias`, feature-major: `x: [n, input]` → `[4 * H, n]`.
+    pub fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        project(self.weight_ih.val(), self.bias.as_ref().map(Param::val), x)
+    }
+
+    /// The recurrent pre-activations, feature-major and gate-major: `h: [H, batch]` →
+    /// `[4 * H, batch]`, each head's block applied to its part of `h` (one batched matmul).
+    pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
+        let [heads, rows, dh] = self.weight_hh.dims();
+        let batch = h.dims()[1];
+        self.weight_hh
+            .val()
+            .matmul(h.reshape([heads, dh, batch]))
+            .reshape([heads, rows / dh, dh, batch])
+            .swap_dims(0, 1)
+            .reshape([heads * rows, batch])
+    }
+}
+
+impl CellWeights for SlstmWeights {
+    fn input_size(&self) -> usize {
+        self.weight_ih.dims()[1]
+    }
+
+    fn gates_width(&self) -> usize {
+        self.weight_ih.dims()[0]
+    }
+
+    fn state_size(&self, gates: usize) -> usize {
+        self.gates_width() / gates
+    }
+
+    /// From `weight_ih`'s `G * H` rows.
+    fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
+        let [rows, cols] = self.weight_ih.dims();
+        if rows == 0 || !rows.is_multiple_of(gates) {
+            return Err(RnnError::new(
+                format!("{name}.weights.weight_ih"),
+                format!("{gates} gates × hidden_size rows ({cell})"),
+                format!("shape {:?}", [rows, cols]),
+            ));
+        }
+        Ok(rows / gates)
+    }
+
+    /// Also that `weight_hh`'s heads divide the hidden size.
+    fn check(
+        &self,
+        name: &str,
+        [gates, input, hidden, _]: [usize; 4],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        let width = gates * hidden;
+        let sizes = format!("{gates} gates × hidden_size {hidden}");
+        let what = format!("{sizes}, input_size {input}");
+        let weight_ih = format!("{name}.weights.weight_ih");
+        check_parameter(
+            &weight_ih,
+            &self.weight_ih,
+            [width, input],
+            &what,
+            dtype,
+            device,
+        )?;
+        let heads = self.num_heads();
+        let weight_hh = format!("{name}.weights.weight_hh");
+        if heads == 0 || !hidden.is_multiple_of(heads) {
+            return Err(RnnError::new(
+                weight_hh,
+                format!("a number of heads (first dimension) dividing hidden_size {hidden}"),
+                format!("shape {:?}", self.weight_hh.dims()),
+            ));
+        }
+        let dh = hidden / heads;
+        let what = format!("{heads} heads × {gates} gates × {dh} units, {dh} units");
+        check_parameter(
+            &weight_hh,
+            &self.weight_hh,
+            [heads, gates * dh, dh],
+            &what,
+            dtype,
+            device,
+        )?;
+        if let Some(bias) = &self.bias {
+            let bias_name = format!("{name}.weights.bias");
+            check_parameter(&bias_name, bias, [width], &sizes, dtype, device)?;
+        }
+        Ok(())
+    }
+}
