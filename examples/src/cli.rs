@@ -9,14 +9,20 @@ use std::time::Duration;
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
 
 /// The cells the flags name, in the order their names are listed.
-const CELLS: [CellKind; 3] = [CellKind::Lstm, CellKind::Gru, CellKind::Elman];
+const CELLS: [CellKind; 5] = [
+    CellKind::Lstm,
+    CellKind::Gru,
+    CellKind::Elman,
+    CellKind::MinGru,
+    CellKind::MinLstm,
+];
 
-/// `lstm`, `gru` or `elman` (the names of [`cell_name`]).
+/// `lstm`, `gru`, `elman`, `mingru` or `minlstm` (the names of [`cell_name`]).
 pub fn parse_cell(name: &str) -> Result<CellKind, String> {
     CELLS
         .into_iter()
         .find(|&kind| cell_name(kind) == name)
-        .ok_or_else(|| format!("expected lstm, gru or elman, got {name}"))
+        .ok_or_else(|| format!("expected lstm, gru, elman, mingru or minlstm, got {name}"))
 }
 
 /// The flag value that [`parse_cell`] reads as `kind`.
@@ -25,6 +31,8 @@ pub fn cell_name(kind: CellKind) -> &'static str {
         CellKind::Lstm => "lstm",
         CellKind::Gru => "gru",
         CellKind::Elman => "elman",
+        CellKind::MinGru => "mingru",
+        CellKind::MinLstm => "minlstm",
     }
 }
 
@@ -117,7 +125,7 @@ mod tests {
         }
         assert_eq!(
             parse_cell("rnn"),
-            Err("expected lstm, gru or elman, got rnn".to_string())
+            Err("expected lstm, gru, elman, mingru or minlstm, got rnn".to_string())
         );
     }
 }

@@ -75,17 +75,6 @@ impl<C: Cell> SequenceEncoder for Rnn<C> {
     }
 }
 
-/// Runs `$body` with `$rnn` bound to the wrapped network, whatever its cell.
-macro_rules! with_rnn {
-    ($any:expr, $rnn:ident => $body:expr) => {
-        match $any {
-            AnyRnn::Lstm($rnn) => $body,
-            AnyRnn::Gru($rnn) => $body,
-            AnyRnn::Elman($rnn) => $body,
-        }
-    };
-}
-
 impl SequenceEncoder for AnyRnn {
     type State = RnnState<3>;
 
@@ -98,7 +87,7 @@ impl SequenceEncoder for AnyRnn {
     }
 
     fn last_merge(&self) -> Option<MergeMode> {
-        with_rnn!(self, r => r.last_merge())
+        rnn_core::with_any_rnn!(self, r => r.last_merge())
     }
 
     fn try_encode(
@@ -106,7 +95,7 @@ impl SequenceEncoder for AnyRnn {
         input: Tensor<3>,
         lengths: Option<&Lengths>,
     ) -> Result<RnnOutput<Self::State>, RnnError> {
-        with_rnn!(self, r => r.try_encode(input, lengths))
+        rnn_core::with_any_rnn!(self, r => r.try_encode(input, lengths))
     }
 }
 

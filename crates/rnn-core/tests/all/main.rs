@@ -21,4 +21,5 @@ mod parity;
 mod peephole;
 mod pytorch_weights;
 mod record;
+mod slstm;
 mod util;

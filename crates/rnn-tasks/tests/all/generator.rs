@@ -53,7 +53,14 @@ fn picked(log_probs: &Tensor<2>, tokens: &[usize]) -> Vec<f32> {
 
 #[rstest]
 fn greedy_generation_follows_the_teacher_forced_model(
-    #[values(CellKind::Lstm, CellKind::Gru, CellKind::Elman)] cell: CellKind,
+    #[values(
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::Elman,
+        CellKind::MinGru,
+        CellKind::MinLstm
+    )]
+    cell: CellKind,
     #[values(None, Some(3))] condition_size: Option<usize>,
 ) {
     let device = device();

@@ -12,7 +12,14 @@ use crate::util::{Rng, assert_close};
 
 #[rstest]
 fn padding_does_not_change_any_example(
-    #[values(CellKind::Lstm, CellKind::Gru, CellKind::Elman)] cell: CellKind,
+    #[values(
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::Elman,
+        CellKind::MinGru,
+        CellKind::MinLstm
+    )]
+    cell: CellKind,
     #[values(false, true)] bidirectional: bool,
 ) {
     let device = device();
