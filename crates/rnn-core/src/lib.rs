@@ -63,13 +63,15 @@ mod weights;
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{
-    Cell, CellConfig, ElmanCell, ForgetGate, GruCell, LstmCell, MinGruCell, MinLstmCell,
-    Nonlinearity, SlstmCell, SlstmState,
+    Cell, CellConfig, ElmanCell, ForgetGate, GruCell, LstmCell, MinGruCell, MinLstmCell, MlstmCell,
+    MlstmState, Nonlinearity, SlstmCell, SlstmState,
 };
 pub use error::{RnnError, check_lengths};
 pub use fused::{kernel_threads, set_kernel_threads};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;
-pub use rnn::{Elman, Gru, Lstm, MinGru, MinLstm, Rnn, RnnConfig, RnnLayer, RnnOutput, Slstm};
+pub use rnn::{
+    Elman, Gru, Lstm, MinGru, MinLstm, Mlstm, Rnn, RnnConfig, RnnLayer, RnnOutput, Slstm,
+};
 pub use state::{CellState, RnnState};
 pub use weights::{CellWeights, FusedWeights};

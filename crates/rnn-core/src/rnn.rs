@@ -13,7 +13,7 @@ use crate::state::{stack, unstack};
 use crate::validate::{check_dropout, check_positive, check_proj_size};
 use crate::{
     Bidirectional, Cell, CellConfig, CellState, ElmanCell, ForgetGate, GruCell, Lengths, LstmCell,
-    MergeMode, MinGruCell, MinLstmCell, Nonlinearity, Recurrent, RnnState, SlstmCell,
+    MergeMode, MinGruCell, MinLstmCell, MlstmCell, Nonlinearity, Recurrent, RnnState, SlstmCell,
 };
 
 /// A stacked LSTM (`torch.nn.LSTM`).
@@ -28,6 +28,8 @@ pub type MinGru = Rnn<MinGruCell>;
 pub type MinLstm = Rnn<MinLstmCell>;
 /// A stacked sLSTM (xLSTM, Beck et al. 2024).
 pub type Slstm = Rnn<SlstmCell>;
+/// A stacked mLSTM (xLSTM, Beck et al. 2024).
+pub type Mlstm = Rnn<MlstmCell>;
 
 /// Configuration of a stacked recurrent network; the cell type is chosen at
 /// [`init`](RnnConfig::init): `let lstm: Lstm = RnnConfig::new(8, 16).init(&device);`
@@ -64,12 +66,16 @@ pub struct RnnConfig {
     /// Nonlinearity of Elman cells; other cells ignore it.
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
-    /// Number of heads of sLSTM cells ([`CellConfig::num_heads`]); 1 for other cells.
+    /// Number of heads of sLSTM and mLSTM cells ([`CellConfig::num_heads`]); 1 for other
+    /// cells.
     #[config(default = 1)]
     pub num_heads: usize,
-    /// The forget gate of sLSTM cells ([`CellConfig::forget_gate`]).
+    /// The forget gates of sLSTM and mLSTM cells ([`CellConfig::forget_gate`]).
     #[config(default = "ForgetGate::Sigmoid")]
     pub forget_gate: ForgetGate,
+    /// Steps an mLSTM runs at once ([`CellConfig::chunk_size`]).
+    #[config(default = 64)]
+    pub chunk_size: usize,
 }
 
 impl RnnConfig {
@@ -121,7 +127,8 @@ impl RnnConfig {
                     .with_bias(self.bias)
                     .with_nonlinearity(self.nonlinearity)
                     .with_num_heads(self.num_heads)
-                    .with_forget_gate(self.forget_gate);
+                    .with_forget_gate(self.forget_gate)
+                    .with_chunk_size(self.chunk_size);
                 Ok(if self.bidirectional {
                     RnnLayer::Bidirectional(Bidirectional::new(
                         cell.try_init(device)?,

@@ -71,6 +71,25 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
     }
 }
 
+/// Checks each of a state's named `parts` has the shape `expected` says (the shape, and the
+/// name of its last size in `layout`), naming the part in the error (`state.cell`).
+pub(crate) fn check_named_parts<const D: usize>(
+    parts: &[(&str, &Tensor<D>)],
+    expected: &[([usize; D], &str)],
+    layout: &str,
+) -> Result<(), RnnError> {
+    for ((name, part), (shape, size)) in parts.iter().zip(expected) {
+        if part.dims() != *shape {
+            return Err(RnnError::new(
+                format!("state.{name}"),
+                format!("shape {shape:?} ({})", layout.replace("size", size)),
+                format!("{:?}", part.dims()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Keeps `new` where `keep` is true and `old` where it is false, part by part.
 ///
 /// `keep` broadcasts against the parts (e.g. `[1, batch]` against `[hidden, batch]`). A

@@ -6,6 +6,7 @@ mod elman;
 mod gru;
 mod lstm;
 mod min;
+mod mlstm;
 mod slstm;
 
 pub use elman::{ElmanCell, Nonlinearity};
@@ -14,6 +15,7 @@ pub use lstm::LstmCell;
 pub use min::{
     InputWeights, MinCell, MinGates, MinGruCell, MinGruGates, MinLstmCell, MinLstmGates,
 };
+pub use mlstm::{MlstmCell, MlstmMemory, MlstmState, MlstmWeights, mlstm_chunkwise};
 pub use slstm::{ForgetGate, SlstmCell, SlstmState, SlstmWeights};
 
 use burn::config::Config;
@@ -156,11 +158,11 @@ pub trait Cell: Module + ModuleDisplay + Sized {
 
     /// Checks `config` asks for nothing this cell does not have, before
     /// [`from_config`](Cell::from_config). The default rejects a projection
-    /// ([`CellConfig::proj_size`]), which only LSTM cells have, as in PyTorch, and the sLSTM's
-    /// options ([`CellConfig::num_heads`], [`CellConfig::forget_gate`]).
+    /// ([`CellConfig::proj_size`]), which only LSTM cells have, as in PyTorch, and the xLSTM
+    /// cells' options ([`CellConfig::num_heads`], [`CellConfig::forget_gate`]).
     fn check_config(config: &CellConfig) -> Result<(), RnnError> {
         config.check_no_projection(Self::NAME)?;
-        config.check_no_slstm_options(Self::NAME)
+        config.check_no_xlstm_options(Self::NAME)
     }
 
     /// The sizes `(hidden, state)` that the cell's parameters give: the units (from
@@ -216,15 +218,19 @@ pub struct CellConfig {
     /// Nonlinearity of the Elman cell (PyTorch's `nonlinearity`); other cells ignore it.
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
-    /// Number of heads of an sLSTM cell, which must divide `hidden_size`: its recurrence is
-    /// block-diagonal, each head's units reading only that head's part of `h`. Other cells
-    /// have one (the default).
+    /// Number of heads of an sLSTM or mLSTM cell, which must divide `hidden_size`: an
+    /// sLSTM's recurrence is block-diagonal, each head's units reading only that head's part of
+    /// `h`; an mLSTM has a memory per head. Other cells have one (the default).
     #[config(default = 1)]
     pub num_heads: usize,
-    /// The activation of an sLSTM cell's forget gate; other cells take the default
+    /// The activation of an sLSTM or mLSTM cell's forget gates; other cells take the default
     /// ([`ForgetGate::Sigmoid`]).
     #[config(default = "ForgetGate::Sigmoid")]
     pub forget_gate: ForgetGate,
+    /// Steps an mLSTM runs at once over a sequence (its chunkwise form: memory
+    /// `O(chunk_size²)` per head and chunk); other cells ignore it.
+    #[config(default = 64)]
+    pub chunk_size: usize,
 }
 
 impl CellConfig {
@@ -249,21 +255,34 @@ impl CellConfig {
         Ok(())
     }
 
-    /// Checks the config leaves the sLSTM's options ([`num_heads`](Self::num_heads),
+    /// Checks [`num_heads`](Self::num_heads) is positive and divides the hidden size.
+    pub fn check_heads(&self) -> Result<(), RnnError> {
+        check_positive("num_heads", self.num_heads)?;
+        if !self.hidden_size.is_multiple_of(self.num_heads) {
+            return Err(RnnError::new(
+                "num_heads",
+                format!("a divisor of hidden_size {}", self.hidden_size),
+                self.num_heads.to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the config leaves the xLSTM cells' options ([`num_heads`](Self::num_heads),
     /// [`forget_gate`](Self::forget_gate)) at their defaults, for a cell type (`cell`, in the
     /// error) that has neither.
-    pub fn check_no_slstm_options(&self, cell: &str) -> Result<(), RnnError> {
+    pub fn check_no_xlstm_options(&self, cell: &str) -> Result<(), RnnError> {
         if self.num_heads != 1 {
             return Err(RnnError::new(
                 "num_heads",
-                format!("1 (only sLSTM cells have heads, not {cell})"),
+                format!("1 (only sLSTM and mLSTM cells have heads, not {cell})"),
                 self.num_heads.to_string(),
             ));
         }
         if self.forget_gate != ForgetGate::Sigmoid {
             return Err(RnnError::new(
                 "forget_gate",
-                format!("Sigmoid (only sLSTM cells choose it, not {cell})"),
+                format!("Sigmoid (only sLSTM and mLSTM cells choose it, not {cell})"),
                 format!("{:?}", self.forget_gate),
             ));
         }

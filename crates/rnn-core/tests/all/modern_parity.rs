@@ -4,8 +4,9 @@
 //! (`tests/fixtures/MODERN.md` gives the equations and layouts).
 
 use burn::module::Param;
+use burn::tensor::activation::log_sigmoid;
 use burn::tensor::{Gradients, Tensor};
-use rnn_core::cell::{MinCell, MinGates};
+use rnn_core::cell::{MinCell, MinGates, MlstmMemory, mlstm_chunkwise};
 use rnn_core::{
     Cell, CellConfig, CellState, ForgetGate, MinGruCell, MinLstmCell, Recurrent, SlstmCell,
 };
@@ -254,4 +255,101 @@ fn slstm_outputs_match_xlstm_whatever_the_first_step_rule(
     #[values("slstm_h2_mixed", "slstm_h2_mixed_seq1")] case: &str,
 ) {
     parity_except::<SlstmCell>(case, &["cell", "normalizer", "stabilizer"]);
+}
+
+/// The mLSTM's memory function against the `xlstm` package's mLSTM backends on the same
+/// `q, k, v` and gate pre-activations: `recurrent_step_stabilized_simple` (chunks of one step;
+/// from zero and from a given state), `parallel_stabilized_simple` (one chunk) and
+/// `chunkwise_simple` (its chunks). The package's chunkwise form scales the queries by
+/// `1/√dh` where the others scale the keys, so its `C` and `n` are `√dh` times ours: the test
+/// converts them. The parallel form's stabiliser omits the zero state's `m = 0`, which moves
+/// its `ε` by a factor `e^m`: equal within the tolerance.
+#[rstest]
+fn mlstm_memory_matches_xlstm_backends(
+    #[values(
+        "mlstm_recurrent_nh1",
+        "mlstm_recurrent_nh2",
+        "mlstm_recurrent_nh2_state",
+        "mlstm_parallel_nh1",
+        "mlstm_parallel_nh2",
+        "mlstm_chunkwise_nh2_cs2",
+        "mlstm_chunkwise_nh2_cs3_state"
+    )]
+    case_name: &str,
+) {
+    let case = fixture(&format!("modern/{case_name}.json"));
+    let device = autodiff_device();
+    let input = |name: &str| tensor::<4>(&case["inputs"][name], &device).require_grad();
+    let [q, k, v, i, f] = ["q", "k", "v", "igate_preact", "fgate_preact"].map(input);
+    let [batch, heads, seq, dh] = q.dims();
+    let mode = case["mode"].as_str().expect("mode");
+    let chunk_size = match mode {
+        "recurrent" => 1,
+        "parallel" => seq,
+        _ => case["chunk_size"].as_u64().expect("chunk_size") as usize,
+    };
+    // The package's chunkwise states are `√dh` times ours.
+    let scale = if mode == "chunkwise" {
+        (dh as f64).sqrt()
+    } else {
+        1.0
+    };
+    let initial = case.get("initial_state").map(|s| {
+        let part = |name: &str| tensor::<4>(&s[name], &device).require_grad();
+        (part("C"), part("n"), part("m"))
+    });
+    let state = match &initial {
+        Some((c, n, m)) => MlstmMemory {
+            memory: c.clone() / scale,
+            normalizer: n.clone() / scale,
+            stabilizer: m.clone(),
+        },
+        None => MlstmMemory::zeros(batch, heads, dh, &device),
+    };
+    let log_f = log_sigmoid(f.clone());
+    let (h, state) = mlstm_chunkwise(
+        q.clone(),
+        k.clone(),
+        v.clone(),
+        i.clone(),
+        log_f,
+        state,
+        chunk_size,
+    );
+    assert_matches(
+        &format!("{case_name}: output"),
+        &values(&h),
+        &case["output"],
+    );
+    let mut loss = (h * tensor::<4>(&case["w_out"], &device)).sum();
+    let finals = [
+        ("C", state.memory * scale),
+        ("n", state.normalizer * scale),
+        ("m", state.stabilizer),
+    ];
+    for (name, t) in finals {
+        if let Some(expected) = case["final_state"].get(name) {
+            assert_matches(&format!("{case_name}: final {name}"), &values(&t), expected);
+            loss = loss + (t * tensor::<4>(&case["w_state"][name], &device)).sum();
+        }
+    }
+    let grads = loss.backward();
+    let expected = &case["grads"];
+    for (name, t) in [
+        ("q", &q),
+        ("k", &k),
+        ("v", &v),
+        ("igate_preact", &i),
+        ("fgate_preact", &f),
+    ] {
+        let actual = values(&t.grad(&grads).expect("a gradient"));
+        assert_matches(&format!("{case_name}: d {name}"), &actual, &expected[name]);
+    }
+    if let Some((c, n, m)) = &initial {
+        for (name, t) in [("C", c), ("n", n), ("m", m)] {
+            let actual = values(&t.grad(&grads).expect("a gradient"));
+            let what = format!("{case_name}: d initial {name}");
+            assert_matches(&what, &actual, &expected[format!("initial_state.{name}")]);
+        }
+    }
 }

@@ -170,7 +170,7 @@ fn bad_arguments_are_errors() {
                 .with_num_heads(2)
                 .try_init::<LstmCell>(&device)
         ),
-        "num_heads: expected 1 (only sLSTM cells have heads, not LSTM), got 2"
+        "num_heads: expected 1 (only sLSTM and mLSTM cells have heads, not LSTM), got 2"
     );
     assert_eq!(
         error(
@@ -178,7 +178,7 @@ fn bad_arguments_are_errors() {
                 .with_forget_gate(ForgetGate::Exponential)
                 .try_init::<GruCell>(&device)
         ),
-        "forget_gate: expected Sigmoid (only sLSTM cells choose it, not GRU), got Exponential"
+        "forget_gate: expected Sigmoid (only sLSTM and mLSTM cells choose it, not GRU), got Exponential"
     );
     assert_eq!(
         error(

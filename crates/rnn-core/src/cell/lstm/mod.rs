@@ -57,7 +57,7 @@ impl Cell for LstmCell {
 
     /// Accepts a projection ([`CellConfig::proj_size`]).
     fn check_config(config: &CellConfig) -> Result<(), RnnError> {
-        config.check_no_slstm_options(Self::NAME)
+        config.check_no_xlstm_options(Self::NAME)
     }
 
     /// `h` has the projection's rows when the cell projects its state.

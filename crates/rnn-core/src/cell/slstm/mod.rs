@@ -14,7 +14,6 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
 use crate::RnnError;
-use crate::validate::check_positive;
 
 /// How the sLSTM's forget gate is activated (`log f` from its pre-activation `f̃`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -80,15 +79,7 @@ impl Cell for SlstmCell {
     /// Rejects a projection, and heads that do not divide the hidden size.
     fn check_config(config: &CellConfig) -> Result<(), RnnError> {
         config.check_no_projection(Self::NAME)?;
-        check_positive("num_heads", config.num_heads)?;
-        if !config.hidden_size.is_multiple_of(config.num_heads) {
-            return Err(RnnError::new(
-                "num_heads",
-                format!("a divisor of hidden_size {}", config.hidden_size),
-                config.num_heads.to_string(),
-            ));
-        }
-        Ok(())
+        config.check_heads()
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

@@ -2,6 +2,7 @@
 
 use burn::tensor::Tensor;
 
+use crate::state::check_named_parts;
 use crate::{CellState, RnnError};
 
 /// The state of an [`SlstmCell`](super::SlstmCell): four parts of rank `D` (`[batch,
@@ -18,9 +19,6 @@ pub struct SlstmState<const D: usize> {
     /// The stabiliser `m`, the log-scale the gates' exponentials are taken relative to.
     pub stabilizer: Tensor<D>,
 }
-
-/// The parts' names, in order.
-const NAMES: [&str; 4] = ["hidden", "cell", "normalizer", "stabilizer"];
 
 impl<const D: usize> CellState<D> for SlstmState<D> {
     fn into_parts(self) -> Vec<Tensor<D>> {
@@ -50,16 +48,12 @@ impl<const D: usize> CellState<D> for SlstmState<D> {
         layout: &str,
         _cell: &str,
     ) -> Result<(), RnnError> {
-        let parts = [&self.hidden, &self.cell, &self.normalizer, &self.stabilizer];
-        for ((name, part), (shape, size)) in NAMES.iter().zip(parts).zip(expected) {
-            if part.dims() != *shape {
-                return Err(RnnError::new(
-                    format!("state.{name}"),
-                    format!("shape {shape:?} ({})", layout.replace("size", size)),
-                    format!("{:?}", part.dims()),
-                ));
-            }
-        }
-        Ok(())
+        let parts = [
+            ("hidden", &self.hidden),
+            ("cell", &self.cell),
+            ("normalizer", &self.normalizer),
+            ("stabilizer", &self.stabilizer),
+        ];
+        check_named_parts(&parts, expected, layout)
     }
 }
