@@ -14,6 +14,7 @@ mod long_sequences;
 mod malformed_files;
 mod measure;
 mod min_cells;
+mod mlstm;
 mod modern_parity;
 mod nonfinite;
 mod padding;
