@@ -5,7 +5,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
-use rnn_tasks::rnn_core::{AnyRnn, Rnn};
+use rnn_tasks::rnn_core::{AnyRnn, Cell, MlstmCell, Rnn, SlstmCell};
 use rnn_tasks::{
     InputConfig, Pooling, RecurrentConfig, SequenceClassifier, SequenceClassifierConfig,
     SequenceTagger, SequenceTaggerConfig,
@@ -99,6 +99,47 @@ fn a_tagger_reads_each_padded_example_as_alone() {
             let padding = row(&y, b).narrow(1, len, SEQ - len);
             assert!(values(&padding).iter().all(|&v| v == 0.0), "0 past {len}");
         }
+    }
+}
+
+/// The xLSTM cells (two heads, their own states) as encoders: 2 bidirectional layers.
+fn xlstm_encoder<C: Cell>(device: &Device) -> Rnn<C> {
+    recurrent()
+        .rnn_config(FEATURES)
+        .with_num_heads(2)
+        .with_chunk_size(2)
+        .init(device)
+}
+
+fn heads_read_each_padded_example_as_alone<C: Cell>() {
+    let device = device();
+    let x = batch(&device);
+    for pooling in [Pooling::Last, Pooling::Attention] {
+        let head = classifier_config(pooling).init_with(xlstm_encoder::<C>(&device), &device);
+        let out = head.forward(x.clone(), Some(&LENGTHS));
+        assert_eq!(out.logits.dims(), [LENGTHS.len(), CLASSES]);
+        for b in 0..LENGTHS.len() {
+            let one = head.forward(alone(&x, b), None);
+            let what = format!("{} classifier {pooling:?} example {b}", C::NAME);
+            assert_close(&what, &row(&out.logits, b), &one.logits, TOL);
+        }
+    }
+    let head = tagger_config().init_with(xlstm_encoder::<C>(&device), &device);
+    let y = head.forward(x.clone(), Some(&LENGTHS));
+    for (b, &len) in LENGTHS.iter().enumerate() {
+        let one = head.forward(alone(&x, b), None);
+        let what = format!("{} tagger example {b}", C::NAME);
+        assert_close(&what, &row(&y, b).narrow(1, 0, len), &one, TOL);
+    }
+}
+
+/// The sLSTM and mLSTM run through the classifier and the tagger as any cell does.
+#[rstest]
+fn xlstm_heads_read_each_padded_example_as_alone(#[values("slstm", "mlstm")] cell: &str) {
+    match cell {
+        "slstm" => heads_read_each_padded_example_as_alone::<SlstmCell>(),
+        "mlstm" => heads_read_each_padded_example_as_alone::<MlstmCell>(),
+        _ => unreachable!(),
     }
 }
 
