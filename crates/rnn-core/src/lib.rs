@@ -59,6 +59,7 @@ mod scan;
 mod state;
 pub mod validate;
 mod weights;
+pub mod xlstm;
 
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};

@@ -137,7 +137,7 @@ impl StateDict {
 }
 
 /// Normalises a key prefix: `"encoder.rnn"` and `"encoder.rnn."` both give `"encoder.rnn."`.
-fn normalise(prefix: &str) -> String {
+pub(crate) fn normalise(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('.') {
         prefix.to_string()
     } else {
@@ -161,19 +161,17 @@ fn gate_names(gates: usize) -> &'static str {
     }
 }
 
-/// Takes `key` out of the dict as f32 data of PyTorch shape `expected`.
-fn take(
-    dict: &StateDict,
+/// The tensor under `key`, which must be a floating-point one; `shape` describes the expected
+/// shape when there is none.
+pub(crate) fn float_tensor<'d>(
+    dict: &'d StateDict,
     key: &str,
-    expected: &[usize],
-    gates: usize,
-    hidden: usize,
-    cell: &str,
-) -> Result<TensorData, RnnError> {
+    shape: &str,
+) -> Result<&'d TensorData, RnnError> {
     let data = dict.tensors.get(key).ok_or_else(|| {
         RnnError::new(
             key,
-            format!("a tensor of shape {expected:?} ({cell})"),
+            format!("a tensor of shape {shape}"),
             "no such key in the state dict",
         )
     })?;
@@ -187,6 +185,19 @@ fn take(
             format!("{:?}", data.dtype()),
         ));
     }
+    Ok(data)
+}
+
+/// Takes `key` out of the dict as f32 data of PyTorch shape `expected`.
+fn take(
+    dict: &StateDict,
+    key: &str,
+    expected: &[usize],
+    gates: usize,
+    hidden: usize,
+    cell: &str,
+) -> Result<TensorData, RnnError> {
+    let data = float_tensor(dict, key, &format!("{expected:?} ({cell})"))?;
     let shape = data.shape().to_vec();
     if shape != expected {
         let hint = match shape.first() {
@@ -217,7 +228,10 @@ fn host_f32(data: TensorData) -> TensorData {
 
 /// `param` holding `data` instead, on its device, with its id and its gradient requirement: a
 /// loaded network trains like the one it replaces (as with Burn's record loading).
-fn loaded<const D: usize>(param: &Param<Tensor<D>>, data: TensorData) -> Param<Tensor<D>> {
+pub(crate) fn loaded<const D: usize>(
+    param: &Param<Tensor<D>>,
+    data: TensorData,
+) -> Param<Tensor<D>> {
     let tensor = Tensor::from_data(data, &param.lazy_device());
     param.clone().transform_for_load(tensor, param.id)
 }

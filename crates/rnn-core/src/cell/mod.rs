@@ -6,8 +6,8 @@ mod elman;
 mod gru;
 mod lstm;
 mod min;
-mod mlstm;
-mod slstm;
+pub(crate) mod mlstm;
+pub(crate) mod slstm;
 
 pub use elman::{ElmanCell, Nonlinearity};
 pub use gru::GruCell;

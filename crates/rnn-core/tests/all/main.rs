@@ -24,3 +24,4 @@ mod pytorch_weights;
 mod record;
 mod slstm;
 mod util;
+mod xlstm_stack;

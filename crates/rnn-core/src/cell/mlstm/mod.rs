@@ -9,6 +9,7 @@ mod weights;
 pub use memory::{MlstmMemory, mlstm_chunkwise};
 pub use state::MlstmState;
 pub use weights::MlstmWeights;
+pub(crate) use weights::gate_biases;
 
 use burn::module::Module;
 use burn::tensor::activation::{log_sigmoid, sigmoid};

@@ -31,19 +31,7 @@ impl MlstmWeights {
     pub fn init(config: &CellConfig, device: &Device) -> Self {
         let (input, hidden, heads) = (config.input_size, config.hidden_size, config.num_heads);
         let std = (2.0 / (5.0 * input as f64)).sqrt();
-        let input_bias: Tensor<1> = Initializer::Normal {
-            mean: 0.0,
-            std: 0.1,
-        }
-        .init([heads], device)
-        .val();
-        let forget_bias: Vec<f32> = (0..heads)
-            .map(|k| match heads {
-                1 => 3.0,
-                _ => 3.0 + 3.0 * k as f32 / (heads - 1) as f32,
-            })
-            .collect();
-        let forget_bias = Tensor::from_floats(forget_bias.as_slice(), device);
+        let (input_bias, forget_bias) = gate_biases(heads, device);
         Self {
             weight: Initializer::Normal { mean: 0.0, std }.init([4 * hidden, input], device),
             bias: config
@@ -70,6 +58,24 @@ impl MlstmWeights {
         let bias = Tensor::cat(vec![units_bias, self.gate_bias.val()], 0);
         project(weight, Some(bias), x)
     }
+}
+
+/// The `xlstm` package's initial biases of the mLSTM's gates, one per head: the input
+/// gates' normal with deviation 0.1, the forget gates' spread from 3 to 6 over the heads.
+pub(crate) fn gate_biases(heads: usize, device: &Device) -> (Tensor<1>, Tensor<1>) {
+    let input = Initializer::Normal {
+        mean: 0.0,
+        std: 0.1,
+    }
+    .init::<1, _>([heads], device)
+    .val();
+    let forget: Vec<f32> = (0..heads)
+        .map(|k| match heads {
+            1 => 3.0,
+            _ => 3.0 + 3.0 * k as f32 / (heads - 1) as f32,
+        })
+        .collect();
+    (input, Tensor::from_floats(forget.as_slice(), device))
 }
 
 impl CellWeights for MlstmWeights {

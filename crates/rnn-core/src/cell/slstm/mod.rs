@@ -6,6 +6,7 @@ mod weights;
 
 pub use state::SlstmState;
 pub use weights::SlstmWeights;
+pub(crate) use weights::{block_diagonal, powerlaw_forget_bias};
 
 use burn::config::Config;
 use burn::module::Module;
@@ -14,6 +15,42 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
 use crate::RnnError;
+
+/// The sLSTM's gate math: the next state from the step's pre-activations `gates: [4 * H,
+/// batch]` (input and recurrent projections and bias, gates `i, f, z, o`) and `state` (parts
+/// `[H, batch]`), feature-major. The one home of the equations of [`SlstmCell`], which the
+/// xLSTM block's sLSTM layer runs too.
+pub(crate) fn step(
+    gates: Tensor<2>,
+    state: SlstmState<2>,
+    forget_gate: ForgetGate,
+) -> SlstmState<2> {
+    let hidden = gates.dims()[0] / 4;
+    let gate = |k: usize| gates.clone().narrow(0, k * hidden, hidden);
+    let (i, f, z, o) = (gate(0), gate(1), gate(2), gate(3));
+    let log_f = match forget_gate {
+        ForgetGate::Sigmoid => log_sigmoid(f),
+        ForgetGate::Exponential => f,
+    };
+    let (m, n, c) = (state.stabilizer, state.normalizer, state.cell);
+    let log_f_m = log_f + m;
+    let first = n.clone().equal_elem(0.0);
+    let m_next = i
+        .clone()
+        .max_pair(log_f_m.clone())
+        .mask_where(first, i.clone());
+    let i = (i - m_next.clone()).exp().clamp_max(1.0);
+    let f = (log_f_m - m_next.clone()).exp().clamp_max(1.0);
+    let c_next = f.clone() * c + i.clone() * z.tanh();
+    let n_next = f * n + i;
+    let h_next = sigmoid(o) * c_next.clone() / n_next.clone();
+    SlstmState {
+        hidden: h_next,
+        cell: c_next,
+        normalizer: n_next,
+        stabilizer: m_next,
+    }
+}
 
 /// How the sLSTM's forget gate is activated (`log f` from its pre-activation `f̃`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -87,32 +124,8 @@ impl Cell for SlstmCell {
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: SlstmState<2>) -> SlstmState<2> {
-        let hidden = self.hidden_size();
-        let gates = projected + self.weights.project_hidden(state.hidden);
-        let gate = |k: usize| gates.clone().narrow(0, k * hidden, hidden);
-        let (i, f, z, o) = (gate(0), gate(1), gate(2), gate(3));
-        let log_f = match self.forget_gate {
-            ForgetGate::Sigmoid => log_sigmoid(f),
-            ForgetGate::Exponential => f,
-        };
-        let (m, n, c) = (state.stabilizer, state.normalizer, state.cell);
-        let log_f_m = log_f + m;
-        let first = n.clone().equal_elem(0.0);
-        let m_next = i
-            .clone()
-            .max_pair(log_f_m.clone())
-            .mask_where(first, i.clone());
-        let i = (i - m_next.clone()).exp().clamp_max(1.0);
-        let f = (log_f_m - m_next.clone()).exp().clamp_max(1.0);
-        let c_next = f.clone() * c + i.clone() * z.tanh();
-        let n_next = f * n + i;
-        let h_next = sigmoid(o) * c_next.clone() / n_next.clone();
-        SlstmState {
-            hidden: h_next,
-            cell: c_next,
-            normalizer: n_next,
-            stabilizer: m_next,
-        }
+        let recurrent = self.weights.project_hidden(state.hidden.clone());
+        step(projected + recurrent, state, self.forget_gate)
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

@@ -27,30 +27,17 @@ pub struct SlstmWeights {
 impl SlstmWeights {
     /// The `xlstm` package's initialisation: input weights normal with standard deviation
     /// `sqrt(2 / (5 * input))` ("small init"), recurrent weights zero, and biases zero but the
-    /// forget gate's, which spread each head's units from `+5` to `-7` (its
-    /// "powerlaw_blockdependent", `5 - 12 (j / (dh - 1))^0.3` for unit `j`), so that the units
-    /// start out with memories from long to short.
+    /// forget gate's, which spread each head's units from `+5` to `-7`
+    /// ([`powerlaw_forget_bias`] of a first block), so that the units start out with memories
+    /// from long to short.
     pub fn init(config: &CellConfig, device: &Device) -> Self {
         let (input, hidden, heads) = (config.input_size, config.hidden_size, config.num_heads);
         let dh = hidden / heads;
         let std = (2.0 / (5.0 * input as f64)).sqrt();
         let normal = Initializer::Normal { mean: 0.0, std };
-        let bias = config.bias.then(|| {
-            let mut values = vec![0.0f32; 4 * hidden];
-            for (u, value) in values[hidden..2 * hidden].iter_mut().enumerate() {
-                let j = u % dh;
-                let t = if dh > 1 {
-                    j as f64 / (dh - 1) as f64
-                } else {
-                    0.0
-                };
-                *value = (5.0 - 12.0 * t.powf(0.3)) as f32;
-            }
-            Param::from_tensor(Tensor::from_data(
-                TensorData::new(values, [4 * hidden]),
-                device,
-            ))
-        });
+        let bias = config
+            .bias
+            .then(|| Param::from_tensor(powerlaw_forget_bias(hidden, heads, 0.0, device)));
         Self {
             weight_ih: normal.init([4 * hidden, input], device),
             weight_hh: Initializer::Zeros.init([heads, 4 * dh, dh], device),
@@ -69,17 +56,46 @@ impl SlstmWeights {
     }
 
     /// The recurrent pre-activations, feature-major and gate-major: `h: [H, batch]` →
-    /// `[4 * H, batch]`, each head's block applied to its part of `h` (one batched matmul).
+    /// `[4 * H, batch]` ([`block_diagonal`]).
     pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
-        let [heads, rows, dh] = self.weight_hh.dims();
-        let batch = h.dims()[1];
-        self.weight_hh
-            .val()
-            .matmul(h.reshape([heads, dh, batch]))
-            .reshape([heads, rows / dh, dh, batch])
-            .swap_dims(0, 1)
-            .reshape([heads * rows, batch])
+        block_diagonal(self.weight_hh.val(), h)
     }
+}
+
+/// The `xlstm` package's sLSTM bias ("powerlaw_blockdependent"): zero but the forget gates',
+/// unit `j` of each head `5 - 12 (j / (dh - 1))^(0.3 + 1.3 depth)`, from `+5` (long memory)
+/// down to `-7` (short); `depth` is the block's place in an xLSTM stack, 0 to 1. Gate-major
+/// `[4 * hidden]`.
+pub(crate) fn powerlaw_forget_bias(
+    hidden: usize,
+    heads: usize,
+    depth: f64,
+    device: &Device,
+) -> Tensor<1> {
+    let dh = hidden / heads;
+    let mut values = vec![0.0f32; 4 * hidden];
+    for (u, value) in values[hidden..2 * hidden].iter_mut().enumerate() {
+        let j = u % dh;
+        let t = if dh > 1 {
+            j as f64 / (dh - 1) as f64
+        } else {
+            0.0
+        };
+        *value = (5.0 - 12.0 * t.powf(0.3 + 1.3 * depth)) as f32;
+    }
+    Tensor::from_data(TensorData::new(values, [4 * hidden]), device)
+}
+
+/// Each head's recurrent block `weight_hh: [heads, 4 * dh, dh]` applied to its part of `h:
+/// [H, batch]`, in one batched matmul; the result gate-major, `[4 * H, batch]`.
+pub(crate) fn block_diagonal(weight_hh: Tensor<3>, h: Tensor<2>) -> Tensor<2> {
+    let [heads, rows, dh] = weight_hh.dims();
+    let batch = h.dims()[1];
+    weight_hh
+        .matmul(h.reshape([heads, dh, batch]))
+        .reshape([heads, rows / dh, dh, batch])
+        .swap_dims(0, 1)
+        .reshape([heads * rows, batch])
 }
 
 impl CellWeights for SlstmWeights {

@@ -1,0 +1,219 @@
+//! xLSTM block stacks against the `xlstm` package's `xLSTMBlockStack` (fixtures made by
+//! `tests/fixtures/xlstm_blocks.py`): a stack built with the same configuration loads the
+//! package's checkpoint (in the layouts of both its sLSTM backends) and computes its output
+//! and the gradients of the input and of every parameter; bad checkpoints are errors naming
+//! the key.
+
+use burn::tensor::{Tensor, TensorData};
+use rnn_core::pytorch::StateDict;
+use rnn_core::xlstm::{StackParam, XlstmStack, XlstmStackConfig};
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::backend::{autodiff_device, device};
+use crate::util::{assert_close, fixture, tensor, values};
+
+fn path(file: &str) -> String {
+    format!(
+        "{}/tests/fixtures/xlstm_blocks/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The configuration the fixture's stack was built with, running the mLSTM memory in chunks
+/// of `chunk_size` steps.
+fn config(case: &Value, chunk_size: usize) -> XlstmStackConfig {
+    let c = &case["config"];
+    let derived = &case["derived"];
+    let size = |v: &Value| v.as_u64().expect("a size") as usize;
+    let blocks = size(&c["num_blocks"]);
+    let slstm_at = match &derived["slstm_at"] {
+        Value::String(all) if all == "all" => (0..blocks).collect(),
+        list => list
+            .as_array()
+            .expect("slstm_at")
+            .iter()
+            .map(size)
+            .collect(),
+    };
+    let mut config = XlstmStackConfig::new(size(&c["embedding_dim"]), blocks)
+        .with_slstm_at(slstm_at)
+        .with_chunk_size(chunk_size)
+        .with_post_blocks_norm(c["add_post_blocks_norm"].as_bool().expect("norm"));
+    if let Some(m) = derived.get("mlstm") {
+        let factor = c["mlstm_block"]["mlstm"]["proj_factor"]
+            .as_f64()
+            .expect("factor");
+        config = config
+            .with_mlstm_heads(size(&m["num_heads"]))
+            .with_qkv_block_size(size(&m["qkv_proj_blocksize"]))
+            .with_conv_kernel(size(&m["conv1d_kernel_size"]))
+            .with_mlstm_proj_factor(factor);
+    }
+    if let Some(s) = derived.get("slstm") {
+        let factor = c["slstm_block"]["feedforward"]["proj_factor"]
+            .as_f64()
+            .expect("factor");
+        config = config
+            .with_slstm_heads(size(&s["num_heads"]))
+            .with_conv_kernel(size(&s["conv1d_kernel_size"]))
+            .with_ffn_proj_factor(factor);
+    }
+    config
+}
+
+fn loaded(
+    case: &Value,
+    file: &str,
+    chunk_size: usize,
+    device: &burn::tensor::Device,
+) -> XlstmStack {
+    let dict = StateDict::read_safetensors(path(file)).expect("the checkpoint reads");
+    config(case, chunk_size)
+        .init(device)
+        .load_state_dict(&dict, "", true)
+        .expect("the checkpoint loads")
+}
+
+/// Within `tol`, relative to values above 1.
+fn assert_matches(what: &str, actual: &[f32], expected: &Value, tol: f32) {
+    let expected: Vec<f32> = expected["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|v| v.as_f64().expect("a number") as f32)
+        .collect();
+    assert_eq!(actual.len(), expected.len(), "{what}: sizes differ");
+    for (k, (a, e)) in actual.iter().zip(&expected).enumerate() {
+        assert!(
+            (a - e).abs() <= tol * e.abs().max(1.0),
+            "{what}[{k}]: got {a}, expected {e}"
+        );
+    }
+}
+
+/// The package's parallel mLSTM form and our chunkwise one differ by `O(ε e^m)` (see
+/// `modern_parity.rs`), and f32 against f64 through several blocks: `2e-4`, relative.
+#[rstest]
+fn a_stack_loads_the_package_checkpoint_and_computes_its_outputs_and_gradients(
+    #[values("mlstm_e16_b1", "slstm_e8_b1", "slstm_e8_b2", "mixed_e8_b3")] case_name: &str,
+    #[values(2, 64)] chunk_size: usize,
+) {
+    let case = fixture(&format!("xlstm_blocks/{case_name}.json"));
+    let device = autodiff_device();
+    let mut stack = loaded(
+        &case,
+        &format!("{case_name}.safetensors"),
+        chunk_size,
+        &device,
+    );
+    let x: Tensor<3> = tensor::<3>(&case["input"], &device).require_grad();
+    let output = stack.forward(x.clone());
+    let tol = 2e-4;
+    assert_matches(
+        &format!("{case_name}: output"),
+        &values(&output),
+        &case["output"],
+        tol,
+    );
+    let grads = (output * tensor::<3>(&case["w_out"], &device))
+        .sum()
+        .backward();
+    let d_input = values(&x.grad(&grads).expect("d input"));
+    assert_matches(
+        &format!("{case_name}: d input"),
+        &d_input,
+        &case["grads"]["input"],
+        tol,
+    );
+    for (name, param) in stack.pytorch_parameters() {
+        let grad = match param {
+            StackParam::Vector(p) => values(&p.grad(&grads).expect("a gradient")),
+            StackParam::Matrix(p) => values(&p.grad(&grads).expect("a gradient")),
+            StackParam::Cube(p) => values(&p.grad(&grads).expect("a gradient")),
+        };
+        let expected = &case["grads"][format!("params.{name}")];
+        assert_matches(&format!("{case_name}: d {name}"), &grad, expected, tol);
+    }
+}
+
+/// GPU-trained checkpoints hold the sLSTM kernel and bias in the package's cuda layout.
+#[rstest]
+fn the_cuda_layout_loads_as_the_vanilla_one(
+    #[values("slstm_e8_b1", "slstm_e8_b2", "mixed_e8_b3")] case_name: &str,
+) {
+    let case = fixture(&format!("xlstm_blocks/{case_name}.json"));
+    let device = device();
+    let vanilla = loaded(&case, &format!("{case_name}.safetensors"), 64, &device);
+    let cuda = loaded(
+        &case,
+        &format!("{case_name}.cuda_layout.safetensors"),
+        64,
+        &device,
+    );
+    let x: Tensor<3> = tensor(&case["input"], &device);
+    assert_close("output", &cuda.forward(x.clone()), &vanilla.forward(x), 0.0);
+}
+
+#[test]
+fn bad_checkpoints_and_inputs_are_errors() {
+    let case = fixture("xlstm_blocks/mixed_e8_b3.json");
+    let device = device();
+    let dict = StateDict::read_safetensors(path("mixed_e8_b3.safetensors")).unwrap();
+    let stack = || config(&case, 64).init(&device);
+    let error = |dict: &StateDict| {
+        stack()
+            .load_state_dict(dict, "", true)
+            .unwrap_err()
+            .to_string()
+    };
+
+    let mut missing = dict.clone();
+    missing.tensors.remove("blocks.1.xlstm.igate.weight");
+    assert_eq!(
+        error(&missing),
+        "blocks.1.xlstm.igate.weight: expected a tensor of shape [2, 4, 4], got no such key in \
+         the state dict"
+    );
+    let mut reshaped = dict.clone();
+    reshaped.tensors.insert(
+        "blocks.0.xlstm.proj_up.weight".into(),
+        TensorData::new(vec![0.0f32; 8 * 8], [8, 8]),
+    );
+    assert_eq!(
+        error(&reshaped),
+        "blocks.0.xlstm.proj_up.weight: expected shape [128, 8] (the stack's configuration), got \
+         [8, 8]"
+    );
+    let mut extra = dict.clone();
+    extra.tensors.insert(
+        "blocks.0.xlstm.proj_up.bias".into(),
+        TensorData::new(vec![0.0f32; 128], [128]),
+    );
+    assert_eq!(
+        error(&extra),
+        "blocks.0.xlstm.proj_up.bias: expected no such key under prefix \"\" (strict loading), \
+         got a tensor of shape [128]"
+    );
+    assert!(stack().load_state_dict(&extra, "", false).is_ok());
+
+    let wrong = XlstmStackConfig::new(8, 3)
+        .with_slstm_at(vec![3])
+        .try_init(&device);
+    assert_eq!(
+        wrong.unwrap_err().to_string(),
+        "slstm_at: expected block indices below num_blocks 3, got [3] (holding 3)"
+    );
+    let heads = XlstmStackConfig::new(8, 1)
+        .with_slstm_heads(3)
+        .try_init(&device);
+    assert_eq!(
+        heads.unwrap_err().to_string(),
+        "slstm_heads: expected a divisor of embedding_size 8, got 3"
+    );
+    let bad_input = stack().try_forward(Tensor::zeros([2, 6, 5], &device));
+    assert_eq!(
+        bad_input.unwrap_err().to_string(),
+        "input: expected feature size 8 (last dimension), got 5"
+    );
+}
