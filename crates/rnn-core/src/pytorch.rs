@@ -42,6 +42,31 @@ fn file_error(path: &Path, expected: &str, error: impl std::fmt::Display) -> Rnn
 }
 
 impl StateDict {
+    /// Checks every key under `prefix` is one of `used`, as strict loading asks
+    /// (`load_state_dict(strict=True)`); `hint` adds to the error for a given key.
+    pub(crate) fn check_no_other_key(
+        &self,
+        prefix: &str,
+        used: &std::collections::BTreeSet<String>,
+        hint: impl Fn(&str) -> &'static str,
+    ) -> Result<(), RnnError> {
+        match self
+            .tensors
+            .iter()
+            .find(|(key, _)| key.starts_with(prefix) && !used.contains(*key))
+        {
+            Some((key, data)) => Err(RnnError::new(
+                key.as_str(),
+                format!(
+                    "no such key under prefix {prefix:?} (strict loading){}",
+                    hint(key)
+                ),
+                format!("a tensor of shape {:?}", data.shape().to_vec()),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Reads a safetensors file (e.g. written by `safetensors.torch.save_file(model.state_dict())`).
     pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, RnnError> {
         let path = path.as_ref();
@@ -332,26 +357,17 @@ impl<C: PytorchCell> Rnn<C> {
                 }
             }
         }
-        let unexpected = dict
-            .tensors
-            .iter()
-            .find(|(key, _)| key.starts_with(&prefix) && !used.contains(*key));
-        match unexpected {
-            Some((key, data)) if strict => {
-                let no_bias = key.contains("bias") && !used.iter().any(|k| k.contains("bias"));
-                let hint = if no_bias {
+        if strict {
+            let no_bias = !used.iter().any(|k| k.contains("bias"));
+            dict.check_no_other_key(&prefix, &used, |key| {
+                if no_bias && key.contains("bias") {
                     " (the network was built with bias = false)"
                 } else {
                     ""
-                };
-                Err(RnnError::new(
-                    key.as_str(),
-                    format!("no such key under prefix {prefix:?} (strict loading){hint}"),
-                    format!("a tensor of shape {:?}", data.shape().to_vec()),
-                ))
-            }
-            _ => Ok(self),
+                }
+            })?;
         }
+        Ok(self)
     }
 
     /// The network's weights as a PyTorch `state_dict` (f32), keys under `prefix`: what

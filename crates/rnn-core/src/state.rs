@@ -71,6 +71,55 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
     }
 }
 
+/// Implements [`CellState`] for a state struct `$state<const D>` whose fields are its parts,
+/// in order, the first the output `h`; `check` names the parts by their fields
+/// (`state.normalizer`). `$cell` names the cell in panics.
+macro_rules! cell_state_of_fields {
+    ($state:ident, $cell:literal, [$first:ident $(, $part:ident)*]) => {
+        impl<const D: usize> $crate::CellState<D> for $state<D> {
+            fn into_parts(self) -> Vec<Tensor<D>> {
+                vec![self.$first $(, self.$part)*]
+            }
+
+            fn from_parts(parts: Vec<Tensor<D>>) -> Self {
+                let count = [stringify!($first) $(, stringify!($part))*].len();
+                assert_eq!(
+                    parts.len(),
+                    count,
+                    "{} state: expected {count} parts, got {}",
+                    $cell,
+                    parts.len()
+                );
+                let mut parts = parts.into_iter();
+                let mut next = || parts.next().expect("counted");
+                Self {
+                    $first: next(),
+                    $($part: next(),)*
+                }
+            }
+
+            fn output(&self) -> Tensor<D> {
+                self.$first.clone()
+            }
+
+            /// Names the parts by their fields (`state.normalizer`).
+            fn check(
+                &self,
+                expected: &[([usize; D], &str)],
+                layout: &str,
+                _cell: &str,
+            ) -> Result<(), $crate::RnnError> {
+                let parts = [
+                    (stringify!($first), &self.$first)
+                    $(, (stringify!($part), &self.$part))*
+                ];
+                $crate::state::check_named_parts(&parts, expected, layout)
+            }
+        }
+    };
+}
+pub(crate) use cell_state_of_fields;
+
 /// Checks each of a state's named `parts` has the shape `expected` says (the shape, and the
 /// name of its last size in `layout`), naming the part in the error (`state.cell`).
 pub(crate) fn check_named_parts<const D: usize>(

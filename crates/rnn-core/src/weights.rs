@@ -141,15 +141,12 @@ impl CellWeights for FusedWeights {
 
     /// From `weight_hh`'s `G * H` rows.
     fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
-        let [rows, cols] = self.weight_hh.dims();
-        if rows == 0 || !rows.is_multiple_of(gates) {
-            return Err(RnnError::new(
-                format!("{name}.weights.weight_hh"),
-                format!("{gates} gates × hidden_size rows ({cell})"),
-                format!("shape {:?}", [rows, cols]),
-            ));
-        }
-        Ok(rows / gates)
+        units_from_rows(
+            &self.weight_hh,
+            gates,
+            &format!("{name}.weights.weight_hh"),
+            cell,
+        )
     }
 
     fn check(
@@ -192,6 +189,48 @@ impl CellWeights for FusedWeights {
         }
         Ok(())
     }
+}
+
+/// The units `rows / gates` of a gate-major `weight` (called `name` in the error, which says
+/// so when its rows are not a whole number of `gates`; `cell` names the cell kind).
+pub(crate) fn units_from_rows(
+    weight: &Param<Tensor<2>>,
+    gates: usize,
+    name: &str,
+    cell: &str,
+) -> Result<usize, RnnError> {
+    let [rows, cols] = weight.dims();
+    if rows == 0 || !rows.is_multiple_of(gates) {
+        return Err(RnnError::new(
+            name,
+            format!("{gates} gates × hidden_size rows ({cell})"),
+            format!("shape {:?}", [rows, cols]),
+        ));
+    }
+    Ok(rows / gates)
+}
+
+/// Checks a gate-major input projection of a cell (`cell`: `cells[1]`) of `gates` gates of
+/// `hidden` units reading `input` features: `weights.<weight.0>: [gates * hidden, input]` and,
+/// when given, `weights.<bias.0>: [gates * hidden]`, of `dtype` on `device`.
+pub(crate) fn check_projection(
+    cell: &str,
+    weight: (&str, &Param<Tensor<2>>),
+    bias: Option<(&str, &Param<Tensor<1>>)>,
+    [gates, input, hidden]: [usize; 3],
+    dtype: DType,
+    device: &Device,
+) -> Result<(), RnnError> {
+    let width = gates * hidden;
+    let sizes = format!("{gates} gates × hidden_size {hidden}");
+    let what = format!("{sizes}, input_size {input}");
+    let name = format!("{cell}.weights.{}", weight.0);
+    check_parameter(&name, weight.1, [width, input], &what, dtype, device)?;
+    if let Some((bias_name, bias)) = bias {
+        let name = format!("{cell}.weights.{bias_name}");
+        check_parameter(&name, bias, [width], &sizes, dtype, device)?;
+    }
+    Ok(())
 }
 
 /// `weight @ xᵀ + bias`, feature-major: `x: [n, input]` → `[rows, n]`.

@@ -149,18 +149,10 @@ impl XlstmStack {
             param.load(data.convert::<f32>());
             used.insert(key);
         }
-        let unexpected = dict
-            .tensors
-            .iter()
-            .find(|(key, _)| key.starts_with(&prefix) && !used.contains(*key));
-        match unexpected {
-            Some((key, data)) if strict => Err(RnnError::new(
-                key.as_str(),
-                format!("no such key under prefix {prefix:?} (strict loading)"),
-                format!("a tensor of shape {:?}", data.shape().to_vec()),
-            )),
-            _ => Ok(self),
+        if strict {
+            dict.check_no_other_key(&prefix, &used, |_| "")?;
         }
+        Ok(self)
     }
 }
 

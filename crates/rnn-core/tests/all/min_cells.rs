@@ -12,20 +12,12 @@ use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
 use crate::finite_differences::assert_gradients_match;
-use crate::util::{Rng, RnnStateCell, assert_close, values};
+use crate::util::{Rng, RnnStateCell, assert_close, values, weigh};
 
 /// A minimal RNN cell (its parameters are [`InputWeights`]).
 trait MinRnnCell: RnnStateCell + Cell<Weights = InputWeights> {}
 
 impl<C: RnnStateCell + Cell<Weights = InputWeights>> MinRnnCell for C {}
-
-/// The loss weights: a fixed pattern in `[-1, 1]`, so every output and state value counts.
-fn weigh<const D: usize>(t: Tensor<D>) -> Tensor<1> {
-    let n: usize = t.dims().iter().product();
-    let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    let device = t.device();
-    (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims()), &device)).sum()
-}
 
 /// `cell` over `x: [batch, seq, input]` from `h0`, one `Cell::step` at a time: outputs
 /// `[batch, seq, hidden]` and the final `h`.

@@ -13,9 +13,8 @@ use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
 use crate::finite_differences::assert_gradients_match;
-use crate::util::{Rng, assert_close, values};
-
-const TOL: f32 = 1e-5;
+use crate::padding::assert_padded_equals_alone;
+use crate::util::{Rng, values, weigh};
 
 /// Seeds every parameter (the gates' weights are zero at initialisation, which would leave
 /// their gradients untested).
@@ -34,14 +33,6 @@ fn random_state(cell: &MlstmCell, batch: usize, rng: &mut Rng, device: &Device) 
         .map(|(size, _)| rng.tensor([batch, size], device))
         .collect();
     MlstmState::from_parts(parts)
-}
-
-/// The loss weights: a fixed pattern in `[-1, 1]`.
-fn weigh<const D: usize>(t: Tensor<D>) -> Tensor<1> {
-    let n: usize = t.dims().iter().product();
-    let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    let device = t.device();
-    (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims()), &device)).sum()
 }
 
 /// What a form computed: outputs, final state parts and gradients, as host values.
@@ -173,36 +164,8 @@ fn padded_example_equals_example_alone(#[values(1, 3)] chunk_size: usize) {
             .map(|&(size, _)| rng.tensor([4, batch, size], &device))
             .collect(),
     );
-    let out = rnn.forward(x.clone(), Some(s0.clone()), Some(&lengths));
-    for (b, &len) in lengths.iter().enumerate() {
-        let what = format!("chunk {chunk_size} example {b}");
-        let pick = |t: Tensor<3>| t.narrow(1, b, 1);
-        let alone_state = s0.clone().map::<3, MlstmState<3>>(pick);
-        let alone = rnn.forward(
-            x.clone().narrow(0, b, 1).narrow(1, 0, len),
-            Some(alone_state),
-            None,
-        );
-        let padded = out.output.clone().narrow(0, b, 1);
-        assert_close(
-            &format!("{what}: outputs"),
-            &padded.clone().narrow(1, 0, len),
-            &alone.output,
-            TOL,
-        );
-        if len < seq {
-            let tail = values(&padded.narrow(1, len, seq - len));
-            assert!(tail.iter().all(|v| *v == 0.0), "{what}: padding {tail:?}");
-        }
-        let names = ["hidden", "memory", "normalizer", "stabilizer"];
-        for ((name, p), a) in names
-            .iter()
-            .zip(out.state.clone().into_parts())
-            .zip(alone.state.into_parts())
-        {
-            assert_close(&format!("{what}: final {name}"), &pick(p), &a, TOL);
-        }
-    }
+    let what = format!("chunk {chunk_size}");
+    assert_padded_equals_alone(&rnn, x, Some(s0), &lengths, &what);
 }
 
 /// Through a stacked bidirectional network over a padded batch, in chunks of 2.

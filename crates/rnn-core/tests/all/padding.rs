@@ -1,7 +1,10 @@
 //! Variable-length batches: a padded example gives exactly what it gives alone, unpadded.
 
 use burn::tensor::Tensor;
-use rnn_core::{ElmanCell, GruCell, LstmCell, MinGruCell, MinLstmCell, Rnn, RnnConfig, RnnState};
+use rnn_core::{
+    Cell, CellState, ElmanCell, GruCell, LstmCell, MinGruCell, MinLstmCell, Rnn, RnnConfig,
+    RnnState,
+};
 use rstest::rstest;
 
 use crate::backend::device;
@@ -26,31 +29,35 @@ fn padded_equals_alone<C: RnnStateCell>(layers: usize, bidirectional: bool, seed
         hidden: h0.clone(),
         cell: c0.clone(),
     };
-    let out = rnn.forward(x.clone(), Some(state), Some(&lengths));
-    let width = out.output.dims()[2];
+    let what = format!("{} layers={layers} bi={bidirectional} seed={seed}", C::NAME);
+    assert_padded_equals_alone(&rnn, x, Some(state), &lengths, &what);
+}
 
+/// Asserts `rnn` over the padded batch `x: [batch, seq, input]` from `state` (zeros when
+/// `None`) gives each example what it gives alone, unpadded: the outputs, zeros past its
+/// length, and every part of the final state.
+pub fn assert_padded_equals_alone<C: Cell>(
+    rnn: &Rnn<C>,
+    x: Tensor<3>,
+    state: Option<C::State<3>>,
+    lengths: &[usize],
+    what: &str,
+) {
+    let seq = x.dims()[1];
+    let out = rnn.forward(x.clone(), state.clone(), Some(lengths));
+    let finals = out.state.into_parts();
     for (b, &len) in lengths.iter().enumerate() {
-        let what = format!(
-            "{} layers={layers} bi={bidirectional} seed={seed} lengths={lengths:?} example {b}",
-            C::NAME
-        );
-        let pick = |t: &Tensor<3>| t.clone().narrow(1, b, 1);
-        let alone_state = RnnState {
-            hidden: pick(&h0),
-            cell: c0.as_ref().map(pick),
-        };
+        let what = format!("{what} lengths={lengths:?} example {b}");
+        let pick = |t: Tensor<3>| t.narrow(1, b, 1);
+        let alone_state = state.clone().map(|s| s.map::<3, C::State<3>>(pick));
         let alone = rnn.forward(
             x.clone().narrow(0, b, 1).narrow(1, 0, len),
-            Some(alone_state),
+            alone_state,
             None,
         );
         let padded = out.output.clone().narrow(0, b, 1);
-        assert_close(
-            &format!("{what}: outputs"),
-            &padded.clone().narrow(1, 0, len),
-            &alone.output,
-            TOL,
-        );
+        let outputs = padded.clone().narrow(1, 0, len);
+        assert_close(&format!("{what}: outputs"), &outputs, &alone.output, TOL);
         if len < seq {
             let tail = values(&padded.narrow(1, len, seq - len));
             assert!(
@@ -58,18 +65,12 @@ fn padded_equals_alone<C: RnnStateCell>(layers: usize, bidirectional: bool, seed
                 "{what}: outputs past the length must be 0, got {tail:?}"
             );
         }
-        assert_eq!(alone.output.dims()[2], width);
-        assert_close(
-            &format!("{what}: h_n"),
-            &out.state.hidden.clone().narrow(1, b, 1),
-            &alone.state.hidden,
-            TOL,
-        );
-        if let (Some(c), Some(c_alone)) = (&out.state.cell, &alone.state.cell) {
+        let alone_finals = alone.state.into_parts();
+        for (k, (part, alone)) in finals.iter().zip(alone_finals).enumerate() {
             assert_close(
-                &format!("{what}: c_n"),
-                &c.clone().narrow(1, b, 1),
-                c_alone,
+                &format!("{what}: final state[{k}]"),
+                &pick(part.clone()),
+                &alone,
                 TOL,
             );
         }

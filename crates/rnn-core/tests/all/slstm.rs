@@ -12,9 +12,8 @@ use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
 use crate::finite_differences::assert_gradients_match;
-use crate::util::{Rng, assert_close, values};
-
-const TOL: f32 = 1e-5;
+use crate::padding::assert_padded_equals_alone;
+use crate::util::{Rng, values, weigh};
 
 /// A stacked bidirectional sLSTM with two heads, its weights seeded (the recurrent ones are
 /// zero at initialisation, which would leave the recurrence untested).
@@ -57,39 +56,8 @@ fn padded_example_equals_example_alone(
     let rnn = network(input, hidden, forget_gate, &mut rng);
     let x = rng.tensor([batch, seq, input], &device());
     let initial = from_state.then(|| state(4, batch, hidden, &mut rng));
-    let out = rnn.forward(x.clone(), initial.clone(), Some(&lengths));
-    for (b, &len) in lengths.iter().enumerate() {
-        let what = format!("{forget_gate:?} from_state={from_state} example {b}");
-        let pick = |t: &Tensor<3>| t.clone().narrow(1, b, 1);
-        let alone_state = initial.as_ref().map(|s| SlstmState {
-            hidden: pick(&s.hidden),
-            cell: pick(&s.cell),
-            normalizer: pick(&s.normalizer),
-            stabilizer: pick(&s.stabilizer),
-        });
-        let x_alone = x.clone().narrow(0, b, 1).narrow(1, 0, len);
-        let alone = rnn.forward(x_alone, alone_state, None);
-        let padded = out.output.clone().narrow(0, b, 1);
-        assert_close(
-            &format!("{what}: outputs"),
-            &padded.clone().narrow(1, 0, len),
-            &alone.output,
-            TOL,
-        );
-        if len < seq {
-            let tail = values(&padded.narrow(1, len, seq - len));
-            assert!(tail.iter().all(|v| *v == 0.0), "{what}: padding {tail:?}");
-        }
-        let parts = [
-            ("hidden", &out.state.hidden, &alone.state.hidden),
-            ("cell", &out.state.cell, &alone.state.cell),
-            ("normalizer", &out.state.normalizer, &alone.state.normalizer),
-            ("stabilizer", &out.state.stabilizer, &alone.state.stabilizer),
-        ];
-        for (name, padded, alone) in parts {
-            assert_close(&format!("{what}: final {name}"), &pick(padded), alone, TOL);
-        }
-    }
+    let what = format!("{forget_gate:?} from_state={from_state}");
+    assert_padded_equals_alone(&rnn, x, initial, &lengths, &what);
 }
 
 /// The input's and the first cell's recurrent weights' gradients, through a stacked
@@ -105,12 +73,6 @@ fn gradients_match_finite_differences(
     let template = network(input, hidden, forget_gate, &mut rng);
     let x_data: Vec<f32> = (0..batch * seq * input).map(|_| rng.float()).collect();
     let r_dims = template.cells()[0].weights.weight_hh.dims();
-    let weigh = |t: Tensor<3>| {
-        let n: usize = t.dims().iter().product();
-        let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
-        let device = t.device();
-        (t.clone() * Tensor::<3>::from_data(TensorData::new(w, t.dims()), &device)).sum()
-    };
     let loss = |x: &[f32], r: &[f32], device: &Device, track: bool| {
         let mut rnn = template.clone().fork(device);
         let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [batch, seq, input]), device);

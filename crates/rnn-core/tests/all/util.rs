@@ -69,6 +69,14 @@ pub fn assert_close<const D: usize>(
     );
 }
 
+/// `Σ w_k t_k` with fixed weights `w` in `[-1, 1]`: a loss that reaches every value of `t`.
+pub fn weigh<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let n: usize = t.dims().iter().product();
+    let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    let device = t.device();
+    (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims()), &device)).sum()
+}
+
 /// A small deterministic RNG (SplitMix64) for property tests.
 pub struct Rng(u64);
 

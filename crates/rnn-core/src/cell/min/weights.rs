@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::weights::{check_parameter, project};
+use crate::weights::{check_projection, project, units_from_rows};
 use crate::{CellWeights, RnnError};
 
 /// The parameters of a cell without recurrent weights (minGRU, minLSTM): one linear map of
@@ -54,15 +54,7 @@ impl CellWeights for InputWeights {
 
     /// From `weight`'s `G * H` rows.
     fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
-        let [rows, cols] = self.weight.dims();
-        if rows == 0 || !rows.is_multiple_of(gates) {
-            return Err(RnnError::new(
-                format!("{name}.weights.weight"),
-                format!("{gates} gates × hidden_size rows ({cell})"),
-                format!("shape {:?}", [rows, cols]),
-            ));
-        }
-        Ok(rows / gates)
+        units_from_rows(&self.weight, gates, &format!("{name}.weights.weight"), cell)
     }
 
     fn check(
@@ -72,15 +64,8 @@ impl CellWeights for InputWeights {
         dtype: DType,
         device: &Device,
     ) -> Result<(), RnnError> {
-        let width = gates * hidden;
-        let sizes = format!("{gates} gates × hidden_size {hidden}");
-        let what = format!("{sizes}, input_size {input}");
-        let weight = format!("{name}.weights.weight");
-        check_parameter(&weight, &self.weight, [width, input], &what, dtype, device)?;
-        if let Some(bias) = &self.bias {
-            let bias_name = format!("{name}.weights.bias");
-            check_parameter(&bias_name, bias, [width], &sizes, dtype, device)?;
-        }
-        Ok(())
+        let bias = self.bias.as_ref().map(|b| ("bias", b));
+        let sizes = [gates, input, hidden];
+        check_projection(name, ("weight", &self.weight), bias, sizes, dtype, device)
     }
 }

@@ -2,8 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::state::check_named_parts;
-use crate::{CellState, RnnError};
+use crate::state::cell_state_of_fields;
 
 /// The state of an [`MlstmCell`](super::MlstmCell) with `H` units in `heads` heads of `dh`
 /// units: four parts of rank `D`, each `[batch, size]` for one cell (`[num_layers *
@@ -21,40 +20,8 @@ pub struct MlstmState<const D: usize> {
     pub stabilizer: Tensor<D>,
 }
 
-impl<const D: usize> CellState<D> for MlstmState<D> {
-    fn into_parts(self) -> Vec<Tensor<D>> {
-        vec![self.hidden, self.memory, self.normalizer, self.stabilizer]
-    }
-
-    fn from_parts(parts: Vec<Tensor<D>>) -> Self {
-        let [hidden, memory, normalizer, stabilizer]: [Tensor<D>; 4] = parts
-            .try_into()
-            .unwrap_or_else(|p: Vec<_>| panic!("an mLSTM state has 4 parts, got {}", p.len()));
-        Self {
-            hidden,
-            memory,
-            normalizer,
-            stabilizer,
-        }
-    }
-
-    fn output(&self) -> Tensor<D> {
-        self.hidden.clone()
-    }
-
-    /// Names the parts (`state.memory`).
-    fn check(
-        &self,
-        expected: &[([usize; D], &str)],
-        layout: &str,
-        _cell: &str,
-    ) -> Result<(), RnnError> {
-        let parts = [
-            ("hidden", &self.hidden),
-            ("memory", &self.memory),
-            ("normalizer", &self.normalizer),
-            ("stabilizer", &self.stabilizer),
-        ];
-        check_named_parts(&parts, expected, layout)
-    }
-}
+cell_state_of_fields!(
+    MlstmState,
+    "mLSTM",
+    [hidden, memory, normalizer, stabilizer]
+);

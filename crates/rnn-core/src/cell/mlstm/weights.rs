@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::weights::{check_parameter, project};
+use crate::weights::{check_parameter, check_projection, project, units_from_rows};
 use crate::{CellConfig, CellWeights, RnnError};
 
 /// The parameters of an [`MlstmCell`](super::MlstmCell) with `H` units in `heads` heads:
@@ -92,17 +92,9 @@ impl CellWeights for MlstmWeights {
         self.weight.dims()[0] / gates
     }
 
-    /// From `weight`'s `4 * H` rows.
+    /// From `weight`'s `4 * H` rows (`q, k, v, o`).
     fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
-        let [rows, cols] = self.weight.dims();
-        if rows == 0 || !rows.is_multiple_of(gates) {
-            return Err(RnnError::new(
-                format!("{name}.weights.weight"),
-                format!("{gates} × hidden_size rows ({cell}: q, k, v, o)"),
-                format!("shape {:?}", [rows, cols]),
-            ));
-        }
-        Ok(rows / gates)
+        units_from_rows(&self.weight, gates, &format!("{name}.weights.weight"), cell)
     }
 
     /// Also that the gates' heads divide the hidden size.
@@ -113,15 +105,9 @@ impl CellWeights for MlstmWeights {
         dtype: DType,
         device: &Device,
     ) -> Result<(), RnnError> {
-        let width = gates * hidden;
-        let sizes = format!("{gates} × hidden_size {hidden}");
-        let what = format!("{sizes}, input_size {input}");
-        let weight = format!("{name}.weights.weight");
-        check_parameter(&weight, &self.weight, [width, input], &what, dtype, device)?;
-        if let Some(bias) = &self.bias {
-            let bias_name = format!("{name}.weights.bias");
-            check_parameter(&bias_name, bias, [width], &sizes, dtype, device)?;
-        }
+        let bias = self.bias.as_ref().map(|b| ("bias", b));
+        let sizes = [gates, input, hidden];
+        check_projection(name, ("weight", &self.weight), bias, sizes, dtype, device)?;
         let [rows, _] = self.gate_weight.dims();
         let heads = rows / 2;
         let gate_weight = format!("{name}.weights.gate_weight");

@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use crate::weights::{check_parameter, project};
+use crate::weights::{check_parameter, check_projection, project, units_from_rows};
 use crate::{CellConfig, CellWeights, RnnError};
 
 /// The parameters of an [`SlstmCell`](super::SlstmCell) with `H` units in `heads` heads of
@@ -113,15 +113,12 @@ impl CellWeights for SlstmWeights {
 
     /// From `weight_ih`'s `G * H` rows.
     fn units(&self, gates: usize, name: &str, cell: &str) -> Result<usize, RnnError> {
-        let [rows, cols] = self.weight_ih.dims();
-        if rows == 0 || !rows.is_multiple_of(gates) {
-            return Err(RnnError::new(
-                format!("{name}.weights.weight_ih"),
-                format!("{gates} gates × hidden_size rows ({cell})"),
-                format!("shape {:?}", [rows, cols]),
-            ));
-        }
-        Ok(rows / gates)
+        units_from_rows(
+            &self.weight_ih,
+            gates,
+            &format!("{name}.weights.weight_ih"),
+            cell,
+        )
     }
 
     /// Also that `weight_hh`'s heads divide the hidden size.
@@ -132,15 +129,13 @@ impl CellWeights for SlstmWeights {
         dtype: DType,
         device: &Device,
     ) -> Result<(), RnnError> {
-        let width = gates * hidden;
-        let sizes = format!("{gates} gates × hidden_size {hidden}");
-        let what = format!("{sizes}, input_size {input}");
-        let weight_ih = format!("{name}.weights.weight_ih");
-        check_parameter(
-            &weight_ih,
-            &self.weight_ih,
-            [width, input],
-            &what,
+        let bias = self.bias.as_ref().map(|b| ("bias", b));
+        let sizes = [gates, input, hidden];
+        check_projection(
+            name,
+            ("weight_ih", &self.weight_ih),
+            bias,
+            sizes,
             dtype,
             device,
         )?;
@@ -162,11 +157,6 @@ impl CellWeights for SlstmWeights {
             &what,
             dtype,
             device,
-        )?;
-        if let Some(bias) = &self.bias {
-            let bias_name = format!("{name}.weights.bias");
-            check_parameter(&bias_name, bias, [width], &sizes, dtype, device)?;
-        }
-        Ok(())
+        )
     }
 }
