@@ -1,6 +1,7 @@
 //! The sLSTM cell of xLSTM (Beck et al. 2024, §2.2), as the `xlstm` package's vanilla
 //! `sLSTMCell` computes it.
 
+mod kernel;
 mod state;
 mod weights;
 
@@ -14,6 +15,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
 use crate::RnnError;
+use crate::fused::Kernel;
 use crate::validate::check_positive;
 
 /// How the sLSTM's forget gate is activated (`log f` from its pre-activation `f̃`).
@@ -89,6 +91,12 @@ impl Cell for SlstmCell {
             ));
         }
         Ok(())
+    }
+
+    /// The fused kernel, with the recurrent blocks as one dense block-diagonal matrix (made
+    /// per call, a tensor operation that autodiff goes back through to the blocks).
+    fn kernel(&self) -> Option<Kernel> {
+        Some(kernel::kernel(&self.weights, self.forget_gate))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
