@@ -92,9 +92,14 @@ impl<C: Cell> Recurrent<C> {
         } else {
             input
         };
-        let (output, state) = match self.cell.kernel() {
-            Some(kernel) if fused::supports(&input) => fused::run(kernel, input, state, padding),
-            _ => self.run_steps(input, state, padding),
+        // The kernel only where it can run: making one can cost tensor operations (the
+        // sLSTM's dense recurrent matrix).
+        let kernel = fused::supports(&input)
+            .then(|| self.cell.kernel())
+            .flatten();
+        let (output, state) = match kernel {
+            Some(kernel) => fused::run(kernel, input, state, padding),
+            None => self.run_steps(input, state, padding),
         };
         let output = if self.reverse {
             reverse_time(output, padding)

@@ -136,7 +136,7 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     /// crate can name the returned type: a cell defined elsewhere keeps this default (`None`)
     /// and runs step by step, and can never be handed another cell's math.
     #[doc(hidden)]
-    fn kernel(&self) -> Option<Kernel<'_>> {
+    fn kernel(&self) -> Option<Kernel> {
         None
     }
 

@@ -10,7 +10,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::math::has_avx2_fma;
 
-/// Most parts a cell's state may have (LSTM: `h` and `c`).
+/// Most parts a cell's state may have (the sLSTM's: `h`, `c`, `n` and `m`).
 pub(crate) const MAX_STATE_PARTS: usize = 4;
 
 /// The gate math of a cell with `GATES` gates, in the fused kernels.

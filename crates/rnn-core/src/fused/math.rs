@@ -1,8 +1,8 @@
-//! Branch-free `exp`, `sigmoid` and `tanh` on `f32` that the compiler vectorises.
+//! Branch-free `exp`, `sigmoid`, `tanh` and `log σ` on `f32` that the compiler vectorises.
 //!
 //! `f32::exp` is a libm call per element; the gate loops call these instead. They are accurate
-//! to a few ulp of `exp` (Cephes' polynomial after reducing by powers of two); `tanh` near 0 is
-//! accurate to ~1e-7 absolute.
+//! to a few ulp of `exp` and `ln` (Cephes' polynomials after reducing by powers of two); `tanh`
+//! near 0 is accurate to ~1e-7 absolute.
 //!
 //! `FMA` says whether the caller is compiled for a CPU with fused multiply-add: the polynomial's
 //! steps are then one instruction each (a quarter less gate-math time, measured on the LSTM
@@ -16,7 +16,7 @@ pub(crate) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 
 /// `e^x`, with `x` clamped to `[-87, 88]` (the range where `e^x` is a normal `f32`).
 #[inline(always)]
-pub(super) fn exp<const FMA: bool>(x: f32) -> f32 {
+pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
     let fma = mul_add::<FMA>;
     let x = x.clamp(-87.0, 88.0);
     // x = n ln2 + r, |r| <= ln2 / 2; ln2 in two parts so n * C1 is exact.
@@ -45,6 +45,50 @@ pub(super) fn exp<const FMA: bool>(x: f32) -> f32 {
 fn pow2(n: f32) -> f32 {
     let biased = (n + 12_582_912.0).to_bits().wrapping_sub(0x4B40_0000 - 127);
     f32::from_bits(biased << 23)
+}
+
+/// `ln x` for a positive normal `x` (NaN for NaN).
+///
+/// `x = m 2^e` with `m` in `[√½, √2)`, read off the bits (the exponent as an `i32`, which
+/// converts to `f32` in a vector instruction, unlike the other way round: see [`pow2`]); then
+/// Cephes' polynomial for `ln m`, and `e ln 2` with `ln 2` in two parts as in [`exp`].
+#[inline(always)]
+fn ln<const FMA: bool>(x: f32) -> f32 {
+    let fma = mul_add::<FMA>;
+    let bits = x.to_bits();
+    let m = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);
+    let e = ((bits >> 23) as i32 - 127) as f32;
+    let (m, e) = if m > std::f32::consts::SQRT_2 {
+        (m * 0.5, e + 1.0)
+    } else {
+        (m, e)
+    };
+    let f = m - 1.0;
+    let z = f * f;
+    let mut p = 7.037_683_6e-2_f32;
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_5e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
+        p = fma(p, f, c);
+    }
+    let y = fma(p * f, z, fma(e, -2.121_944_4e-4, -0.5 * z));
+    let ln = fma(e, 0.693_359_4, f + y);
+    // The bits of a NaN read as a finite `m 2^e`.
+    if x.is_nan() { x } else { ln }
+}
+
+/// `ln σ(x) = min(x, 0) - ln(1 + e^-|x|)`, as Burn computes it: no overflow for any `x`.
+#[inline(always)]
+pub(crate) fn log_sigmoid<const FMA: bool>(x: f32) -> f32 {
+    // `min` would drop a NaN `x`; the logarithm keeps it (`e^NaN` is NaN).
+    x.min(0.0) - ln::<FMA>(1.0 + exp::<FMA>(-x.abs()))
 }
 
 /// `1 / (1 + e^-x)`.
@@ -100,6 +144,36 @@ mod tests {
     #[test]
     fn matches_libm_fused() {
         matches_libm::<true>();
+    }
+
+    fn log_sigmoid_matches_libm<const FMA: bool>() {
+        let log_sigmoid = log_sigmoid::<FMA>;
+        let mut worst = 0.0f64;
+        for i in -20_000..=20_000 {
+            let x = i as f32 * 0.004_3;
+            let expected = -(-x as f64).exp().ln_1p();
+            let err = (log_sigmoid(x) as f64 - expected).abs() / expected.abs().max(1.0);
+            worst = worst.max(err);
+        }
+        assert!(worst < 2e-7, "log_sigmoid error {worst}");
+        assert_eq!(log_sigmoid(1000.0), 0.0);
+        assert_eq!(log_sigmoid(-1000.0), -1000.0);
+        assert!(log_sigmoid(f32::NAN).is_nan());
+        for x in [1.0f32, 2.0, 0.5, 1e-30, 3e38, std::f32::consts::SQRT_2] {
+            let err =
+                ((ln::<FMA>(x) as f64 - (x as f64).ln()) / (x as f64).ln().abs().max(1.0)).abs();
+            assert!(err < 2e-7, "ln({x}) error {err}");
+        }
+    }
+
+    #[test]
+    fn log_sigmoid_matches_libm_unfused() {
+        log_sigmoid_matches_libm::<false>();
+    }
+
+    #[test]
+    fn log_sigmoid_matches_libm_fused() {
+        log_sigmoid_matches_libm::<true>();
     }
 
     #[test]

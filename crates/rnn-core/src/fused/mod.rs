@@ -25,6 +25,7 @@ mod strided;
 mod threads;
 
 use burn::backend::DispatchDevice;
+use burn::module::Param;
 use burn::tensor::{DType, Tensor};
 
 use crate::padding::Padding;
@@ -34,13 +35,34 @@ use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
 
 /// The fused CPU kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
-/// gate math with the kernel driver compiled for it, and the weights it runs with. Only this
-/// crate can make one.
-#[derive(Debug, Clone, Copy)]
-pub struct Kernel<'a>(
-    pub(crate) &'static dyn FusedCell,
-    pub(crate) &'a FusedWeights,
-);
+/// gate math with the kernel driver compiled for it, and the weights it runs with, in the
+/// classic cells' layout (PyTorch's, as [`FusedWeights`]). It owns them (Burn tensors share
+/// their data), so that a cell whose parameters are laid out otherwise can hand over weights
+/// it builds per call (the sLSTM's dense recurrent matrix). Only this crate can make one.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub(crate) math: &'static dyn FusedCell,
+    /// `[G * H, input]`.
+    pub(crate) weight_ih: Tensor<2>,
+    /// `[G * H, H]`, dense.
+    pub(crate) weight_hh: Tensor<2>,
+    /// `[G * H]` each, zeros when `None`.
+    pub(crate) bias_ih: Option<Tensor<1>>,
+    pub(crate) bias_hh: Option<Tensor<1>>,
+}
+
+impl Kernel {
+    /// The kernel of a classic cell: `math` with the cell's weights as they are.
+    pub(crate) fn new(math: &'static dyn FusedCell, weights: &FusedWeights) -> Self {
+        Self {
+            math,
+            weight_ih: weights.weight_ih.val(),
+            weight_hh: weights.weight_hh.val(),
+            bias_ih: weights.bias_ih.as_ref().map(Param::val),
+            bias_hh: weights.bias_hh.as_ref().map(Param::val),
+        }
+    }
+}
 
 /// Whether the fused kernels can run on `x`'s device and dtype.
 pub(crate) fn supports(x: &Tensor<3>) -> bool {
@@ -64,19 +86,23 @@ pub(crate) fn supports(x: &Tensor<3>) -> bool {
 /// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
 /// driver.
 pub(crate) fn run<S: CellState<2>>(
-    Kernel(cell, weights): Kernel,
+    kernel: Kernel,
     input: Tensor<3>,
     state: Option<S>,
     padding: Option<&Padding>,
 ) -> (Tensor<3>, S) {
     let [_, batch, _] = input.dims();
-    let [width, hidden] = weights.weight_hh.dims();
+    let Kernel {
+        math: cell,
+        weight_ih,
+        weight_hh,
+        bias_ih,
+        bias_hh,
+    } = kernel;
+    let [width, hidden] = weight_hh.dims();
     let parts = cell.state_parts();
     let device = input.device();
-    let bias = |b: &Option<burn::module::Param<Tensor<1>>>| {
-        b.as_ref()
-            .map_or_else(|| Tensor::zeros([width], &device), |b| b.val())
-    };
+    let bias = |b: Option<Tensor<1>>| b.unwrap_or_else(|| Tensor::zeros([width], &device));
     // `[parts, batch, hidden]`: the parts in the state's order (`h`, then `c`).
     let state = match state {
         Some(s) => Tensor::stack::<3>(s.into_parts(), 0),
@@ -88,10 +114,10 @@ pub(crate) fn run<S: CellState<2>>(
     };
     let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
         input.into_dispatch(),
-        weights.weight_ih.val().into_dispatch(),
-        weights.weight_hh.val().into_dispatch(),
-        bias(&weights.bias_ih).into_dispatch(),
-        bias(&weights.bias_hh).into_dispatch(),
+        weight_ih.into_dispatch(),
+        weight_hh.into_dispatch(),
+        bias(bias_ih).into_dispatch(),
+        bias(bias_hh).into_dispatch(),
         state.into_dispatch(),
         spec,
     );

@@ -27,38 +27,38 @@ const INPUT: usize = 7;
 /// Sequence length, batch and hidden sizes of a case, and whether its input is batch-first (the
 /// kernel then reads it in place through its strides, or copies it).
 #[derive(Debug, Clone, Copy)]
-struct Sizes {
-    seq: usize,
-    batch: usize,
-    hidden: usize,
-    batch_first: bool,
+pub(crate) struct Sizes {
+    pub seq: usize,
+    pub batch: usize,
+    pub hidden: usize,
+    pub batch_first: bool,
 }
 
-const WIDE: Sizes = Sizes {
+pub(crate) const WIDE: Sizes = Sizes {
     seq: 5,
     batch: 96,
     hidden: 45,
     batch_first: true,
 };
-const ONE: Sizes = Sizes {
+pub(crate) const ONE: Sizes = Sizes {
     seq: 30,
     batch: 1,
     hidden: 261,
     batch_first: false,
 };
-const TWO: Sizes = Sizes {
+pub(crate) const TWO: Sizes = Sizes {
     seq: 5,
     batch: 2,
     hidden: 135,
     batch_first: false,
 };
-const FIVE: Sizes = Sizes {
+pub(crate) const FIVE: Sizes = Sizes {
     seq: 12,
     batch: 5,
     hidden: 61,
     batch_first: true,
 };
-const FORTY: Sizes = Sizes {
+pub(crate) const FORTY: Sizes = Sizes {
     seq: 5,
     batch: 40,
     hidden: 45,
@@ -80,7 +80,7 @@ struct Leaves {
     c0: Option<Tensor<2>>,
 }
 
-fn weigh<const D: usize>(t: Tensor<D>, device: &Device) -> Tensor<1> {
+pub(crate) fn weigh<const D: usize>(t: Tensor<D>, device: &Device) -> Tensor<1> {
     let n: usize = t.dims().iter().product();
     let w: Vec<f32> = (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 5.0).collect();
     (t.clone() * Tensor::<D>::from_data(TensorData::new(w, t.dims().to_vec()), device)).sum()
@@ -240,7 +240,7 @@ fn single_steps<C: Builtin>(
     }
 }
 
-fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
+pub(crate) fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
     assert_eq!(actual.len(), expected.len(), "{what}: sizes differ");
     let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     let err = actual

@@ -8,6 +8,7 @@ mod custom_cell;
 mod errors;
 mod finite_differences;
 mod fused;
+mod fused_slstm;
 mod gradcheck;
 mod layers;
 mod long_sequences;

@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_core::pytorch::PytorchCell;
-use rnn_core::{Cell, CellConfig, RnnState};
+use rnn_core::{Cell, CellConfig, RnnError, RnnState};
 use serde_json::Value;
 
 /// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`; non-finite values
@@ -135,6 +135,11 @@ impl<C: Cell> Cell for Stepwise<C> {
 
     fn weights_mut(&mut self) -> &mut C::Weights {
         self.inner.weights_mut()
+    }
+
+    /// The inner cell's options (an sLSTM's heads and forget gate).
+    fn check_config(config: &CellConfig) -> Result<(), RnnError> {
+        C::check_config(config)
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

@@ -56,7 +56,7 @@ impl Cell for ElmanCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<Kernel<'_>> {
+    fn kernel(&self) -> Option<Kernel> {
         // `'static` math for either nonlinearity: the kernel is chosen per call.
         static TANH: ElmanMath = ElmanMath(Nonlinearity::Tanh);
         static RELU: ElmanMath = ElmanMath(Nonlinearity::Relu);
@@ -64,7 +64,7 @@ impl Cell for ElmanCell {
             Nonlinearity::Tanh => &TANH,
             Nonlinearity::Relu => &RELU,
         };
-        Some(Kernel(math, &self.weights))
+        Some(Kernel::new(math, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

@@ -48,8 +48,8 @@ impl Cell for GruCell {
         &mut self.weights
     }
 
-    fn kernel(&self) -> Option<Kernel<'_>> {
-        Some(Kernel(&GruMath, &self.weights))
+    fn kernel(&self) -> Option<Kernel> {
+        Some(Kernel::new(&GruMath, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

@@ -101,10 +101,10 @@ impl Cell for LstmCell {
     }
 
     /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
-    fn kernel(&self) -> Option<Kernel<'_>> {
+    fn kernel(&self) -> Option<Kernel> {
         self.weight_hr
             .is_none()
-            .then_some(Kernel(&LstmMath, &self.weights))
+            .then(|| Kernel::new(&LstmMath, &self.weights))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

@@ -1,6 +1,7 @@
 //! The sLSTM cell of xLSTM (Beck et al. 2024, §2.2), as the `xlstm` package's vanilla
 //! `sLSTMCell` computes it.
 
+mod kernel;
 mod state;
 mod weights;
 
@@ -15,6 +16,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{Cell, CellConfig};
 use crate::RnnError;
+use crate::fused::Kernel;
 
 /// The sLSTM's gate math: the next state from the step's pre-activations `gates: [4 * H,
 /// batch]` (input and recurrent projections and bias, gates `i, f, z, o`) and `state` (parts
@@ -117,6 +119,12 @@ impl Cell for SlstmCell {
     fn check_config(config: &CellConfig) -> Result<(), RnnError> {
         config.check_no_projection(Self::NAME)?;
         config.check_heads()
+    }
+
+    /// The fused kernel, with the recurrent blocks as one dense block-diagonal matrix (made
+    /// per call, a tensor operation that autodiff goes back through to the blocks).
+    fn kernel(&self) -> Option<Kernel> {
+        Some(kernel::kernel(&self.weights, self.forget_gate))
     }
 
     fn project_input(&self, x: Tensor<2>) -> Tensor<2> {

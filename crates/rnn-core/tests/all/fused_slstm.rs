@@ -1,0 +1,217 @@
+//! The sLSTM's fused kernel against its step-by-step driver ([`Stepwise`], Burn's tensor
+//! operations): the outputs, the four final state parts, and the gradients of a weighted sum
+//! of them (`m` included) with respect to the input, the four initial state parts and every
+//! weight, with and without autodiff. At `fused.rs`'s sizes (the work split by examples and by
+//! hidden units; a layer's input is batch-first), padded and not, with one and two heads
+//! (then one unit more, so that they divide it), both forget gates, from a zero state (the
+//! first-step rule for `m`), a given one (`n > 0`), and one that is zero for half the batch.
+//!
+//! On ndarray and flex the layer runs the kernel, which each case checks it did: its results
+//! are close to the step driver's but never bit for bit (its own `exp`, fused multiply-adds),
+//! which they would be had it fallen back to steps. Other backends run no kernel: there the
+//! cases return at once.
+
+use burn::module::Param;
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
+use rnn_core::cell::SlstmWeights;
+use rnn_core::{
+    Cell, CellConfig, CellState, ForgetGate, Lengths, Recurrent, SlstmCell, SlstmState,
+};
+use rstest::rstest;
+
+use crate::backend::{self, autodiff_device, device};
+use crate::fused::{FIVE, FORTY, ONE, Sizes, TWO, WIDE, assert_close, weigh};
+use crate::util::{Rng, Stepwise, values};
+
+const INPUT: usize = 7;
+
+/// The state a case starts from.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// All zero: the first step takes `m' = ĩ`.
+    Zero,
+    /// Random `h`, `c`, `m`, and `n > 0`.
+    Given,
+    /// [`Start::Given`], but zero for the even examples.
+    Mixed,
+}
+
+/// A cell the layer runs: the sLSTM, with its kernel or without.
+trait SlstmLike: Cell<State<2> = SlstmState<2>, Weights = SlstmWeights> {}
+
+impl<C: Cell<State<2> = SlstmState<2>, Weights = SlstmWeights>> SlstmLike for C {}
+
+/// Outputs, final state parts, and the gradients of the loss (when run with autodiff), flat.
+struct Run {
+    output: Vec<f32>,
+    state: Vec<Vec<f32>>,
+    grads: Vec<(&'static str, Vec<f32>)>,
+}
+
+/// The parameters of a case on `device` (same values every call, fresh leaves): random, the recurrent blocks scaled by `1 / sqrt(dh)`, the
+/// bias the initialisation's (forget gates spread from +5 to -7) plus noise.
+fn weights(config: &CellConfig, device: &Device) -> SlstmWeights {
+    let mut rng = Rng::new(17);
+    let init = SlstmWeights::init(config, device);
+    let dh = config.hidden_size / config.num_heads;
+    let recurrent = rng.tensor(init.weight_hh.dims(), device) / (dh as f32).sqrt();
+    SlstmWeights {
+        weight_ih: Param::from_tensor(rng.tensor(init.weight_ih.dims(), device)),
+        weight_hh: Param::from_tensor(recurrent),
+        bias: init.bias.map(|b| {
+            let noise = rng.tensor(b.dims(), device) * 0.5;
+            Param::from_tensor((b.val() + noise).detach())
+        }),
+    }
+}
+
+fn leaf<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    if t.device().is_autodiff() {
+        t.require_grad()
+    } else {
+        t
+    }
+}
+
+/// The input and the initial state's parts (same values every call).
+fn inputs(
+    sizes: Sizes,
+    hidden: usize,
+    start: Start,
+    device: &Device,
+) -> (Tensor<3>, [Tensor<2>; 4]) {
+    let Sizes { seq, batch, .. } = sizes;
+    let mut rng = Rng::new(11);
+    let x = leaf(rng.tensor([batch, seq, INPUT], device));
+    let given = |rng: &mut Rng, positive: bool| {
+        let t = rng.tensor([batch, hidden], device);
+        if positive { t.abs() + 0.5 } else { t }
+    };
+    let mut parts = [
+        given(&mut rng, false),
+        given(&mut rng, false),
+        given(&mut rng, true),
+        given(&mut rng, false),
+    ];
+    match start {
+        Start::Zero => parts = parts.map(|p| p.zeros_like()),
+        Start::Given => {}
+        Start::Mixed => {
+            let odd: Vec<f32> = (0..batch).map(|b| (b % 2) as f32).collect();
+            let odd = Tensor::<2>::from_data(TensorData::new(odd, [batch, 1]), device);
+            parts = parts.map(|p| p * odd.clone());
+        }
+    }
+    (x, parts.map(leaf))
+}
+
+/// A layer of `C` with the case's weights over the case's input from its initial state;
+/// with autodiff, the gradients of a weighted sum of the outputs and the final state's parts.
+fn run<C: SlstmLike>(
+    config: &CellConfig,
+    (sizes, start, lengths): (Sizes, Start, &[usize]),
+    device: &Device,
+) -> Run {
+    let mut cell: C = config.init(device);
+    *cell.weights_mut() = weights(config, device);
+    let layer = Recurrent::new(cell, false);
+    let (x, initial) = inputs(sizes, config.hidden_size, start, device);
+    let lengths = Lengths::new(lengths, sizes.seq, device).expect("lengths");
+    let state = SlstmState::from_parts(initial.to_vec());
+    let (output, state) = layer.forward(x.clone(), Some(state), Some(&lengths));
+    let finals = state.into_parts();
+    let state: Vec<Vec<f32>> = finals.iter().map(values).collect();
+    let mut run = Run {
+        output: values(&output),
+        state,
+        grads: Vec::new(),
+    };
+    if device.is_autodiff() {
+        let loss = finals
+            .into_iter()
+            .fold(weigh(output, device), |l, part| l + weigh(part, device));
+        let grads = loss.backward();
+        run.grads = grads_of(&x, &initial, layer.cell.weights(), &grads);
+    }
+    run
+}
+
+fn grads_of(
+    x: &Tensor<3>,
+    initial: &[Tensor<2>; 4],
+    w: &SlstmWeights,
+    grads: &Gradients,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let of = |name, g: Option<Vec<f32>>| (name, g.unwrap_or_else(|| panic!("{name}: no gradient")));
+    let mut out = vec![of("x", x.grad(grads).as_ref().map(values))];
+    for (name, part) in ["h0", "c0", "n0", "m0"].into_iter().zip(initial) {
+        out.push(of(name, part.grad(grads).as_ref().map(values)));
+    }
+    out.push(of(
+        "weight_ih",
+        w.weight_ih.val().grad(grads).as_ref().map(values),
+    ));
+    out.push(of(
+        "weight_hh",
+        w.weight_hh.val().grad(grads).as_ref().map(values),
+    ));
+    let bias = w.bias.as_ref().expect("a bias").val();
+    out.push(of("bias", bias.grad(grads).as_ref().map(values)));
+    out
+}
+
+/// Whether the layer runs the fused kernels on the backend under test.
+fn runs_fused() -> bool {
+    matches!(backend::name().as_str(), "ndarray" | "flex")
+}
+
+fn check(sizes: Sizes, padded: bool, heads: usize, forget_gate: ForgetGate, start: Start) {
+    if !runs_fused() {
+        // Both sides would run the same step driver (`modern_parity.rs` and `slstm.rs` test it).
+        return;
+    }
+    let hidden = sizes.hidden + heads - 1;
+    let config = CellConfig::new(INPUT, hidden)
+        .with_num_heads(heads)
+        .with_forget_gate(forget_gate);
+    let lengths: Vec<usize> = (0..sizes.batch)
+        .map(|b| {
+            if padded {
+                1 + (b * 7 + 2) % sizes.seq
+            } else {
+                sizes.seq
+            }
+        })
+        .collect();
+    let case = (sizes, start, lengths.as_slice());
+    let train = autodiff_device();
+    let fused = run::<SlstmCell>(&config, case, &train);
+    let steps = run::<Stepwise<SlstmCell>>(&config, case, &train);
+    let inference = run::<SlstmCell>(&config, case, &device());
+    assert!(
+        fused.output != steps.output && inference.output != steps.output,
+        "the same bits as the step driver: the sLSTM ran step by step"
+    );
+    for (what, run) in [("", &fused), (" without autodiff", &inference)] {
+        assert_close(&format!("output{what}"), &run.output, &steps.output);
+        let names = ["h_n", "c_n", "n_n", "m_n"];
+        for ((name, a), e) in names.iter().zip(&run.state).zip(&steps.state) {
+            assert_close(&format!("{name}{what}"), a, e);
+        }
+    }
+    assert_eq!(fused.grads.len(), steps.grads.len());
+    for ((name, a), (_, e)) in fused.grads.iter().zip(&steps.grads) {
+        assert_close(&format!("gradient of {name}"), a, e);
+    }
+}
+
+#[rstest]
+fn slstm_matches_steps(
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
+    #[values(false, true)] padded: bool,
+    #[values(1, 2)] heads: usize,
+    #[values(ForgetGate::Sigmoid, ForgetGate::Exponential)] forget_gate: ForgetGate,
+    #[values(Start::Zero, Start::Given, Start::Mixed)] start: Start,
+) {
+    check(sizes, padded, heads, forget_gate, start);
+}
