@@ -1,6 +1,8 @@
 //! Recurrent layers for [Burn](https://burn.dev): Elman RNN, LSTM and GRU, stacked and
 //! bidirectional, with initial/final states and variable-length (padded) batches, computing
-//! exactly what PyTorch's `torch.nn.RNN`, `LSTM` and `GRU` compute.
+//! exactly what PyTorch's `torch.nn.RNN`, `LSTM` and `GRU` compute; and the modern cells
+//! (minGRU, minLSTM, xLSTM's sLSTM and mLSTM, and the xLSTM blocks in [`xlstm`]), computing
+//! what their reference packages compute.
 //!
 //! The design keeps the cell apart from what drives it (as candle's `RNN` trait and Flax's
 //! `nn.RNN(cell)` do):

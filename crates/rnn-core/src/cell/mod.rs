@@ -1,6 +1,6 @@
-//! Recurrent cells: one timestep of Elman, LSTM and GRU, and of the minimal RNNs (minGRU,
-//! minLSTM), with a shared trait the sequence driver ([`Recurrent`](crate::Recurrent)) runs
-//! over time.
+//! Recurrent cells: one timestep of Elman, LSTM and GRU, of the minimal RNNs (minGRU,
+//! minLSTM) and of xLSTM's sLSTM and mLSTM, with a shared trait the sequence driver
+//! ([`Recurrent`](crate::Recurrent)) runs over time.
 
 mod elman;
 mod gru;
@@ -46,7 +46,9 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     type State<const D: usize>: CellState<D>;
     /// The cell's parameters ([`FusedWeights`](crate::FusedWeights) for the classic cells).
     type Weights: CellWeights;
-    /// Number of fused gates: Elman 1, GRU 3, LSTM 4.
+    /// Number of fused gates, the rows per unit of the projected input: Elman 1, minGRU 2,
+    /// GRU and minLSTM 3, LSTM and sLSTM 4, mLSTM 4 (`q, k, v, o`; its two gates per head
+    /// come on top).
     const GATES: usize;
     /// Short name used in messages (`"LSTM"`, `"GRU"`, `"Elman RNN"`).
     const NAME: &'static str;

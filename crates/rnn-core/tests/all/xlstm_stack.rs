@@ -217,3 +217,20 @@ fn bad_checkpoints_and_inputs_are_errors() {
         "input: expected feature size 8 (last dimension), got 5"
     );
 }
+
+/// The stack is causal (per-step norms and feed-forwards, causal convolutions, recurrences
+/// that look back only): a sequence's first steps give what they give alone, so a right-padded
+/// batch's valid outputs are each example's own, whatever its padding holds.
+#[rstest]
+fn the_first_steps_give_what_they_give_alone(#[values(2, 64)] chunk_size: usize) {
+    let case = fixture("xlstm_blocks/mixed_e8_b3.json");
+    let device = device();
+    let stack = loaded(&case, "mixed_e8_b3.safetensors", chunk_size, &device);
+    let x: Tensor<3> = tensor(&case["input"], &device);
+    let whole = stack.forward(x.clone());
+    for steps in [1, 3, 5] {
+        let prefix = stack.forward(x.clone().narrow(1, 0, steps));
+        let what = format!("chunk {chunk_size}: the first {steps} steps");
+        assert_close(&what, &whole.clone().narrow(1, 0, steps), &prefix, 1e-5);
+    }
+}
