@@ -6,15 +6,19 @@
 //!
 //! The design keeps the cell apart from what drives it (as candle's `RNN` trait and Flax's
 //! `nn.RNN(cell)` do):
-//! - a [`Cell`] ([`ElmanCell`], [`LstmCell`], [`GruCell`], or one of your own) does one
-//!   timestep, with all gates fused into one weight per input side ([`FusedWeights`]); its
-//!   state is its own type ([`Cell::State`], a [`CellState`]: [`RnnState`] for the built-in
-//!   cells), and it checks the options and parameters it has;
+//! - a [`Cell`] ([`ElmanCell`], [`LstmCell`], [`GruCell`], [`MinGruCell`], [`MinLstmCell`],
+//!   [`SlstmCell`], [`MlstmCell`], or one of your own) does one timestep, with all gates fused
+//!   into one weight per input side (its [`Cell::Weights`]: [`FusedWeights`] for the classic
+//!   cells); its state is its own type ([`Cell::State`], a [`CellState`]: [`RnnState`] for the
+//!   classic and minimal cells, [`SlstmState`], [`MlstmState`]), it checks the options and
+//!   parameters it has, and it may run a whole sequence at once
+//!   ([`Cell::sequence_projected`]: the minimal cells' parallel scan, the mLSTM's chunkwise
+//!   form);
 //! - [`Recurrent`] runs any cell over a sequence in one direction;
 //! - [`Bidirectional`] runs two, and [`Rnn`] stacks layers (dropout, PyTorch-shaped states);
 //!   all three run on their own, with [`Lengths`] for padded batches.
 //!
-//! On the ndarray and flex backends the built-in cells run as fused kernels (a whole sequence
+//! On the ndarray and flex backends the classic cells and the sLSTM run as fused kernels (a whole sequence
 //! in one operation with a hand-written backward through time; each cell's kernel math lives
 //! next to its tensor step, `cell/lstm/kernel.rs`, ...); on other backends, and for cells
 //! defined elsewhere, step by step with Burn's tensor operations. The kernels use at most
