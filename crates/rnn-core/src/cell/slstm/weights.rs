@@ -27,9 +27,9 @@ pub struct SlstmWeights {
 impl SlstmWeights {
     /// The `xlstm` package's initialisation: input weights normal with standard deviation
     /// `sqrt(2 / (5 * input))` ("small init"), recurrent weights zero, and biases zero but the
-    /// forget gate's, which spread each head's units from `+5` to `-7`
-    /// ([`powerlaw_forget_bias`] of a first block), so that the units start out with memories
-    /// from long to short.
+    /// forget gate's, which spread each head's units from `+5` to `-7` (its
+    /// "powerlaw_blockdependent", `5 - 12 (j / (dh - 1))^0.3` for unit `j` in a first block),
+    /// so that the units start out with memories from long to short.
     pub fn init(config: &CellConfig, device: &Device) -> Self {
         let (input, hidden, heads) = (config.input_size, config.hidden_size, config.num_heads);
         let dh = hidden / heads;
@@ -56,7 +56,7 @@ impl SlstmWeights {
     }
 
     /// The recurrent pre-activations, feature-major and gate-major: `h: [H, batch]` →
-    /// `[4 * H, batch]` ([`block_diagonal`]).
+    /// `[4 * H, batch]`, each head's block applied to its part of `h` (one batched matmul).
     pub fn project_hidden(&self, h: Tensor<2>) -> Tensor<2> {
         block_diagonal(self.weight_hh.val(), h)
     }
