@@ -91,14 +91,24 @@ impl MlstmBlock {
         }
     }
 
-    /// `x: [batch, seq, E]` → `[batch, seq, E]`.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    /// `x: [batch, seq, E]` → `[batch, seq, E]`, from `state` (the start of a sequence when
+    /// `None`); returns the state after `x`, to carry on from.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        state: Option<MlstmBlockState>,
+    ) -> (Tensor<3>, MlstmBlockState) {
         let [batch, seq, _] = x.dims();
         let d = self.learnable_skip.dims()[0];
         let (heads, dh) = (self.heads, d / self.heads);
+        let (history, memory) = match state {
+            Some(s) => (Some(s.conv), s.memory),
+            None => (None, MlstmMemory::zeros(batch, heads, dh, &x.device())),
+        };
         let up = linear(self.norm.forward(x.clone()), &self.proj_up, None);
         let (x_m, z) = (up.clone().narrow(2, 0, d), up.narrow(2, d, d));
-        let x_c = silu(self.conv.forward(x_m.clone()));
+        let (conv, history) = self.conv.forward(x_m.clone(), history);
+        let x_c = silu(conv);
         let (q, k, v) = (
             self.q_proj.forward(x_c.clone()),
             self.k_proj.forward(x_c.clone()),
@@ -113,18 +123,33 @@ impl MlstmBlock {
         ));
         let f = per_head(linear(qkv, &self.fgate_weight, Some(&self.fgate_bias)));
         let split = |t: Tensor<3>| t.reshape([batch, seq, heads, dh]).swap_dims(1, 2);
-        let state = MlstmMemory::zeros(batch, heads, dh, &x.device());
-        let (h, _) = mlstm_chunkwise(
+        let (h, memory) = mlstm_chunkwise(
             split(q),
             split(k),
             split(v),
             i,
             log_sigmoid(f),
-            state,
+            memory,
             self.chunk_size,
         );
         let h =
             self.outnorm.forward(h.swap_dims(1, 2)) + x_c * self.learnable_skip.val().unsqueeze();
-        x + linear(h * silu(z), &self.proj_down, None)
+        let y = x + linear(h * silu(z), &self.proj_down, None);
+        (
+            y,
+            MlstmBlockState {
+                conv: history,
+                memory,
+            },
+        )
     }
+}
+
+/// What an [`MlstmBlock`] carries from one part of a sequence to the next.
+#[derive(Debug, Clone)]
+pub struct MlstmBlockState {
+    /// The convolution's last inputs `[batch, K - 1, D]`.
+    pub conv: Tensor<3>,
+    /// The memory.
+    pub memory: MlstmMemory,
 }

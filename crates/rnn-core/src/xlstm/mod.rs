@@ -15,7 +15,7 @@ mod stack;
 
 #[cfg(feature = "pytorch")]
 pub use checkpoint::StackParam;
-pub use mlstm_block::MlstmBlock;
+pub use mlstm_block::{MlstmBlock, MlstmBlockState};
 pub use parts::{CausalConv, HeadNorm, Headwise, OffsetLayerNorm};
-pub use slstm_block::SlstmBlock;
-pub use stack::{XlstmBlock, XlstmStack, XlstmStackConfig};
+pub use slstm_block::{SlstmBlock, SlstmBlockState};
+pub use stack::{XlstmBlock, XlstmBlockState, XlstmStack, XlstmStackConfig, XlstmStackState};

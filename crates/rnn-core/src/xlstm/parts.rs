@@ -86,19 +86,21 @@ impl CausalConv {
         }
     }
 
-    /// `x: [batch, seq, channels]` → `[batch, seq, channels]`.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    /// `x: [batch, seq, channels]` → `[batch, seq, channels]`, after `history: [batch, K - 1,
+    /// channels]`, the inputs before `x` (zeros when `None`: the sequence starts with `x`).
+    /// Returns the outputs and the history after `x` (its last `K - 1` inputs), to carry on.
+    pub fn forward(&self, x: Tensor<3>, history: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
         let [batch, seq, channels] = x.dims();
         let kernel = self.weight.dims()[2];
-        let padded = Tensor::cat(
-            vec![Tensor::zeros([batch, kernel - 1, channels], &x.device()), x],
-            1,
-        );
+        let history =
+            history.unwrap_or_else(|| Tensor::zeros([batch, kernel - 1, channels], &x.device()));
+        let padded = Tensor::cat(vec![history, x], 1);
         let taps = self.weight.val().reshape([channels, kernel]).transpose();
-        (0..kernel).fold(self.bias.val().unsqueeze::<3>(), |y, k| {
+        let y = (0..kernel).fold(self.bias.val().unsqueeze::<3>(), |y, k| {
             let tap = taps.clone().narrow(0, k, 1).unsqueeze::<3>();
             y + padded.clone().narrow(1, k, seq) * tap
-        })
+        });
+        (y, padded.narrow(1, seq, kernel - 1))
     }
 }
 

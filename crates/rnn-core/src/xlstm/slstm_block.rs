@@ -83,12 +83,25 @@ impl SlstmBlock {
         }
     }
 
-    /// `x: [batch, seq, E]` → `[batch, seq, E]`.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    /// `x: [batch, seq, E]` → `[batch, seq, E]`, from `state` (the start of a sequence when
+    /// `None`); returns the state after `x`, to carry on from.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        state: Option<SlstmBlockState>,
+    ) -> (Tensor<3>, SlstmBlockState) {
         let [batch, seq, e] = x.dims();
         let heads = self.recurrent.dims()[0];
+        let (history, cell) = match state {
+            Some(s) => (Some(s.conv), s.cell.map(Tensor::transpose)),
+            None => {
+                let zeros = Tensor::zeros([e, batch], &x.device());
+                (None, SlstmState::from_parts(vec![zeros; 4]))
+            }
+        };
         let normed = self.norm.forward(x.clone());
-        let x_c = silu(self.conv.forward(normed.clone()));
+        let (conv, history) = self.conv.forward(normed.clone(), history);
+        let x_c = silu(conv);
         let gates = Tensor::cat(
             vec![
                 self.input_gate.forward(x_c.clone()),
@@ -100,14 +113,13 @@ impl SlstmBlock {
         ) + self.bias.val().unsqueeze();
         // Feature-major steps `[4E, batch]`, as the cell's.
         let gates = gates.permute([1, 2, 0]);
-        let mut state =
-            SlstmState::<2>::from_parts(vec![Tensor::zeros([e, batch], &x.device()); 4]);
+        let mut cell: SlstmState<2> = cell;
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
-            let recurrent = block_diagonal(self.recurrent.val(), state.hidden.clone());
+            let recurrent = block_diagonal(self.recurrent.val(), cell.hidden.clone());
             let projected = gates.clone().narrow(0, t, 1).reshape([4 * e, batch]);
-            state = step(projected + recurrent, state, ForgetGate::Sigmoid);
-            outputs.push(state.hidden.clone());
+            cell = step(projected + recurrent, cell, ForgetGate::Sigmoid);
+            outputs.push(cell.hidden.clone());
         }
         let y = Tensor::stack::<3>(outputs, 0).permute([2, 0, 1]);
         let x = x + self
@@ -116,6 +128,20 @@ impl SlstmBlock {
         let u = self.ffn_down.dims()[1];
         let up = linear(self.ffn_norm.forward(x.clone()), &self.ffn_up, None);
         let (g, up) = (up.clone().narrow(2, 0, u), up.narrow(2, u, u));
-        x + linear(gelu(g) * up, &self.ffn_down, None)
+        let y = x + linear(gelu(g) * up, &self.ffn_down, None);
+        let state = SlstmBlockState {
+            conv: history,
+            cell: cell.map(Tensor::transpose),
+        };
+        (y, state)
     }
+}
+
+/// What an [`SlstmBlock`] carries from one part of a sequence to the next.
+#[derive(Debug, Clone)]
+pub struct SlstmBlockState {
+    /// The convolution's last inputs `[batch, K - 1, E]`.
+    pub conv: Tensor<3>,
+    /// The sLSTM's state, parts `[batch, E]`.
+    pub cell: SlstmState<2>,
 }

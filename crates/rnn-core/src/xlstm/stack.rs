@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::{MlstmBlock, OffsetLayerNorm, SlstmBlock};
+use super::{MlstmBlock, MlstmBlockState, OffsetLayerNorm, SlstmBlock, SlstmBlockState};
 use crate::RnnError;
 use crate::validate::check_positive;
 
@@ -70,7 +70,13 @@ impl XlstmStackConfig {
     pub fn validate(&self) -> Result<(), RnnError> {
         check_positive("embedding_size", self.embedding_size)?;
         check_positive("num_blocks", self.num_blocks)?;
-        check_positive("conv_kernel", self.conv_kernel)?;
+        if self.conv_kernel < 2 {
+            return Err(RnnError::new(
+                "conv_kernel",
+                "a width of at least 2",
+                self.conv_kernel.to_string(),
+            ));
+        }
         check_positive("chunk_size", self.chunk_size)?;
         if let Some(&k) = self.slstm_at.iter().find(|&&k| k >= self.num_blocks) {
             return Err(RnnError::new(
@@ -171,7 +177,10 @@ impl XlstmStack {
         }
     }
 
-    /// Runs the stack over `x: [batch, seq, E]`.
+    /// Runs the stack over `x: [batch, seq, E]`, a whole sequence.
+    ///
+    /// The stack is causal: each step's output depends on it and the steps before it only,
+    /// so the valid steps of a right-padded batch give what each example gives alone.
     ///
     /// # Panics
     /// On a bad input, with the message of [`try_forward`](Self::try_forward).
@@ -182,6 +191,31 @@ impl XlstmStack {
     /// [`forward`](Self::forward), returning an error for an empty input or one of another
     /// feature size.
     pub fn try_forward(&self, x: Tensor<3>) -> Result<Tensor<3>, RnnError> {
+        Ok(self.try_forward_from(x, None)?.0)
+    }
+
+    /// Runs the stack over `x: [batch, seq, E]`, the continuation of a sequence that left
+    /// `state` (from this method or [`step`](Self::step); `None`: a new sequence). Returns
+    /// the outputs and the state after `x`: a sequence run in parts gives what it gives whole.
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward_from`](Self::try_forward_from).
+    pub fn forward_from(
+        &self,
+        x: Tensor<3>,
+        state: Option<XlstmStackState>,
+    ) -> (Tensor<3>, XlstmStackState) {
+        self.try_forward_from(x, state)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`forward_from`](Self::forward_from), returning an error naming the bad argument: an
+    /// empty input or one of another feature size, a state of another stack or batch.
+    pub fn try_forward_from(
+        &self,
+        x: Tensor<3>,
+        state: Option<XlstmStackState>,
+    ) -> Result<(Tensor<3>, XlstmStackState), RnnError> {
         let [batch, seq, features] = x.dims();
         if batch == 0 || seq == 0 {
             return Err(RnnError::new(
@@ -198,13 +232,110 @@ impl XlstmStack {
                 features.to_string(),
             ));
         }
-        let x = self.blocks.iter().fold(x, |x, block| match block {
-            XlstmBlock::Mlstm(b) => b.forward(x),
-            XlstmBlock::Slstm(b) => b.forward(x),
-        });
-        Ok(match &self.post_norm {
+        let states: Vec<Option<XlstmBlockState>> = match state {
+            Some(state) => {
+                state.check(&self.blocks, batch)?;
+                state.blocks.into_iter().map(Some).collect()
+            }
+            None => vec![None; self.blocks.len()],
+        };
+        let mut x = x;
+        let mut finals = Vec::with_capacity(self.blocks.len());
+        for (block, state) in self.blocks.iter().zip(states) {
+            let (y, state) = match (block, state) {
+                (XlstmBlock::Mlstm(b), Some(XlstmBlockState::Mlstm(s))) => {
+                    let (y, s) = b.forward(x, Some(s));
+                    (y, XlstmBlockState::Mlstm(s))
+                }
+                (XlstmBlock::Mlstm(b), _) => {
+                    let (y, s) = b.forward(x, None);
+                    (y, XlstmBlockState::Mlstm(s))
+                }
+                (XlstmBlock::Slstm(b), Some(XlstmBlockState::Slstm(s))) => {
+                    let (y, s) = b.forward(x, Some(s));
+                    (y, XlstmBlockState::Slstm(s))
+                }
+                (XlstmBlock::Slstm(b), _) => {
+                    let (y, s) = b.forward(x, None);
+                    (y, XlstmBlockState::Slstm(s))
+                }
+            };
+            x = y;
+            finals.push(state);
+        }
+        let y = match &self.post_norm {
             Some(norm) => norm.forward(x),
             None => x,
-        })
+        };
+        Ok((y, XlstmStackState { blocks: finals }))
+    }
+
+    /// One step for decoding: `x: [batch, E]` after `state` (`None`: the first step) →
+    /// the output `[batch, E]` and the state after it ([`forward_from`](Self::forward_from)
+    /// over a sequence of one step).
+    ///
+    /// # Panics
+    /// On bad arguments, with the message of [`try_forward_from`](Self::try_forward_from).
+    pub fn step(
+        &self,
+        x: Tensor<2>,
+        state: Option<XlstmStackState>,
+    ) -> (Tensor<2>, XlstmStackState) {
+        let [batch, features] = x.dims();
+        let (y, state) = self.forward_from(x.unsqueeze_dim(1), state);
+        (y.reshape([batch, features]), state)
+    }
+}
+
+/// The state of one block of an [`XlstmStack`] between calls.
+#[derive(Debug, Clone)]
+pub enum XlstmBlockState {
+    /// An mLSTM block's.
+    Mlstm(MlstmBlockState),
+    /// An sLSTM block's.
+    Slstm(SlstmBlockState),
+}
+
+/// What an [`XlstmStack`] carries from one part of a sequence to the next
+/// ([`XlstmStack::forward_from`], [`XlstmStack::step`]): each block's state, in order.
+#[derive(Debug, Clone)]
+pub struct XlstmStackState {
+    /// The blocks' states.
+    pub blocks: Vec<XlstmBlockState>,
+}
+
+impl XlstmStackState {
+    /// Checks the state is one of `blocks` (as many, of the same kinds) for `batch` examples.
+    fn check(&self, blocks: &[XlstmBlock], batch: usize) -> Result<(), RnnError> {
+        if self.blocks.len() != blocks.len() {
+            return Err(RnnError::new(
+                "state",
+                format!("the states of {} blocks (the stack's)", blocks.len()),
+                format!("{} block states", self.blocks.len()),
+            ));
+        }
+        for (k, (state, block)) in self.blocks.iter().zip(blocks).enumerate() {
+            let (conv, kind) = match (state, block) {
+                (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(_)) => (&s.conv, None),
+                (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(_)) => (&s.conv, None),
+                (XlstmBlockState::Mlstm(s), XlstmBlock::Slstm(_)) => (&s.conv, Some("sLSTM")),
+                (XlstmBlockState::Slstm(s), XlstmBlock::Mlstm(_)) => (&s.conv, Some("mLSTM")),
+            };
+            if let Some(kind) = kind {
+                return Err(RnnError::new(
+                    format!("state.blocks[{k}]"),
+                    format!("the state of an {kind} block"),
+                    "the other kind's",
+                ));
+            }
+            if conv.dims()[0] != batch {
+                return Err(RnnError::new(
+                    format!("state.blocks[{k}]"),
+                    format!("the state of {batch} examples (the input's batch)"),
+                    format!("the state of {}", conv.dims()[0]),
+                ));
+            }
+        }
+        Ok(())
     }
 }

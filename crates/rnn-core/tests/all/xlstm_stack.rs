@@ -234,3 +234,70 @@ fn the_first_steps_give_what_they_give_alone(#[values(2, 64)] chunk_size: usize)
         assert_close(&what, &whole.clone().narrow(1, 0, steps), &prefix, 1e-5);
     }
 }
+
+/// Decoding one step at a time, and running a sequence in parts, give what the whole
+/// sequence gives (and the package's own step-by-step outputs).
+#[rstest]
+fn steps_and_parts_give_what_the_whole_sequence_gives(
+    #[values("mlstm_e16_b1", "slstm_e8_b1", "slstm_e8_b2", "mixed_e8_b3")] case_name: &str,
+) {
+    let case = fixture(&format!("xlstm_blocks/{case_name}.json"));
+    let device = device();
+    let stack = loaded(&case, &format!("{case_name}.safetensors"), 64, &device);
+    let x: Tensor<3> = tensor(&case["input"], &device);
+    let [batch, seq, e] = x.dims();
+    let whole = stack.forward(x.clone());
+
+    let mut state = None;
+    let mut steps = Vec::new();
+    for t in 0..seq {
+        let (y, next) = stack.step(x.clone().narrow(1, t, 1).reshape([batch, e]), state);
+        steps.push(y);
+        state = Some(next);
+    }
+    let stepped = Tensor::stack::<3>(steps, 1);
+    assert_close(&format!("{case_name}: steps"), &stepped, &whole, 1e-5);
+    let package_steps: Tensor<3> = tensor(&case["step_output"], &device);
+    assert_close(
+        &format!("{case_name}: the package's steps"),
+        &stepped,
+        &package_steps,
+        2e-4,
+    );
+
+    let (first, state) = stack.forward_from(x.clone().narrow(1, 0, 2), None);
+    let (rest, _) = stack.forward_from(x.narrow(1, 2, seq - 2), Some(state));
+    let parts = Tensor::cat(vec![first, rest], 1);
+    assert_close(&format!("{case_name}: parts"), &parts, &whole, 1e-5);
+}
+
+#[test]
+fn a_state_of_another_stack_or_batch_is_an_error() {
+    let device = device();
+    let mixed = fixture("xlstm_blocks/mixed_e8_b3.json");
+    let stack = loaded(&mixed, "mixed_e8_b3.safetensors", 64, &device);
+    let x = Tensor::<3>::zeros([2, 3, 8], &device);
+    let (_, state) = stack.forward_from(x.clone(), None);
+    let error = |result: Result<_, rnn_core::RnnError>| result.map(|_| ()).unwrap_err().to_string();
+
+    let other = loaded(
+        &fixture("xlstm_blocks/slstm_e8_b2.json"),
+        "slstm_e8_b2.safetensors",
+        64,
+        &device,
+    );
+    assert_eq!(
+        error(other.try_forward_from(x.clone(), Some(state.clone()))),
+        "state: expected the states of 2 blocks (the stack's), got 3 block states"
+    );
+    let mut swapped = state.clone();
+    swapped.blocks.swap(0, 1);
+    assert_eq!(
+        error(stack.try_forward_from(x.clone(), Some(swapped))),
+        "state.blocks[0]: expected the state of an mLSTM block, got the other kind's"
+    );
+    assert_eq!(
+        error(stack.try_forward_from(Tensor::zeros([3, 1, 8], &device), Some(state))),
+        "state.blocks[0]: expected the state of 3 examples (the input's batch), got the state of 2"
+    );
+}
