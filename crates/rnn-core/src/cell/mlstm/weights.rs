@@ -2,7 +2,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Device, Distribution, Tensor};
 
 use crate::weights::{check_parameter, check_projection, project, units_from_rows};
 use crate::{CellConfig, CellWeights, RnnError};
@@ -63,12 +63,9 @@ impl MlstmWeights {
 /// The `xlstm` package's initial biases of the mLSTM's gates, one per head: the input
 /// gates' normal with deviation 0.1, the forget gates' spread from 3 to 6 over the heads.
 pub(crate) fn gate_biases(heads: usize, device: &Device) -> (Tensor<1>, Tensor<1>) {
-    let input = Initializer::Normal {
-        mean: 0.0,
-        std: 0.1,
-    }
-    .init::<1, _>([heads], device)
-    .val();
+    // A plain tensor, not a parameter's value: on an autodiff device that would be tracked,
+    // and the biases concatenated from it no leaf to make a parameter of.
+    let input = Tensor::random([heads], Distribution::Normal(0.0, 0.1), device);
     let forget: Vec<f32> = (0..heads)
         .map(|k| match heads {
             1 => 3.0,
