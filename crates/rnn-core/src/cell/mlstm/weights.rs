@@ -50,7 +50,9 @@ impl MlstmWeights {
                 .bias
                 .then(|| Initializer::Zeros.init([4 * hidden], device)),
             gate_weight: Initializer::Zeros.init([2 * heads, input], device),
-            gate_bias: Param::from_tensor(Tensor::cat(vec![input_bias, forget_bias], 0)),
+            // Detached: on an autodiff device `input_bias` is a tracked parameter, and a
+            // parameter must be a leaf.
+            gate_bias: Param::from_tensor(Tensor::cat(vec![input_bias, forget_bias], 0).detach()),
         }
     }
 
