@@ -1,6 +1,7 @@
 //! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment` and
 //! `translation` programs share (backends, text, splits, training, BLEU, heatmaps), and each
-//! task's data, model and evaluation.
+//! task's data, model and evaluation; and `xlstm_tasks`, the xLSTM paper's synthetic tasks
+//! for every cell.
 
 #![warn(missing_docs)]
 
@@ -16,3 +17,4 @@ pub mod split;
 pub mod text;
 pub mod training;
 pub mod translation;
+pub mod xlstm_tasks;

@@ -7,7 +7,7 @@
 //! (`proj_size`, which the fused CPU kernels do not cover) against burn-nn's plain LSTM of
 //! `H` units (burn-nn has no projection) and PyTorch's `nn.LSTM(proj_size=H // 2)`.
 //!
-//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman|LSTMP]... [--shape B,S,I,H] [--iters N] [--torch FILE]`
+//! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman|LSTMP]... [--shape B,S,I,H] [--iters N] [--torch FILE] [--forms]`
 //!
 //! `rnn-bench --memory [--backend B] [--cell C] [--shape B,S,I,H]` instead measures the peak
 //! resident memory of one training step at `S`, `2S`, `4S` and `8S` steps, each in a fresh
@@ -21,12 +21,22 @@
 //! `rnn-bench --concurrent N [--backend B] [--cell C] [--shape B,S,I,H]` times `N` calls of our
 //! layer (forward, and forward+backward) made at once from `N` threads against the same calls
 //! made one after another.
+//!
+//! `rnn-bench --forms [--backend B] [--shape B,S,I,H]` times the sequence forms of the cells
+//! that have several, at `S` and `8S` steps: the mLSTM chunkwise (chunks of 64), parallel (one
+//! chunk; at `S` only, its memory grows with `S²`) and recurrent (chunks of 1), and the
+//! minGRU's parallel scan against its step-by-step recurrence (default shape 4,512,32,64:
+//! 512 and 4096 steps).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::{Cell, CellKind, CellState, Elman, Gru, Lstm, Rnn, RnnConfig};
+use rnn_core::{
+    Cell, CellConfig, CellKind, CellState, Elman, Gru, Lstm, MinGruCell, MlstmCell, Rnn, RnnConfig,
+    RnnError,
+};
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
 /// (`hidden / 2` for ours with `--cell LSTMP`).
@@ -354,6 +364,203 @@ fn concurrent_table(backends: &[String], cells: &[String], s: Shape, n: usize, i
     }
 }
 
+/// A cell run by the step-by-step driver whatever its own sequence form (the minGRU's scan):
+/// every method but [`Cell::sequence_projected`] is the inner cell's.
+#[derive(Module, Debug)]
+struct Stepwise<C: Cell> {
+    inner: C,
+}
+
+impl<C: Cell> Cell for Stepwise<C> {
+    type State<const D: usize> = C::State<D>;
+    type Weights = C::Weights;
+    const GATES: usize = C::GATES;
+    const NAME: &'static str = C::NAME;
+
+    fn from_config(config: &CellConfig, device: &Device) -> Self {
+        Self {
+            inner: C::from_config(config, device),
+        }
+    }
+
+    fn weights(&self) -> &C::Weights {
+        self.inner.weights()
+    }
+
+    fn weights_mut(&mut self) -> &mut C::Weights {
+        self.inner.weights_mut()
+    }
+
+    fn check_config(config: &CellConfig) -> Result<(), RnnError> {
+        C::check_config(config)
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.inner.hidden_size()
+    }
+
+    fn output_size(&self) -> usize {
+        self.inner.output_size()
+    }
+
+    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
+        self.inner.project_input(x)
+    }
+
+    fn step_projected(&self, projected: Tensor<2>, state: C::State<2>) -> C::State<2> {
+        self.inner.step_projected(projected, state)
+    }
+
+    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
+        self.inner.state_sizes()
+    }
+}
+
+/// One row of the forms table: a cell's sequence form and the network that runs it.
+struct Form {
+    cell: &'static str,
+    name: &'static str,
+    /// A one-layer network of the shape's sizes running this form over `shape.seq` steps.
+    make: fn(Shape, &Device) -> Layer,
+    /// Whether the form is timed at `seq` steps, `S` being the shape's (the parallel form's
+    /// memory grows with `seq²`: it runs at `S` only).
+    runs_at: fn(usize, Shape) -> bool,
+}
+
+/// A one-layer network of `C` from `config`, as a [`Layer`].
+fn form_layer<C: Cell + 'static>(config: RnnConfig, device: &Device) -> Layer {
+    let rnn: Rnn<C> = config.init(device);
+    Box::new(move |x| rnn.forward(x, None, None).output)
+}
+
+/// The forms timed; each cell's step-by-step form comes last among its rows.
+fn forms() -> Vec<Form> {
+    fn mlstm(s: Shape) -> RnnConfig {
+        RnnConfig::new(s.input, s.hidden).with_num_heads(4)
+    }
+    let always: fn(usize, Shape) -> bool = |_, _| true;
+    vec![
+        Form {
+            cell: "mLSTM",
+            name: "chunkwise (64)",
+            make: |s, d| form_layer::<MlstmCell>(mlstm(s).with_chunk_size(64), d),
+            runs_at: always,
+        },
+        Form {
+            cell: "mLSTM",
+            name: "parallel (one chunk)",
+            make: |s, d| form_layer::<MlstmCell>(mlstm(s).with_chunk_size(s.seq), d),
+            runs_at: |seq, s| seq == s.seq,
+        },
+        Form {
+            cell: "mLSTM",
+            name: "recurrent (chunks of 1)",
+            make: |s, d| form_layer::<MlstmCell>(mlstm(s).with_chunk_size(1), d),
+            runs_at: always,
+        },
+        Form {
+            cell: "minGRU",
+            name: "parallel scan",
+            make: |s, d| form_layer::<MinGruCell>(RnnConfig::new(s.input, s.hidden), d),
+            runs_at: always,
+        },
+        Form {
+            cell: "minGRU",
+            name: "step by step",
+            make: |s, d| form_layer::<Stepwise<MinGruCell>>(RnnConfig::new(s.input, s.hidden), d),
+            runs_at: always,
+        },
+    ]
+}
+
+/// Forward and forward+backward times of each form at `S` and `8S` steps, median of `iters`
+/// runs each (the forms of a length alternate, so drift in the machine's speed hits them alike).
+fn forms_table(backends: &[String], s: Shape, iters: usize) {
+    println!(
+        "Sequence forms, batch {}, input {}, hidden {} (mLSTM: 4 heads); f32; median of {iters} \
+         runs; speed-up = the time of the cell's step-by-step form (recurrent / step by step) \
+         over the form's\n",
+        s.batch, s.input, s.hidden
+    );
+    println!("| backend | cell | form | seq | fwd (ms) | speed-up | fwd+bwd (ms) | speed-up |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for backend in backends {
+        for seq in [s.seq, 8 * s.seq] {
+            let shape = Shape { seq, ..s };
+            let run: Vec<Form> = forms()
+                .into_iter()
+                .filter(|form| (form.runs_at)(seq, s))
+                .collect();
+            let mut times = Vec::new();
+            for (pass, device) in [
+                ("fwd", device(backend)),
+                ("fwd+bwd", device(backend).autodiff()),
+            ] {
+                let layers: Vec<Layer> =
+                    run.iter().map(|form| (form.make)(shape, &device)).collect();
+                let x =
+                    Tensor::<3>::random([s.batch, seq, s.input], Distribution::Default, &device);
+                let mut calls: Vec<Box<dyn FnMut() + '_>> = layers
+                    .iter()
+                    .map(|layer| {
+                        let x = x.clone();
+                        Box::new(move || {
+                            if pass == "fwd" {
+                                let _: f32 = layer(x.clone()).sum().into_scalar();
+                            } else {
+                                let x = x.clone().require_grad();
+                                let grads = layer(x.clone()).sum().backward();
+                                let _: f32 =
+                                    x.grad(&grads).expect("input gradient").sum().into_scalar();
+                            }
+                        }) as Box<dyn FnMut() + '_>
+                    })
+                    .collect();
+                times.push(medians_of(1, iters, &mut calls));
+            }
+            for (i, form) in run.iter().enumerate() {
+                // The cell's step-by-step form: the last of its rows.
+                let base = run
+                    .iter()
+                    .rposition(|f| f.cell == form.cell)
+                    .expect("its own row");
+                let (cell, name) = (form.cell, form.name);
+                let ratio = |t: &[Duration]| ms(t[base]) / ms(t[i]);
+                println!(
+                    "| {backend} | {cell} | {name} | {seq} | {:.2} | {:.2}× | {:.2} | {:.2}× |",
+                    ms(times[0][i]),
+                    ratio(&times[0]),
+                    ms(times[1][i]),
+                    ratio(&times[1]),
+                );
+            }
+        }
+    }
+}
+
+/// Median wall times of each of `calls` over `iters` rounds in which each runs once in turn,
+/// after `warmup` such rounds.
+fn medians_of(warmup: usize, iters: usize, calls: &mut [Box<dyn FnMut() + '_>]) -> Vec<Duration> {
+    for _ in 0..warmup {
+        calls.iter_mut().for_each(|call| call());
+    }
+    let mut times = vec![Vec::with_capacity(iters); calls.len()];
+    for _ in 0..iters {
+        for (call, times) in calls.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            call();
+            times.push(start.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[iters / 2]
+        })
+        .collect()
+}
+
 /// Peak memory of a training step at growing sequence lengths, each in a fresh process.
 fn memory_table(backends: &[String], cells: &[String], s: Shape) {
     println!(
@@ -400,6 +607,8 @@ fn main() {
     let mut memory = false;
     let mut outlier = false;
     let mut concurrent = None;
+    let mut forms = false;
+    let mut shape_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -410,7 +619,11 @@ fn main() {
             "--backend" => backends.push(value()),
             "--cell" => cells.push(value()),
             "--iters" => iters = value().parse().expect("--iters: expected a number"),
-            "--shape" => shape = parse_shape(&value()),
+            "--shape" => {
+                shape = parse_shape(&value());
+                shape_given = true;
+            }
+            "--forms" => forms = true,
             "--torch" => torch = Some(read_torch(&value())),
             "--memory" => memory = true,
             "--outlier" => outlier = true,
@@ -435,6 +648,20 @@ fn main() {
     }
     if backends.is_empty() {
         backends.push("ndarray".to_string());
+    }
+    if forms {
+        let s = if shape_given {
+            shape
+        } else {
+            Shape {
+                batch: 4,
+                seq: 512,
+                input: 32,
+                hidden: 64,
+            }
+        };
+        forms_table(&backends, s, iters);
+        return;
     }
     let s = shape;
     if memory {

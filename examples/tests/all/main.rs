@@ -1,6 +1,6 @@
 //! Tests of the examples: their building blocks (text, splits, BLEU, data files, saved models,
-//! flags) and quick end-to-end runs of both programs on the backend under test
-//! (`RNN_TEST_BACKEND`).
+//! flags, the xLSTM tasks' data) and quick end-to-end runs of the programs on the backend
+//! under test (`RNN_TEST_BACKEND`).
 
 mod batcher;
 mod bleu;
@@ -11,3 +11,4 @@ mod programs;
 mod saved;
 mod split;
 mod text;
+mod xlstm_data;

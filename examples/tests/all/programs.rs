@@ -1,5 +1,6 @@
-//! The example programs end to end in `--quick` mode (a tiny subset, one epoch) on the backend
-//! under test, then their prediction modes on the saved models.
+//! The example programs end to end in `--quick` mode (a tiny subset, one epoch; for
+//! `xlstm_tasks`, two steps per cell) on the backend under test, then their prediction modes
+//! on the saved models.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -250,6 +251,52 @@ fn bad_arguments_fail_with_a_message_naming_them() {
     );
 }
 
+#[test]
+fn xlstm_tasks_quick_runs_print_a_table_row_for_every_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let program = env!("CARGO_BIN_EXE_xlstm_tasks");
+    // Under wgpu each run compiles its kernels anew (about 8 s a task with Mesa's software
+    // driver): there MQAR alone runs, the model with every part (two inputs per step, many
+    // targets); the CPU backends run all three tasks.
+    let tasks: &[&str] = match backend().as_str() {
+        "wgpu" => &["mqar"],
+        _ => &["parity", "modarith", "mqar"],
+    };
+    for &task in tasks {
+        let text = stdout(&run(program, &["--quick", "--task", task, "--out", out]));
+        assert!(
+            text.contains("epoch   1: train loss"),
+            "{task}: one line per epoch"
+        );
+        assert!(
+            text.contains("| cell | memory mixing |"),
+            "{task}: the table"
+        );
+        for cell in ["lstm", "gru", "slstm", "mlstm", "mingru", "minlstm"] {
+            let row = text
+                .lines()
+                .find(|line| line.starts_with(&format!("| {cell} |")))
+                .unwrap_or_else(|| panic!("{task}: no row for {cell}"));
+            let columns: Vec<&str> = row.split('|').map(str::trim).collect();
+            // `| cell | mixing | parameters | steps | best | time | accuracies... |`
+            assert_eq!(columns.len(), 10, "{row}: two test ranges");
+            assert_eq!(columns[4], "2", "{row}: 2 steps");
+            for accuracy in &columns[7..9] {
+                let accuracy: f64 = accuracy.parse().unwrap();
+                assert!((0.0..=1.0).contains(&accuracy), "{row}");
+            }
+        }
+    }
+    let output = run(program, &["--quick", "--cells", "lstm,lstm", "--out", out]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: --cells: lstm is listed twice"),
+        "{stderr}"
+    );
+}
+
 /// Runs `program` with `args` (no backend: these fail while the command line is parsed), and
 /// checks that it fails, before doing anything, with clap's message for `flag`'s `value`.
 fn rejected_at_parse_time(program: &str, args: &[&str], flag: &str, value: &str, why: &str) {
@@ -305,6 +352,24 @@ fn bad_flag_values_fail_while_parsing() {
             &format!("{flag} <{placeholder}>"),
             value,
             why,
+        );
+    }
+    let xlstm = env!("CARGO_BIN_EXE_xlstm_tasks");
+    rejected_at_parse_time(
+        xlstm,
+        &["--quick", "--cells", "lstm,rnn"],
+        "--cells <CELLS>",
+        "rnn",
+        "expected one of lstm, gru, slstm, mlstm, mingru, minlstm",
+    );
+    for flag in ["--steps", "--hidden", "--layers", "--heads", "--pairs"] {
+        let placeholder = flag.trim_start_matches("--").to_uppercase();
+        rejected_at_parse_time(
+            xlstm,
+            &["--quick", flag, "0"],
+            &format!("{flag} <{placeholder}>"),
+            "0",
+            count,
         );
     }
     let sentiment = env!("CARGO_BIN_EXE_sentiment");

@@ -1,6 +1,8 @@
 //! The mLSTM cell: its chunkwise, parallel and recurrent forms agree (outputs, final states,
 //! gradients), a padded example of a stacked bidirectional network gives what it gives alone,
-//! its gradients match finite differences, and bad arguments are errors naming them. (Its
+//! its gradients match finite differences, a network created on an autodiff device (as a
+//! trainer creates it) gives every parameter a gradient, and bad arguments are errors naming
+//! them. (Its
 //! memory against the `xlstm` package's backends: `modern_parity.rs`.)
 
 use burn::module::{Module, Param};
@@ -209,6 +211,19 @@ fn gradients_match_finite_differences() {
     assert_gradients_match(vec![x_data, g_data], &analytic, |leaves| {
         loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
     });
+}
+
+#[test]
+fn created_on_an_autodiff_device_every_parameter_has_a_gradient() {
+    let device = autodiff_device();
+    let rnn: Rnn<MlstmCell> = RnnConfig::new(3, 4).with_num_heads(2).init(&device);
+    let x = Rng::new(3).tensor([2, 5, 3], &device);
+    let grads = weigh(rnn.forward(x, None, None).output).backward();
+    let w = &rnn.cells()[0].weights;
+    assert!(w.weight.grad(&grads).is_some(), "weight");
+    assert!(w.bias.as_ref().unwrap().grad(&grads).is_some(), "bias");
+    assert!(w.gate_weight.grad(&grads).is_some(), "gate_weight");
+    assert!(w.gate_bias.grad(&grads).is_some(), "gate_bias");
 }
 
 fn error<T>(result: Result<T, RnnError>) -> String {
