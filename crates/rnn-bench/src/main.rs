@@ -25,8 +25,9 @@
 //! `rnn-bench --forms [--backend B] [--shape B,S,I,H]` times the sequence forms of the cells
 //! that have several, at `S` and `8S` steps: the mLSTM chunkwise (chunks of 64), parallel (one
 //! chunk; at `S` only, its memory grows with `S²`) and recurrent (chunks of 1), and the
-//! minGRU's parallel scan against its step-by-step recurrence (default shape 4,512,32,64:
-//! 512 and 4096 steps).
+//! minGRU's parallel scan against its step-by-step recurrence, and the sLSTM's fused kernel
+//! against its step-by-step recurrence (`xlstm_bench.py` times the `xlstm` package's sLSTM)
+//! (default shape 4,512,32,64: 512 and 4096 steps).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use rnn_core::{
     Cell, CellConfig, CellKind, CellState, Elman, Gru, Lstm, MinGruCell, MlstmCell, Rnn, RnnConfig,
-    RnnError,
+    RnnError, SlstmCell,
 };
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
@@ -438,6 +439,9 @@ fn forms() -> Vec<Form> {
     fn mlstm(s: Shape) -> RnnConfig {
         RnnConfig::new(s.input, s.hidden).with_num_heads(4)
     }
+    fn slstm(s: Shape) -> RnnConfig {
+        RnnConfig::new(s.input, s.hidden).with_num_heads(4)
+    }
     let always: fn(usize, Shape) -> bool = |_, _| true;
     vec![
         Form {
@@ -456,6 +460,18 @@ fn forms() -> Vec<Form> {
             cell: "mLSTM",
             name: "recurrent (chunks of 1)",
             make: |s, d| form_layer::<MlstmCell>(mlstm(s).with_chunk_size(1), d),
+            runs_at: always,
+        },
+        Form {
+            cell: "sLSTM",
+            name: "fused kernel",
+            make: |s, d| form_layer::<SlstmCell>(slstm(s), d),
+            runs_at: always,
+        },
+        Form {
+            cell: "sLSTM",
+            name: "step by step",
+            make: |s, d| form_layer::<Stepwise<SlstmCell>>(slstm(s), d),
             runs_at: always,
         },
         Form {
