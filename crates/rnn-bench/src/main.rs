@@ -32,11 +32,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use rnn_core::cell::Stepwise;
 use rnn_core::{
-    Cell, CellConfig, CellKind, CellState, Elman, Gru, Lstm, MinGruCell, MlstmCell, Rnn, RnnConfig,
-    RnnError, SlstmCell,
+    Cell, CellKind, CellState, Elman, Gru, Lstm, MinGruCell, MlstmCell, Rnn, RnnConfig, SlstmCell,
 };
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
@@ -362,58 +361,6 @@ fn concurrent_table(backends: &[String], cells: &[String], s: Shape, n: usize, i
                 );
             }
         }
-    }
-}
-
-/// A cell run by the step-by-step driver whatever its own sequence form (the minGRU's scan):
-/// every method but [`Cell::sequence_projected`] is the inner cell's.
-#[derive(Module, Debug)]
-struct Stepwise<C: Cell> {
-    inner: C,
-}
-
-impl<C: Cell> Cell for Stepwise<C> {
-    type State<const D: usize> = C::State<D>;
-    type Weights = C::Weights;
-    const GATES: usize = C::GATES;
-    const NAME: &'static str = C::NAME;
-
-    fn from_config(config: &CellConfig, device: &Device) -> Self {
-        Self {
-            inner: C::from_config(config, device),
-        }
-    }
-
-    fn weights(&self) -> &C::Weights {
-        self.inner.weights()
-    }
-
-    fn weights_mut(&mut self) -> &mut C::Weights {
-        self.inner.weights_mut()
-    }
-
-    fn check_config(config: &CellConfig) -> Result<(), RnnError> {
-        C::check_config(config)
-    }
-
-    fn hidden_size(&self) -> usize {
-        self.inner.hidden_size()
-    }
-
-    fn output_size(&self) -> usize {
-        self.inner.output_size()
-    }
-
-    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
-        self.inner.project_input(x)
-    }
-
-    fn step_projected(&self, projected: Tensor<2>, state: C::State<2>) -> C::State<2> {
-        self.inner.step_projected(projected, state)
-    }
-
-    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
-        self.inner.state_sizes()
     }
 }
 

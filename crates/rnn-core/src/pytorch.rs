@@ -289,6 +289,16 @@ impl PytorchCell for LstmCell {
 
 impl PytorchCell for GruCell {}
 
+impl<C: PytorchCell> PytorchCell for crate::cell::Stepwise<C> {
+    fn projection(&self) -> Option<&Param<Tensor<2>>> {
+        self.cell.projection()
+    }
+
+    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
+        self.cell.projection_mut()
+    }
+}
+
 impl PytorchCell for ElmanCell {}
 
 impl<C: PytorchCell> Rnn<C> {

@@ -8,6 +8,7 @@ mod lstm;
 mod min;
 pub(crate) mod mlstm;
 pub(crate) mod slstm;
+mod stepwise;
 
 pub use elman::{ElmanCell, Nonlinearity};
 pub use gru::GruCell;
@@ -17,6 +18,7 @@ pub use min::{
 };
 pub use mlstm::{MlstmCell, MlstmMemory, MlstmState, MlstmWeights, mlstm_chunkwise};
 pub use slstm::{ForgetGate, SlstmCell, SlstmState, SlstmWeights};
+pub use stepwise::Stepwise;
 
 use burn::config::Config;
 use burn::module::{Module, ModuleDisplay};

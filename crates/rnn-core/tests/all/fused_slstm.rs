@@ -21,7 +21,8 @@ use rstest::rstest;
 
 use crate::backend::{self, autodiff_device, device};
 use crate::fused::{FIVE, FORTY, ONE, Sizes, TWO, WIDE, assert_close, weigh};
-use crate::util::{Rng, Stepwise, values};
+use crate::util::{Rng, values};
+use rnn_core::cell::Stepwise;
 
 const INPUT: usize = 7;
 

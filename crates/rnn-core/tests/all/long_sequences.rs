@@ -15,7 +15,8 @@ use rnn_core::{LstmCell, Rnn, RnnConfig};
 
 use crate::backend::{self, autodiff_device, device};
 use crate::measure::{child_argument, in_child, peak_during, printed};
-use crate::util::{Builtin, Rng, Stepwise};
+use crate::util::{Builtin, Rng};
+use rnn_core::cell::Stepwise;
 
 /// The steps of the inference and the training test on this backend.
 fn lengths() -> (usize, usize) {

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::backend::{autodiff_device, device};
 use crate::parity::load_torch_params;
-use crate::util::{Builtin, Stepwise, fixture, tensor, values};
+use crate::util::{Builtin, fixture, tensor, values};
+use rnn_core::cell::Stepwise;
 
 const TOL: f32 = 1e-5;
 

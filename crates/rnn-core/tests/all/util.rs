@@ -1,9 +1,8 @@
 //! Test helpers: fixtures, tensor comparison, a tiny seeded RNG.
 
-use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_core::pytorch::PytorchCell;
-use rnn_core::{Cell, CellConfig, RnnError, RnnState};
+use rnn_core::{Cell, CellConfig, RnnState};
 use serde_json::Value;
 
 /// A float tensor stored in a fixture as `{"shape": [...], "data": [...]}`; non-finite values
@@ -111,50 +110,6 @@ impl Rng {
     }
 }
 
-/// A built-in cell without its fused kernel: runs the step-by-step driver on every backend.
-#[derive(Module, Debug)]
-pub struct Stepwise<C: Cell> {
-    inner: C,
-}
-
-impl<C: Cell> Cell for Stepwise<C> {
-    type State<const D: usize> = C::State<D>;
-    type Weights = C::Weights;
-    const GATES: usize = C::GATES;
-    const NAME: &'static str = C::NAME;
-
-    fn from_config(config: &CellConfig, device: &Device) -> Self {
-        Self {
-            inner: C::from_config(config, device),
-        }
-    }
-
-    fn weights(&self) -> &C::Weights {
-        self.inner.weights()
-    }
-
-    fn weights_mut(&mut self) -> &mut C::Weights {
-        self.inner.weights_mut()
-    }
-
-    /// The inner cell's options (an sLSTM's heads and forget gate).
-    fn check_config(config: &CellConfig) -> Result<(), RnnError> {
-        C::check_config(config)
-    }
-
-    fn project_input(&self, x: Tensor<2>) -> Tensor<2> {
-        self.inner.project_input(x)
-    }
-
-    fn step_projected(&self, projected: Tensor<2>, state: C::State<2>) -> C::State<2> {
-        self.inner.step_projected(projected, state)
-    }
-
-    fn state_sizes(&self) -> Vec<(usize, &'static str)> {
-        self.inner.state_sizes()
-    }
-}
-
 /// A cell whose state is [`RnnState`] (`h`, and an LSTM's `c`): every built-in cell.
 pub trait RnnStateCell: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>> {}
 
@@ -164,16 +119,6 @@ impl<C: Cell<State<2> = RnnState<2>, State<3> = RnnState<3>>> RnnStateCell for C
 pub trait Builtin: PytorchCell + RnnStateCell {}
 
 impl<C: PytorchCell + RnnStateCell> Builtin for C {}
-
-impl<C: PytorchCell> PytorchCell for Stepwise<C> {
-    fn projection(&self) -> Option<&Param<Tensor<2>>> {
-        self.inner.projection()
-    }
-
-    fn projection_mut(&mut self) -> Option<&mut Param<Tensor<2>>> {
-        self.inner.projection_mut()
-    }
-}
 
 /// Whether `C`'s state has a cell part `c` (an LSTM's).
 pub fn has_cell_state<C: RnnStateCell>() -> bool {
