@@ -10,22 +10,11 @@ over the sequence from a zero state. Prints forward (no_grad) and forward + back
 output sum, with the input's gradient), median of N runs, in ms.
 """
 import argparse
-import statistics
-import time
 
 import torch
 from xlstm.blocks.slstm.cell import sLSTMCell, sLSTMCellConfig
 
-
-def median_ms(f, iters, warmup=2):
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(iters):
-        start = time.perf_counter()
-        f()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+from torch_bench import median_ms
 
 
 def main():

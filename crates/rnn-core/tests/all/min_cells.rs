@@ -2,8 +2,8 @@
 //! (outputs, final states and every gradient), its gradients match finite differences, and
 //! bad arguments are errors naming them. (Parity with `mingru-pytorch`: `modern_parity.rs`.)
 
-use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::module::Param;
+use burn::tensor::Tensor;
 use rnn_core::cell::InputWeights;
 use rnn_core::{
     Cell, CellConfig, MinGruCell, MinLstmCell, Recurrent, RnnConfig, RnnError, RnnState,
@@ -11,8 +11,7 @@ use rnn_core::{
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
-use crate::finite_differences::assert_gradients_match;
-use crate::util::{Rng, RnnStateCell, assert_close, values, weigh};
+use crate::util::{Rng, RnnStateCell, assert_close, assert_network_gradients, weigh};
 
 /// A minimal RNN cell (its parameters are [`InputWeights`]).
 trait MinRnnCell: RnnStateCell + Cell<Weights = InputWeights> {}
@@ -112,32 +111,16 @@ fn finite_differences<C: MinRnnCell>() {
             *b = Param::from_tensor(rng.tensor(b.dims(), &device()));
         }
     }
-    let weight_dims = template.cells()[0].weights().weight.dims();
-    // The loss of the network whose first cell's weight is `w` over the input `x`.
-    let loss = |x: &[f32], w: &[f32], device: &Device, track: bool| {
-        let mut rnn = template.clone().fork(device);
-        let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [batch, seq, input]), device);
-        let x = if track { x.require_grad() } else { x };
-        let w = Param::from_tensor(Tensor::<2>::from_data(
-            TensorData::new(w.to_vec(), weight_dims),
-            device,
-        ));
-        let w_val = w.val();
-        rnn.cells_mut()[0].weights_mut().weight = w;
-        let out = rnn.forward(x.clone(), None, Some(&lengths));
-        (weigh(out.output) + weigh(out.state.hidden), x, w_val)
-    };
-    let w_data = values(&template.cells()[0].weights().weight.val());
-    let (l, x, w) = loss(&x_data, &w_data, &autodiff_device(), true);
-    let grads = l.backward();
-    let analytic = [
-        values(&x.grad(&grads).expect("x has a gradient")),
-        values(&w.grad(&grads).expect("the weight has a gradient")),
-    ];
-    let plain = device();
-    assert_gradients_match(vec![x_data, w_data], &analytic, |leaves| {
-        loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
-    });
+    fn weight<C: MinRnnCell>(cell: &mut C) -> &mut Param<Tensor<2>> {
+        &mut cell.weights_mut().weight
+    }
+    assert_network_gradients(
+        &template,
+        [batch, seq, input],
+        x_data,
+        &lengths,
+        weight::<C>,
+    );
 }
 
 /// Through the scan of a stacked bidirectional network over a padded batch.

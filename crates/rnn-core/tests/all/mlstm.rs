@@ -5,8 +5,8 @@
 //! them. (Its
 //! memory against the `xlstm` package's backends: `modern_parity.rs`.)
 
-use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::module::Param;
+use burn::tensor::{Device, Tensor};
 use rnn_core::{
     Cell, CellConfig, CellState, ForgetGate, MlstmCell, MlstmState, Recurrent, Rnn, RnnConfig,
     RnnError,
@@ -14,9 +14,8 @@ use rnn_core::{
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
-use crate::finite_differences::assert_gradients_match;
 use crate::padding::assert_padded_equals_alone;
-use crate::util::{Rng, values, weigh};
+use crate::util::{Rng, assert_network_gradients, values, weigh};
 
 /// Seeds every parameter (the gates' weights are zero at initialisation, which would leave
 /// their gradients untested).
@@ -186,30 +185,9 @@ fn gradients_match_finite_differences() {
     for cell in template.cells_mut() {
         seed(cell, &mut rng, &plain);
     }
-    let x_data: Vec<f32> = (0..batch * seq * input).map(|_| rng.float()).collect();
-    let g_dims = template.cells()[0].weights.gate_weight.dims();
-    let loss = |x: &[f32], g: &[f32], device: &Device, track: bool| {
-        let mut rnn = template.clone().fork(device);
-        let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [batch, seq, input]), device);
-        let x = if track { x.require_grad() } else { x };
-        let g = Param::from_tensor(Tensor::<2>::from_data(
-            TensorData::new(g.to_vec(), g_dims),
-            device,
-        ));
-        let g_val = g.val();
-        rnn.cells_mut()[0].weights.gate_weight = g;
-        let out = rnn.forward(x.clone(), None, Some(&lengths));
-        (weigh(out.output) + weigh(out.state.hidden), x, g_val)
-    };
-    let g_data = values(&template.cells()[0].weights.gate_weight.val());
-    let (l, x, g) = loss(&x_data, &g_data, &autodiff_device(), true);
-    let grads = l.backward();
-    let analytic = [
-        values(&x.grad(&grads).expect("x has a gradient")),
-        values(&g.grad(&grads).expect("gate_weight has a gradient")),
-    ];
-    assert_gradients_match(vec![x_data, g_data], &analytic, |leaves| {
-        loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
+    let x: Vec<f32> = (0..batch * seq * input).map(|_| rng.float()).collect();
+    assert_network_gradients(&template, [batch, seq, input], x, &lengths, |cell| {
+        &mut cell.weights.gate_weight
     });
 }
 

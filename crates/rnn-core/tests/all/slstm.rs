@@ -2,18 +2,17 @@
 //! gives what it gives alone, its gradients match finite differences, and bad arguments are
 //! errors naming them. (Parity with the `xlstm` package: `modern_parity.rs`.)
 
-use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::module::Param;
+use burn::tensor::Tensor;
 use rnn_core::{
     CellConfig, ForgetGate, GruCell, LstmCell, Recurrent, Rnn, RnnConfig, RnnError, SlstmCell,
     SlstmState,
 };
 use rstest::rstest;
 
-use crate::backend::{autodiff_device, device};
-use crate::finite_differences::assert_gradients_match;
+use crate::backend::device;
 use crate::padding::assert_padded_equals_alone;
-use crate::util::{Rng, values, weigh};
+use crate::util::{Rng, assert_network_gradients};
 
 /// A stacked bidirectional sLSTM with two heads, its weights seeded (the recurrent ones are
 /// zero at initialisation, which would leave the recurrence untested).
@@ -71,31 +70,9 @@ fn gradients_match_finite_differences(
     let lengths = [4, 2];
     let mut rng = Rng::new(8);
     let template = network(input, hidden, forget_gate, &mut rng);
-    let x_data: Vec<f32> = (0..batch * seq * input).map(|_| rng.float()).collect();
-    let r_dims = template.cells()[0].weights.weight_hh.dims();
-    let loss = |x: &[f32], r: &[f32], device: &Device, track: bool| {
-        let mut rnn = template.clone().fork(device);
-        let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [batch, seq, input]), device);
-        let x = if track { x.require_grad() } else { x };
-        let r = Param::from_tensor(Tensor::<3>::from_data(
-            TensorData::new(r.to_vec(), r_dims),
-            device,
-        ));
-        let r_val = r.val();
-        rnn.cells_mut()[0].weights.weight_hh = r;
-        let out = rnn.forward(x.clone(), None, Some(&lengths));
-        (weigh(out.output) + weigh(out.state.hidden), x, r_val)
-    };
-    let r_data = values(&template.cells()[0].weights.weight_hh.val());
-    let (l, x, r) = loss(&x_data, &r_data, &autodiff_device(), true);
-    let grads = l.backward();
-    let analytic = [
-        values(&x.grad(&grads).expect("x has a gradient")),
-        values(&r.grad(&grads).expect("weight_hh has a gradient")),
-    ];
-    let plain = device();
-    assert_gradients_match(vec![x_data, r_data], &analytic, |leaves| {
-        loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
+    let x: Vec<f32> = (0..batch * seq * input).map(|_| rng.float()).collect();
+    assert_network_gradients(&template, [batch, seq, input], x, &lengths, |cell| {
+        &mut cell.weights.weight_hh
     });
 }
 

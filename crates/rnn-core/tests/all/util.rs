@@ -125,3 +125,51 @@ pub fn has_cell_state<C: RnnStateCell>() -> bool {
     let cell: C = CellConfig::new(1, 1).init(&Device::default());
     cell.state_sizes().len() == 2
 }
+
+/// Asserts the gradients of `weigh(outputs) + weigh(h_n)` of `network` over the padded batch
+/// `x: [batch, seq, input]` (`shape`, values `x`) with `lengths`, with respect to the input and
+/// to the parameter of its first cell that `param` reaches, match central finite differences.
+pub fn assert_network_gradients<C: rnn_core::Cell, const D: usize>(
+    network: &rnn_core::Rnn<C>,
+    shape: [usize; 3],
+    x: Vec<f32>,
+    lengths: &[usize],
+    param: fn(&mut C) -> &mut burn::module::Param<burn::tensor::Tensor<D>>,
+) {
+    use burn::module::{Module, Param};
+    use burn::tensor::{Device, Tensor, TensorData};
+    use rnn_core::CellState;
+
+    use crate::backend::{autodiff_device, device};
+    use crate::finite_differences::assert_gradients_match;
+
+    let mut first = network.cells()[0].clone();
+    let (dims, p_data) = {
+        let p = param(&mut first);
+        (p.dims(), values(&p.val()))
+    };
+    // The loss of the network whose first cell's parameter holds `p`, over the input `x`.
+    let loss = |x: &[f32], p: &[f32], device: &Device, track: bool| {
+        let mut rnn = network.clone().fork(device);
+        let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), shape), device);
+        let x = if track { x.require_grad() } else { x };
+        let p = Param::from_tensor(Tensor::<D>::from_data(
+            TensorData::new(p.to_vec(), dims),
+            device,
+        ));
+        let p_val = p.val();
+        *param(&mut rnn.cells_mut()[0]) = p;
+        let out = rnn.forward(x.clone(), None, Some(lengths));
+        (weigh(out.output) + weigh(out.state.output()), x, p_val)
+    };
+    let (l, x_tracked, p) = loss(&x, &p_data, &autodiff_device(), true);
+    let grads = l.backward();
+    let analytic = [
+        values(&x_tracked.grad(&grads).expect("x has a gradient")),
+        values(&p.grad(&grads).expect("the parameter has a gradient")),
+    ];
+    let plain = device();
+    assert_gradients_match(vec![x, p_data], &analytic, |leaves| {
+        loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
+    });
+}

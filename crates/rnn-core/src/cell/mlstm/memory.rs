@@ -52,19 +52,22 @@ impl MlstmMemory {
 /// unrolled), and every `h̃_t` is the carried state decayed by `exp(A_t + m_prev - m_t)` plus
 /// the chunk's own steps weighted by `exp(A_t - A_j + ĩ_j - m_t)`: exactly the steps'
 /// values. A padded step (`ĩ = NEVER`, `log f = 0`) leaves the state as it is.
-pub(crate) fn chunk(
+///
+/// `later: [L, L]` is true where `j > t` (made once per sequence by [`mlstm_chunkwise`]).
+fn chunk(
     q: Tensor<4>,
     k: Tensor<4>,
     v: Tensor<4>,
     i: Tensor<4>,
     log_f: Tensor<4>,
     state: MlstmMemory,
+    later: Tensor<2, Bool>,
 ) -> (Tensor<4>, MlstmMemory) {
     let [batch, heads, steps, dh] = q.dims();
     let k = k / (dh as f64).sqrt();
     let decay_in = log_f.cumsum(2);
     // `[t, j]`: step `j`'s input as step `t` sees it (`-∞` for a later `j`).
-    let later: Tensor<4, Bool> = Tensor::<2, Bool>::tril_mask([steps, steps], 0, &q.device())
+    let later: Tensor<4, Bool> = later
         .reshape([1, 1, steps, steps])
         .expand([batch, heads, steps, steps]);
     let log_weights = (decay_in.clone() - decay_in.clone().swap_dims(2, 3)
@@ -118,10 +121,21 @@ pub fn mlstm_chunkwise(
     assert!(chunk_size > 0, "chunk_size: expected a value > 0, got 0");
     let steps = q.dims()[2];
     let mut outputs = Vec::with_capacity(steps.div_ceil(chunk_size));
+    let full = chunk_size.min(steps);
+    let later = Tensor::<2, Bool>::tril_mask([full, full], 0, &q.device());
     for start in (0..steps).step_by(chunk_size) {
         let len = chunk_size.min(steps - start);
         let part = |t: &Tensor<4>| t.clone().narrow(2, start, len);
-        let (h, next) = chunk(part(&q), part(&k), part(&v), part(&i), part(&log_f), state);
+        let later = later.clone().narrow(0, 0, len).narrow(1, 0, len);
+        let (h, next) = chunk(
+            part(&q),
+            part(&k),
+            part(&v),
+            part(&i),
+            part(&log_f),
+            state,
+            later,
+        );
         outputs.push(h);
         state = next;
     }
