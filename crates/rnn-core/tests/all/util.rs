@@ -158,7 +158,7 @@ pub fn assert_network_gradients<C: rnn_core::Cell, const D: usize>(
             device,
         ));
         let p_val = p.val();
-        *param(&mut rnn.cells_mut()[0]) = p;
+        *param(rnn.cells_mut()[0]) = p;
         let out = rnn.forward(x.clone(), None, Some(lengths));
         (weigh(out.output) + weigh(out.state.output()), x, p_val)
     };
