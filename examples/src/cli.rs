@@ -9,12 +9,14 @@ use std::time::Duration;
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
 
 /// The cells the flags name, in the order their names are listed.
-const CELLS: [CellKind; 5] = [
+const CELLS: [CellKind; 7] = [
     CellKind::Lstm,
     CellKind::Gru,
     CellKind::Elman,
     CellKind::MinGru,
     CellKind::MinLstm,
+    CellKind::Slstm,
+    CellKind::Mlstm,
 ];
 
 /// `lstm`, `gru`, `elman`, `mingru` or `minlstm` (the names of [`cell_name`]).
@@ -22,7 +24,9 @@ pub fn parse_cell(name: &str) -> Result<CellKind, String> {
     CELLS
         .into_iter()
         .find(|&kind| cell_name(kind) == name)
-        .ok_or_else(|| format!("expected lstm, gru, elman, mingru or minlstm, got {name}"))
+        .ok_or_else(|| {
+            format!("expected lstm, gru, elman, mingru, minlstm, slstm or mlstm, got {name}")
+        })
 }
 
 /// The flag value that [`parse_cell`] reads as `kind`.
@@ -33,6 +37,8 @@ pub fn cell_name(kind: CellKind) -> &'static str {
         CellKind::Elman => "elman",
         CellKind::MinGru => "mingru",
         CellKind::MinLstm => "minlstm",
+        CellKind::Slstm => "slstm",
+        CellKind::Mlstm => "mlstm",
     }
 }
 
@@ -125,7 +131,7 @@ mod tests {
         }
         assert_eq!(
             parse_cell("rnn"),
-            Err("expected lstm, gru, elman, mingru or minlstm, got rnn".to_string())
+            Err("expected lstm, gru, elman, mingru, minlstm, slstm or mlstm, got rnn".to_string())
         );
     }
 }

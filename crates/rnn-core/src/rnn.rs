@@ -236,7 +236,7 @@ impl<C: Cell> Rnn<C> {
     }
 
     /// Size of each direction's hidden state `h`: the projection size, else the hidden size.
-    fn state_size(&self) -> usize {
+    pub fn state_size(&self) -> usize {
         self.layers[0].cells()[0].output_size()
     }
 

@@ -186,39 +186,117 @@ pub(crate) fn unstack<S3: CellState<3>, S2: CellState<2>>(state: S3) -> Vec<S2> 
     states.into_iter().map(S2::from_parts).collect()
 }
 
-/// The state carried between timesteps by the built-in cells.
+/// The state carried between timesteps by the built-in cells, whichever the cell: what an
+/// [`AnyRnn`](crate::AnyRnn) takes and returns.
 ///
-/// `hidden` is `h`; `cell` is the LSTM cell state `c` and is `None` for Elman and GRU cells.
+/// `hidden` is `h`; `cell` is the LSTM's and the sLSTM's cell state `c`, or the mLSTM's
+/// matrix memory `C`, and `None` for Elman, GRU, minGRU and minLSTM cells; `normalizer` and
+/// `stabilizer` are the xLSTM cells' `n` and `m`, and `None` for the others. The cells of the
+/// xLSTM have states of their own ([`SlstmState`](crate::SlstmState),
+/// [`MlstmState`](crate::MlstmState)) with the same parts in the same order.
 ///
-/// - For a single cell step (`D = 2`): `hidden` and `cell` are `[batch, hidden]`.
+/// - For a single cell step (`D = 2`): the parts are `[batch, size]`.
 /// - For a whole (stacked, possibly bidirectional) layer (`D = 3`): they are
-///   `[num_layers * num_directions, batch, hidden]`, ordered like PyTorch's `h_n`/`c_n`:
+///   `[num_layers * num_directions, batch, size]`, ordered like PyTorch's `h_n`/`c_n`:
 ///   layer 0 forward, layer 0 backward, layer 1 forward, ...
+///
+/// `size` is the hidden size, except for a projecting LSTM's `h` (`proj_size`) and the
+/// mLSTM's memory (`hidden * hidden / num_heads`) and stabiliser (`num_heads`).
 #[derive(Debug, Clone)]
 pub struct RnnState<const D: usize> {
     /// Hidden state `h`.
     pub hidden: Tensor<D>,
-    /// Cell state `c` (LSTM only).
+    /// Cell state `c` (LSTM, sLSTM) or matrix memory `C` (mLSTM).
     pub cell: Option<Tensor<D>>,
+    /// Normaliser state `n` (sLSTM, mLSTM).
+    pub normalizer: Option<Tensor<D>>,
+    /// Stabiliser state `m` (sLSTM, mLSTM).
+    pub stabilizer: Option<Tensor<D>>,
 }
 
 impl<const D: usize> RnnState<D> {
-    /// A state with only a hidden part (Elman, GRU).
+    /// A state with only a hidden part (Elman, GRU, minGRU, minLSTM).
     pub fn new(hidden: Tensor<D>) -> Self {
-        Self { hidden, cell: None }
+        Self::with_cell(hidden, None)
     }
 
     /// An LSTM state `(h, c)`.
     pub fn lstm(hidden: Tensor<D>, cell: Tensor<D>) -> Self {
+        Self::with_cell(hidden, Some(cell))
+    }
+
+    /// A state `h`, with a cell state `c` when `cell` is given (an LSTM's or not).
+    pub fn with_cell(hidden: Tensor<D>, cell: Option<Tensor<D>>) -> Self {
+        Self {
+            hidden,
+            cell,
+            normalizer: None,
+            stabilizer: None,
+        }
+    }
+
+    /// An xLSTM cell's state `(h, c, n, m)` (for the mLSTM, `c` is its matrix memory).
+    pub fn xlstm(
+        hidden: Tensor<D>,
+        cell: Tensor<D>,
+        normalizer: Tensor<D>,
+        stabilizer: Tensor<D>,
+    ) -> Self {
         Self {
             hidden,
             cell: Some(cell),
+            normalizer: Some(normalizer),
+            stabilizer: Some(stabilizer),
         }
     }
 
     /// Applies `f` to every part of the state ([`CellState::map`] to an `RnnState`).
     pub fn map<const D2: usize>(self, f: impl Fn(Tensor<D>) -> Tensor<D2>) -> RnnState<D2> {
         CellState::map(self, f)
+    }
+
+    /// Checks the state has the `count` parts (1, 2 or 4) of a `cell`'s state, or names the
+    /// first part missing (`shape(k)` describes part `k` in the error) or too many.
+    pub(crate) fn check_part_count(
+        &self,
+        count: usize,
+        cell: &str,
+        shape: impl Fn(usize) -> String,
+    ) -> Result<(), RnnError> {
+        let needs = match count {
+            1 => "h",
+            2 => "h and c",
+            _ => "h, c, n and m",
+        };
+        for (k, (name, what, part)) in self.named_parts().into_iter().enumerate() {
+            match (part, k + 1 < count) {
+                (None, true) => {
+                    return Err(RnnError::new(
+                        name,
+                        format!("a {what}{} ({cell} needs {needs})", shape(k + 1)),
+                        "None",
+                    ));
+                }
+                (Some(t), false) => {
+                    return Err(RnnError::new(
+                        name,
+                        format!("None ({cell} has no {what})"),
+                        format!("a tensor of shape {:?}", t.dims()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The parts after `h`: their names and what they are, as errors say, and the tensors.
+    fn named_parts(&self) -> [(&'static str, &'static str, Option<&Tensor<D>>); 3] {
+        [
+            ("state.cell", "cell state", self.cell.as_ref()),
+            ("state.normalizer", "normaliser", self.normalizer.as_ref()),
+            ("state.stabilizer", "stabiliser", self.stabilizer.as_ref()),
+        ]
     }
 }
 
@@ -228,17 +306,28 @@ impl<const D: usize> CellState<D> for RnnState<D> {
         self.hidden.clone()
     }
 
-    /// `[hidden]`, or `[hidden, cell]`.
+    /// `[hidden]`, `[hidden, cell]`, or `[hidden, cell, normalizer, stabilizer]`.
     fn into_parts(self) -> Vec<Tensor<D>> {
-        std::iter::once(self.hidden).chain(self.cell).collect()
+        std::iter::once(self.hidden)
+            .chain(self.cell)
+            .chain(self.normalizer)
+            .chain(self.stabilizer)
+            .collect()
     }
 
+    /// From one, two or four parts.
+    ///
+    /// # Panics
+    /// With three parts or more than four.
     fn from_parts(parts: Vec<Tensor<D>>) -> Self {
+        let count = parts.len();
         let mut parts = parts.into_iter();
         let hidden = parts.next().expect("a state has a hidden part");
-        let cell = parts.next();
-        assert!(parts.next().is_none(), "an RnnState has at most two parts");
-        Self { hidden, cell }
+        match (parts.next(), parts.next(), parts.next()) {
+            (cell, None, None) => Self::with_cell(hidden, cell),
+            (Some(c), Some(n), Some(m)) if count == 4 => Self::xlstm(hidden, c, n, m),
+            _ => panic!("an RnnState has 1, 2 or 4 parts, not {count}"),
+        }
     }
 
     fn check(
@@ -247,30 +336,22 @@ impl<const D: usize> CellState<D> for RnnState<D> {
         layout: &str,
         cell: &str,
     ) -> Result<(), RnnError> {
-        let shape = |name: &str, t: &Tensor<D>, (shape, size): ([usize; D], &str)| {
-            if t.dims() != shape {
+        self.check_part_count(expected.len(), cell, |k| {
+            format!(" of shape {:?}", expected[k].0)
+        })?;
+        let parts = self.clone().into_parts();
+        let names = ["state.hidden"]
+            .into_iter()
+            .chain(self.named_parts().map(|p| p.0));
+        for ((part, name), (shape, size)) in parts.iter().zip(names).zip(expected) {
+            if part.dims() != *shape {
                 return Err(RnnError::new(
                     name,
                     format!("shape {shape:?} ({})", layout.replace("size", size)),
-                    format!("{:?}", t.dims()),
+                    format!("{:?}", part.dims()),
                 ));
             }
-            Ok(())
-        };
-        shape("state.hidden", &self.hidden, expected[0])?;
-        match (&self.cell, expected.get(1)) {
-            (Some(c), Some(&expected)) => shape("state.cell", c, expected),
-            (None, None) => Ok(()),
-            (None, Some((shape, _))) => Err(RnnError::new(
-                "state.cell",
-                format!("a cell state of shape {shape:?} ({cell} needs h and c)"),
-                "None",
-            )),
-            (Some(c), None) => Err(RnnError::new(
-                "state.cell",
-                format!("None ({cell} has no cell state)"),
-                format!("a tensor of shape {:?}", c.dims()),
-            )),
         }
+        Ok(())
     }
 }

@@ -6,20 +6,24 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use rnn_core::RnnState;
 
-/// The shape of a unidirectional stacked network's state, per layer. With an LSTM projection
-/// the two parts differ: `h` has `proj_size` values, `c` `hidden_size`.
+/// The shape of the content a unidirectional stacked network's state is set from
+/// ([`AnyRnn::initial_state`](rnn_core::AnyRnn::initial_state)), per layer. With an LSTM
+/// projection the two parts differ: `h` has `proj_size` values, `c` `hidden_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateSizes {
     /// Number of layers: each part is `[num_layers, batch, ..]`.
     pub num_layers: usize,
     /// Size of each layer's hidden state `h`.
     pub hidden: usize,
-    /// Size of each layer's cell state `c` (LSTM); `None` for cells without one.
+    /// Size of each layer's second vector: the cell state `c` (LSTM, sLSTM) or the key
+    /// (mLSTM); `None` for cells that take none.
     pub cell: Option<usize>,
 }
 
-/// Maps a vector to the initial state of a decoder: `h = tanh(W_h v + b_h)` and, for an
-/// LSTM, `c = tanh(W_c u + b_c)`, one slice per layer.
+/// Maps a vector to what a decoder's initial state is set from: `h = tanh(W_h v + b_h)` and,
+/// for cells that take a second vector, `c = tanh(W_c u + b_c)` (the LSTM's and sLSTM's cell
+/// state, the mLSTM's key), one slice per layer. The decoder makes its state of them with
+/// [`AnyRnn::initial_state`](rnn_core::AnyRnn::initial_state).
 #[derive(Module, Debug)]
 pub struct Bridge {
     /// `[input] → [num_layers * hidden]` for the hidden state.
@@ -50,7 +54,7 @@ impl Bridge {
     }
 
     /// `v: [batch, input]` (and `u: [batch, cell_input]`, the source of the cell part; `v`
-    /// when `None`) → state parts `[num_layers, batch, size]`.
+    /// when `None`) → content parts `[num_layers, batch, size]`.
     pub fn forward(&self, v: Tensor<2>, u: Option<Tensor<2>>) -> RnnState<3> {
         let split = |x: Tensor<2>| {
             let [batch, size] = x.dims();
@@ -62,10 +66,7 @@ impl Bridge {
             .cell
             .as_ref()
             .map(|linear| split(linear.forward(u.unwrap_or_else(|| v.clone()))));
-        RnnState {
-            hidden: split(self.hidden.forward(v)),
-            cell,
-        }
+        RnnState::with_cell(split(self.hidden.forward(v)), cell)
     }
 }
 
@@ -74,7 +75,7 @@ impl Bridge {
 pub struct LearnedState {
     /// `[num_layers, 1, hidden]`.
     pub hidden: Param<Tensor<3>>,
-    /// `[num_layers, 1, cell]`, for LSTM decoders.
+    /// `[num_layers, 1, cell]`: the second vector (LSTM, sLSTM, mLSTM decoders).
     pub cell: Option<Param<Tensor<3>>>,
 }
 
@@ -88,15 +89,12 @@ impl LearnedState {
         }
     }
 
-    /// The state for `batch` examples: parts `[num_layers, batch, size]`.
+    /// The content of the state for `batch` examples: parts `[num_layers, batch, size]`.
     pub fn expand(&self, batch: usize) -> RnnState<3> {
         let expand = |p: &Param<Tensor<3>>| {
             let [layers, _, size] = p.dims();
             p.val().expand([layers, batch, size])
         };
-        RnnState {
-            hidden: expand(&self.hidden),
-            cell: self.cell.as_ref().map(expand),
-        }
+        RnnState::with_cell(expand(&self.hidden), self.cell.as_ref().map(expand))
     }
 }

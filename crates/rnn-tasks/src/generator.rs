@@ -40,7 +40,7 @@ impl SequenceGeneratorConfig {
         let decoder = self
             .decoder
             .try_init_as("decoder", self.embedding_size, device)?;
-        let sizes = self.decoder.state_sizes(decoder.has_cell_state());
+        let sizes = self.decoder.state_sizes();
         Ok(SequenceGenerator {
             embedding: EmbeddingConfig::new(self.vocab_size, self.embedding_size).init(device),
             initial: match self.condition_size {
@@ -212,7 +212,18 @@ impl SequenceGenerator {
         self.embedding.weight.dims()[0]
     }
 
+    /// The decoder's initial state for `batch` sequences, from `condition` or learned.
     fn initial_state(
+        &self,
+        condition: Option<Tensor<2>>,
+        batch: usize,
+    ) -> Result<RnnState<3>, RnnError> {
+        let content = self.initial_content(condition, batch)?;
+        self.decoder.try_initial_state(content.hidden, content.cell)
+    }
+
+    /// What the decoder's initial state is set from (see [`AnyRnn::initial_state`]).
+    fn initial_content(
         &self,
         condition: Option<Tensor<2>>,
         batch: usize,

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::tensor::Device;
-use rnn_core::{AnyRnn, CellKind, MergeMode, Nonlinearity, RnnConfig, RnnError};
+use rnn_core::{AnyRnn, CellKind, ForgetGate, MergeMode, Nonlinearity, RnnConfig, RnnError};
 
 use crate::bridge::StateSizes;
 
@@ -24,7 +24,7 @@ pub struct RecurrentConfig {
     /// `hidden_size`). 0 (the default): no projection. LSTM only.
     #[config(default = 0)]
     pub proj_size: usize,
-    /// The cell: LSTM, GRU or Elman.
+    /// The cell: LSTM, GRU, Elman, minGRU, minLSTM, sLSTM or mLSTM.
     #[config(default = "CellKind::Lstm")]
     pub cell: CellKind,
     /// Number of stacked layers.
@@ -43,6 +43,15 @@ pub struct RecurrentConfig {
     /// Nonlinearity of Elman cells.
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
+    /// Number of heads of sLSTM and mLSTM cells (must divide `hidden_size`); 1 for others.
+    #[config(default = 1)]
+    pub num_heads: usize,
+    /// The forget gates of sLSTM and mLSTM cells.
+    #[config(default = "ForgetGate::Sigmoid")]
+    pub forget_gate: ForgetGate,
+    /// Steps an mLSTM runs at once in its chunkwise form.
+    #[config(default = 64)]
+    pub chunk_size: usize,
 }
 
 impl RecurrentConfig {
@@ -55,6 +64,9 @@ impl RecurrentConfig {
             .with_merge(self.merge)
             .with_dropout(self.dropout)
             .with_nonlinearity(self.nonlinearity)
+            .with_num_heads(self.num_heads)
+            .with_forget_gate(self.forget_gate)
+            .with_chunk_size(self.chunk_size)
     }
 
     /// Size of the network's outputs: the state size, merged over both directions when
@@ -69,14 +81,15 @@ impl RecurrentConfig {
         self.sizes().state_size()
     }
 
-    /// The sizes of a unidirectional network's state, per layer: `h` has
-    /// [`state_size`](Self::state_size) values and `c`, when `has_cell_state` (LSTM),
+    /// The sizes of the content a decoder's state is set from
+    /// ([`AnyRnn::initial_state`]), per layer: `h` has [`state_size`](Self::state_size)
+    /// values and the second vector (the LSTM's and sLSTM's `c`, the mLSTM's key),
     /// `hidden_size`.
-    pub(crate) fn state_sizes(&self, has_cell_state: bool) -> StateSizes {
+    pub(crate) fn state_sizes(&self) -> StateSizes {
         StateSizes {
             num_layers: self.num_layers,
             hidden: self.state_size(),
-            cell: has_cell_state.then_some(self.hidden_size),
+            cell: self.cell.takes_cell_content().then_some(self.hidden_size),
         }
     }
 

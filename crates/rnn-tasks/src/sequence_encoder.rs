@@ -95,7 +95,14 @@ impl SequenceEncoder for AnyRnn {
         input: Tensor<3>,
         lengths: Option<&Lengths>,
     ) -> Result<RnnOutput<Self::State>, RnnError> {
-        rnn_core::with_any_rnn!(self, r => r.try_encode(input, lengths))
+        let out = rnn_core::with_any_rnn!(self, r => {
+            let out = r.try_encode(input, lengths)?;
+            RnnOutput {
+                output: out.output,
+                state: RnnState::from_parts(out.state.into_parts()),
+            }
+        });
+        Ok(out)
     }
 }
 

@@ -11,11 +11,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{exit_code, parse_minutes, parse_positive};
-use burn_rnn_examples::xlstm_tasks::{
-    Mqar, Task, TaskCell, XlstmOptions, parse_cell, results_table, run,
-};
+use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_minutes, parse_positive};
+use burn_rnn_examples::xlstm_tasks::{Mqar, Task, XlstmOptions, results_table, run};
 use clap::{Parser, ValueEnum};
+use rnn_tasks::CellKind;
 
 #[derive(Parser)]
 #[command(about = "The xLSTM paper's formal-language and associative-recall tasks, per cell")]
@@ -23,14 +22,14 @@ struct Cli {
     /// The task.
     #[arg(long, value_enum, default_value = "parity")]
     task: TaskName,
-    /// The cells, comma-separated: lstm, gru, slstm, mlstm, mingru, minlstm.
+    /// The cells, comma-separated: lstm, gru, elman, mingru, minlstm, slstm, mlstm.
     #[arg(
         long,
         value_parser = parse_cell,
         value_delimiter = ',',
         default_value = "lstm,gru,slstm,mlstm,mingru,minlstm"
     )]
-    cells: Vec<TaskCell>,
+    cells: Vec<CellKind>,
     /// Training steps (batches of 32) per cell, rounded up to whole epochs of 100.
     #[arg(long, default_value_t = XlstmOptions::default().steps, value_parser = parse_positive)]
     steps: usize,
@@ -93,7 +92,7 @@ fn run_tasks(cli: Cli) -> Result<(), String> {
         .enumerate()
         .find_map(|(i, c)| cli.cells[..i].contains(c).then_some(c))
     {
-        return Err(format!("--cells: {} is listed twice", cell.name()));
+        return Err(format!("--cells: {} is listed twice", cell_name(*cell)));
     }
     let options = XlstmOptions {
         task,
@@ -115,7 +114,7 @@ fn run_tasks(cli: Cli) -> Result<(), String> {
         options
             .cells
             .iter()
-            .map(|c| c.name())
+            .map(|&c| cell_name(c))
             .collect::<Vec<_>>()
             .join(", "),
         options.backend,

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::cells::TaskCell;
+use rnn_tasks::CellKind;
+
+use super::cells::CELLS;
 use super::task::Task;
 use crate::backend::Backend;
 
@@ -13,7 +15,7 @@ pub struct XlstmOptions {
     /// The task.
     pub task: Task,
     /// The cells, trained one after the other on the same data.
-    pub cells: Vec<TaskCell>,
+    pub cells: Vec<CellKind>,
     /// Where burn-train's logs and checkpoints go (`OUT/TASK/CELL/training`).
     pub out: PathBuf,
     /// The backend.
@@ -50,7 +52,7 @@ impl Default for XlstmOptions {
     fn default() -> Self {
         Self {
             task: Task::Parity,
-            cells: TaskCell::ALL.to_vec(),
+            cells: CELLS.to_vec(),
             out: PathBuf::from("runs/xlstm_tasks"),
             backend: Backend::Ndarray,
             quick: false,

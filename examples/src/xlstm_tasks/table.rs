@@ -2,8 +2,10 @@
 
 use std::ops::RangeInclusive;
 
+use super::cells::mixes_memory;
 use super::task::Task;
 use super::train::CellResult;
+use crate::cli::cell_name;
 
 /// The table: cell, memory mixing, parameters, steps, best step, training time, and the
 /// accuracy on each test range (`tests`, the task's), preceded by a line naming the task
@@ -33,8 +35,8 @@ pub fn results_table(
     for r in results {
         lines.push(format!(
             "| {} | {} | {} | {} | {} | {:.0} s | {} |",
-            r.cell.name(),
-            if r.cell.mixes_memory() { "yes" } else { "no" },
+            cell_name(r.cell),
+            if mixes_memory(r.cell) { "yes" } else { "no" },
             r.parameters,
             r.steps,
             r.best_step,

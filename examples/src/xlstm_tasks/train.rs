@@ -6,22 +6,21 @@ use std::time::Duration;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::module::Module;
-use rnn_tasks::rnn_core::{
-    Cell, GruCell, LstmCell, MinGruCell, MinLstmCell, MlstmCell, Rnn, SlstmCell,
-};
+use rnn_tasks::CellKind;
 
-use super::cells::TaskCell;
+use super::cells::network;
 use super::data::{FreshDataset, TaskBatcher, examples, mix};
 use super::evaluate::accuracy;
 use super::model::TaskModel;
 use super::options::XlstmOptions;
+use crate::cli::cell_name;
 use crate::training::{Monitor, TrainingPlan, fit};
 
 /// What one cell's run measured.
 #[derive(Debug, Clone)]
 pub struct CellResult {
     /// The cell.
-    pub cell: TaskCell,
+    pub cell: CellKind,
     /// Parameters of its network (embeddings and output layer not counted).
     pub parameters: usize,
     /// Training steps run.
@@ -48,18 +47,11 @@ pub fn run(options: &XlstmOptions) -> Result<Vec<CellResult>, String> {
         .cells
         .iter()
         .map(|&cell| {
-            println!("== {} on {} ==", cell.name(), options.task.name());
-            let result = match cell {
-                TaskCell::Lstm => train_cell::<LstmCell>(cell, options),
-                TaskCell::Gru => train_cell::<GruCell>(cell, options),
-                TaskCell::Slstm => train_cell::<SlstmCell>(cell, options),
-                TaskCell::Mlstm => train_cell::<MlstmCell>(cell, options),
-                TaskCell::MinGru => train_cell::<MinGruCell>(cell, options),
-                TaskCell::MinLstm => train_cell::<MinLstmCell>(cell, options),
-            }?;
+            println!("== {} on {} ==", cell_name(cell), options.task.name());
+            let result = train_cell(cell, options)?;
             println!(
                 "{}: {}",
-                cell.name(),
+                cell_name(cell),
                 result
                     .accuracies
                     .iter()
@@ -72,11 +64,8 @@ pub fn run(options: &XlstmOptions) -> Result<Vec<CellResult>, String> {
         .collect()
 }
 
-/// Trains a network of cells `C` (the kind `cell` names) and tests it.
-fn train_cell<C: Cell + 'static>(
-    cell: TaskCell,
-    options: &XlstmOptions,
-) -> Result<CellResult, String> {
+/// Trains a network of `cell`s and tests it.
+fn train_cell(cell: CellKind, options: &XlstmOptions) -> Result<CellResult, String> {
     let task = options.task;
     let lengths = task.lengths(options.quick);
     let device = options.backend.device();
@@ -88,9 +77,8 @@ fn train_cell<C: Cell + 'static>(
     } else {
         options.embedding
     };
-    let encoder: Rnn<C> = cell
-        .network(width, options.hidden, options.layers, options.heads)
-        .try_init(&autodiff)
+    let encoder = network(cell, width, options.hidden, options.layers, options.heads)
+        .try_init_kind(cell, &autodiff)
         .map_err(|e| e.to_string())?;
     let parameters = encoder.num_params();
     let model = TaskModel::new(
@@ -121,7 +109,7 @@ fn train_cell<C: Cell + 'static>(
         directory: options
             .out
             .join(task.name())
-            .join(cell.name())
+            .join(cell_name(cell))
             .join("training"),
         epochs,
         learning_rate: options.learning_rate,

@@ -360,7 +360,7 @@ fn bad_flag_values_fail_while_parsing() {
         &["--quick", "--cells", "lstm,rnn"],
         "--cells <CELLS>",
         "rnn",
-        "expected one of lstm, gru, slstm, mlstm, mingru, minlstm",
+        "expected lstm, gru, elman, mingru, minlstm, slstm or mlstm",
     );
     for flag in ["--steps", "--hidden", "--layers", "--heads", "--pairs"] {
         let placeholder = flag.trim_start_matches("--").to_uppercase();

@@ -161,10 +161,10 @@ fn a_single_step_checks_its_arguments() {
     let error =
         |cell: &dyn Fn() -> LstmCell, x: [usize; 2], h: [usize; 2], c: Option<[usize; 2]>| {
             let cell = cell();
-            let state = RnnState {
-                hidden: Tensor::zeros(h, &device()),
-                cell: c.map(|c| Tensor::zeros(c, &device())),
-            };
+            let state = RnnState::with_cell(
+                Tensor::zeros(h, &device()),
+                c.map(|c| Tensor::zeros(c, &device())),
+            );
             let x = Tensor::<2>::zeros(x, &device());
             let e = cell
                 .try_step(x.clone(), state.clone())

@@ -156,10 +156,10 @@ fn whole_sequence<C: Builtin>(
 ) -> Run {
     let rnn = tracked(template);
     let leaves = leaves::<C>(sizes, device);
-    let state = RnnState {
-        hidden: leaves.h0.clone().unsqueeze_dim(0),
-        cell: leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
-    };
+    let state = RnnState::with_cell(
+        leaves.h0.clone().unsqueeze_dim(0),
+        leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
+    );
     let out = rnn.forward(leaves.x.clone(), Some(state), Some(lengths));
     let h_n: Tensor<2> = out.state.hidden.squeeze_dim(0);
     let c_n: Option<Tensor<2>> = out.state.cell.map(|c| c.squeeze_dim(0));
@@ -185,10 +185,10 @@ fn inference<C: Builtin>(
     let device = device();
     let rnn = template.clone().valid().to_device(&device);
     let leaves = leaves::<C>(sizes, &device);
-    let state = RnnState {
-        hidden: leaves.h0.unsqueeze_dim(0),
-        cell: leaves.c0.map(|c| c.unsqueeze_dim(0)),
-    };
+    let state = RnnState::with_cell(
+        leaves.h0.unsqueeze_dim(0),
+        leaves.c0.map(|c| c.unsqueeze_dim(0)),
+    );
     let out = rnn.forward(leaves.x, Some(state), Some(lengths));
     (
         values(&out.output),
@@ -207,10 +207,7 @@ fn single_steps<C: Builtin>(
     let rnn = tracked(template);
     let cell = rnn.cells()[0];
     let leaves = leaves::<C>(sizes, device);
-    let mut state = RnnState {
-        hidden: leaves.h0.clone(),
-        cell: leaves.c0.clone(),
-    };
+    let mut state = RnnState::with_cell(leaves.h0.clone(), leaves.c0.clone());
     let mut outputs = Vec::new();
     for t in 0..sizes.seq {
         let keep: Vec<f32> = lengths.iter().map(|&l| (t < l) as u8 as f32).collect();
@@ -221,10 +218,10 @@ fn single_steps<C: Builtin>(
         let select =
             |new: Tensor<2>, old: Tensor<2>| new * keep.clone() + old * (keep.clone().neg() + 1.0);
         outputs.push(next.hidden.clone() * keep.clone());
-        state = RnnState {
-            hidden: select(next.hidden, state.hidden),
-            cell: next.cell.zip(state.cell).map(|(n, o)| select(n, o)),
-        };
+        state = RnnState::with_cell(
+            select(next.hidden, state.hidden),
+            next.cell.zip(state.cell).map(|(n, o)| select(n, o)),
+        );
     }
     let output = Tensor::stack::<3>(outputs, usize::from(sizes.batch_first));
     let mut loss = weigh(output.clone(), device) + weigh(state.hidden.clone(), device);

@@ -74,14 +74,7 @@ fn forward<C: Builtin>(
             i += 1;
         }
     }
-    let out = rnn.forward(
-        x,
-        Some(RnnState {
-            hidden: h0,
-            cell: c0,
-        }),
-        lengths,
-    );
+    let out = rnn.forward(x, Some(RnnState::with_cell(h0, c0)), lengths);
     // A loss that weighs every output and final-state entry differently.
     let weigh = |t: Tensor<3>| {
         let n: usize = t.dims().iter().product();

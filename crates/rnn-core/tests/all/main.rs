@@ -1,6 +1,7 @@
 //! rnn-core's integration tests: one binary, run once per backend by `cargo xtask test`
 //! (the backend comes from `RNN_TEST_BACKEND`: `ndarray` (default), `wgpu` or `flex`).
 
+mod any_state;
 mod backend;
 mod bad_parameters;
 mod concurrency;

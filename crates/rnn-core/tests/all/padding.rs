@@ -25,10 +25,7 @@ fn padded_equals_alone<C: RnnStateCell>(layers: usize, bidirectional: bool, seed
     let x = rng.tensor([batch, seq, input], &device);
     let h0 = rng.tensor([n_states, batch, hidden], &device);
     let c0 = has_cell_state::<C>().then(|| rng.tensor([n_states, batch, hidden], &device));
-    let state = RnnState {
-        hidden: h0.clone(),
-        cell: c0.clone(),
-    };
+    let state = RnnState::with_cell(h0.clone(), c0.clone());
     let what = format!("{} layers={layers} bi={bidirectional} seed={seed}", C::NAME);
     assert_padded_equals_alone(&rnn, x, Some(state), &lengths, &what);
 }

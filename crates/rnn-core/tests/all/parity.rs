@@ -54,10 +54,9 @@ fn check_fixture<C: Builtin>(name: &str, fx: &Value, nonlinearity: Nonlinearity)
     let x = tensor::<3>(&fx["input"], &device).require_grad();
     let h0 = fx.get("h0").map(|v| tensor::<3>(v, &device).require_grad());
     let c0 = fx.get("c0").map(|v| tensor::<3>(v, &device).require_grad());
-    let state = h0.clone().map(|hidden| RnnState {
-        hidden,
-        cell: c0.clone(),
-    });
+    let state = h0
+        .clone()
+        .map(|hidden| RnnState::with_cell(hidden, c0.clone()));
     let lengths: Option<Vec<usize>> = fx["lengths"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_u64().unwrap() as usize).collect());

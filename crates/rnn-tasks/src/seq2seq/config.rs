@@ -90,7 +90,7 @@ impl Seq2SeqConfig {
         let bridge = Bridge::new(
             summary,
             encoder.has_cell_state().then_some(cell_summary),
-            self.decoder.state_sizes(decoder.has_cell_state()),
+            self.decoder.state_sizes(),
             device,
         );
         Ok(Seq2Seq {

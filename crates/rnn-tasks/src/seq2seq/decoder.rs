@@ -52,11 +52,16 @@ impl Seq2Seq {
         )?;
         let memory = self.attention.memory(encoded.output, encoded.pad);
         let summary = encoded.state.map(|part| last_layer(&self.encoder, part));
+        // The bridge reads `c` where the encoder has one of `h`'s kind (not the mLSTM's memory).
+        let cell = summary.cell.filter(|_| self.encoder.has_cell_state());
+        let content = self.bridge.forward(summary.hidden, cell);
         let attentional = self.combine.weight.dims()[1];
         Ok((
             memory,
             DecoderState {
-                rnn: self.bridge.forward(summary.hidden, summary.cell),
+                rnn: self
+                    .decoder
+                    .try_initial_state(content.hidden, content.cell)?,
                 feed: self
                     .input_feeding
                     .then(|| Tensor::zeros([batch, attentional], &device)),

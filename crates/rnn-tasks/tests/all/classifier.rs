@@ -35,7 +35,14 @@ fn classifier(
 #[rstest]
 fn padding_does_not_change_any_example(
     #[values(Pooling::Last, Pooling::Mean, Pooling::Max, Pooling::Attention)] pooling: Pooling,
-    #[values(CellKind::Lstm, CellKind::Gru, CellKind::Elman)] cell: CellKind,
+    #[values(
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::Elman,
+        CellKind::Slstm,
+        CellKind::Mlstm
+    )]
+    cell: CellKind,
     #[values(false, true)] bidirectional: bool,
 ) {
     let device = device();

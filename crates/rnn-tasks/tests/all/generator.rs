@@ -58,7 +58,9 @@ fn greedy_generation_follows_the_teacher_forced_model(
         CellKind::Gru,
         CellKind::Elman,
         CellKind::MinGru,
-        CellKind::MinLstm
+        CellKind::MinLstm,
+        CellKind::Slstm,
+        CellKind::Mlstm
     )]
     cell: CellKind,
     #[values(None, Some(3))] condition_size: Option<usize>,
@@ -194,10 +196,14 @@ fn samples_follow_the_tempered_distribution(
     }
 }
 
-#[test]
-fn the_condition_sets_the_initial_state() {
+/// For every kind of state the bridge sets: `h` and `c` (LSTM, sLSTM) and the mLSTM's
+/// memory, which does not read `h` back.
+#[rstest]
+fn the_condition_sets_the_initial_state(
+    #[values(CellKind::Lstm, CellKind::Gru, CellKind::Slstm, CellKind::Mlstm)] cell: CellKind,
+) {
     let device = device();
-    let model = generator(CellKind::Lstm, Some(4), &device);
+    let model = generator(cell, Some(4), &device);
     let mut rng = Rng::new(3);
     let inputs = targets(&[vec![START, 4, 5], vec![START, 4, 5]], &device);
     let condition = rng.tensor([2, 4], &device);

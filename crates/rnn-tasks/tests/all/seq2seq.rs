@@ -67,7 +67,14 @@ fn padding_does_not_change_any_example(
     )]
     attention: AttentionKind,
     #[values(false, true)] input_feeding: bool,
-    #[values(CellKind::Lstm, CellKind::Gru, CellKind::MinLstm)] cell: CellKind,
+    #[values(
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::MinLstm,
+        CellKind::Slstm,
+        CellKind::Mlstm
+    )]
+    cell: CellKind,
 ) {
     let device = device();
     let model = model(attention, input_feeding, cell, &device);

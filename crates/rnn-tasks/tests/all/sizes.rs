@@ -124,7 +124,9 @@ fn generator_decodes_through_a_projection(#[values(None, Some(4))] condition_siz
 
 /// Projections on either side of a Seq2Seq, or both: the bridge maps the encoder's `h` and
 /// `c` (of different sizes) to the decoder's, attention reads projected outputs and states,
-/// and greedy decoding and beam search agree with the training forward.
+/// and greedy decoding and beam search agree with the training forward. The same between the
+/// xLSTM cells, whose states have more parts: the sLSTM's `c` is bridged, the mLSTM's memory
+/// is set from a key and a value.
 #[rstest]
 fn seq2seq_decodes_through_projections(
     #[values(
@@ -137,7 +139,9 @@ fn seq2seq_decodes_through_projections(
     #[values(
         (CellKind::Lstm, CellKind::Lstm),
         (CellKind::Gru, CellKind::Lstm),
-        (CellKind::Lstm, CellKind::Gru)
+        (CellKind::Lstm, CellKind::Gru),
+        (CellKind::Slstm, CellKind::Mlstm),
+        (CellKind::Mlstm, CellKind::Slstm)
     )]
     cells: (CellKind, CellKind),
 ) {

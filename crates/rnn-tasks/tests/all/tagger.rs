@@ -17,7 +17,9 @@ fn padding_does_not_change_any_example(
         CellKind::Gru,
         CellKind::Elman,
         CellKind::MinGru,
-        CellKind::MinLstm
+        CellKind::MinLstm,
+        CellKind::Slstm,
+        CellKind::Mlstm
     )]
     cell: CellKind,
     #[values(false, true)] bidirectional: bool,
