@@ -8,20 +8,9 @@ use std::time::Duration;
 
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
 
-/// The cells the flags name, in the order their names are listed.
-const CELLS: [CellKind; 7] = [
-    CellKind::Lstm,
-    CellKind::Gru,
-    CellKind::Elman,
-    CellKind::MinGru,
-    CellKind::MinLstm,
-    CellKind::Slstm,
-    CellKind::Mlstm,
-];
-
 /// `lstm`, `gru`, `elman`, `mingru` or `minlstm` (the names of [`cell_name`]).
 pub fn parse_cell(name: &str) -> Result<CellKind, String> {
-    CELLS
+    CellKind::ALL
         .into_iter()
         .find(|&kind| cell_name(kind) == name)
         .ok_or_else(|| {
@@ -126,7 +115,7 @@ mod tests {
 
     #[test]
     fn cell_names_parse_back() {
-        for kind in CELLS {
+        for kind in CellKind::ALL {
             assert_eq!(parse_cell(cell_name(kind)), Ok(kind));
         }
         assert_eq!(

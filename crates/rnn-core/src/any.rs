@@ -31,6 +31,17 @@ pub enum CellKind {
 }
 
 impl CellKind {
+    /// Every cell kind.
+    pub const ALL: [CellKind; 7] = [
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::Elman,
+        CellKind::MinGru,
+        CellKind::MinLstm,
+        CellKind::Slstm,
+        CellKind::Mlstm,
+    ];
+
     /// Whether the state has a cell state `c` of `hidden_size` values (LSTM, sLSTM), which a
     /// head can read like `h` (an encoder's summary).
     pub fn has_cell_state(self) -> bool {
