@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: forward and forward+backward time of rnn-core's LSTM, GRU and Elman
 //! layers against burn-nn's `Lstm`, `Gru` and `Rnn` on the same backend and shape, median of
 //! repeated runs, printed as a Markdown table; with PyTorch's times (`--torch FILE`, written
-//! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's. A
+//! by `torch_bench.py --json`) the table also gives our time as a multiple of PyTorch's, and
+//! of ONNX Runtime's forward where the script timed it (the same PyTorch layer exported). A
 //! second table times one decoder step (`Cell::step`, batch `B`) against burn-nn's layer on a
 //! length-1 sequence. `--cell LSTMP` times our LSTM with a projection to `H / 2`
 //! (`proj_size`, which the fused CPU kernels do not cover) against burn-nn's plain LSTM of
@@ -205,8 +206,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// PyTorch's forward and forward+backward times (ms) per cell, from `torch_bench.py --json`.
-type TorchTimes = HashMap<String, (f64, f64)>;
+/// One cell's times (ms) from `torch_bench.py --json`.
+#[derive(Clone, Copy)]
+struct TorchTime {
+    /// PyTorch's forward and forward+backward.
+    fwd: f64,
+    train: f64,
+    /// ONNX Runtime's forward, when the script timed it.
+    ort_fwd: Option<f64>,
+}
+
+/// [`TorchTime`] per cell.
+type TorchTimes = HashMap<String, TorchTime>;
 
 fn read_torch(path: &str) -> TorchTimes {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("--torch {path}: {e}"));
@@ -218,7 +229,14 @@ fn read_torch(path: &str) -> TorchTimes {
         .into_iter()
         .flatten()
         .filter(|(_, c)| c.is_object())
-        .map(|(cell, c)| (cell.clone(), (time(c, "fwd"), time(c, "train"))))
+        .map(|(cell, c)| {
+            let t = TorchTime {
+                fwd: time(c, "fwd"),
+                train: time(c, "train"),
+                ort_fwd: c["ort_fwd"].as_f64(),
+            };
+            (cell.clone(), t)
+        })
         .collect()
 }
 
@@ -644,29 +662,27 @@ fn main() {
         s.batch, s.seq, s.input, s.hidden
     );
     println!(
-        "speed-up = burn-nn time / ours; × PyTorch = ours / PyTorch's time (lower is better)\n"
+        "speed-up = burn-nn time / ours; × PyTorch, × ORT = ours / PyTorch's, ONNX Runtime's time (lower is better)\n"
     );
     println!(
-        "| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | PyTorch fwd (ms) | × PyTorch | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up | PyTorch fwd+bwd (ms) | × PyTorch |"
+        "| backend | cell | ours fwd (ms) | burn-nn fwd (ms) | speed-up | PyTorch fwd (ms) | × PyTorch | ORT fwd (ms) | × ORT | ours fwd+bwd (ms) | burn-nn fwd+bwd (ms) | speed-up | PyTorch fwd+bwd (ms) | × PyTorch |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for backend in &backends {
         let device = device(backend);
         for cell in cells.iter().map(String::as_str) {
             let ((ours_fwd, nn_fwd), (ours_train, nn_train)) =
                 time_pair(|d| layers(cell, s, d), s, &device, iters);
-            let (torch_fwd, torch_train) = torch
-                .as_ref()
-                .and_then(|t| t.get(cell).copied())
-                .map_or((None, None), |(f, t)| (Some(f), Some(t)));
+            let times = torch.as_ref().and_then(|t| t.get(cell).copied());
             let vs_torch = |ours: Duration, torch: Option<f64>| match torch {
                 Some(t) => (format!("{t:.2}"), format!("{:.2}×", ms(ours) / t)),
                 None => ("—".to_string(), "—".to_string()),
             };
-            let (tf, tf_ratio) = vs_torch(ours_fwd, torch_fwd);
-            let (tt, tt_ratio) = vs_torch(ours_train, torch_train);
+            let (tf, tf_ratio) = vs_torch(ours_fwd, times.map(|t| t.fwd));
+            let (of, of_ratio) = vs_torch(ours_fwd, times.and_then(|t| t.ort_fwd));
+            let (tt, tt_ratio) = vs_torch(ours_train, times.map(|t| t.train));
             println!(
-                "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {tf} | {tf_ratio} | {:.2} | {:.2} | {:.2}× | {tt} | {tt_ratio} |",
+                "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {tf} | {tf_ratio} | {of} | {of_ratio} | {:.2} | {:.2} | {:.2}× | {tt} | {tt_ratio} |",
                 ms(ours_fwd),
                 ms(nn_fwd),
                 ms(nn_fwd) / ms(ours_fwd),

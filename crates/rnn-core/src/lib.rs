@@ -74,7 +74,7 @@ pub use cell::{
     MlstmState, Nonlinearity, SlstmCell, SlstmState,
 };
 pub use error::{RnnError, check_lengths};
-pub use fused::{kernel_threads, set_kernel_threads};
+pub use fused::{KernelIsa, kernel_isa, kernel_threads, set_kernel_threads};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;
 pub use rnn::{

@@ -7,8 +7,7 @@
 //! to the crate, so a cell defined elsewhere runs step by step and can never be handed another
 //! cell's math.
 
-#[cfg(target_arch = "x86_64")]
-use super::math::has_avx2_fma;
+use super::isa::{KernelIsa, kernel_isa, ran};
 
 /// Most parts a cell's state may have (the sLSTM's: `h`, `c`, `n` and `m`).
 pub(crate) const MAX_STATE_PARTS: usize = 4;
@@ -104,31 +103,214 @@ pub(crate) fn per_gate_mut<const G: usize>(values: &mut [f32], units: usize) -> 
     })
 }
 
-/// Runs `cell`'s gate math forward, with fused multiply-adds where the CPU has them.
+/// Runs `cell`'s gate math forward with [`kernel_isa`]'s instructions.
 pub(super) fn forward<K: GateMath>(cell: K, step: ForwardStep<'_>) {
+    // SAFETY: the CPU runs `kernel_isa()` (at most `KernelIsa::detected()`).
+    unsafe { forward_with(kernel_isa(), cell, step) }
+}
+
+/// Runs `cell`'s gate math backward with [`kernel_isa`]'s instructions.
+pub(super) fn backward<K: GateMath>(cell: K, step: BackwardStep<'_>) {
+    // SAFETY: as in `forward`.
+    unsafe { backward_with(kernel_isa(), cell, step) }
+}
+
+/// Runs `cell`'s gate math forward compiled for `isa` (the gate math is `#[inline(always)]`,
+/// so each wrapper below compiles it with its instructions).
+///
+/// # Safety
+/// The CPU runs `isa` (it is at most [`KernelIsa::detected`]).
+unsafe fn forward_with<K: GateMath>(isa: KernelIsa, cell: K, step: ForwardStep<'_>) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<K: GateMath>(cell: K, step: ForwardStep<'_>) {
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<K: GateMath>(cell: K, step: ForwardStep<'_>) {
+            ran(KernelIsa::Avx512);
             cell.forward::<true>(step)
         }
-        // SAFETY: the CPU has the features `avx2` is compiled for (checked above); it has no
-        // other requirement.
-        return unsafe { avx2(cell, step) };
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<K: GateMath>(cell: K, step: ForwardStep<'_>) {
+            ran(KernelIsa::Avx2);
+            cell.forward::<true>(step)
+        }
+        match isa {
+            // SAFETY: the CPU has the features `avx512` is compiled for (the caller's
+            // guarantee); it has no other requirement.
+            KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
+            // SAFETY: as above.
+            KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
+            KernelIsa::Portable => {}
+        }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
+    ran(KernelIsa::Portable);
     cell.forward::<false>(step)
 }
 
-/// Runs `cell`'s gate math backward, with fused multiply-adds where the CPU has them.
-pub(super) fn backward<K: GateMath>(cell: K, step: BackwardStep<'_>) {
+/// [`forward_with`], backward.
+///
+/// # Safety
+/// As [`forward_with`].
+unsafe fn backward_with<K: GateMath>(isa: KernelIsa, cell: K, step: BackwardStep<'_>) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<K: GateMath>(cell: K, step: BackwardStep<'_>) {
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<K: GateMath>(cell: K, step: BackwardStep<'_>) {
+            ran(KernelIsa::Avx512);
             cell.backward::<true>(step)
         }
-        // SAFETY: as in `forward`.
-        return unsafe { avx2(cell, step) };
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<K: GateMath>(cell: K, step: BackwardStep<'_>) {
+            ran(KernelIsa::Avx2);
+            cell.backward::<true>(step)
+        }
+        match isa {
+            // SAFETY: as in `forward_with`.
+            KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
+            // SAFETY: as in `forward_with`.
+            KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
+            KernelIsa::Portable => {}
+        }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
+    ran(KernelIsa::Portable);
     cell.backward::<false>(step)
+}
+
+/// What the cells' own tests check of their gate math: every code path this CPU runs gives
+/// the portable path's results, forward and backward, and the default entry points take the
+/// path they should.
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::fused::isa::runnable;
+    use crate::fused::isa::tests::{LAST_RAN, expected_default};
+
+    /// `n` values in `[low, high)`, a fixed sequence per `seed`.
+    fn values(n: usize, seed: u64, (low, high): (f32, f32)) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                low + (high - low) * ((s >> 40) as f32 / (1u64 << 24) as f32)
+            })
+            .collect()
+    }
+
+    /// The forward step's outputs (gates, next state's parts, saved values) for `units` units,
+    /// with `isa`'s code (the default entry point when `None`).
+    fn forward_outputs<K: GateMath>(
+        cell: K,
+        units: usize,
+        isa: Option<KernelIsa>,
+    ) -> Vec<Vec<f32>> {
+        let (g, s) = (K::GATES, K::STATE_PARTS);
+        let mut gates = values(g * units, 1, (-3.0, 3.0));
+        let hidden = values(g * units, 2, (-3.0, 3.0));
+        let bias = values(g * units, 3, (-1.0, 1.0));
+        let hidden_bias = values((g - K::ADDITIVE_HIDDEN_BIAS) * units, 4, (-1.0, 1.0));
+        // Positive states: a cell's normalizer divides.
+        let prev: Vec<Vec<f32>> = (0..s)
+            .map(|p| values(units, 5 + p as u64, (0.2, 1.7)))
+            .collect();
+        let mut next = vec![vec![0.0; units]; s];
+        let mut saved = vec![0.0; K::SAVED * units];
+        let prev_refs: Vec<&[f32]> = prev.iter().map(Vec::as_slice).collect();
+        let mut next_refs: Vec<&mut [f32]> = next.iter_mut().map(Vec::as_mut_slice).collect();
+        let step = ForwardStep {
+            gates: &mut gates,
+            hidden: &hidden,
+            bias: &bias,
+            hidden_bias: &hidden_bias,
+            prev: &prev_refs,
+            next: &mut next_refs,
+            saved: &mut saved,
+        };
+        match isa {
+            // SAFETY: `runnable` gives only instruction sets the CPU runs.
+            Some(isa) => unsafe { forward_with(isa, cell, step) },
+            None => forward(cell, step),
+        }
+        let mut out = vec![gates, saved];
+        out.extend(next);
+        out
+    }
+
+    /// The backward step's outputs (input and hidden projections' gradients, the state's
+    /// gradient) for the portable forward step's values, with `isa`'s code (the default
+    /// entry point when `None`).
+    fn backward_outputs<K: GateMath>(
+        cell: K,
+        units: usize,
+        isa: Option<KernelIsa>,
+    ) -> Vec<Vec<f32>> {
+        let (g, s) = (K::GATES, K::STATE_PARTS);
+        let forward = forward_outputs(cell, units, Some(KernelIsa::Portable));
+        let (gates, saved, next) = (&forward[0], &forward[1], &forward[2..]);
+        let prev: Vec<Vec<f32>> = (0..s)
+            .map(|p| values(units, 5 + p as u64, (0.2, 1.7)))
+            .collect();
+        let mut d_input = vec![0.0; g * units];
+        let mut d_hidden = vec![0.0; g * units];
+        let mut d_state: Vec<Vec<f32>> = (0..s)
+            .map(|p| values(units, 20 + p as u64, (-1.0, 1.0)))
+            .collect();
+        let prev_refs: Vec<&[f32]> = prev.iter().map(Vec::as_slice).collect();
+        let next_refs: Vec<&[f32]> = next.iter().map(Vec::as_slice).collect();
+        let mut d_state_refs: Vec<&mut [f32]> = d_state.iter_mut().map(Vec::as_mut_slice).collect();
+        let step = BackwardStep {
+            gates,
+            d_input: &mut d_input,
+            d_hidden: K::SEPARATE_HIDDEN_GRADIENT.then_some(&mut d_hidden[..]),
+            d_state: &mut d_state_refs,
+            prev: &prev_refs,
+            next: &next_refs,
+            saved,
+        };
+        match isa {
+            // SAFETY: `runnable` gives only instruction sets the CPU runs.
+            Some(isa) => unsafe { backward_with(isa, cell, step) },
+            None => backward(cell, step),
+        }
+        let mut out = vec![d_input, d_hidden];
+        out.extend(d_state);
+        out
+    }
+
+    fn assert_close(what: &str, got: &[Vec<f32>], want: &[Vec<f32>]) {
+        for (k, (got, want)) in got.iter().zip(want).enumerate() {
+            for (j, (a, e)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (a - e).abs() <= 1e-5 * e.abs().max(1.0),
+                    "{what}, output {k}, value {j}: {a} vs {e}"
+                );
+            }
+        }
+    }
+
+    /// Every code path against the portable one on run lengths that are and are not
+    /// multiples of the vector widths, and the default entry points' path.
+    pub(crate) fn every_path_computes_the_same<K: GateMath>(cell: K) {
+        for units in [1, 7, 8, 16, 17, 33, 70] {
+            let forward = forward_outputs(cell, units, Some(KernelIsa::Portable));
+            let backward = backward_outputs(cell, units, Some(KernelIsa::Portable));
+            for isa in runnable() {
+                let what = format!("{cell:?}, {units} units, {isa:?}");
+                let got = forward_outputs(cell, units, Some(isa));
+                assert_eq!(LAST_RAN.get(), Some(isa));
+                assert_close(&format!("{what} forward"), &got, &forward);
+                let got = backward_outputs(cell, units, Some(isa));
+                assert_eq!(LAST_RAN.get(), Some(isa));
+                assert_close(&format!("{what} backward"), &got, &backward);
+            }
+            forward_outputs(cell, units, None);
+            assert_eq!(LAST_RAN.get(), Some(expected_default()), "forward's path");
+            backward_outputs(cell, units, None);
+            assert_eq!(LAST_RAN.get(), Some(expected_default()), "backward's path");
+        }
+    }
 }

@@ -104,13 +104,6 @@ pub(crate) fn tanh<const FMA: bool>(x: f32) -> f32 {
     ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
-/// Whether the CPU runs 8-lane `f32` vectors with fused multiply-add (AVX2 and FMA), for
-/// which the gate math and the packed matmul are compiled a second time.
-#[cfg(target_arch = "x86_64")]
-pub(super) fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@
 mod backend;
 pub(crate) mod gate_math;
 mod host;
+mod isa;
 mod kernel;
 pub(crate) mod math;
 mod packed;
@@ -31,6 +32,7 @@ use burn::tensor::{DType, Tensor};
 use crate::padding::Padding;
 use crate::{CellState, FusedWeights};
 use backend::{FusedRecurrence, Spec};
+pub use isa::{KernelIsa, kernel_isa};
 use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
 

@@ -6,16 +6,20 @@
 //! benchmark shape), at every call; [`Packed`] holds it in the layout its
 //! multiply loop reads: panels of [`PANEL`] output columns, each column's `K` weights
 //! interleaved with the panel's other columns, so that a pass over `K` reads one contiguous
-//! panel while [`ROWS`] state rows accumulate in registers.
+//! panel (or, with AVX-512, [`AVX512_TILE`]'s several panels side by side) while a tile of
+//! state rows accumulates in registers.
 
-#[cfg(target_arch = "x86_64")]
-use super::math::has_avx2_fma;
+use super::isa::{KernelIsa, kernel_isa, ran};
 use super::pool;
 
-/// Output columns per panel (two 8-lane vectors).
+/// Output columns per panel (two 8-lane vectors, or one 16-lane vector).
 const PANEL: usize = 16;
-/// State rows per pass over a panel (twelve 8-lane accumulators).
+/// Most state rows per pass over a panel in the portable and AVX2 tiles (twelve 8-lane
+/// accumulators).
 const ROWS: usize = 6;
+/// Most state rows and panels of an AVX-512 tile: twenty-four 16-lane accumulators of the 32
+/// registers, four for the panels' weights and one for the broadcast state value.
+const AVX512_TILE: (usize, usize) = (6, 4);
 
 /// Calls `$this.$tile::<R>($args)` for the row count `R = $rows` (1 ..= [`ROWS`]), known only
 /// at run time.
@@ -28,6 +32,30 @@ macro_rules! by_rows {
             4 => $this.$tile::<4>($args),
             5 => $this.$tile::<5>($args),
             _ => $this.$tile::<ROWS>($args),
+        }
+    };
+}
+
+/// Calls `$this.$tile::<R, P>($args)` for `R = $rows` (1 ..= 6) rows and `P = $panels`
+/// (1 ..= 4) panels ([`AVX512_TILE`]), known only at run time.
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_rows_and_panels {
+    ($this:ident . $tile:ident, $rows:expr, $panels:expr, $args:expr) => {
+        match $rows {
+            1 => by_rows_and_panels!(@panels $this.$tile, 1, $panels, $args),
+            2 => by_rows_and_panels!(@panels $this.$tile, 2, $panels, $args),
+            3 => by_rows_and_panels!(@panels $this.$tile, 3, $panels, $args),
+            4 => by_rows_and_panels!(@panels $this.$tile, 4, $panels, $args),
+            5 => by_rows_and_panels!(@panels $this.$tile, 5, $panels, $args),
+            _ => by_rows_and_panels!(@panels $this.$tile, 6, $panels, $args),
+        }
+    };
+    (@panels $this:ident . $tile:ident, $rows:literal, $panels:expr, $args:expr) => {
+        match $panels {
+            1 => $this.$tile::<$rows, 1>($args),
+            2 => $this.$tile::<$rows, 2>($args),
+            3 => $this.$tile::<$rows, 3>($args),
+            _ => $this.$tile::<$rows, 4>($args),
         }
     };
 }
@@ -84,7 +112,7 @@ impl Packed {
 
     /// `dst[b][j] (+)= Σ_i a[b][i] · W(j, i)` for `b < rows`: `a` is `[rows, k]` with rows
     /// `a_stride` apart, `dst` is `[rows, columns]` with rows `dst_stride` apart; `dst` is
-    /// overwritten unless `accumulate`.
+    /// overwritten unless `accumulate`. With [`kernel_isa`]'s instructions.
     ///
     /// # Safety
     /// `a` and `dst` cover those rows, and `dst` overlaps neither `a` nor the panels.
@@ -96,33 +124,70 @@ impl Packed {
         accumulate: bool,
     ) {
         let args = (rows, (a, a_stride), (dst, dst_stride), accumulate);
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2_fma() {
-            // SAFETY: the CPU has the features; the caller upholds the rest.
-            return unsafe { self.multiply_avx2(args) };
+        // SAFETY: the CPU runs `kernel_isa()` (at most `KernelIsa::detected()`); the caller
+        // upholds the rest.
+        unsafe { self.multiply_with(kernel_isa(), args) }
+    }
+
+    /// [`Packed::multiply`] with `isa`'s instructions.
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`], and the CPU runs `isa`.
+    unsafe fn multiply_with(&self, isa: KernelIsa, args: Args) {
+        match isa {
+            // SAFETY: the CPU has the features (the caller's); the caller upholds the rest.
+            #[cfg(target_arch = "x86_64")]
+            KernelIsa::Avx512 => unsafe { self.multiply_avx512(args) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            KernelIsa::Avx2 => unsafe { self.multiply_avx2(args) },
+            // SAFETY: the caller's guarantees are `multiply_portable`'s.
+            _ => unsafe { self.multiply_portable(args) },
         }
-        // SAFETY: the caller's guarantees are `multiply_portable`'s.
-        unsafe { self.multiply_portable(args) }
     }
 
     /// [`Packed::multiply`] without vector instructions of its own.
     unsafe fn multiply_portable(&self, args: Args) {
+        ran(KernelIsa::Portable);
         // SAFETY: the caller's guarantees are `for_each_tile`'s, and `for_each_tile` hands
         // `tile` only tiles inside them.
-        unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile, rows, tile)) }
+        unsafe {
+            self.for_each_tile(args, (ROWS, 1), |rows, _, tile| {
+                by_rows!(self.tile, rows, tile)
+            })
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply_avx2(&self, args: Args) {
+        ran(KernelIsa::Avx2);
         // SAFETY: as in `multiply_portable`; the CPU has the features (the caller's).
-        unsafe { self.for_each_tile(args, |rows, tile| by_rows!(self.tile_avx2, rows, tile)) }
+        unsafe {
+            self.for_each_tile(args, (ROWS, 1), |rows, _, tile| {
+                by_rows!(self.tile_avx2, rows, tile)
+            })
+        }
     }
 
-    /// Runs `tile(r, ..)` on every tile, panel by panel. The rows are split into as few tiles
-    /// as [`ROWS`] allows, of sizes that differ by at most one (32 rows: 6, 6, 5, 5, 5, 5):
-    /// a tile of one or two rows has too few accumulators to hide the latency of its fused
-    /// multiply-adds, and would take almost as long as a full one.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn multiply_avx512(&self, args: Args) {
+        ran(KernelIsa::Avx512);
+        // SAFETY: as in `multiply_portable`; the CPU has the features (the caller's).
+        unsafe {
+            self.for_each_tile(args, AVX512_TILE, |rows, panels, tile| {
+                by_rows_and_panels!(self.tile_avx512, rows, panels, tile)
+            })
+        }
+    }
+
+    /// Runs `tile(r, p, ..)` on every tile of `r` rows and `p` panels, panels by panels. The
+    /// columns are taken `max_panels` panels at a time (the last group may have fewer), and the
+    /// rows are split into as few tiles as `max_rows` allows, of sizes that differ by at most
+    /// one (32 rows by 6: 6, 6, 5, 5, 5, 5): a tile of one or two rows has too few
+    /// accumulators to hide the latency of its fused multiply-adds, and would take almost as
+    /// long as a full one.
     ///
     /// # Safety
     /// As [`Packed::multiply`]; `tile` is called only with tiles inside `a` and `dst`.
@@ -130,12 +195,15 @@ impl Packed {
     unsafe fn for_each_tile(
         &self,
         (rows, a, dst, accumulate): Args,
-        tile: impl Fn(usize, Tile<'_>),
+        (max_rows, max_panels): (usize, usize),
+        tile: impl Fn(usize, usize, Tile<'_>),
     ) {
-        let tiles = rows.div_ceil(ROWS);
-        for first in (0..self.columns).step_by(PANEL) {
-            let panel = &self.panels[first * self.k..(first + PANEL) * self.k];
-            let width = PANEL.min(self.columns - first);
+        let tiles = rows.div_ceil(max_rows);
+        let group = max_panels * PANEL;
+        for first in (0..self.columns).step_by(group) {
+            let width = group.min(self.columns - first);
+            let panels = width.div_ceil(PANEL);
+            let weights = &self.panels[first * self.k..(first + panels * PANEL) * self.k];
             let mut b = 0;
             for t in 0..tiles {
                 let r = rows / tiles + usize::from(t < rows % tiles);
@@ -144,7 +212,7 @@ impl Packed {
                 let a = (unsafe { a.0.add(b * a.1) }, a.1);
                 // SAFETY: as above.
                 let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
-                tile(r, (panel, a, dst, width, accumulate));
+                tile(r, panels, (weights, a, dst, width, accumulate));
                 b += r;
             }
         }
@@ -234,6 +302,63 @@ impl Packed {
         // SAFETY: as in `tile`.
         unsafe { store(&rows, dst, width, accumulate) }
     }
+
+    /// `R` rows of the product with `P` panels side by side: one 16-lane accumulator per row
+    /// and panel, one fused multiply-add per accumulator and input; the partial last panel
+    /// is written through a lane mask.
+    ///
+    /// # Safety
+    /// As [`Packed::tile`] (with `weights` holding `P` panels and `width` more than
+    /// `(P - 1) * PANEL` of their columns valid), on a CPU with AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile_avx512<const R: usize, const P: usize>(
+        &self,
+        (weights, a, dst, width, accumulate): Tile<'_>,
+    ) {
+        use std::arch::x86_64::{
+            __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+            _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+        };
+        let k = self.k;
+        debug_assert!(weights.len() >= P * k * PANEL && width > (P - 1) * PANEL);
+        let w = weights.as_ptr();
+        let mut acc: [[__m512; P]; R] = [[_mm512_setzero_ps(); P]; R];
+        for i in 0..k {
+            let row: [__m512; P] = std::array::from_fn(|p| {
+                // SAFETY: row `i` (below `k`) of panel `p` (below `P`): 16 values inside
+                // `weights`, which holds `P` panels of `k` rows.
+                unsafe { _mm512_loadu_ps(w.add((p * k + i) * PANEL)) }
+            });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
+                // values.
+                let x = _mm512_set1_ps(unsafe { *a.0.add(r * a.1 + i) });
+                for (acc, &w) in acc.iter_mut().zip(&row) {
+                    *acc = _mm512_fmadd_ps(x, w, *acc);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (p, &v) in acc.iter().enumerate() {
+                // The panel's valid columns, 1 ..= 16 of them.
+                let valid = (width - p * PANEL).min(PANEL);
+                let mask = (u32::MAX >> (32 - valid)) as u16;
+                // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of
+                // `width` values; the mask keeps the load and the store to the panel's valid
+                // columns, which start inside that row.
+                unsafe {
+                    let out = dst.0.add(r * dst.1 + p * PANEL);
+                    let v = if accumulate {
+                        _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), v)
+                    } else {
+                        v
+                    };
+                    _mm512_mask_storeu_ps(out, mask, v);
+                }
+            }
+        }
+    }
 }
 
 /// Writes (or adds) the first `width` values of each accumulated row to `dst`'s rows.
@@ -260,8 +385,8 @@ unsafe fn store<const R: usize>(
 /// [`Packed::multiply`]'s arguments: rows, `a` and its row stride, `dst` and its row
 /// stride, whether to accumulate.
 type Args = (usize, (*const f32, usize), (*mut f32, usize), bool);
-/// A tile: the panel, `a` and `dst` from the tile's first row, the panel's valid columns, and
-/// whether to accumulate.
+/// A tile: its panels, `a` and `dst` from the tile's first row and column, the panels' valid
+/// columns, and whether to accumulate.
 type Tile<'a> = (
     &'a [f32],
     (*const f32, usize),
@@ -273,54 +398,66 @@ type Tile<'a> = (
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fused::isa::runnable;
+    use crate::fused::isa::tests::{LAST_RAN, expected_default};
 
-    /// Both code paths against a plain triple loop, with partial panels and row tiles.
+    /// Every code path this CPU runs against a plain triple loop, on row counts of one tile
+    /// and of several, with partial panels and partial groups of panels, `k` odd.
     #[test]
     fn multiplies_like_the_definition() {
-        let (rows, columns, k) = (13, 37, 19);
         let value = |s: usize| ((s * 7919) % 23) as f32 / 11.0 - 1.0;
-        let weight = |j: usize, i: usize| value(j * k + i + 5);
-        let a: Vec<f32> = (0..rows * (k + 3)).map(value).collect();
-        let start: Vec<f32> = (0..rows * (columns + 2)).map(|s| value(s + 1)).collect();
-        let columns_weights: Vec<Vec<f32>> = (0..columns)
-            .map(|j| (0..k).map(|i| weight(j, i)).collect())
-            .collect();
-        let by_rows = Packed::from_rows(columns, k, |j| &columns_weights[j]);
-        let packed = Packed::new(columns, k, weight);
-        assert_eq!(by_rows.panels, packed.panels);
-        for accumulate in [false, true] {
-            let mut expected = start.clone();
-            for b in 0..rows {
-                for j in 0..columns {
-                    let dot: f32 = (0..k).map(|i| a[b * (k + 3) + i] * weight(j, i)).sum();
-                    let out = &mut expected[b * (columns + 2) + j];
-                    *out = if accumulate { *out + dot } else { dot };
-                }
-            }
-            let run = |vectorised: bool| {
-                let mut dst = start.clone();
-                let args = (
-                    rows,
-                    (a.as_ptr(), k + 3),
-                    (dst.as_mut_ptr(), columns + 2),
-                    accumulate,
-                );
-                // SAFETY: `a` and `dst` are `[rows, k + 3]` and `[rows, columns + 2]` buffers
-                // that do not overlap; `multiply_portable` needs no CPU features.
-                unsafe {
-                    if vectorised {
-                        packed.multiply(args.0, args.1, args.2, args.3)
-                    } else {
-                        packed.multiply_portable(args)
+        for (columns, k) in [(1, 1), (16, 19), (37, 19), (87, 8), (130, 33)] {
+            let weight = |j: usize, i: usize| value(j * k + i + 5);
+            let columns_weights: Vec<Vec<f32>> = (0..columns)
+                .map(|j| (0..k).map(|i| weight(j, i)).collect())
+                .collect();
+            let by_rows = Packed::from_rows(columns, k, |j| &columns_weights[j]);
+            let packed = Packed::new(columns, k, weight);
+            assert_eq!(by_rows.panels, packed.panels);
+            for rows in 1..=2 * ROWS + 1 {
+                let a: Vec<f32> = (0..rows * (k + 3)).map(value).collect();
+                let start: Vec<f32> = (0..rows * (columns + 2)).map(|s| value(s + 1)).collect();
+                for accumulate in [false, true] {
+                    let mut expected = start.clone();
+                    for b in 0..rows {
+                        for j in 0..columns {
+                            let dot: f32 = (0..k).map(|i| a[b * (k + 3) + i] * weight(j, i)).sum();
+                            let out = &mut expected[b * (columns + 2) + j];
+                            *out = if accumulate { *out + dot } else { dot };
+                        }
                     }
-                }
-                dst
-            };
-            for dst in [run(true), run(false)] {
-                for (got, want) in dst.iter().zip(&expected) {
-                    assert!((got - want).abs() < 1e-4, "{got} vs {want}");
+                    for isa in runnable() {
+                        let mut dst = start.clone();
+                        let args = (
+                            rows,
+                            (a.as_ptr(), k + 3),
+                            (dst.as_mut_ptr(), columns + 2),
+                            accumulate,
+                        );
+                        // SAFETY: `a` and `dst` are `[rows, k + 3]` and `[rows, columns + 2]`
+                        // buffers that do not overlap; the CPU runs `isa`.
+                        unsafe { packed.multiply_with(isa, args) };
+                        assert_eq!(LAST_RAN.get(), Some(isa));
+                        for (got, want) in dst.iter().zip(&expected) {
+                            assert!(
+                                (got - want).abs() < 1e-4,
+                                "{isa:?}, {rows} × {k} × {columns}: {got} vs {want}"
+                            );
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// The default entry point takes the best path the CPU has.
+    #[test]
+    fn multiplies_with_the_best_path_the_cpu_has() {
+        let packed = Packed::new(20, 3, |j, i| (j + i) as f32);
+        let (a, mut dst) = ([1.0f32; 6], [0.0f32; 40]);
+        // SAFETY: `a` is `[2, 3]` and `dst` `[2, 20]`, not overlapping.
+        unsafe { packed.multiply(2, (a.as_ptr(), 3), (dst.as_mut_ptr(), 20), false) };
+        assert_eq!(LAST_RAN.get(), Some(expected_default()));
+        assert_eq!(dst[19], (19 + 20 + 21) as f32);
     }
 }

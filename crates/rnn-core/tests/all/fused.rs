@@ -354,3 +354,80 @@ fn one_step_runs_train_on_two_threads() {
         }
     }
 }
+
+/// Whether this CPU's flags (`/proc/cpuinfo`, read independently of the kernels' own
+/// detection) include `flag`; `None` where there is no such file.
+fn cpu_has(flag: &str) -> Option<bool> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let flags = info.lines().find(|l| l.starts_with("flags"))?;
+    Some(flags.split_whitespace().any(|f| f == flag))
+}
+
+/// Every instruction set the kernels have a path for (`RNN_KERNEL_ISA` caps it, in a child
+/// process each: the choice is the process's) gives the single steps' outputs and gradients,
+/// so the paths agree with each other too; on a CPU with AVX-512F the default path is
+/// AVX-512's, and a cap is honoured. Children on the CPU backends only (elsewhere no kernel
+/// runs).
+#[test]
+fn every_instruction_set_matches_single_steps() {
+    let test = "fused::every_instruction_set_matches_single_steps";
+    if let Some(isa) = child_argument() {
+        println!("isa {}", rnn_core::kernel_isa().name());
+        assert_eq!(rnn_core::kernel_isa().name(), isa, "the path taken");
+        let padded = |s: Sizes| (0..s.batch).map(|b| 1 + (b * 7 + 2) % s.seq).collect();
+        for sizes in [WIDE, ONE, FIVE] {
+            check_lengths::<LstmCell>(Nonlinearity::Tanh, sizes, padded(sizes));
+            check_lengths::<GruCell>(Nonlinearity::Tanh, sizes, padded(sizes));
+            check_lengths::<ElmanCell>(Nonlinearity::Relu, sizes, padded(sizes));
+        }
+        return;
+    }
+    let flags = ["avx2", "fma", "avx512f"].map(cpu_has);
+    let (avx2, avx512) = match flags {
+        [Some(avx2), Some(fma), Some(avx512f)] => (avx2 && fma, avx2 && fma && avx512f),
+        _ => {
+            println!("note: no /proc/cpuinfo; trusting the kernels' own detection");
+            let best = rnn_core::KernelIsa::detected();
+            (
+                best >= rnn_core::KernelIsa::Avx2,
+                best == rnn_core::KernelIsa::Avx512,
+            )
+        }
+    };
+    let best = if avx512 {
+        "avx512"
+    } else if avx2 {
+        "avx2"
+    } else {
+        "portable"
+    };
+    if std::env::var("RNN_KERNEL_ISA").is_err() {
+        assert_eq!(rnn_core::kernel_isa().name(), best, "the default path");
+    }
+    if !avx512 {
+        println!("note: this CPU has no AVX-512F: its path is not tested here");
+    }
+    if !["ndarray", "flex"].contains(&crate::backend::name().as_str()) {
+        return;
+    }
+    let runnable = ["portable", "avx2", "avx512"]
+        .into_iter()
+        .take(1 + usize::from(avx2) + usize::from(avx512));
+    for isa in runnable {
+        in_child(
+            test,
+            isa,
+            &[("RNN_KERNEL_ISA", isa)],
+            Duration::from_secs(600),
+        );
+    }
+    // A cap above what the CPU has gives the best it has.
+    if !avx512 {
+        in_child(
+            test,
+            best,
+            &[("RNN_KERNEL_ISA", "avx512")],
+            Duration::from_secs(600),
+        );
+    }
+}

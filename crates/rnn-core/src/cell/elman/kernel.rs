@@ -56,3 +56,17 @@ impl GateMath for ElmanMath {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Nonlinearity;
+
+    #[test]
+    fn every_code_path_computes_the_same() {
+        for nonlinearity in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+            crate::fused::gate_math::tests::every_path_computes_the_same(super::ElmanMath(
+                nonlinearity,
+            ));
+        }
+    }
+}

@@ -68,3 +68,11 @@ impl GateMath for GruMath {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_code_path_computes_the_same() {
+        crate::fused::gate_math::tests::every_path_computes_the_same(super::GruMath);
+    }
+}

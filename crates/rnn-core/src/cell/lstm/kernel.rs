@@ -61,3 +61,11 @@ impl GateMath for LstmMath {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_code_path_computes_the_same() {
+        crate::fused::gate_math::tests::every_path_computes_the_same(super::LstmMath);
+    }
+}

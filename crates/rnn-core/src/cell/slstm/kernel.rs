@@ -189,3 +189,15 @@ fn dense_recurrent(blocks: Tensor<3>) -> Tensor<2> {
         .swap_dims(0, 1)
         .reshape([gates * hidden, hidden])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ForgetGate, SlstmMath};
+
+    #[test]
+    fn every_code_path_computes_the_same() {
+        for forget_gate in [ForgetGate::Sigmoid, ForgetGate::Exponential] {
+            crate::fused::gate_math::tests::every_path_computes_the_same(SlstmMath { forget_gate });
+        }
+    }
+}
