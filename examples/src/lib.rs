@@ -1,7 +1,7 @@
-//! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment` and
-//! `translation` programs share (backends, text, splits, training, BLEU, heatmaps), and each
-//! task's data, model and evaluation; and `xlstm_tasks`, the xLSTM paper's synthetic tasks
-//! for every cell.
+//! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment`,
+//! `translation` and `forecast` programs share (backends, text, splits, training, BLEU,
+//! heatmaps), and each task's data, model and evaluation; and `xlstm_tasks`, the xLSTM
+//! paper's synthetic tasks for every cell.
 
 #![warn(missing_docs)]
 
@@ -10,6 +10,7 @@ pub mod bleu;
 pub mod bpe;
 pub mod cli;
 pub mod files;
+pub mod forecast;
 pub mod heatmap;
 mod quiet;
 pub mod sentiment;

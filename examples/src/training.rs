@@ -1,6 +1,6 @@
-//! Training with burn-train, shared by the examples: Adam with gradient clipping, loss and
-//! accuracy per epoch, checkpoints, early stopping on a validation metric, a time budget, and
-//! the best epoch's weights at the end.
+//! Training with burn-train, shared by the examples: Adam with gradient clipping, loss (and
+//! accuracy, for classifiers) per epoch, checkpoints, early stopping on a validation metric,
+//! a time budget, and the best epoch's weights at the end.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,8 +105,9 @@ pub struct Trained<M> {
     pub elapsed: Duration,
 }
 
-/// Trains `model` with burn-train's [`SupervisedTraining`]: a terminal gets burn-train's live
-/// dashboard, any other output one line per epoch. Returns the best epoch's weights.
+/// Trains the classifier `model` with burn-train's [`SupervisedTraining`], measuring loss and
+/// accuracy: a terminal gets burn-train's live dashboard, any other output one line per
+/// epoch. Returns the best epoch's weights.
 pub fn fit<M>(
     model: M,
     train: Arc<dyn DataLoader<<M as TrainStep>::Input>>,
@@ -117,6 +118,52 @@ where
     M: LearnerModel,
     <M as TrainStep>::Output: Adaptor<AccuracyInput> + Adaptor<LossInput>,
     <M as InferenceStep>::Output: Adaptor<AccuracyInput> + Adaptor<LossInput>,
+{
+    let accuracy = || match plan.pad_token {
+        Some(pad) => AccuracyMetric::new().with_pad_token(pad),
+        None => AccuracyMetric::new(),
+    };
+    fit_with_metrics(model, train, valid, plan, |training| {
+        training
+            .metric_train_numeric(accuracy())
+            .metric_valid_numeric(accuracy())
+    })
+}
+
+/// [`fit`] for a model whose outputs have no classes to be accurate about (a regression):
+/// the loss is the only metric, so the plan must monitor it.
+pub fn fit_on_loss<M>(
+    model: M,
+    train: Arc<dyn DataLoader<<M as TrainStep>::Input>>,
+    valid: Arc<dyn DataLoader<<M as InferenceStep>::Input>>,
+    plan: &TrainingPlan,
+) -> Result<Trained<M>, String>
+where
+    M: LearnerModel,
+    <M as TrainStep>::Output: Adaptor<LossInput>,
+    <M as InferenceStep>::Output: Adaptor<LossInput>,
+{
+    if plan.monitor != Monitor::Loss {
+        return Err(format!(
+            "a training plan without accuracy: expected to monitor the loss, got {:?}",
+            plan.monitor
+        ));
+    }
+    fit_with_metrics(model, train, valid, plan, |training| training)
+}
+
+/// [`fit`] with the loss and the metrics that `add_metrics` registers.
+fn fit_with_metrics<M>(
+    model: M,
+    train: Arc<dyn DataLoader<<M as TrainStep>::Input>>,
+    valid: Arc<dyn DataLoader<<M as InferenceStep>::Input>>,
+    plan: &TrainingPlan,
+    add_metrics: impl FnOnce(SupervisedTraining<M>) -> SupervisedTraining<M>,
+) -> Result<Trained<M>, String>
+where
+    M: LearnerModel,
+    <M as TrainStep>::Output: Adaptor<LossInput>,
+    <M as InferenceStep>::Output: Adaptor<LossInput>,
 {
     let best = Arc::new(Mutex::new(BestEpoch {
         monitor: plan.monitor,
@@ -136,16 +183,10 @@ where
         start,
         last: Arc::new(Mutex::new(start)),
     };
-    let accuracy = || match plan.pad_token {
-        Some(pad) => AccuracyMetric::new().with_pad_token(pad),
-        None => AccuracyMetric::new(),
-    };
     let optimizer = AdamConfig::new()
         .with_grad_clipping(Some(GradientClippingConfig::Norm(plan.clip_norm)))
         .init();
-    let mut training = SupervisedTraining::new(&plan.directory, train, valid)
-        .metric_train_numeric(accuracy())
-        .metric_valid_numeric(accuracy())
+    let mut training = add_metrics(SupervisedTraining::new(&plan.directory, train, valid))
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())
         .with_default_checkpointers()
@@ -256,7 +297,7 @@ struct EpochMonitor {
 impl EarlyStoppingStrategy for EpochMonitor {
     fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
         let metric =
-            |name: &str, split: Split| store.find_metric(name, epoch, Aggregate::Mean, &split);
+            |name: &str, split: &Split| store.find_metric(name, epoch, Aggregate::Mean, split);
         let (loss, accuracy) = (Monitor::Loss.name(), Monitor::Accuracy.name());
         let now = Instant::now();
         let epoch_time = now - std::mem::replace(&mut *self.last.lock().expect("clock"), now);
@@ -268,12 +309,19 @@ impl EarlyStoppingStrategy for EpochMonitor {
                 println!("{line}");
             }
         };
+        // A regression has no accuracy to show.
+        let part = |split: Split| match metric(&accuracy, &split) {
+            Some(a) => format!(
+                "loss {} accuracy {:.4}",
+                show(metric(&loss, &split)),
+                a / 100.0
+            ),
+            None => format!("loss {}", show(metric(&loss, &split))),
+        };
         say(format!(
-            "epoch {epoch:>3}: train loss {} accuracy {} | valid loss {} accuracy {} | {:.0} s{}",
-            show(metric(&loss, Split::Train)),
-            show(metric(&accuracy, Split::Train).map(|a| a / 100.0)),
-            show(metric(&loss, Split::Valid)),
-            show(metric(&accuracy, Split::Valid).map(|a| a / 100.0)),
+            "epoch {epoch:>3}: train {} | valid {} | {:.0} s{}",
+            part(Split::Train),
+            part(Split::Valid),
             epoch_time.as_secs_f64(),
             if best.epoch == epoch { " (best)" } else { "" },
         ));

@@ -1,12 +1,13 @@
 //! Tests of the examples: their building blocks (text, splits, BLEU, data files, saved models,
-//! flags, the xLSTM tasks' data) and quick end-to-end runs of the programs on the backend
-//! under test (`RNN_TEST_BACKEND`).
+//! flags, the xLSTM tasks' data, time series and forecasts) and quick end-to-end runs of the
+//! programs on the backend under test (`RNN_TEST_BACKEND`).
 
 mod batcher;
 mod bleu;
 mod cli;
 mod data;
 mod export;
+mod forecast;
 mod programs;
 mod saved;
 mod split;

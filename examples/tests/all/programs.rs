@@ -297,6 +297,101 @@ fn xlstm_tasks_quick_runs_print_a_table_row_for_every_cell() {
     );
 }
 
+#[test]
+fn forecast_quick_run_trains_saves_plots_and_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let forecast = env!("CARGO_BIN_EXE_forecast");
+    let text = stdout(&run(forecast, &["--quick", "--out", out]));
+    assert!(text.contains("epoch   1: train loss"), "one line per epoch");
+    assert!(
+        text.contains("2284 weekly points (59 missing), period 52, window 104, horizon 52"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test: 2001-01-06 to 2001-12-29 (52 observed points)"),
+        "{text}"
+    );
+    let mae = number_after(&text, "test MAE: ");
+    assert!(mae.is_finite() && mae >= 0.0, "{mae}");
+    // The seasonal-naive baseline does not depend on the model: MAE worked out with
+    // examples/scripts/forecast_baselines.py on the same split.
+    let naive = number_after(&text, "seasonal naive ");
+    assert!((naive - 1.4962).abs() < 1e-4, "{naive}");
+    for file in ["model.bpk", "config.json", "setup.json", "test.json"] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+    assert!(is_png(&dir.path().join("forecast.png")));
+
+    let text = stdout(&run(forecast, &["predict", "--model", out]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 52, "{text}");
+    assert!(
+        lines[0].starts_with("2002-01-05\t"),
+        "a week after the last date: {text}"
+    );
+    assert!(lines[51].starts_with("2002-12-28\t"), "{text}");
+    for line in lines {
+        let value: f64 = line.split('\t').nth(1).unwrap().parse().unwrap();
+        assert!(value.is_finite(), "{line}");
+    }
+}
+
+#[test]
+fn forecast_bad_input_fails_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let forecast = env!("CARGO_BIN_EXE_forecast");
+    let file = |name: &str, content: &str| -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // 20 days: a daily series needs a window of 14, a target, 7 validation and 7 test points.
+    let daily: String = (1..=20)
+        .map(|day| format!("2020-01-{day:02},{day}\n"))
+        .collect();
+    let cases = [
+        (
+            file("empty.csv", ""),
+            "expected date,value rows, got none".to_string(),
+        ),
+        (
+            file("text.csv", "date,value\n2020-01-01,1\n2020-02-01,one\n"),
+            "text.csv:3 column 2 (value): expected a finite number".to_string(),
+        ),
+        (
+            file("short.csv", &daily),
+            "expected a series of at least 29 points".to_string(),
+        ),
+    ];
+    for (data, expected) in cases {
+        let output = run(
+            forecast,
+            &[
+                "--quick",
+                "--data",
+                &data,
+                "--out",
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{data}: an error, not a panic"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: --data {data}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
+    let output = run(forecast, &["predict", "--model", "/no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
+}
+
 /// Runs `program` with `args` (no backend: these fail while the command line is parsed), and
 /// checks that it fails, before doing anything, with clap's message for `flag`'s `value`.
 fn rejected_at_parse_time(program: &str, args: &[&str], flag: &str, value: &str, why: &str) {

@@ -1,0 +1,175 @@
+//! Time-series forecasting (many-to-many regression) on weekly or monthly series.
+//!
+//! `forecast` (or `forecast train`) trains a recurrent forecaster with burn-train, holds out
+//! the last `H` points, and prints the test MAE, RMSE and MASE of the model and of the
+//! seasonal-naive forecast; `forecast predict --data FILE` forecasts the `H` points after a
+//! series with the saved model.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn_rnn_examples::backend::Backend;
+use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_dropout, parse_positive};
+use burn_rnn_examples::forecast::{ForecastOptions, Forecaster, series, train};
+use clap::{Args, Parser, Subcommand};
+use rnn_tasks::CellKind;
+
+#[derive(Parser)]
+#[command(about = "Time-series forecasting with a recurrent network")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on the series, save the model, print the test scores (the default).
+    Train(TrainArgs),
+    /// Forecast the points after a series with a saved model: one `DATE<TAB>VALUE` line each.
+    #[command(alias = "forecast")]
+    Predict {
+        /// The series, a `date,value` CSV (default: the shipped weekly CO2 file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The training run's output directory.
+        #[arg(long, default_value = "runs/forecast")]
+        model: PathBuf,
+        /// The backend.
+        #[arg(long, value_enum, default_value = "ndarray")]
+        backend: Backend,
+    },
+}
+
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// The series: a `date,value` CSV, header optional, an empty value (or NA) where missing
+    /// (default: the shipped weekly CO2 file).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where the model, its setup, the figure and the training logs go.
+    #[arg(long, default_value = "runs/forecast")]
+    out: PathBuf,
+    /// The backend.
+    #[arg(long, value_enum, default_value = "ndarray")]
+    backend: Backend,
+    /// A few windows, a tiny model and one epoch, to check the pipeline.
+    #[arg(long)]
+    quick: bool,
+    /// Seed of the weights and the batch order.
+    #[arg(long, default_value_t = ForecastOptions::default().seed)]
+    seed: u64,
+    /// The most epochs (training stops earlier when the validation loss stalls).
+    #[arg(long, default_value_t = ForecastOptions::default().epochs, value_parser = parse_positive)]
+    epochs: usize,
+    /// Epochs without a lower validation loss before training stops.
+    #[arg(long, default_value_t = ForecastOptions::default().patience, value_parser = parse_positive)]
+    patience: usize,
+    /// Points to forecast; also the length of the test and of the validation stretch
+    /// (default: one seasonal period).
+    #[arg(long, value_parser = parse_positive)]
+    horizon: Option<usize>,
+    /// The seasonal period in points (default: 52 weekly, 12 monthly, 7 daily, 4 quarterly,
+    /// else 1).
+    #[arg(long, value_parser = parse_positive)]
+    period: Option<usize>,
+    /// Points the model reads (default: twice the larger of period and horizon).
+    #[arg(long, value_parser = parse_positive)]
+    window: Option<usize>,
+    /// Recurrent cell: lstm, gru, elman, mingru or minlstm.
+    #[arg(long, value_parser = parse_cell, default_value = cell_name(ForecastOptions::default().cell))]
+    cell: CellKind,
+    /// Hidden units of the encoder and of the layer after it.
+    #[arg(long, default_value_t = ForecastOptions::default().hidden, value_parser = parse_positive)]
+    hidden: usize,
+    /// Dropout on the inputs and before the output layers.
+    #[arg(long, default_value_t = ForecastOptions::default().dropout, value_parser = parse_dropout)]
+    dropout: f64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Predict {
+            data,
+            model,
+            backend,
+        }) => predict(data, model, backend),
+        Some(Command::Train(args)) => run_training(args),
+        None => run_training(cli.train),
+    };
+    exit_code(result)
+}
+
+fn run_training(args: TrainArgs) -> Result<(), String> {
+    let mut options = ForecastOptions {
+        out: args.out,
+        backend: args.backend,
+        quick: args.quick,
+        seed: args.seed,
+        epochs: args.epochs,
+        patience: args.patience,
+        horizon: args.horizon,
+        period: args.period,
+        window: args.window,
+        cell: args.cell,
+        hidden: args.hidden,
+        dropout: args.dropout,
+        ..ForecastOptions::default()
+    };
+    if let Some(data) = args.data {
+        options.data = data;
+    }
+    println!(
+        "training on {} ({:?})",
+        options.data.display(),
+        options.backend
+    );
+    let report = train(&options)?;
+    let setup = &report.setup;
+    let [points, missing] = report.points;
+    let [train_windows, valid_windows] = report.windows;
+    println!(
+        "{points} {} points ({missing} missing), period {}, window {}, horizon {}; \
+         {train_windows} training / {valid_windows} validation windows; best epoch {} of {}, \
+         {:.0} s of training",
+        report.frequency,
+        setup.period,
+        setup.window,
+        setup.horizon,
+        report.best_epoch,
+        report.epochs_run,
+        report.train_time.as_secs_f64()
+    );
+    println!(
+        "test: {} to {} ({} observed points), MASE scale {:.4}",
+        report.test_dates[0], report.test_dates[1], report.test_observed, setup.scale
+    );
+    println!("{:<16} {:>10} {:>10} {:>8}", "", "MAE", "RMSE", "MASE");
+    for (name, scores) in [
+        ("model", report.model),
+        ("seasonal naive", report.seasonal_naive),
+    ] {
+        println!(
+            "{name:<16} {:>10.4} {:>10.4} {:>8.4}",
+            scores.mae, scores.rmse, scores.mase
+        );
+    }
+    println!("test MAE: {:.4}", report.model.mae);
+    println!("figure: {}", report.figure.display());
+    println!("model saved to {}", options.out.display());
+    Ok(())
+}
+
+fn predict(data: Option<PathBuf>, model: PathBuf, backend: Backend) -> Result<(), String> {
+    let forecaster = Forecaster::load(&model, backend)?;
+    let data = data.unwrap_or(ForecastOptions::default().data);
+    let series = series::read(&data)?;
+    for (date, value) in
+        forecaster.forecast_series(&series, &format!("--data {}", data.display()))?
+    {
+        println!("{date}\t{value:.4}");
+    }
+    Ok(())
+}

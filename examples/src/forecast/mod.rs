@@ -1,0 +1,27 @@
+//! Many-to-many regression: forecasting the next `horizon` points of a time series with a
+//! recurrent network over windows of it, trained with burn-train, against the seasonal-naive
+//! baseline on a held-out final stretch.
+//!
+//! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`
+//! (the network's configuration), `setup.json` (frequency, period, horizon, window, scale),
+//! `test.json` (the test stretch's truth, forecasts and scores), `forecast.png`, and
+//! burn-train's logs and checkpoints under `training/`.
+
+pub mod date;
+pub mod frequency;
+pub mod holdout;
+pub mod model;
+pub mod naive;
+pub mod scores;
+pub mod series;
+pub mod windows;
+
+mod forecaster;
+mod options;
+mod plot;
+mod train;
+
+pub use forecaster::{ForecastSetup, Forecaster};
+pub use options::ForecastOptions;
+pub use plot::{ForecastFigure, forecast_plot};
+pub use train::{ForecastReport, train};

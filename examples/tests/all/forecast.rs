@@ -1,0 +1,301 @@
+//! The forecasting example's parts: reading series, dates and frequencies, the split and its
+//! windows (nothing of the test stretch leaks into training), the seasonal-naive baseline,
+//! MASE, and the masked loss. Expected values are worked out by hand.
+
+use burn::tensor::{Device, Tensor};
+use burn_rnn_examples::forecast::date::Date;
+use burn_rnn_examples::forecast::frequency::Frequency;
+use burn_rnn_examples::forecast::holdout::Holdout;
+use burn_rnn_examples::forecast::model::masked_mean_squared_error;
+use burn_rnn_examples::forecast::naive::{seasonal_naive, seasonal_naive_scale};
+use burn_rnn_examples::forecast::scores::Scores;
+use burn_rnn_examples::forecast::series::{self, Series};
+use burn_rnn_examples::forecast::windows::Encoding;
+
+fn date(year: i32, month: u32, day: u32) -> Date {
+    Date::new(year, month, day).unwrap()
+}
+
+fn parse(text: &str) -> Result<Series, String> {
+    series::parse(text, "f.csv")
+}
+
+#[test]
+fn shipped_series_have_their_documented_sizes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/timeseries/");
+    let co2 = series::read(format!("{dir}co2_weekly_mauna_loa.csv").as_ref()).unwrap();
+    assert_eq!(co2.frequency, Frequency::Days(7));
+    assert_eq!((co2.len(), co2.start), (2284, date(1958, 3, 29)));
+    assert_eq!(co2.values.iter().filter(|v| v.is_none()).count(), 59);
+    assert_eq!(co2.values[0], Some(316.1));
+    let elec = series::read(format!("{dir}elec_equip_monthly_eu.csv").as_ref()).unwrap();
+    assert_eq!(elec.frequency, Frequency::Months(1));
+    assert_eq!((elec.len(), elec.date(256)), (257, date(2016, 5, 1)));
+    assert!(elec.values.iter().all(Option::is_some));
+}
+
+#[test]
+fn csv_reads_with_or_without_header_and_keeps_missing_values() {
+    let with = parse("date,value\n2020-01-01,1\n2020-01-08,\n2020-01-15,3\n").unwrap();
+    let without = parse("20200101,1\n\n20200108,NA\n\"20200115\", 3.0\n").unwrap();
+    assert_eq!(with, without);
+    assert_eq!(with.frequency, Frequency::Days(7));
+    assert_eq!(with.values, [Some(1.0), None, Some(3.0)]);
+    // A week absent from the file is a missing point too.
+    let gap = parse("2020-01-01,1\n2020-01-15,3\n2020-01-22,4\n").unwrap();
+    assert_eq!(gap.values, [Some(1.0), None, Some(3.0), Some(4.0)]);
+    assert_eq!(gap.date(1), date(2020, 1, 8));
+}
+
+#[test]
+fn csv_errors_name_the_line_and_column() {
+    let error = parse("date,value\n2020-01-01,1\n2020-01-08,abc\n").unwrap_err();
+    assert!(
+        error.starts_with("f.csv:3 column 2 (value): expected a finite number")
+            && error.ends_with("got \"abc\""),
+        "{error}"
+    );
+    let error = parse("date,value\n2020-01-01,1\n2020-13-08,2\n").unwrap_err();
+    assert!(
+        error.starts_with("f.csv:3 column 1 (date): expected a date")
+            && error.contains("2020-13-08"),
+        "{error}"
+    );
+    let error = parse("2020-01-01,1\n2020-01-08,inf\n").unwrap_err();
+    assert!(error.starts_with("f.csv:2 column 2 (value)"), "{error}");
+    let error = parse("2020-01-01,1,2\n").unwrap_err();
+    assert!(
+        error.contains("f.csv:1: expected 2 comma-separated columns (date,value), got 3"),
+        "{error}"
+    );
+    for empty in ["", "\n \n", "date,value\n"] {
+        let error = parse(empty).unwrap_err();
+        assert!(
+            error.contains("got none (an empty file or a header only)"),
+            "{error}"
+        );
+    }
+    let error = parse("2020-01-01,1\n").unwrap_err();
+    assert!(error.contains("at least 2 dated rows, got 1"), "{error}");
+    let error = parse("2020-01-08,1\n2020-01-01,2\n").unwrap_err();
+    assert!(
+        error.contains(
+            "f.csv:2: expected dates in increasing order, got 2020-01-01 after 2020-01-08"
+        ),
+        "{error}"
+    );
+    let error = parse("2020-01-01,1\n2020-01-08,2\n2020-01-15,3\n2020-01-18,4\n").unwrap_err();
+    assert!(
+        error.contains("f.csv:4: expected a date on the weekly grid that starts at 2020-01-01"),
+        "{error}"
+    );
+}
+
+#[test]
+fn dates_parse_count_days_and_add_months() {
+    for text in ["2000-03-01", "2000/03/01", "20000301", "2000-03"] {
+        assert_eq!(Date::parse(text), Some(date(2000, 3, 1)), "{text}");
+    }
+    for bad in [
+        "2021-02-29",
+        "2000-3-1x",
+        "200003",
+        "99-01-01",
+        "",
+        "2000-00-10",
+    ] {
+        assert_eq!(Date::parse(bad), None, "{bad}");
+    }
+    assert_eq!(date(1970, 1, 1).days(), 0);
+    assert_eq!(date(2000, 1, 1).days(), 10_957);
+    assert_eq!(date(1969, 12, 31).days(), -1);
+    for days in -800_000..800_000i64 {
+        if days % 997 == 0 {
+            assert_eq!(Date::from_days(days).days(), days);
+        }
+    }
+    assert_eq!(date(2020, 1, 31).add_months(1), date(2020, 2, 29));
+    assert_eq!(date(2019, 11, 30).add_months(3), date(2020, 2, 29));
+    assert_eq!(date(2020, 3, 15).add_months(-3), date(2019, 12, 15));
+    assert_eq!(date(2001, 12, 29).to_string(), "2001-12-29");
+}
+
+#[test]
+fn frequency_is_inferred_from_the_most_common_gap() {
+    let dates = |days: &[i64]| -> Vec<Date> {
+        days.iter()
+            .map(|&d| Date::from_days(date(2020, 1, 1).days() + d))
+            .collect()
+    };
+    let cases = [
+        (dates(&[0, 1, 2, 4]), Frequency::Days(1), 7, "daily"),
+        (dates(&[0, 7, 21, 28]), Frequency::Days(7), 52, "weekly"),
+        (dates(&[0, 3, 6, 9]), Frequency::Days(3), 1, "every 3 days"),
+    ];
+    for (dates, frequency, period, name) in cases {
+        assert_eq!(Frequency::infer(&dates), Some(frequency), "{name}");
+        assert_eq!(
+            (frequency.period(), frequency.to_string().as_str()),
+            (period, name)
+        );
+    }
+    let months = |step: i64| -> Vec<Date> {
+        (0..4)
+            .map(|i| date(2019, 1, 31).add_months(step * i))
+            .collect()
+    };
+    for (step, frequency, period) in [
+        (1, Frequency::Months(1), 12),
+        (3, Frequency::Months(3), 4),
+        (12, Frequency::Months(12), 1),
+    ] {
+        assert_eq!(
+            Frequency::infer(&months(step)),
+            Some(frequency),
+            "{step} months"
+        );
+        assert_eq!(frequency.period(), period);
+    }
+    // Month ends are one monthly grid: 31 January, 29 February, 31 March.
+    let month_ends = parse("2020-01-31,1\n2020-02-29,2\n2020-03-31,3\n").unwrap();
+    assert_eq!(month_ends.frequency, Frequency::Months(1));
+    assert_eq!(month_ends.date(3), date(2020, 4, 30));
+    assert_eq!(Frequency::infer(&[date(2020, 1, 1)]), None);
+}
+
+#[test]
+fn seasonal_naive_repeats_the_last_season_and_falls_back_past_missing_values() {
+    let observed =
+        |values: &[f64]| -> Vec<Option<f64>> { values.iter().map(|&v| Some(v)).collect() };
+    let history = observed(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(
+        seasonal_naive(&history, 4, 3),
+        Some(vec![4.0, 5.0, 6.0, 4.0])
+    );
+    assert_eq!(seasonal_naive(&history, 2, 1), Some(vec![6.0, 6.0]));
+    // y[3] is missing: one more period back, y[0].
+    let history = [Some(1.0), Some(2.0), Some(3.0), None, Some(5.0), Some(6.0)];
+    assert_eq!(seasonal_naive(&history, 2, 3), Some(vec![1.0, 5.0]));
+    assert_eq!(
+        seasonal_naive(&[Some(1.0), Some(2.0), None], 2, 1),
+        Some(vec![2.0, 2.0])
+    );
+    // No observed value a whole number of periods back: the last observed value.
+    assert_eq!(
+        seasonal_naive(&[None, None, Some(3.0)], 1, 2),
+        Some(vec![3.0])
+    );
+    assert_eq!(seasonal_naive(&[None, None], 1, 1), None);
+}
+
+#[test]
+fn mase_scale_and_scores_skip_missing_values() {
+    let values = [Some(1.0), Some(2.0), Some(4.0), None, Some(5.0)];
+    // Period 1: |2-1|, |4-2| (the pairs with the missing value skipped) → 1.5.
+    assert_eq!(seasonal_naive_scale(&values, 1), Some(1.5));
+    // Period 2: |4-1|, |5-4| → 2.
+    assert_eq!(seasonal_naive_scale(&values, 2), Some(2.0));
+    assert_eq!(seasonal_naive_scale(&values, 5), None);
+
+    let scores = Scores::of(&[Some(1.0), None, Some(3.0)], &[2.0, 100.0, 1.0], 2.0).unwrap();
+    // Errors 1 and -2.
+    assert_eq!(scores.mae, 1.5);
+    assert!((scores.rmse - 2.5f64.sqrt()).abs() < 1e-12);
+    assert_eq!(scores.mase, 0.75);
+    assert_eq!(Scores::of(&[None], &[1.0], 1.0), None);
+}
+
+#[test]
+fn masked_loss_ignores_masked_targets() {
+    let device = Device::default();
+    let predictions = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
+    let targets = Tensor::<2>::from_floats([[0.0, 0.0], [0.0, 100.0]], &device);
+    let mask = Tensor::<2>::from_floats([[1.0, 1.0], [1.0, 0.0]], &device);
+    let loss: f32 = masked_mean_squared_error(predictions, targets, mask).into_scalar();
+    // (1 + 4 + 9) / 3.
+    assert!((loss - 14.0 / 3.0).abs() < 1e-5, "{loss}");
+}
+
+#[test]
+fn a_series_shorter_than_the_split_needs_is_an_error() {
+    let error = Holdout::new(10, 4, 3).unwrap_err();
+    assert_eq!(
+        error,
+        "expected a series of at least 11 points (a window of 4, a training target, 3 \
+         validation and 3 test points), got 10"
+    );
+    // Flags as large as they go are errors too, not overflows.
+    assert!(Holdout::new(10, usize::MAX, usize::MAX).is_err());
+    let holdout = Holdout::new(11, 4, 3).unwrap();
+    assert_eq!((holdout.valid_start(), holdout.test_start()), (5, 8));
+    assert_eq!(holdout.train_origins(), 3..4);
+    assert_eq!(holdout.valid_origins(), 4..7);
+    assert_eq!(holdout.test_origin(), 7);
+}
+
+/// A seasonal series with a trend and a few missing values.
+fn series_values(len: usize) -> Vec<Option<f64>> {
+    (0..len)
+        .map(|i| (i % 11 != 5).then(|| i as f64 * 0.1 + [0.0, 2.0, 1.0, -1.0][i % 4]))
+        .collect()
+}
+
+#[test]
+fn nothing_of_the_test_stretch_reaches_training_validation_or_the_scale() {
+    let (window, horizon, period) = (8, 4, 4);
+    let values = series_values(40);
+    let holdout = Holdout::new(values.len(), window, horizon).unwrap();
+    let scale = holdout.scale(&values, period).unwrap();
+    let encoding = Encoding {
+        scale,
+        period,
+        horizon,
+    };
+    let [train, valid] = encoding.split_windows(&values, &holdout);
+    assert!(!train.is_empty() && !valid.is_empty());
+
+    // Other test values (or none at all) change neither the scale nor a window.
+    let mut changed = values.clone();
+    for value in &mut changed[holdout.test_start()..] {
+        *value = value.map(|v| v * 1e6);
+    }
+    changed[holdout.test_start()] = None;
+    assert_eq!(holdout.scale(&changed, period), Some(scale));
+    assert_eq!(
+        encoding.split_windows(&changed, &holdout),
+        [train.clone(), valid]
+    );
+
+    // Other validation values change no training window.
+    for value in &mut changed[holdout.valid_start()..holdout.test_start()] {
+        *value = Some(-1e6);
+    }
+    let [changed_train, _] = encoding.split_windows(&changed, &holdout);
+    assert_eq!(changed_train, train);
+}
+
+#[test]
+fn targets_decode_back_to_the_observed_values_and_missing_ones_are_masked() {
+    let (window, horizon, period) = (8, 4, 4);
+    let values = series_values(40);
+    let encoding = Encoding {
+        scale: 0.5,
+        period,
+        horizon,
+    };
+    // The window ending at 12 predicts points 13..=16; point 16 is missing (16 % 11 == 5).
+    let item = encoding.item(&values, 12, window, values.len()).unwrap();
+    assert_eq!(item.mask, [1.0, 1.0, 1.0, 0.0]);
+    assert_eq!(item.inputs.len(), window * 2);
+    // Point 5 (missing) is the window's first point: value 0, flag 1; point 6 is observed.
+    assert_eq!(&item.inputs[0..2], [0.0, 1.0]);
+    assert_eq!(item.inputs[3], 0.0);
+    let baseline = encoding.encode(&values[5..=12]).unwrap().baseline;
+    let decoded = encoding.decode(&item.targets, &baseline);
+    for h in 0..3 {
+        assert!((decoded[h] - values[13 + h].unwrap()).abs() < 1e-5, "{h}");
+    }
+    // Targets past the visible end are masked as well.
+    let item = encoding.item(&values, 12, window, 15).unwrap();
+    assert_eq!(item.mask, [1.0, 1.0, 0.0, 0.0]);
+}
