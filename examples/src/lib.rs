@@ -1,13 +1,14 @@
-//! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment` and
-//! `translation` programs share (backends, text, splits, training, BLEU, heatmaps), and each
-//! task's data, model and evaluation; and `xlstm_tasks`, the xLSTM paper's synthetic tasks
-//! for every cell.
+//! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment`,
+//! `translation` and `charlm` programs share (backends, text, splits, training, BLEU,
+//! heatmaps), and each task's data, model and evaluation; and `xlstm_tasks`, the xLSTM
+//! paper's synthetic tasks for every cell.
 
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod bleu;
 pub mod bpe;
+pub mod charlm;
 pub mod cli;
 pub mod files;
 pub mod heatmap;
