@@ -78,6 +78,14 @@ pub fn parse_minutes(value: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{expected} that fits a time span, got {value}"))
 }
 
+/// A positive, finite number (`--learning-rate`, `--temperature`, `--clip`).
+pub fn parse_positive_number(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("expected a positive, finite number, got {value}")),
+    }
+}
+
 /// A probability in [0, 1] (`--label-smoothing`).
 pub fn parse_probability(value: &str) -> Result<f64, String> {
     parse_fraction(value, "[0, 1]", |p| (0.0..=1.0).contains(&p))

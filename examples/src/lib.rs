@@ -1,5 +1,5 @@
 //! End-to-end examples of burn-rnn on real data: the building blocks the `sentiment`,
-//! `translation` and `forecast` programs share (backends, text, splits, training, BLEU,
+//! `translation`, `forecast` and `charlm` programs share (backends, text, splits, training, BLEU,
 //! heatmaps), and each task's data, model and evaluation; and `xlstm_tasks`, the xLSTM
 //! paper's synthetic tasks for every cell.
 
@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod bleu;
 pub mod bpe;
+pub mod charlm;
 pub mod cli;
 pub mod files;
 pub mod forecast;

@@ -47,7 +47,7 @@ pub use attention::{Attention, AttentionKind, AttentionMemory, BahdanauAttention
 pub use bridge::{Bridge, LearnedState, StateSizes};
 pub use classifier::{ClassifierOutput, SequenceClassifier, SequenceClassifierConfig};
 pub use clip::clip_grad_norm;
-pub use decode::{BeamSearchConfig, DecodeConfig, Decoded, Sampling};
+pub use decode::{BeamSearchConfig, DecodeConfig, Decoded, Sampler, Sampling};
 pub use generator::{Generated, InitialState, SequenceGenerator, SequenceGeneratorConfig};
 pub use input::{InputConfig, InputLayer, SequenceInput};
 pub use loss::{

@@ -252,6 +252,75 @@ fn bad_arguments_fail_with_a_message_naming_them() {
 }
 
 #[test]
+fn charlm_quick_run_trains_saves_and_continues_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let charlm = env!("CARGO_BIN_EXE_charlm");
+    let text = stdout(&run(charlm, &["--quick", "--out", out]));
+    assert!(text.contains("epoch   1: train loss"), "one line per epoch");
+    assert!(text.contains("epoch   2: train loss"), "one line per epoch");
+    let model = number_after(&text, "test bits/char: ");
+    let ngram = number_after(&text, "5-gram Kneser-Ney baseline: ");
+    assert!(
+        model > 0.0 && model.is_finite() && ngram > 0.0,
+        "{model} {ngram}"
+    );
+    for file in ["model.bpk", "config.json", "vocab.json"] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+
+    let prompt = "In the beginning";
+    let args = [
+        "generate", "--model", out, "--prompt", prompt, "--length", "40", "--top-k", "5", "--seed",
+        "3",
+    ];
+    let generated = stdout(&run(charlm, &args));
+    let generated = generated.strip_suffix('\n').unwrap();
+    assert!(generated.starts_with(prompt), "{generated}");
+    assert_eq!(generated.chars().count(), prompt.chars().count() + 40);
+    assert_eq!(
+        stdout(&run(charlm, &args)).trim_end_matches('\n'),
+        generated,
+        "seeded"
+    );
+}
+
+#[test]
+fn charlm_refuses_texts_it_cannot_train_on() {
+    let charlm = env!("CARGO_BIN_EXE_charlm");
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("empty.txt", b"", "expected a text, got an empty file"),
+        (
+            "latin1.txt",
+            b"caf\xe9",
+            "expected UTF-8 text, got an invalid byte sequence at byte 3",
+        ),
+        (
+            "short.txt",
+            b"In the beginning",
+            "expected at least 129 characters",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let output = run(
+            charlm,
+            &["--data", path.to_str().unwrap(), "--out", "/nonexistent"],
+        );
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = format!("error: --data {}: {message}", path.display());
+        assert!(stderr.contains(&expected), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let output = run(charlm, &["generate", "--model", "/no/such/dir"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
+}
+
+#[test]
 fn xlstm_tasks_quick_runs_print_a_table_row_for_every_cell() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

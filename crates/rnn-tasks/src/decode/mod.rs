@@ -13,7 +13,7 @@ use rnn_core::validate::check_positive;
 
 pub(crate) use greedy::{Step, greedy};
 pub(crate) use hypothesis::Hypothesis;
-pub use sampling::Sampling;
+pub use sampling::{Sampler, Sampling};
 
 /// Start, stop and length of autoregressive decoding.
 #[derive(Config, Debug)]

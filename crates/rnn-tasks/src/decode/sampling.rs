@@ -41,8 +41,9 @@ impl Sampling {
         Ok(())
     }
 
-    /// A chooser with its own random generator.
-    pub(crate) fn sampler(&self) -> Sampler {
+    /// A chooser with its own random generator, seeded with `seed` (0 for greedy), to pick
+    /// tokens one at a time outside the heads' decoders (e.g. continuing a prompt).
+    pub fn sampler(&self) -> Sampler {
         let seed = match self {
             Sampling::Greedy => 0,
             Sampling::Random { seed, .. } => *seed,
@@ -54,15 +55,17 @@ impl Sampling {
     }
 }
 
-/// [`Sampling`] with its random state.
-pub(crate) struct Sampler {
+/// [`Sampling`] with its random state: the same seed picks the same tokens from the same
+/// rows.
+#[derive(Debug)]
+pub struct Sampler {
     sampling: Sampling,
     rng: StdRng,
 }
 
 impl Sampler {
-    /// Picks a token from one row of log-probabilities, which must have no NaN (callers
-    /// refuse those rows with [`check_log_probs`](super::check_log_probs) first):
+    /// Picks a token from one row of log-probabilities (`log_softmax` of a step's logits),
+    /// which must have no NaN (the heads refuse those rows first):
     /// a NaN compares as neither larger nor smaller, so argmax would keep an arbitrary token
     /// and the draw would fall through to the last candidate.
     pub fn choose(&mut self, log_probs: &[f32]) -> usize {
