@@ -40,7 +40,7 @@ pub fn example(length: usize, rng: &mut StdRng) -> Example {
     }
 }
 
-/// The value of `tokens` (an expression as [`example`] writes it) mod 5, evaluated left to
+/// The value of `tokens` (an expression as `example` writes it) mod 5, evaluated left to
 /// right; `None` if `tokens` is not such an expression.
 pub fn evaluate(tokens: &[usize]) -> Option<usize> {
     let (&first, rest) = tokens.split_first()?;
