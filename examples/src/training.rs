@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use burn::data::dataloader::DataLoader;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::InMemDataset;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::AdamConfig;
@@ -91,6 +93,26 @@ impl TrainingPlan {
             pad_token: None,
         }
     }
+}
+
+/// A data loader over `items` in batches of `batch_size` made by `batcher`, reshuffled every
+/// epoch from the seed `shuffle` when given (training), in order otherwise (validation).
+pub fn loader<I, O>(
+    batcher: impl Batcher<I, O> + 'static,
+    items: Vec<I>,
+    batch_size: usize,
+    shuffle: Option<u64>,
+) -> Arc<dyn DataLoader<O>>
+where
+    I: Send + Sync + Clone + std::fmt::Debug + 'static,
+    O: Send + Clone + std::fmt::Debug + 'static,
+{
+    let builder = DataLoaderBuilder::new(batcher).batch_size(batch_size);
+    let builder = match shuffle {
+        Some(seed) => builder.shuffle(seed),
+        None => builder,
+    };
+    builder.build(InMemDataset::new(items))
 }
 
 /// What [`fit`] returns.

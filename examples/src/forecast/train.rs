@@ -6,9 +6,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-
 use super::forecaster::{ForecastSetup, Forecaster};
 use super::frequency::Frequency;
 use super::holdout::Holdout;
@@ -20,7 +17,7 @@ use super::scores::Scores;
 use super::series;
 use crate::files::{save_model, write_json};
 use crate::heatmap::require_font;
-use crate::training::{Monitor, TrainingPlan, fit_on_loss};
+use crate::training::{Monitor, TrainingPlan, fit_on_loss, loader};
 
 /// Training and validation windows a `--quick` run keeps (the most recent ones).
 const QUICK_WINDOWS: [usize; 2] = [64, 8];
@@ -116,14 +113,13 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
             .try_init(&device.clone().autodiff())
             .map_err(|e| e.to_string())?,
     };
-    let loader = |items: Vec<ForecastItem>, shuffle: bool| {
-        let builder = DataLoaderBuilder::new(ForecastBatcher).batch_size(options.batch_size);
-        let builder = if shuffle {
-            builder.shuffle(options.seed)
-        } else {
-            builder
-        };
-        builder.build(InMemDataset::new(items))
+    let batches = |items: Vec<ForecastItem>, shuffle: bool| {
+        loader(
+            ForecastBatcher,
+            items,
+            options.batch_size,
+            shuffle.then_some(options.seed),
+        )
     };
     let plan = TrainingPlan::new(
         &options.out,
@@ -135,8 +131,8 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
     );
     let trained = fit_on_loss(
         model,
-        loader(train_items, true),
-        loader(valid_items, false),
+        batches(train_items, true),
+        batches(valid_items, false),
         &plan,
     )?;
 

@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-
 use super::corpus::{encode, split_examples};
 use super::data::{self, Example};
 use super::evaluate::{GroupAccuracy, test_accuracy};
@@ -14,7 +11,7 @@ use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
 use super::options::{SentimentOptions, model_config};
 use crate::files::{save_model, write_json};
 use crate::text::Vocab;
-use crate::training::{Monitor, TrainingPlan, fit};
+use crate::training::{Monitor, TrainingPlan, fit, loader};
 
 /// What a training run measured.
 #[derive(Debug, Clone)]
@@ -71,14 +68,13 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
             .try_init(&device.clone().autodiff())
             .map_err(|e| e.to_string())?,
     };
-    let loader = |items: Vec<SentimentItem>, shuffle: bool| {
-        let builder = DataLoaderBuilder::new(SentimentBatcher).batch_size(options.batch_size);
-        let builder = if shuffle {
-            builder.shuffle(options.seed)
-        } else {
-            builder
-        };
-        builder.build(InMemDataset::new(items))
+    let batches = |items: Vec<SentimentItem>, shuffle: bool| {
+        loader(
+            SentimentBatcher,
+            items,
+            options.batch_size,
+            shuffle.then_some(options.seed),
+        )
     };
     let plan = TrainingPlan::new(
         &options.out,
@@ -90,8 +86,8 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
     );
     let trained = fit(
         model,
-        loader(items(&parts.train), true),
-        loader(items(&parts.valid), false),
+        batches(items(&parts.train), true),
+        batches(items(&parts.valid), false),
         &plan,
     )?;
 

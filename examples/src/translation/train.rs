@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-
 use super::corpus::{learn_tokens, split_pairs};
 use super::data::Pair;
 use super::evaluate::{Evaluation, evaluate, require_heatmap_font};
@@ -15,7 +12,7 @@ use super::options::{TranslationOptions, model_config};
 use super::translator::Translator;
 use crate::files::save_model;
 use crate::text::Vocab;
-use crate::training::{Monitor, TrainingPlan, fit};
+use crate::training::{Monitor, TrainingPlan, fit, loader};
 
 /// What a training run measured.
 #[derive(Debug, Clone)]
@@ -61,23 +58,17 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
             .map_err(|e| e.to_string())?,
         label_smoothing: options.label_smoothing,
     };
-    let loader = |items: Vec<TranslationItem>, train: bool| {
-        let builder = if train {
-            DataLoaderBuilder::new(TranslationBatcher::with_word_dropout(
-                options.word_dropout,
-                options.seed,
-            ))
-            .shuffle(options.seed)
+    // Items are whole batches of similar lengths (`length_buckets`), hence batches of 1.
+    let batches = |items: Vec<TranslationItem>, train: bool| {
+        let buckets = length_buckets(items, options.batch_size, options.seed);
+        if train {
+            let batcher = TranslationBatcher::with_word_dropout(options.word_dropout, options.seed);
+            loader(batcher, buckets, 1, Some(options.seed))
         } else {
-            DataLoaderBuilder::new(TranslationBatcher::default())
+            loader(TranslationBatcher::default(), buckets, 1, None)
         }
-        .batch_size(1);
-        builder.build(InMemDataset::new(length_buckets(
-            items,
-            options.batch_size,
-            options.seed,
-        )))
     };
+
     let plan = TrainingPlan {
         time_budget: options.time_budget,
         // Accuracy over the predicted tokens, not over the padding past each target.
@@ -93,8 +84,8 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     };
     let trained = fit(
         model,
-        loader(items(&parts.train), true),
-        loader(items(&parts.valid), false),
+        batches(items(&parts.train), true),
+        batches(items(&parts.valid), false),
         &plan,
     )?;
 

@@ -115,69 +115,57 @@ pub(super) fn backward<K: GateMath>(cell: K, step: BackwardStep<'_>) {
     unsafe { backward_with(kernel_isa(), cell, step) }
 }
 
-/// Runs `cell`'s gate math forward compiled for `isa` (the gate math is `#[inline(always)]`,
-/// so each wrapper below compiles it with its instructions).
-///
-/// # Safety
-/// The CPU runs `isa` (it is at most [`KernelIsa::detected`]).
-unsafe fn forward_with<K: GateMath>(isa: KernelIsa, cell: K, step: ForwardStep<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512<K: GateMath>(cell: K, step: ForwardStep<'_>) {
-            ran(KernelIsa::Avx512);
-            cell.forward::<true>(step)
+/// Defines `$name(isa, cell, step: $step)`, which runs `cell.$method` compiled for `isa`: the
+/// gate math is `#[inline(always)]`, so each inner wrapper compiles it with its instructions.
+/// One definition for the forward and the backward pass.
+macro_rules! dispatch_by_isa {
+    ($(#[$doc:meta])* $name:ident, $step:ident, $method:ident) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU runs `isa` (it is at most [`KernelIsa::detected`]).
+        unsafe fn $name<K: GateMath>(isa: KernelIsa, cell: K, step: $step<'_>) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512<K: GateMath>(cell: K, step: $step<'_>) {
+                    ran(KernelIsa::Avx512);
+                    cell.$method::<true>(step)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2<K: GateMath>(cell: K, step: $step<'_>) {
+                    ran(KernelIsa::Avx2);
+                    cell.$method::<true>(step)
+                }
+                match isa {
+                    // SAFETY: the CPU has the features `avx512` is compiled for (the caller's
+                    // guarantee); it has no other requirement.
+                    KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
+                    // SAFETY: as above.
+                    KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
+                    KernelIsa::Portable => {}
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = isa;
+            ran(KernelIsa::Portable);
+            cell.$method::<false>(step)
         }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<K: GateMath>(cell: K, step: ForwardStep<'_>) {
-            ran(KernelIsa::Avx2);
-            cell.forward::<true>(step)
-        }
-        match isa {
-            // SAFETY: the CPU has the features `avx512` is compiled for (the caller's
-            // guarantee); it has no other requirement.
-            KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
-            // SAFETY: as above.
-            KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
-            KernelIsa::Portable => {}
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = isa;
-    ran(KernelIsa::Portable);
-    cell.forward::<false>(step)
+    };
 }
 
-/// [`forward_with`], backward.
-///
-/// # Safety
-/// As [`forward_with`].
-unsafe fn backward_with<K: GateMath>(isa: KernelIsa, cell: K, step: BackwardStep<'_>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512<K: GateMath>(cell: K, step: BackwardStep<'_>) {
-            ran(KernelIsa::Avx512);
-            cell.backward::<true>(step)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<K: GateMath>(cell: K, step: BackwardStep<'_>) {
-            ran(KernelIsa::Avx2);
-            cell.backward::<true>(step)
-        }
-        match isa {
-            // SAFETY: as in `forward_with`.
-            KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
-            // SAFETY: as in `forward_with`.
-            KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
-            KernelIsa::Portable => {}
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = isa;
-    ran(KernelIsa::Portable);
-    cell.backward::<false>(step)
-}
+dispatch_by_isa!(
+    /// Runs `cell`'s gate math forward compiled for `isa`.
+    forward_with,
+    ForwardStep,
+    forward
+);
+dispatch_by_isa!(
+    /// Runs `cell`'s gate math backward compiled for `isa`.
+    backward_with,
+    BackwardStep,
+    backward
+);
 
 /// What the cells' own tests check of their gate math: every code path this CPU runs gives
 /// the portable path's results, forward and backward, and the default entry points take the
