@@ -93,7 +93,7 @@ struct TrainArgs {
     /// Epochs without lower validation bits/char before training stops.
     #[arg(long, default_value_t = CharLmOptions::default().patience, value_parser = parse_positive)]
     patience: usize,
-    /// Recurrent cell: lstm, gru, elman, mingru or minlstm.
+    /// Recurrent cell: lstm, gru, elman, mingru, minlstm, slstm or mlstm.
     #[arg(long, value_parser = parse_cell, default_value = cell_name(CharLmOptions::default().cell))]
     cell: CellKind,
     /// Stacked recurrent layers.

@@ -77,7 +77,7 @@ struct TrainArgs {
     /// Points the model reads (default: twice the larger of period and horizon).
     #[arg(long, value_parser = parse_positive)]
     window: Option<usize>,
-    /// Recurrent cell: lstm, gru, elman, mingru or minlstm.
+    /// Recurrent cell: lstm, gru, elman, mingru, minlstm, slstm or mlstm.
     #[arg(long, value_parser = parse_cell, default_value = cell_name(ForecastOptions::default().cell))]
     cell: CellKind,
     /// Hidden units of the encoder and of the layer after it.

@@ -61,7 +61,7 @@ struct TrainArgs {
     /// The most epochs (training stops earlier when validation accuracy stalls).
     #[arg(long, default_value_t = SentimentOptions::default().epochs, value_parser = parse_positive)]
     epochs: usize,
-    /// Recurrent cell: lstm, gru, elman, mingru or minlstm.
+    /// Recurrent cell: lstm, gru, elman, mingru, minlstm, slstm or mlstm.
     #[arg(long, value_parser = parse_cell, default_value = cell_name(SentimentOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per direction.

@@ -129,7 +129,7 @@ struct TrainArgs {
     /// Feed the previous attentional state to the decoder (slower to train).
     #[arg(long)]
     input_feeding: bool,
-    /// Recurrent cell: lstm, gru, elman, mingru or minlstm.
+    /// Recurrent cell: lstm, gru, elman, mingru, minlstm, slstm or mlstm.
     #[arg(long, value_parser = parse_cell, default_value = cell_name(TranslationOptions::default().cell))]
     cell: CellKind,
     /// Hidden units per encoder direction (the decoder has twice as many).
