@@ -92,12 +92,7 @@ impl<C: Cell> Recurrent<C> {
         } else {
             input
         };
-        // The kernel only where it can run: making one can cost tensor operations (the
-        // sLSTM's dense recurrent matrix).
-        let kernel = fused::supports(&input)
-            .then(|| self.cell.kernel())
-            .flatten();
-        let (output, state) = match kernel {
+        let (output, state) = match fused::kernel_for(&self.cell, &input) {
             Some(kernel) => fused::run(kernel, input, state, padding),
             None => self.run_steps(input, state, padding),
         };

@@ -25,7 +25,7 @@ use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Bool, DType, Device, Tensor};
 
 use crate::error::RnnError;
-use crate::fused::Kernel;
+use crate::fused::{self, Kernel};
 use crate::recurrent::unstack_time;
 use crate::state::select;
 use crate::validate::{check_positive, check_proj_size};
@@ -346,7 +346,17 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(
 
 /// [`Cell::step`] without its checks, for callers that made them already (`Rnn::try_step`
 /// checks every cell's parameters and the state once per step).
+///
+/// A cell with a fused kernel runs the step as the kernel's sequence of one where the kernel
+/// runs (one operation, and one graph node under autodiff, instead of a dozen tensor
+/// operations); other cells, and every cell on the other backends, run
+/// [`project_input`](Cell::project_input) and [`step_projected`](Cell::step_projected).
 pub(crate) fn step_unchecked<C: Cell>(cell: &C, x: Tensor<2>, state: C::State<2>) -> C::State<2> {
+    let x = x.unsqueeze_dim::<3>(0);
+    if let Some(kernel) = fused::kernel_for(cell, &x) {
+        return fused::run(kernel, x, Some(state), None).1;
+    }
+    let x = x.squeeze_dim(0);
     let state: C::State<2> = state.map(Tensor::transpose);
     cell.step_projected(cell.project_input(x), state)
         .map(Tensor::transpose)

@@ -30,7 +30,7 @@ use burn::module::Param;
 use burn::tensor::{DType, Tensor};
 
 use crate::padding::Padding;
-use crate::{CellState, FusedWeights};
+use crate::{Cell, CellState, FusedWeights};
 use backend::{FusedRecurrence, Spec};
 pub use isa::{KernelIsa, kernel_isa};
 use kernel::FusedCell;
@@ -67,7 +67,7 @@ impl Kernel {
 }
 
 /// Whether the fused kernels can run on `x`'s device and dtype.
-pub(crate) fn supports(x: &Tensor<3>) -> bool {
+fn supports(x: &Tensor<3>) -> bool {
     if x.dtype() != DType::F32 {
         return false;
     }
@@ -79,6 +79,12 @@ pub(crate) fn supports(x: &Tensor<3>) -> bool {
         #[allow(unreachable_patterns)]
         _ => false,
     }
+}
+
+/// `cell`'s kernel when it has one and it can run on `x`'s device and dtype. Only then is it
+/// made: making one can cost tensor operations (the sLSTM's dense recurrent matrix).
+pub(crate) fn kernel_for<C: Cell>(cell: &C, x: &Tensor<3>) -> Option<Kernel> {
+    supports(x).then(|| cell.kernel()).flatten()
 }
 
 /// Runs `kernel` with its weights over time-major `input: [seq, batch, input]` from `state`

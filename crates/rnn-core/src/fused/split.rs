@@ -10,6 +10,11 @@ use super::pool;
 /// multiply's rows.
 const EXAMPLES_PER_THREAD: usize = 6;
 
+/// `hidden × batch` per thread of a run of one step: at a hidden size of 256, a batch of 64
+/// for two threads. Starting a thread and waiting for it costs tens of microseconds, and much
+/// more when the cores are busy, while the step of a batch of 32 takes a few hundred.
+const SINGLE_STEP_SHARE: usize = 8192;
+
 /// A thread's share of a run: a part of the hidden units, for some of the examples.
 #[derive(Debug, Clone)]
 pub(super) struct Lane {
@@ -29,29 +34,36 @@ pub(super) struct Split {
     pub meet: bool,
 }
 
-/// Shares a run out among the kernels' threads ([`kernel_threads`](super::threads::kernel_threads), see [`split_among`]).
-pub(super) fn split(hidden: usize, batch: usize) -> Split {
-    split_among(super::threads::kernel_threads(), hidden, batch)
+/// Shares a run of `steps` steps out among the kernels' threads
+/// ([`kernel_threads`](super::threads::kernel_threads), see [`split_among`]).
+pub(super) fn split(hidden: usize, batch: usize, steps: usize) -> Split {
+    split_among(super::threads::kernel_threads(), hidden, batch, steps)
 }
 
-/// Shares a run out among up to `threads` threads: one thread for small problems, where a
-/// thread hand-off would cost more than it saves; the examples when every thread gets at least
-/// [`EXAMPLES_PER_THREAD`] (the threads then never wait for each other, and each reads all
-/// of the weights); else the hidden units, in parts of at least 16.
-pub(super) fn split_among(threads: usize, hidden: usize, batch: usize) -> Split {
-    let worth = (hidden * batch / 128).max(1);
+/// Shares a run of `steps` steps out among up to `threads` threads: one thread for small
+/// problems, where a thread hand-off would cost more than it saves; the examples when every
+/// thread gets at least [`EXAMPLES_PER_THREAD`] and the run has several steps (the threads
+/// then never wait for each other, and each reads all of the weights); else the hidden units,
+/// in parts of at least 16.
+///
+/// A run of one step (a decoder's step) starts its threads for a single multiply: it takes a
+/// thread per [`SINGLE_STEP_SHARE`] of `hidden × batch`, and splits by hidden units, so that
+/// each thread reads only its units' weights (read in place, see `gate_rows`).
+pub(super) fn split_among(threads: usize, hidden: usize, batch: usize, steps: usize) -> Split {
+    let share = if steps > 1 { 128 } else { SINGLE_STEP_SHARE };
+    let worth = (hidden * batch / share).max(1);
     let threads = threads.min(worth).max(1);
-    let share = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
-    if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads {
+    let ranges = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
+    if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads && steps > 1 {
         return Split {
             parts: std::iter::once(0..hidden).collect(),
-            lanes: share(batch, threads)
+            lanes: ranges(batch, threads)
                 .map(|examples| Lane { part: 0, examples })
                 .collect(),
             meet: false,
         };
     }
-    let parts: Vec<_> = share(hidden, threads.min(hidden / 16).max(1)).collect();
+    let parts: Vec<_> = ranges(hidden, threads.min(hidden / 16).max(1)).collect();
     Split {
         lanes: (0..parts.len())
             .map(|part| Lane {
@@ -114,30 +126,45 @@ mod tests {
 
     #[test]
     fn wide_batches_are_split_by_examples() {
-        let (lanes, parts, meet) = shares(split_among(2, 256, 32));
+        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5));
         assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
         assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
         assert!(!meet);
-        let (lanes, _, _) = shares(split_among(4, 256, 26));
+        let (lanes, _, _) = shares(split_among(4, 256, 26, 5));
         assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
     }
 
     #[test]
     fn narrow_batches_are_split_by_hidden_units() {
         // 11 examples: fewer than 6 per thread.
-        let (lanes, parts, meet) = shares(split_among(2, 256, 11));
+        let (lanes, parts, meet) = shares(split_among(2, 256, 11, 5));
         assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
         assert_eq!(parts, [0..128, 128..256]);
         assert!(meet);
         // At most one part per 16 units.
-        let (_, parts, _) = shares(split_among(8, 40, 16));
+        let (_, parts, _) = shares(split_among(8, 40, 16, 5));
         assert_eq!(parts, [0..20, 20..40]);
+    }
+
+    #[test]
+    fn single_steps_are_split_by_hidden_units_when_large() {
+        for batch in [64, 100] {
+            let (lanes, parts, meet) = shares(split_among(2, 256, batch, 1));
+            assert_eq!(lanes, [(0, 0..batch), (1, 0..batch)], "batch {batch}");
+            assert_eq!(parts, [0..128, 128..256], "batch {batch}");
+            assert!(meet);
+        }
+        for batch in [1, 32] {
+            let (lanes, parts, _) = shares(split_among(2, 256, batch, 1));
+            assert_eq!(lanes, [(0, 0..batch)], "batch {batch}");
+            assert_eq!((parts.len(), parts[0].clone()), (1, 0..256), "batch {batch}");
+        }
     }
 
     #[test]
     fn small_problems_run_on_one_thread() {
         for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
-            let (lanes, parts, _) = shares(split_among(threads, hidden, batch));
+            let (lanes, parts, _) = shares(split_among(threads, hidden, batch, 5));
             assert_eq!(
                 lanes,
                 [(0, 0..batch)],

@@ -1,5 +1,5 @@
-//! The whole-sequence driver against the cell's own single step (`Cell::step`, Burn tensor
-//! operations), outputs and gradients.
+//! The whole-sequence driver, and the single step (`Cell::step`), against the cell's step in
+//! Burn tensor operations ([`Stepwise`]), outputs and gradients.
 //!
 //! On ndarray and flex the driver is the fused CPU kernel; on a machine with several cores the
 //! sizes here make it share the work between threads both ways: by examples for the wide
@@ -8,14 +8,16 @@
 //! (24 rows, rounded up to whole steps: 1 step of a batch of 40, 5 of a batch of 5, 24 of a
 //! batch of 1), and outside autodiff keeps only the current chunk's projections, so the
 //! sequences of the narrow batches are longer than a chunk and not a multiple of it, and each
-//! case also runs without autodiff. On other backends both sides use Burn's tensor operations
-//! and the test checks the step-by-step driver against single steps.
+//! case also runs without autodiff. A single step is the kernel's run of one step, whose
+//! weights are read in place instead of packed. On other backends both sides use Burn's
+//! tensor operations and the test checks the step-by-step driver against single steps.
 
 use std::time::Duration;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
-use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
+use rnn_core::cell::Stepwise;
+use rnn_core::{Cell, ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnState};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
@@ -197,7 +199,8 @@ fn inference<C: Builtin>(
     )
 }
 
-/// `Cell::step` in a loop, padding handled by masks.
+/// The cell's step in Burn tensor operations ([`Stepwise`]) in a loop, padding handled by
+/// masks.
 fn single_steps<C: Builtin>(
     template: &Rnn<C>,
     sizes: Sizes,
@@ -205,7 +208,7 @@ fn single_steps<C: Builtin>(
     device: &Device,
 ) -> Run {
     let rnn = tracked(template);
-    let cell = rnn.cells()[0];
+    let cell = Stepwise::new(rnn.cells()[0].clone());
     let leaves = leaves::<C>(sizes, device);
     let mut state = RnnState::with_cell(leaves.h0.clone(), leaves.c0.clone());
     let mut outputs = Vec::new();
@@ -315,10 +318,85 @@ fn elman_matches_single_steps(
     check::<ElmanCell>(nonlinearity, sizes, padded);
 }
 
+/// One step of `cell` from the leaves' initial state: `h`, `c`, and with autodiff the
+/// gradients of a weighted sum of them.
+fn one_step<C: Builtin, S: Cell<State<2> = RnnState<2>>>(
+    template: &Rnn<C>,
+    sizes: Sizes,
+    device: &Device,
+    cell: impl Fn(C) -> S,
+) -> Run {
+    let rnn = if device.is_autodiff() {
+        tracked(template)
+    } else {
+        template.clone().valid().to_device(device)
+    };
+    let leaves = leaves::<C>(sizes, device);
+    let x: Tensor<2> = leaves.x.clone().squeeze_dim(usize::from(sizes.batch_first));
+    let state = RnnState::with_cell(leaves.h0.clone(), leaves.c0.clone());
+    let next = cell(rnn.cells()[0].clone()).step(x, state);
+    let grads = device.is_autodiff().then(|| {
+        let mut loss = weigh(next.hidden.clone(), device);
+        if let Some(c) = &next.cell {
+            loss = loss + weigh(c.clone(), device);
+        }
+        grads_of(&rnn, &leaves, &loss.backward())
+    });
+    Run {
+        output: Vec::new(),
+        h_n: values(&next.hidden),
+        c_n: next.cell.as_ref().map(values),
+        grads: grads.unwrap_or_default(),
+    }
+}
+
+/// `Cell::step` against the step in Burn tensor operations ([`Stepwise`]), with autodiff and
+/// without: on ndarray and flex it is the kernel's run of one step (not bit for bit the same
+/// as the tensor operations, which the test checks so that it fails if the step silently runs
+/// them), on one thread or split by hidden units.
+fn check_step<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes) {
+    let sizes = Sizes { seq: 1, ..sizes };
+    let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
+        .with_nonlinearity(nonlinearity)
+        .init(&autodiff_device());
+    for device in [autodiff_device(), device()] {
+        let kernel = one_step(&template, sizes, &device, |c| c);
+        let tensors = one_step(&template, sizes, &device, Stepwise::new);
+        assert_close("h", &kernel.h_n, &tensors.h_n);
+        if let (Some(a), Some(e)) = (&kernel.c_n, &tensors.c_n) {
+            assert_close("c", a, e);
+        }
+        assert_eq!(kernel.grads.len(), tensors.grads.len());
+        for ((name, a), (_, e)) in kernel.grads.iter().zip(&tensors.grads) {
+            assert_close(&format!("gradient of {name}"), a, e);
+        }
+        if ["ndarray", "flex"].contains(&crate::backend::name().as_str()) {
+            assert!(
+                (&kernel.h_n, &kernel.c_n) != (&tensors.h_n, &tensors.c_n),
+                "the same bits as the tensor operations: the step did not run the kernel"
+            );
+        }
+    }
+}
+
+#[rstest]
+fn steps_match_the_tensor_step(
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
+    #[values("lstm", "gru", "elman", "elman-relu")] cell: &str,
+) {
+    match cell {
+        "lstm" => check_step::<LstmCell>(Nonlinearity::Tanh, sizes),
+        "gru" => check_step::<GruCell>(Nonlinearity::Tanh, sizes),
+        "elman" => check_step::<ElmanCell>(Nonlinearity::Tanh, sizes),
+        _ => check_step::<ElmanCell>(Nonlinearity::Relu, sizes),
+    }
+}
+
 /// Runs of one computed step (a sequence of one, or lengths all 1) trained with the work split
-/// between two threads, by hidden units (batch 1) and by examples (batch 12): the backward
-/// pass's products over the states after the first step are then empty, and must not touch
-/// their operands (a bounds check once fired there). In a child process, whose thread cap is 2
+/// between two threads (by hidden units: a run of one step is never split by examples): the
+/// backward pass's products over the states after the first step are then empty, and must not
+/// touch their operands (a bounds check once fired there). And single steps (`Cell::step`)
+/// large enough to be shared between two threads. In a child process, whose thread cap is 2
 /// (changing the cap here would change how the other tests' runs are split).
 #[test]
 fn one_step_runs_train_on_two_threads() {
@@ -332,19 +410,19 @@ fn one_step_runs_train_on_two_threads() {
         );
         return;
     }
-    let by_units = Sizes {
+    let one = Sizes {
         seq: 1,
         batch: 1,
         hidden: 256,
         batch_first: false,
     };
-    let by_examples = Sizes {
+    let twelve = Sizes {
         seq: 1,
         batch: 12,
         hidden: 32,
         batch_first: true,
     };
-    for sizes in [by_units, by_examples] {
+    for sizes in [one, twelve] {
         for seq in [1, 4] {
             let sizes = Sizes { seq, ..sizes };
             let lengths = vec![1; sizes.batch];
@@ -353,6 +431,15 @@ fn one_step_runs_train_on_two_threads() {
             check_lengths::<ElmanCell>(Nonlinearity::Tanh, sizes, lengths);
         }
     }
+    let shared = Sizes {
+        seq: 1,
+        batch: 64,
+        hidden: 257,
+        batch_first: true,
+    };
+    check_step::<LstmCell>(Nonlinearity::Tanh, shared);
+    check_step::<GruCell>(Nonlinearity::Tanh, shared);
+    check_step::<ElmanCell>(Nonlinearity::Relu, shared);
 }
 
 /// Whether this CPU's flags (`/proc/cpuinfo`, read independently of the kernels' own
@@ -379,6 +466,9 @@ fn every_instruction_set_matches_single_steps() {
             check_lengths::<LstmCell>(Nonlinearity::Tanh, sizes, padded(sizes));
             check_lengths::<GruCell>(Nonlinearity::Tanh, sizes, padded(sizes));
             check_lengths::<ElmanCell>(Nonlinearity::Relu, sizes, padded(sizes));
+            check_step::<LstmCell>(Nonlinearity::Tanh, sizes);
+            check_step::<GruCell>(Nonlinearity::Tanh, sizes);
+            check_step::<ElmanCell>(Nonlinearity::Relu, sizes);
         }
         return;
     }

@@ -216,3 +216,15 @@ fn slstm_matches_steps(
 ) {
     check(sizes, padded, heads, forget_gate, start);
 }
+
+/// A sequence of one step, the run that `Cell::step` makes: the weights are read in place
+/// instead of packed (on one thread, or split by hidden units).
+#[rstest]
+fn slstm_single_steps_match(
+    #[values(ONE, TWO, FORTY)] sizes: Sizes,
+    #[values(1, 2)] heads: usize,
+    #[values(ForgetGate::Sigmoid, ForgetGate::Exponential)] forget_gate: ForgetGate,
+    #[values(Start::Zero, Start::Given)] start: Start,
+) {
+    check(Sizes { seq: 1, ..sizes }, false, heads, forget_gate, start);
+}

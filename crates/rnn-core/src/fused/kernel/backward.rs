@@ -10,7 +10,7 @@ use super::super::shared::{Reads, Writes};
 use super::super::split::{Lane, unpermute_rows};
 use super::super::strided::{Mat, MatMut, matmul};
 use super::super::threads::{in_lockstep, on_threads};
-use super::{Dims, Operands, PartWeights, RowAt, Saved, States, column_sums};
+use super::{Dims, InPlace, Operands, PartWeights, RowAt, Saved, States, Strided, column_sums};
 
 /// Backpropagates the gradient of the packed output (`[seq + S, batch, H]`) through the
 /// recurrence that saved `saved`.
@@ -55,12 +55,23 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             dims: saved.dims,
             parts: &saved.split.parts,
             // Each part's columns of `W_hh`, the weights of its units' state gradient.
-            w_hh: PartWeights::new(saved.split.parts.len(), |p| {
-                let part = &saved.split.parts[p];
-                Packed::new(part.len(), gh, |j, r| {
-                    saved.w_hh[r * hidden + part.start + j]
+            w_hh: if steps == 1 {
+                // A run of one step multiplies each block once: read in place, in one run.
+                let block = |p: &Range<usize>| InPlace {
+                    runs: vec![(
+                        0,
+                        Strided::new(&saved.w_hh[p.start..], p.len(), gh, (1, hidden)),
+                    )],
+                };
+                PartWeights::InPlace(saved.split.parts.iter().map(block).collect())
+            } else {
+                PartWeights::packed(saved.split.parts.len(), |p| {
+                    let part = &saved.split.parts[p];
+                    Packed::new(part.len(), gh, |j, r| {
+                        saved.w_hh[r * hidden + part.start + j]
+                    })
                 })
-            }),
+            },
             keep: &saved.keep,
             gates: Reads::of(&saved.gates),
             states,
@@ -202,7 +213,6 @@ impl<K: GateMath> BackwardCtx<'_, K> {
         let (part, examples) = (&self.parts[lane.part], &lane.examples);
         let Dims { batch, hidden, .. } = self.dims;
         let gh = K::GATES * hidden;
-        let w_hh = self.w_hh.of(lane.part);
         let d_hidden = self.d_hidden.unwrap_or(self.d_input);
         // SAFETY: the lane reads the hidden gradients of its examples at step `t` (all
         // columns: written in the previous round, by every part, and by no one in this one)
@@ -213,7 +223,9 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                 .reads()
                 .slice((t * batch + examples.start) * gh, examples.len() * gh);
             let dh = self.d_state[0].at(examples.start * hidden + part.start);
-            w_hh.multiply(examples.len(), (d_hidden.as_ptr(), gh), (dh, hidden), true);
+            let rows = examples.len();
+            self.w_hh
+                .multiply(lane.part, rows, (d_hidden.as_ptr(), gh), (dh, hidden), true);
         }
     }
 

@@ -8,7 +8,7 @@ use super::super::pool;
 use super::super::shared::{Reads, Writes};
 use super::super::split::{Lane, permutation, permuted_rows, split};
 use super::super::threads::in_lockstep;
-use super::{Dims, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask};
+use super::{Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask};
 
 /// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
 /// steps) at a time: enough rows to fill the packed multiply's tiles.
@@ -37,7 +37,7 @@ pub(super) fn forward<K: GateMath>(
     let g = K::GATES;
     let n = steps * batch;
 
-    let split = split(hidden, batch);
+    let split = split(hidden, batch, steps);
     let parts = &split.parts;
     let perm = permutation(g, hidden, parts);
     let additive = K::ADDITIVE_HIDDEN_BIAS * hidden;
@@ -133,8 +133,8 @@ pub(super) fn forward<K: GateMath>(
             parts,
             x: x_rows,
             x_copy,
-            w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm),
-            w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm),
+            w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm, steps),
+            w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm, steps),
             bias: &bias,
             hidden_bias: &hidden_bias,
             keep: &keep,
@@ -203,14 +203,31 @@ pub(super) fn forward<K: GateMath>(
 }
 
 /// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
-/// columns, in the permuted order.
+/// columns, in the permuted order; packed, or for a run of one step read in place (a run of
+/// the part's units per gate).
 fn gate_rows<'a>(
     (w, k): (&'a [f32], usize),
     g: usize,
     parts: &'a [Range<usize>],
     perm: &'a [usize],
+    steps: usize,
 ) -> PartWeights<'a> {
-    PartWeights::new(parts.len(), move |p| {
+    if steps == 1 {
+        let hidden = perm.len() / g;
+        return PartWeights::InPlace(
+            parts
+                .iter()
+                .map(|p| {
+                    InPlace::rows(
+                        w,
+                        k,
+                        (0..g).map(|q| q * hidden + p.start..q * hidden + p.end),
+                    )
+                })
+                .collect(),
+        );
+    }
+    PartWeights::packed(parts.len(), move |p| {
         let (col0, units) = (g * parts[p].start, parts[p].len());
         Packed::from_rows(g * units, k, |j| &w[perm[col0 + j] * k..][..k])
     })
@@ -333,16 +350,16 @@ impl<K: GateMath> ForwardCtx<'_, K> {
             }
             // Rows `example` apart: within a step, or in a time-major `x` across steps.
             let x = &self.x.values[self.x.offset(t, examples.start)..];
-            let w_ih = self.w_ih.of(lane.part);
             // SAFETY: `x` holds the `rows` rows `example` apart that the projection reads (the
             // rows of the chunk's steps for the lane's examples, in the input). The
             // destination rows, `gates.stride` apart from `dst`, are the lane's `width`
             // columns of those rows in the gates buffer: within it (`at` checks the first),
             // written by no other lane (other units or examples) and read by no one until the
-            // lane's gate math below; they overlap neither `x` nor the packed weights.
+            // lane's gate math below; they overlap neither `x` nor the weights.
             unsafe {
                 let dst = gates.at.at(gates.offset(first));
-                w_ih.multiply(
+                self.w_ih.multiply(
+                    lane.part,
                     rows,
                     (x.as_ptr(), self.x.example),
                     (dst, gates.stride),
@@ -350,7 +367,6 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 );
             }
         }
-        let w_hh = self.w_hh.of(lane.part);
         // SAFETY: the lane's examples' states before step `t`, `examples.len()` rows of
         // `hidden` values, were written in an earlier round (or are the initial state) and no
         // lane writes them in this one; `hh` is the lane's own scratch.
@@ -362,7 +378,8 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 hidden,
             };
             let h = self.states[0].before(first, 0, examples.len() * hidden);
-            w_hh.multiply(
+            self.w_hh.multiply(
+                lane.part,
                 examples.len(),
                 (h.as_ptr(), hidden),
                 (hh.as_mut_ptr(), width),

@@ -28,11 +28,13 @@ mod backward;
 mod forward;
 mod saved;
 
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use super::gate_math::GateMath;
 use super::packed::Packed;
 use super::shared::{ReadView, Reads};
+use super::strided::{Mat, MatMut, matmul};
 pub(super) use saved::Saved;
 
 /// Sizes of one fused run.
@@ -174,24 +176,159 @@ fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool>
         .collect()
 }
 
-/// Each part's block of a weight matrix, packed by the thread that first runs the part: in
-/// parallel, and into the cache of the core that reads it.
-struct PartWeights<'a> {
-    packed: Vec<OnceLock<Packed>>,
-    pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
+/// Each part's block of a weight matrix, as the part's multiplies read it.
+enum PartWeights<'a> {
+    /// Packed by the thread that first runs the part: in parallel, and into the cache of the
+    /// core that reads it. A run of several steps multiplies each block at every step.
+    Packed {
+        packed: Vec<OnceLock<Packed>>,
+        pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
+    },
+    /// Each part's block read where it is ([`InPlace`]): a run of one step (a decoder's step)
+    /// multiplies each block once, and packing it would cost more than that multiply.
+    InPlace(Vec<InPlace<'a>>),
 }
 
 impl<'a> PartWeights<'a> {
     /// `pack(part)` packs the block of part `part`.
-    fn new(parts: usize, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
-        Self {
+    fn packed(parts: usize, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
+        Self::Packed {
             packed: (0..parts).map(|_| OnceLock::new()).collect(),
             pack: Box::new(pack),
         }
     }
 
-    fn of(&self, part: usize) -> &Packed {
-        self.packed[part].get_or_init(|| (self.pack)(part))
+    /// `dst[b][j] (+)= Σ_i a[b][i] · W(j, i)` for `b < rows` with part `part`'s block `W`, as
+    /// [`Packed::multiply`].
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`].
+    unsafe fn multiply(
+        &self,
+        part: usize,
+        rows: usize,
+        a: (*const f32, usize),
+        dst: (*mut f32, usize),
+        accumulate: bool,
+    ) {
+        match self {
+            Self::Packed { packed, pack } => {
+                let block = packed[part].get_or_init(|| pack(part));
+                // SAFETY: the caller's.
+                unsafe { block.multiply(rows, a, dst, accumulate) }
+            }
+            // SAFETY: the caller's.
+            Self::InPlace(blocks) => unsafe { blocks[part].multiply(rows, a, dst, accumulate) },
+        }
+    }
+}
+
+/// A block of a weight matrix read in place, as runs `(first, weights)` of its output
+/// columns: the columns of `weights` are the block's output columns from `first` on.
+struct InPlace<'a> {
+    runs: Vec<(usize, Strided<'a>)>,
+}
+
+impl<'a> InPlace<'a> {
+    /// The block whose output columns are the weight rows `rows` (one run per range) of the
+    /// row-major `[_, k]` matrix `w`.
+    fn rows(w: &'a [f32], k: usize, rows: impl IntoIterator<Item = Range<usize>>) -> Self {
+        let mut first = 0;
+        let runs = rows
+            .into_iter()
+            .map(|r| {
+                let run = (
+                    first,
+                    Strided::new(&w[r.start * k..r.end * k], r.len(), k, (k, 1)),
+                );
+                first += r.len();
+                run
+            })
+            .collect();
+        Self { runs }
+    }
+
+    /// As [`Packed::multiply`], a run at a time.
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`], for `dst` rows as wide as the block's columns.
+    unsafe fn multiply(
+        &self,
+        rows: usize,
+        a: (*const f32, usize),
+        (dst, dst_stride): (*mut f32, usize),
+        accumulate: bool,
+    ) {
+        for (first, run) in &self.runs {
+            // SAFETY: the run's columns are columns `first..` of the block, within `dst`'s
+            // rows (the caller's); the rest is the caller's.
+            unsafe { run.multiply(rows, a, (dst.add(*first), dst_stride), accumulate) }
+        }
+    }
+}
+
+/// A weight matrix read in place: element `W(j, i)` (output column `j < columns`, input
+/// `i < k`) at `j * column_stride + i * k_stride` in `w`.
+struct Strided<'a> {
+    w: &'a [f32],
+    columns: usize,
+    k: usize,
+    column_stride: usize,
+    k_stride: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// `columns` columns of `k` weights at strides `(column_stride, k_stride)` in `w`.
+    ///
+    /// # Panics
+    /// If `w` does not hold them all.
+    fn new(
+        w: &'a [f32],
+        columns: usize,
+        k: usize,
+        (column_stride, k_stride): (usize, usize),
+    ) -> Self {
+        let last = (columns.max(1) - 1) * column_stride + (k.max(1) - 1) * k_stride;
+        assert!(
+            columns * k == 0 || last < w.len(),
+            "the weights hold every element"
+        );
+        Self {
+            w,
+            columns,
+            k,
+            column_stride,
+            k_stride,
+        }
+    }
+
+    /// As [`Packed::multiply`], through `gemm` (a dot product per column for a single row).
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`].
+    unsafe fn multiply(
+        &self,
+        rows: usize,
+        (a, a_stride): (*const f32, usize),
+        (dst, dst_stride): (*mut f32, usize),
+        accumulate: bool,
+    ) {
+        // SAFETY: `a` covers `rows` rows of `k` values `a_stride` apart and `dst` `rows` rows
+        // of `columns` values `dst_stride` apart (the caller's), not overlapping each other or
+        // `w`; the weights' `k × columns` elements lie inside `w` (asserted by `new`).
+        unsafe {
+            matmul(
+                (rows, self.columns, self.k),
+                MatMut(dst, dst_stride as isize, 1),
+                Mat(a, a_stride as isize, 1),
+                Mat(
+                    self.w.as_ptr(),
+                    self.k_stride as isize,
+                    self.column_stride as isize,
+                ),
+                accumulate,
+            )
+        }
     }
 }
 
