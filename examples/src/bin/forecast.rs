@@ -1,15 +1,17 @@
 //! Time-series forecasting (many-to-many regression) on weekly or monthly series.
 //!
-//! `forecast` (or `forecast train`) trains a recurrent forecaster with burn-train, holds out
-//! the last `H` points, and prints the test MAE, RMSE and MASE of the model and of the
-//! seasonal-naive forecast; `forecast predict --data FILE` forecasts the `H` points after a
-//! series with the saved model.
+//! `forecast` (or `forecast train`) trains an ensemble of recurrent forecasters with
+//! burn-train, holds out the last `H` points, and prints the test MAE, RMSE and MASE of each
+//! member, of the ensemble (the mean of the members' forecasts) and of the seasonal-naive
+//! forecast; `forecast predict --data FILE` forecasts the `H` points after a series with the
+//! saved ensemble.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_dropout, parse_positive};
+use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::{ForecastOptions, Forecaster, series, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::CellKind;
@@ -27,7 +29,8 @@ struct Cli {
 enum Command {
     /// Train on the series, save the model, print the test scores (the default).
     Train(TrainArgs),
-    /// Forecast the points after a series with a saved model: one `DATE<TAB>VALUE` line each.
+    /// Forecast the points after a series with a saved ensemble (the mean of its members'
+    /// forecasts): one `DATE<TAB>VALUE` line each.
     #[command(alias = "forecast")]
     Predict {
         /// The series, a `date,value` CSV (default: the shipped weekly CO2 file).
@@ -57,9 +60,14 @@ struct TrainArgs {
     /// A few windows, a tiny model and one epoch, to check the pipeline.
     #[arg(long)]
     quick: bool,
-    /// Seed of the weights and the batch order.
+    /// Seed of the weights and the batch order of the ensemble's first member (the others:
+    /// seed + 1, seed + 2, ...).
     #[arg(long, default_value_t = ForecastOptions::default().seed)]
     seed: u64,
+    /// Members of the ensemble: models trained alike from consecutive seeds, whose forecasts
+    /// are averaged (1: a single model).
+    #[arg(long, default_value_t = ForecastOptions::default().ensemble, value_parser = parse_positive)]
+    ensemble: usize,
     /// The most epochs (training stops earlier when the validation loss stalls).
     #[arg(long, default_value_t = ForecastOptions::default().epochs, value_parser = parse_positive)]
     epochs: usize,
@@ -108,6 +116,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         backend: args.backend,
         quick: args.quick,
         seed: args.seed,
+        ensemble: args.ensemble,
         epochs: args.epochs,
         patience: args.patience,
         horizon: args.horizon,
@@ -132,30 +141,44 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
     let [train_windows, valid_windows] = report.windows;
     println!(
         "{points} {} points ({missing} missing), period {}, window {}, horizon {}; \
-         {train_windows} training / {valid_windows} validation windows; best epoch {} of {}, \
-         {:.0} s of training",
+         {train_windows} training / {valid_windows} validation windows; {} members, {:.0} s of \
+         training",
         report.frequency,
         setup.period,
         setup.window,
         setup.horizon,
-        report.best_epoch,
-        report.epochs_run,
+        report.members.len(),
         report.train_time.as_secs_f64()
     );
     println!(
         "test: {} to {} ({} observed points), MASE scale {:.4}",
         report.test_dates[0], report.test_dates[1], report.test_observed, setup.scale
     );
-    println!("{:<16} {:>10} {:>10} {:>8}", "", "MAE", "RMSE", "MASE");
-    for (name, scores) in [
-        ("model", report.model),
-        ("seasonal naive", report.seasonal_naive),
-    ] {
+    let row = |name: &str, epochs: &str, validation: String, scores: Scores| {
         println!(
-            "{name:<16} {:>10.4} {:>10.4} {:>8.4}",
+            "{name:<16} {epochs:>10} {validation:>10} {:>10.4} {:>10.4} {:>8.4}",
             scores.mae, scores.rmse, scores.mase
         );
+    };
+    println!(
+        "{:<16} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "", "best epoch", "valid MSE", "MAE", "RMSE", "MASE"
+    );
+    for member in &report.members {
+        row(
+            &format!("seed {}", member.seed),
+            &format!("{} of {}", member.best_epoch, member.epochs_run),
+            format!("{:.5}", member.validation_mse),
+            member.scores,
+        );
     }
+    row(
+        &format!("ensemble of {}", report.members.len()),
+        "",
+        format!("{:.5}", report.validation_mse),
+        report.model,
+    );
+    row("seasonal naive", "", String::new(), report.seasonal_naive);
     println!("test MAE: {:.4}", report.model.mae);
     println!("figure: {}", report.figure.display());
     println!("model saved to {}", options.out.display());
@@ -163,7 +186,8 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
 }
 
 fn predict(data: Option<PathBuf>, model: PathBuf, backend: Backend) -> Result<(), String> {
-    let forecaster = Forecaster::load(&model, backend)?;
+    let forecaster = Forecaster::load(&model, backend)
+        .map_err(|e| format!("--model {}: {e}", model.display()))?;
     let data = data.unwrap_or(ForecastOptions::default().data);
     let series = series::read(&data)?;
     for (date, value) in

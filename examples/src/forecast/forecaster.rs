@@ -1,5 +1,5 @@
-//! A trained forecaster with the setup it was trained with: loading a training run's output
-//! and forecasting the points after a series.
+//! A trained forecaster (an ensemble of members) with the setup it was trained with: loading
+//! a training run's output and forecasting the points after a series.
 
 use std::path::Path;
 
@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rnn_tasks::SequenceClassifierConfig;
 
 use super::date::Date;
+use super::ensemble::{mean_output, member_dir};
 use super::frequency::Frequency;
 use super::model::ForecastModel;
 use super::series::Series;
@@ -27,6 +28,9 @@ pub struct ForecastSetup {
     pub window: usize,
     /// The training part's scale (the unit of the model's inputs and outputs).
     pub scale: f64,
+    /// The seeds of the ensemble's members, one model each (saved in
+    /// [`member_dir`](super::ensemble::member_dir)).
+    pub seeds: Vec<u64>,
 }
 
 impl ForecastSetup {
@@ -40,51 +44,95 @@ impl ForecastSetup {
     }
 }
 
-/// A trained model with its setup.
+/// The trained members of an ensemble with their setup.
 pub struct Forecaster {
-    model: ForecastModel,
+    members: Vec<ForecastModel>,
     setup: ForecastSetup,
     device: Device,
 }
 
 impl Forecaster {
-    /// The forecaster of `model`, trained with `setup`, running on `device`.
-    pub fn new(model: ForecastModel, setup: ForecastSetup, device: Device) -> Self {
-        Self {
-            model,
+    /// The forecaster of the `members` trained with `setup` (one per seed of it, in the same
+    /// order), running on `device`. Fails when the counts differ.
+    pub fn new(
+        members: Vec<ForecastModel>,
+        setup: ForecastSetup,
+        device: Device,
+    ) -> Result<Self, String> {
+        if members.len() != setup.seeds.len() || members.is_empty() {
+            return Err(format!(
+                "expected one model for each of the setup's {} seeds (at least one), got {}",
+                setup.seeds.len(),
+                members.len()
+            ));
+        }
+        Ok(Self {
+            members,
             setup,
             device,
-        }
+        })
     }
 
-    /// Loads the model that [`train`](super::train()) wrote to `dir`. Fails when `setup.json`
-    /// does not match the model's configuration (files of different runs mixed).
+    /// Loads the ensemble that [`train`](super::train()) wrote to `dir`: `setup.json`, and
+    /// the model of each seed it lists. Fails when a member's files are missing, or when
+    /// `setup.json` does not match a member's configuration (files of different runs mixed).
     pub fn load(dir: &Path, backend: Backend) -> Result<Self, String> {
         let device = backend.device();
-        let (model, config) = load_model(dir, |config: &SequenceClassifierConfig| {
-            Ok(ForecastModel {
-                regressor: config.try_init(&device).map_err(|e| e.to_string())?,
-            })
-        })?;
-        let setup: ForecastSetup = read_json(&dir.join("setup.json"))?;
-        check_saved_size(
-            dir,
-            "setup.json",
-            "forecast points",
-            setup.horizon,
-            "num_classes",
-            config.num_classes,
-        )?;
+        let setup_path = dir.join("setup.json");
+        let setup: ForecastSetup = read_json(&setup_path)?;
         if setup.window == 0 || !(setup.scale.is_finite() && setup.scale > 0.0) {
             return Err(format!(
                 "{}: expected a window of at least 1 point and a positive scale, got window {} \
                  and scale {}",
-                dir.join("setup.json").display(),
+                setup_path.display(),
                 setup.window,
                 setup.scale
             ));
         }
-        Ok(Self::new(model, setup, device))
+        if setup.seeds.is_empty() {
+            return Err(format!(
+                "{}: expected the seeds of at least one ensemble member, got none",
+                setup_path.display()
+            ));
+        }
+        let seeds = setup
+            .seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut members = Vec::with_capacity(setup.seeds.len());
+        for &seed in &setup.seeds {
+            let member = member_dir(dir, seed);
+            for file in ["config.json", "model.bpk"] {
+                let path = member.join(file);
+                if let Err(e) = std::fs::metadata(&path) {
+                    return Err(format!(
+                        "expected the {} ensemble members that {} lists (seeds {seeds}), got \
+                         none for seed {seed}: {}: {e}",
+                        setup.seeds.len(),
+                        setup_path.display(),
+                        path.display()
+                    ));
+                }
+            }
+            let (model, config) = load_model(&member, |config: &SequenceClassifierConfig| {
+                Ok(ForecastModel {
+                    regressor: config.try_init(&device).map_err(|e| e.to_string())?,
+                })
+            })?;
+            // The setup is the ensemble's, one level above the member's configuration.
+            check_saved_size(
+                &member,
+                "../setup.json",
+                "forecast points",
+                setup.horizon,
+                "num_classes",
+                config.num_classes,
+            )?;
+            members.push(model);
+        }
+        Self::new(members, setup, device)
     }
 
     /// What the model was trained for.
@@ -92,10 +140,29 @@ impl Forecaster {
         &self.setup
     }
 
-    /// The forecast of the `horizon` points after `history`, from its last `window` points.
-    /// Fails when `history` is shorter than a window, or when none of those points is
-    /// observed.
+    /// The ensemble's forecast of the `horizon` points after `history`, from its last
+    /// `window` points: the mean of the members' outputs, decoded (the same as the mean of
+    /// their forecasts, decoding being affine). Fails when `history` is shorter than a window,
+    /// or when none of those points is observed.
     pub fn forecast(&self, history: &[Option<f64>]) -> Result<Vec<f64>, String> {
+        let (outputs, baseline) = self.outputs(history)?;
+        let mean = mean_output(outputs).expect("a forecaster has members");
+        Ok(self.decode(mean, &baseline))
+    }
+
+    /// Each member's forecast of the `horizon` points after `history`, in the order of the
+    /// setup's seeds; fails like [`forecast`](Self::forecast).
+    pub fn member_forecasts(&self, history: &[Option<f64>]) -> Result<Vec<Vec<f64>>, String> {
+        let (outputs, baseline) = self.outputs(history)?;
+        Ok(outputs
+            .into_iter()
+            .map(|output| self.decode(output, &baseline))
+            .collect())
+    }
+
+    /// The members' `[1, horizon]` outputs for the window at the end of `history`, and the
+    /// window's seasonal-naive forecast that they correct.
+    fn outputs(&self, history: &[Option<f64>]) -> Result<(Vec<Tensor<2>>, Vec<f64>), String> {
         let window = self.setup.window;
         if history.len() < window {
             return Err(format!(
@@ -103,8 +170,9 @@ impl Forecaster {
                 history.len()
             ));
         }
-        let encoding = self.setup.encoding();
-        let encoded = encoding
+        let encoded = self
+            .setup
+            .encoding()
             .encode(&history[history.len() - window..])
             .ok_or_else(|| {
                 format!(
@@ -116,13 +184,19 @@ impl Forecaster {
             TensorData::new(encoded.inputs, [1, window, FEATURES]),
             &self.device,
         );
-        let outputs: Vec<f32> = self
-            .model
-            .forecast(inputs)
-            .into_data()
-            .iter::<f32>()
+        let outputs = self
+            .members
+            .iter()
+            .map(|member| member.forecast(inputs.clone()))
             .collect();
-        Ok(encoding.decode(&outputs, &encoded.baseline))
+        Ok((outputs, encoded.baseline))
+    }
+
+    /// The values of the `[1, horizon]` `output` of a window whose seasonal-naive forecast is
+    /// `baseline`.
+    fn decode(&self, output: Tensor<2>, baseline: &[f64]) -> Vec<f64> {
+        let output: Vec<f32> = output.into_data().iter::<f32>().collect();
+        self.setup.encoding().decode(&output, baseline)
     }
 
     /// The dates and forecast values of the `horizon` points after `series`; `origin` names

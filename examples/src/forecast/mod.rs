@@ -2,12 +2,14 @@
 //! recurrent network over windows of it, trained with burn-train, against the seasonal-naive
 //! baseline on a held-out final stretch.
 //!
-//! Artifacts in the output directory: `model.bpk` (the best epoch's weights), `config.json`
-//! (the network's configuration), `setup.json` (frequency, period, horizon, window, scale),
-//! `test.json` (the test stretch's truth, forecasts and scores), `forecast.png`, and
-//! burn-train's logs and checkpoints under `training/`.
+//! Artifacts in the output directory: `setup.json` (frequency, period, horizon, window, scale
+//! and the ensemble members' seeds), a directory `seed-SEED/` for each member with
+//! `model.bpk` (its best epoch's weights), `config.json` (the network's configuration) and
+//! burn-train's logs and checkpoints under `training/`, `test.json` (the test stretch's truth,
+//! the ensemble's and the members' forecasts and scores) and `forecast.png`.
 
 pub mod date;
+pub mod ensemble;
 pub mod frequency;
 pub mod holdout;
 pub mod model;
@@ -24,4 +26,4 @@ mod train;
 pub use forecaster::{ForecastSetup, Forecaster};
 pub use options::ForecastOptions;
 pub use plot::{ForecastFigure, forecast_plot};
-pub use train::{ForecastReport, train};
+pub use train::{ForecastReport, MemberReport, train};

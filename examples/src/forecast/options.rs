@@ -22,8 +22,11 @@ pub struct ForecastOptions {
     pub backend: Backend,
     /// A few windows, a tiny model and one epoch: proves the pipeline in seconds.
     pub quick: bool,
-    /// Seed of the initial weights and the batch order.
+    /// Seed of the initial weights and the batch order of the ensemble's first member.
     pub seed: u64,
+    /// Members of the ensemble, trained from the seeds `seed`, `seed + 1`, ...; the forecast
+    /// is the mean of theirs.
+    pub ensemble: usize,
     /// The most epochs.
     pub epochs: usize,
     /// Stop after this many epochs without a lower validation loss.
@@ -60,6 +63,7 @@ impl Default for ForecastOptions {
             backend: Backend::Ndarray,
             quick: false,
             seed: 42,
+            ensemble: 5,
             epochs: 100,
             patience: 10,
             horizon: None,

@@ -1,5 +1,6 @@
-//! The forecast figure: the end of the history, the held-out truth, the model's forecast and
-//! the seasonal-naive baseline, as a PNG image.
+//! The forecast figure: the end of the history, the held-out truth, the model's forecast (and
+//! its ensemble members' when there are several) and the seasonal-naive baseline, as a PNG
+//! image.
 
 use std::path::Path;
 
@@ -22,6 +23,9 @@ pub struct ForecastFigure<'a> {
     pub period: usize,
     /// The model's forecast of the test stretch.
     pub forecast: &'a [f64],
+    /// The forecasts of the ensemble's members, whose mean is `forecast` (drawn thin when
+    /// there are several).
+    pub members: &'a [Vec<f64>],
     /// The seasonal-naive forecast of the test stretch.
     pub naive: &'a [f64],
 }
@@ -58,9 +62,14 @@ pub fn forecast_plot(path: &Path, figure: &ForecastFigure) -> Result<(), String>
     let history = observed(first..figure.test_start);
     let truth = observed(figure.test_start..end);
     let (forecast, naive) = (along_test(figure.forecast), along_test(figure.naive));
+    let members: Vec<Vec<(f64, f64)>> = match figure.members {
+        [] | [_] => Vec::new(),
+        several => several.iter().map(|m| along_test(m)).collect(),
+    };
     let all_values = history
         .iter()
         .chain(&truth)
+        .chain(&members)
         .flatten()
         .chain(&forecast)
         .chain(&naive)
@@ -88,14 +97,16 @@ pub fn forecast_plot(path: &Path, figure: &ForecastFigure) -> Result<(), String>
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(draw_error)?;
+    let members_label = format!("{} members", members.len());
     let lines = [
-        ("history", &BLACK, history),
-        ("held-out truth", &RGBColor(0, 140, 0), truth),
-        ("forecast", &RGBColor(20, 70, 220), vec![forecast]),
-        ("seasonal naive", &RGBColor(220, 60, 20), vec![naive]),
+        (members_label.as_str(), RGBColor(150, 185, 245), 1, members),
+        ("history", BLACK, 2, history),
+        ("held-out truth", RGBColor(0, 140, 0), 2, truth),
+        ("forecast", RGBColor(20, 70, 220), 2, vec![forecast]),
+        ("seasonal naive", RGBColor(220, 60, 20), 2, vec![naive]),
     ];
-    for (label, &color, runs) in lines {
-        let style = ShapeStyle::from(color).stroke_width(2);
+    for (label, color, width, runs) in lines {
+        let style = ShapeStyle::from(color).stroke_width(width);
         for (i, run) in runs.into_iter().enumerate() {
             let drawn = chart
                 .draw_series(LineSeries::new(run, style))

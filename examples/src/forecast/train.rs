@@ -1,15 +1,20 @@
 //! Training a forecaster: the series cut into training, validation and test stretches, windows
-//! in units of the training part's scale, burn-train with early stopping on the validation
-//! loss, the model and its setup saved, the test stretch forecast and scored against the
-//! seasonal-naive baseline, and the figure drawn.
+//! in units of the training part's scale, an ensemble of members each trained with burn-train
+//! and early stopping on the validation loss, the members and their setup saved, the test
+//! stretch forecast and scored against the seasonal-naive baseline, and the figure drawn.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use burn::data::dataloader::batcher::Batcher;
+use burn::tensor::{Device, Tensor};
+use rnn_tasks::SequenceClassifierConfig;
+
+use super::ensemble::{mean_output, member_dir, member_seeds};
 use super::forecaster::{ForecastSetup, Forecaster};
 use super::frequency::Frequency;
 use super::holdout::Holdout;
-use super::model::{ForecastBatcher, ForecastItem, ForecastModel};
+use super::model::{ForecastBatcher, ForecastItem, ForecastModel, masked_mean_squared_error};
 use super::naive::seasonal_naive;
 use super::options::{ForecastOptions, model_config};
 use super::plot::{ForecastFigure, forecast_plot};
@@ -17,7 +22,7 @@ use super::scores::Scores;
 use super::series;
 use crate::files::{save_model, write_json};
 use crate::heatmap::require_font;
-use crate::training::{Monitor, TrainingPlan, fit_on_loss, loader};
+use crate::training::{Monitor, Trained, TrainingPlan, fit_on_loss, loader};
 
 /// Training and validation windows a `--quick` run keeps (the most recent ones).
 const QUICK_WINDOWS: [usize; 2] = [64, 8];
@@ -37,21 +42,43 @@ pub struct ForecastReport {
     pub test_dates: [String; 2],
     /// Observed points in the test stretch (those scored).
     pub test_observed: usize,
-    /// The model's test scores.
+    /// The ensemble's members, in the order of the setup's seeds.
+    pub members: Vec<MemberReport>,
+    /// The ensemble's validation loss: the masked mean squared error of the mean of the
+    /// members' outputs on the validation windows.
+    pub validation_mse: f64,
+    /// The ensemble's test scores.
     pub model: Scores,
     /// The seasonal-naive forecast's test scores.
     pub seasonal_naive: Scores,
-    /// The epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Epochs run.
-    pub epochs_run: usize,
-    /// Training wall time.
+    /// Training wall time, all members together.
     pub train_time: Duration,
     /// The figure written (`out/forecast.png`).
     pub figure: PathBuf,
 }
 
-/// The test stretch's truth and forecasts, written to `out/test.json`.
+/// What the training of one member of the ensemble measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MemberReport {
+    /// The seed of its weights and its batch order.
+    pub seed: u64,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Training wall time in seconds.
+    pub train_seconds: f64,
+    /// Its validation loss: the masked mean squared error of its outputs on the validation
+    /// windows, in units of the scale squared.
+    pub validation_mse: f64,
+    /// Its forecast of the test stretch.
+    pub forecast: Vec<f64>,
+    /// Its test scores.
+    pub scores: Scores,
+}
+
+/// The test stretch's truth and forecasts, written to `out/test.json`: `forecast` and the
+/// `model` scores are the ensemble's, `members` the forecasts and scores of each member.
 #[derive(serde::Serialize)]
 struct TestForecast<'a> {
     dates: Vec<String>,
@@ -59,6 +86,7 @@ struct TestForecast<'a> {
     forecast: &'a [f64],
     seasonal_naive: &'a [f64],
     scores: [(&'static str, Scores); 2],
+    members: &'a [MemberReport],
 }
 
 /// Trains a forecaster on `options.data`, writes it to `options.out`, and measures it on the
@@ -87,6 +115,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         horizon,
         window,
         scale,
+        seeds: member_seeds(options.seed, options.ensemble),
     };
     let encoding = setup.encoding();
     let [mut train_items, mut valid_items] = encoding.split_windows(&series.values, &holdout);
@@ -106,47 +135,62 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
     let windows = [train_items.len(), valid_items.len()];
 
     let device = options.backend.device();
-    device.seed(options.seed);
     let config = model_config(options, horizon);
-    let model = ForecastModel {
-        regressor: config
-            .try_init(&device.clone().autodiff())
-            .map_err(|e| e.to_string())?,
-    };
-    let batches = |items: Vec<ForecastItem>, shuffle: bool| {
-        loader(
-            ForecastBatcher,
-            items,
-            options.batch_size,
-            shuffle.then_some(options.seed),
-        )
-    };
-    let plan = TrainingPlan::new(
-        &options.out,
-        options.quick,
-        options.epochs,
-        options.learning_rate,
-        Monitor::Loss,
-        options.patience,
-    );
-    let trained = fit_on_loss(
-        model,
-        batches(train_items, true),
-        batches(valid_items, false),
-        &plan,
-    )?;
-
-    save_model(&options.out, trained.model.clone(), &config)?;
+    let valid_batch = ForecastBatcher.batch(valid_items.clone(), &device);
+    let mut trained = Vec::with_capacity(setup.seeds.len());
+    for (k, &seed) in setup.seeds.iter().enumerate() {
+        println!("member {} of {} (seed {seed})", k + 1, setup.seeds.len());
+        let member = train_member(options, &config, seed, &device, &train_items, &valid_items)?;
+        save_model(
+            &member_dir(&options.out, seed),
+            member.model.clone(),
+            &config,
+        )?;
+        trained.push(member);
+    }
     write_json(&options.out.join("setup.json"), &setup)?;
 
-    let forecaster = Forecaster::new(trained.model, setup.clone(), device);
+    let validation_mse = |output: Tensor<2>| -> f64 {
+        let loss = masked_mean_squared_error(
+            output,
+            valid_batch.targets.clone(),
+            valid_batch.mask.clone(),
+        );
+        f64::from(loss.into_scalar::<f32>())
+    };
+    let valid_outputs: Vec<Tensor<2>> = trained
+        .iter()
+        .map(|member| member.model.forecast(valid_batch.inputs.clone()))
+        .collect();
+    let ensemble_validation =
+        validation_mse(mean_output(valid_outputs.clone()).expect("at least one member"));
+
+    let forecaster = Forecaster::new(
+        trained.iter().map(|member| member.model.clone()).collect(),
+        setup.clone(),
+        device,
+    )?;
     let history = &series.values[..holdout.test_start()];
     let truth = &series.values[holdout.test_start()..];
     let forecast = forecaster.forecast(history)?;
+    let member_forecasts = forecaster.member_forecasts(history)?;
     let naive = seasonal_naive(history, horizon, period).expect("the scale needs observed values");
     let no_truth = || format!("{data}: expected an observed value in the test stretch, got none");
     let model_scores = Scores::of(truth, &forecast, scale).ok_or_else(no_truth)?;
     let naive_scores = Scores::of(truth, &naive, scale).ok_or_else(no_truth)?;
+    let members = (0..trained.len())
+        .map(|k| {
+            Ok(MemberReport {
+                seed: setup.seeds[k],
+                best_epoch: trained[k].best_epoch,
+                epochs_run: trained[k].epochs_run,
+                train_seconds: trained[k].elapsed.as_secs_f64(),
+                validation_mse: validation_mse(valid_outputs[k].clone()),
+                scores: Scores::of(truth, &member_forecasts[k], scale).ok_or_else(no_truth)?,
+                forecast: member_forecasts[k].clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
 
     let figure = options.out.join("forecast.png");
     let name = options
@@ -162,6 +206,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
             periods_shown: 4,
             period,
             forecast: &forecast,
+            members: &member_forecasts,
             naive: &naive,
         },
     )?;
@@ -176,6 +221,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
             forecast: &forecast,
             seasonal_naive: &naive,
             scores: [("model", model_scores), ("seasonal naive", naive_scores)],
+            members: &members,
         },
     )?;
     Ok(ForecastReport {
@@ -188,11 +234,52 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         windows,
         test_dates: [dates[0].clone(), dates[dates.len() - 1].clone()],
         test_observed: truth.iter().flatten().count(),
+        members,
+        validation_mse: ensemble_validation,
         model: model_scores,
         seasonal_naive: naive_scores,
-        best_epoch: trained.best_epoch,
-        epochs_run: trained.epochs_run,
-        train_time: trained.elapsed,
+        train_time: trained.iter().map(|member| member.elapsed).sum(),
         figure,
     })
+}
+
+/// Trains the member of the ensemble that starts from `seed` (its initial weights and its
+/// batch order) on the same windows as the others, with early stopping on the validation
+/// loss; burn-train's logs and checkpoints go to the member's directory.
+fn train_member(
+    options: &ForecastOptions,
+    config: &SequenceClassifierConfig,
+    seed: u64,
+    device: &Device,
+    train_items: &[ForecastItem],
+    valid_items: &[ForecastItem],
+) -> Result<Trained<ForecastModel>, String> {
+    device.seed(seed);
+    let model = ForecastModel {
+        regressor: config
+            .try_init(&device.clone().autodiff())
+            .map_err(|e| e.to_string())?,
+    };
+    let batches = |items: &[ForecastItem], shuffle: bool| {
+        loader(
+            ForecastBatcher,
+            items.to_vec(),
+            options.batch_size,
+            shuffle.then_some(seed),
+        )
+    };
+    let plan = TrainingPlan::new(
+        &member_dir(&options.out, seed),
+        options.quick,
+        options.epochs,
+        options.learning_rate,
+        Monitor::Loss,
+        options.patience,
+    );
+    fit_on_loss(
+        model,
+        batches(train_items, true),
+        batches(valid_items, false),
+        &plan,
+    )
 }

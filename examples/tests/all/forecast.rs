@@ -1,9 +1,11 @@
 //! The forecasting example's parts: reading series, dates and frequencies, the split and its
 //! windows (nothing of the test stretch leaks into training), the seasonal-naive baseline,
-//! MASE, and the masked loss. Expected values are worked out by hand.
+//! MASE, the masked loss, and the ensemble's seeds and mean. Expected values are worked out by
+//! hand.
 
 use burn::tensor::{Device, Tensor};
 use burn_rnn_examples::forecast::date::Date;
+use burn_rnn_examples::forecast::ensemble::{mean_output, member_dir, member_seeds};
 use burn_rnn_examples::forecast::frequency::Frequency;
 use burn_rnn_examples::forecast::holdout::Holdout;
 use burn_rnn_examples::forecast::model::masked_mean_squared_error;
@@ -214,6 +216,35 @@ fn masked_loss_ignores_masked_targets() {
     let loss: f32 = masked_mean_squared_error(predictions, targets, mask).into_scalar();
     // (1 + 4 + 9) / 3.
     assert!((loss - 14.0 / 3.0).abs() < 1e-5, "{loss}");
+}
+
+#[test]
+fn ensemble_members_have_consecutive_seeds_and_their_outputs_are_averaged() {
+    assert_eq!(member_seeds(42, 3), [42, 43, 44]);
+    assert_eq!(member_seeds(7, 1), [7]);
+    assert_eq!(
+        member_seeds(u64::MAX, 2),
+        [u64::MAX, 0],
+        "wraps, no overflow"
+    );
+    assert_eq!(
+        member_dir(std::path::Path::new("runs/f"), 43),
+        std::path::Path::new("runs/f/seed-43")
+    );
+
+    let device = Device::default();
+    let outputs = vec![
+        Tensor::<2>::from_floats([[1.0, -2.0], [0.5, 4.0]], &device),
+        Tensor::<2>::from_floats([[3.0, 2.0], [0.5, -1.0]], &device),
+        Tensor::<2>::from_floats([[2.0, 3.0], [2.0, 0.0]], &device),
+    ];
+    let mean: Vec<f32> = mean_output(outputs)
+        .unwrap()
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    assert_eq!(mean, [2.0, 1.0, 1.0, 1.0]);
+    assert!(mean_output(Vec::new()).is_none());
 }
 
 #[test]

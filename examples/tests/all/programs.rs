@@ -366,12 +366,52 @@ fn xlstm_tasks_quick_runs_print_a_table_row_for_every_cell() {
     );
 }
 
-#[test]
-fn forecast_quick_run_trains_saves_plots_and_forecasts() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
+/// The `DATE<TAB>VALUE` lines that `forecast predict` prints for the model in `dir` (the
+/// default series, the CO2 file, whose last date is 2001-12-29).
+fn forecast_prediction(dir: &Path) -> Vec<(String, f64)> {
     let forecast = env!("CARGO_BIN_EXE_forecast");
-    let text = stdout(&run(forecast, &["--quick", "--out", out]));
+    let text = stdout(&run(
+        forecast,
+        &["predict", "--model", dir.to_str().unwrap()],
+    ));
+    let lines: Vec<(String, f64)> = text
+        .lines()
+        .map(|line| {
+            let (date, value) = line.split_once('\t').unwrap();
+            (date.to_string(), value.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(lines.len(), 52, "{text}");
+    assert_eq!(lines[0].0, "2002-01-05", "a week after the last date");
+    assert_eq!(lines[51].0, "2002-12-28");
+    assert!(lines.iter().all(|(_, value)| value.is_finite()), "{text}");
+    lines
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let forecast = env!("CARGO_BIN_EXE_forecast");
+    let text = stdout(&run(
+        forecast,
+        &["--quick", "--ensemble", "2", "--out", out.to_str().unwrap()],
+    ));
+    assert!(text.contains("member 1 of 2 (seed 42)"), "{text}");
+    assert!(text.contains("member 2 of 2 (seed 43)"), "{text}");
     assert!(text.contains("epoch   1: train loss"), "one line per epoch");
     assert!(
         text.contains("2284 weekly points (59 missing), period 52, window 104, horizon 52"),
@@ -387,23 +427,110 @@ fn forecast_quick_run_trains_saves_plots_and_forecasts() {
     // examples/scripts/forecast_baselines.py on the same split.
     let naive = number_after(&text, "seasonal naive ");
     assert!((naive - 1.4962).abs() < 1e-4, "{naive}");
-    for file in ["model.bpk", "config.json", "setup.json", "test.json"] {
-        assert!(dir.path().join(file).is_file(), "{file}");
+    for file in [
+        "setup.json",
+        "test.json",
+        "seed-42/model.bpk",
+        "seed-42/config.json",
+        "seed-43/model.bpk",
+        "seed-43/config.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
     }
-    assert!(is_png(&dir.path().join("forecast.png")));
+    assert!(is_png(&out.join("forecast.png")));
+    let setup = read_json(&out.join("setup.json"));
+    assert_eq!(setup["seeds"], serde_json::json!([42, 43]));
 
-    let text = stdout(&run(forecast, &["predict", "--model", out]));
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 52, "{text}");
-    assert!(
-        lines[0].starts_with("2002-01-05\t"),
-        "a week after the last date: {text}"
-    );
-    assert!(lines[51].starts_with("2002-12-28\t"), "{text}");
-    for line in lines {
-        let value: f64 = line.split('\t').nth(1).unwrap().parse().unwrap();
-        assert!(value.is_finite(), "{line}");
+    // test.json: the ensemble's forecast is the members' mean, and its MAE the one printed.
+    let test = read_json(&out.join("test.json"));
+    let ensemble = numbers(&test["forecast"]);
+    let members: Vec<Vec<f64>> = test["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| numbers(&member["forecast"]))
+        .collect();
+    assert_eq!(members.len(), 2);
+    for (h, value) in ensemble.iter().enumerate() {
+        let mean = (members[0][h] + members[1][h]) / 2.0;
+        assert!(
+            (value - mean).abs() < 1e-4,
+            "point {h}: {value} against {mean}"
+        );
     }
+    let truth = numbers(&test["truth"]);
+    let test_mae = truth
+        .iter()
+        .zip(&ensemble)
+        .map(|(t, f)| (t - f).abs())
+        .sum::<f64>()
+        / truth.len() as f64;
+    assert!((test_mae - mae).abs() < 1e-4, "{test_mae} against {mae}");
+
+    // predict averages the members: each member alone, as a model directory of its own.
+    let ensemble = forecast_prediction(&out);
+    let alone: Vec<Vec<(String, f64)>> = [42, 43]
+        .iter()
+        .map(|seed| {
+            let single = dir.path().join(format!("alone-{seed}"));
+            let member = single.join(format!("seed-{seed}"));
+            std::fs::create_dir_all(&member).unwrap();
+            for file in ["model.bpk", "config.json"] {
+                std::fs::copy(out.join(format!("seed-{seed}/{file}")), member.join(file)).unwrap();
+            }
+            let mut setup = setup.clone();
+            setup["seeds"] = serde_json::json!([seed]);
+            std::fs::write(single.join("setup.json"), setup.to_string()).unwrap();
+            forecast_prediction(&single)
+        })
+        .collect();
+    let mut largest_difference: f64 = 0.0;
+    for (h, (date, value)) in ensemble.iter().enumerate() {
+        let [(_, a), (_, b)] = [&alone[0][h], &alone[1][h]];
+        assert_eq!(date, &alone[0][h].0);
+        // Three values printed to 4 decimals.
+        assert!(
+            (value - (a + b) / 2.0).abs() <= 1.5e-4,
+            "{date}: {value} against the mean of {a} and {b}"
+        );
+        largest_difference = largest_difference.max((a - b).abs());
+    }
+    assert!(
+        largest_difference > 1e-2,
+        "the members differ, so the mean is not either of them: {largest_difference}"
+    );
+
+    // A member missing, or no member listed: errors naming the directory, not panics.
+    std::fs::remove_file(out.join("seed-43/model.bpk")).unwrap();
+    let output = run(forecast, &["predict", "--model", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: --model {}: ", out.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("expected the 2 ensemble members that"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(seeds 42, 43), got none for seed 43"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&out.join("seed-43").join("model.bpk").display().to_string()),
+        "{stderr}"
+    );
+    let mut no_seeds = setup.clone();
+    no_seeds["seeds"] = serde_json::json!([]);
+    std::fs::write(out.join("setup.json"), no_seeds.to_string()).unwrap();
+    let output = run(forecast, &["predict", "--model", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("expected the seeds of at least one ensemble member, got none"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -458,7 +585,10 @@ fn forecast_bad_input_fails_with_a_message() {
     }
     let output = run(forecast, &["predict", "--model", "/no/such/dir"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .starts_with("error: --model /no/such/dir: /no/such/dir/setup.json")
+    );
 }
 
 /// Runs `program` with `args` (no backend: these fail while the command line is parsed), and
@@ -535,6 +665,13 @@ fn bad_flag_values_fail_while_parsing() {
             "0",
             count,
         );
+    }
+    let forecast = env!("CARGO_BIN_EXE_forecast");
+    for args in [
+        &["--quick", "--ensemble", "0"][..],
+        &["train", "--quick", "--ensemble", "0"],
+    ] {
+        rejected_at_parse_time(forecast, args, "--ensemble <ENSEMBLE>", "0", count);
     }
     let sentiment = env!("CARGO_BIN_EXE_sentiment");
     for flag in ["--epochs", "--hidden"] {
