@@ -97,6 +97,11 @@ pub fn parse_dropout(value: &str) -> Result<f64, String> {
     parse_fraction(value, "[0, 1)", |p| (0.0..1.0).contains(&p))
 }
 
+/// A factor in (0, 1] that shrinks something step by step (`--lr-decay`).
+pub fn parse_decay(value: &str) -> Result<f64, String> {
+    parse_fraction(value, "(0, 1]", |f| f > 0.0 && f <= 1.0)
+}
+
 /// A number that `accept` accepts, with an error naming `range` (NaN is never accepted).
 fn parse_fraction(value: &str, range: &str, accept: fn(f64) -> bool) -> Result<f64, String> {
     match value.parse::<f64>() {

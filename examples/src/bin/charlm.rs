@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::charlm::{CharGenerator, CharLmOptions, export_split, train};
 use burn_rnn_examples::cli::{
-    cell_name, exit_code, parse_cell, parse_dropout, parse_positive, parse_positive_number,
+    cell_name, exit_code, parse_cell, parse_decay, parse_dropout, parse_positive,
+    parse_positive_number,
 };
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Sampling};
@@ -108,15 +109,25 @@ struct TrainArgs {
     /// Dropout on embeddings, between layers and before the output layer.
     #[arg(long, default_value_t = CharLmOptions::default().dropout, value_parser = parse_dropout)]
     dropout: f64,
-    /// Adam's learning rate.
+    /// Adam's learning rate in the first epoch.
     #[arg(long, default_value_t = CharLmOptions::default().learning_rate, value_parser = parse_positive_number)]
     learning_rate: f64,
+    /// The learning rate is multiplied by this after each epoch.
+    #[arg(long, default_value_t = CharLmOptions::default().lr_decay, value_parser = parse_decay)]
+    lr_decay: f64,
     /// Streams per batch.
     #[arg(long, default_value_t = CharLmOptions::default().batch, value_parser = parse_positive)]
     batch: usize,
     /// Characters per stream and batch (the span of backpropagation through time).
     #[arg(long, default_value_t = CharLmOptions::default().chunk, value_parser = parse_positive)]
     chunk: usize,
+    /// Start from these weights instead of a seeded draw: the PyTorch state dict that
+    /// `examples/scripts/charlm_torch.py --save-init` writes (safetensors or .pt).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
+    /// Print the loss of each of the first N updates on its own line.
+    #[arg(long, default_value_t = 0)]
+    print_updates: usize,
 }
 
 fn main() -> ExitCode {
@@ -163,8 +174,11 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         embedding: args.embedding,
         dropout: args.dropout,
         learning_rate: args.learning_rate,
+        lr_decay: args.lr_decay,
         batch: args.batch,
         chunk: args.chunk,
+        init_from: args.init_from,
+        print_updates: args.print_updates,
         ..CharLmOptions::default()
     };
     if let Some(data) = args.data {

@@ -17,10 +17,13 @@ mod evaluate;
 mod export;
 mod generator;
 mod options;
+mod tbptt;
+mod torch_weights;
 mod train;
 
 pub use evaluate::{model_bits_per_char, ngram_bits_per_char};
 pub use export::export_split;
 pub use generator::CharGenerator;
 pub use options::{CharLmOptions, QUICK_CHARS};
+pub use tbptt::Tbptt;
 pub use train::{CharLmReport, HeldOut, train};

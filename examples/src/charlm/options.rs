@@ -39,8 +39,10 @@ pub struct CharLmOptions {
     pub embedding: usize,
     /// Dropout on the embeddings, between the layers and before the output layer.
     pub dropout: f64,
-    /// Adam's learning rate.
+    /// Adam's learning rate in the first epoch.
     pub learning_rate: f64,
+    /// The learning rate is multiplied by this after each epoch.
+    pub lr_decay: f64,
     /// The global gradient norm is clipped to this.
     pub clip_norm: f64,
     /// Streams read side by side.
@@ -53,6 +55,12 @@ pub struct CharLmOptions {
     pub test_fraction: f64,
     /// Order of the Kneser–Ney baseline.
     pub ngram_order: usize,
+    /// Initial weights: a PyTorch `state_dict` of `examples/scripts/charlm_torch.py`'s model
+    /// (its `--save-init`), instead of a draw from the seed.
+    pub init_from: Option<PathBuf>,
+    /// Print the loss of each of the first this many updates on its own line (to compare
+    /// two runs update by update).
+    pub print_updates: usize,
 }
 
 /// The characters a quick run reads from the start of its text.
@@ -69,7 +77,7 @@ impl Default for CharLmOptions {
             backend: Backend::Ndarray,
             quick: false,
             seed: 42,
-            epochs: 8,
+            epochs: 40,
             epoch_updates: 150,
             patience: 3,
             cell: CellKind::Lstm,
@@ -77,13 +85,16 @@ impl Default for CharLmOptions {
             hidden: 128,
             embedding: 64,
             dropout: 0.0,
-            learning_rate: 3e-3,
+            learning_rate: 1e-2,
+            lr_decay: 0.95,
             clip_norm: 1.0,
             batch: 32,
             chunk: 128,
             valid_fraction: 0.05,
             test_fraction: 0.05,
             ngram_order: 5,
+            init_from: None,
+            print_updates: 0,
         }
     }
 }
@@ -105,6 +116,11 @@ impl CharLmOptions {
             chunk: 32,
             ..self.clone()
         }
+    }
+
+    /// The learning rate of epoch `epoch` (from 1): `learning_rate · lr_decay^(epoch − 1)`.
+    pub fn epoch_learning_rate(&self, epoch: usize) -> f64 {
+        self.learning_rate * self.lr_decay.powi(epoch as i32 - 1)
     }
 
     /// The model configuration for a vocabulary of `vocab_size` characters.

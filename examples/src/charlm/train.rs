@@ -13,15 +13,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
-use rnn_tasks::clip_grad_norm;
 
 use super::data::CharData;
 use super::evaluate::{model_bits_per_char, ngram_bits_per_char};
-use super::model::{CharLm, detach};
 use super::ngram::KneserNey;
 use super::options::CharLmOptions;
 use super::streams::Streams;
+use super::tbptt::Tbptt;
 use crate::files::save_model;
 use crate::training::{checkpoint_path, load_module};
 
@@ -81,37 +79,28 @@ pub fn train(options: &CharLmOptions) -> Result<CharLmReport, String> {
     let mut model = config
         .try_init(&device.clone().autodiff())
         .map_err(|e| e.to_string())?;
-    // PyTorch's ε, so that the PyTorch script trains with the same optimiser.
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    if let Some(path) = &options.init_from {
+        model = model.load_pytorch(path)?;
+    }
+    let mut tbptt = Tbptt::new(options.learning_rate, options.clip_norm);
     let streams = Streams::new(&data.train, batch, chunk).expect("checked by CharData");
     let directory = options.out.join("training");
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let start = Instant::now();
-    let (mut best, mut best_epoch, mut epochs_run, mut updates) = (f64::INFINITY, 0, 0, 0);
-    let mut state = None;
+    let (mut best, mut best_epoch, mut epochs_run) = (f64::INFINITY, 0, 0);
     for epoch in 1..=options.epochs {
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
+        tbptt.set_learning_rate(options.epoch_learning_rate(epoch));
         for update in 0..options.epoch_updates {
-            let k = updates % streams.chunks();
-            if k == 0 {
-                // A new pass over the streams starts from the zero state.
-                state = None;
-            }
-            let (inputs, targets) = streams.chunk(k).tensors(&model.embedding.weight.device());
-            let targets_count = targets.dims().iter().product::<usize>();
-            let out = model.forward(inputs, state.take());
-            state = Some(detach(out.state));
-            let loss = CharLm::total_nll(out.logits, targets) / targets_count as f32;
-            let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-            clip_grad_norm(&model, &mut grads, options.clip_norm);
-            model = optimizer.step(options.learning_rate, model, grads);
-            loss_sum += loss_value;
-            updates += 1;
-            if terminal {
+            let loss;
+            (model, loss) = tbptt.update(model, &streams);
+            loss_sum += loss;
+            if tbptt.updates() <= options.print_updates {
+                println!("update {:>5}: loss {loss:.8}", tbptt.updates());
+            } else if terminal {
                 print!(
-                    "\repoch {epoch:>3}: update {:>5}/{}  loss {loss_value:.4}  ",
+                    "\repoch {epoch:>3}: update {:>5}/{}  loss {loss:.4}  ",
                     update + 1,
                     options.epoch_updates
                 );
@@ -168,7 +157,7 @@ pub fn train(options: &CharLmOptions) -> Result<CharLmReport, String> {
         vocab_size,
         model: held_out,
         ngram,
-        updates,
+        updates: tbptt.updates(),
         best_epoch,
         epochs_run,
         train_time,

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use burn_rnn_examples::cli::{parse_dropout, parse_minutes, parse_positive, parse_probability};
+use burn_rnn_examples::cli::{
+    parse_decay, parse_dropout, parse_minutes, parse_positive, parse_probability,
+};
 
 #[test]
 fn counts_are_at_least_one() {
@@ -53,6 +55,18 @@ fn probabilities_and_dropout_rates_are_in_range() {
         assert_eq!(
             parse_dropout(bad),
             Err(format!("expected a value in [0, 1), got {bad}"))
+        );
+    }
+}
+
+#[test]
+fn decay_factors_are_in_zero_to_one() {
+    assert_eq!(parse_decay("0.95"), Ok(0.95));
+    assert_eq!(parse_decay("1"), Ok(1.0));
+    for bad in ["0", "1.5", "-0.5", "NaN", "inf", "x"] {
+        assert_eq!(
+            parse_decay(bad),
+            Err(format!("expected a value in (0, 1], got {bad}"))
         );
     }
 }

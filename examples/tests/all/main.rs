@@ -6,6 +6,7 @@
 mod batcher;
 mod bleu;
 mod charlm;
+mod charlm_pytorch;
 mod cli;
 mod data;
 mod export;

@@ -318,6 +318,27 @@ fn charlm_refuses_texts_it_cannot_train_on() {
     let output = run(charlm, &["generate", "--model", "/no/such/dir"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/no/such/dir/config.json"));
+    // PyTorch weights of another model (embeddings of 6, not the quick model's 16).
+    let weights = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/charlm_torch/lstm/init.safetensors"
+    );
+    let output = run(
+        charlm,
+        &[
+            "--quick",
+            "--init-from",
+            weights,
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("error: --init-from {weights}: embedding.weight: expected shape [");
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains(", 16], got ["), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
