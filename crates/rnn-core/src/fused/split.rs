@@ -157,7 +157,11 @@ mod tests {
         for batch in [1, 32] {
             let (lanes, parts, _) = shares(split_among(2, 256, batch, 1));
             assert_eq!(lanes, [(0, 0..batch)], "batch {batch}");
-            assert_eq!((parts.len(), parts[0].clone()), (1, 0..256), "batch {batch}");
+            assert_eq!(
+                (parts.len(), parts[0].clone()),
+                (1, 0..256),
+                "batch {batch}"
+            );
         }
     }
 
