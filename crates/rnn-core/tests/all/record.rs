@@ -59,8 +59,11 @@ fn round_trips<C: Cell>(num_heads: usize) {
     saved.save_file(&path).expect("save");
     let fresh: Rnn<C> = config.init(&device);
     let differs = fresh.forward(x.clone(), None, Some(&[6, 4]));
+    // Any difference: the loaded network must then match to the bit. (An mLSTM this small, from
+    // its initialisation, can give outputs within 1e-4 of another draw's: that threshold made
+    // this check fail once in a while on wgpu, whose draws are not seeded.)
     assert!(
-        crate::util::max_abs_diff(&differs.output, &before.output) > 1e-4,
+        crate::util::max_abs_diff(&differs.output, &before.output) > 0.0,
         "{}: a fresh init differs",
         C::NAME
     );
