@@ -3,10 +3,13 @@
 //! is read or any training starts, with an error that clap prefixes with the flag
 //! (`invalid value '0' for '--beam <BEAM>': ...`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use rnn_tasks::{AttentionKind, CellKind, Pooling};
+
+use crate::backend::Backend;
 
 /// `lstm`, `gru`, `elman`, `mingru` or `minlstm` (the names of [`cell_name`]).
 pub fn parse_cell(name: &str) -> Result<CellKind, String> {
@@ -108,6 +111,15 @@ fn parse_fraction(value: &str, range: &str, accept: fn(f64) -> bool) -> Result<f
         Ok(p) if accept(p) => Ok(p),
         _ => Err(format!("expected a value in {range}, got {value}")),
     }
+}
+
+/// Sets a training program's data file `file` to `--data` when it was given (`data`), else
+/// keeps the program's default, and prints the run's first line: the file and the backend.
+pub fn announce_training(data: Option<PathBuf>, file: &mut PathBuf, backend: Backend) {
+    if let Some(data) = data {
+        *file = data;
+    }
+    println!("training on {} ({backend:?})", file.display());
 }
 
 /// The exit status of a program whose command returned `result`: success, or failure with

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::charlm::{CharGenerator, CharLmOptions, export_split, train};
 use burn_rnn_examples::cli::{
-    cell_name, exit_code, parse_cell, parse_decay, parse_dropout, parse_positive,
-    parse_positive_number,
+    announce_training, cell_name, exit_code, parse_cell, parse_decay, parse_dropout,
+    parse_positive, parse_positive_number,
 };
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Sampling};
@@ -181,14 +181,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         print_updates: args.print_updates,
         ..CharLmOptions::default()
     };
-    if let Some(data) = args.data {
-        options.data = data;
-    }
-    println!(
-        "training on {} ({:?})",
-        options.data.display(),
-        options.backend
-    );
+    announce_training(args.data, &mut options.data, options.backend);
     let report = train(&options)?;
     let [train, valid, test] = report.sizes;
     println!(

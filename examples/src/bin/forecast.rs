@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_dropout, parse_positive};
+use burn_rnn_examples::cli::{
+    announce_training, cell_name, exit_code, parse_cell, parse_dropout, parse_positive,
+};
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::{ForecastOptions, Forecaster, series, train};
 use clap::{Args, Parser, Subcommand};
@@ -127,14 +129,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         dropout: args.dropout,
         ..ForecastOptions::default()
     };
-    if let Some(data) = args.data {
-        options.data = data;
-    }
-    println!(
-        "training on {} ({:?})",
-        options.data.display(),
-        options.backend
-    );
+    announce_training(args.data, &mut options.data, options.backend);
     let report = train(&options)?;
     let setup = &report.setup;
     let [points, missing] = report.points;

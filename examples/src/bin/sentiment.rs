@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_pooling, parse_positive};
+use burn_rnn_examples::cli::{
+    announce_training, cell_name, exit_code, parse_cell, parse_pooling, parse_positive,
+};
 use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
@@ -98,14 +100,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         pooling: args.pooling,
         ..SentimentOptions::default()
     };
-    if let Some(data) = args.data {
-        options.data = data;
-    }
-    println!(
-        "training on {} ({:?})",
-        options.data.display(),
-        options.backend
-    );
+    announce_training(args.data, &mut options.data, options.backend);
     let report = train(&options)?;
     let [train, valid, test] = report.sizes;
     println!(

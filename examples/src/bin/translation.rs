@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    cell_name, exit_code, parse_attention, parse_cell, parse_dropout, parse_minutes,
-    parse_positive, parse_probability,
+    announce_training, cell_name, exit_code, parse_attention, parse_cell, parse_dropout,
+    parse_minutes, parse_positive, parse_probability,
 };
 use burn_rnn_examples::heatmap::require_font;
 use burn_rnn_examples::translation::{
@@ -236,14 +236,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         beam_size: args.beam,
         ..TranslationOptions::default()
     };
-    if let Some(data) = args.data {
-        options.data = data;
-    }
-    println!(
-        "training on {} ({:?})",
-        options.data.display(),
-        options.backend
-    );
+    announce_training(args.data, &mut options.data, options.backend);
     let report = train(&options)?;
     let [train, valid, test] = report.sizes;
     println!(
