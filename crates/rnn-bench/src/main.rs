@@ -5,7 +5,7 @@
 //! of ONNX Runtime's forward where the script timed it (the same PyTorch layer exported). A
 //! second table times one decoder step (`Cell::step`, batch `B`) against burn-nn's layer on a
 //! length-1 sequence. `--cell LSTMP` times our LSTM with a projection to `H / 2`
-//! (`proj_size`, which the fused CPU kernels do not cover) against burn-nn's plain LSTM of
+//! (`proj_size`, inside the fused CPU kernels) against burn-nn's plain LSTM of
 //! `H` units (burn-nn has no projection) and PyTorch's `nn.LSTM(proj_size=H // 2)`.
 //!
 //! Usage: `rnn-bench [--backend ndarray|flex|wgpu]... [--cell LSTM|GRU|Elman|LSTMP]... [--shape B,S,I,H] [--iters N] [--torch FILE] [--forms]`

@@ -33,22 +33,26 @@ pub(crate) struct Spec {
 #[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
 pub(crate) trait FusedRecurrence: Backend {
     /// `x: [seq, batch, input]` (time-major), weights and biases in PyTorch's layout
-    /// (`[G * H, input]`, `[G * H, H]`, `[G * H]`), the initial state `[S, batch, H]` (its `S`
-    /// parts: `h`, then the cell's others). Returns the outputs `[seq, batch, H]` (zero in the
-    /// padding) and the final state `[S, batch, H]`.
+    /// (`[G * H, input]`, `[G * H, P]`, `[G * H]`), the projection of `h` `[P, H]` (`[0, H]`
+    /// without one: `P = H`), and the initial state flattened, `[batch * (P + (S - 1) * H)]`
+    /// (its `S` parts: `h: [batch, P]`, then the cell's others, `[batch, H]` each). Returns the
+    /// outputs `[seq, batch, P]` (zero in the padding) and the final state, flattened as the
+    /// initial one.
+    #[allow(clippy::too_many_arguments)]
     fn fused_recurrence(
         x: FloatTensor<Self>,
         w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_ih: FloatTensor<Self>,
         b_hh: FloatTensor<Self>,
+        w_hr: FloatTensor<Self>,
         state: FloatTensor<Self>,
         spec: Spec,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// The six tensor inputs, in the trait's order.
-type Primitives<B> = [FloatTensor<B>; 6];
+/// The seven tensor inputs, in the trait's order.
+type Primitives<B> = [FloatTensor<B>; 7];
 
 fn write<B: Backend>(data: Vec<f32>, shape: Vec<usize>, device: &B::Device) -> FloatTensor<B> {
     B::float_from_data(TensorData::new(data, shape), device)
@@ -63,7 +67,8 @@ fn run_host<B: Backend>(
     save: bool,
 ) -> (Vec<f32>, Dims, Option<Arc<dyn SavedRun>>) {
     let [seq, batch, input] = tensors[0].shape().dims::<3>();
-    let hidden = tensors[2].shape().dims::<2>()[1];
+    let proj = tensors[2].shape().dims::<2>()[1];
+    let hidden = tensors[5].shape().dims::<2>()[1];
     let dims = Dims {
         seq,
         steps: spec
@@ -73,33 +78,37 @@ fn run_host<B: Backend>(
         batch,
         input,
         hidden,
+        proj,
     };
-    let [x, w_ih, w_hh, b_ih, b_hh, state] = tensors;
+    let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
     let [b_ih, b_hh, state] = [b_ih, b_hh, state].map(read::<B>);
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
     // the benchmark shape, copied on one thread while the others waited).
     let (packed, saved) = with_rows::<B, _>(x, |x| {
         with_values::<B, _>(w_ih, |w_ih| {
             with_values::<B, _>(w_hh, |w_hh| {
-                let inputs = Inputs {
-                    x,
-                    w_ih,
-                    w_hh,
-                    b_ih,
-                    b_hh,
-                    state,
-                };
-                spec.cell
-                    .forward(dims, inputs, spec.lengths.as_deref(), save)
+                with_values::<B, _>(w_hr, |w_hr| {
+                    let inputs = Inputs {
+                        x,
+                        w_ih,
+                        w_hh,
+                        b_ih,
+                        b_hh,
+                        w_hr,
+                        state,
+                    };
+                    spec.cell
+                        .forward(dims, inputs, spec.lengths.as_deref(), save)
+                })
             })
         })
     });
     (packed, dims, saved)
 }
 
-/// The shape `[rows, batch, H]` of `rows` rows of the packed output.
-fn rows_shape(rows: usize, dims: &Dims) -> Vec<usize> {
-    vec![rows, dims.batch, dims.hidden]
+/// The shape `[seq, batch, P]` of the outputs, the packed output's first values.
+fn outputs_shape(dims: &Dims) -> Vec<usize> {
+    vec![dims.seq, dims.batch, dims.proj]
 }
 
 macro_rules! host_backend {
@@ -111,19 +120,20 @@ macro_rules! host_backend {
                 w_hh: FloatTensor<Self>,
                 b_ih: FloatTensor<Self>,
                 b_hh: FloatTensor<Self>,
+                w_hr: FloatTensor<Self>,
                 state: FloatTensor<Self>,
                 spec: Spec,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
                 let device = x.device();
                 let (mut outputs, dims, _) =
-                    run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, state], &spec, false);
+                    run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, w_hr, state], &spec, false);
                 // The final state moves out of the host buffer, which the outputs keep
                 // (slicing a Burn tensor would copy the outputs instead).
-                let finals = outputs.split_off(dims.seq * dims.batch * dims.hidden);
-                let parts = spec.cell.state_parts();
+                let finals = outputs.split_off(dims.seq * dims.batch * dims.proj);
+                let len = finals.len();
                 (
-                    write::<Self>(outputs, rows_shape(dims.seq, &dims), &device),
-                    write::<Self>(finals, rows_shape(parts, &dims), &device),
+                    write::<Self>(outputs, outputs_shape(&dims), &device),
+                    write::<Self>(finals, vec![len], &device),
                 )
             }
         }
@@ -139,11 +149,11 @@ host_backend!(Flex);
 #[derive(Debug)]
 struct FusedRecurrenceBackward;
 
-impl<B: Backend> Backward<B, 6> for FusedRecurrenceBackward {
+impl<B: Backend> Backward<B, 7> for FusedRecurrenceBackward {
     /// The forward pass's saved buffers, the input shapes, and the device.
-    type State = (Arc<dyn SavedRun>, [Vec<usize>; 6], B::Device);
+    type State = (Arc<dyn SavedRun>, [Vec<usize>; 7], B::Device);
 
-    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
+    fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (saved, shapes, device) = ops.state;
         let values = with_values::<B, _>(grads.consume::<B>(&ops.node), |grad| {
             saved.backward(grad).into_array()
@@ -163,10 +173,11 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
         w_hh: FloatTensor<Self>,
         b_ih: FloatTensor<Self>,
         b_hh: FloatTensor<Self>,
+        w_hr: FloatTensor<Self>,
         state: FloatTensor<Self>,
         spec: Spec,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let tensors = [x, w_ih, w_hh, b_ih, b_hh, state];
+        let tensors = [x, w_ih, w_hh, b_ih, b_hh, w_hr, state];
         let nodes = tensors.each_ref().map(|t| t.node());
         let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
         let primitives = tensors.map(|t| t.into_primitive());
@@ -177,8 +188,8 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
             .stateful();
         let tracked = matches!(prep, OpsKind::Tracked(_));
         let (packed, dims, saved) = run_host::<B>(primitives, &spec, tracked);
-        let rows = dims.seq + spec.cell.state_parts();
-        let packed = write::<B>(packed, rows_shape(rows, &dims), &device);
+        let len = packed.len();
+        let packed = write::<B>(packed, vec![len], &device);
         let packed = match prep {
             OpsKind::Tracked(prep) => {
                 let saved = saved.expect("saved when tracked");
@@ -188,11 +199,12 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
         };
         // One graph node; the outputs and the final states are slices of it.
         let slice = |range: std::ops::Range<usize>| {
-            Self::float_slice(
-                packed.clone(),
-                &[Slice::from(range), Slice::from(..), Slice::from(..)],
-            )
+            Self::float_slice(packed.clone(), &[Slice::from(range)])
         };
-        (slice(0..dims.seq), slice(dims.seq..rows))
+        let outputs = dims.seq * dims.batch * dims.proj;
+        (
+            Self::float_reshape(slice(0..outputs), outputs_shape(&dims).into()),
+            slice(outputs..len),
+        )
     }
 }

@@ -41,27 +41,38 @@ pub use threads::{kernel_threads, set_kernel_threads};
 /// classic cells' layout (PyTorch's, as [`FusedWeights`]). It owns them (Burn tensors share
 /// their data), so that a cell whose parameters are laid out otherwise can hand over weights
 /// it builds per call (the sLSTM's dense recurrent matrix). Only this crate can make one.
+///
+/// `P` is the size of `h`: the projection's (`weight_hr`), or `H` without one.
 #[derive(Debug, Clone)]
 pub struct Kernel {
     pub(crate) math: &'static dyn FusedCell,
     /// `[G * H, input]`.
     pub(crate) weight_ih: Tensor<2>,
-    /// `[G * H, H]`, dense.
+    /// `[G * H, P]`, dense.
     pub(crate) weight_hh: Tensor<2>,
     /// `[G * H]` each, zeros when `None`.
     pub(crate) bias_ih: Option<Tensor<1>>,
     pub(crate) bias_hh: Option<Tensor<1>>,
+    /// The projection of `h`, `[P, H]` (PyTorch's `weight_hr`), for a cell whose gate math
+    /// does not read `h` itself (the LSTM: `h` reaches the gates only through `W_hh`).
+    pub(crate) weight_hr: Option<Tensor<2>>,
 }
 
 impl Kernel {
-    /// The kernel of a classic cell: `math` with the cell's weights as they are.
-    pub(crate) fn new(math: &'static dyn FusedCell, weights: &FusedWeights) -> Self {
+    /// The kernel of a classic cell: `math` with the cell's weights as they are, and the
+    /// projection `weight_hr` when it has one.
+    pub(crate) fn new(
+        math: &'static dyn FusedCell,
+        weights: &FusedWeights,
+        weight_hr: Option<&Param<Tensor<2>>>,
+    ) -> Self {
         Self {
             math,
             weight_ih: weights.weight_ih.val(),
             weight_hh: weights.weight_hh.val(),
             bias_ih: weights.bias_ih.as_ref().map(Param::val),
             bias_hh: weights.bias_hh.as_ref().map(Param::val),
+            weight_hr: weight_hr.map(Param::val),
         }
     }
 }
@@ -88,9 +99,9 @@ pub(crate) fn kernel_for<C: Cell>(cell: &C, x: &Tensor<3>) -> Option<Kernel> {
 }
 
 /// Runs `kernel` with its weights over time-major `input: [seq, batch, input]` from `state`
-/// (parts `[batch, hidden]`, zeros when `None`).
+/// (parts `h: [batch, P]`, then the others `[batch, H]`; zeros when `None`).
 ///
-/// Returns the outputs `[seq, batch, hidden]` (zero past each example's length) and the state
+/// Returns the outputs `[seq, batch, P]` (zero past each example's length) and the state
 /// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
 /// driver.
 pub(crate) fn run<S: CellState<2>>(
@@ -106,34 +117,53 @@ pub(crate) fn run<S: CellState<2>>(
         weight_hh,
         bias_ih,
         bias_hh,
+        weight_hr,
     } = kernel;
-    let [width, hidden] = weight_hh.dims();
-    let parts = cell.state_parts();
+    let [width, proj] = weight_hh.dims();
+    let hidden = weight_hr.as_ref().map_or(proj, |w| w.dims()[1]);
     let device = input.device();
     let bias = |b: Option<Tensor<1>>| b.unwrap_or_else(|| Tensor::zeros([width], &device));
-    // `[parts, batch, hidden]`: the parts in the state's order (`h`, then `c`).
+    // The parts' widths: `h` (the output), then the cell's others.
+    let widths: Vec<usize> = (0..cell.state_parts())
+        .map(|k| if k == 0 { proj } else { hidden })
+        .collect();
+    // `[Σ sizes]`: the parts in the state's order, flattened (they differ in size with a
+    // projection).
     let state = match state {
-        Some(s) => Tensor::stack::<3>(s.into_parts(), 0),
-        None => Tensor::zeros([parts, batch, hidden], &device),
+        Some(s) => Tensor::cat(
+            s.into_parts()
+                .into_iter()
+                .map(|p| p.reshape([-1]))
+                .collect(),
+            0,
+        ),
+        None => Tensor::zeros([batch * widths.iter().sum::<usize>()], &device),
     };
     let spec = Spec {
         cell,
         lengths: padding.map(|p| p.lengths.clone()),
     };
+    // Without a projection, `[0, H]`: no rows to project onto.
+    let weight_hr = weight_hr.unwrap_or_else(|| Tensor::zeros([0, hidden], &device));
     let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
         input.into_dispatch(),
         weight_ih.into_dispatch(),
         weight_hh.into_dispatch(),
         bias(bias_ih).into_dispatch(),
         bias(bias_hh).into_dispatch(),
+        weight_hr.into_dispatch(),
         state.into_dispatch(),
         spec,
     );
-    let finals = Tensor::<3>::from_dispatch(finals);
-    let state = S::from_parts(
-        (0..parts)
-            .map(|k| finals.clone().narrow(0, k, 1).reshape([batch, hidden]))
-            .collect(),
-    );
-    (Tensor::from_dispatch(outputs), state)
+    let finals = Tensor::<1>::from_dispatch(finals);
+    let mut start = 0;
+    let parts = widths
+        .iter()
+        .map(|&width| {
+            let part = finals.clone().narrow(0, start, batch * width);
+            start += batch * width;
+            part.reshape([batch, width])
+        })
+        .collect();
+    (Tensor::from_dispatch(outputs), S::from_parts(parts))
 }

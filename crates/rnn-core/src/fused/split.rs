@@ -36,8 +36,14 @@ pub(super) struct Split {
 
 /// Shares a run of `steps` steps out among the kernels' threads
 /// ([`kernel_threads`](super::threads::kernel_threads), see [`split_among`]).
-pub(super) fn split(hidden: usize, batch: usize, steps: usize) -> Split {
-    split_among(super::threads::kernel_threads(), hidden, batch, steps)
+pub(super) fn split(hidden: usize, batch: usize, steps: usize, whole_units: bool) -> Split {
+    split_among(
+        super::threads::kernel_threads(),
+        hidden,
+        batch,
+        steps,
+        whole_units,
+    )
 }
 
 /// Shares a run of `steps` steps out among up to `threads` threads: one thread for small
@@ -49,7 +55,16 @@ pub(super) fn split(hidden: usize, batch: usize, steps: usize) -> Split {
 /// A run of one step (a decoder's step) starts its threads for a single multiply: it takes a
 /// thread per [`SINGLE_STEP_SHARE`] of `hidden × batch`, and splits by hidden units, so that
 /// each thread reads only its units' weights (read in place, see `gate_rows`).
-pub(super) fn split_among(threads: usize, hidden: usize, batch: usize, steps: usize) -> Split {
+///
+/// With `whole_units` (a projected `h`, which every unit feeds) a lane never takes part of the
+/// units: a run that the examples cannot share runs on one thread.
+pub(super) fn split_among(
+    threads: usize,
+    hidden: usize,
+    batch: usize,
+    steps: usize,
+    whole_units: bool,
+) -> Split {
     let share = if steps > 1 { 128 } else { SINGLE_STEP_SHARE };
     let worth = (hidden * batch / share).max(1);
     let threads = threads.min(worth).max(1);
@@ -63,7 +78,12 @@ pub(super) fn split_among(threads: usize, hidden: usize, batch: usize, steps: us
             meet: false,
         };
     }
-    let parts: Vec<_> = ranges(hidden, threads.min(hidden / 16).max(1)).collect();
+    let parts = if whole_units {
+        1
+    } else {
+        threads.min(hidden / 16).max(1)
+    };
+    let parts: Vec<_> = ranges(hidden, parts).collect();
     Split {
         lanes: (0..parts.len())
             .map(|part| Lane {
@@ -126,36 +146,36 @@ mod tests {
 
     #[test]
     fn wide_batches_are_split_by_examples() {
-        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5));
+        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5, false));
         assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
         assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
         assert!(!meet);
-        let (lanes, _, _) = shares(split_among(4, 256, 26, 5));
+        let (lanes, _, _) = shares(split_among(4, 256, 26, 5, false));
         assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
     }
 
     #[test]
     fn narrow_batches_are_split_by_hidden_units() {
         // 11 examples: fewer than 6 per thread.
-        let (lanes, parts, meet) = shares(split_among(2, 256, 11, 5));
+        let (lanes, parts, meet) = shares(split_among(2, 256, 11, 5, false));
         assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
         assert_eq!(parts, [0..128, 128..256]);
         assert!(meet);
         // At most one part per 16 units.
-        let (_, parts, _) = shares(split_among(8, 40, 16, 5));
+        let (_, parts, _) = shares(split_among(8, 40, 16, 5, false));
         assert_eq!(parts, [0..20, 20..40]);
     }
 
     #[test]
     fn single_steps_are_split_by_hidden_units_when_large() {
         for batch in [64, 100] {
-            let (lanes, parts, meet) = shares(split_among(2, 256, batch, 1));
+            let (lanes, parts, meet) = shares(split_among(2, 256, batch, 1, false));
             assert_eq!(lanes, [(0, 0..batch), (1, 0..batch)], "batch {batch}");
             assert_eq!(parts, [0..128, 128..256], "batch {batch}");
             assert!(meet);
         }
         for batch in [1, 32] {
-            let (lanes, parts, _) = shares(split_among(2, 256, batch, 1));
+            let (lanes, parts, _) = shares(split_among(2, 256, batch, 1, false));
             assert_eq!(lanes, [(0, 0..batch)], "batch {batch}");
             assert_eq!(
                 (parts.len(), parts[0].clone()),
@@ -166,9 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn projected_runs_never_split_the_units() {
+        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5, true));
+        assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
+        assert_eq!((parts.len(), meet), (1, false));
+        for (batch, steps) in [(11, 5), (1, 30), (64, 1)] {
+            let (lanes, parts, _) = shares(split_among(2, 256, batch, steps, true));
+            assert_eq!(lanes, [(0, 0..batch)], "batch {batch}, {steps} steps");
+            assert_eq!(parts, [0..256], "batch {batch}, {steps} steps");
+        }
+    }
+
+    #[test]
     fn small_problems_run_on_one_thread() {
         for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
-            let (lanes, parts, _) = shares(split_among(threads, hidden, batch, 5));
+            let (lanes, parts, _) = shares(split_among(threads, hidden, batch, 5, false));
             assert_eq!(
                 lanes,
                 [(0, 0..batch)],

@@ -104,17 +104,22 @@ fn grads_of<C: Builtin>(
         ("bias_ih", of1(w.bias_ih.as_ref().expect("bias").val())),
         ("bias_hh", of1(w.bias_hh.as_ref().expect("bias").val())),
     ];
+    if let Some(w_hr) = rnn.cells()[0].projection() {
+        out.push(("weight_hr", of(w_hr.val())));
+    }
     if let Some(c0) = &leaves.c0 {
         out.push(("c0", of(c0.clone())));
     }
     out
 }
 
-/// Fresh leaves (same values every call), with gradients when `device` has autodiff.
-fn leaves<C: Builtin>(sizes: Sizes, device: &Device) -> Leaves {
+/// Fresh leaves (same values every call), with gradients when `device` has autodiff; `h0` has
+/// `proj` values per example when not 0.
+fn leaves<C: Builtin>(sizes: Sizes, proj: usize, device: &Device) -> Leaves {
     let Sizes {
         seq, batch, hidden, ..
     } = sizes;
+    let h = if proj > 0 { proj } else { hidden };
     fn leaf<const D: usize>(t: Tensor<D>) -> Tensor<D> {
         if t.device().is_autodiff() {
             t.require_grad()
@@ -129,7 +134,7 @@ fn leaves<C: Builtin>(sizes: Sizes, device: &Device) -> Leaves {
         } else {
             rng.tensor([seq, batch, INPUT], device)
         }),
-        h0: leaf(rng.tensor([batch, hidden], device) * 0.5),
+        h0: leaf(rng.tensor([batch, h], device) * 0.5),
         c0: has_cell_state::<C>().then(|| leaf(rng.tensor([batch, hidden], device) * 0.5)),
     }
 }
@@ -145,8 +150,16 @@ fn tracked<C: Builtin>(template: &Rnn<C>) -> Rnn<C> {
         for p in [&mut w.bias_ih, &mut w.bias_hh].into_iter().flatten() {
             *p = Param::from_tensor(p.val().detach().require_grad());
         }
+        if let Some(p) = cell.projection_mut() {
+            *p = Param::from_tensor(p.val().detach().require_grad());
+        }
     }
     rnn
+}
+
+/// The proj_size of `rnn`'s first cell, 0 without a projection.
+fn proj_of<C: Builtin>(rnn: &Rnn<C>) -> usize {
+    rnn.cells()[0].projection().map_or(0, |w| w.dims()[0])
 }
 
 /// The layer's own driver.
@@ -157,7 +170,7 @@ fn whole_sequence<C: Builtin>(
     device: &Device,
 ) -> Run {
     let rnn = tracked(template);
-    let leaves = leaves::<C>(sizes, device);
+    let leaves = leaves::<C>(sizes, proj_of(template), device);
     let state = RnnState::with_cell(
         leaves.h0.clone().unsqueeze_dim(0),
         leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
@@ -186,7 +199,7 @@ fn inference<C: Builtin>(
 ) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
     let device = device();
     let rnn = template.clone().valid().to_device(&device);
-    let leaves = leaves::<C>(sizes, &device);
+    let leaves = leaves::<C>(sizes, proj_of(template), &device);
     let state = RnnState::with_cell(
         leaves.h0.unsqueeze_dim(0),
         leaves.c0.map(|c| c.unsqueeze_dim(0)),
@@ -209,7 +222,7 @@ fn single_steps<C: Builtin>(
 ) -> Run {
     let rnn = tracked(template);
     let cell = Stepwise::new(rnn.cells()[0].clone());
-    let leaves = leaves::<C>(sizes, device);
+    let leaves = leaves::<C>(sizes, proj_of(template), device);
     let mut state = RnnState::with_cell(leaves.h0.clone(), leaves.c0.clone());
     let mut outputs = Vec::new();
     for t in 0..sizes.seq {
@@ -254,9 +267,10 @@ pub(crate) fn assert_close(what: &str, actual: &[f32], expected: &[f32]) {
     );
 }
 
-fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
-    // With one example, "padded" makes it shorter than the sequence.
-    let lengths: Vec<usize> = (0..sizes.batch)
+/// Every example's length: the whole sequence, or when `padded` varied lengths (with one
+/// example, shorter than the sequence).
+fn lengths(sizes: Sizes, padded: bool) -> Vec<usize> {
+    (0..sizes.batch)
         .map(|b| {
             if padded {
                 1 + (b * 7 + 2) % sizes.seq
@@ -264,15 +278,29 @@ fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
                 sizes.seq
             }
         })
-        .collect();
-    check_lengths::<C>(nonlinearity, sizes, lengths);
+        .collect()
+}
+
+fn check<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
+    check_lengths::<C>(nonlinearity, sizes, lengths(sizes, padded));
 }
 
 fn check_lengths<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, lengths: Vec<usize>) {
+    check_projected::<C>(nonlinearity, sizes, lengths, 0);
+}
+
+/// [`check_lengths`] for a layer whose `h` is projected to `proj` values (none when 0).
+fn check_projected<C: Builtin>(
+    nonlinearity: Nonlinearity,
+    sizes: Sizes,
+    lengths: Vec<usize>,
+    proj: usize,
+) {
     let device = autodiff_device();
     let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
         .with_batch_first(sizes.batch_first)
         .with_nonlinearity(nonlinearity)
+        .with_proj_size(proj)
         .init(&device);
     let fused = whole_sequence(&template, sizes, &lengths, &device);
     let steps = single_steps(&template, sizes, &lengths, &device);
@@ -299,6 +327,17 @@ fn lstm_matches_single_steps(
     #[values(false, true)] padded: bool,
 ) {
     check::<LstmCell>(Nonlinearity::Tanh, sizes, padded);
+}
+
+/// The LSTM with a projection (`proj_size`): its lanes never split the hidden units, so the
+/// narrow batches run on one thread, the wide ones split by examples.
+#[rstest]
+fn projected_lstm_matches_single_steps(
+    #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
+    #[values(false, true)] padded: bool,
+) {
+    let lengths = lengths(sizes, padded);
+    check_projected::<LstmCell>(Nonlinearity::Tanh, sizes, lengths, sizes.hidden / 3);
 }
 
 #[rstest]
@@ -331,7 +370,7 @@ fn one_step<C: Builtin, S: Cell<State<2> = RnnState<2>>>(
     } else {
         template.clone().valid().to_device(device)
     };
-    let leaves = leaves::<C>(sizes, device);
+    let leaves = leaves::<C>(sizes, proj_of(template), device);
     let x: Tensor<2> = leaves.x.clone().squeeze_dim(usize::from(sizes.batch_first));
     let state = RnnState::with_cell(leaves.h0.clone(), leaves.c0.clone());
     let next = cell(rnn.cells()[0].clone()).step(x, state);
@@ -355,9 +394,15 @@ fn one_step<C: Builtin, S: Cell<State<2> = RnnState<2>>>(
 /// as the tensor operations, which the test checks so that it fails if the step silently runs
 /// them), on one thread or split by hidden units.
 fn check_step<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes) {
+    check_step_projected::<C>(nonlinearity, sizes, 0);
+}
+
+/// [`check_step`] for a cell whose `h` is projected to `proj` values (none when 0).
+fn check_step_projected<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, proj: usize) {
     let sizes = Sizes { seq: 1, ..sizes };
     let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
         .with_nonlinearity(nonlinearity)
+        .with_proj_size(proj)
         .init(&autodiff_device());
     for device in [autodiff_device(), device()] {
         let kernel = one_step(&template, sizes, &device, |c| c);
@@ -382,10 +427,13 @@ fn check_step<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes) {
 #[rstest]
 fn steps_match_the_tensor_step(
     #[values(WIDE, ONE, TWO, FIVE, FORTY)] sizes: Sizes,
-    #[values("lstm", "gru", "elman", "elman-relu")] cell: &str,
+    #[values("lstm", "lstm-proj", "gru", "elman", "elman-relu")] cell: &str,
 ) {
     match cell {
         "lstm" => check_step::<LstmCell>(Nonlinearity::Tanh, sizes),
+        "lstm-proj" => {
+            check_step_projected::<LstmCell>(Nonlinearity::Tanh, sizes, sizes.hidden / 3)
+        }
         "gru" => check_step::<GruCell>(Nonlinearity::Tanh, sizes),
         "elman" => check_step::<ElmanCell>(Nonlinearity::Tanh, sizes),
         _ => check_step::<ElmanCell>(Nonlinearity::Relu, sizes),
@@ -428,7 +476,8 @@ fn one_step_runs_train_on_two_threads() {
             let lengths = vec![1; sizes.batch];
             check_lengths::<LstmCell>(Nonlinearity::Tanh, sizes, lengths.clone());
             check_lengths::<GruCell>(Nonlinearity::Tanh, sizes, lengths.clone());
-            check_lengths::<ElmanCell>(Nonlinearity::Tanh, sizes, lengths);
+            check_lengths::<ElmanCell>(Nonlinearity::Tanh, sizes, lengths.clone());
+            check_projected::<LstmCell>(Nonlinearity::Tanh, sizes, lengths, 7);
         }
     }
     let shared = Sizes {
@@ -461,12 +510,14 @@ fn every_instruction_set_matches_single_steps() {
     if let Some(isa) = child_argument() {
         println!("isa {}", rnn_core::kernel_isa().name());
         assert_eq!(rnn_core::kernel_isa().name(), isa, "the path taken");
-        let padded = |s: Sizes| (0..s.batch).map(|b| 1 + (b * 7 + 2) % s.seq).collect();
+        let padded = |s: Sizes| lengths(s, true);
         for sizes in [WIDE, ONE, FIVE] {
             check_lengths::<LstmCell>(Nonlinearity::Tanh, sizes, padded(sizes));
             check_lengths::<GruCell>(Nonlinearity::Tanh, sizes, padded(sizes));
             check_lengths::<ElmanCell>(Nonlinearity::Relu, sizes, padded(sizes));
+            check_projected::<LstmCell>(Nonlinearity::Tanh, sizes, padded(sizes), 5);
             check_step::<LstmCell>(Nonlinearity::Tanh, sizes);
+            check_step_projected::<LstmCell>(Nonlinearity::Tanh, sizes, 5);
             check_step::<GruCell>(Nonlinearity::Tanh, sizes);
             check_step::<ElmanCell>(Nonlinearity::Relu, sizes);
         }

@@ -64,7 +64,7 @@ impl Cell for ElmanCell {
             Nonlinearity::Tanh => &TANH,
             Nonlinearity::Relu => &RELU,
         };
-        Some(Kernel::new(math, &self.weights))
+        Some(Kernel::new(math, &self.weights, None))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

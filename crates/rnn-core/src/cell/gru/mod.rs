@@ -49,7 +49,7 @@ impl Cell for GruCell {
     }
 
     fn kernel(&self) -> Option<Kernel> {
-        Some(Kernel::new(&GruMath, &self.weights))
+        Some(Kernel::new(&GruMath, &self.weights, None))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

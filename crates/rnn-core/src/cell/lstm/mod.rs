@@ -100,11 +100,13 @@ impl Cell for LstmCell {
             .check(name, [Self::GATES, input, hidden, state], dtype, device)
     }
 
-    /// The fused kernel, for LSTMs without a projection (a projecting one runs step by step).
+    /// The fused kernel, with the projection when the cell has one.
     fn kernel(&self) -> Option<Kernel> {
-        self.weight_hr
-            .is_none()
-            .then(|| Kernel::new(&LstmMath, &self.weights))
+        Some(Kernel::new(
+            &LstmMath,
+            &self.weights,
+            self.weight_hr.as_ref(),
+        ))
     }
 
     fn state_sizes(&self) -> Vec<(usize, &'static str)> {

@@ -171,6 +171,7 @@ pub(super) fn kernel(weights: &SlstmWeights, forget_gate: ForgetGate) -> Kernel 
         weight_hh: dense_recurrent(weights.weight_hh.val()),
         bias_ih: weights.bias.as_ref().map(Param::val),
         bias_hh: None,
+        weight_hr: None,
     }
 }
 

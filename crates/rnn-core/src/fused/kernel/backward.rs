@@ -12,25 +12,35 @@ use super::super::strided::{Mat, MatMut, matmul};
 use super::super::threads::{in_lockstep, on_threads};
 use super::{Dims, InPlace, Operands, PartWeights, RowAt, Saved, States, Strided, column_sums};
 
-/// Backpropagates the gradient of the packed output (`[seq + S, batch, H]`) through the
+/// Backpropagates the gradient of the packed output (as the forward pass's) through the
 /// recurrence that saved `saved`.
 pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands {
+    let dims = saved.dims;
     let Dims {
         seq,
         steps,
         batch,
         input,
         hidden,
-    } = saved.dims;
+        proj,
+    } = dims;
     let g = K::GATES;
     let gh = g * hidden;
     let n = steps * batch;
-    let size = batch * hidden;
+    let projected = !saved.w_hr.is_empty();
 
     // The final states' gradients seed the carried ones.
+    let finals = &grad[seq * batch * proj..];
     let mut d_state: Vec<Vec<f32>> = (0..K::STATE_PARTS)
-        .map(|s| grad[(seq + s) * size..][..size].to_vec())
+        .map(|s| finals[dims.state_offset(s)..][..batch * dims.width(s)].to_vec())
         .collect();
+    // With a projection, the gradient of `h` at each step (what the projection multiplied
+    // into `W_hr`'s gradient).
+    let mut d_projected = if projected {
+        pool::take(n * proj)
+    } else {
+        Vec::new()
+    };
     let mut d_input = pool::take(n * gh);
     let mut d_hidden = if K::SEPARATE_HIDDEN_GRADIENT {
         pool::take(n * gh)
@@ -42,36 +52,56 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     states.push(States {
         initial: (Reads::of(&saved.initial), 0),
         after: Reads::of(&saved.h),
+        width: proj,
     });
     for (s, other) in saved.others.iter().enumerate() {
         states.push(States {
-            initial: (Reads::of(&saved.initial), (s + 1) * size),
+            initial: (Reads::of(&saved.initial), dims.state_offset(s + 1)),
             after: Reads::of(other),
+            width: hidden,
         });
     }
+    // `h`'s columns each part takes: its units', or all of `h` with a projection (whose runs
+    // have one part).
+    let columns = |p: &Range<usize>| if projected { 0..proj } else { p.clone() };
     {
         let ctx = BackwardCtx {
             cell: saved.cell,
-            dims: saved.dims,
+            dims,
             parts: &saved.split.parts,
-            // Each part's columns of `W_hh`, the weights of its units' state gradient.
+            // Each part's columns of `W_hh`, the weights of its columns of `h`'s gradient.
             w_hh: if steps == 1 {
                 // A run of one step multiplies each block once: read in place, in one run.
-                let block = |p: &Range<usize>| InPlace {
-                    runs: vec![(
-                        0,
-                        Strided::new(&saved.w_hh[p.start..], p.len(), gh, (1, hidden)),
-                    )],
+                let block = |p: &Range<usize>| {
+                    let cols = columns(p);
+                    InPlace {
+                        runs: vec![(
+                            0,
+                            Strided::new(&saved.w_hh[cols.start..], cols.len(), gh, (1, proj)),
+                        )],
+                    }
                 };
                 PartWeights::InPlace(saved.split.parts.iter().map(block).collect())
             } else {
                 PartWeights::packed(saved.split.parts.len(), |p| {
-                    let part = &saved.split.parts[p];
-                    Packed::new(part.len(), gh, |j, r| {
-                        saved.w_hh[r * hidden + part.start + j]
-                    })
+                    let cols = columns(&saved.split.parts[p]);
+                    Packed::new(cols.len(), gh, |j, r| saved.w_hh[r * proj + cols.start + j])
                 })
             },
+            // `W_hr` `[P, H]` as the block that takes `h`'s gradient to the unprojected one's:
+            // output columns the hidden units, inputs `h`'s.
+            projection: projected.then(|| BackwardProjection {
+                w_hr: if steps == 1 {
+                    PartWeights::InPlace(vec![InPlace {
+                        runs: vec![(0, Strided::new(&saved.w_hr, hidden, proj, (1, hidden)))],
+                    }])
+                } else {
+                    PartWeights::packed(1, |_| {
+                        Packed::new(hidden, proj, |j, r| saved.w_hr[r * hidden + j])
+                    })
+                },
+                d_projected: Writes::of(&mut d_projected),
+            }),
             keep: &saved.keep,
             gates: Reads::of(&saved.gates),
             states,
@@ -81,18 +111,31 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             d_input: Writes::of(&mut d_input),
             d_hidden: K::SEPARATE_HIDDEN_GRADIENT.then(|| Writes::of(&mut d_hidden)),
         };
-        let mut no_scratch: Vec<Vec<f32>> = saved.split.lanes.iter().map(|_| Vec::new()).collect();
+        // With a projection, each lane's examples' gradient of the unprojected `h`.
+        let mut scratch: Vec<Vec<f32>> = saved
+            .split
+            .lanes
+            .iter()
+            .map(|lane| {
+                if projected {
+                    pool::take(lane.examples.len() * hidden)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         // Round `i` backpropagates step `steps - 1 - i` (after the recurrent part of the step
         // after it); the last round does the recurrent part of step 0.
         let rounds = if steps > 0 { steps + 1 } else { 0 };
-        in_lockstep(&saved.split, &mut no_scratch, rounds, |i, lane, _| {
+        in_lockstep(&saved.split, &mut scratch, rounds, |i, lane, scratch| {
             if i > 0 {
                 ctx.recur(steps - i, lane);
             }
             if i < steps {
-                ctx.step(steps - 1 - i, lane);
+                ctx.step(steps - 1 - i, lane, scratch);
             }
         });
+        scratch.into_iter().for_each(pool::give);
     }
 
     let d_hidden_or_input = if K::SEPARATE_HIDDEN_GRADIENT {
@@ -100,7 +143,8 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     } else {
         &d_input
     };
-    let mut dw_hh = pool::take(gh * hidden);
+    let mut dw_hh = pool::take(gh * proj);
+    let mut dw_hr = pool::take(proj * hidden * usize::from(projected));
     let mut dw_ih = pool::take(gh * input);
     let mut dx = pool::take(seq * batch * input);
     dx[n * input..].fill(0.0);
@@ -109,10 +153,11 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     // (measured after a burn-nn training step: these matmuls took longer on rayon's two
     // threads than on one).
     let threads = saved.split.lanes.len();
-    let (dw_hh_at, dw_ih_at, dx_at) = (
+    let (dw_hh_at, dw_ih_at, dx_at, dw_hr_at) = (
         Writes::of(&mut dw_hh),
         Writes::of(&mut dw_ih),
         Writes::of(&mut dx),
+        Writes::of(&mut dw_hr),
     );
     let (d_hidden_at, d_input_at) = (Reads::of(d_hidden_or_input), Reads::of(&d_input));
     if n == 0 {
@@ -120,34 +165,47 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         // point past their empty operands).
         dw_hh.fill(0.0);
         dw_ih.fill(0.0);
+        dw_hr.fill(0.0);
     } else {
+        let d_projected_at = Reads::of(&d_projected);
         on_threads(threads, |share| {
             let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
-            let (gs, ts) = (rows(gh), rows(n));
+            let (gs, ts, ps) = (rows(gh), rows(n), rows(proj));
             // SAFETY: (all products) the views cover the sizes given, within their buffers
             // (`at` checks each start, inside since `n >= batch` and the second `W_hh`
             // product only runs when `n > batch`; the strides and sizes keep the rest
-            // inside): `dgates` is `[n, gh]`, the states `[batch or n - batch, hidden]`, `x`
-            // `[n, input]`, `W_ih` `[gh, input]`. Each share writes only its own rows `gs` of
-            // `dW_hh` and `dW_ih` and its own rows `ts` of `dx`, which no share reads; every
-            // read buffer is only read.
+            // inside): `dgates` is `[n, gh]`, `h` before each step `[batch or n - batch,
+            // proj]`, `x` `[n, input]`, `W_ih` `[gh, input]`, and with a projection `h`'s
+            // gradient `[n, proj]` and the unprojected `h` `[n, hidden]`. Each share writes
+            // only its own rows `gs` of `dW_hh` and `dW_ih`, `ps` of `dW_hr` and `ts` of
+            // `dx`, which no share reads; every read buffer is only read.
             unsafe {
                 // dW_hh = dgates_hᵀ · [h_0 .. h_{steps-1}]: the initial states (step 0), then
                 // the states after steps 0 .. steps - 2.
                 matmul(
-                    (gs.len(), hidden, batch),
-                    MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
+                    (gs.len(), proj, batch),
+                    MatMut(dw_hh_at.at(gs.start * proj), proj as isize, 1),
                     Mat(d_hidden_at.at(gs.start), 1, gh as isize),
-                    Mat(Reads::of(&saved.initial).at(0), hidden as isize, 1),
+                    Mat(Reads::of(&saved.initial).at(0), proj as isize, 1),
                     false,
                 );
                 if n > batch {
                     matmul(
-                        (gs.len(), hidden, n - batch),
-                        MatMut(dw_hh_at.at(gs.start * hidden), hidden as isize, 1),
+                        (gs.len(), proj, n - batch),
+                        MatMut(dw_hh_at.at(gs.start * proj), proj as isize, 1),
                         Mat(d_hidden_at.at(batch * gh + gs.start), 1, gh as isize),
-                        Mat(Reads::of(&saved.h).at(0), hidden as isize, 1),
+                        Mat(Reads::of(&saved.h).at(0), proj as isize, 1),
                         true,
+                    );
+                }
+                // dW_hr = dhᵀ · [unprojected h after each step]
+                if projected {
+                    matmul(
+                        (ps.len(), hidden, n),
+                        MatMut(dw_hr_at.at(ps.start * hidden), hidden as isize, 1),
+                        Mat(d_projected_at.at(ps.start), 1, proj as isize),
+                        Mat(Reads::of(&saved.unprojected).at(0), hidden as isize, 1),
+                        false,
                     );
                 }
                 // dW_ih = dgates_xᵀ · x
@@ -175,15 +233,24 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let grads = Operands {
         x: dx,
         w_ih: unpermute_rows(dw_ih, input, perm),
-        w_hh: unpermute_rows(dw_hh, hidden, perm),
+        w_hh: unpermute_rows(dw_hh, proj, perm),
         b_ih: unpermute_rows(column_sums(&d_input, gh), 1, perm),
         b_hh: unpermute_rows(column_sums(d_hidden_or_input, gh), 1, perm),
+        w_hr: dw_hr,
         state: d_state.concat(),
     };
-    for buffer in [d_input, d_hidden] {
+    for buffer in [d_input, d_hidden, d_projected] {
         pool::give(buffer);
     }
     grads
+}
+
+/// The projection of `h` in a backward run.
+struct BackwardProjection<'a> {
+    /// `W_hr` as the block that takes `h`'s gradient to the unprojected `h`'s.
+    w_hr: PartWeights<'a>,
+    /// `[steps * batch, proj]`: the gradient of `h` after each step.
+    d_projected: Writes<'a>,
 }
 
 struct BackwardCtx<'a, K> {
@@ -192,6 +259,8 @@ struct BackwardCtx<'a, K> {
     parts: &'a [Range<usize>],
     /// Each part's columns of `W_hh` (rows permuted like the gates).
     w_hh: PartWeights<'a>,
+    /// With a projection: the lanes have every unit.
+    projection: Option<BackwardProjection<'a>>,
     keep: &'a [bool],
     gates: Reads<'a>,
     states: Vec<States<'a, Reads<'a>>>,
@@ -199,7 +268,7 @@ struct BackwardCtx<'a, K> {
     values: Reads<'a>,
     /// Gradient of the packed output: its first `n` rows are the outputs'.
     d_out: Reads<'a>,
-    /// The carried gradients of the state's parts, `[batch, hidden]` each.
+    /// The carried gradients of the state's parts, `[batch, width]` each.
     d_state: Vec<Writes<'a>>,
     d_input: Writes<'a>,
     /// For cells whose hidden gradient is separate.
@@ -207,44 +276,120 @@ struct BackwardCtx<'a, K> {
 }
 
 impl<K: GateMath> BackwardCtx<'_, K> {
-    /// Adds `dgates_h(t) · W_hh[:, part]` to the carried gradient of `h` of the lane's units
-    /// and examples.
+    /// Adds `dgates_h(t) · W_hh[:, part]` to the carried gradient of `h` of the lane's
+    /// columns (its units', or all with a projection) and examples.
     fn recur(&self, t: usize, lane: &Lane) {
         let (part, examples) = (&self.parts[lane.part], &lane.examples);
-        let Dims { batch, hidden, .. } = self.dims;
+        let Dims {
+            batch,
+            hidden,
+            proj,
+            ..
+        } = self.dims;
         let gh = K::GATES * hidden;
         let d_hidden = self.d_hidden.unwrap_or(self.d_input);
+        let column0 = if self.projection.is_some() {
+            0
+        } else {
+            part.start
+        };
         // SAFETY: the lane reads the hidden gradients of its examples at step `t` (all
         // columns: written in the previous round, by every part, and by no one in this one)
-        // and adds into its own units of its examples' carried `dh` (rows `hidden` apart from
+        // and adds into its own columns of its examples' carried `dh` (rows `proj` apart from
         // `dh`), which no other lane touches in this round; the two do not overlap.
         unsafe {
             let d_hidden = d_hidden
                 .reads()
                 .slice((t * batch + examples.start) * gh, examples.len() * gh);
-            let dh = self.d_state[0].at(examples.start * hidden + part.start);
+            let dh = self.d_state[0].at(examples.start * proj + column0);
             let rows = examples.len();
             self.w_hh
-                .multiply(lane.part, rows, (d_hidden.as_ptr(), gh), (dh, hidden), true);
+                .multiply(lane.part, rows, (d_hidden.as_ptr(), gh), (dh, proj), true);
         }
     }
 
-    /// Backpropagates step `t` through the gate math of the lane's units and examples.
-    fn step(&self, t: usize, lane: &Lane) {
+    /// With a projection: the gradient of `h` after step `t` for the lane's examples (the
+    /// output's and the carried one, which restarts from zero) into `d_projected`, and taken
+    /// through `W_hr` into `scratch` (`[examples, hidden]`), the gradient of the unprojected
+    /// `h`. Padding passes no gradient to the step, and keeps the carried one.
+    fn project_back(
+        &self,
+        t: usize,
+        lane: &Lane,
+        projection: &BackwardProjection<'_>,
+        scratch: &mut [f32],
+    ) {
+        let examples = &lane.examples;
+        let Dims {
+            batch,
+            hidden,
+            proj,
+            ..
+        } = self.dims;
+        let first = t * batch + examples.start;
+        // SAFETY: the lane's examples' rows of `d_projected` at step `t` and of the carried
+        // `dh` (all of `h`: a projected run's lanes have every unit) are this lane's alone in
+        // this round; the output gradient is only read.
+        let (d_projected, d_out) = unsafe {
+            (
+                projection
+                    .d_projected
+                    .slice_mut(first * proj, examples.len() * proj),
+                self.d_out.slice(first * proj, examples.len() * proj),
+            )
+        };
+        for (i, b) in examples.clone().enumerate() {
+            let dst = &mut d_projected[i * proj..][..proj];
+            if !self.keep[t * batch + b] {
+                dst.fill(0.0);
+                continue;
+            }
+            // SAFETY: as above.
+            let carried = unsafe { self.d_state[0].slice_mut(b * proj, proj) };
+            for ((d, c), o) in dst
+                .iter_mut()
+                .zip(carried.iter_mut())
+                .zip(&d_out[i * proj..])
+            {
+                *d = *c + o;
+                *c = 0.0;
+            }
+        }
+        // SAFETY: `d_projected`'s rows (`proj` values each) and the lane's own scratch (`hidden`
+        // per example) do not overlap each other or `W_hr`.
+        unsafe {
+            projection.w_hr.multiply(
+                0,
+                examples.len(),
+                (d_projected.as_ptr(), proj),
+                (scratch.as_mut_ptr(), hidden),
+                false,
+            );
+        }
+    }
+
+    /// Backpropagates step `t` through the gate math of the lane's units and examples (first
+    /// through the projection, with one).
+    fn step(&self, t: usize, lane: &Lane, scratch: &mut [f32]) {
         let part = &self.parts[lane.part];
-        let Dims { batch, hidden, .. } = self.dims;
+        let Dims {
+            batch,
+            hidden,
+            proj,
+            ..
+        } = self.dims;
         let g = K::GATES;
         let gh = g * hidden;
         let units = part.len();
         let col0 = g * part.start;
+        if let Some(projection) = &self.projection {
+            self.project_back(t, lane, projection, scratch);
+        }
+        let mut d_unprojected = scratch.chunks_exact_mut(hidden.max(1));
         for b in lane.examples.clone() {
-            let at = RowAt {
-                t,
-                b,
-                batch,
-                hidden,
-            };
+            let at = RowAt { t, b, batch };
             let row = t * batch + b;
+            let mut d_unprojected = d_unprojected.next();
             let cols = row * gh + col0;
             // SAFETY: the lane's columns of its example's row at step `t` of the gate
             // gradients: this lane's alone in this round (the recurrent part reads them in the
@@ -266,20 +411,24 @@ impl<K: GateMath> BackwardCtx<'_, K> {
             let mut prev: [&[f32]; MAX_STATE_PARTS] = [&[]; MAX_STATE_PARTS];
             let mut next: [&[f32]; MAX_STATE_PARTS] = [&[]; MAX_STATE_PARTS];
             let mut d_state: [&mut [f32]; MAX_STATE_PARTS] = Default::default();
-            let unit0 = b * hidden + part.start;
             for (s, states) in self.states.iter().enumerate() {
+                if s == 0 && self.projection.is_some() {
+                    // The gate math reads neither `h` of a projecting cell (as forward), and
+                    // takes the unprojected `h`'s gradient.
+                    d_state[0] = d_unprojected.take().expect("a scratch row per example");
+                    continue;
+                }
                 // SAFETY: the saved states are only read; the carried gradients of the lane's
                 // units of its example are this lane's alone in this round.
                 unsafe {
                     prev[s] = states.before(at, part.start, units);
-                    next[s] = states.after.slice(at.offset() + part.start, units);
-                    d_state[s] = self.d_state[s].slice_mut(unit0, units);
+                    next[s] = states.after.slice(states.after_row(at) + part.start, units);
+                    d_state[s] = self.d_state[s].slice_mut(b * states.width + part.start, units);
                 }
             }
             // SAFETY: the output gradient and the saved values are only read.
-            let (d_out, gates, values) = unsafe {
+            let (gates, values) = unsafe {
                 (
-                    self.d_out.slice(at.offset() + part.start, units),
                     self.gates.slice(cols, g * units),
                     self.values.slice(
                         row * K::SAVED * hidden + K::SAVED * part.start,
@@ -287,8 +436,12 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                     ),
                 )
             };
-            for (d, o) in d_state[0].iter_mut().zip(d_out) {
-                *d += o;
+            if self.projection.is_none() {
+                // SAFETY: only read.
+                let d_out = unsafe { self.d_out.slice(row * proj + part.start, units) };
+                for (d, o) in d_state[0].iter_mut().zip(d_out) {
+                    *d += o;
+                }
             }
             gate_math::backward(
                 self.cell,

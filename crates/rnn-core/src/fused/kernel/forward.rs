@@ -14,9 +14,10 @@ use super::{Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States,
 /// steps) at a time: enough rows to fill the packed multiply's tiles.
 const PROJECTED_ROWS: usize = 24;
 
-/// Runs the recurrence of `cell`. Returns the packed output `[seq + S, batch, H]` (`S` =
-/// [`GateMath::STATE_PARTS`]): rows `0..seq` the outputs (zero in the padding), then the final
-/// state's parts; and, when `save`, what the backward pass needs.
+/// Runs the recurrence of `cell`. Returns the packed output (see
+/// [`FusedCell::forward`](super::FusedCell::forward)): the outputs `[seq, batch, P]` (zero in
+/// the padding), then the final state's parts; and, when `save`, what the backward pass
+/// needs.
 pub(super) fn forward<K: GateMath>(
     cell: K,
     dims: Dims,
@@ -33,11 +34,13 @@ pub(super) fn forward<K: GateMath>(
         batch,
         input,
         hidden,
+        proj,
     } = dims;
     let g = K::GATES;
     let n = steps * batch;
+    let projected = !inputs.w_hr.is_empty();
 
-    let split = split(hidden, batch, steps);
+    let split = split(hidden, batch, steps, projected);
     let parts = &split.parts;
     let perm = permutation(g, hidden, parts);
     let additive = K::ADDITIVE_HIDDEN_BIAS * hidden;
@@ -54,6 +57,8 @@ pub(super) fn forward<K: GateMath>(
         .map(|r| inputs.b_hh[r])
         .collect();
     let keep = keep_mask(lengths, steps, batch);
+    // `W_hr`'s rows as one part's, in their own order.
+    let (whole, identity) = ([0..proj], (0..proj).collect::<Vec<_>>());
 
     // The gates (and what the cell saves) of every step when the backward pass needs them;
     // otherwise each lane keeps those of the current chunk of steps in its scratch.
@@ -73,10 +78,16 @@ pub(super) fn forward<K: GateMath>(
     let mut saved_values = all_steps(K::SAVED * hidden);
     // The states after each step: `h`'s are the outputs, so `h` is the packed output, whose
     // rows past the steps' are written after the loop; the other parts have their own.
-    let mut h = pool::take((seq + K::STATE_PARTS) * batch * hidden);
+    let mut h = pool::take(seq * batch * proj + dims.state_offset(K::STATE_PARTS));
     let mut others: Vec<Vec<f32>> = (1..K::STATE_PARTS)
         .map(|_| pool::take(n * hidden))
         .collect();
+    // With a projection, `h` before it (what the gate math writes) after each step.
+    let mut unprojected = if projected {
+        pool::take(n * hidden)
+    } else {
+        Vec::new()
+    };
     let mut scratch: Vec<Vec<f32>> = split
         .lanes
         .iter()
@@ -120,11 +131,13 @@ pub(super) fn forward<K: GateMath>(
         states.push(States {
             initial: (Reads::of(&inputs.state), 0),
             after: Writes::of(&mut h),
+            width: proj,
         });
         for (s, other) in others.iter_mut().enumerate() {
             states.push(States {
-                initial: (Reads::of(&inputs.state), (s + 1) * batch * hidden),
+                initial: (Reads::of(&inputs.state), dims.state_offset(s + 1)),
                 after: Writes::of(other),
+                width: hidden,
             });
         }
         let ctx = ForwardCtx {
@@ -134,7 +147,11 @@ pub(super) fn forward<K: GateMath>(
             x: x_rows,
             x_copy,
             w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm, steps),
-            w_hh: gate_rows((inputs.w_hh, hidden), g, parts, &perm, steps),
+            w_hh: gate_rows((inputs.w_hh, proj), g, parts, &perm, steps),
+            projection: projected.then(|| Projection {
+                w_hr: gate_rows((inputs.w_hr, hidden), 1, &whole, &identity, steps),
+                unprojected: Writes::of(&mut unprojected),
+            }),
             bias: &bias,
             hidden_bias: &hidden_bias,
             keep: &keep,
@@ -157,23 +174,31 @@ pub(super) fn forward<K: GateMath>(
     };
     let (w_ih, w_hh) = (
         for_backward(inputs.w_ih, input),
-        for_backward(inputs.w_hh, hidden),
+        for_backward(inputs.w_hh, proj),
     );
+    let w_hr = if save && projected {
+        let mut copy = pool::take(inputs.w_hr.len());
+        copy.copy_from_slice(inputs.w_hr);
+        copy
+    } else {
+        Vec::new()
+    };
 
     // The outputs past the last step are zero; the final states are each example's states
     // after its last valid step.
-    let (outputs, finals) = h.split_at_mut(seq * batch * hidden);
-    outputs[n * hidden..].fill(0.0);
-    let size = batch * hidden;
-    for (s, finals) in finals.chunks_exact_mut(size).enumerate() {
+    let (outputs, finals) = h.split_at_mut(seq * batch * proj);
+    outputs[n * proj..].fill(0.0);
+    for s in 0..K::STATE_PARTS {
+        let (width, offset) = (dims.width(s), dims.state_offset(s));
+        let size = batch * width;
         let after: &[f32] = if s == 0 { outputs } else { &others[s - 1] };
-        let initial = &inputs.state[s * size..][..size];
-        for (b, dst) in finals.chunks_exact_mut(hidden).enumerate() {
+        let initial = &inputs.state[offset..][..size];
+        for (b, dst) in finals[offset..][..size].chunks_exact_mut(width).enumerate() {
             let src = match lengths.map_or(steps, |l| l[b]) {
-                0 => &initial[b * hidden..],
-                v => &after[((v - 1) * batch + b) * hidden..],
+                0 => &initial[b * width..],
+                v => &after[((v - 1) * batch + b) * width..],
             };
-            dst.copy_from_slice(&src[..hidden]);
+            dst.copy_from_slice(&src[..width]);
         }
     }
     let packed = if save {
@@ -191,10 +216,12 @@ pub(super) fn forward<K: GateMath>(
         x,
         w_ih,
         w_hh,
+        w_hr,
         keep,
         gates,
         h,
         others,
+        unprojected,
         initial: inputs.state,
         values: saved_values,
     };
@@ -233,6 +260,14 @@ fn gate_rows<'a>(
     })
 }
 
+/// The projection of `h` in a run: `W_hr`, and where the gate math writes `h` before it.
+struct Projection<'a> {
+    /// `W_hr` `[P, H]` as one part's block: output columns `P`, inputs the hidden units.
+    w_hr: PartWeights<'a>,
+    /// `[steps * batch, hidden]`.
+    unprojected: Writes<'a>,
+}
+
 struct ForwardCtx<'a, K> {
     cell: K,
     dims: Dims,
@@ -245,6 +280,8 @@ struct ForwardCtx<'a, K> {
     /// Each part's rows of `W_ih` and of `W_hh` (rows permuted like the gates).
     w_ih: PartWeights<'a>,
     w_hh: PartWeights<'a>,
+    /// With a projection: the lanes have every unit (see [`super::super::split`]).
+    projection: Option<Projection<'a>>,
     /// `[G * hidden]`, permuted like the gates.
     bias: &'a [f32],
     /// The non-additive gates' `b_hh`, `[(G - A) * hidden]`, part by part.
@@ -283,7 +320,8 @@ impl<K: GateMath> ForwardCtx<'_, K> {
     /// `[examples, G * units]` of `scratch`, and the cell's gate math for each example.
     ///
     /// Unless saved, the gates of the chunk's steps and what the cell saves of the step live
-    /// in the rest of `scratch`.
+    /// in the rest of `scratch`. With a projection, the lane's rows of `h` are then its rows
+    /// of the gate math's `h` times `W_hrᵀ`, in one multiply.
     fn step(&self, t: usize, lane: &Lane, scratch: &mut [f32]) {
         let part = self.parts[lane.part].clone();
         let examples = lane.examples.clone();
@@ -292,6 +330,7 @@ impl<K: GateMath> ForwardCtx<'_, K> {
             batch,
             input,
             hidden,
+            proj,
             ..
         } = self.dims;
         let g = K::GATES;
@@ -367,21 +406,20 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 );
             }
         }
-        // SAFETY: the lane's examples' states before step `t`, `examples.len()` rows of
-        // `hidden` values, were written in an earlier round (or are the initial state) and no
-        // lane writes them in this one; `hh` is the lane's own scratch.
+        // SAFETY: the lane's examples' `h` before step `t`, `examples.len()` rows of `proj`
+        // values, were written in an earlier round (or are the initial state) and no lane
+        // writes them in this one; `hh` is the lane's own scratch.
         unsafe {
             let first = RowAt {
                 t,
                 b: examples.start,
                 batch,
-                hidden,
             };
-            let h = self.states[0].before(first, 0, examples.len() * hidden);
+            let h = self.states[0].before(first, 0, examples.len() * proj);
             self.w_hh.multiply(
                 lane.part,
                 examples.len(),
-                (h.as_ptr(), hidden),
+                (h.as_ptr(), proj),
                 (hh.as_mut_ptr(), width),
                 false,
             );
@@ -390,30 +428,45 @@ impl<K: GateMath> ForwardCtx<'_, K> {
         let bias = &self.bias[col0..col0 + width];
         let hidden_bias = &self.hidden_bias[extra * part.start..extra * part.end];
         for b in examples.clone() {
-            let at = RowAt {
-                t,
-                b,
-                batch,
-                hidden,
-            };
+            let at = RowAt { t, b, batch };
             let row = t * batch + b;
-            let after = at.offset() + part.start;
+            // The gate math writes `h` here: with a projection, the unprojected row.
+            // SAFETY: the lane's units of its example's row of `h` after step `t`: this lane's
+            // alone, read by no one else in this round.
+            let h_next = unsafe {
+                match &self.projection {
+                    Some(p) => p.unprojected.slice_mut(row * hidden + part.start, units),
+                    None => self.states[0]
+                        .after
+                        .slice_mut(self.states[0].after_row(at) + part.start, units),
+                }
+            };
             if !self.keep[row] {
-                // Padding: a zero output (the final state is read from the last valid step).
-                // SAFETY: the lane's units of its example's row after step `t`: this lane's
-                // alone, read by no one in this round.
-                unsafe { self.states[0].after.slice_mut(after, units) }.fill(0.0);
+                // Padding: a zero output (the final state is read from the last valid step);
+                // with a projection, zeros to project.
+                h_next.fill(0.0);
                 continue;
             }
             let mut prev: [&[f32]; MAX_STATE_PARTS] = [&[]; MAX_STATE_PARTS];
             let mut next: [&mut [f32]; MAX_STATE_PARTS] = Default::default();
+            next[0] = h_next;
             for (s, states) in self.states.iter().enumerate() {
+                if s == 0 && self.projection.is_some() {
+                    // A projecting cell's gate math does not read `h` (its units are not
+                    // `h`'s): left empty, reading it would panic.
+                    continue;
+                }
                 // SAFETY: the lane's units of its example's state before step `t` (written in
                 // an earlier round, or initial) are written by no one in this round; those
-                // after step `t` are this lane's alone, and read by no one else in this round.
+                // after step `t` (other parts than `h`, taken above) are this lane's alone,
+                // and read by no one else in this round.
                 unsafe {
                     prev[s] = states.before(at, part.start, units);
-                    next[s] = states.after.slice_mut(after, units);
+                    if s > 0 {
+                        next[s] = states
+                            .after
+                            .slice_mut(states.after_row(at) + part.start, units);
+                    }
                 }
             }
             // SAFETY: the lane's columns of its example's row of the gates and of the saved
@@ -437,6 +490,29 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                     saved,
                 },
             );
+        }
+        if let Some(projection) = &self.projection {
+            let first = t * batch + examples.start;
+            // SAFETY: the lane's examples' rows of the unprojected `h` after step `t` (all
+            // units: a projected run's lanes have them all), written by this lane above and by
+            // no one else, and its examples' rows of `h` after step `t` (`proj` values each),
+            // this lane's alone and read by no one else in this round; the two buffers and
+            // `W_hr` do not overlap.
+            unsafe {
+                let unprojected = projection
+                    .unprojected
+                    .slice_mut(first * hidden, examples.len() * hidden);
+                let h = self.states[0]
+                    .after
+                    .slice_mut(first * proj, examples.len() * proj);
+                projection.w_hr.multiply(
+                    0,
+                    examples.len(),
+                    (unprojected.as_ptr(), hidden),
+                    (h.as_mut_ptr(), proj),
+                    false,
+                );
+            }
         }
     }
 }

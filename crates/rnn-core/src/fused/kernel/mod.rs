@@ -5,8 +5,11 @@
 //! Layout: every per-step quantity is row-major `[n, features]` with `n = steps * batch`, time
 //! then batch (the input's own time-major layout), so row `t * batch + b` is example `b` at
 //! step `t`. Each part of the state (`h`, and an LSTM's `c`) after each step is
-//! `[steps * batch, hidden]` (the initial states stay in their own buffer), and `h` is the
-//! start of the packed output: the outputs are the states, written in place. So a step (or a
+//! `[steps * batch, width]` (the initial states stay in their own buffer), and `h` is the
+//! start of the packed output: the outputs are the states, written in place. The width is
+//! `hidden`, except `h`'s with a projection (an LSTM's `proj_size`, `P`): the gate math then
+//! writes the unprojected `h` (`[steps * batch, hidden]`), and each step projects its rows
+//! into `h` with one multiply, which needs all of the hidden units (see [`super::split`]). So a step (or a
 //! chunk of steps) is a contiguous block of rows, the input projection of a chunk is one
 //! multiply, and the weight gradients are one matmul each (two for `W_hh`: the initial state,
 //! then the others).
@@ -47,6 +50,20 @@ pub(crate) struct Dims {
     pub batch: usize,
     pub input: usize,
     pub hidden: usize,
+    /// The size of `h` (the outputs): the projection's, or `hidden` without one.
+    pub proj: usize,
+}
+
+impl Dims {
+    /// The width of state part `s`: `h`'s is `proj`, the others' `hidden`.
+    fn width(&self, s: usize) -> usize {
+        if s == 0 { self.proj } else { self.hidden }
+    }
+
+    /// Where state part `s` starts in a state of every part flattened (`[batch, width]` each).
+    fn state_offset(&self, s: usize) -> usize {
+        (0..s).map(|k| self.batch * self.width(k)).sum()
+    }
 }
 
 /// The inputs of a forward run, in the tensors' own (row-major) layouts: host copies, except `x`
@@ -56,12 +73,15 @@ pub(crate) struct Inputs<'a> {
     pub x: InputRows<'a>,
     /// `[G * H, input]`, PyTorch's gate order.
     pub w_ih: &'a [f32],
-    /// `[G * H, H]`.
+    /// `[G * H, P]`.
     pub w_hh: &'a [f32],
     /// `[G * H]` each (zeros for a cell without bias).
     pub b_ih: Vec<f32>,
     pub b_hh: Vec<f32>,
-    /// `[S, batch, H]`: the initial state's parts (`S` = [`GateMath::STATE_PARTS`]).
+    /// The projection of `h`, `[P, H]`; empty without one.
+    pub w_hr: &'a [f32],
+    /// The initial state's parts (`S` = [`GateMath::STATE_PARTS`]) flattened: `h: [batch, P]`,
+    /// then the others, `[batch, H]` each.
     pub state: Vec<f32>,
 }
 
@@ -96,26 +116,28 @@ impl<'a> InputRows<'a> {
     }
 }
 
-/// The gradients of a backward run with respect to the six inputs, in their layouts.
+/// The gradients of a backward run with respect to the seven inputs, in their layouts.
 pub(crate) struct Operands {
     /// `[seq, batch, input]`.
     pub x: Vec<f32>,
     /// `[G * H, input]`, PyTorch's gate order.
     pub w_ih: Vec<f32>,
-    /// `[G * H, H]`.
+    /// `[G * H, P]`.
     pub w_hh: Vec<f32>,
     /// `[G * H]` each (zeros for a cell without bias).
     pub b_ih: Vec<f32>,
     pub b_hh: Vec<f32>,
-    /// `[S, batch, H]`.
+    /// `[P, H]`; empty without a projection.
+    pub w_hr: Vec<f32>,
+    /// As [`Inputs::state`].
     pub state: Vec<f32>,
 }
 
 impl Operands {
-    /// `[x, w_ih, w_hh, b_ih, b_hh, state]`.
-    pub fn into_array(self) -> [Vec<f32>; 6] {
+    /// `[x, w_ih, w_hh, b_ih, b_hh, w_hr, state]`.
+    pub fn into_array(self) -> [Vec<f32>; 7] {
         [
-            self.x, self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.state,
+            self.x, self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_hr, self.state,
         ]
     }
 }
@@ -123,11 +145,11 @@ impl Operands {
 /// A cell's gate math with the kernel driver compiled for it: what the backend extension
 /// runs, without knowing the cell.
 pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
-    /// Parts of the state: the final states are `[state_parts, batch, H]`.
+    /// Parts of the state (`h`, then the cell's others).
     fn state_parts(&self) -> usize;
 
-    /// Runs the recurrence. Returns the packed output `[seq + state_parts, batch, H]`: rows
-    /// `0..seq` the outputs (zero in the padding), then the final state's parts; and, when
+    /// Runs the recurrence. Returns the packed output: the outputs `[seq, batch, P]` (zero in
+    /// the padding), then the final state's parts flattened as [`Inputs::state`]; and, when
     /// `save`, what the backward pass needs.
     fn forward(
         &self,
@@ -140,8 +162,8 @@ pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
 
 /// What a forward run saved, ready to backpropagate.
 pub(crate) trait SavedRun: Send + Sync + std::fmt::Debug {
-    /// Backpropagates the gradient of the packed output (`[seq + state_parts, batch, H]`)
-    /// through the recurrence.
+    /// Backpropagates the gradient of the packed output (as [`FusedCell::forward`]'s) through
+    /// the recurrence.
     fn backward(&self, grad: &[f32]) -> Operands;
 }
 
@@ -332,13 +354,14 @@ impl<'a> Strided<'a> {
     }
 }
 
-/// One part of the state over a run: its initial values (`[batch, hidden]` from offset
+/// One part of the state over a run: its initial values (`[batch, width]` from offset
 /// `initial.1` of `initial.0`), and its values after each step `t` in rows `t * batch ..` of
-/// `after` (a read or a write view).
+/// `after` (a read or a write view), `width` values per row.
 #[derive(Clone, Copy)]
 struct States<'a, P> {
     initial: (Reads<'a>, usize),
     after: P,
+    width: usize,
 }
 
 impl<P: ReadView> States<'_, P> {
@@ -347,36 +370,29 @@ impl<P: ReadView> States<'_, P> {
     /// # Safety
     /// As [`ReadView::slice`]: nothing writes them during `'a`.
     unsafe fn before<'a>(&self, at: RowAt, unit: usize, len: usize) -> &'a [f32] {
-        let RowAt {
-            t,
-            b,
-            batch,
-            hidden,
-        } = at;
+        let RowAt { t, b, batch, .. } = at;
+        let width = self.width;
         // SAFETY: the caller's.
         unsafe {
             match t {
-                0 => (self.initial.0).slice(self.initial.1 + b * hidden + unit, len),
-                t => self.after.slice(((t - 1) * batch + b) * hidden + unit, len),
+                0 => (self.initial.0).slice(self.initial.1 + b * width + unit, len),
+                t => self.after.slice(((t - 1) * batch + b) * width + unit, len),
             }
         }
     }
+
+    /// The offset in `after` of example `b`'s row after step `t`.
+    fn after_row(&self, at: RowAt) -> usize {
+        (at.t * at.batch + at.b) * self.width
+    }
 }
 
-/// Example `b` at step `t` of a run over `batch` examples, in rows of `hidden` values.
+/// Example `b` at step `t` of a run over `batch` examples.
 #[derive(Clone, Copy)]
 struct RowAt {
     t: usize,
     b: usize,
     batch: usize,
-    hidden: usize,
-}
-
-impl RowAt {
-    /// The offset of its row in a `[steps * batch, hidden]` buffer.
-    fn offset(self) -> usize {
-        (self.t * self.batch + self.b) * self.hidden
-    }
 }
 
 /// Sums of the columns of `m` (`width` values per row), adding whole rows at a time (which

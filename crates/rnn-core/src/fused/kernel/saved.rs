@@ -17,6 +17,8 @@ pub(crate) struct Saved<K: GateMath> {
     /// The weights with permuted rows.
     pub w_ih: Vec<f32>,
     pub w_hh: Vec<f32>,
+    /// `[P, H]`, the projection of `h`; empty without one.
+    pub w_hr: Vec<f32>,
     /// `[steps * batch]`: whether each step of each example is valid.
     pub keep: Vec<bool>,
     /// `[steps * batch, G * hidden]`, permuted columns: what the gate math left in the gates.
@@ -26,7 +28,10 @@ pub(crate) struct Saved<K: GateMath> {
     pub h: Vec<f32>,
     /// The state's other parts after each step, `[steps * batch, hidden]` each.
     pub others: Vec<Vec<f32>>,
-    /// `[S, batch, hidden]`: the initial state.
+    /// With a projection, `h` before it after each step, `[steps * batch, hidden]`; empty
+    /// without one.
+    pub unprojected: Vec<f32>,
+    /// The initial state, its parts flattened (`h: [batch, P]`, then `[batch, hidden]` each).
     pub initial: Vec<f32>,
     /// `[steps * batch, SAVED * hidden]`: what the gate math saved.
     pub values: Vec<f32>,
@@ -39,8 +44,10 @@ impl<K: GateMath> Drop for Saved<K> {
             &mut self.x,
             &mut self.w_ih,
             &mut self.w_hh,
+            &mut self.w_hr,
             &mut self.gates,
             &mut self.h,
+            &mut self.unprojected,
             &mut self.initial,
             &mut self.values,
         ] {
