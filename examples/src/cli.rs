@@ -122,6 +122,21 @@ pub fn announce_training(data: Option<PathBuf>, file: &mut PathBuf, backend: Bac
     println!("training on {} ({backend:?})", file.display());
 }
 
+/// A program's command line, parsed (clap's errors exit as clap's do). First restores the
+/// default action of `SIGPIPE`, which Rust's runtime ignores: printing to a pipe closed early
+/// (`forecast predict | head -3`) would otherwise panic in `println!`, where a command-line
+/// program is expected to end quietly.
+pub fn parse_args<C: clap::Parser>() -> C {
+    #[cfg(unix)]
+    // SAFETY: `signal` with a valid signal number and `SIG_DFL` only changes this process's
+    // disposition of that signal. It runs first in `main`, before the program starts any
+    // thread or installs any handler, so nothing relies on the ignored disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    C::parse()
+}
+
 /// The exit status of a program whose command returned `result`: success, or failure with
 /// the error printed to stderr as `error: MESSAGE`.
 pub fn exit_code(result: Result<(), String>) -> ExitCode {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::charlm::{CharGenerator, CharLmOptions, export_split, train};
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_cell, parse_decay, parse_dropout,
+    announce_training, cell_name, exit_code, parse_args, parse_cell, parse_decay, parse_dropout,
     parse_positive, parse_positive_number,
 };
 use clap::{Args, Parser, Subcommand};
@@ -131,7 +131,7 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args::<Cli>();
     let result = match cli.command {
         Some(Command::Generate {
             prompt,

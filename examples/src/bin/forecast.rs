@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_cell, parse_dropout, parse_positive,
+    announce_training, cell_name, exit_code, parse_args, parse_cell, parse_dropout, parse_positive,
 };
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::{ForecastOptions, Forecaster, series, train};
@@ -99,7 +99,7 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args::<Cli>();
     let result = match cli.command {
         Some(Command::Predict {
             data,

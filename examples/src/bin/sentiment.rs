@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_cell, parse_pooling, parse_positive,
+    announce_training, cell_name, exit_code, parse_args, parse_cell, parse_pooling, parse_positive,
 };
 use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
 use clap::{Args, Parser, Subcommand};
@@ -75,7 +75,7 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args::<Cli>();
     let result = match cli.command {
         Some(Command::Predict {
             sentences,

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_attention, parse_cell, parse_dropout,
-    parse_minutes, parse_positive, parse_probability,
+    announce_training, cell_name, exit_code, parse_args, parse_attention, parse_cell,
+    parse_dropout, parse_minutes, parse_positive, parse_probability,
 };
 use burn_rnn_examples::heatmap::require_font;
 use burn_rnn_examples::translation::{
@@ -157,7 +157,7 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args::<Cli>();
     let result = match cli.command {
         Some(Command::Translate {
             sentences,

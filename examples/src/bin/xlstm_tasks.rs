@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use burn_rnn_examples::backend::Backend;
-use burn_rnn_examples::cli::{cell_name, exit_code, parse_cell, parse_minutes, parse_positive};
+use burn_rnn_examples::cli::{
+    cell_name, exit_code, parse_args, parse_cell, parse_minutes, parse_positive,
+};
 use burn_rnn_examples::xlstm_tasks::{Mqar, Task, XlstmOptions, results_table, run};
 use clap::{Parser, ValueEnum};
 use rnn_tasks::CellKind;
@@ -74,7 +76,7 @@ enum TaskName {
 }
 
 fn main() -> ExitCode {
-    exit_code(run_tasks(Cli::parse()))
+    exit_code(run_tasks(parse_args::<Cli>()))
 }
 
 fn run_tasks(cli: Cli) -> Result<(), String> {

@@ -409,6 +409,32 @@ fn forecast_prediction(dir: &Path) -> Vec<(String, f64)> {
     lines
 }
 
+/// `program` with `args`, its output a pipe whose reading end is already closed (as in
+/// `forecast predict | head -0`), ends as `SIGPIPE` ends a command-line program, not with a
+/// panic.
+fn prints_into_a_closed_pipe_quietly(program: &str, args: &[&str]) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = Command::new(program)
+            .args(args)
+            .args(["--backend", &backend()])
+            .stdout(writer)
+            .output()
+            .expect("the example program starts");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.signal(),
+            Some(libc::SIGPIPE),
+            "{}: {stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -490,6 +516,7 @@ fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
 
     // predict averages the members: each member alone, as a model directory of its own.
     let ensemble = forecast_prediction(&out);
+    prints_into_a_closed_pipe_quietly(forecast, &["predict", "--model", out.to_str().unwrap()]);
     let alone: Vec<Vec<(String, f64)>> = [42, 43]
         .iter()
         .map(|seed| {
