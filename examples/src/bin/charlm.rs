@@ -51,7 +51,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The backend.
-        #[arg(long, value_enum, default_value = "ndarray")]
+        #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
     /// Write the training, validation and test blocks (`train.txt`, `valid.txt`,
@@ -76,7 +76,7 @@ struct TrainArgs {
     #[arg(long, default_value = "runs/charlm")]
     out: PathBuf,
     /// The backend.
-    #[arg(long, value_enum, default_value = "ndarray")]
+    #[arg(long, value_enum, default_value_t = Backend::default())]
     backend: Backend,
     /// The text's first 20,000 characters, a tiny model and two epochs of five updates, to
     /// check the pipeline.

@@ -42,7 +42,7 @@ enum Command {
         #[arg(long, default_value = "runs/forecast")]
         model: PathBuf,
         /// The backend.
-        #[arg(long, value_enum, default_value = "ndarray")]
+        #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
 }
@@ -57,7 +57,7 @@ struct TrainArgs {
     #[arg(long, default_value = "runs/forecast")]
     out: PathBuf,
     /// The backend.
-    #[arg(long, value_enum, default_value = "ndarray")]
+    #[arg(long, value_enum, default_value_t = Backend::default())]
     backend: Backend,
     /// A few windows, a tiny model and one epoch, to check the pipeline.
     #[arg(long)]

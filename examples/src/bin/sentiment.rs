@@ -37,7 +37,7 @@ enum Command {
         #[arg(long, default_value = "runs/sentiment")]
         model: PathBuf,
         /// The backend.
-        #[arg(long, value_enum, default_value = "ndarray")]
+        #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
 }
@@ -52,7 +52,7 @@ struct TrainArgs {
     #[arg(long, default_value = "runs/sentiment")]
     out: PathBuf,
     /// The backend.
-    #[arg(long, value_enum, default_value = "ndarray")]
+    #[arg(long, value_enum, default_value_t = Backend::default())]
     backend: Backend,
     /// A tiny subset and one epoch, to check the pipeline.
     #[arg(long)]

@@ -57,7 +57,7 @@ enum Command {
         #[arg(long, default_value_t = 5, value_parser = parse_positive)]
         beam: usize,
         /// The backend.
-        #[arg(long, value_enum, default_value = "ndarray")]
+        #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
     /// Write the seeded train/validation/test split with its subword tokens (`PART.src`,
@@ -92,7 +92,7 @@ enum Command {
         #[arg(long)]
         heatmaps: Option<PathBuf>,
         /// The backend.
-        #[arg(long, value_enum, default_value = "ndarray")]
+        #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
 }
@@ -106,7 +106,7 @@ struct TrainArgs {
     #[arg(long, default_value = "runs/translation")]
     out: PathBuf,
     /// The backend.
-    #[arg(long, value_enum, default_value = "ndarray")]
+    #[arg(long, value_enum, default_value_t = Backend::default())]
     backend: Backend,
     /// A tiny subset and one epoch, to check the pipeline.
     #[arg(long)]

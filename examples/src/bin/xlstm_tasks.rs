@@ -57,7 +57,7 @@ struct Cli {
     #[arg(long, default_value = "runs/xlstm_tasks")]
     out: PathBuf,
     /// The backend.
-    #[arg(long, value_enum, default_value = "ndarray")]
+    #[arg(long, value_enum, default_value_t = Backend::default())]
     backend: Backend,
     /// A few steps on short sequences per cell, to check the pipeline.
     #[arg(long)]

@@ -74,7 +74,7 @@ impl Default for CharLmOptions {
                 "/data/text/kjv_bible.txt"
             )),
             out: PathBuf::from("runs/charlm"),
-            backend: Backend::Ndarray,
+            backend: Backend::default(),
             quick: false,
             seed: 42,
             epochs: 40,

@@ -60,7 +60,7 @@ impl Default for ForecastOptions {
                 "/data/timeseries/co2_weekly_mauna_loa.csv"
             )),
             out: PathBuf::from("runs/forecast"),
-            backend: Backend::Ndarray,
+            backend: Backend::default(),
             quick: false,
             seed: 42,
             ensemble: 5,

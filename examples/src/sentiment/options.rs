@@ -50,7 +50,7 @@ impl Default for SentimentOptions {
                 "/data/sentiment/uci_sentiment_labelled_sentences.tsv"
             )),
             out: PathBuf::from("runs/sentiment"),
-            backend: Backend::Ndarray,
+            backend: Backend::default(),
             quick: false,
             seed: 42,
             epochs: 20,

@@ -71,7 +71,7 @@ impl Default for TranslationOptions {
                 "/data/translation/ding_de_en_sentences.tsv"
             )),
             out: PathBuf::from("runs/translation"),
-            backend: Backend::Ndarray,
+            backend: Backend::default(),
             quick: false,
             seed: 42,
             test_size: 800,

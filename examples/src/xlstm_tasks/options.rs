@@ -54,7 +54,7 @@ impl Default for XlstmOptions {
             task: Task::Parity,
             cells: CELLS.to_vec(),
             out: PathBuf::from("runs/xlstm_tasks"),
-            backend: Backend::Ndarray,
+            backend: Backend::default(),
             quick: false,
             seed: 42,
             steps: 2000,

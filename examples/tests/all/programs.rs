@@ -782,6 +782,28 @@ fn a_missing_heatmap_font_stops_translation_before_it_starts() {
     );
 }
 
+/// Every program runs on flex unless `--backend` says otherwise (its `--help` says so).
+#[test]
+fn programs_default_to_the_flex_backend() {
+    let programs = [
+        env!("CARGO_BIN_EXE_sentiment"),
+        env!("CARGO_BIN_EXE_translation"),
+        env!("CARGO_BIN_EXE_forecast"),
+        env!("CARGO_BIN_EXE_charlm"),
+        env!("CARGO_BIN_EXE_xlstm_tasks"),
+    ];
+    for program in programs {
+        let output = Command::new(program).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        let (_, flag) = help
+            .split_once("--backend <BACKEND>")
+            .unwrap_or_else(|| panic!("{program}: no --backend in\n{help}"));
+        let flag = flag.split("\n      -").next().unwrap();
+        assert!(flag.contains("[default: flex]"), "{program}: {flag}");
+    }
+    assert_eq!(Backend::default(), Backend::Flex);
+}
+
 /// The backend the tests run on, as the examples name it.
 pub(crate) fn backend_of_tests() -> Backend {
     match backend().as_str() {
