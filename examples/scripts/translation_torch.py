@@ -259,8 +259,10 @@ for epoch in range(1, args.epochs + 1):
     if stale >= args.patience:
         break
 model.load_state_dict(best_state)
+decode_start = time.time()
 translations = greedy(test)
+decode_time = time.time() - decode_start
 print(f'best validation loss {best:.4f}; test BLEU (greedy): '
-      f'{corpus_bleu(translations, references):.2f}')
+      f'{corpus_bleu(translations, references):.2f} ({decode_time:.1f} s to decode the test set)')
 for hypothesis, reference in list(zip(translations, references))[:5]:
     print(' '.join(hypothesis), '|', ' '.join(reference))
