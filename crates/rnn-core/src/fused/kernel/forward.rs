@@ -58,7 +58,7 @@ pub(super) fn forward<K: GateMath>(
         .collect();
     let keep = keep_mask(lengths, steps, batch);
     // `W_hr`'s rows as one part's, in their own order.
-    let (whole, identity) = ([0..proj], (0..proj).collect::<Vec<_>>());
+    let (whole, identity) = (0..proj, (0..proj).collect::<Vec<_>>());
 
     // The gates (and what the cell saves) of every step when the backward pass needs them;
     // otherwise each lane keeps those of the current chunk of steps in its scratch.
@@ -149,7 +149,13 @@ pub(super) fn forward<K: GateMath>(
             w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm, steps),
             w_hh: gate_rows((inputs.w_hh, proj), g, parts, &perm, steps),
             projection: projected.then(|| Projection {
-                w_hr: gate_rows((inputs.w_hr, hidden), 1, &whole, &identity, steps),
+                w_hr: gate_rows(
+                    (inputs.w_hr, hidden),
+                    1,
+                    std::slice::from_ref(&whole),
+                    &identity,
+                    steps,
+                ),
                 unprojected: Writes::of(&mut unprojected),
             }),
             bias: &bias,
