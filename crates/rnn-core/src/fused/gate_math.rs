@@ -20,7 +20,8 @@ pub(crate) trait GateMath: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// Number of fused gates: the rows of `W_ih`, `W_hh` and the biases are `GATES * hidden`.
     const GATES: usize;
     /// Parts of the state carried from step to step, `hidden` values each: the hidden state
-    /// `h` first (the output), then the cell's others (LSTM: `c`).
+    /// `h` first (the output; `P` values with a projection), then the cell's others (LSTM:
+    /// `c`).
     const STATE_PARTS: usize;
     /// The leading gates whose part of `b_hh` is purely additive: the kernel adds it to the
     /// input projection once per sequence. The others' (GRU's n gate, where `b_hh` is scaled
@@ -34,6 +35,12 @@ pub(crate) trait GateMath: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// `b_hh` is not all additive needs it (the gradient of `b_hh` is the hidden projections'),
     /// and its two gradients are then equal on the additive gates.
     const SEPARATE_HIDDEN_GRADIENT: bool = false;
+    /// Whether the kernel may project this cell's `h` (`h = W_hr h'`, an LSTM's `proj_size`):
+    /// only for math that reads neither `h` before the step nor `h'` after it (the LSTM, whose
+    /// `h` reaches the gates only through `W_hh`). With a projection the step views' `prev[0]`
+    /// is empty (and in the backward pass `next[0]` too), `next[0]` is `h'` to write, and
+    /// `d_state[0]` is the gradient of `h'`.
+    const PROJECTABLE: bool = false;
 
     /// One step of the cell's gate math. `FMA`: compiled for a CPU with fused multiply-add
     /// (see [`super::math`]); implementations are `#[inline(always)]` so that they are
@@ -57,7 +64,8 @@ pub(crate) struct ForwardStep<'a> {
     /// `b_hh` of the gates past [`GateMath::ADDITIVE_HIDDEN_BIAS`],
     /// `[(GATES - ADDITIVE_HIDDEN_BIAS) * units]`.
     pub hidden_bias: &'a [f32],
-    /// The state before the step: [`GateMath::STATE_PARTS`] slices of `[units]`.
+    /// The state before the step: [`GateMath::STATE_PARTS`] slices of `[units]` (the first
+    /// empty with a projection, see [`GateMath::PROJECTABLE`]).
     pub prev: &'a [&'a [f32]],
     /// The state after the step, to write: as `prev`.
     pub next: &'a mut [&'a mut [f32]],

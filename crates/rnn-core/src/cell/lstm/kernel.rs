@@ -12,6 +12,7 @@ impl GateMath for LstmMath {
     const GATES: usize = 4;
     const STATE_PARTS: usize = 2;
     const ADDITIVE_HIDDEN_BIAS: usize = 4;
+    const PROJECTABLE: bool = true;
 
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {

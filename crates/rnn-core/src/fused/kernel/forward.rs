@@ -39,6 +39,17 @@ pub(super) fn forward<K: GateMath>(
     let g = K::GATES;
     let n = steps * batch;
     let projected = !inputs.w_hr.is_empty();
+    assert!(
+        if projected {
+            K::PROJECTABLE
+        } else {
+            proj == hidden
+        },
+        "h of {proj} values for {hidden} units needs a projection ({}), of a cell whose gate \
+         math allows one (GateMath::PROJECTABLE: {})",
+        if projected { "given" } else { "none given" },
+        K::PROJECTABLE
+    );
 
     let split = split(hidden, batch, steps, projected);
     let parts = &split.parts;
@@ -458,8 +469,8 @@ impl<K: GateMath> ForwardCtx<'_, K> {
             next[0] = h_next;
             for (s, states) in self.states.iter().enumerate() {
                 if s == 0 && self.projection.is_some() {
-                    // A projecting cell's gate math does not read `h` (its units are not
-                    // `h`'s): left empty, reading it would panic.
+                    // A projecting cell's gate math does not read `h`, whose values are not
+                    // its units' (`GateMath::PROJECTABLE`): left empty.
                     continue;
                 }
                 // SAFETY: the lane's units of its example's state before step `t` (written in

@@ -9,8 +9,8 @@
 //! start of the packed output: the outputs are the states, written in place. The width is
 //! `hidden`, except `h`'s with a projection (an LSTM's `proj_size`, `P`): the gate math then
 //! writes the unprojected `h` (`[steps * batch, hidden]`), and each step projects its rows
-//! into `h` with one multiply, which needs all of the hidden units (see [`super::split`]). So a step (or a
-//! chunk of steps) is a contiguous block of rows, the input projection of a chunk is one
+//! into `h` with one multiply, which needs all of the hidden units (see [`super::split`]).
+//! So a step (or a chunk of steps) is a contiguous block of rows, the input projection of a chunk is one
 //! multiply, and the weight gradients are one matmul each (two for `W_hh`: the initial state,
 //! then the others).
 //!
