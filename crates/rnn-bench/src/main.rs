@@ -23,12 +23,17 @@
 //! layer (forward, and forward+backward) made at once from `N` threads against the same calls
 //! made one after another.
 //!
+//! `rnn-bench --loss ROWS,CLASSES [--backend B]...` times the fused label-smoothed
+//! cross-entropy against the same loss composed of tensor operations (see `loss.rs`).
+//!
 //! `rnn-bench --forms [--backend B] [--shape B,S,I,H]` times the sequence forms of the cells
 //! that have several, at `S` and `8S` steps: the mLSTM chunkwise (chunks of 64), parallel (one
 //! chunk; at `S` only, its memory grows with `S²`) and recurrent (chunks of 1), and the
 //! minGRU's parallel scan against its step-by-step recurrence, and the sLSTM's fused kernel
 //! against its step-by-step recurrence (`xlstm_bench.py` times the `xlstm` package's sLSTM)
 //! (default shape 4,512,32,64: 512 and 4096 steps).
+
+mod loss;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -589,6 +594,7 @@ fn main() {
     let mut outlier = false;
     let mut concurrent = None;
     let mut forms = false;
+    let mut loss = None;
     let mut shape_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -605,6 +611,7 @@ fn main() {
                 shape_given = true;
             }
             "--forms" => forms = true,
+            "--loss" => loss = Some(value()),
             "--torch" => torch = Some(read_torch(&value())),
             "--memory" => memory = true,
             "--outlier" => outlier = true,
@@ -629,6 +636,10 @@ fn main() {
     }
     if backends.is_empty() {
         backends.push("ndarray".to_string());
+    }
+    if let Some(shape) = loss {
+        loss::loss_table(&backends, device, &shape, iters);
+        return;
     }
     if forms {
         let s = if shape_given {

@@ -56,6 +56,7 @@ mod error;
 // layer runs the step-by-step driver.
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(unused))]
 mod fused;
+mod loss;
 mod padding;
 #[cfg(feature = "pytorch")]
 pub mod pytorch;
@@ -75,6 +76,7 @@ pub use cell::{
 };
 pub use error::{RnnError, check_lengths};
 pub use fused::{KernelIsa, kernel_isa, kernel_threads, set_kernel_threads};
+pub use loss::weighted_cross_entropy;
 pub use padding::Lengths;
 pub use recurrent::Recurrent;
 pub use rnn::{

@@ -4,9 +4,8 @@
 //! plain form that panics with its message: a wrong `lengths` or an out-of-range target would
 //! otherwise give NaN or a silently wrong mean.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
-use rnn_core::{RnnError, check_lengths};
+use rnn_core::{RnnError, check_lengths, weighted_cross_entropy};
 
 use crate::mask::{fill_padded, padding_mask};
 
@@ -62,6 +61,9 @@ pub fn label_smoothed_cross_entropy(
 /// `targets: [batch, seq]`, returning an error that names the bad argument: `smoothing`
 /// outside `[0, 1]`, or any error of [`try_masked_cross_entropy`].
 ///
+/// Computed by [`rnn_core::weighted_cross_entropy`] over the `batch * seq` rows (each valid
+/// step weighing `1 / count`, a padded one 0): one fused operation on ndarray and flex.
+///
 /// Reads `targets` back from the device once (a `[batch, seq]` transfer) to check the
 /// class indices.
 pub fn try_label_smoothed_cross_entropy(
@@ -88,30 +90,25 @@ pub fn try_label_smoothed_cross_entropy(
     if let Some(lengths) = lengths {
         check_lengths("lengths", lengths, batch, seq)?;
     }
-    check_classes(&targets, lengths, classes)?;
+    let targets = checked_classes(&targets, lengths, classes)?;
 
-    let device = logits.device();
-    let pad = lengths.map(|lengths| padding_mask(lengths, seq, &device));
+    // Each valid step weighs 1 / count (the mean), a padded one 0 (its target any class).
     let count = lengths.map_or(batch * seq, |l| l.iter().sum::<usize>());
-    let targets = match &pad {
-        Some(pad) => targets.mask_fill(pad.clone(), 0),
-        None => targets,
-    };
-    let log_probs = log_softmax(logits, 2);
-    let picked = log_probs
-        .clone()
-        .gather(2, targets.unsqueeze_dim(2))
-        .squeeze_dim::<2>(2);
-    let per_step = if smoothing > 0.0 {
-        picked * (1.0 - smoothing) + log_probs.mean_dim(2).squeeze_dim::<2>(2) * smoothing
-    } else {
-        picked
-    };
-    let per_step = match pad {
-        Some(pad) => per_step.mask_fill(pad, 0.0),
-        None => per_step,
-    };
-    Ok(per_step.sum().neg() / count as f64)
+    let valid = |i: usize| lengths.is_none_or(|l| i % seq < l[i / seq]);
+    let weights: Vec<f32> = (0..batch * seq)
+        .map(|i| if valid(i) { 1.0 / count as f32 } else { 0.0 })
+        .collect();
+    let targets: Vec<usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| if valid(i) { t as usize } else { 0 })
+        .collect();
+    weighted_cross_entropy(
+        logits.reshape([batch * seq, classes]),
+        &targets,
+        &weights,
+        smoothing,
+    )
 }
 
 /// Mean squared error of `predictions` against `targets` (`[batch, seq, features]`) over the
@@ -194,19 +191,20 @@ fn check_same_shape<const D: usize>(
     Ok(())
 }
 
-/// Checks every target at a valid step of `targets: [batch, seq]` (`t < lengths[b]`; all
-/// when `None`) is a class index in `0..classes`; padded steps may hold anything (a padding
-/// id, PyTorch's `-100`). `gather` would read past the row or fail on the device instead.
+/// The values of `targets: [batch, seq]` (row-major), once every target at a valid step
+/// (`t < lengths[b]`; all when `None`) is checked to be a class index in `0..classes`;
+/// padded steps may hold anything (a padding id, PyTorch's `-100`). `gather` would read past
+/// the row or fail on the device instead.
 ///
 /// Reads `targets` back from the device (one `[batch, seq]` transfer).
-fn check_classes(
+fn checked_classes(
     targets: &Tensor<2, Int>,
     lengths: Option<&[usize]>,
     classes: usize,
-) -> Result<(), RnnError> {
+) -> Result<Vec<i64>, RnnError> {
     let seq = targets.dims()[1];
-    let data = targets.clone().into_data();
-    let bad = data.iter::<i64>().enumerate().find(|&(i, class)| {
+    let values: Vec<i64> = targets.clone().into_data().iter::<i64>().collect();
+    let bad = values.iter().enumerate().find(|&(i, &class)| {
         let (b, t) = (i / seq, i % seq);
         let valid = lengths.is_none_or(|lengths| t < lengths[b]);
         valid && (class < 0 || class as u64 >= classes as u64)
@@ -217,6 +215,6 @@ fn check_classes(
             format!("a class index in 0..{classes} (the logits' last dimension)"),
             class.to_string(),
         )),
-        None => Ok(()),
+        None => Ok(values),
     }
 }

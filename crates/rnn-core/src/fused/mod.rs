@@ -7,12 +7,17 @@
 //! input is an `f32` tensor on one of those backends; everywhere else it runs the cell step by
 //! step with Burn's tensor operations. Both compute the same thing (the PyTorch parity tests
 //! run on both paths).
+//!
+//! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
+//! [`weighted_cross_entropy`](crate::weighted_cross_entropy).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 // burn-ndarray is deprecated upstream in favour of flex, but still supported.
 #[allow(deprecated)]
 mod backend;
+#[allow(deprecated)]
+pub(crate) mod cross_entropy;
 pub(crate) mod gate_math;
 mod host;
 mod isa;
@@ -79,10 +84,13 @@ impl Kernel {
 
 /// Whether the fused kernels can run on `x`'s device and dtype.
 fn supports(x: &Tensor<3>) -> bool {
-    if x.dtype() != DType::F32 {
-        return false;
-    }
-    match x.device().without_autodiff().as_dispatch() {
+    x.dtype() == DType::F32 && on_cpu_backend(&x.device())
+}
+
+/// Whether `device` is one of the CPU backends that the fused kernels run on (with or without
+/// autodiff).
+fn on_cpu_backend(device: &burn::tensor::Device) -> bool {
+    match device.clone().without_autodiff().as_dispatch() {
         #[cfg(feature = "ndarray")]
         DispatchDevice::NdArray(_) => true,
         #[cfg(feature = "flex")]

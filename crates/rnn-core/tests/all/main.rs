@@ -5,6 +5,7 @@ mod any_state;
 mod backend;
 mod bad_parameters;
 mod concurrency;
+mod cross_entropy;
 mod custom_cell;
 mod errors;
 mod finite_differences;

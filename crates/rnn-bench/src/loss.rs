@@ -1,0 +1,83 @@
+//! `rnn-bench --loss ROWS,CLASSES`: forward + backward of rnn-core's `weighted_cross_entropy`
+//! (the fused CPU kernel on ndarray and flex) against the same label-smoothed cross-entropy
+//! composed of Burn's tensor operations, on logits `[ROWS, CLASSES]` (a translation model's
+//! output layer over a batch: 64 sentences × 25 steps, 1,577 subwords), runs alternated.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use rnn_core::weighted_cross_entropy;
+
+/// The label smoothing of the translation example.
+const SMOOTHING: f64 = 0.1;
+
+/// The loss composed of tensor operations, as before the kernel.
+fn composed(logits: Tensor<2>, targets: &[usize], weights: &[f32]) -> Tensor<1> {
+    let [rows, _] = logits.dims();
+    let device = logits.device();
+    let log_probs = log_softmax(logits, 1);
+    let t: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let t = Tensor::<2, Int>::from_data(TensorData::new(t, [rows, 1]), &device);
+    let picked = log_probs.clone().gather(1, t).squeeze_dim::<1>(1);
+    let mean = log_probs.mean_dim(1).squeeze_dim::<1>(1);
+    let w = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
+    ((picked * (1.0 - SMOOTHING) + mean * SMOOTHING) * w)
+        .sum()
+        .neg()
+}
+
+/// Median time of `iters` forward + backward passes of each loss on `device` (autodiff added),
+/// the two alternated: `(fused, composed)`.
+fn time(device: &Device, rows: usize, classes: usize, iters: usize) -> (Duration, Duration) {
+    let device = device.clone().autodiff();
+    let targets: Vec<usize> = (0..rows).map(|r| (r * 7919) % classes).collect();
+    let weights: Vec<f32> = (0..rows)
+        .map(|r| if r % 5 == 4 { 0.0 } else { 1.0 })
+        .collect();
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..iters {
+        for (fused, times) in [true, false].into_iter().zip(times.iter_mut()) {
+            let logits =
+                Tensor::<2>::random([rows, classes], Distribution::Default, &device).require_grad();
+            let start = Instant::now();
+            let loss = if fused {
+                weighted_cross_entropy(logits.clone(), &targets, &weights, SMOOTHING)
+                    .expect("valid arguments")
+            } else {
+                composed(logits.clone(), &targets, &weights)
+            };
+            let grads = loss.backward();
+            let grad = logits.grad(&grads).expect("a gradient");
+            let _ = grad.sum().into_scalar::<f32>();
+            times.push(start.elapsed());
+        }
+    }
+    let [mut fused, mut composed] = times;
+    fused.sort();
+    composed.sort();
+    (fused[iters / 2], composed[iters / 2])
+}
+
+/// Prints the table for each backend.
+pub fn loss_table(backends: &[String], device: impl Fn(&str) -> Device, shape: &str, iters: usize) {
+    let (rows, classes) = shape
+        .split_once(',')
+        .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+        .unwrap_or_else(|| panic!("--loss: expected ROWS,CLASSES, got {shape}"));
+    println!(
+        "label-smoothed cross-entropy (ε = {SMOOTHING}) of [{rows}, {classes}] logits, forward + backward; median of {iters} runs\n"
+    );
+    println!("| backend | fused (ms) | composed of tensor ops (ms) | speed-up |");
+    println!("|---|---|---|---|");
+    for backend in backends {
+        let (fused, composed) = time(&device(backend), rows, classes, iters);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "| {backend} | {:.2} | {:.2} | {:.2}× |",
+            ms(fused),
+            ms(composed),
+            ms(composed) / ms(fused)
+        );
+    }
+}

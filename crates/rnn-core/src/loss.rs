@@ -1,0 +1,72 @@
+//! The weighted, label-smoothed cross-entropy of rows of logits: the computation under
+//! rnn-tasks' sequence losses, fused into one operation on the CPU backends.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::RnnError;
+use crate::fused::cross_entropy::{Rows, cross_entropy};
+
+/// `Σ_r weights[r] · ℓ_r` over the rows of `logits: [rows, classes]`, where row `r`'s loss
+/// against class `targets[r]` with label smoothing ε (`smoothing`, in `[0, 1]`) is
+/// `ℓ_r = -(1 - ε) log p_r[targets[r]] - ε · mean_c log p_r[c]` (`p_r` the softmax of the
+/// row): PyTorch's `cross_entropy(..., label_smoothing=ε)` per row. Returns `[1]`.
+///
+/// On ndarray and flex (`f32`, with or without autodiff) this is one operation (a fused CPU
+/// kernel, with one graph node and a hand-written backward pass); elsewhere Burn's tensor
+/// operations compute the same. A row of weight 0 contributes nothing, its gradient included
+/// (padding).
+///
+/// Errors name the argument: `targets` or `weights` not one per row, a target outside
+/// `0..classes`, `smoothing` outside `[0, 1]`.
+pub fn weighted_cross_entropy(
+    logits: Tensor<2>,
+    targets: &[usize],
+    weights: &[f32],
+    smoothing: f64,
+) -> Result<Tensor<1>, RnnError> {
+    let [rows, classes] = logits.dims();
+    if !(0.0..=1.0).contains(&smoothing) {
+        return Err(RnnError::new(
+            "smoothing",
+            "a value in [0, 1]",
+            smoothing.to_string(),
+        ));
+    }
+    for (name, len) in [("targets", targets.len()), ("weights", weights.len())] {
+        if len != rows {
+            return Err(RnnError::new(
+                name,
+                format!("one per row of the logits ({rows})"),
+                len.to_string(),
+            ));
+        }
+    }
+    if let Some((r, &t)) = targets.iter().enumerate().find(|&(_, &t)| t >= classes) {
+        return Err(RnnError::new(
+            format!("targets[{r}]"),
+            format!("a class index in 0..{classes} (the logits' last dimension)"),
+            t.to_string(),
+        ));
+    }
+    let spec = Rows {
+        targets: targets.into(),
+        weights: weights.into(),
+        smoothing: smoothing as f32,
+    };
+    if let Some(loss) = cross_entropy(&logits, &spec) {
+        return Ok(loss);
+    }
+    let device = logits.device();
+    let log_probs = log_softmax(logits, 1);
+    let targets: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [rows, 1]), &device);
+    let picked = log_probs.clone().gather(1, targets).squeeze_dim::<1>(1);
+    let per_row = if smoothing > 0.0 {
+        picked * (1.0 - smoothing) + log_probs.mean_dim(1).squeeze_dim::<1>(1) * smoothing
+    } else {
+        picked
+    };
+    let weights = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
+    Ok((per_row * weights).sum().neg())
+}

@@ -1,0 +1,116 @@
+//! `weighted_cross_entropy`: on ndarray and flex the fused CPU kernel, against the same loss
+//! composed here of Burn's tensor operations (value and gradient of the logits, with and
+//! without autodiff, label smoothing, padding rows of weight 0, enough rows to be shared
+//! between threads); NaN propagates; bad arguments are errors naming them.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rnn_core::weighted_cross_entropy;
+use rstest::rstest;
+
+use crate::backend::{autodiff_device, device};
+use crate::fused::assert_close;
+use crate::util::{Rng, values};
+
+/// `Σ_r w_r ℓ_r` of the rows of `logits`, composed of tensor operations.
+fn reference(logits: Tensor<2>, targets: &[usize], weights: &[f32], eps: f64) -> Tensor<1> {
+    let [rows, _] = logits.dims();
+    let device = logits.device();
+    let log_probs = log_softmax(logits, 1);
+    let t: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let t = Tensor::<2, Int>::from_data(TensorData::new(t, [rows, 1]), &device);
+    let picked = log_probs.clone().gather(1, t).squeeze_dim::<1>(1);
+    let mean = log_probs.mean_dim(1).squeeze_dim::<1>(1);
+    let w = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
+    ((picked * (1.0 - eps) + mean * eps) * w).sum().neg()
+}
+
+/// Rows of logits scaled by up to 8 (so that the softmax is far from uniform), targets, and
+/// weights with every seventh row 0 (padding).
+fn case(rows: usize, classes: usize, device: &Device) -> (Tensor<2>, Vec<usize>, Vec<f32>) {
+    let mut rng = Rng::new(5);
+    let logits = rng.tensor([rows, classes], device) * 8.0;
+    let targets = (0..rows).map(|_| rng.range(0, classes - 1)).collect();
+    let weights = (0..rows)
+        .map(|r| {
+            if r % 7 == 3 {
+                0.0
+            } else {
+                0.5 + rng.float().abs()
+            }
+        })
+        .collect();
+    (logits, targets, weights)
+}
+
+#[rstest]
+fn matches_the_tensor_operations(
+    #[values((5, 3), (37, 133), (300, 1577))] (rows, classes): (usize, usize),
+    #[values(0.0, 0.1, 1.0)] eps: f64,
+) {
+    let on_kernel_backend = ["ndarray", "flex"].contains(&crate::backend::name().as_str());
+    // Without autodiff: the value.
+    let (logits, targets, weights) = case(rows, classes, &device());
+    let fused = weighted_cross_entropy(logits.clone(), &targets, &weights, eps).unwrap();
+    let expected = reference(logits, &targets, &weights, eps);
+    assert_close("loss", &values(&fused), &values(&expected));
+    // With autodiff: the value and the logits' gradient.
+    let run = |fused: bool| {
+        let (logits, targets, weights) = case(rows, classes, &autodiff_device());
+        let logits = logits.require_grad();
+        let loss = if fused {
+            weighted_cross_entropy(logits.clone(), &targets, &weights, eps).unwrap()
+        } else {
+            reference(logits.clone(), &targets, &weights, eps)
+        };
+        let grads = loss.backward();
+        (values(&loss), values(&logits.grad(&grads).unwrap()))
+    };
+    let ((loss, grad), (expected_loss, expected_grad)) = (run(true), run(false));
+    assert_close("loss under autodiff", &loss, &expected_loss);
+    assert_close("gradient", &grad, &expected_grad);
+    // A padding row's gradient is zero.
+    let zero_row = &grad[3 * classes..4 * classes];
+    assert!(zero_row.iter().all(|&g| g == 0.0), "{zero_row:?}");
+    if on_kernel_backend {
+        assert_ne!(
+            grad, expected_grad,
+            "the same bits as the tensor operations: the kernel did not run"
+        );
+    }
+}
+
+#[test]
+fn nan_propagates() {
+    for device in [device(), autodiff_device()] {
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.5f32, f32::NAN, 1.0, 0.0, 1.0, 2.0], [2, 3]),
+            &device,
+        );
+        let loss = weighted_cross_entropy(logits, &[0, 2], &[1.0, 1.0], 0.1).unwrap();
+        assert!(values(&loss)[0].is_nan(), "{:?}", values(&loss));
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors_naming_them() {
+    let device = device();
+    let logits = || Tensor::<2>::zeros([2, 3], &device);
+    let error = |r: Result<Tensor<1>, rnn_core::RnnError>| r.unwrap_err().to_string();
+    assert_eq!(
+        error(weighted_cross_entropy(logits(), &[0], &[1.0, 1.0], 0.0)),
+        "targets: expected one per row of the logits (2), got 1"
+    );
+    assert_eq!(
+        error(weighted_cross_entropy(logits(), &[0, 1], &[1.0], 0.0)),
+        "weights: expected one per row of the logits (2), got 1"
+    );
+    assert_eq!(
+        error(weighted_cross_entropy(logits(), &[0, 3], &[1.0, 1.0], 0.0)),
+        "targets[1]: expected a class index in 0..3 (the logits' last dimension), got 3"
+    );
+    assert_eq!(
+        error(weighted_cross_entropy(logits(), &[0, 1], &[1.0, 1.0], 1.5)),
+        "smoothing: expected a value in [0, 1], got 1.5"
+    );
+}
