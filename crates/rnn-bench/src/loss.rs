@@ -5,27 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use rnn_core::weighted_cross_entropy;
+use burn::tensor::{Device, Distribution, Tensor};
+use rnn_core::{cross_entropy_in_tensor_ops, weighted_cross_entropy};
 
 /// The label smoothing of the translation example.
 const SMOOTHING: f64 = 0.1;
-
-/// The loss composed of tensor operations, as before the kernel.
-fn composed(logits: Tensor<2>, targets: &[usize], weights: &[f32]) -> Tensor<1> {
-    let [rows, _] = logits.dims();
-    let device = logits.device();
-    let log_probs = log_softmax(logits, 1);
-    let t: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
-    let t = Tensor::<2, Int>::from_data(TensorData::new(t, [rows, 1]), &device);
-    let picked = log_probs.clone().gather(1, t).squeeze_dim::<1>(1);
-    let mean = log_probs.mean_dim(1).squeeze_dim::<1>(1);
-    let w = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
-    ((picked * (1.0 - SMOOTHING) + mean * SMOOTHING) * w)
-        .sum()
-        .neg()
-}
 
 /// Median time of `iters` forward + backward passes of each loss on `device` (autodiff added),
 /// the two alternated: `(fused, composed)`.
@@ -45,7 +29,7 @@ fn time(device: &Device, rows: usize, classes: usize, iters: usize) -> (Duration
                 weighted_cross_entropy(logits.clone(), &targets, &weights, SMOOTHING)
                     .expect("valid arguments")
             } else {
-                composed(logits.clone(), &targets, &weights)
+                cross_entropy_in_tensor_ops(logits.clone(), &targets, &weights, SMOOTHING)
             };
             let grads = loss.backward();
             let grad = logits.grad(&grads).expect("a gradient");

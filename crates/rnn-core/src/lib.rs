@@ -76,7 +76,7 @@ pub use cell::{
 };
 pub use error::{RnnError, check_lengths};
 pub use fused::{KernelIsa, kernel_isa, kernel_threads, set_kernel_threads};
-pub use loss::weighted_cross_entropy;
+pub use loss::{cross_entropy_in_tensor_ops, weighted_cross_entropy};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;
 pub use rnn::{

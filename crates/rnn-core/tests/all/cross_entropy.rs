@@ -1,29 +1,16 @@
 //! `weighted_cross_entropy`: on ndarray and flex the fused CPU kernel, against the same loss
-//! composed here of Burn's tensor operations (value and gradient of the logits, with and
-//! without autodiff, label smoothing, padding rows of weight 0, enough rows to be shared
-//! between threads); NaN propagates; bad arguments are errors naming them.
+//! composed of Burn's tensor operations, `cross_entropy_in_tensor_ops` (which rnn-tasks' loss
+//! tests check against PyTorch on wgpu, where no kernel runs): the value and the logits'
+//! gradient, with and without autodiff, label smoothing, padding rows of weight 0, enough rows
+//! to be shared between threads. NaN propagates; bad arguments are errors naming them.
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use rnn_core::weighted_cross_entropy;
+use burn::tensor::{Device, Tensor, TensorData};
+use rnn_core::{cross_entropy_in_tensor_ops as reference, weighted_cross_entropy};
 use rstest::rstest;
 
 use crate::backend::{autodiff_device, device};
 use crate::fused::assert_close;
 use crate::util::{Rng, values};
-
-/// `Σ_r w_r ℓ_r` of the rows of `logits`, composed of tensor operations.
-fn reference(logits: Tensor<2>, targets: &[usize], weights: &[f32], eps: f64) -> Tensor<1> {
-    let [rows, _] = logits.dims();
-    let device = logits.device();
-    let log_probs = log_softmax(logits, 1);
-    let t: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
-    let t = Tensor::<2, Int>::from_data(TensorData::new(t, [rows, 1]), &device);
-    let picked = log_probs.clone().gather(1, t).squeeze_dim::<1>(1);
-    let mean = log_probs.mean_dim(1).squeeze_dim::<1>(1);
-    let w = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
-    ((picked * (1.0 - eps) + mean * eps) * w).sum().neg()
-}
 
 /// Rows of logits scaled by up to 8 (so that the softmax is far from uniform), targets, and
 /// weights with every seventh row 0 (padding).
