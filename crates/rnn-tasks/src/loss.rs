@@ -72,13 +72,7 @@ pub fn try_label_smoothed_cross_entropy(
     lengths: Option<&[usize]>,
     smoothing: f64,
 ) -> Result<Tensor<1>, RnnError> {
-    if !(0.0..=1.0).contains(&smoothing) {
-        return Err(RnnError::new(
-            "smoothing",
-            "a value in [0, 1]",
-            smoothing.to_string(),
-        ));
-    }
+    // `smoothing` is checked by `weighted_cross_entropy`, with the same message.
     let [batch, seq, classes] = logits.dims();
     check_no_empty_dimension("logits", logits.dims(), "[batch, seq, classes]")?;
     check_same_shape(

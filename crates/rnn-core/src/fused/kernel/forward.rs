@@ -68,8 +68,13 @@ pub(super) fn forward<K: GateMath>(
         .map(|r| inputs.b_hh[r])
         .collect();
     let keep = keep_mask(lengths, steps, batch);
-    // `W_hr`'s rows as one part's, in their own order.
-    let (whole, identity) = (0..proj, (0..proj).collect::<Vec<_>>());
+    // `W_hr`'s rows as one part's, in their own order (made only for a projection).
+    let whole = 0..proj;
+    let identity: Vec<usize> = if projected {
+        whole.clone().collect()
+    } else {
+        Vec::new()
+    };
 
     // The gates (and what the cell saves) of every step when the backward pass needs them;
     // otherwise each lane keeps those of the current chunk of steps in its scratch.
