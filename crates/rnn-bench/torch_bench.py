@@ -4,9 +4,9 @@
 Usage: PYTHON torch_bench.py --shape B,S,I,H --iters N [--threads T] [--device cpu|cuda] [--json PATH]
 LSTMP is nn.LSTM with proj_size = H // 2 (rnn-bench's `--cell LSTMP`).
 Prints a Markdown table: forward (no_grad) and forward + backward (loss = output sum, with
-the input's gradient), median of N runs, in ms; with --json also writes them to PATH
-({"version": ..., "LSTM": {"fwd": ms, "train": ms, "ort_fwd": ms}, ...}) for rnn-bench's
-ratio columns. Run it with a current PyPI PyTorch (see ../shared/tools/setup_torch.sh);
+the input's gradient), median of N runs, in ms, and one decoder step (the layer on a
+length-1 sequence) in µs; with --json also writes them to PATH ({"version": ..., "LSTM":
+{"fwd": ms, "train": ms, "step_us": µs, "ort_fwd": ms}, ...}) for rnn-bench's ratio columns. Run it with a current PyPI PyTorch (see ../shared/tools/setup_torch.sh);
 Debian's python3-torch links the reference BLAS and is only good for parity fixtures.
 
 On the CPU, when the onnx and onnxruntime packages are installed, each layer is also exported
@@ -85,8 +85,8 @@ def main():
         print(f"ONNX Runtime {onnxruntime.__version__} (CPU, {args.threads} intra-op threads)\n")
     elif device.type == "cpu":
         print("ONNX Runtime comparison skipped: pip install onnx onnxruntime into this Python.\n")
-    print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) | ONNX Runtime fwd (ms) |")
-    print("|---|---|---|---|")
+    print("| cell | PyTorch fwd (ms) | PyTorch fwd+bwd (ms) | ONNX Runtime fwd (ms) | step (µs) |")
+    print("|---|---|---|---|---|")
     cells = [("LSTM", torch.nn.LSTM, {}), ("GRU", torch.nn.GRU, {}), ("Elman", torch.nn.RNN, {}),
              ("LSTMP", torch.nn.LSTM, {"proj_size": hidden // 2})]
     for name, cls, extra in cells:
@@ -102,13 +102,24 @@ def main():
             layer(xg)[0].sum().backward()
             xg.grad.sum().item()
 
+        x1 = torch.randn(batch, 1, inp, device=device)
+
+        def steps():
+            # 64 decoder steps, as rnn-bench's single-step timing: the layer on a
+            # length-1 sequence (cuDNN's kernel on a GPU).
+            with torch.no_grad():
+                total = layer(x1)[0]
+                for _ in range(63):
+                    total = total + layer(x1)[0]
+                total.sum().item()
+
         fwd, both = median_ms(forward, args.iters), median_ms(train, args.iters)
-        results[name] = {"fwd": fwd, "train": both}
+        results[name] = {"fwd": fwd, "train": both, "step_us": median_ms(steps, args.iters) * 1e3 / 64}
         ort = "—"
         if use_ort and not extra:
             results[name]["ort_fwd"] = median_ms(ort_forward(layer, x, args.threads), args.iters)
             ort = f"{results[name]['ort_fwd']:.2f}"
-        print(f"| {name} | {fwd:.2f} | {both:.2f} | {ort} |")
+        print(f"| {name} | {fwd:.2f} | {both:.2f} | {ort} | {results[name]['step_us']:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f)

@@ -40,9 +40,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
 use rnn_core::cell::Stepwise;
-use rnn_core::{
-    Cell, CellKind, CellState, Elman, Gru, Lstm, MinGruCell, MlstmCell, Rnn, RnnConfig, SlstmCell,
-};
+use rnn_core::{Cell, CellKind, CellState, MinGruCell, MlstmCell, Rnn, RnnConfig, SlstmCell};
 
 /// One benchmarked layer: runs a forward pass and returns the output `[batch, seq, hidden]`
 /// (`hidden / 2` for ours with `--cell LSTMP`).
@@ -66,35 +64,50 @@ fn device(name: &str) -> Device {
     }
 }
 
-/// Our layer and burn-nn's for `cell`, both on `device`.
+/// Our layer and burn-nn's for `cell`, both on `device`. With the suffix `-steps` (`LSTM-steps`,
+/// ...) ours runs step by step in Burn's tensor operations ([`Stepwise`]) where it would run its
+/// fused kernel: the driver that the kernels replaced, to compare with on the same backend.
 fn layers(cell: &str, s: Shape, device: &Device) -> (Layer, Layer) {
-    let ours = RnnConfig::new(s.input, s.hidden);
-    match cell {
+    fn ours<C: Cell + 'static>(config: RnnConfig, device: &Device) -> Layer {
+        let rnn: Rnn<C> = config.init(device);
+        Box::new(move |x| rnn.forward(x, None, None).output)
+    }
+    let (name, stepwise) = match cell.strip_suffix("-steps") {
+        Some(name) => (name, true),
+        None => (cell, false),
+    };
+    let config = RnnConfig::new(s.input, s.hidden).with_proj_size(proj_size(name, s));
+    match name {
         "LSTM" | "LSTMP" => {
-            let a: Lstm = ours.with_proj_size(proj_size(cell, s)).init(device);
             let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
-            (
-                Box::new(move |x| a.forward(x, None, None).output),
-                Box::new(move |x| b.forward(x, None).0),
-            )
+            let a = if stepwise {
+                ours::<Stepwise<rnn_core::LstmCell>>(config, device)
+            } else {
+                ours::<rnn_core::LstmCell>(config, device)
+            };
+            (a, Box::new(move |x| b.forward(x, None).0))
         }
         "GRU" => {
-            let a: Gru = ours.init(device);
             let b = burn::nn::GruConfig::new(s.input, s.hidden, true).init(device);
-            (
-                Box::new(move |x| a.forward(x, None, None).output),
-                Box::new(move |x| b.forward(x, None)),
-            )
+            let a = if stepwise {
+                ours::<Stepwise<rnn_core::GruCell>>(config, device)
+            } else {
+                ours::<rnn_core::GruCell>(config, device)
+            };
+            (a, Box::new(move |x| b.forward(x, None)))
         }
         "Elman" => {
-            let a: Elman = ours.init(device);
             let b = burn::nn::RnnConfig::new(s.input, s.hidden, true).init(device);
-            (
-                Box::new(move |x| a.forward(x, None, None).output),
-                Box::new(move |x| b.forward(x, None).0),
-            )
+            let a = if stepwise {
+                ours::<Stepwise<rnn_core::ElmanCell>>(config, device)
+            } else {
+                ours::<rnn_core::ElmanCell>(config, device)
+            };
+            (a, Box::new(move |x| b.forward(x, None).0))
         }
-        other => panic!("--cell: expected LSTM, GRU, Elman or LSTMP, got {other}"),
+        other => panic!(
+            "--cell: expected LSTM, GRU, Elman or LSTMP, with or without -steps, got {other}"
+        ),
     }
 }
 
@@ -103,35 +116,62 @@ fn proj_size(cell: &str, s: Shape) -> usize {
     if cell == "LSTMP" { s.hidden / 2 } else { 0 }
 }
 
+/// `Cell::step` of `rnn`'s cell from a zero state, or where `stepwise` of its step in Burn's
+/// tensor operations ([`Stepwise`]).
+fn step_of<C: Cell + 'static>(rnn: Rnn<C>, s: Shape, device: &Device, stepwise: bool) -> Step {
+    let cell = rnn.cells()[0].clone();
+    let state = cell.zero_state(s.batch, device);
+    if stepwise {
+        let cell = Stepwise::new(cell);
+        Box::new(move |x| cell.step(x, state.clone()).output())
+    } else {
+        Box::new(move |x| cell.step(x, state.clone()).output())
+    }
+}
+
 /// One decoder step `x: [batch, input]` → `h: [batch, hidden]`: ours through `Cell::step`
 /// (what decoders call) from a zero state, burn-nn's layer on a length-1 sequence.
 fn step_layers(cell: &str, s: Shape, device: &Device) -> (Step, Step) {
-    fn ours<C: Cell + 'static>(rnn: Rnn<C>, s: Shape, device: &Device) -> Step {
-        let cell = rnn.cells()[0].clone();
-        let state = cell.zero_state(s.batch, device);
-        Box::new(move |x| cell.step(x, state.clone()).output())
-    }
+    let (cell, stepwise) = match cell.strip_suffix("-steps") {
+        Some(name) => (name, true),
+        None => (cell, false),
+    };
     let config = RnnConfig::new(s.input, s.hidden);
     match cell {
         "LSTM" | "LSTMP" => {
             let b = burn::nn::LstmConfig::new(s.input, s.hidden, true).init(device);
             let config = config.with_proj_size(proj_size(cell, s));
             (
-                ours(config.init::<rnn_core::LstmCell>(device), s, device),
+                step_of(
+                    config.init::<rnn_core::LstmCell>(device),
+                    s,
+                    device,
+                    stepwise,
+                ),
                 Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
             )
         }
         "GRU" => {
             let b = burn::nn::GruConfig::new(s.input, s.hidden, true).init(device);
             (
-                ours(config.init::<rnn_core::GruCell>(device), s, device),
+                step_of(
+                    config.init::<rnn_core::GruCell>(device),
+                    s,
+                    device,
+                    stepwise,
+                ),
                 Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).squeeze_dim(1)),
             )
         }
         "Elman" => {
             let b = burn::nn::RnnConfig::new(s.input, s.hidden, true).init(device);
             (
-                ours(config.init::<rnn_core::ElmanCell>(device), s, device),
+                step_of(
+                    config.init::<rnn_core::ElmanCell>(device),
+                    s,
+                    device,
+                    stepwise,
+                ),
                 Box::new(move |x| b.forward(x.unsqueeze_dim(1), None).0.squeeze_dim(1)),
             )
         }
@@ -219,10 +259,18 @@ struct TorchTime {
     train: f64,
     /// ONNX Runtime's forward, when the script timed it.
     ort_fwd: Option<f64>,
+    /// One decoder step (µs), when the script timed it.
+    step_us: Option<f64>,
 }
 
 /// [`TorchTime`] per cell.
 type TorchTimes = HashMap<String, TorchTime>;
+
+/// PyTorch's times for `cell` (a `-steps` variant is compared with the same layer's).
+fn torch_times(torch: &Option<TorchTimes>, cell: &str) -> Option<TorchTime> {
+    let name = cell.strip_suffix("-steps").unwrap_or(cell);
+    torch.as_ref().and_then(|t| t.get(name).copied())
+}
 
 fn read_torch(path: &str) -> TorchTimes {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("--torch {path}: {e}"));
@@ -239,6 +287,7 @@ fn read_torch(path: &str) -> TorchTimes {
                 fwd: time(c, "fwd"),
                 train: time(c, "train"),
                 ort_fwd: c["ort_fwd"].as_f64(),
+                step_us: c["step_us"].as_f64(),
             };
             (cell.clone(), t)
         })
@@ -684,7 +733,7 @@ fn main() {
         for cell in cells.iter().map(String::as_str) {
             let ((ours_fwd, nn_fwd), (ours_train, nn_train)) =
                 time_pair(|d| layers(cell, s, d), s, &device, iters);
-            let times = torch.as_ref().and_then(|t| t.get(cell).copied());
+            let times = torch_times(&torch, cell);
             let vs_torch = |ours: Duration, torch: Option<f64>| match torch {
                 Some(t) => (format!("{t:.2}"), format!("{:.2}×", ms(ours) / t)),
                 None => ("—".to_string(), "—".to_string()),
@@ -707,15 +756,21 @@ fn main() {
         "\nSingle decoder step, batch {}: ours `Cell::step`, burn-nn's layer on a length-1 sequence; forward only\n",
         s.batch
     );
-    println!("| backend | cell | ours step (µs) | burn-nn step (µs) | speed-up |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| backend | cell | ours step (µs) | burn-nn step (µs) | speed-up | PyTorch step (µs) | × PyTorch |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for backend in &backends {
         let device = device(backend);
         for cell in cells.iter().map(String::as_str) {
             let (ours, nn) = time_step(cell, s, &device, iters);
             let us = |d: Duration| d.as_secs_f64() * 1e6;
+            let (torch_step, ratio) = match torch_times(&torch, cell).and_then(|t| t.step_us) {
+                Some(t) => (format!("{t:.1}"), format!("{:.2}×", us(ours) / t)),
+                None => ("—".to_string(), "—".to_string()),
+            };
             println!(
-                "| {backend} | {cell} | {:.1} | {:.1} | {:.2}× |",
+                "| {backend} | {cell} | {:.1} | {:.1} | {:.2}× | {torch_step} | {ratio} |",
                 us(ours),
                 us(nn),
                 us(nn) / us(ours)

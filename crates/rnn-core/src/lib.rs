@@ -75,7 +75,9 @@ pub use cell::{
     MlstmState, Nonlinearity, SlstmCell, SlstmState,
 };
 pub use error::{RnnError, check_lengths};
-pub use fused::{KernelIsa, kernel_isa, kernel_threads, set_kernel_threads};
+pub use fused::{
+    KernelIsa, kernel_isa, kernel_runs_on_this_thread, kernel_threads, set_kernel_threads,
+};
 pub use loss::{cross_entropy_in_tensor_ops, weighted_cross_entropy};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;

@@ -2,9 +2,9 @@
 //! minLSTM) and of xLSTM's sLSTM and mLSTM, with a shared trait the sequence driver
 //! ([`Recurrent`](crate::Recurrent)) runs over time.
 
-mod elman;
-mod gru;
-mod lstm;
+pub(crate) mod elman;
+pub(crate) mod gru;
+pub(crate) mod lstm;
 mod min;
 pub(crate) mod mlstm;
 pub(crate) mod slstm;

@@ -1,6 +1,6 @@
 //! The fused recurrence as a Burn backend extension: implemented on the CPU backends by the
-//! host kernel, and on their autodiff wrappers as one graph node with a hand-written backward
-//! through time.
+//! host kernel, on the CubeCL backend (wgpu) by the kernels of [`super::cube`], and on their
+//! autodiff wrappers as one graph node with a hand-written backward through time.
 
 use std::sync::Arc;
 
@@ -12,7 +12,6 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{Slice, TensorData};
@@ -30,7 +29,12 @@ pub(crate) struct Spec {
 }
 
 /// One layer and direction of a recurrent network over a whole sequence.
-#[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
+#[backend_extension(
+    NdArray: cfg(feature = "ndarray"),
+    Flex: cfg(feature = "flex"),
+    Cube: cfg(feature = "wgpu"),
+    Autodiff
+)]
 pub(crate) trait FusedRecurrence: Backend {
     /// `x: [seq, batch, input]` (time-major), weights and biases in PyTorch's layout
     /// (`[G * H, input]`, `[G * H, P]`, `[G * H]`), the projection of `h` `[P, H]` (`[0, H]`
@@ -52,7 +56,25 @@ pub(crate) trait FusedRecurrence: Backend {
 }
 
 /// The seven tensor inputs, in the trait's order.
-type Primitives<B> = [FloatTensor<B>; 7];
+pub(crate) type Primitives<B> = [FloatTensor<B>; 7];
+
+/// What the autodiff wrapper needs of a backend's fused recurrence: a forward pass that keeps
+/// what the backward pass reads, and that backward pass.
+pub(crate) trait Differentiable: Backend {
+    /// What the forward pass keeps.
+    type Saved: Clone + Send + Sync + std::fmt::Debug + 'static;
+
+    /// The packed output (the outputs `[seq, batch, P]`, then the final state flattened, as
+    /// one `[len]` tensor), its dimensions, and when `save` what the backward pass needs.
+    fn forward_saving(
+        tensors: Primitives<Self>,
+        spec: &Spec,
+        save: bool,
+    ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>);
+
+    /// The gradients of the seven inputs, from `grad`, the packed output's.
+    fn backward(saved: Self::Saved, grad: FloatTensor<Self>) -> Primitives<Self>;
+}
 
 fn write<B: Backend>(data: Vec<f32>, shape: Vec<usize>, device: &B::Device) -> FloatTensor<B> {
     B::float_from_data(TensorData::new(data, shape), device)
@@ -113,6 +135,39 @@ fn outputs_shape(dims: &Dims) -> Vec<usize> {
 
 macro_rules! host_backend {
     ($backend:ty) => {
+        impl Differentiable for $backend {
+            /// The host kernel's saved run, the input shapes, and the device.
+            type Saved = (
+                Arc<dyn SavedRun>,
+                [Vec<usize>; 7],
+                <$backend as burn::backend::BackendTypes>::Device,
+            );
+
+            fn forward_saving(
+                tensors: Primitives<Self>,
+                spec: &Spec,
+                save: bool,
+            ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
+                let device = tensors[0].device();
+                let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
+                let (packed, dims, saved) = run_host::<Self>(tensors, spec, save);
+                let len = packed.len();
+                let packed = write::<Self>(packed, vec![len], &device);
+                (packed, dims, saved.map(|saved| (saved, shapes, device)))
+            }
+
+            fn backward(
+                (saved, shapes, device): Self::Saved,
+                grad: FloatTensor<Self>,
+            ) -> Primitives<Self> {
+                let values = with_values::<Self, _>(grad, |grad| saved.backward(grad).into_array());
+                let mut shapes = shapes.into_iter();
+                values.map(|value| {
+                    write::<Self>(value, shapes.next().expect("seven shapes"), &device)
+                })
+            }
+        }
+
         impl FusedRecurrence for $backend {
             fn fused_recurrence(
                 x: FloatTensor<Self>,
@@ -145,28 +200,80 @@ host_backend!(NdArray);
 #[cfg(feature = "flex")]
 host_backend!(Flex);
 
+#[cfg(feature = "wgpu")]
+impl Differentiable for burn_cubecl::CubeBackend {
+    type Saved = super::cube::CubeSaved;
+
+    fn forward_saving(
+        tensors: Primitives<Self>,
+        spec: &Spec,
+        save: bool,
+    ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
+        let math = spec
+            .cell
+            .cube_math()
+            .expect("a kernel runs on CubeCL only with the cell's CubeCL math");
+        super::cube::forward(math, tensors, spec, save)
+    }
+
+    fn backward(saved: Self::Saved, grad: FloatTensor<Self>) -> Primitives<Self> {
+        super::cube::backward(saved, grad)
+    }
+}
+
+#[cfg(feature = "wgpu")]
+impl FusedRecurrence for burn_cubecl::CubeBackend {
+    fn fused_recurrence(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_ih: FloatTensor<Self>,
+        b_hh: FloatTensor<Self>,
+        w_hr: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        spec: Spec,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (packed, dims, _) =
+            Self::forward_saving([x, w_ih, w_hh, b_ih, b_hh, w_hr, state], &spec, false);
+        split_packed::<Self>(packed, &dims)
+    }
+}
+
+/// The outputs `[seq, batch, P]` and the final state `[len]` of a packed output.
+fn split_packed<B: Backend>(
+    packed: FloatTensor<B>,
+    dims: &Dims,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let len = packed.shape()[0];
+    let slice =
+        |range: std::ops::Range<usize>| B::float_slice(packed.clone(), &[Slice::from(range)]);
+    let outputs = dims.seq * dims.batch * dims.proj;
+    (
+        B::float_reshape(slice(0..outputs), outputs_shape(dims).into()),
+        slice(outputs..len),
+    )
+}
+
 /// The backward through time of [`FusedRecurrence::fused_recurrence`].
 #[derive(Debug)]
 struct FusedRecurrenceBackward;
 
-impl<B: Backend> Backward<B, 7> for FusedRecurrenceBackward {
-    /// The forward pass's saved buffers, the input shapes, and the device.
-    type State = (Arc<dyn SavedRun>, [Vec<usize>; 7], B::Device);
+impl<B: Differentiable> Backward<B, 7> for FusedRecurrenceBackward {
+    type State = B::Saved;
 
     fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (saved, shapes, device) = ops.state;
-        let values = with_values::<B, _>(grads.consume::<B>(&ops.node), |grad| {
-            saved.backward(grad).into_array()
-        });
-        for ((parent, value), shape) in ops.parents.into_iter().zip(values).zip(shapes) {
+        let values = B::backward(ops.state, grads.consume::<B>(&ops.node));
+        for (parent, value) in ops.parents.into_iter().zip(values) {
             if let Some(node) = parent {
-                grads.register::<B>(node.id, write::<B>(value, shape, &device));
+                grads.register::<B>(node.id, value);
             }
         }
     }
 }
 
-impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, C> {
+impl<B: FusedRecurrence + Differentiable, C: CheckpointStrategy> FusedRecurrence
+    for Autodiff<B, C>
+{
     fn fused_recurrence(
         x: FloatTensor<Self>,
         w_ih: FloatTensor<Self>,
@@ -179,32 +286,18 @@ impl<B: FusedRecurrence, C: CheckpointStrategy> FusedRecurrence for Autodiff<B, 
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let tensors = [x, w_ih, w_hh, b_ih, b_hh, w_hr, state];
         let nodes = tensors.each_ref().map(|t| t.node());
-        let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
         let primitives = tensors.map(|t| t.into_primitive());
-        let device = primitives[0].device();
         let prep = FusedRecurrenceBackward
             .prepare::<C>(nodes)
             .compute_bound()
             .stateful();
         let tracked = matches!(prep, OpsKind::Tracked(_));
-        let (packed, dims, saved) = run_host::<B>(primitives, &spec, tracked);
-        let len = packed.len();
-        let packed = write::<B>(packed, vec![len], &device);
+        let (packed, dims, saved) = B::forward_saving(primitives, &spec, tracked);
         let packed = match prep {
-            OpsKind::Tracked(prep) => {
-                let saved = saved.expect("saved when tracked");
-                prep.finish((saved, shapes, device), packed)
-            }
+            OpsKind::Tracked(prep) => prep.finish(saved.expect("saved when tracked"), packed),
             OpsKind::UnTracked(prep) => prep.finish(packed),
         };
         // One graph node; the outputs and the final states are slices of it.
-        let slice = |range: std::ops::Range<usize>| {
-            Self::float_slice(packed.clone(), &[Slice::from(range)])
-        };
-        let outputs = dims.seq * dims.batch * dims.proj;
-        (
-            Self::float_reshape(slice(0..outputs), outputs_shape(&dims).into()),
-            slice(outputs..len),
-        )
+        split_packed::<Self>(packed, &dims)
     }
 }

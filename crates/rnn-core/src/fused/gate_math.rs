@@ -42,6 +42,13 @@ pub(crate) trait GateMath: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// `d_state[0]` is the gradient of `h'`.
     const PROJECTABLE: bool = false;
 
+    /// The same gate math in the CubeCL kernels (`cube_forward` and `cube_backward` next to
+    /// the cell's `GateMath`), if the cell has it.
+    #[cfg(feature = "wgpu")]
+    fn cube_math(self) -> Option<super::cube::CubeMath> {
+        None
+    }
+
     /// One step of the cell's gate math. `FMA`: compiled for a CPU with fused multiply-add
     /// (see [`super::math`]); implementations are `#[inline(always)]` so that they are
     /// compiled for those instructions inside [`forward`].

@@ -18,6 +18,8 @@
 mod backend;
 #[allow(deprecated)]
 pub(crate) mod cross_entropy;
+#[cfg(feature = "wgpu")]
+pub(crate) mod cube;
 pub(crate) mod gate_math;
 mod host;
 mod isa;
@@ -82,9 +84,32 @@ impl Kernel {
     }
 }
 
-/// Whether the fused kernels can run on `x`'s device and dtype.
-fn supports(x: &Tensor<3>) -> bool {
-    x.dtype() == DType::F32 && on_cpu_backend(&x.device())
+/// Where a fused kernel can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The host kernel, on ndarray and flex.
+    Host,
+    /// The CubeCL kernels, on Burn's CubeCL backend (wgpu).
+    #[cfg(feature = "wgpu")]
+    Cube,
+}
+
+/// Where the fused kernels can run `x` (`None`: on no kernel, for its device or dtype).
+fn target(x: &Tensor<3>) -> Option<Target> {
+    if x.dtype() != DType::F32 {
+        return None;
+    }
+    if on_cpu_backend(&x.device()) {
+        return Some(Target::Host);
+    }
+    #[cfg(feature = "wgpu")]
+    if matches!(
+        x.device().without_autodiff().as_dispatch(),
+        DispatchDevice::Cube(_)
+    ) {
+        return Some(Target::Cube);
+    }
+    None
 }
 
 /// Whether `device` is one of the CPU backends that the fused kernels run on (with or without
@@ -101,9 +126,33 @@ fn on_cpu_backend(device: &burn::tensor::Device) -> bool {
 }
 
 /// `cell`'s kernel when it has one and it can run on `x`'s device and dtype. Only then is it
-/// made: making one can cost tensor operations (the sLSTM's dense recurrent matrix).
+/// made: making one can cost tensor operations (the sLSTM's dense recurrent matrix). On the
+/// CubeCL backend, only for a cell with CubeCL gate math, no projection, and a state that
+/// fits a cube's shared memory ([`cube::fits`]).
 pub(crate) fn kernel_for<C: Cell>(cell: &C, x: &Tensor<3>) -> Option<Kernel> {
-    supports(x).then(|| cell.kernel()).flatten()
+    let target = target(x)?;
+    let kernel = cell.kernel()?;
+    match target {
+        Target::Host => Some(kernel),
+        #[cfg(feature = "wgpu")]
+        Target::Cube => {
+            let math = kernel.math.cube_math()?;
+            let hidden = kernel.weight_hh.dims()[1];
+            (kernel.weight_hr.is_none() && cube::fits(math, hidden)).then_some(kernel)
+        }
+    }
+}
+
+thread_local! {
+    static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times this thread has run a fused kernel (on any backend, a sequence or a single
+/// step). For tests that must fail if a layer silently runs step by step where a kernel should
+/// run; not a stable API.
+#[doc(hidden)]
+pub fn kernel_runs_on_this_thread() -> usize {
+    RUNS.get()
 }
 
 /// Runs `kernel` with its weights over time-major `input: [seq, batch, input]` from `state`
@@ -118,6 +167,7 @@ pub(crate) fn run<S: CellState<2>>(
     state: Option<S>,
     padding: Option<&Padding>,
 ) -> (Tensor<3>, S) {
+    RUNS.set(RUNS.get() + 1);
     let [_, batch, _] = input.dims();
     let Kernel {
         math: cell,

@@ -9,8 +9,10 @@
 //! batch of 1), and outside autodiff keeps only the current chunk's projections, so the
 //! sequences of the narrow batches are longer than a chunk and not a multiple of it, and each
 //! case also runs without autodiff. A single step is the kernel's run of one step, whose
-//! weights are read in place instead of packed. On other backends both sides use Burn's
-//! tensor operations and the test checks the step-by-step driver against single steps.
+//! weights are read in place instead of packed. On wgpu the driver and the single step are the
+//! CubeCL kernels (except with a projection, which runs step by step there). Every test checks
+//! that a kernel ran where one should (and not elsewhere); on other backends both sides use
+//! Burn's tensor operations and the test checks the step-by-step driver against single steps.
 
 use std::time::Duration;
 
@@ -162,6 +164,26 @@ fn proj_of<C: Builtin>(rnn: &Rnn<C>) -> usize {
     rnn.cells()[0].projection().map_or(0, |w| w.dims()[0])
 }
 
+/// Whether a layer with a projection to `proj` values (none when 0) runs a fused kernel on this
+/// backend: on ndarray and flex always, on wgpu without a projection.
+fn runs_kernel(proj: usize) -> bool {
+    match crate::backend::name().as_str() {
+        "ndarray" | "flex" => true,
+        "wgpu" => proj == 0,
+        _ => false,
+    }
+}
+
+/// `run()`, checking that it ran a fused kernel (`expected`) or none, so that a layer that
+/// silently runs step by step fails the test.
+fn expect_kernel<T>(expected: bool, run: impl FnOnce() -> T) -> T {
+    let before = rnn_core::kernel_runs_on_this_thread();
+    let result = run();
+    let ran = rnn_core::kernel_runs_on_this_thread() > before;
+    assert_eq!(ran, expected, "whether a fused kernel ran");
+    result
+}
+
 /// The layer's own driver.
 fn whole_sequence<C: Builtin>(
     template: &Rnn<C>,
@@ -175,7 +197,9 @@ fn whole_sequence<C: Builtin>(
         leaves.h0.clone().unsqueeze_dim(0),
         leaves.c0.clone().map(|c| c.unsqueeze_dim(0)),
     );
-    let out = rnn.forward(leaves.x.clone(), Some(state), Some(lengths));
+    let out = expect_kernel(runs_kernel(proj_of(template)), || {
+        rnn.forward(leaves.x.clone(), Some(state), Some(lengths))
+    });
     let h_n: Tensor<2> = out.state.hidden.squeeze_dim(0);
     let c_n: Option<Tensor<2>> = out.state.cell.map(|c| c.squeeze_dim(0));
     let mut loss = weigh(out.output.clone(), device) + weigh(h_n.clone(), device);
@@ -204,7 +228,9 @@ fn inference<C: Builtin>(
         leaves.h0.unsqueeze_dim(0),
         leaves.c0.map(|c| c.unsqueeze_dim(0)),
     );
-    let out = rnn.forward(leaves.x, Some(state), Some(lengths));
+    let out = expect_kernel(runs_kernel(proj_of(template)), || {
+        rnn.forward(leaves.x, Some(state), Some(lengths))
+    });
     (
         values(&out.output),
         values(&out.state.hidden),
@@ -405,8 +431,10 @@ fn check_step_projected<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, pr
         .with_proj_size(proj)
         .init(&autodiff_device());
     for device in [autodiff_device(), device()] {
-        let kernel = one_step(&template, sizes, &device, |c| c);
-        let tensors = one_step(&template, sizes, &device, Stepwise::new);
+        let kernel = expect_kernel(runs_kernel(proj), || {
+            one_step(&template, sizes, &device, |c| c)
+        });
+        let tensors = expect_kernel(false, || one_step(&template, sizes, &device, Stepwise::new));
         assert_close("h", &kernel.h_n, &tensors.h_n);
         if let (Some(a), Some(e)) = (&kernel.c_n, &tensors.c_n) {
             assert_close("c", a, e);

@@ -14,6 +14,15 @@ impl GateMath for ElmanMath {
     const STATE_PARTS: usize = 1;
     const ADDITIVE_HIDDEN_BIAS: usize = 1;
 
+    #[cfg(feature = "wgpu")]
+    fn cube_math(self) -> Option<crate::fused::cube::CubeMath> {
+        use crate::fused::cube::CubeMath;
+        Some(match self.0 {
+            Nonlinearity::Tanh => CubeMath::ElmanTanh,
+            Nonlinearity::Relu => CubeMath::ElmanRelu,
+        })
+    }
+
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
         let tanh = tanh::<FMA>;
@@ -68,5 +77,55 @@ mod tests {
                 nonlinearity,
             ));
         }
+    }
+}
+
+/// The gate math in the CubeCL kernels (see `fused::cube::recurrence`), for one example and
+/// unit.
+#[cfg(feature = "wgpu")]
+pub(crate) mod cube {
+    use cubecl::prelude::*;
+
+    use crate::fused::cube::recurrence::tanh;
+
+    /// [`super::ElmanMath::forward`] for one example and unit in the CubeCL kernels (see
+    /// `fused::cube::recurrence`): `tanh` where `saturating`, else ReLU.
+    #[cube]
+    pub(crate) fn forward(
+        gates: &mut Array<f32>,
+        hidden: &Array<f32>,
+        state: &mut Array<f32>,
+        #[comptime] saturating: bool,
+    ) -> f32 {
+        let pre = gates[0] + hidden[0];
+        let mut h = pre;
+        if saturating {
+            h = tanh(pre);
+        } else if pre < 0.0 {
+            h = 0.0;
+        }
+        state[0] = h;
+        0.0
+    }
+
+    /// [`super::ElmanMath::backward`] for one example and unit in the CubeCL kernels.
+    #[cube]
+    pub(crate) fn backward(
+        next: &Array<f32>,
+        d_state: &mut Array<f32>,
+        d_input: &mut Array<f32>,
+        d_hidden: &mut Array<f32>,
+        #[comptime] saturating: bool,
+    ) {
+        let h = next[0];
+        let mut slope = 0.0;
+        if saturating {
+            slope = 1.0 - h * h;
+        } else if h > 0.0 {
+            slope = 1.0;
+        }
+        d_input[0] = d_state[0] * slope;
+        d_hidden[0] = d_input[0];
+        d_state[0] = 0.0;
     }
 }

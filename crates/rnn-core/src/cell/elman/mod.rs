@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-mod kernel;
+pub(crate) mod kernel;
 
 use super::{Cell, CellConfig};
 use crate::fused::Kernel;

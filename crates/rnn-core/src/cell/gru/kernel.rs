@@ -18,6 +18,12 @@ impl GateMath for GruMath {
     /// The n gate's hidden projection is scaled by r.
     const SEPARATE_HIDDEN_GRADIENT: bool = true;
 
+    #[cfg(feature = "wgpu")]
+    fn cube_math(self) -> Option<crate::fused::cube::CubeMath> {
+        use crate::fused::cube::CubeMath;
+        Some(CubeMath::Gru)
+    }
+
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
         let (sigmoid, tanh) = (sigmoid::<FMA>, tanh::<FMA>);
@@ -74,5 +80,59 @@ mod tests {
     #[test]
     fn every_code_path_computes_the_same() {
         crate::fused::gate_math::tests::every_path_computes_the_same(super::GruMath);
+    }
+}
+
+/// The gate math in the CubeCL kernels (see `fused::cube::recurrence`), for one example and
+/// unit.
+#[cfg(feature = "wgpu")]
+pub(crate) mod cube {
+    use cubecl::prelude::*;
+
+    use crate::fused::cube::recurrence::{sigmoid, tanh};
+
+    /// [`super::GruMath::forward`] for one example and unit in the CubeCL kernels (see
+    /// `fused::cube::recurrence`): `gates` `[r, z, n]`, `state` `[h]`; returns `W_hn h + b_hn`.
+    #[cube]
+    pub(crate) fn forward(
+        gates: &mut Array<f32>,
+        hidden: &Array<f32>,
+        hidden_bias: f32,
+        state: &mut Array<f32>,
+    ) -> f32 {
+        let r = sigmoid(gates[0] + hidden[0]);
+        let z = sigmoid(gates[1] + hidden[1]);
+        let hidden_n = hidden[2] + hidden_bias;
+        let new = tanh(gates[2] + r * hidden_n);
+        gates[0] = r;
+        gates[1] = z;
+        gates[2] = new;
+        state[0] = z * (state[0] - new) + new;
+        hidden_n
+    }
+
+    /// [`super::GruMath::backward`] for one example and unit in the CubeCL kernels; `saved` is
+    /// [`forward`]'s `W_hn h + b_hn`.
+    #[cube]
+    pub(crate) fn backward(
+        gates: &Array<f32>,
+        prev: &Array<f32>,
+        saved: f32,
+        d_state: &mut Array<f32>,
+        d_input: &mut Array<f32>,
+        d_hidden: &mut Array<f32>,
+    ) {
+        let (r, z, new) = (gates[0], gates[1], gates[2]);
+        let dh = d_state[0];
+        let d_new = dh * (1.0 - z) * (1.0 - new * new);
+        let d_z = dh * (prev[0] - new) * z * (1.0 - z);
+        let d_r = d_new * saved * r * (1.0 - r);
+        d_input[0] = d_r;
+        d_input[1] = d_z;
+        d_input[2] = d_new;
+        d_hidden[0] = d_r;
+        d_hidden[1] = d_z;
+        d_hidden[2] = d_new * r;
+        d_state[0] = dh * z;
     }
 }

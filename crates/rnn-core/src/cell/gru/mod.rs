@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-mod kernel;
+pub(crate) mod kernel;
 
 use super::{Cell, CellConfig};
 use crate::fused::Kernel;

@@ -14,6 +14,12 @@ impl GateMath for LstmMath {
     const ADDITIVE_HIDDEN_BIAS: usize = 4;
     const PROJECTABLE: bool = true;
 
+    #[cfg(feature = "wgpu")]
+    fn cube_math(self) -> Option<crate::fused::cube::CubeMath> {
+        use crate::fused::cube::CubeMath;
+        Some(CubeMath::Lstm)
+    }
+
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
         let (sigmoid, tanh) = (sigmoid::<FMA>, tanh::<FMA>);
@@ -68,5 +74,62 @@ mod tests {
     #[test]
     fn every_code_path_computes_the_same() {
         crate::fused::gate_math::tests::every_path_computes_the_same(super::LstmMath);
+    }
+}
+
+/// The gate math in the CubeCL kernels (see `fused::cube::recurrence`), for one example and
+/// unit.
+#[cfg(feature = "wgpu")]
+pub(crate) mod cube {
+    use cubecl::prelude::*;
+
+    use crate::fused::cube::recurrence::{sigmoid, tanh};
+
+    /// [`super::LstmMath::forward`] for one example and unit in the CubeCL kernels (see
+    /// `fused::cube::recurrence`): `gates` `[i, f, g, o]`, `state` `[h, c]`.
+    #[cube]
+    pub(crate) fn forward(
+        gates: &mut Array<f32>,
+        hidden: &Array<f32>,
+        state: &mut Array<f32>,
+    ) -> f32 {
+        let i = sigmoid(gates[0] + hidden[0]);
+        let f = sigmoid(gates[1] + hidden[1]);
+        let g = tanh(gates[2] + hidden[2]);
+        let o = sigmoid(gates[3] + hidden[3]);
+        let c = f * state[1] + i * g;
+        gates[0] = i;
+        gates[1] = f;
+        gates[2] = g;
+        gates[3] = o;
+        state[0] = o * tanh(c);
+        state[1] = c;
+        0.0
+    }
+
+    /// [`super::LstmMath::backward`] for one example and unit in the CubeCL kernels.
+    #[cube]
+    pub(crate) fn backward(
+        gates: &Array<f32>,
+        prev: &Array<f32>,
+        next: &Array<f32>,
+        d_state: &mut Array<f32>,
+        d_input: &mut Array<f32>,
+        d_hidden: &mut Array<f32>,
+    ) {
+        let (i, f, g, o) = (gates[0], gates[1], gates[2], gates[3]);
+        let (dh, dc) = (d_state[0], d_state[1]);
+        let tc = tanh(next[1]);
+        let dc_total = dc + dh * o * (1.0 - tc * tc);
+        d_input[0] = dc_total * g * i * (1.0 - i);
+        d_input[1] = dc_total * prev[1] * f * (1.0 - f);
+        d_input[2] = dc_total * i * (1.0 - g * g);
+        d_input[3] = dh * tc * o * (1.0 - o);
+        #[unroll]
+        for k in 0..4 {
+            d_hidden[k] = d_input[k];
+        }
+        d_state[0] = 0.0;
+        d_state[1] = dc_total * f;
     }
 }

@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{DType, Device, Tensor};
 
-mod kernel;
+pub(crate) mod kernel;
 
 use super::{Cell, CellConfig, gate_units};
 use crate::fused::Kernel;

@@ -148,6 +148,10 @@ pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
     /// Parts of the state (`h`, then the cell's others).
     fn state_parts(&self) -> usize;
 
+    /// The cell's gate math in the CubeCL kernels, if it has one.
+    #[cfg(feature = "wgpu")]
+    fn cube_math(&self) -> Option<super::cube::CubeMath>;
+
     /// Runs the recurrence. Returns the packed output: the outputs `[seq, batch, P]` (zero in
     /// the padding), then the final state's parts flattened as [`Inputs::state`]; and, when
     /// `save`, what the backward pass needs.
@@ -170,6 +174,11 @@ pub(crate) trait SavedRun: Send + Sync + std::fmt::Debug {
 impl<K: GateMath> FusedCell for K {
     fn state_parts(&self) -> usize {
         K::STATE_PARTS
+    }
+
+    #[cfg(feature = "wgpu")]
+    fn cube_math(&self) -> Option<super::cube::CubeMath> {
+        GateMath::cube_math(*self)
     }
 
     fn forward(

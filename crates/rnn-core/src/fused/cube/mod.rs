@@ -1,0 +1,359 @@
+//! The fused recurrence on Burn's CubeCL backend (wgpu and the other CubeCL runtimes): the input
+//! projection of every step as one matmul, then the time loop in one launch
+//! ([`recurrence::forward_loop`]); backward, the reverse time loop in one launch
+//! ([`recurrence::backward_loop`]), then the weight gradients as one matmul each over all
+//! steps.
+
+pub(crate) mod recurrence;
+
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::{TensorMetadata, ops::IntTensorOps};
+use burn::tensor::{FloatDType, Shape, Slice, TensorData};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::*;
+
+use super::backend::{Primitives, Spec};
+use super::kernel::Dims;
+
+/// Which cell's gate math a CubeCL kernel runs (see each cell's `cube_forward` and
+/// `cube_backward`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CubeMath {
+    Lstm,
+    Gru,
+    ElmanTanh,
+    ElmanRelu,
+}
+
+impl CubeMath {
+    /// Gates `G`: rows of `W_ih`, `W_hh` and the biases are `G * H`.
+    pub fn gates(self) -> usize {
+        match self {
+            Self::Lstm => 4,
+            Self::Gru => 3,
+            Self::ElmanTanh | Self::ElmanRelu => 1,
+        }
+    }
+
+    /// Parts `S` of the state, `h` first.
+    pub fn state_parts(self) -> usize {
+        match self {
+            Self::Lstm => 2,
+            _ => 1,
+        }
+    }
+
+    /// The leading gates whose part of `b_hh` is added to the input projection (the GRU's n
+    /// gate scales its `b_hh` by `r`).
+    pub fn additive_hidden_bias(self) -> usize {
+        match self {
+            Self::Gru => 2,
+            _ => self.gates(),
+        }
+    }
+
+    /// Whether the gradient of the hidden projections differs from the input projections'.
+    pub fn separate_hidden_gradient(self) -> bool {
+        self == Self::Gru
+    }
+
+    /// Whether the gate math returns a value the backward pass reads.
+    fn saves(self) -> bool {
+        self == Self::Gru
+    }
+
+    /// The shared memory (in `f32`s) of a cube running `rows` examples with `hidden` units: the
+    /// backward loop's, which needs more than the forward loop's (`(2 + S - 1) * rows * H`).
+    fn shared(self, rows: usize, hidden: usize) -> usize {
+        (self.state_parts() + self.gates()) * rows * hidden
+    }
+}
+
+/// Shared memory a cube may use: WebGPU's guaranteed minimum, so that a kernel that fits runs
+/// on every adapter.
+const SHARED_BYTES: usize = 16 * 1024;
+
+/// Most examples a cube runs: more read `W_hh` fewer times, fewer spread a step over more of
+/// the GPU's cores.
+const MAX_ROWS: usize = 8;
+
+/// Whether the kernels run `math` with `hidden` units (the state of one example, and its
+/// gradients, must fit in a cube's shared memory). Larger cells run step by step.
+pub(crate) fn fits(math: CubeMath, hidden: usize) -> bool {
+    math.shared(1, hidden) * size_of::<f32>() <= SHARED_BYTES
+}
+
+/// Examples per cube for `batch` examples: one per cube up to 128 examples (a GPU has about
+/// that many cores), then as few as spread the batch over 128 cubes, within shared memory.
+fn rows_per_cube(math: CubeMath, batch: usize, hidden: usize) -> usize {
+    let mut rows = batch.div_ceil(128).clamp(1, MAX_ROWS);
+    while rows > 1 && math.shared(rows, hidden) * size_of::<f32>() > SHARED_BYTES {
+        rows -= 1;
+    }
+    rows
+}
+
+/// Threads per cube: one per hidden unit, in whole warps, at most 256.
+fn threads(hidden: usize) -> u32 {
+    hidden.next_multiple_of(32).min(256) as u32
+}
+
+/// What the backward pass reads, as the forward pass left it on the device.
+#[derive(Debug, Clone)]
+pub(crate) struct CubeSaved {
+    math: CubeMath,
+    dims: Dims,
+    /// The seven inputs (`x`, the weights and biases, the projection's `[0, H]`, the initial
+    /// state), as given.
+    inputs: Primitives<CubeBackend>,
+    lengths: CubeTensor,
+    /// The forward pass's packed output, the activations and [`recurrence::forward_loop`]'s
+    /// `rest` and `saved`.
+    packed: CubeTensor,
+    gates: CubeTensor,
+    rest: CubeTensor,
+    saved: CubeTensor,
+    rows: usize,
+}
+
+type B = CubeBackend;
+
+fn zeros(
+    shape: impl Into<Shape>,
+    device: &<B as burn::backend::BackendTypes>::Device,
+) -> CubeTensor {
+    B::float_zeros(shape.into(), device, FloatDType::F32)
+}
+
+fn empty(
+    shape: impl Into<Shape>,
+    device: &<B as burn::backend::BackendTypes>::Device,
+) -> CubeTensor {
+    B::float_empty(shape.into(), device, FloatDType::F32)
+}
+
+/// `tensor[range]` along its first dimension.
+fn leading(tensor: CubeTensor, range: std::ops::Range<usize>) -> CubeTensor {
+    let mut slices: Vec<Slice> = tensor.shape().iter().map(|&n| Slice::from(0..n)).collect();
+    slices[0] = Slice::from(range);
+    B::float_slice(tensor, &slices)
+}
+
+/// Runs the recurrence (see [`FusedRecurrence`](super::backend::FusedRecurrence)) with
+/// `math`: the packed output (the outputs `[seq, batch, H]`, then the final state flattened),
+/// its dimensions, and when `save` what the backward pass needs.
+pub(crate) fn forward(
+    math: CubeMath,
+    tensors: Primitives<B>,
+    spec: &Spec,
+    save: bool,
+) -> (CubeTensor, Dims, Option<CubeSaved>) {
+    let [seq, batch, input] = tensors[0].shape().dims::<3>();
+    let hidden = tensors[2].shape().dims::<2>()[1];
+    assert_eq!(
+        tensors[5].shape().dims::<2>()[0],
+        0,
+        "the CubeCL kernels have no projection"
+    );
+    let steps = spec
+        .lengths
+        .as_ref()
+        .map_or(seq, |l| l.iter().copied().max().unwrap_or(0));
+    let dims = Dims {
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+        proj: hidden,
+    };
+    let device = tensors[0].device.clone();
+    let s = math.state_parts();
+    let finals = seq * batch * hidden;
+    let lengths = B::int_from_data(
+        TensorData::new(
+            spec.lengths.as_ref().map_or_else(
+                || vec![seq as u32; batch],
+                |l| l.iter().map(|&n| n as u32).collect(),
+            ),
+            [batch],
+        ),
+        &device,
+    );
+    let [x, w_ih, w_hh, b_ih, b_hh, _, state] = tensors.clone();
+
+    // Every step's input projection (the kernel adds the biases).
+    let gates = if steps == 0 {
+        empty([1], &device)
+    } else {
+        let x = B::float_reshape(leading(x, 0..steps), Shape::new([steps * batch, input]));
+        into_contiguous(B::float_matmul(x, B::float_transpose(w_ih)))
+    };
+    // What only the backward pass reads (one unread value where it reads nothing).
+    let rest = empty(
+        [if save {
+            steps * batch * (s - 1) * hidden
+        } else {
+            0
+        }
+        .max(1)],
+        &device,
+    );
+    let saved = empty(
+        [if save && math.saves() {
+            steps * batch * hidden
+        } else {
+            1
+        }],
+        &device,
+    );
+    let rows = rows_per_cube(math, batch, hidden);
+    let packed = if steps == 0 {
+        // No step: zero outputs, and the final state is the initial one.
+        B::float_cat(vec![zeros([finals], &device), state], 0)
+    } else {
+        let packed = empty([finals + s * batch * hidden], &device);
+        recurrence::forward_loop::launch(
+            &packed.client.clone(),
+            CubeCount::Static(batch.div_ceil(rows) as u32, 1, 1),
+            CubeDim::new_1d(threads(hidden)),
+            gates.clone().into_tensor_arg(),
+            into_contiguous(B::float_transpose(w_hh)).into_tensor_arg(),
+            into_contiguous(b_ih).into_tensor_arg(),
+            into_contiguous(b_hh).into_tensor_arg(),
+            into_contiguous(state).into_tensor_arg(),
+            lengths.clone().into_tensor_arg(),
+            packed.clone().into_tensor_arg(),
+            rest.clone().into_tensor_arg(),
+            saved.clone().into_tensor_arg(),
+            batch,
+            steps,
+            finals,
+            hidden,
+            rows,
+            math,
+            save,
+        );
+        packed
+    };
+    let kept = save.then(|| CubeSaved {
+        math,
+        dims,
+        inputs: tensors,
+        lengths,
+        packed: packed.clone(),
+        gates,
+        rest,
+        saved,
+        rows,
+    });
+    (packed, dims, kept)
+}
+
+/// Backpropagates `grad`, the gradient of the packed output, through the run that saved
+/// `saved`: the gradients of the seven inputs.
+pub(crate) fn backward(saved: CubeSaved, grad: CubeTensor) -> Primitives<B> {
+    let CubeSaved {
+        math,
+        dims,
+        inputs,
+        lengths,
+        packed,
+        gates,
+        rest,
+        saved,
+        rows,
+    } = saved;
+    let Dims {
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+        ..
+    } = dims;
+    let [x, w_ih, w_hh, _, _, w_hr, state] = inputs;
+    let device = x.device.clone();
+    let (g, s) = (math.gates(), math.state_parts());
+    let width = g * hidden;
+    let finals = seq * batch * hidden;
+    let n = steps * batch;
+    let grad = into_contiguous(grad);
+    if steps == 0 {
+        return [
+            zeros([seq, batch, input], &device),
+            zeros([width, input], &device),
+            zeros([width, hidden], &device),
+            zeros([width], &device),
+            zeros([width], &device),
+            zeros([0, hidden], &device),
+            leading(grad, finals..finals + s * batch * hidden),
+        ];
+    }
+    let d_input = empty([n, width], &device);
+    let separate = math.separate_hidden_gradient();
+    let d_hidden = empty(if separate { [n, width] } else { [1, 1] }, &device);
+    let grad_state = empty([s * batch * hidden], &device);
+    let client = grad.client.clone();
+    recurrence::backward_loop::launch(
+        &client,
+        CubeCount::Static(batch.div_ceil(rows) as u32, 1, 1),
+        CubeDim::new_1d(threads(hidden)),
+        gates.into_tensor_arg(),
+        into_contiguous(w_hh).into_tensor_arg(),
+        into_contiguous(state.clone()).into_tensor_arg(),
+        lengths.into_tensor_arg(),
+        packed.clone().into_tensor_arg(),
+        rest.into_tensor_arg(),
+        saved.into_tensor_arg(),
+        grad.into_tensor_arg(),
+        d_input.clone().into_tensor_arg(),
+        d_hidden.clone().into_tensor_arg(),
+        grad_state.clone().into_tensor_arg(),
+        batch,
+        steps,
+        finals,
+        hidden,
+        rows,
+        math,
+    );
+    let d_hidden = if separate { d_hidden } else { d_input.clone() };
+    let x = B::float_reshape(leading(x, 0..steps), Shape::new([n, input]));
+    let d_x = B::float_reshape(
+        B::float_matmul(d_input.clone(), w_ih),
+        Shape::new([steps, batch, input]),
+    );
+    let d_x = if steps < seq {
+        B::float_cat(vec![d_x, zeros([seq - steps, batch, input], &device)], 0)
+    } else {
+        d_x
+    };
+    // `h` before each step: the initial state's, then the outputs of all but the last step.
+    let h0 = B::float_reshape(
+        leading(state, 0..batch * hidden),
+        Shape::new([batch, hidden]),
+    );
+    let h_prev = if steps > 1 {
+        let outputs = B::float_reshape(
+            leading(packed, 0..(steps - 1) * batch * hidden),
+            Shape::new([(steps - 1) * batch, hidden]),
+        );
+        B::float_cat(vec![h0, outputs], 0)
+    } else {
+        h0
+    };
+    let d_w_ih = B::float_matmul(B::float_transpose(d_input.clone()), x);
+    let d_w_hh = B::float_matmul(B::float_transpose(d_hidden.clone()), h_prev);
+    let sum_rows = |t: CubeTensor| B::float_reshape(B::float_sum_dim(t, 0), Shape::new([width]));
+    [
+        d_x,
+        d_w_ih,
+        d_w_hh,
+        sum_rows(d_input),
+        sum_rows(d_hidden),
+        zeros(w_hr.shape(), &device),
+        grad_state,
+    ]
+}
