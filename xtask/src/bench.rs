@@ -29,7 +29,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if torch_device.is_some() && torch_python.is_none() {
         return Err("--torch-device: needs --torch-python PATH (the Python that runs it)".into());
     }
-    let backends = backends(&rest, &["ndarray"])?;
+    let backends = backends(&rest, &["ndarray"], &["ndarray", "wgpu", "flex"])?;
     let extra: Vec<String> = rest
         .iter()
         .skip_while(|a| *a != "--")

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage:
-  cargo xtask test [--backend ndarray|wgpu|flex]...   run the workspace tests on each backend
-                                                      (default: ndarray and wgpu)
+  cargo xtask test [--backend ndarray|wgpu|wgpu-fusion|flex]...
+                                                      run the workspace tests on each backend
+                                                      (default: ndarray, wgpu and wgpu-fusion:
+                                                      rnn-core's tests on wgpu with burn's fusion)
   cargo xtask bench [--backend ndarray|flex|wgpu]... [--torch-python PATH [--torch-device cpu|cuda]]
                     [-- ARGS]                         release benchmark of our layers vs burn-nn
                                                       (and PyTorch)";
@@ -30,7 +32,12 @@ fn main() -> ExitCode {
 }
 
 /// The backends named by `--backend` flags in `args`, or `default` when none is.
-pub fn backends(args: &[String], default: &[&str]) -> Result<Vec<String>, String> {
+/// The `--backend` arguments among `allowed`, or `default` without any.
+pub fn backends(
+    args: &[String],
+    default: &[&str],
+    allowed: &[&str],
+) -> Result<Vec<String>, String> {
     let mut backends = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -39,9 +46,10 @@ pub fn backends(args: &[String], default: &[&str]) -> Result<Vec<String>, String
                 let name = it
                     .next()
                     .ok_or("--backend: expected a backend name, got nothing")?;
-                if !["ndarray", "wgpu", "flex"].contains(&name.as_str()) {
+                if !allowed.contains(&name.as_str()) {
                     return Err(format!(
-                        "--backend: expected ndarray, wgpu or flex, got {name}"
+                        "--backend: expected one of {}, got {name}",
+                        allowed.join(", ")
                     ));
                 }
                 backends.push(name.clone());

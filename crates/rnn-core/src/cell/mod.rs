@@ -135,8 +135,9 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         Ok(step_unchecked(self, x, state))
     }
 
-    /// The fused CPU kernel of a built-in cell, which the sequence driver runs instead of
-    /// [`step_projected`](Cell::step_projected) on the ndarray and flex backends. Only this
+    /// The fused kernel of a built-in cell, which the sequence driver runs instead of
+    /// [`step_projected`](Cell::step_projected) on the ndarray and flex backends, and on wgpu
+    /// for the classic cells. Only this
     /// crate can name the returned type: a cell defined elsewhere keeps this default (`None`)
     /// and runs step by step, and can never be handed another cell's math.
     #[doc(hidden)]

@@ -16,6 +16,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{Slice, TensorData};
 
+#[cfg(feature = "wgpu")]
+use super::device::{self, DeviceRecurrence};
 use super::host::{read, with_rows, with_values};
 use super::kernel::{Dims, FusedCell, Inputs, SavedRun};
 
@@ -200,44 +202,50 @@ host_backend!(NdArray);
 #[cfg(feature = "flex")]
 host_backend!(Flex);
 
+/// [`Differentiable`] and [`FusedRecurrence`] on a [`DeviceRecurrence`] backend.
 #[cfg(feature = "wgpu")]
-impl Differentiable for burn_cubecl::CubeBackend {
-    type Saved = super::cube::CubeSaved;
+macro_rules! device_backend {
+    ([$($generics:tt)*] $backend:ty) => {
+        impl<$($generics)*> Differentiable for $backend {
+            type Saved = device::DeviceSaved<Self>;
 
-    fn forward_saving(
-        tensors: Primitives<Self>,
-        spec: &Spec,
-        save: bool,
-    ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
-        let math = spec
-            .cell
-            .cube_math()
-            .expect("a kernel runs on CubeCL only with the cell's CubeCL math");
-        super::cube::forward(math, tensors, spec, save)
-    }
+            fn forward_saving(
+                tensors: Primitives<Self>,
+                spec: &Spec,
+                save: bool,
+            ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
+                device::forward_saving(tensors, spec, save)
+            }
 
-    fn backward(saved: Self::Saved, grad: FloatTensor<Self>) -> Primitives<Self> {
-        super::cube::backward(saved, grad)
-    }
+            fn backward(saved: Self::Saved, grad: FloatTensor<Self>) -> Primitives<Self> {
+                device::backward(saved, grad)
+            }
+        }
+
+        impl<$($generics)*> FusedRecurrence for $backend {
+            fn fused_recurrence(
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                b_ih: FloatTensor<Self>,
+                b_hh: FloatTensor<Self>,
+                w_hr: FloatTensor<Self>,
+                state: FloatTensor<Self>,
+                spec: Spec,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                let tensors = [x, w_ih, w_hh, b_ih, b_hh, w_hr, state];
+                let (packed, dims, _) = device::forward_saving::<Self>(tensors, &spec, false);
+                split_packed::<Self>(packed, &dims)
+            }
+        }
+    };
 }
 
 #[cfg(feature = "wgpu")]
-impl FusedRecurrence for burn_cubecl::CubeBackend {
-    fn fused_recurrence(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_ih: FloatTensor<Self>,
-        b_hh: FloatTensor<Self>,
-        w_hr: FloatTensor<Self>,
-        state: FloatTensor<Self>,
-        spec: Spec,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let (packed, dims, _) =
-            Self::forward_saving([x, w_ih, w_hh, b_ih, b_hh, w_hr, state], &spec, false);
-        split_packed::<Self>(packed, &dims)
-    }
-}
+device_backend!([] burn_cubecl::CubeBackend);
+// What burn's default features (`fusion`) make of the CubeCL backend.
+#[cfg(feature = "wgpu")]
+device_backend!([B: burn_fusion::FusionBackend + DeviceRecurrence] burn_fusion::Fusion<B>);
 
 /// The outputs `[seq, batch, P]` and the final state `[len]` of a packed output.
 fn split_packed<B: Backend>(

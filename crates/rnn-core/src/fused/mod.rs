@@ -1,12 +1,14 @@
-//! Fused kernels for the CPU backends (ndarray, flex): one layer and direction of a recurrent
-//! network over a whole sequence as a single operation, with a hand-written backward through
-//! time under autodiff (one graph node per sequence instead of a dozen per step).
+//! Fused kernels: one layer and direction of a recurrent network over a whole sequence as a
+//! single operation, with a hand-written backward through time under autodiff (one graph node
+//! per sequence instead of a dozen per step). On the CPU backends (ndarray, flex) the host
+//! kernel ([`kernel`]); on Burn's CubeCL backend (wgpu), with or without burn's `fusion`, the
+//! CubeCL kernels ([`cube`], [`fusion`]).
 //!
 //! [`Recurrent`](crate::Recurrent) uses them when the cell has a [`Kernel`] (the built-in
-//! cells: their [`GateMath`](gate_math::GateMath) lives next to their tensor step) and the
-//! input is an `f32` tensor on one of those backends; everywhere else it runs the cell step by
-//! step with Burn's tensor operations. Both compute the same thing (the PyTorch parity tests
-//! run on both paths).
+//! cells: their [`GateMath`](gate_math::GateMath) lives next to their tensor step, and for the
+//! classic cells their CubeCL math too) and the input is an `f32` tensor on one of those
+//! backends; everywhere else it runs the cell step by step with Burn's tensor operations. Both
+//! compute the same thing (the PyTorch parity tests run on both paths).
 //!
 //! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
 //! [`weighted_cross_entropy`](crate::weighted_cross_entropy).
@@ -20,6 +22,10 @@ mod backend;
 pub(crate) mod cross_entropy;
 #[cfg(feature = "wgpu")]
 pub(crate) mod cube;
+#[cfg(feature = "wgpu")]
+mod device;
+#[cfg(feature = "wgpu")]
+mod fusion;
 pub(crate) mod gate_math;
 mod host;
 mod isa;
@@ -43,7 +49,7 @@ pub use isa::{KernelIsa, kernel_isa};
 use kernel::FusedCell;
 pub use threads::{kernel_threads, set_kernel_threads};
 
-/// The fused CPU kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
+/// The fused kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
 /// gate math with the kernel driver compiled for it, and the weights it runs with, in the
 /// classic cells' layout (PyTorch's, as [`FusedWeights`]). It owns them (Burn tensors share
 /// their data), so that a cell whose parameters are laid out otherwise can hand over weights

@@ -23,6 +23,12 @@ pub fn autodiff_device() -> Device {
     device().autodiff()
 }
 
+/// Whether the backend under test is wgpu wrapped in burn's `fusion` (the `wgpu-fusion` row of
+/// `cargo xtask test`, built with `--features burn/fusion`).
+pub fn with_fusion() -> bool {
+    name() == "wgpu" && std::any::type_name::<burn::backend::Cube>().contains("Fusion")
+}
+
 /// Runs first in `cargo xtask test`: the backend can create and read back a tensor.
 #[test]
 fn backend_available() {

@@ -240,7 +240,31 @@ fn inference<C: Builtin>(
 
 /// The cell's step in Burn tensor operations ([`Stepwise`]) in a loop, padding handled by
 /// masks.
+///
+/// Under burn's `fusion` on wgpu, on ndarray instead: there burn-cubecl-fusion 0.22.1 computes
+/// these operations wrongly for a batch of one (an LSTM of 32 units, one step, its output
+/// times a `[1, 1]` mask: all but the first 4 units differ from ndarray's, while the kernel's
+/// agree with ndarray's to 1e-6).
+#[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still a backend we support
 fn single_steps<C: Builtin>(
+    template: &Rnn<C>,
+    sizes: Sizes,
+    lengths: &[usize],
+    device: &Device,
+) -> Run {
+    if crate::backend::with_fusion() {
+        let cpu = if device.is_autodiff() {
+            Device::ndarray().autodiff()
+        } else {
+            Device::ndarray()
+        };
+        return steps_on(&template.clone().to_device(&cpu), sizes, lengths, &cpu);
+    }
+    steps_on(template, sizes, lengths, device)
+}
+
+/// [`single_steps`] on `device`.
+fn steps_on<C: Builtin>(
     template: &Rnn<C>,
     sizes: Sizes,
     lengths: &[usize],

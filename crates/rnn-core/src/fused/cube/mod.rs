@@ -7,6 +7,7 @@
 pub(crate) mod recurrence;
 
 use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::IntTensor;
 use burn::backend::{TensorMetadata, ops::IntTensorOps};
 use burn::tensor::{FloatDType, Shape, Slice, TensorData};
 use burn_cubecl::CubeBackend;
@@ -15,6 +16,7 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use super::backend::{Primitives, Spec};
+use super::device::{DeviceRecurrence, Layout};
 use super::kernel::Dims;
 
 /// Which cell's gate math a CubeCL kernel runs (see each cell's `cube_forward` and
@@ -100,24 +102,6 @@ fn threads(hidden: usize) -> u32 {
     hidden.next_multiple_of(32).min(256) as u32
 }
 
-/// What the backward pass reads, as the forward pass left it on the device.
-#[derive(Debug, Clone)]
-pub(crate) struct CubeSaved {
-    math: CubeMath,
-    dims: Dims,
-    /// The seven inputs (`x`, the weights and biases, the projection's `[0, H]`, the initial
-    /// state), as given.
-    inputs: Primitives<CubeBackend>,
-    lengths: CubeTensor,
-    /// The forward pass's packed output, the activations and [`recurrence::forward_loop`]'s
-    /// `rest` and `saved`.
-    packed: CubeTensor,
-    gates: CubeTensor,
-    rest: CubeTensor,
-    saved: CubeTensor,
-    rows: usize,
-}
-
 type B = CubeBackend;
 
 fn zeros(
@@ -141,19 +125,12 @@ fn leading(tensor: CubeTensor, range: std::ops::Range<usize>) -> CubeTensor {
     B::float_slice(tensor, &slices)
 }
 
-/// Runs the recurrence (see [`FusedRecurrence`](super::backend::FusedRecurrence)) with
-/// `math`: the packed output (the outputs `[seq, batch, H]`, then the final state flattened),
-/// its dimensions, and when `save` what the backward pass needs.
-pub(crate) fn forward(
-    math: CubeMath,
-    tensors: Primitives<B>,
-    spec: &Spec,
-    save: bool,
-) -> (CubeTensor, Dims, Option<CubeSaved>) {
-    let [seq, batch, input] = tensors[0].shape().dims::<3>();
-    let hidden = tensors[2].shape().dims::<2>()[1];
+/// The dimensions of a run on inputs of `shapes`.
+fn dims(shapes: &[Shape; 7], spec: &Spec) -> Dims {
+    let [seq, batch, input] = shapes[0].dims::<3>();
+    let hidden = shapes[2].dims::<2>()[1];
     assert_eq!(
-        tensors[5].shape().dims::<2>()[0],
+        shapes[5].dims::<2>()[0],
         0,
         "the CubeCL kernels have no projection"
     );
@@ -161,28 +138,114 @@ pub(crate) fn forward(
         .lengths
         .as_ref()
         .map_or(seq, |l| l.iter().copied().max().unwrap_or(0));
-    let dims = Dims {
+    Dims {
         seq,
         steps,
         batch,
         input,
         hidden,
         proj: hidden,
-    };
+    }
+}
+
+/// The cell's CubeCL math.
+fn math(spec: &Spec) -> CubeMath {
+    spec.cell
+        .cube_math()
+        .expect("a kernel runs on CubeCL only with the cell's CubeCL math")
+}
+
+/// The shapes of what [`forward`] saves: the activations, the parts of the state past `h`
+/// after each step, and the cell's saved values (one unread value where there are none).
+fn saved_shapes(math: CubeMath, dims: &Dims) -> Vec<Shape> {
+    let Dims {
+        steps,
+        batch,
+        hidden,
+        ..
+    } = *dims;
+    let n = steps * batch;
+    vec![
+        Shape::new([(n * math.gates() * hidden).max(1)]),
+        Shape::new([(n * (math.state_parts() - 1) * hidden).max(1)]),
+        Shape::new([if math.saves() { n * hidden } else { 1 }.max(1)]),
+    ]
+}
+
+/// The lengths of `spec` as a `[batch]` tensor (`seq` for each example without lengths).
+fn lengths(
+    spec: &Spec,
+    dims: &Dims,
+    device: &<B as burn::backend::BackendTypes>::Device,
+) -> IntTensor<B> {
+    B::int_from_data(
+        TensorData::new(
+            spec.lengths.as_ref().map_or_else(
+                || vec![dims.seq as u32; dims.batch],
+                |l| l.iter().map(|&n| n as u32).collect(),
+            ),
+            [dims.batch],
+        ),
+        device,
+    )
+}
+
+impl DeviceRecurrence for CubeBackend {
+    fn layout(shapes: &[Shape; 7], spec: &Spec, save: bool) -> Layout {
+        let dims = dims(shapes, spec);
+        Layout {
+            dims,
+            packed: dims.seq * dims.batch * dims.hidden + shapes[6].num_elements(),
+            saved: if save {
+                saved_shapes(math(spec), &dims)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn run_forward(
+        tensors: Primitives<B>,
+        spec: &Spec,
+        save: bool,
+    ) -> (CubeTensor, Vec<CubeTensor>) {
+        forward(math(spec), tensors, spec, save)
+    }
+
+    fn run_backward(
+        inputs: Primitives<B>,
+        packed: CubeTensor,
+        saved: Vec<CubeTensor>,
+        grad: CubeTensor,
+        spec: &Spec,
+    ) -> Primitives<B> {
+        backward(math(spec), inputs, packed, saved, grad, spec)
+    }
+}
+
+/// Runs the recurrence with `math`: the packed output and, when `save`, what the backward
+/// pass reads ([`saved_shapes`]).
+fn forward(
+    math: CubeMath,
+    tensors: Primitives<B>,
+    spec: &Spec,
+    save: bool,
+) -> (CubeTensor, Vec<CubeTensor>) {
+    let shapes = tensors.each_ref().map(TensorMetadata::shape);
+    let dims = dims(&shapes, spec);
+    let Dims {
+        seq,
+        steps,
+        batch,
+        input,
+        hidden,
+        ..
+    } = dims;
     let device = tensors[0].device.clone();
     let s = math.state_parts();
     let finals = seq * batch * hidden;
-    let lengths = B::int_from_data(
-        TensorData::new(
-            spec.lengths.as_ref().map_or_else(
-                || vec![seq as u32; batch],
-                |l| l.iter().map(|&n| n as u32).collect(),
-            ),
-            [batch],
-        ),
-        &device,
-    );
-    let [x, w_ih, w_hh, b_ih, b_hh, _, state] = tensors.clone();
+    let lengths = lengths(spec, &dims, &device);
+    let [x, w_ih, w_hh, b_ih, b_hh, _, state] = tensors;
 
     // Every step's input projection (the kernel adds the biases).
     let gates = if steps == 0 {
@@ -191,24 +254,17 @@ pub(crate) fn forward(
         let x = B::float_reshape(leading(x, 0..steps), Shape::new([steps * batch, input]));
         into_contiguous(B::float_matmul(x, B::float_transpose(w_ih)))
     };
-    // What only the backward pass reads (one unread value where it reads nothing).
-    let rest = empty(
-        [if save {
-            steps * batch * (s - 1) * hidden
-        } else {
-            0
-        }
-        .max(1)],
-        &device,
-    );
-    let saved = empty(
-        [if save && math.saves() {
-            steps * batch * hidden
-        } else {
-            1
-        }],
-        &device,
-    );
+    // What only the backward pass reads besides the activations (one unread value each
+    // without `save`).
+    let [rest, saved] = if save {
+        let [_, rest, saved] = saved_shapes(math, &dims)
+            .try_into()
+            .expect("three saved tensors");
+        [rest, saved]
+    } else {
+        [Shape::new([1]), Shape::new([1])]
+    };
+    let (rest, saved) = (empty(rest, &device), empty(saved, &device));
     let rows = rows_per_cube(math, batch, hidden);
     let packed = if steps == 0 {
         // No step: zero outputs, and the final state is the initial one.
@@ -238,34 +294,28 @@ pub(crate) fn forward(
         );
         packed
     };
-    let kept = save.then(|| CubeSaved {
-        math,
-        dims,
-        inputs: tensors,
-        lengths,
-        packed: packed.clone(),
-        gates,
-        rest,
-        saved,
-        rows,
-    });
-    (packed, dims, kept)
+    let kept = if save {
+        let len = gates.shape().num_elements();
+        vec![B::float_reshape(gates, Shape::new([len])), rest, saved]
+    } else {
+        Vec::new()
+    };
+    (packed, kept)
 }
 
-/// Backpropagates `grad`, the gradient of the packed output, through the run that saved
-/// `saved`: the gradients of the seven inputs.
-pub(crate) fn backward(saved: CubeSaved, grad: CubeTensor) -> Primitives<B> {
-    let CubeSaved {
-        math,
-        dims,
-        inputs,
-        lengths,
-        packed,
-        gates,
-        rest,
-        saved,
-        rows,
-    } = saved;
+/// Backpropagates `grad`, the gradient of the packed output, through the run on `inputs` that
+/// returned `packed` and `saved`: the gradients of the seven inputs.
+fn backward(
+    math: CubeMath,
+    inputs: Primitives<B>,
+    packed: CubeTensor,
+    saved: Vec<CubeTensor>,
+    grad: CubeTensor,
+    spec: &Spec,
+) -> Primitives<B> {
+    let dims = dims(&inputs.each_ref().map(TensorMetadata::shape), spec);
+    let [gates, rest, saved]: [CubeTensor; 3] = saved.try_into().expect("three saved tensors");
+    let rows = rows_per_cube(math, dims.batch, dims.hidden);
     let Dims {
         seq,
         steps,
@@ -281,6 +331,7 @@ pub(crate) fn backward(saved: CubeSaved, grad: CubeTensor) -> Primitives<B> {
     let finals = seq * batch * hidden;
     let n = steps * batch;
     let grad = into_contiguous(grad);
+    let lengths = lengths(spec, &dims, &device);
     if steps == 0 {
         return [
             zeros([seq, batch, input], &device),
