@@ -62,14 +62,17 @@ impl CubeMath {
     }
 
     /// Whether the gate math returns a value the backward pass reads.
-    fn saves(self) -> bool {
+    pub fn saves(self) -> bool {
         self == Self::Gru
     }
 
     /// The shared memory (in `f32`s) of a cube running `rows` examples with `hidden` units: the
-    /// backward loop's, which needs more than the forward loop's (`(2 + S - 1) * rows * H`).
+    /// forward loop's (`h` twice, the other parts of the state, one spare value) or the
+    /// backward loop's (the state's gradient and the gates'), whichever is more.
     fn shared(self, rows: usize, hidden: usize) -> usize {
-        (self.state_parts() + self.gates()) * rows * hidden
+        let forward = (self.state_parts() + 1) * rows * hidden + 1;
+        let backward = (self.state_parts() + self.gates()) * rows * hidden;
+        forward.max(backward)
     }
 }
 
@@ -87,10 +90,12 @@ pub(crate) fn fits(math: CubeMath, hidden: usize) -> bool {
     math.shared(1, hidden) * size_of::<f32>() <= SHARED_BYTES
 }
 
-/// Examples per cube for `batch` examples: one per cube up to 128 examples (a GPU has about
-/// that many cores), then as few as spread the batch over 128 cubes, within shared memory.
+/// Examples per cube for `batch` examples: every cube reads all of `W_hh` at each step, and
+/// each value it reads feeds one multiply-add per example it runs, so up to 4 examples per cube
+/// (fewer only for a smaller batch), more once the batch would need more than 128 cubes (a GPU
+/// has about that many cores), within shared memory.
 fn rows_per_cube(math: CubeMath, batch: usize, hidden: usize) -> usize {
-    let mut rows = batch.div_ceil(128).clamp(1, MAX_ROWS);
+    let mut rows = batch.div_ceil(128).max(batch.min(4)).clamp(1, MAX_ROWS);
     while rows > 1 && math.shared(rows, hidden) * size_of::<f32>() > SHARED_BYTES {
         rows -= 1;
     }
@@ -271,12 +276,24 @@ fn forward(
         B::float_cat(vec![zeros([finals], &device), state], 0)
     } else {
         let packed = empty([finals + s * batch * hidden], &device);
+        // One step multiplies `W_hh` once: by the initial state, as one matmul, rather than
+        // the loop's (which would first transpose `W_hh`, for the steps it reads it again).
+        let projected = steps == 1;
+        let recurrent = if projected {
+            let h0 = B::float_reshape(
+                leading(state.clone(), 0..batch * hidden),
+                Shape::new([batch, hidden]),
+            );
+            into_contiguous(B::float_matmul(h0, B::float_transpose(w_hh)))
+        } else {
+            into_contiguous(B::float_transpose(w_hh))
+        };
         recurrence::forward_loop::launch(
             &packed.client.clone(),
             CubeCount::Static(batch.div_ceil(rows) as u32, 1, 1),
             CubeDim::new_1d(threads(hidden)),
             gates.clone().into_tensor_arg(),
-            into_contiguous(B::float_transpose(w_hh)).into_tensor_arg(),
+            recurrent.into_tensor_arg(),
             into_contiguous(b_ih).into_tensor_arg(),
             into_contiguous(b_hh).into_tensor_arg(),
             into_contiguous(state).into_tensor_arg(),
@@ -291,6 +308,7 @@ fn forward(
             rows,
             math,
             save,
+            projected,
         );
         packed
     };

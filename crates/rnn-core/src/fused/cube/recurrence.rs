@@ -92,7 +92,9 @@ fn backward_math(
 ///
 /// - `gates: [steps * batch, G * H]`: in, the input projections `W_ih x` (no bias); out, the
 ///   activations (rows of valid steps only).
-/// - `w_hh_t: [H, G * H]`: `W_hh` transposed, so that a step's threads read it in order.
+/// - `recurrent`: `W_hh` transposed, `[H, G * H]`, so that a step's threads read it in order;
+///   or where `projected` (a run of one step), the hidden projections `W_hh h` of the initial
+///   state, `[batch, G * H]`, multiplied beforehand.
 /// - `b_ih`, `b_hh: [G * H]`: the biases (the part of `b_hh` past the additive gates reaches
 ///   the gate math as its `hidden_bias`, the GRU's `b_hn`).
 /// - `state: [S * batch * H]`: the initial state; `lengths: [batch]`.
@@ -103,7 +105,7 @@ fn backward_math(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_loop(
     gates: &mut Tensor<f32>,
-    w_hh_t: &Tensor<f32>,
+    recurrent: &Tensor<f32>,
     b_ih: &Tensor<f32>,
     b_hh: &Tensor<f32>,
     state: &Tensor<f32>,
@@ -118,6 +120,7 @@ pub(crate) fn forward_loop(
     #[comptime] rows: usize,
     #[comptime] math: CubeMath,
     #[comptime] save: bool,
+    #[comptime] projected: bool,
 ) {
     let g_count = comptime![math.gates()];
     let s_count = comptime![math.state_parts()];
@@ -163,13 +166,25 @@ pub(crate) fn forward_loop(
             for i in 0..g_count * rows {
                 acc[i] = 0.0;
             }
-            for k in 0..hidden {
+            if projected {
                 #[unroll]
-                for g in 0..g_count {
-                    let w = w_hh_t[k * width + g * hidden + j];
+                for r in 0..rows {
+                    if first + r < batch {
+                        #[unroll]
+                        for g in 0..g_count {
+                            acc[g * rows + r] = recurrent[(first + r) * width + g * hidden + j];
+                        }
+                    }
+                }
+            } else {
+                for k in 0..hidden {
                     #[unroll]
-                    for r in 0..rows {
-                        acc[g * rows + r] += w * h[current + r * hidden + k];
+                    for g in 0..g_count {
+                        let w = recurrent[k * width + g * hidden + j];
+                        #[unroll]
+                        for r in 0..rows {
+                            acc[g * rows + r] += w * h[current + r * hidden + k];
+                        }
                     }
                 }
             }
@@ -214,7 +229,7 @@ pub(crate) fn forward_loop(
                             rest[(row * (s_count - 1) + s - 1) * hidden + j] = values[s];
                         }
                     }
-                    if save {
+                    if comptime![save && math.saves()] {
                         saved[row * hidden + j] = kept;
                     }
                 } else {
@@ -366,11 +381,15 @@ pub(crate) fn backward_loop(
                     for s in 1..s_count {
                         d_values[s] = d_state[(s * rows + r) * hidden + j];
                     }
+                    let mut kept = 0.0;
+                    if comptime![math.saves()] {
+                        kept = saved[row * hidden + j];
+                    }
                     backward_math(
                         &gate,
                         &prev,
                         &next,
-                        saved[row * hidden + j],
+                        kept,
                         &mut d_values,
                         &mut d_in,
                         &mut d_hid,
