@@ -60,9 +60,7 @@ pub(crate) fn forward_saving<B: DeviceRecurrence>(
     spec: &Spec,
     save: bool,
 ) -> (FloatTensor<B>, Dims, Option<DeviceSaved<B>>) {
-    let shapes = tensors
-        .each_ref()
-        .map(|t| burn::backend::TensorMetadata::shape(t));
+    let shapes = tensors.each_ref().map(burn::backend::TensorMetadata::shape);
     let dims = B::layout(&shapes, spec, save).dims;
     let inputs = save.then(|| tensors.clone());
     let (packed, saved) = B::run_forward(tensors, spec, save);

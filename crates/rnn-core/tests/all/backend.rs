@@ -25,6 +25,7 @@ pub fn autodiff_device() -> Device {
 
 /// Whether the backend under test is wgpu wrapped in burn's `fusion` (the `wgpu-fusion` row of
 /// `cargo xtask test`, built with `--features burn/fusion`).
+#[allow(dead_code)] // rnn-tasks' tests include this file, and do not ask.
 pub fn with_fusion() -> bool {
     name() == "wgpu" && std::any::type_name::<burn::backend::Cube>().contains("Fusion")
 }
