@@ -19,13 +19,17 @@ use super::backend::{Primitives, Spec};
 use super::device::{DeviceRecurrence, Layout};
 use super::kernel::Dims;
 
-/// Which cell's gate math a CubeCL kernel runs (see each cell's `cube_forward` and
-/// `cube_backward`).
+/// Which cell's gate math a CubeCL kernel runs (each cell's `kernel::cube::forward` and
+/// `backward`, next to its CPU `GateMath`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum CubeMath {
+    /// Gates `i, f, g, o`, state `(h, c)`.
     Lstm,
+    /// Gates `r, z, n`, state `h`.
     Gru,
+    /// One gate, `tanh`.
     ElmanTanh,
+    /// One gate, ReLU.
     ElmanRelu,
 }
 

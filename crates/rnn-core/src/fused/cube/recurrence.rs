@@ -98,9 +98,10 @@ fn backward_math(
 /// - `b_ih`, `b_hh: [G * H]`: the biases (the part of `b_hh` past the additive gates reaches
 ///   the gate math as its `hidden_bias`, the GRU's `b_hn`).
 /// - `state: [S * batch * H]`: the initial state; `lengths: [batch]`.
-/// - Out: `packed`, the outputs `[seq, batch, H]` (zero past each example's length) then from `finals` on the final state (as `state`); and when `save` the parts of the state past `h` after each step
-///   (`rest: [steps * batch, (S - 1) * H]`) and the cell's saved values (`saved:
-///   [steps * batch, H]`).
+/// - Out: `packed`, the outputs `[seq, batch, H]` (zero past each example's length), then from
+///   `finals` on the final state (as `state`); and when `save` the parts of the state past `h`
+///   after each step (`rest: [steps * batch, (S - 1) * H]`) and, for a cell that has them, its
+///   saved values (`saved: [steps * batch, H]`).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_loop(
