@@ -14,7 +14,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{Slice, TensorData};
+use burn::tensor::{Shape, Slice, TensorData};
 
 #[cfg(feature = "wgpu")]
 use super::device::{self, DeviceRecurrence};
@@ -28,6 +28,25 @@ pub(crate) struct Spec {
     pub cell: &'static dyn FusedCell,
     /// Valid length of each example; `None` when all are full length.
     pub lengths: Option<Vec<usize>>,
+}
+
+impl Spec {
+    /// The dimensions of a run on inputs of `shapes` (the trait's seven, in its order): the
+    /// steps computed are the longest length.
+    pub fn dims(&self, shapes: &[Shape; 7]) -> Dims {
+        let [seq, batch, input] = shapes[0].dims::<3>();
+        Dims {
+            seq,
+            steps: self
+                .lengths
+                .as_ref()
+                .map_or(seq, |l| l.iter().copied().max().unwrap_or(0)),
+            batch,
+            input,
+            hidden: shapes[5].dims::<2>()[1],
+            proj: shapes[2].dims::<2>()[1],
+        }
+    }
 }
 
 /// One layer and direction of a recurrent network over a whole sequence.
@@ -90,20 +109,7 @@ fn run_host<B: Backend>(
     spec: &Spec,
     save: bool,
 ) -> (Vec<f32>, Dims, Option<Arc<dyn SavedRun>>) {
-    let [seq, batch, input] = tensors[0].shape().dims::<3>();
-    let proj = tensors[2].shape().dims::<2>()[1];
-    let hidden = tensors[5].shape().dims::<2>()[1];
-    let dims = Dims {
-        seq,
-        steps: spec
-            .lengths
-            .as_ref()
-            .map_or(seq, |l| l.iter().copied().max().unwrap_or(0)),
-        batch,
-        input,
-        hidden,
-        proj,
-    };
+    let dims = spec.dims(&tensors.each_ref().map(TensorMetadata::shape));
     let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
     let [b_ih, b_hh, state] = [b_ih, b_hh, state].map(read::<B>);
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at

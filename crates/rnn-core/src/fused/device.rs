@@ -11,8 +11,8 @@ use super::kernel::Dims;
 
 /// A backend with the fused recurrence on the device.
 pub(crate) trait DeviceRecurrence: Backend {
-    /// The dimensions of a run on inputs of these shapes, the length of its packed output, and
-    /// the shapes of the tensors it saves for the backward pass (none unless `save`).
+    /// The length of the packed output of a run on inputs of these shapes, and the shapes of
+    /// the tensors it saves for the backward pass (none unless `save`).
     fn layout(shapes: &[Shape; 7], spec: &Spec, save: bool) -> Layout;
 
     /// Runs the recurrence: the packed output `[len]` (the outputs `[seq, batch, P]`, then the
@@ -37,7 +37,6 @@ pub(crate) trait DeviceRecurrence: Backend {
 /// What [`DeviceRecurrence::layout`] says of a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
-    pub dims: Dims,
     /// The length of the packed output.
     pub packed: usize,
     /// The shapes of the saved tensors.
@@ -61,7 +60,7 @@ pub(crate) fn forward_saving<B: DeviceRecurrence>(
     save: bool,
 ) -> (FloatTensor<B>, Dims, Option<DeviceSaved<B>>) {
     let shapes = tensors.each_ref().map(burn::backend::TensorMetadata::shape);
-    let dims = B::layout(&shapes, spec, save).dims;
+    let dims = spec.dims(&shapes);
     let inputs = save.then(|| tensors.clone());
     let (packed, saved) = B::run_forward(tensors, spec, save);
     let kept = inputs.map(|inputs| DeviceSaved {

@@ -134,27 +134,14 @@ fn leading(tensor: CubeTensor, range: std::ops::Range<usize>) -> CubeTensor {
     B::float_slice(tensor, &slices)
 }
 
-/// The dimensions of a run on inputs of `shapes`.
+/// The dimensions of a run on inputs of `shapes` (without a projection: `P = H`).
 fn dims(shapes: &[Shape; 7], spec: &Spec) -> Dims {
-    let [seq, batch, input] = shapes[0].dims::<3>();
-    let hidden = shapes[2].dims::<2>()[1];
     assert_eq!(
         shapes[5].dims::<2>()[0],
         0,
         "the CubeCL kernels have no projection"
     );
-    let steps = spec
-        .lengths
-        .as_ref()
-        .map_or(seq, |l| l.iter().copied().max().unwrap_or(0));
-    Dims {
-        seq,
-        steps,
-        batch,
-        input,
-        hidden,
-        proj: hidden,
-    }
+    spec.dims(shapes)
 }
 
 /// The cell's CubeCL math.
@@ -203,7 +190,6 @@ impl DeviceRecurrence for CubeBackend {
     fn layout(shapes: &[Shape; 7], spec: &Spec, save: bool) -> Layout {
         let dims = dims(shapes, spec);
         Layout {
-            dims,
             packed: dims.seq * dims.batch * dims.hidden + shapes[6].num_elements(),
             saved: if save {
                 saved_shapes(math(spec), &dims)
@@ -301,7 +287,7 @@ fn forward(
             into_contiguous(b_ih).into_tensor_arg(),
             into_contiguous(b_hh).into_tensor_arg(),
             into_contiguous(state).into_tensor_arg(),
-            lengths.clone().into_tensor_arg(),
+            lengths.into_tensor_arg(),
             packed.clone().into_tensor_arg(),
             rest.clone().into_tensor_arg(),
             saved.clone().into_tensor_arg(),
