@@ -2,12 +2,15 @@
 
 use crate::{backends, cargo};
 
-/// Counts from cargo test's `test result:` lines.
-#[derive(Default, Clone, Copy)]
+/// Counts from cargo test's `test result:` lines, and the names of the tests that failed.
+#[derive(Default, Clone)]
 struct Counts {
     passed: usize,
     failed: usize,
     ignored: usize,
+    /// The tests reported `FAILED` (`test NAME ... FAILED`), so that the end of the log (all
+    /// that CI may show) says which ones.
+    failures: Vec<String>,
 }
 
 impl Counts {
@@ -25,6 +28,11 @@ impl Counts {
             counts.failed += number("failed");
             counts.ignored += number("ignored");
         }
+        counts.failures = output
+            .lines()
+            .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
+            .map(str::to_string)
+            .collect();
         counts
     }
 }
@@ -134,7 +142,14 @@ fn run_backends(
     }
     let mut rows: Vec<(String, Counts)> = Vec::new();
     for (i, backend) in backends.iter().enumerate() {
-        let envs = [("RNN_TEST_BACKEND", backend.as_str())];
+        // The tests pick their device from `RNN_TEST_BACKEND`; the doc tests, which use
+        // `Device::default()` as a user would, from Burn's `BURN_DEVICE`. Without it they would
+        // run on wgpu (Burn's first choice) in every row, and five at once on lavapipe have
+        // aborted with "LLVM ERROR: out of memory".
+        let envs = [
+            ("RNN_TEST_BACKEND", backend.as_str()),
+            ("BURN_DEVICE", backend.as_str()),
+        ];
         println!("== {backend}: checking the backend ==");
         let check = [
             "--test",
@@ -166,9 +181,13 @@ fn run_backends(
         }
         let (ok, output) = cargo(&args, &envs)?;
         let mut counts = Counts::parse(&output);
-        if !ok {
+        if !ok && counts.failures.is_empty() {
             // A crash or a build error counts as a failure even when no test reported one.
             counts.failed = counts.failed.max(1);
+            counts.failures.push(
+                "(no test reported FAILED: a test binary crashed or did not build; see above)"
+                    .to_string(),
+            );
         }
         rows.push((backend.clone(), counts));
     }
@@ -190,6 +209,11 @@ fn print_table(crates: &[String], rows: &[(String, Counts)]) {
         passed += c.passed;
         failed += c.failed;
         ignored += c.ignored;
+    }
+    for (backend, c) in rows {
+        for failure in &c.failures {
+            println!("failed on {backend}: {failure}");
+        }
     }
     // The closing line CI reads: ignored tests are reported as skipped.
     println!("{passed} passed, {failed} failed, {ignored} skipped");
