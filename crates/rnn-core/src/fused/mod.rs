@@ -24,6 +24,7 @@ pub(crate) mod cross_entropy;
 pub(crate) mod cube;
 #[cfg(feature = "wgpu")]
 mod device;
+mod dot;
 #[cfg(feature = "wgpu")]
 mod fusion;
 pub(crate) mod gate_math;

@@ -10,10 +10,11 @@ use super::pool;
 /// multiply's rows.
 const EXAMPLES_PER_THREAD: usize = 6;
 
-/// `hidden × batch` per thread of a run of one step: at a hidden size of 256, a batch of 64
-/// for two threads. Starting a thread and waiting for it costs tens of microseconds, and much
-/// more when the cores are busy, while the step of a batch of 32 takes a few hundred.
-const SINGLE_STEP_SHARE: usize = 8192;
+/// Gate columns × examples per thread of a run of one step: at a hidden size of 256, an LSTM
+/// or GRU step of a batch of 32 on two threads, an Elman step (a quarter of an LSTM's work)
+/// from a batch of 96. Starting a thread and waiting for it costs tens of microseconds, and
+/// much more when the cores are busy, while a step of a batch of 32 takes a few hundred.
+const SINGLE_STEP_SHARE: usize = 12_288;
 
 /// A thread's share of a run: a part of the hidden units, for some of the examples.
 #[derive(Debug, Clone)]
@@ -36,10 +37,16 @@ pub(super) struct Split {
 
 /// Shares a run of `steps` steps out among the kernels' threads
 /// ([`kernel_threads`](super::threads::kernel_threads), see [`split_among`]).
-pub(super) fn split(hidden: usize, batch: usize, steps: usize, whole_units: bool) -> Split {
+pub(super) fn split(
+    gates: usize,
+    hidden: usize,
+    batch: usize,
+    steps: usize,
+    whole_units: bool,
+) -> Split {
     split_among(
         super::threads::kernel_threads(),
-        hidden,
+        (gates, hidden),
         batch,
         steps,
         whole_units,
@@ -53,20 +60,25 @@ pub(super) fn split(hidden: usize, batch: usize, steps: usize, whole_units: bool
 /// in parts of at least 16.
 ///
 /// A run of one step (a decoder's step) starts its threads for a single multiply: it takes a
-/// thread per [`SINGLE_STEP_SHARE`] of `hidden × batch`, and splits by hidden units, so that
-/// each thread reads only its units' weights (read in place, see `gate_rows`).
+/// thread per [`SINGLE_STEP_SHARE`] of `gates × hidden × batch` (the multiply's output), and
+/// splits by hidden units, so that each thread reads only its units' weights (read in place,
+/// see `gate_rows`).
 ///
 /// With `whole_units` (a projected `h`, which every unit feeds) a lane never takes part of the
 /// units: a run that the examples cannot share runs on one thread.
 pub(super) fn split_among(
     threads: usize,
-    hidden: usize,
+    (gates, hidden): (usize, usize),
     batch: usize,
     steps: usize,
     whole_units: bool,
 ) -> Split {
-    let share = if steps > 1 { 128 } else { SINGLE_STEP_SHARE };
-    let worth = (hidden * batch / share).max(1);
+    let worth = if steps > 1 {
+        hidden * batch / 128
+    } else {
+        gates * hidden * batch / SINGLE_STEP_SHARE
+    };
+    let worth = worth.max(1);
     let threads = threads.min(worth).max(1);
     let ranges = |n: usize, k: usize| (0..k).map(move |p| p * n / k..(p + 1) * n / k);
     if threads > 1 && batch >= EXAMPLES_PER_THREAD * threads && steps > 1 {
@@ -146,52 +158,53 @@ mod tests {
 
     #[test]
     fn wide_batches_are_split_by_examples() {
-        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5, false));
+        let (lanes, parts, meet) = shares(split_among(2, (4, 256), 32, 5, false));
         assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
         assert_eq!((parts.len(), parts[0].clone()), (1, 0..256));
         assert!(!meet);
-        let (lanes, _, _) = shares(split_among(4, 256, 26, 5, false));
+        let (lanes, _, _) = shares(split_among(4, (4, 256), 26, 5, false));
         assert_eq!(lanes, [(0, 0..6), (0, 6..13), (0, 13..19), (0, 19..26)]);
     }
 
     #[test]
     fn narrow_batches_are_split_by_hidden_units() {
         // 11 examples: fewer than 6 per thread.
-        let (lanes, parts, meet) = shares(split_among(2, 256, 11, 5, false));
+        let (lanes, parts, meet) = shares(split_among(2, (4, 256), 11, 5, false));
         assert_eq!(lanes, [(0, 0..11), (1, 0..11)]);
         assert_eq!(parts, [0..128, 128..256]);
         assert!(meet);
         // At most one part per 16 units.
-        let (_, parts, _) = shares(split_among(8, 40, 16, 5, false));
+        let (_, parts, _) = shares(split_among(8, (4, 40), 16, 5, false));
         assert_eq!(parts, [0..20, 20..40]);
     }
 
     #[test]
     fn single_steps_are_split_by_hidden_units_when_large() {
-        for batch in [64, 100] {
-            let (lanes, parts, meet) = shares(split_among(2, 256, batch, 1, false));
-            assert_eq!(lanes, [(0, 0..batch), (1, 0..batch)], "batch {batch}");
-            assert_eq!(parts, [0..128, 128..256], "batch {batch}");
+        // LSTM (4 gates) and GRU (3) steps from a batch of 32, Elman (1) from 96.
+        for (gates, batch) in [(4, 32), (4, 100), (3, 32), (1, 96)] {
+            let (lanes, parts, meet) = shares(split_among(2, (gates, 256), batch, 1, false));
+            assert_eq!(lanes, [(0, 0..batch), (1, 0..batch)], "{gates} × {batch}");
+            assert_eq!(parts, [0..128, 128..256], "{gates} × {batch}");
             assert!(meet);
         }
-        for batch in [1, 32] {
-            let (lanes, parts, _) = shares(split_among(2, 256, batch, 1, false));
-            assert_eq!(lanes, [(0, 0..batch)], "batch {batch}");
+        for (gates, batch) in [(4, 1), (4, 16), (3, 15), (1, 64)] {
+            let (lanes, parts, _) = shares(split_among(2, (gates, 256), batch, 1, false));
+            assert_eq!(lanes, [(0, 0..batch)], "{gates} × {batch}");
             assert_eq!(
                 (parts.len(), parts[0].clone()),
                 (1, 0..256),
-                "batch {batch}"
+                "{gates} × {batch}"
             );
         }
     }
 
     #[test]
     fn projected_runs_never_split_the_units() {
-        let (lanes, parts, meet) = shares(split_among(2, 256, 32, 5, true));
+        let (lanes, parts, meet) = shares(split_among(2, (4, 256), 32, 5, true));
         assert_eq!(lanes, [(0, 0..16), (0, 16..32)]);
         assert_eq!((parts.len(), meet), (1, false));
         for (batch, steps) in [(11, 5), (1, 30), (64, 1)] {
-            let (lanes, parts, _) = shares(split_among(2, 256, batch, steps, true));
+            let (lanes, parts, _) = shares(split_among(2, (4, 256), batch, steps, true));
             assert_eq!(lanes, [(0, 0..batch)], "batch {batch}, {steps} steps");
             assert_eq!(parts.len(), 1, "batch {batch}, {steps} steps");
             assert_eq!(parts[0], 0..256, "batch {batch}, {steps} steps");
@@ -201,7 +214,7 @@ mod tests {
     #[test]
     fn small_problems_run_on_one_thread() {
         for (threads, hidden, batch) in [(1, 256, 32), (2, 64, 1), (2, 127, 1)] {
-            let (lanes, parts, _) = shares(split_among(threads, hidden, batch, 5, false));
+            let (lanes, parts, _) = shares(split_among(threads, (4, hidden), batch, 5, false));
             assert_eq!(
                 lanes,
                 [(0, 0..batch)],

@@ -365,7 +365,7 @@ mod tests {
 
     /// A split of 4 lanes by hidden units, which meet after every round.
     fn four_lanes() -> Split {
-        let split = split_among(4, 1024, 1, 2, false);
+        let split = split_among(4, (4, 1024), 1, 2, false);
         assert_eq!(split.lanes.len(), 4);
         assert!(split.meet);
         split

@@ -51,7 +51,7 @@ pub(super) fn forward<K: GateMath>(
         K::PROJECTABLE
     );
 
-    let split = split(hidden, batch, steps, projected);
+    let split = split(g, hidden, batch, steps, projected);
     let parts = &split.parts;
     let perm = permutation(g, hidden, parts);
     let additive = K::ADDITIVE_HIDDEN_BIAS * hidden;

@@ -34,6 +34,7 @@ mod saved;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
+use super::dot;
 use super::gate_math::GateMath;
 use super::packed::Packed;
 use super::shared::{ReadView, Reads};
@@ -333,7 +334,8 @@ impl<'a> Strided<'a> {
         }
     }
 
-    /// As [`Packed::multiply`], through `gemm` (a dot product per column for a single row).
+    /// As [`Packed::multiply`]: weights contiguous along `k` (a weight matrix's rows) through
+    /// our dot-product tiles ([`dot`]), others through `gemm`.
     ///
     /// # Safety
     /// As [`Packed::multiply`].
@@ -344,6 +346,19 @@ impl<'a> Strided<'a> {
         (dst, dst_stride): (*mut f32, usize),
         accumulate: bool,
     ) {
+        if self.k_stride == 1 && rows <= dot::MOST_ROWS {
+            // SAFETY: as below; `w` holds `columns` rows of `k` contiguous values
+            // `column_stride` apart.
+            return unsafe {
+                dot::multiply(
+                    (rows, self.columns, self.k),
+                    (a, a_stride),
+                    (self.w.as_ptr(), self.column_stride),
+                    (dst, dst_stride),
+                    accumulate,
+                )
+            };
+        }
         // SAFETY: `a` covers `rows` rows of `k` values `a_stride` apart and `dst` `rows` rows
         // of `columns` values `dst_stride` apart (the caller's), not overlapping each other or
         // `w`; the weights' `k × columns` elements lie inside `w` (asserted by `new`).
