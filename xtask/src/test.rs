@@ -79,7 +79,40 @@ const FUSION_SKIPS: [&str; 6] = [
     "min_cells::",
 ];
 
+/// rnn-core's features that build its fused kernels, one per backend family.
+const KERNEL_FEATURES: [&str; 3] = ["ndarray", "flex", "wgpu"];
+
+/// Checks that each crate built on rnn-core, built alone with its default features (as a user
+/// builds it), turns on every kernel feature of rnn-core. The tests cannot see this: one cargo
+/// invocation for the whole workspace unifies the features, rnn-core's defaults included.
+fn check_kernel_features() -> Result<(), String> {
+    for package in ["rnn-tasks", "burn-rnn-examples"] {
+        let args = [
+            "tree", "-p", package, "-e", "features", "--edges", "normal", "-i", "rnn-core",
+        ];
+        let out = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+            .args(args)
+            .output()
+            .map_err(|e| format!("cargo tree: {e}"))?;
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let missing: Vec<&str> = KERNEL_FEATURES
+            .into_iter()
+            .filter(|f| !tree.contains(&format!("rnn-core feature \"{f}\"")))
+            .collect();
+        if !out.status.success() || !missing.is_empty() {
+            return Err(format!(
+                "{package} built alone does not turn on rnn-core's kernel features {missing:?} \
+                 (`cargo {}`)",
+                args.join(" ")
+            ));
+        }
+    }
+    println!("== rnn-tasks and the examples build rnn-core's kernels for {KERNEL_FEATURES:?} ==");
+    Ok(())
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
+    check_kernel_features()?;
     let backends = backends(
         args,
         &["ndarray", "wgpu", FUSION],
