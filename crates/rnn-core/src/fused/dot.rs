@@ -4,7 +4,7 @@
 //!
 //! A decoder's step multiplies its state by each weight matrix once. `gemm` packs the weights
 //! for two rows or more, a copy of the whole matrix per step, which made a step of 2 to 16
-//! examples cost 4 to 6 times a step of one; here each weight is read once per tile of rows,
+//! examples cost 4 to 7 times a step of one; here each weight is read once per tile of rows,
 //! from where it is. Each output is one accumulator summed in the same order whatever the
 //! tile, so a value does not depend on the batch or on how the columns are split.
 
