@@ -5,8 +5,9 @@
 //! A decoder's step multiplies its state by each weight matrix once. `gemm` packs the weights
 //! for two rows or more, a copy of the whole matrix per step, which made a step of 2 to 16
 //! examples cost 4 to 7 times a step of one; here each weight is read once per tile of rows,
-//! from where it is. Each output is one accumulator summed in the same order whatever the
-//! tile, so a value does not depend on the batch or on how the columns are split.
+//! from where it is. On the AVX paths each output is one accumulator summed in the same order
+//! whatever the tile, so up to [`MOST_ROWS`] rows a value depends neither on the batch nor on
+//! how the columns are split (the portable path, and more rows, go through `gemm`).
 
 use super::isa::{KernelIsa, kernel_isa, ran};
 use super::strided::{Mat, MatMut, matmul};
@@ -19,8 +20,8 @@ pub(super) const MOST_ROWS: usize = 32;
 /// a state vector of the 32 registers.
 #[cfg(target_arch = "x86_64")]
 const AVX512_TILE: (usize, usize) = (4, 4);
-/// Rows and columns of the AVX2 tile: eight 8-lane accumulators, four weight vectors and two
-/// state vectors of the 16 registers.
+/// Rows and columns of the AVX2 tile: eight 8-lane accumulators, four weight vectors and a
+/// state vector of the 16 registers.
 #[cfg(target_arch = "x86_64")]
 const AVX2_TILE: (usize, usize) = (2, 4);
 
@@ -133,12 +134,20 @@ unsafe fn for_each_tile(
     (max_rows, max_cols): (usize, usize),
     tile: impl Fn(usize, usize, Tile),
 ) {
+    debug_assert!(
+        max_rows <= 4 && max_cols <= 4,
+        "`by_tile` has tiles up to 4 × 4"
+    );
     for j in (0..n).step_by(max_cols) {
-        // SAFETY: row `j` (below `n`) of `w`, column `j` of `dst`: inside the caller's views.
-        let (w, dst) = unsafe { ((w.0.add(j * w.1), w.1), (dst.0.add(j), dst.1)) };
+        // Wrapping: with `k == 0` the views of `a` and `w` may be empty, whatever their strides
+        // (nothing is read from them then).
+        let w = (w.0.wrapping_add(j * w.1), w.1);
+        // SAFETY: column `j` (below `n`) of `dst`: inside the caller's view.
+        let dst = (unsafe { dst.0.add(j) }, dst.1);
         for r in (0..m).step_by(max_rows) {
-            // SAFETY: row `r` (below `m`) of `a` and of `dst`: inside the caller's views.
-            let (a, dst) = unsafe { ((a.0.add(r * a.1), a.1), (dst.0.add(r * dst.1), dst.1)) };
+            let a = (a.0.wrapping_add(r * a.1), a.1);
+            // SAFETY: row `r` (below `m`) of `dst`: inside the caller's view.
+            let dst = (unsafe { dst.0.add(r * dst.1) }, dst.1);
             tile(
                 max_rows.min(m - r),
                 max_cols.min(n - j),
@@ -152,6 +161,7 @@ unsafe fn for_each_tile(
 ///
 /// # Safety
 /// `out` is valid for reads and writes.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn put(out: *mut f32, sum: f32, accumulate: bool) {
     // SAFETY: the caller's.
@@ -181,7 +191,7 @@ unsafe fn multiply_avx512(args: Args) {
 #[target_feature(enable = "avx512f")]
 unsafe fn tile_avx512<const R: usize, const C: usize>((k, a, w, dst, accumulate): Tile) {
     use std::arch::x86_64::{
-        __m512, _mm512_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_reduce_add_ps, _mm512_setzero_ps,
+        __m512, _mm_storeu_ps, _mm512_fmadd_ps, _mm512_maskz_loadu_ps, _mm512_setzero_ps,
     };
     let mut acc: [[__m512; C]; R] = [[_mm512_setzero_ps(); C]; R];
     let whole = k - k % 16;
@@ -209,17 +219,44 @@ unsafe fn tile_avx512<const R: usize, const C: usize>((k, a, w, dst, accumulate)
         i += 16;
     }
     for (r, acc) in acc.iter().enumerate() {
-        for (c, &acc) in acc.iter().enumerate() {
+        // Missing columns of an edge tile are zeros, so that every output is summed by the
+        // same tree.
+        let mut four = [_mm512_setzero_ps(); 4];
+        four[..C].copy_from_slice(acc);
+        let mut sums = [0.0f32; 4];
+        // SAFETY: `sums` holds 4 values.
+        unsafe { _mm_storeu_ps(sums.as_mut_ptr(), sum4(four)) };
+        for (c, &sum) in sums[..C].iter().enumerate() {
             // SAFETY: element `(r, c)` of the `R × C` tile of `dst` (the caller's).
-            unsafe {
-                put(
-                    dst.0.add(r * dst.1 + c),
-                    _mm512_reduce_add_ps(acc),
-                    accumulate,
-                )
-            };
+            unsafe { put(dst.0.add(r * dst.1 + c), sum, accumulate) };
         }
     }
+}
+
+/// The sums of the lanes of four vectors, as one 4-lane vector: a tree of 9 instructions where
+/// four separate reductions take about 40.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sum4([a, b, c, d]: [std::arch::x86_64::__m512; 4]) -> std::arch::x86_64::__m128 {
+    use std::arch::x86_64::{
+        _mm512_add_ps, _mm512_castps512_ps128, _mm512_shuffle_f32x4, _mm512_shuffle_ps,
+        _mm512_unpackhi_ps, _mm512_unpacklo_ps,
+    };
+    // In each 128-bit lane: [a0 + a2, b0 + b2, a1 + a3, b1 + b3], and the same of c and d.
+    let ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    let cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    // In each 128-bit lane: [a, b, c, d], that lane's sums.
+    let lanes = _mm512_add_ps(
+        _mm512_shuffle_ps::<0b01_00_01_00>(ab, cd),
+        _mm512_shuffle_ps::<0b11_10_11_10>(ab, cd),
+    );
+    // The four 128-bit lanes added: the halves swapped, then neighbouring lanes.
+    let halves = _mm512_add_ps(lanes, _mm512_shuffle_f32x4::<0b01_00_11_10>(lanes, lanes));
+    let all = _mm512_add_ps(
+        halves,
+        _mm512_shuffle_f32x4::<0b10_11_00_01>(halves, halves),
+    );
+    _mm512_castps512_ps128(all)
 }
 
 #[cfg(target_arch = "x86_64")]
