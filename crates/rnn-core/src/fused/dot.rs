@@ -272,8 +272,8 @@ unsafe fn multiply_avx2(args: Args) {
     }
 }
 
-/// `R` rows × `C` columns of the product in 8-lane vectors along `k`, the last `k % 8` in
-/// scalars.
+/// `R` rows × `C` columns of the product in 8-lane vectors along `k`, the last `k % 8` added
+/// in scalars to each reduced sum.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `a` covers `R` rows and `w` `C` rows of `k` values, `dst` `R`
@@ -282,9 +282,7 @@ unsafe fn multiply_avx2(args: Args) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_avx2<const R: usize, const C: usize>((k, a, w, dst, accumulate): Tile) {
     use std::arch::x86_64::{
-        __m256, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps,
-        _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-        _mm256_setzero_ps,
+        __m256, _mm_storeu_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps,
     };
     let mut acc: [[__m256; C]; R] = [[_mm256_setzero_ps(); C]; R];
     let whole = k - k % 8;
@@ -303,10 +301,14 @@ unsafe fn tile_avx2<const R: usize, const C: usize>((k, a, w, dst, accumulate): 
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        for (c, &v) in acc.iter().enumerate() {
-            let half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            let pair = _mm_add_ps(half, _mm_movehl_ps(half, half));
-            let mut sum = _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps::<1>(pair, pair)));
+        // As in `tile_avx512`: one tree for every output, missing columns zeros.
+        let mut four = [_mm256_setzero_ps(); 4];
+        four[..C].copy_from_slice(acc);
+        let mut sums = [0.0f32; 4];
+        // SAFETY: `sums` holds 4 values.
+        unsafe { _mm_storeu_ps(sums.as_mut_ptr(), sum4_avx2(four)) };
+        for (c, &sum) in sums[..C].iter().enumerate() {
+            let mut sum = sum;
             for i in whole..k {
                 // SAFETY: value `i` (below `k`) of row `r` of `a` and of row `c` of `w`.
                 sum += unsafe { *a.0.add(r * a.1 + i) * *w.0.add(c * w.1 + i) };
@@ -315,6 +317,21 @@ unsafe fn tile_avx2<const R: usize, const C: usize>((k, a, w, dst, accumulate): 
             unsafe { put(dst.0.add(r * dst.1 + c), sum, accumulate) };
         }
     }
+}
+
+/// The sums of the lanes of four 8-lane vectors, as one 4-lane vector ([`sum4`]'s tree).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sum4_avx2([a, b, c, d]: [std::arch::x86_64::__m256; 4]) -> std::arch::x86_64::__m128 {
+    use std::arch::x86_64::{
+        _mm_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_hadd_ps,
+    };
+    // In each 128-bit half: [a, b, c, d], that half's sums.
+    let halves = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_add_ps(
+        _mm256_castps256_ps128(halves),
+        _mm256_extractf128_ps::<1>(halves),
+    )
 }
 
 #[cfg(test)]
