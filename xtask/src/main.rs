@@ -64,10 +64,15 @@ pub fn backends(
     Ok(backends)
 }
 
+/// The cargo that runs the xtask (`$CARGO`), or `cargo` from the `PATH`.
+pub fn cargo_command() -> std::process::Command {
+    std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+}
+
 /// Runs `cargo` with `args` and `envs`, streaming its output; returns whether it succeeded and
 /// its captured stdout.
 pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(bool, String), String> {
-    let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
+    let mut command = cargo_command();
     command.args(args).envs(envs.iter().copied());
     command.stdout(std::process::Stdio::piped());
     let mut child = command

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: build the workspace tests once, run them on every backend, print a table.
 
-use crate::{backends, cargo};
+use crate::{backends, cargo, cargo_command};
 
 /// Counts from cargo test's `test result:` lines, and the names of the tests that failed.
 #[derive(Default, Clone)]
@@ -43,7 +43,7 @@ Mesa's software Vulkan driver: `apt-get install -y --no-install-recommends mesa-
 
 /// Workspace members that have tests (every member but xtask).
 fn test_crates() -> Result<Vec<String>, String> {
-    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+    let out = cargo_command()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .output()
         .map_err(|e| format!("cargo metadata: {e}"))?;
@@ -90,7 +90,7 @@ fn check_kernel_features() -> Result<(), String> {
         let args = [
             "tree", "-p", package, "-e", "features", "--edges", "normal", "-i", "rnn-core",
         ];
-        let out = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        let out = cargo_command()
             .args(args)
             .output()
             .map_err(|e| format!("cargo tree: {e}"))?;
