@@ -74,10 +74,16 @@ pub fn cargo_command() -> std::process::Command {
 pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(bool, String), String> {
     let mut command = cargo_command();
     command.args(args).envs(envs.iter().copied());
+    stream(command)
+}
+
+/// Runs `command`, printing its stdout as it comes; returns whether it succeeded and the
+/// stdout.
+pub fn stream(mut command: std::process::Command) -> Result<(bool, String), String> {
     command.stdout(std::process::Stdio::piped());
     let mut child = command
         .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     let stdout = child.stdout.take().expect("piped stdout");
     let mut captured = String::new();
     for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {

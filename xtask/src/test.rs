@@ -1,6 +1,6 @@
 //! `cargo xtask test`: build the workspace tests once, run them on every backend, print a table.
 
-use crate::{backends, cargo, cargo_command};
+use crate::{backends, cargo, cargo_command, stream};
 
 /// Counts from cargo test's `test result:` lines, and the names of the tests that failed.
 #[derive(Default, Clone)]
@@ -35,36 +35,61 @@ impl Counts {
             .collect();
         counts
     }
+
+    /// The counts of a run that ended with `ok` and printed `output`. A crash or a build
+    /// error counts as a failure even when no test reported one.
+    fn of_run(ok: bool, output: &str) -> Self {
+        let mut counts = Counts::parse(output);
+        if !ok && counts.failures.is_empty() {
+            counts.failed = counts.failed.max(1);
+            counts.failures.push(
+                "(no test reported FAILED: a test binary crashed or did not build; see above)"
+                    .to_string(),
+            );
+        }
+        counts
+    }
+
+    /// Adds the counts of another run.
+    fn add(&mut self, other: Counts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+        self.failures.extend(other.failures);
+    }
 }
 
 const WGPU_HELP: &str = "the wgpu backend could not create an adapter. On Debian/Ubuntu without a GPU, install \
 Mesa's software Vulkan driver: `apt-get install -y --no-install-recommends mesa-vulkan-drivers libvulkan1` \
 (see ../shared/WGPU_ON_CPU.md). Do not enable burn's `vulkan` feature.";
 
-/// Workspace members that have tests (every member but xtask).
-fn test_crates() -> Result<Vec<String>, String> {
+/// Workspace members that have tests (every member but xtask), sorted: name and manifest path.
+fn test_packages() -> Result<Vec<(String, String)>, String> {
     let out = cargo_command()
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .output()
         .map_err(|e| format!("cargo metadata: {e}"))?;
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    let mut crates: Vec<String> = meta["packages"]
+    let mut packages: Vec<(String, String)> = meta["packages"]
         .as_array()
         .ok_or("cargo metadata: no packages")?
         .iter()
-        .filter_map(|p| p["name"].as_str())
-        .filter(|name| *name != "xtask" && !name.ends_with("-bench"))
-        .map(str::to_string)
+        .filter_map(|p| Some((p["name"].as_str()?, p["manifest_path"].as_str()?)))
+        .filter(|(name, _)| *name != "xtask" && !name.ends_with("-bench"))
+        .map(|(name, manifest)| (name.to_string(), manifest.to_string()))
         .collect();
-    crates.sort();
-    Ok(crates)
+    packages.sort();
+    Ok(packages)
 }
 
 /// `wgpu-fusion`: wgpu with burn's `fusion` feature (on in `burn`'s default features, off in
 /// this workspace), which wraps the CubeCL backend in `Fusion`: rnn-core's tests (where the
 /// kernels and their fusion operations live), built a second time with that feature.
 const FUSION: &str = "wgpu-fusion";
+
+/// The crate whose tests the `wgpu-fusion` row runs.
+const FUSION_CRATE: &str = "rnn-core";
 
 /// rnn-core tests the `wgpu-fusion` row skips: those of the modern cells, which have no kernel
 /// of ours and run the same Burn tensor operations as in the `wgpu` row (a few minutes on
@@ -118,29 +143,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &["ndarray", "wgpu", FUSION],
         &["ndarray", "wgpu", FUSION, "flex"],
     )?;
+    let packages = test_packages()?;
+    let crates: Vec<String> = packages.iter().map(|(name, _)| name.clone()).collect();
     let (fusion, backends): (Vec<String>, Vec<String>) =
         backends.into_iter().partition(|b| b == FUSION);
     let mut rows = if backends.is_empty() {
         Vec::new()
     } else {
-        run_backends(&test_crates()?, &backends, &[], &[])?
+        run_backends(&crates, &backends)?
     };
     if !fusion.is_empty() {
-        let crates = ["rnn-core".to_string()];
-        let skips: Vec<&str> = FUSION_SKIPS
-            .iter()
-            .flat_map(|test| ["--skip", test])
-            .collect();
-        let mut fused = run_backends(
-            &crates,
-            &["wgpu".to_string()],
-            &["--features", "burn/fusion"],
-            &skips,
-        )?;
-        fused[0].0 = FUSION.to_string();
-        rows.extend(fused);
+        rows.push((FUSION.to_string(), fusion_row(&packages)?));
     }
-    print_table(&test_crates()?, &rows);
+    print_table(&crates, &rows);
     let failed = rows.iter().any(|(_, c)| c.failed > 0);
     if failed {
         Err("some tests failed".into())
@@ -149,14 +164,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Builds the tests of `crates` once (with the cargo arguments `extra`), then runs them on each
-/// of `backends` (passing `test_args` to the test binaries): a row of counts each.
-fn run_backends(
-    crates: &[String],
-    backends: &[String],
-    extra: &[&'static str],
-    test_args: &[&str],
-) -> Result<Vec<(String, Counts)>, String> {
+/// Builds the tests of `crates` once, then runs them on each of `backends`: a row of counts
+/// each.
+fn run_backends(crates: &[String], backends: &[String]) -> Result<Vec<(String, Counts)>, String> {
     // One cargo invocation for all crates at each step: cargo unifies features over the
     // packages it is asked for, so testing crates one by one would rebuild Burn with each
     // crate's own feature set.
@@ -164,7 +174,6 @@ fn run_backends(
     let with_packages = |args: &[&'static str]| -> Vec<&str> {
         let mut all = vec!["test"];
         all.extend(&packages);
-        all.extend(extra);
         all.extend(args);
         all
     };
@@ -175,14 +184,7 @@ fn run_backends(
     }
     let mut rows: Vec<(String, Counts)> = Vec::new();
     for (i, backend) in backends.iter().enumerate() {
-        // The tests pick their device from `RNN_TEST_BACKEND`; the doc tests, which use
-        // `Device::default()` as a user would, from Burn's `BURN_DEVICE`. Without it they would
-        // run on wgpu (Burn's first choice) in every row, and five at once on lavapipe have
-        // aborted with "LLVM ERROR: out of memory".
-        let envs = [
-            ("RNN_TEST_BACKEND", backend.as_str()),
-            ("BURN_DEVICE", backend.as_str()),
-        ];
+        let envs = backend_envs(backend);
         println!("== {backend}: checking the backend ==");
         let check = [
             "--test",
@@ -192,14 +194,7 @@ fn run_backends(
             "backend::backend_available",
         ];
         let (ok, output) = cargo(&with_packages(&check), &envs)?;
-        if !ok || Counts::parse(&output).passed == 0 {
-            let help = if backend == "wgpu" {
-                WGPU_HELP
-            } else {
-                "the backend failed its smoke test"
-            };
-            return Err(format!("{backend}: {help}"));
-        }
+        check_backend(backend, ok, &output)?;
         println!("== {backend}: testing ==");
         // Doc tests do not depend on the backend under test: run them once, with the first.
         let targets: &[&'static str] = if i == 0 {
@@ -207,24 +202,111 @@ fn run_backends(
         } else {
             &["--no-fail-fast", "--lib", "--bins", "--tests", "--examples"]
         };
-        let mut args = with_packages(targets);
-        if !test_args.is_empty() {
-            args.push("--");
-            args.extend(test_args);
-        }
-        let (ok, output) = cargo(&args, &envs)?;
-        let mut counts = Counts::parse(&output);
-        if !ok && counts.failures.is_empty() {
-            // A crash or a build error counts as a failure even when no test reported one.
-            counts.failed = counts.failed.max(1);
-            counts.failures.push(
-                "(no test reported FAILED: a test binary crashed or did not build; see above)"
-                    .to_string(),
-            );
-        }
-        rows.push((backend.clone(), counts));
+        let (ok, output) = cargo(&with_packages(targets), &envs)?;
+        rows.push((backend.clone(), Counts::of_run(ok, &output)));
     }
     Ok(rows)
+}
+
+/// The `wgpu-fusion` row: the tests of [`FUSION_CRATE`] on wgpu under burn's `fusion`
+/// feature, but for [`FUSION_SKIPS`].
+///
+/// They are built in one cargo invocation with every test crate of `packages` (names and
+/// manifest paths), as in the other rows, so that cargo resolves the same features for every
+/// dependency but the crates `fusion` reaches (burn's and ours): asked for rnn-core alone, it
+/// resolves about 70 other dependencies differently (serde, wgpu, gemm, ...), and a cold
+/// machine compiled them, and the CubeCL crates above them, a second time. Such an invocation
+/// cannot run one package's tests, so the row runs that crate's test binaries itself, from the
+/// paths cargo reports, in the crate's directory as `cargo test` does. The crate's doc tests
+/// run in the first row only, as for the other rows.
+fn fusion_row(packages: &[(String, String)]) -> Result<Counts, String> {
+    let (_, manifest) = packages
+        .iter()
+        .find(|(name, _)| name == FUSION_CRATE)
+        .ok_or(format!("cargo metadata: no package {FUSION_CRATE}"))?;
+    println!("== {FUSION}: building the tests with burn/fusion once ==");
+    let mut args = vec![
+        "test",
+        "--no-run",
+        "--message-format",
+        "json-render-diagnostics",
+        "--features",
+        "burn/fusion",
+    ];
+    args.extend(packages.iter().flat_map(|(name, _)| ["-p", name.as_str()]));
+    let out = cargo_command()
+        .args(&args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err("build failed".into());
+    }
+    // Cargo's artifact messages: the crate's test executables (its library's unit tests and
+    // its integration test).
+    let binaries: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["manifest_path"] == manifest.as_str() && m["profile"]["test"] == true)
+        .filter_map(|m| m["executable"].as_str().map(str::to_string))
+        .collect();
+    let integration = binaries
+        .iter()
+        .find(|path| file_stem(path).starts_with("all-"))
+        .ok_or(format!(
+            "expected {FUSION_CRATE}'s `all` test among cargo's artifacts, got {binaries:?}"
+        ))?;
+    let directory = std::path::Path::new(manifest)
+        .parent()
+        .ok_or(format!("{manifest}: no directory"))?;
+    let run = |binary: &str, test_args: &[&str]| {
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(test_args)
+            .envs(backend_envs("wgpu"))
+            .current_dir(directory);
+        stream(command)
+    };
+    println!("== {FUSION}: checking the backend ==");
+    let (ok, output) = run(integration, &["--exact", "backend::backend_available"])?;
+    check_backend("wgpu", ok, &output)?;
+    println!("== {FUSION}: testing ==");
+    let skips: Vec<&str> = FUSION_SKIPS
+        .iter()
+        .flat_map(|test| ["--skip", test])
+        .collect();
+    let mut counts = Counts::default();
+    for binary in &binaries {
+        let (ok, output) = run(binary, &skips)?;
+        counts.add(Counts::of_run(ok, &output));
+    }
+    Ok(counts)
+}
+
+/// The file name of `path` without its directory.
+fn file_stem(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The environment that runs the tests on `backend`. The tests pick their device from
+/// `RNN_TEST_BACKEND`; the doc tests, which use `Device::default()` as a user would, from
+/// Burn's `BURN_DEVICE`. Without it they would run on wgpu (Burn's first choice) in every row,
+/// and five at once on lavapipe have aborted with "LLVM ERROR: out of memory".
+fn backend_envs(backend: &str) -> [(&'static str, &str); 2] {
+    [("RNN_TEST_BACKEND", backend), ("BURN_DEVICE", backend)]
+}
+
+/// An error with help when `backend`'s smoke test (`backend::backend_available`) did not pass.
+fn check_backend(backend: &str, ok: bool, output: &str) -> Result<(), String> {
+    if ok && Counts::parse(output).passed > 0 {
+        return Ok(());
+    }
+    let help = if backend == "wgpu" {
+        WGPU_HELP
+    } else {
+        "the backend failed its smoke test"
+    };
+    Err(format!("{backend}: {help}"))
 }
 
 fn print_table(crates: &[String], rows: &[(String, Counts)]) {
