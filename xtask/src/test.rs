@@ -37,15 +37,15 @@ impl Counts {
     }
 
     /// The counts of a run that ended with `ok` and printed `output`. A crash or a build
-    /// error counts as a failure even when no test reported one.
-    fn of_run(ok: bool, output: &str) -> Self {
+    /// error counts as a failure even when no test reported one; `what` names what may have
+    /// crashed.
+    fn of_run(ok: bool, output: &str, what: &str) -> Self {
         let mut counts = Counts::parse(output);
         if !ok && counts.failures.is_empty() {
             counts.failed = counts.failed.max(1);
-            counts.failures.push(
-                "(no test reported FAILED: a test binary crashed or did not build; see above)"
-                    .to_string(),
-            );
+            counts
+                .failures
+                .push(format!("(no test reported FAILED: {what}; see above)"));
         }
         counts
     }
@@ -203,7 +203,8 @@ fn run_backends(crates: &[String], backends: &[String]) -> Result<Vec<(String, C
             &["--no-fail-fast", "--lib", "--bins", "--tests", "--examples"]
         };
         let (ok, output) = cargo(&with_packages(targets), &envs)?;
-        rows.push((backend.clone(), Counts::of_run(ok, &output)));
+        let what = "a test binary crashed or did not build";
+        rows.push((backend.clone(), Counts::of_run(ok, &output, what)));
     }
     Ok(rows)
 }
@@ -218,12 +219,12 @@ fn run_backends(crates: &[String], backends: &[String]) -> Result<Vec<(String, C
 /// machine compiled them, and the CubeCL crates above them, a second time. Such an invocation
 /// cannot run one package's tests, so the row runs that crate's test binaries itself, from the
 /// paths cargo reports, in the crate's directory as `cargo test` does. The crate's doc tests
-/// run in the first row only, as for the other rows.
+/// are not run under `fusion`: they run in the first row only (ndarray by default).
 fn fusion_row(packages: &[(String, String)]) -> Result<Counts, String> {
     let (_, manifest) = packages
         .iter()
         .find(|(name, _)| name == FUSION_CRATE)
-        .ok_or(format!("cargo metadata: no package {FUSION_CRATE}"))?;
+        .ok_or_else(|| format!("cargo metadata: no package {FUSION_CRATE}"))?;
     println!("== {FUSION}: building the tests with burn/fusion once ==");
     let mut args = vec![
         "test",
@@ -240,22 +241,27 @@ fn fusion_row(packages: &[(String, String)]) -> Result<Counts, String> {
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
-        return Err("build failed".into());
+        return Err(format!("{FUSION}: build failed"));
     }
-    // Cargo's artifact messages: the crate's test executables (its library's unit tests and
-    // its integration test).
-    let binaries: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    // Cargo's artifact messages: the crate's test executables (the unit tests of its library
+    // and of any binary, and its integration test), with the target's name.
+    let binaries: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|m| m["manifest_path"] == manifest.as_str() && m["profile"]["test"] == true)
-        .filter_map(|m| m["executable"].as_str().map(str::to_string))
+        .filter_map(|m| {
+            let name = m["target"]["name"].as_str()?;
+            Some((name.to_string(), m["executable"].as_str()?.to_string()))
+        })
         .collect();
-    let integration = binaries
+    let (_, integration) = binaries
         .iter()
-        .find(|path| file_stem(path).starts_with("all-"))
-        .ok_or(format!(
-            "expected {FUSION_CRATE}'s `all` test among cargo's artifacts, got {binaries:?}"
-        ))?;
+        .find(|(name, _)| name == "all")
+        .ok_or_else(|| {
+            format!(
+                "expected {FUSION_CRATE}'s `all` test among cargo's artifacts, got {binaries:?}"
+            )
+        })?;
     let directory = std::path::Path::new(manifest)
         .parent()
         .ok_or(format!("{manifest}: no directory"))?;
@@ -276,16 +282,13 @@ fn fusion_row(packages: &[(String, String)]) -> Result<Counts, String> {
         .flat_map(|test| ["--skip", test])
         .collect();
     let mut counts = Counts::default();
-    for binary in &binaries {
+    for (name, binary) in &binaries {
+        println!("== {FUSION}: {FUSION_CRATE}'s `{name}` ({binary}) ==");
         let (ok, output) = run(binary, &skips)?;
-        counts.add(Counts::of_run(ok, &output));
+        let what = format!("the test binary {binary} crashed");
+        counts.add(Counts::of_run(ok, &output, &what));
     }
     Ok(counts)
-}
-
-/// The file name of `path` without its directory.
-fn file_stem(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// The environment that runs the tests on `backend`. The tests pick their device from
