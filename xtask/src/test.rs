@@ -147,13 +147,45 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let crates: Vec<String> = packages.iter().map(|(name, _)| name.clone()).collect();
     let (fusion, backends): (Vec<String>, Vec<String>) =
         backends.into_iter().partition(|b| b == FUSION);
-    let mut rows = if backends.is_empty() {
-        Vec::new()
-    } else {
-        run_backends(&crates, &backends)?
-    };
+    let mut rows: Vec<(String, Counts)> = Vec::new();
+    let mut fusion_build = None;
+    if let Some(first) = backends.first() {
+        println!("== building the tests of {} once ==", crates.join(", "));
+        let binaries = test_binaries(&build_tests(&packages, &[])?, &packages, None);
+        println!("== {first}: doc tests ==");
+        let mut doc = vec!["test", "--doc"];
+        doc.extend(crate_args(&packages));
+        let (ok, output) = cargo(&doc, &backend_envs(first))?;
+        let mut doc_counts = Counts::of_run(ok, &output, "the doc tests did not build or crashed");
+        // The fusion row's build needs no test of the other rows: it compiles beside them,
+        // niced, on the cores that lavapipe and the test threads leave idle. The rows run
+        // their test binaries themselves, as cargo would block on the build directory's lock.
+        if !fusion.is_empty() {
+            fusion_build = Some(BackgroundBuild::start(&packages)?);
+        }
+        for backend in &backends {
+            let mut counts = run_row(backend, backend, &binaries, &[])?;
+            counts.add(std::mem::take(&mut doc_counts));
+            rows.push((backend.clone(), counts));
+        }
+    }
     if !fusion.is_empty() {
-        rows.push((FUSION.to_string(), fusion_row(&packages)?));
+        let json = match fusion_build {
+            Some(build) => build.finish()?,
+            None => {
+                println!("== {FUSION}: building the tests with burn/fusion once ==");
+                build_tests(&packages, &["--features", "burn/fusion"])?
+            }
+        };
+        let binaries = test_binaries(&json, &packages, Some(FUSION_CRATE));
+        let skips: Vec<&str> = FUSION_SKIPS
+            .iter()
+            .flat_map(|test| ["--skip", test])
+            .collect();
+        rows.push((
+            FUSION.to_string(),
+            run_row(FUSION, "wgpu", &binaries, &skips)?,
+        ));
     }
     print_table(&crates, &rows);
     let failed = rows.iter().any(|(_, c)| c.failed > 0);
@@ -164,128 +196,175 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Builds the tests of `crates` once, then runs them on each of `backends`: a row of counts
-/// each.
-fn run_backends(crates: &[String], backends: &[String]) -> Result<Vec<(String, Counts)>, String> {
-    // One cargo invocation for all crates at each step: cargo unifies features over the
-    // packages it is asked for, so testing crates one by one would rebuild Burn with each
-    // crate's own feature set.
-    let packages: Vec<&str> = crates.iter().flat_map(|k| ["-p", k.as_str()]).collect();
-    let with_packages = |args: &[&'static str]| -> Vec<&str> {
-        let mut all = vec!["test"];
-        all.extend(&packages);
-        all.extend(args);
-        all
-    };
-    println!("== building the tests of {} once ==", crates.join(", "));
-    let (ok, _) = cargo(&with_packages(&["--no-run"]), &[])?;
-    if !ok {
-        return Err("build failed".into());
-    }
-    let mut rows: Vec<(String, Counts)> = Vec::new();
-    for (i, backend) in backends.iter().enumerate() {
-        let envs = backend_envs(backend);
-        println!("== {backend}: checking the backend ==");
-        let check = [
-            "--test",
-            "all",
-            "--",
-            "--exact",
-            "backend::backend_available",
-        ];
-        let (ok, output) = cargo(&with_packages(&check), &envs)?;
-        check_backend(backend, ok, &output)?;
-        println!("== {backend}: testing ==");
-        // Doc tests do not depend on the backend under test: run them once, with the first.
-        let targets: &[&'static str] = if i == 0 {
-            &["--no-fail-fast"]
-        } else {
-            &["--no-fail-fast", "--lib", "--bins", "--tests", "--examples"]
-        };
-        let (ok, output) = cargo(&with_packages(targets), &envs)?;
-        let what = "a test binary crashed or did not build";
-        rows.push((backend.clone(), Counts::of_run(ok, &output, what)));
-    }
-    Ok(rows)
+/// `-p NAME` for each of `packages`.
+fn crate_args(packages: &[(String, String)]) -> Vec<&str> {
+    packages
+        .iter()
+        .flat_map(|(name, _)| ["-p", name.as_str()])
+        .collect()
 }
 
-/// The `wgpu-fusion` row: the tests of [`FUSION_CRATE`] on wgpu under burn's `fusion`
-/// feature, but for [`FUSION_SKIPS`].
+/// The command that builds the tests of every crate of `packages` (names and manifest paths),
+/// plus `extra` arguments, printing cargo's artifact messages as JSON on stdout.
 ///
-/// They are built in one cargo invocation with every test crate of `packages` (names and
-/// manifest paths), as in the other rows, so that cargo resolves the same features for every
-/// dependency but the crates `fusion` reaches (burn's and ours): asked for rnn-core alone, it
-/// resolves about 70 other dependencies differently (serde, wgpu, gemm, ...), and a cold
-/// machine compiled them, and the CubeCL crates above them, a second time. Such an invocation
-/// cannot run one package's tests, so the row runs that crate's test binaries itself, from the
-/// paths cargo reports, in the crate's directory as `cargo test` does. The crate's doc tests
-/// are not run under `fusion`: they run in the first row only (ndarray by default).
-fn fusion_row(packages: &[(String, String)]) -> Result<Counts, String> {
-    let (_, manifest) = packages
-        .iter()
-        .find(|(name, _)| name == FUSION_CRATE)
-        .ok_or_else(|| format!("cargo metadata: no package {FUSION_CRATE}"))?;
-    println!("== {FUSION}: building the tests with burn/fusion once ==");
-    let mut args = vec![
-        "test",
-        "--no-run",
-        "--message-format",
-        "json-render-diagnostics",
-        "--features",
-        "burn/fusion",
-    ];
-    args.extend(packages.iter().flat_map(|(name, _)| ["-p", name.as_str()]));
-    let out = cargo_command()
-        .args(&args)
+/// One cargo invocation for all crates: cargo unifies features over the packages it is asked
+/// for, so building crates one by one would rebuild Burn with each crate's own feature set.
+/// The same holds for the `wgpu-fusion` build: asked for rnn-core alone, it resolved about 70
+/// other dependencies differently (serde, wgpu, gemm, ...), and a cold machine compiled them,
+/// and the CubeCL crates above them, a second time.
+fn build_command(packages: &[(String, String)], extra: &[&str]) -> std::process::Command {
+    let mut command = cargo_command();
+    command
+        .args([
+            "test",
+            "--no-run",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .args(crate_args(packages))
+        .args(extra);
+    command
+}
+
+/// Builds the tests (see [`build_command`]), cargo's progress and errors on stderr; returns
+/// cargo's JSON messages.
+fn build_tests(packages: &[(String, String)], extra: &[&str]) -> Result<String, String> {
+    let out = build_command(packages, extra)
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{FUSION}: build failed"));
+        return Err(format!("building the tests {extra:?} failed"));
     }
-    // Cargo's artifact messages: the crate's test executables (the unit tests of its library
-    // and of any binary, and its integration test), with the target's name.
-    let binaries: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["manifest_path"] == manifest.as_str() && m["profile"]["test"] == true)
-        .filter_map(|m| {
-            let name = m["target"]["name"].as_str()?;
-            Some((name.to_string(), m["executable"].as_str()?.to_string()))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The `wgpu-fusion` row's build, running in the background with its output in files.
+struct BackgroundBuild {
+    child: std::process::Child,
+    stdout: std::path::PathBuf,
+    stderr: std::path::PathBuf,
+}
+
+impl BackgroundBuild {
+    fn start(packages: &[(String, String)]) -> Result<Self, String> {
+        let base = std::env::temp_dir().join(format!("xtask-{FUSION}-{}", std::process::id()));
+        let (stdout, stderr) = (base.with_extension("json"), base.with_extension("log"));
+        let file = |path: &std::path::Path| {
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let cargo = build_command(packages, &["--features", "burn/fusion"]);
+        println!("== {FUSION}: building the tests with burn/fusion in the background ==");
+        let child = std::process::Command::new("nice")
+            .args(["-n", "19"])
+            .arg(cargo.get_program())
+            .args(cargo.get_args())
+            .stdout(file(&stdout)?)
+            .stderr(file(&stderr)?)
+            .spawn()
+            .map_err(|e| format!("{FUSION}: cannot start its build with `nice`: {e}"))?;
+        Ok(Self {
+            child,
+            stdout,
+            stderr,
         })
-        .collect();
-    let (_, integration) = binaries
-        .iter()
-        .find(|(name, _)| name == "all")
-        .ok_or_else(|| {
-            format!(
-                "expected {FUSION_CRATE}'s `all` test among cargo's artifacts, got {binaries:?}"
-            )
-        })?;
-    let directory = std::path::Path::new(manifest)
-        .parent()
-        .ok_or(format!("{manifest}: no directory"))?;
-    let run = |binary: &str, test_args: &[&str]| {
-        let mut command = std::process::Command::new(binary);
+    }
+
+    /// Waits for the build, prints its log; returns cargo's JSON messages.
+    fn finish(mut self) -> Result<String, String> {
+        println!("== {FUSION}: waiting for its build ==");
+        let status = self.child.wait().map_err(|e| e.to_string())?;
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let (json, log) = (read(&self.stdout)?, read(&self.stderr)?);
+        eprint!("{log}");
+        for path in [&self.stdout, &self.stderr] {
+            let _ = std::fs::remove_file(path);
+        }
+        if status.success() {
+            Ok(json)
+        } else {
+            Err(format!("{FUSION}: build failed"))
+        }
+    }
+}
+
+/// A row that fails before the build is waited for leaves no cargo holding the build
+/// directory's lock.
+impl Drop for BackgroundBuild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test executable that cargo built.
+struct TestBinary {
+    package: String,
+    /// The target's name: `all` for a crate's integration tests.
+    target: String,
+    executable: String,
+    /// Its package's directory, where `cargo test` runs it.
+    directory: std::path::PathBuf,
+}
+
+/// The test executables in cargo's JSON messages `json` (the unit tests of each library and
+/// binary, and the integration tests) of `packages`, or of the package `only`.
+fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) -> Vec<TestBinary> {
+    json.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["profile"]["test"] == true)
+        .filter_map(|m| {
+            let (package, manifest) = packages.iter().find(|(name, manifest)| {
+                m["manifest_path"] == manifest.as_str() && only.is_none_or(|only| only == name)
+            })?;
+            Some(TestBinary {
+                package: package.clone(),
+                target: m["target"]["name"].as_str()?.to_string(),
+                executable: m["executable"].as_str()?.to_string(),
+                directory: std::path::Path::new(manifest).parent()?.to_path_buf(),
+            })
+        })
+        .collect()
+}
+
+/// Runs `binaries` with the environment of `backend` and `args` (`row` names the row): first
+/// the backend's smoke test in the integration tests, then every test.
+fn run_row(
+    row: &str,
+    backend: &str,
+    binaries: &[TestBinary],
+    args: &[&str],
+) -> Result<Counts, String> {
+    let run = |binary: &TestBinary, args: &[&str]| {
+        let mut command = std::process::Command::new(&binary.executable);
         command
-            .args(test_args)
-            .envs(backend_envs("wgpu"))
-            .current_dir(directory);
+            .args(args)
+            .envs(backend_envs(backend))
+            .current_dir(&binary.directory);
         stream(command)
     };
-    println!("== {FUSION}: checking the backend ==");
-    let (ok, output) = run(integration, &["--exact", "backend::backend_available"])?;
-    check_backend("wgpu", ok, &output)?;
-    println!("== {FUSION}: testing ==");
-    let skips: Vec<&str> = FUSION_SKIPS
-        .iter()
-        .flat_map(|test| ["--skip", test])
-        .collect();
+    if binaries.is_empty() {
+        return Err(format!(
+            "{row}: no test binary among cargo's artifact messages"
+        ));
+    }
+    println!("== {row}: checking the backend ==");
+    let (mut all_ok, mut smoke) = (true, String::new());
+    for binary in binaries.iter().filter(|b| b.target == "all") {
+        let (ok, output) = run(binary, &["--exact", "backend::backend_available"])?;
+        all_ok &= ok;
+        smoke.push_str(&output);
+    }
+    check_backend(backend, all_ok, &smoke)?;
+    println!("== {row}: testing ==");
     let mut counts = Counts::default();
-    for (name, binary) in &binaries {
-        println!("== {FUSION}: {FUSION_CRATE}'s `{name}` ({binary}) ==");
-        let (ok, output) = run(binary, &skips)?;
-        let what = format!("the test binary {binary} crashed");
+    for binary in binaries {
+        let (package, target, executable) = (&binary.package, &binary.target, &binary.executable);
+        println!("== {row}: {package}'s `{target}` ({executable}) ==");
+        let (ok, output) = run(binary, args)?;
+        let what = format!("the test binary {executable} crashed");
         counts.add(Counts::of_run(ok, &output, &what));
     }
     Ok(counts)
