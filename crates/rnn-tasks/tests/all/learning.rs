@@ -224,7 +224,7 @@ fn seq2seq_learns_to_reverse_digit_strings() {
     .with_input_feeding(false)
     .init(&device);
     let model = train(model, 300, 1e-2, |model, step| {
-        let sources = data(step as u64, 128);
+        let sources = data(step as u64, 64);
         let reversed: Vec<Vec<usize>> = sources
             .iter()
             .map(|s| s.iter().rev().copied().collect())
