@@ -2,7 +2,7 @@
 
 use crate::{backends, cargo, cargo_command, stream};
 
-/// Counts from cargo test's `test result:` lines, and the names of the tests that failed.
+/// Counts from libtest's `test result:` lines, and the names of the tests that failed.
 #[derive(Default, Clone)]
 struct Counts {
     passed: usize,
@@ -151,21 +151,33 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut fusion_build = None;
     if let Some(first) = backends.first() {
         println!("== building the tests of {} once ==", crates.join(", "));
-        let binaries = test_binaries(&build_tests(&packages, &[])?, &packages, None);
+        let binaries = test_binaries(&build_tests("the tests", &packages, &[])?, &packages, None);
+        for backend in &backends {
+            check_row(backend, backend, &binaries)?;
+        }
         println!("== {first}: doc tests ==");
-        let mut doc = vec!["test", "--doc"];
+        let mut doc = vec!["test", "--doc", "--no-fail-fast"];
         doc.extend(crate_args(&packages));
         let (ok, output) = cargo(&doc, &backend_envs(first))?;
-        let mut doc_counts = Counts::of_run(ok, &output, "the doc tests did not build or crashed");
+        let doc_counts = Counts::of_run(ok, &output, "the doc tests did not build or crashed");
         // The fusion row's build needs no test of the other rows: it compiles beside them,
         // niced, on the cores that lavapipe and the test threads leave idle. The rows run
         // their test binaries themselves, as cargo would block on the build directory's lock.
+        // Tests that start a package's programs run them from the copies cargo makes in
+        // `target/debug/` (`CARGO_BIN_EXE_<name>`), which that build links anew: they run on
+        // every row before it starts.
+        let (programs, rest): (Vec<&TestBinary>, Vec<&TestBinary>) =
+            binaries.iter().partition(|b| b.has_programs);
+        let mut counts = Vec::new();
+        for backend in &backends {
+            counts.push(run_binaries(backend, backend, &programs, &[])?);
+        }
+        counts[0].add(doc_counts);
         if !fusion.is_empty() {
             fusion_build = Some(BackgroundBuild::start(&packages)?);
         }
-        for backend in &backends {
-            let mut counts = run_row(backend, backend, &binaries, &[])?;
-            counts.add(std::mem::take(&mut doc_counts));
+        for (backend, mut counts) in backends.iter().zip(counts) {
+            counts.add(run_binaries(backend, backend, &rest, &[])?);
             rows.push((backend.clone(), counts));
         }
     }
@@ -174,17 +186,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some(build) => build.finish()?,
             None => {
                 println!("== {FUSION}: building the tests with burn/fusion once ==");
-                build_tests(&packages, &["--features", "burn/fusion"])?
+                build_tests(FUSION, &packages, &["--features", "burn/fusion"])?
             }
         };
         let binaries = test_binaries(&json, &packages, Some(FUSION_CRATE));
+        check_row(FUSION, "wgpu", &binaries)?;
         let skips: Vec<&str> = FUSION_SKIPS
             .iter()
             .flat_map(|test| ["--skip", test])
             .collect();
+        let binaries: Vec<&TestBinary> = binaries.iter().collect();
         rows.push((
             FUSION.to_string(),
-            run_row(FUSION, "wgpu", &binaries, &skips)?,
+            run_binaries(FUSION, "wgpu", &binaries, &skips)?,
         ));
     }
     print_table(&crates, &rows);
@@ -226,15 +240,19 @@ fn build_command(packages: &[(String, String)], extra: &[&str]) -> std::process:
     command
 }
 
-/// Builds the tests (see [`build_command`]), cargo's progress and errors on stderr; returns
-/// cargo's JSON messages.
-fn build_tests(packages: &[(String, String)], extra: &[&str]) -> Result<String, String> {
+/// Builds the tests (see [`build_command`]; `what` names the build in an error), cargo's
+/// progress and errors on stderr; returns cargo's JSON messages.
+fn build_tests(
+    what: &str,
+    packages: &[(String, String)],
+    extra: &[&str],
+) -> Result<String, String> {
     let out = build_command(packages, extra)
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
-        return Err(format!("building the tests {extra:?} failed"));
+        return Err(format!("{what}: build failed"));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -251,7 +269,7 @@ impl BackgroundBuild {
         let base = std::env::temp_dir().join(format!("xtask-{FUSION}-{}", std::process::id()));
         let (stdout, stderr) = (base.with_extension("json"), base.with_extension("log"));
         let file = |path: &std::path::Path| {
-            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))
+            std::fs::File::create_new(path).map_err(|e| format!("{}: {e}", path.display()))
         };
         let cargo = build_command(packages, &["--features", "burn/fusion"]);
         println!("== {FUSION}: building the tests with burn/fusion in the background ==");
@@ -279,9 +297,6 @@ impl BackgroundBuild {
         };
         let (json, log) = (read(&self.stdout)?, read(&self.stderr)?);
         eprint!("{log}");
-        for path in [&self.stdout, &self.stderr] {
-            let _ = std::fs::remove_file(path);
-        }
         if status.success() {
             Ok(json)
         } else {
@@ -291,17 +306,22 @@ impl BackgroundBuild {
 }
 
 /// A row that fails before the build is waited for leaves no cargo holding the build
-/// directory's lock.
+/// directory's lock (the rustc it started finishes its crate), and no file behind.
 impl Drop for BackgroundBuild {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for path in [&self.stdout, &self.stderr] {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
 /// A test executable that cargo built.
 struct TestBinary {
     package: String,
+    /// Whether its package has programs (binary targets), which its tests may start.
+    has_programs: bool,
     /// The target's name: `all` for a crate's integration tests.
     target: String,
     executable: String,
@@ -312,8 +332,21 @@ struct TestBinary {
 /// The test executables in cargo's JSON messages `json` (the unit tests of each library and
 /// binary, and the integration tests) of `packages`, or of the package `only`.
 fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) -> Vec<TestBinary> {
-    json.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+    let messages: Vec<serde_json::Value> = json
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let has_programs = |manifest: &str| {
+        messages.iter().any(|m| {
+            m["manifest_path"] == manifest
+                && m["profile"]["test"] == false
+                && m["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.contains(&"bin".into()))
+        })
+    };
+    messages
+        .iter()
         .filter(|m| m["profile"]["test"] == true)
         .filter_map(|m| {
             let (package, manifest) = packages.iter().find(|(name, manifest)| {
@@ -321,6 +354,7 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
             })?;
             Some(TestBinary {
                 package: package.clone(),
+                has_programs: has_programs(manifest),
                 target: m["target"]["name"].as_str()?.to_string(),
                 executable: m["executable"].as_str()?.to_string(),
                 directory: std::path::Path::new(manifest).parent()?.to_path_buf(),
@@ -329,41 +363,50 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
         .collect()
 }
 
-/// Runs `binaries` with the environment of `backend` and `args` (`row` names the row): first
-/// the backend's smoke test in the integration tests, then every test.
-fn run_row(
-    row: &str,
-    backend: &str,
-    binaries: &[TestBinary],
-    args: &[&str],
-) -> Result<Counts, String> {
-    let run = |binary: &TestBinary, args: &[&str]| {
-        let mut command = std::process::Command::new(&binary.executable);
-        command
-            .args(args)
-            .envs(backend_envs(backend))
-            .current_dir(&binary.directory);
-        stream(command)
-    };
-    if binaries.is_empty() {
+/// Runs `binary` with the environment of `backend` and `args`, where and as `cargo test` would.
+fn run_binary(binary: &TestBinary, backend: &str, args: &[&str]) -> Result<(bool, String), String> {
+    let mut command = std::process::Command::new(&binary.executable);
+    command
+        .args(args)
+        .envs(backend_envs(backend))
+        .env("CARGO_MANIFEST_DIR", &binary.directory)
+        .env("CARGO_PKG_NAME", &binary.package)
+        .current_dir(&binary.directory);
+    stream(command)
+}
+
+/// The backend's smoke test (`backend::backend_available`) in the integration tests of
+/// `binaries`, with the environment of `backend` (`row` names the row).
+fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), String> {
+    println!("== {row}: checking the backend ==");
+    let integration: Vec<&TestBinary> = binaries.iter().filter(|b| b.target == "all").collect();
+    if integration.is_empty() {
         return Err(format!(
-            "{row}: no test binary among cargo's artifact messages"
+            "{row}: no integration test (`all`) among cargo's artifact messages"
         ));
     }
-    println!("== {row}: checking the backend ==");
     let (mut all_ok, mut smoke) = (true, String::new());
-    for binary in binaries.iter().filter(|b| b.target == "all") {
-        let (ok, output) = run(binary, &["--exact", "backend::backend_available"])?;
+    for binary in integration {
+        let (ok, output) = run_binary(binary, backend, &["--exact", "backend::backend_available"])?;
         all_ok &= ok;
         smoke.push_str(&output);
     }
-    check_backend(backend, all_ok, &smoke)?;
-    println!("== {row}: testing ==");
+    check_backend(backend, all_ok, &smoke)
+}
+
+/// Runs every test of `binaries` with the environment of `backend` and `args` (`row` names
+/// the row).
+fn run_binaries(
+    row: &str,
+    backend: &str,
+    binaries: &[&TestBinary],
+    args: &[&str],
+) -> Result<Counts, String> {
     let mut counts = Counts::default();
     for binary in binaries {
         let (package, target, executable) = (&binary.package, &binary.target, &binary.executable);
         println!("== {row}: {package}'s `{target}` ({executable}) ==");
-        let (ok, output) = run(binary, args)?;
+        let (ok, output) = run_binary(binary, backend, args)?;
         let what = format!("the test binary {executable} crashed");
         counts.add(Counts::of_run(ok, &output, &what));
     }
@@ -372,8 +415,8 @@ fn run_row(
 
 /// The environment that runs the tests on `backend`. The tests pick their device from
 /// `RNN_TEST_BACKEND`; the doc tests, which use `Device::default()` as a user would, from
-/// Burn's `BURN_DEVICE`. Without it they would run on wgpu (Burn's first choice) in every row,
-/// and five at once on lavapipe have aborted with "LLVM ERROR: out of memory".
+/// Burn's `BURN_DEVICE`. Without it they would run on wgpu (Burn's first choice) even in the
+/// ndarray row, and five at once on lavapipe have aborted with "LLVM ERROR: out of memory".
 fn backend_envs(backend: &str) -> [(&'static str, &str); 2] {
     [("RNN_TEST_BACKEND", backend), ("BURN_DEVICE", backend)]
 }
