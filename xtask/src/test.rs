@@ -266,21 +266,33 @@ struct BackgroundBuild {
 
 impl BackgroundBuild {
     fn start(packages: &[(String, String)]) -> Result<Self, String> {
-        let base = std::env::temp_dir().join(format!("xtask-{FUSION}-{}", std::process::id()));
+        // The time in the name too: a file that a killed run left keeps its process id's name.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let base =
+            std::env::temp_dir().join(format!("xtask-{FUSION}-{}-{nanos}", std::process::id()));
         let (stdout, stderr) = (base.with_extension("json"), base.with_extension("log"));
+        let remove = || {
+            let _ = std::fs::remove_file(&stdout);
+            let _ = std::fs::remove_file(&stderr);
+        };
         let file = |path: &std::path::Path| {
             std::fs::File::create_new(path).map_err(|e| format!("{}: {e}", path.display()))
         };
         let cargo = build_command(packages, &["--features", "burn/fusion"]);
         println!("== {FUSION}: building the tests with burn/fusion in the background ==");
-        let child = std::process::Command::new("nice")
-            .args(["-n", "19"])
-            .arg(cargo.get_program())
-            .args(cargo.get_args())
-            .stdout(file(&stdout)?)
-            .stderr(file(&stderr)?)
-            .spawn()
-            .map_err(|e| format!("{FUSION}: cannot start its build with `nice`: {e}"))?;
+        let spawn = || -> Result<std::process::Child, String> {
+            std::process::Command::new("nice")
+                .args(["-n", "19"])
+                .arg(cargo.get_program())
+                .args(cargo.get_args())
+                .stdout(file(&stdout)?)
+                .stderr(file(&stderr)?)
+                .spawn()
+                .map_err(|e| format!("{FUSION}: cannot start its build with `nice`: {e}"))
+        };
+        let child = spawn().inspect_err(|_| remove())?;
         Ok(Self {
             child,
             stdout,
@@ -363,7 +375,8 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
         .collect()
 }
 
-/// Runs `binary` with the environment of `backend` and `args`, where and as `cargo test` would.
+/// Runs `binary` with the environment of `backend` and `args`, in its package's directory and
+/// with the package's `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME`, as `cargo test` runs it.
 fn run_binary(binary: &TestBinary, backend: &str, args: &[&str]) -> Result<(bool, String), String> {
     let mut command = std::process::Command::new(&binary.executable);
     command
