@@ -348,15 +348,17 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();
-    let has_programs = |manifest: &str| {
-        messages.iter().any(|m| {
-            m["manifest_path"] == manifest
-                && m["profile"]["test"] == false
+    // The manifests of the packages whose programs (binary targets) cargo built.
+    let with_programs: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| {
+            m["profile"]["test"] == false
                 && m["target"]["kind"]
                     .as_array()
                     .is_some_and(|k| k.contains(&"bin".into()))
         })
-    };
+        .map(|m| &m["manifest_path"])
+        .collect();
     messages
         .iter()
         .filter(|m| m["profile"]["test"] == true)
@@ -366,7 +368,7 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
             })?;
             Some(TestBinary {
                 package: package.clone(),
-                has_programs: has_programs(manifest),
+                has_programs: with_programs.iter().any(|p| *p == manifest.as_str()),
                 target: m["target"]["name"].as_str()?.to_string(),
                 executable: m["executable"].as_str()?.to_string(),
                 directory: std::path::Path::new(manifest).parent()?.to_path_buf(),
@@ -389,7 +391,8 @@ fn run_binary(binary: &TestBinary, backend: &str, args: &[&str]) -> Result<(bool
 }
 
 /// The backend's smoke test (`backend::backend_available`) in the integration tests of
-/// `binaries`, with the environment of `backend` (`row` names the row).
+/// `binaries`, with the environment of `backend` (`row` names the row): an error with help
+/// when it did not pass.
 fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), String> {
     println!("== {row}: checking the backend ==");
     let integration: Vec<&TestBinary> = binaries.iter().filter(|b| b.target == "all").collect();
@@ -404,7 +407,15 @@ fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), St
         all_ok &= ok;
         smoke.push_str(&output);
     }
-    check_backend(backend, all_ok, &smoke)
+    if all_ok && Counts::parse(&smoke).passed > 0 {
+        return Ok(());
+    }
+    let help = if backend == "wgpu" {
+        WGPU_HELP
+    } else {
+        "the backend failed its smoke test"
+    };
+    Err(format!("{backend}: {help}"))
 }
 
 /// Runs every test of `binaries` with the environment of `backend` and `args` (`row` names
@@ -432,19 +443,6 @@ fn run_binaries(
 /// ndarray row, and five at once on lavapipe have aborted with "LLVM ERROR: out of memory".
 fn backend_envs(backend: &str) -> [(&'static str, &str); 2] {
     [("RNN_TEST_BACKEND", backend), ("BURN_DEVICE", backend)]
-}
-
-/// An error with help when `backend`'s smoke test (`backend::backend_available`) did not pass.
-fn check_backend(backend: &str, ok: bool, output: &str) -> Result<(), String> {
-    if ok && Counts::parse(output).passed > 0 {
-        return Ok(());
-    }
-    let help = if backend == "wgpu" {
-        WGPU_HELP
-    } else {
-        "the backend failed its smoke test"
-    };
-    Err(format!("{backend}: {help}"))
 }
 
 fn print_table(crates: &[String], rows: &[(String, Counts)]) {
