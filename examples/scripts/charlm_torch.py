@@ -7,7 +7,7 @@ training (the training block cut into 32 contiguous streams read 128 characters 
 state carried and detached from batch to batch and reset at the start of each pass, Adam at
 1e-2 with epsilon 1e-8, the learning rate multiplied by 0.95 after each epoch, the global
 gradient norm clipped to 1, epochs of 150 updates, early stopping on the validation bits per
-character with patience 3, at most 40 epochs) and the same measure (bits per character over
+character with patience 5, at most 40 epochs) and the same measure (bits per character over
 the same held-out characters), on the blocks and the vocabulary that `charlm export` writes:
 
     cargo run -p burn-rnn-examples --bin charlm -- export --out /tmp/charlm
@@ -44,7 +44,7 @@ parser.add_argument('--batch', type=int, default=32, help='streams')
 parser.add_argument('--chunk', type=int, default=128, help='characters per stream and batch')
 parser.add_argument('--epochs', type=int, default=40)
 parser.add_argument('--epoch-updates', type=int, default=150)
-parser.add_argument('--patience', type=int, default=3)
+parser.add_argument('--patience', type=int, default=5)
 parser.add_argument('--seed', type=int, default=42)
 parser.add_argument('--threads', type=int, default=2)
 parser.add_argument('--save-init', metavar='FILE',

@@ -79,7 +79,7 @@ impl Default for CharLmOptions {
             seed: 42,
             epochs: 40,
             epoch_updates: 150,
-            patience: 3,
+            patience: 5,
             cell: CellKind::Lstm,
             layers: 2,
             hidden: 128,
