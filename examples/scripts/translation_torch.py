@@ -178,10 +178,11 @@ def validation_loss():
     return total / tokens
 
 
-def greedy(pairs, max_length=80):
-    """Greedy translations, subwords joined into words."""
+def greedy(pairs, max_length=60):
+    """Greedy translations, subwords joined into words (at most 60 subwords each, as the
+    `translation` program's evaluation generates), and the decoder steps run."""
     model.eval()
-    words = []
+    words, steps = [], 0
     with torch.no_grad():
         for i in range(0, len(pairs), 64):
             group = pairs[i:i + 64]
@@ -196,11 +197,12 @@ def greedy(pairs, max_length=80):
                 done |= token[:, 0] == EOS
                 if done.all():
                     break
+            steps += len(generated)
             for ids in torch.cat(generated, 1).tolist():
                 ids = ids[:ids.index(EOS)] if EOS in ids else ids
                 text = ' '.join(target_tokens[t] for t in ids).replace('@@ ', '')
                 words.append(text.split())
-    return words
+    return words, steps
 
 
 def corpus_bleu(hypotheses, references):
@@ -260,9 +262,10 @@ for epoch in range(1, args.epochs + 1):
         break
 model.load_state_dict(best_state)
 decode_start = time.time()
-translations = greedy(test)
+translations, steps = greedy(test)
 decode_time = time.time() - decode_start
 print(f'best validation loss {best:.4f}; test BLEU (greedy): '
-      f'{corpus_bleu(translations, references):.2f} ({decode_time:.1f} s to decode the test set)')
+      f'{corpus_bleu(translations, references):.2f} ({decode_time:.1f} s to decode the test set: '
+      f'{steps} decoder steps, {1e3 * decode_time / max(steps, 1):.2f} ms each)')
 for hypothesis, reference in list(zip(translations, references))[:5]:
     print(' '.join(hypothesis), '|', ' '.join(reference))

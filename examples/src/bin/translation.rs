@@ -261,12 +261,16 @@ fn print_evaluation(evaluation: &Evaluation) {
         println!("attention heatmap: {}", path.display());
     }
     for score in &evaluation.scores {
+        let time = score.time.as_secs_f64();
+        let steps = score.steps.map_or(String::new(), |steps| {
+            format!(
+                ": {steps} decoder steps, {:.2} ms each",
+                1e3 * time / steps.max(1) as f64
+            )
+        });
         println!(
-            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {:.1} s to decode the test set)",
-            score.method,
-            score.bleu,
-            score.bleu_raw,
-            score.time.as_secs_f64()
+            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {time:.1} s to decode the test set{steps})",
+            score.method, score.bleu, score.bleu_raw,
         );
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::corpus::split_pairs;
 use super::data::Pair;
 use super::options::TranslationOptions;
-use super::translator::{Translation, Translator};
+use super::translator::{Translation, Translator, greedy_steps};
 use crate::bleu::corpus_bleu;
 use crate::heatmap::require_font;
 use crate::text::tokenize;
@@ -23,6 +23,9 @@ pub struct DecodeScore {
     pub bleu_raw: f64,
     /// Decoding time of the whole test set.
     pub time: Duration,
+    /// Greedy decoding only: the decoder steps it ran ([`greedy_steps`]), to compare the
+    /// time per step with another framework's decoder whose sentences end at other steps.
+    pub steps: Option<usize>,
 }
 
 /// What [`evaluate`] measured on a test set.
@@ -62,6 +65,7 @@ pub fn evaluate(
             bleu: bleu(|t| &t.text),
             bleu_raw: bleu(|t| &t.raw_text),
             time,
+            steps: beam.is_none().then(|| greedy_steps(&translations)),
         });
         beam_output = translations;
     }

@@ -23,4 +23,4 @@ pub use evaluate::{DecodeScore, Evaluation, evaluate, evaluate_saved};
 pub use export::export_split;
 pub use options::TranslationOptions;
 pub use train::{TranslationReport, train};
-pub use translator::{Translation, Translator};
+pub use translator::{TRANSLATION_BATCH, Translation, Translator, greedy_steps};

@@ -14,6 +14,25 @@ use crate::files::load_model;
 use crate::heatmap::attention_heatmap;
 use crate::text::{Vocab, detokenize};
 
+/// Sentences [`Translator::translate`] decodes at once.
+pub const TRANSLATION_BATCH: usize = 64;
+
+/// The decoder steps greedy decoding ran to produce `translations` (in the order
+/// [`Translator::translate`] returned them): each batch of [`TRANSLATION_BATCH`] decodes until
+/// its longest translation ends, so as many steps as that translation has tokens.
+pub fn greedy_steps(translations: &[Translation]) -> usize {
+    translations
+        .chunks(TRANSLATION_BATCH)
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|t| t.target_tokens.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
 /// One sentence translated.
 #[derive(Debug, Clone)]
 pub struct Translation {
@@ -87,8 +106,8 @@ impl Translator {
         })
     }
 
-    /// Translates `sentences` (in batches of 64) greedily (`beam: None`) or with beam search
-    /// of width `beam`, generating at most `max_length` tokens each.
+    /// Translates `sentences` (in batches of [`TRANSLATION_BATCH`]) greedily (`beam: None`)
+    /// or with beam search of width `beam`, generating at most `max_length` tokens each.
     pub fn translate(
         &self,
         sentences: &[String],
@@ -97,7 +116,7 @@ impl Translator {
     ) -> Vec<Translation> {
         let decode = DecodeConfig::new(Vocab::BOS, Vocab::EOS, max_length);
         let mut translations = Vec::with_capacity(sentences.len());
-        for chunk in sentences.chunks(64) {
+        for chunk in sentences.chunks(TRANSLATION_BATCH) {
             let words: Vec<Vec<String>> = chunk
                 .iter()
                 .map(|s| self.source_segmenter.tokens(s))
@@ -176,4 +195,33 @@ fn argmax(values: &[f32]) -> usize {
 /// Whether `token` has a letter or digit (a word or number, not punctuation).
 fn is_word(token: &str) -> bool {
     token.chars().any(char::is_alphanumeric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translation(tokens: usize) -> Translation {
+        Translation {
+            source_tokens: vec!["x".into()],
+            target_tokens: vec!["y".into(); tokens],
+            text: String::new(),
+            raw_text: String::new(),
+            attention: vec![vec![1.0]; tokens],
+        }
+    }
+
+    #[test]
+    fn greedy_steps_count_each_batch_up_to_its_longest_translation() {
+        // Two full batches and a partial one: the longest of each is 7, 3 and 5 tokens.
+        let lengths = (0..2 * TRANSLATION_BATCH + 10).map(|i| match i {
+            5 => 7,
+            i if i == TRANSLATION_BATCH => 3,
+            i if i >= 2 * TRANSLATION_BATCH => 1 + i % 5,
+            _ => 2,
+        });
+        let translations: Vec<Translation> = lengths.map(translation).collect();
+        assert_eq!(greedy_steps(&translations), 7 + 3 + 5);
+        assert_eq!(greedy_steps(&[]), 0);
+    }
 }
