@@ -244,8 +244,7 @@ fn assert_head_gradients<H: Module>(
     // The head's weights come from this test's own draw, not from Burn's shared random
     // generator, which other tests draw from at the same time: the central differences step
     // across the ReLU of the head's MLP wherever a pre-activation lies within the step of
-    // zero, so with weights that changed from run to run the test failed once in a while
-    // (on wgpu: autodiff 0.0225 against 0.0360 for one input entry).
+    // zero, so with weights that changed from run to run the test failed once in a while.
     let head = head.map(&mut Redraw(Rng::new(23)));
     let shape = [2, 4, FEATURES];
     let mut rng = Rng::new(9);
