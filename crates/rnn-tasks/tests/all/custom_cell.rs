@@ -224,12 +224,7 @@ struct Redraw(Rng);
 
 impl ModuleMapper for Redraw {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| {
-            let (dims, device) = (tensor.dims(), tensor.device());
-            let n = dims.iter().product();
-            let values: Vec<f32> = (0..n).map(|_| 0.5 * self.0.float()).collect();
-            Tensor::from_data(TensorData::new(values, dims), &device)
-        })
+        param.map(|tensor| self.0.tensor(tensor.dims(), &tensor.device()) * 0.5)
     }
 }
 
