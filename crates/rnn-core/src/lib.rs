@@ -56,6 +56,7 @@ mod error;
 // layer runs the step-by-step driver.
 #[cfg_attr(not(any(feature = "ndarray", feature = "flex")), allow(unused))]
 mod fused;
+mod linear;
 mod loss;
 mod padding;
 #[cfg(feature = "pytorch")]
@@ -75,9 +76,11 @@ pub use cell::{
     MlstmState, Nonlinearity, SlstmCell, SlstmState,
 };
 pub use error::{RnnError, check_lengths};
+pub use fused::linear::linear_runs_on_this_thread;
 pub use fused::{
     KernelIsa, kernel_isa, kernel_runs_on_this_thread, kernel_threads, set_kernel_threads,
 };
+pub use linear::{linear, linear_layer};
 pub use loss::{cross_entropy_in_tensor_ops, weighted_cross_entropy};
 pub use padding::Lengths;
 pub use recurrent::Recurrent;

@@ -156,6 +156,25 @@ pub(super) fn with_values<B: Backend, R>(tensor: FloatTensor<B>, f: impl FnOnce(
     result
 }
 
+/// Calls `f` with the values of a matrix `tensor` and its `[row, column]` strides: borrowed
+/// from the tensor however it is laid out (a transposed weight is read in place), else a
+/// row-major host copy.
+pub(super) fn with_matrix<B: Backend, R>(
+    tensor: FloatTensor<B>,
+    f: impl FnOnce(&[f32], [usize; 2]) -> R,
+) -> R {
+    if let Some(view) = HostView::of::<B>(&tensor)
+        && let [rows, columns] = view.strides[..]
+    {
+        return f(view.values, [rows, columns]);
+    }
+    let columns = tensor.shape().dims::<2>()[1];
+    let values = read::<B>(tensor);
+    let result = f(&values, [columns, 1]);
+    pool::give(values);
+    result
+}
+
 /// Calls `f` with the rows of `x: [seq, batch, input]`: the tensor's own memory when its rows
 /// are contiguous (the usual batch-first input, seen time-major, is), else a time-major host
 /// copy.

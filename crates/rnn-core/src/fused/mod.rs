@@ -11,7 +11,8 @@
 //! compute the same thing (the PyTorch parity tests run on both paths).
 //!
 //! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
-//! [`weighted_cross_entropy`](crate::weighted_cross_entropy).
+//! [`weighted_cross_entropy`](crate::weighted_cross_entropy), and [`linear`] a dense layer, for
+//! [`linear`](crate::linear()).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -31,6 +32,8 @@ pub(crate) mod gate_math;
 mod host;
 mod isa;
 mod kernel;
+#[allow(deprecated)]
+pub(crate) mod linear;
 pub(crate) mod math;
 mod packed;
 mod pool;

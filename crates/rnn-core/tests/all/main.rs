@@ -13,6 +13,7 @@ mod fused;
 mod fused_slstm;
 mod gradcheck;
 mod layers;
+mod linear;
 mod long_sequences;
 mod malformed_files;
 mod measure;

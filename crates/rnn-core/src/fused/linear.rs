@@ -1,0 +1,320 @@
+//! Dense layers, `y = x W + b` (Burn's `Linear`), as one operation on the CPU backends
+//! (ndarray, flex): the weights packed once per call into the panels that the fused kernels'
+//! multiply reads ([`Packed`]), the rows shared between the kernel threads, and under autodiff
+//! one graph node whose backward pass computes `dx = dy Wᵀ`, `dW = xᵀ dy` and `db = Σ dy` the
+//! same way. Burn's matmul on these backends (`gemm` on flex, `matrixmultiply` on ndarray)
+//! packs the weights at every call (for some 3-D inputs, once per batch entry), and its
+//! multiply is slower than ours at the shapes of a model's heads (a few thousand rows, a few
+//! hundred inputs: the output layer over a vocabulary, attention's projections).
+
+use std::cell::Cell;
+
+#[cfg(feature = "flex")]
+use burn::backend::Flex;
+#[cfg(feature = "ndarray")]
+use burn::backend::NdArray;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Tensor, TensorData};
+
+use super::host::{read, with_matrix, with_values};
+use super::packed::Packed;
+use super::pool;
+use super::shared::Writes;
+use super::threads::{kernel_threads, on_threads};
+
+/// `x · weight + bias`.
+#[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
+pub(crate) trait FusedLinear: Backend {
+    /// `x: [rows, in]` times `weight: [in, out]` plus `bias: [out]`: `[rows, out]`. A `[0]`
+    /// bias is none.
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Multiply-adds worth a thread of their own: the second thread is started per call, which
+/// costs more than it saves below this.
+const WORK_PER_SHARE: usize = 1 << 22;
+
+/// Fewest rows whose product pays for packing the weights (a copy of them all): fewer rows
+/// (a decoder's step, a small batch) go through Burn's matmul, which reads them in place.
+const FUSED_FROM_ROWS: usize = 128;
+
+/// A weight matrix in place: element `(i, j)` at `i * strides[0] + j * strides[1]`.
+#[derive(Clone, Copy)]
+struct Matrix<'a> {
+    values: &'a [f32],
+    strides: [usize; 2],
+}
+
+impl Matrix<'_> {
+    /// This `[m, n]` matrix (`transposed`: its transpose) as the right operand of a product:
+    /// `n` output columns of `m` inputs (transposed: `m` of `n`), packed.
+    fn packed(self, [m, n]: [usize; 2], transposed: bool) -> Packed {
+        let [s0, s1] = self.strides;
+        match transposed {
+            false => Packed::new(n, m, |j, i| self.values[i * s0 + j * s1]),
+            true => Packed::new(m, n, |j, i| self.values[j * s0 + i * s1]),
+        }
+    }
+}
+
+/// `dst [rows, columns] = a [rows, k] · w` for `w` packed as `columns × k`, `a`'s rows
+/// `a_stride` apart, the rows shared between kernel threads.
+///
+/// # Panics
+/// If `a` or `dst` is too short for those rows.
+fn multiply(
+    w: &Packed,
+    (rows, columns, k): (usize, usize, usize),
+    (a, a_stride): (&[f32], usize),
+    dst: &mut [f32],
+) {
+    if rows == 0 || columns == 0 {
+        return;
+    }
+    assert!(
+        a.len() >= (rows - 1) * a_stride + k && dst.len() >= rows * columns,
+        "the operands hold every row"
+    );
+    let shares = (rows * columns * k / WORK_PER_SHARE).clamp(1, kernel_threads().min(rows));
+    let out = Writes::of(dst);
+    on_threads(shares, |share| {
+        let (first, end) = (share * rows / shares, (share + 1) * rows / shares);
+        // SAFETY: rows `first..end` of `dst` are this share's alone (the shares' row ranges are
+        // disjoint) and nothing reads them during the run.
+        let dst = unsafe { out.slice_mut(first * columns, (end - first) * columns) };
+        // SAFETY: `a` holds rows `first..end` of `k` values `a_stride` apart (asserted above)
+        // and `dst` those rows of `columns` values; `dst` is this call's own buffer, so it
+        // overlaps neither `a` nor the panels.
+        unsafe {
+            w.multiply(
+                end - first,
+                (a[first * a_stride..].as_ptr(), a_stride),
+                (dst.as_mut_ptr(), columns),
+                false,
+            )
+        };
+    });
+}
+
+/// `y = x · w + bias` for `x: [rows, input]` (row-major), `w: [input, output]`.
+fn forward(
+    x: &[f32],
+    [rows, input, output]: [usize; 3],
+    w: Matrix<'_>,
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let weights = w.packed([input, output], false);
+    let mut y = pool::take(rows * output);
+    multiply(&weights, (rows, output, input), (x, input), &mut y);
+    if let Some(bias) = bias {
+        for row in y.chunks_exact_mut(output) {
+            row.iter_mut().zip(bias).for_each(|(y, b)| *y += b);
+        }
+    }
+    y
+}
+
+/// The gradients of [`forward`]'s `y` with respect to `x`, `w` and the bias, for the output's
+/// gradient `dy: [rows, output]`, each computed when `wanted`.
+fn backward(
+    dy: &[f32],
+    x: &[f32],
+    [rows, input, output]: [usize; 3],
+    w: Matrix<'_>,
+    wanted: [bool; 3],
+) -> [Option<Vec<f32>>; 3] {
+    // dx[b][i] = Σ_j dy[b][j] · w[i][j]: columns `i`, inputs `j`.
+    let dx = wanted[0].then(|| {
+        let weights = w.packed([input, output], true);
+        let mut dx = pool::take(rows * input);
+        multiply(&weights, (rows, input, output), (dy, output), &mut dx);
+        dx
+    });
+    // dw[i][j] = Σ_b x[b][i] · dy[b][j]: rows of `xᵀ`, columns `j`, inputs `b`.
+    let dw = wanted[1].then(|| {
+        let packed = Packed::new(output, rows, |j, b| dy[b * output + j]);
+        let mut xt = pool::take(input * rows);
+        for (b, row) in x.chunks_exact(input).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                xt[i * rows + b] = v;
+            }
+        }
+        let mut dw = pool::take(input * output);
+        multiply(&packed, (input, output, rows), (&xt, rows), &mut dw);
+        pool::give(xt);
+        dw
+    });
+    let db = wanted[2].then(|| {
+        let mut db = vec![0.0f32; output];
+        for row in dy.chunks_exact(output) {
+            db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+        }
+        db
+    });
+    [dx, dw, db]
+}
+
+thread_local! {
+    static RUNS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many times this thread has run the fused dense layer ([`linear`](crate::linear)). For
+/// tests that must fail if it silently runs Burn's matmul where the kernel should run; not a
+/// stable API.
+#[doc(hidden)]
+pub fn linear_runs_on_this_thread() -> usize {
+    RUNS.get()
+}
+
+/// Runs [`forward`] on backend `B`'s tensors.
+fn run_host<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    RUNS.set(RUNS.get() + 1);
+    let device = x.device();
+    let [rows, input] = x.shape().dims::<2>();
+    let output = weight.shape().dims::<2>()[1];
+    let bias = Some(bias)
+        .filter(|b| b.shape().num_elements() > 0)
+        .map(read::<B>);
+    let y = with_values::<B, _>(x, |x| {
+        with_matrix::<B, _>(weight, |values, strides| {
+            let w = Matrix { values, strides };
+            forward(x, [rows, input, output], w, bias.as_deref())
+        })
+    });
+    if let Some(bias) = bias {
+        pool::give(bias);
+    }
+    B::float_from_data(TensorData::new(y, [rows, output]), &device)
+}
+
+macro_rules! host_backend {
+    ($backend:ty) => {
+        impl FusedLinear for $backend {
+            fn fused_linear(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                run_host::<Self>(x, weight, bias)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "ndarray")]
+host_backend!(NdArray);
+#[cfg(feature = "flex")]
+host_backend!(Flex);
+
+/// The backward pass of [`FusedLinear::fused_linear`], with `N` parents: `x`, `weight`, and
+/// the bias when there is one.
+#[derive(Debug)]
+struct FusedLinearBackward<const N: usize>;
+
+impl<B: Backend, const N: usize> Backward<B, N> for FusedLinearBackward<N> {
+    /// The input and the weights (Burn's tensors share their data), and their device.
+    type State = (FloatTensor<B>, FloatTensor<B>, B::Device);
+
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (x, weight, device) = ops.state;
+        let dy = grads.consume::<B>(&ops.node);
+        let [rows, input] = x.shape().dims::<2>();
+        let [_, output] = weight.shape().dims::<2>();
+        let parents: [_; 3] = std::array::from_fn(|p| ops.parents.get(p).cloned().flatten());
+        let gradients = with_values::<B, _>(dy, |dy| {
+            with_values::<B, _>(x, |x| {
+                with_matrix::<B, _>(weight, |values, strides| {
+                    let w = Matrix { values, strides };
+                    let wanted = parents.each_ref().map(Option::is_some);
+                    backward(dy, x, [rows, input, output], w, wanted)
+                })
+            })
+        });
+        let shapes = [vec![rows, input], vec![input, output], vec![output]];
+        for ((parent, gradient), shape) in parents.into_iter().zip(gradients).zip(shapes) {
+            if let (Some(node), Some(gradient)) = (parent, gradient) {
+                let gradient = B::float_from_data(TensorData::new(gradient, shape), &device);
+                grads.register::<B>(node.id, gradient);
+            }
+        }
+    }
+}
+
+/// The autodiff node of a dense layer whose parents' nodes are `nodes` (`x`, `weight`, and the
+/// bias when there is one).
+fn tracked<B: FusedLinear, C: CheckpointStrategy, const N: usize>(
+    nodes: [NodeGuard; N],
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let prep = FusedLinearBackward::<N>
+        .prepare::<C>(nodes)
+        .compute_bound()
+        .stateful();
+    match prep {
+        OpsKind::Tracked(prep) => {
+            let device = x.device();
+            let y = B::fused_linear(x.clone(), weight.clone(), bias);
+            prep.finish((x, weight, device), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, weight, bias)),
+    }
+}
+
+impl<B: FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let [x_node, weight_node] = [x.node(), weight.node()];
+        let (x, weight) = (x.into_primitive(), weight.into_primitive());
+        if bias.shape().num_elements() == 0 {
+            return tracked::<B, C, 2>([x_node, weight_node], x, weight, bias.into_primitive());
+        }
+        let nodes = [x_node, weight_node, bias.node()];
+        tracked::<B, C, 3>(nodes, x, weight, bias.into_primitive())
+    }
+}
+
+/// `x: [rows, in] · weight: [in, out] + bias` through the fused kernel when it can run there
+/// (`f32` tensors on ndarray or flex, with or without autodiff) and pays (from
+/// [`FUSED_FROM_ROWS`] rows); `None` otherwise.
+pub(crate) fn linear(
+    x: &Tensor<2>,
+    weight: &Tensor<2>,
+    bias: Option<&Tensor<1>>,
+) -> Option<Tensor<2>> {
+    let f32s = [x.dtype(), weight.dtype()]
+        .into_iter()
+        .chain(bias.map(Tensor::dtype))
+        .all(|d| d == DType::F32);
+    if !f32s || x.dims()[0] < FUSED_FROM_ROWS || !super::on_cpu_backend(&x.device()) {
+        return None;
+    }
+    // Without a bias, `[0]`.
+    let bias = bias
+        .cloned()
+        .unwrap_or_else(|| Tensor::zeros([0], &x.device()));
+    Some(Tensor::from_dispatch(
+        <burn::backend::Dispatch as FusedLinear>::fused_linear(
+            x.clone().into_dispatch(),
+            weight.clone().into_dispatch(),
+            bias.into_dispatch(),
+        ),
+    ))
+}
