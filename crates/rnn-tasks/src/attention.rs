@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
-use rnn_core::RnnError;
+use rnn_core::{RnnError, linear_layer};
 
 use crate::mask::masked_softmax;
 
@@ -146,10 +146,10 @@ impl Attention {
     /// true) for [`attend`](Self::attend): the key projections are computed here, once.
     pub fn memory(&self, values: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> AttentionMemory {
         let keys = match self {
-            Attention::Bahdanau(a) => a.key.forward(values.clone()),
+            Attention::Bahdanau(a) => linear_layer(&a.key, values.clone()),
             Attention::Luong(LuongAttention {
                 general: Some(general),
-            }) => general.forward(values.clone()),
+            }) => linear_layer(general, values.clone()),
             Attention::Luong(LuongAttention { general: None }) => values.clone(),
         };
         AttentionMemory { keys, values, pad }
@@ -172,7 +172,7 @@ impl Attention {
             Attention::Bahdanau(a) => {
                 // [batch, 1, source, attention] + [batch, target, 1, attention]
                 let sum = memory.keys.clone().unsqueeze_dim::<4>(1)
-                    + a.query.forward(queries).unsqueeze_dim::<4>(2);
+                    + linear_layer(&a.query, queries).unsqueeze_dim::<4>(2);
                 a.score.forward(sum.tanh()).squeeze_dim::<3>(3)
             }
             Attention::Luong(_) => queries.matmul(memory.keys.clone().swap_dims(1, 2)),

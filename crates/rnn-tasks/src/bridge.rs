@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
-use rnn_core::RnnState;
+use rnn_core::{RnnState, linear_layer};
 
 /// The shape of the content a unidirectional stacked network's state is set from
 /// ([`AnyRnn::initial_state`](rnn_core::AnyRnn::initial_state)), per layer. With an LSTM
@@ -65,8 +65,8 @@ impl Bridge {
         let cell = self
             .cell
             .as_ref()
-            .map(|linear| split(linear.forward(u.unwrap_or_else(|| v.clone()))));
-        RnnState::with_cell(split(self.hidden.forward(v)), cell)
+            .map(|layer| split(linear_layer(layer, u.unwrap_or_else(|| v.clone()))));
+        RnnState::with_cell(split(linear_layer(&self.hidden, v)), cell)
     }
 }
 

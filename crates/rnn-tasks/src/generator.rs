@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rnn_core::validate::{check_dropout, check_not_empty, check_positive};
-use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths};
+use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths, linear_layer};
 
 use crate::bridge::{Bridge, LearnedState};
 use crate::decode::{Sampling, Step, greedy};
@@ -153,7 +153,7 @@ impl SequenceGenerator {
         let state = self.initial_state(condition, batch)?;
         let x = self.dropout.forward(self.embedding.forward(inputs));
         let out = self.decoder.try_forward(x, Some(state), lengths)?;
-        Ok(self.output.forward(self.dropout.forward(out.output)))
+        Ok(linear_layer(&self.output, self.dropout.forward(out.output)))
     }
 
     /// Generates `batch` sequences, from `condition: [batch, condition_size]` (`None` for a
@@ -196,7 +196,7 @@ impl SequenceGenerator {
                 .squeeze_dim::<2>(1);
             let (h, state) = self.decoder.try_step(x, Some(state))?;
             Ok(Step {
-                logits: self.output.forward(h),
+                logits: linear_layer(&self.output, h),
                 attention: None,
                 state,
             })

@@ -3,8 +3,8 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, LinearConfig};
-use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor};
+use rnn_core::{linear, linear_layer};
 
 /// `h̃ [.., size]` → logits `[.., vocab]`.
 #[derive(Module, Debug)]
@@ -34,7 +34,7 @@ impl OutputLayer {
     /// only when tied).
     pub fn forward<const D: usize>(&self, input: Tensor<D>, embedding: &Embedding) -> Tensor<D> {
         match self {
-            Self::Linear(layer) => layer.forward(input),
+            Self::Linear(layer) => linear_layer(layer, input),
             Self::Tied(bias) => linear(input, embedding.weight.val().transpose(), Some(bias.val())),
         }
     }

@@ -6,6 +6,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::mask::masked_softmax;
+use rnn_core::linear_layer;
 
 /// How a [`SequenceClassifier`](crate::SequenceClassifier) reduces its encoder outputs
 /// `[batch, seq, features]` to `[batch, features]`.
@@ -54,7 +55,7 @@ impl AttentionPooling {
     ) -> (Tensor<2>, Tensor<2>) {
         let scores: Tensor<2> = self
             .score
-            .forward(self.projection.forward(outputs.clone()).tanh())
+            .forward(linear_layer(&self.projection, outputs.clone()).tanh())
             .squeeze_dim(2);
         let weights = masked_softmax(scores, pad);
         let pooled = weights

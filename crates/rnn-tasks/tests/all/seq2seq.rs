@@ -332,3 +332,21 @@ fn tied_output_reads_the_target_embedding(
         greedy.log_probs[0]
     );
 }
+
+/// The model's dense layers run through rnn-core's fused layer on the CPU backends where it
+/// pays, from 128 rows (and Burn's `linear` elsewhere): in a teacher-forced forward over 32
+/// examples of 5 source and 4 target tokens, attention's `W` (160 rows), `combine` and the
+/// output layer (128 rows each), not the bridge's two (32 rows).
+#[test]
+fn dense_layers_run_fused_on_the_cpu_backends() {
+    let device = device();
+    let model = model(AttentionKind::LuongGeneral, false, CellKind::Lstm, &device);
+    let sources = random_sequences(&mut Rng::new(4), &[5; 32], 3, SOURCE_VOCAB);
+    let batch = padded(&sources, 0, 0, &device);
+    let start = targets(&vec![vec![START; 4]; 32], &device);
+    let before = rnn_core::linear_runs_on_this_thread();
+    model.forward(batch.tokens, Some(&batch.lengths), start);
+    let runs = rnn_core::linear_runs_on_this_thread() - before;
+    let on_cpu = ["ndarray", "flex"].contains(&crate::backend::name().as_str());
+    assert_eq!(runs, if on_cpu { 3 } else { 0 });
+}
