@@ -26,6 +26,9 @@
 //! `rnn-bench --loss ROWS,CLASSES [--backend B]...` times the fused label-smoothed
 //! cross-entropy against the same loss composed of tensor operations (see `loss.rs`).
 //!
+//! `rnn-bench --linear B,S,I,O [--backend B]...` times rnn-core's fused dense layer against
+//! Burn's `linear` (see `dense.rs`).
+//!
 //! `rnn-bench --forms [--backend B] [--shape B,S,I,H]` times the sequence forms of the cells
 //! that have several, at `S` and `8S` steps: the mLSTM chunkwise (chunks of 64), parallel (one
 //! chunk; at `S` only, its memory grows with `S²`) and recurrent (chunks of 1), and the
@@ -33,6 +36,7 @@
 //! against its step-by-step recurrence (`xlstm_bench.py` times the `xlstm` package's sLSTM)
 //! (default shape 4,512,32,64: 512 and 4096 steps).
 
+mod dense;
 mod loss;
 
 use std::collections::HashMap;
@@ -644,6 +648,7 @@ fn main() {
     let mut concurrent = None;
     let mut forms = false;
     let mut loss = None;
+    let mut linear = None;
     let mut shape_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -661,6 +666,7 @@ fn main() {
             }
             "--forms" => forms = true,
             "--loss" => loss = Some(value()),
+            "--linear" => linear = Some(value()),
             "--torch" => torch = Some(read_torch(&value())),
             "--memory" => memory = true,
             "--outlier" => outlier = true,
@@ -685,6 +691,10 @@ fn main() {
     }
     if backends.is_empty() {
         backends.push("ndarray".to_string());
+    }
+    if let Some(shape) = linear {
+        dense::linear_table(&backends, device, &shape, iters);
+        return;
     }
     if let Some(shape) = loss {
         loss::loss_table(&backends, device, &shape, iters);
