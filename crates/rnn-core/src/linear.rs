@@ -14,8 +14,9 @@ use burn::tensor::Tensor;
 /// operation: the weights packed once into the fused kernels' multiply, the rows shared
 /// between their threads ([`kernel_threads`](crate::kernel_threads)), and one graph node with
 /// a hand-written backward pass. With fewer rows, where packing the weights would cost more
-/// than it saves, and on other backends, it is Burn's `linear`. `weight` may be a transposed view (a
-/// layer tied to an embedding, `embedding.weight.val().transpose()`); it is read in place.
+/// than it saves, and on other backends, it is Burn's `linear`. `weight` may be a transposed
+/// view (a layer tied to an embedding, `embedding.weight.val().transpose()`); it is read in
+/// place.
 ///
 /// ```
 /// use burn::tensor::{Device, Distribution, Tensor};
@@ -49,16 +50,8 @@ pub fn linear<const D: usize>(
             bias.dims()
         );
     }
-    let rows = dims[..D - 1].iter().product();
-    let x = input.clone().reshape([rows, d_in]);
-    match crate::fused::linear::linear(&x, &weight, bias.as_ref()) {
-        Some(y) => {
-            let mut out = dims;
-            out[D - 1] = d_out;
-            y.reshape(out)
-        }
-        None => burn::tensor::module::linear(input, weight, bias),
-    }
+    crate::fused::linear::linear(&input, &weight, bias.as_ref())
+        .unwrap_or_else(|| burn::tensor::module::linear(input, weight, bias))
 }
 
 /// `layer`'s forward pass through [`linear`]: what [`Linear::forward`] computes, on the CPU

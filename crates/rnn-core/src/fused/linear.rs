@@ -291,30 +291,35 @@ impl<B: FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
     }
 }
 
-/// `x: [rows, in] · weight: [in, out] + bias` through the fused kernel when it can run there
-/// (`f32` tensors on ndarray or flex, with or without autodiff) and pays (from
-/// [`FUSED_FROM_ROWS`] rows); `None` otherwise.
-pub(crate) fn linear(
-    x: &Tensor<2>,
+/// `x: [.., in] · weight: [in, out] + bias` over the last dimension through the fused
+/// kernel when it can run there (`f32` tensors on ndarray or flex, with or without autodiff)
+/// and pays (from [`FUSED_FROM_ROWS`] rows, `x`'s leading dimensions together); `None`
+/// otherwise.
+pub(crate) fn linear<const D: usize>(
+    x: &Tensor<D>,
     weight: &Tensor<2>,
     bias: Option<&Tensor<1>>,
-) -> Option<Tensor<2>> {
+) -> Option<Tensor<D>> {
+    let dims = x.dims();
+    let rows = dims[..D - 1].iter().product::<usize>();
     let f32s = [x.dtype(), weight.dtype()]
         .into_iter()
         .chain(bias.map(Tensor::dtype))
         .all(|d| d == DType::F32);
-    if !f32s || x.dims()[0] < FUSED_FROM_ROWS || !super::on_cpu_backend(&x.device()) {
+    if !f32s || rows < FUSED_FROM_ROWS || !super::on_cpu_backend(&x.device()) {
         return None;
     }
+    let [input, output] = weight.dims();
     // Without a bias, `[0]`.
     let bias = bias
         .cloned()
         .unwrap_or_else(|| Tensor::zeros([0], &x.device()));
-    Some(Tensor::from_dispatch(
-        <burn::backend::Dispatch as FusedLinear>::fused_linear(
-            x.clone().into_dispatch(),
-            weight.clone().into_dispatch(),
-            bias.into_dispatch(),
-        ),
-    ))
+    let y = Tensor::<2>::from_dispatch(<burn::backend::Dispatch as FusedLinear>::fused_linear(
+        x.clone().reshape([rows, input]).into_dispatch(),
+        weight.clone().into_dispatch(),
+        bias.into_dispatch(),
+    ));
+    let mut out = dims;
+    out[D - 1] = output;
+    Some(y.reshape(out))
 }
