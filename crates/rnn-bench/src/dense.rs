@@ -3,12 +3,14 @@
 //! with a bias (a translation model's output layer over a batch: 64 sentences × 25 steps,
 //! 256 → 1,577 subwords), forward alone and forward + backward, runs alternated.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use burn::tensor::{Device, Distribution, Tensor};
 
+use super::medians;
+
 /// Median times of `iters` runs of each layer on `device` (autodiff added when `backward`),
-/// the two alternated: `(fused, Burn's)`.
+/// the two alternated ([`medians`]): `(fused, Burn's)`.
 fn time(
     device: &Device,
     [batch, seq, d_in, d_out]: [usize; 4],
@@ -20,42 +22,30 @@ fn time(
     } else {
         device.clone()
     };
-    let random = |shape: [usize; 2]| Tensor::<2>::random(shape, Distribution::Default, &device);
-    let weight = random([d_in, d_out]);
-    let bias = random([1, d_out]).reshape([d_out]);
-    let mut times = [Vec::new(), Vec::new()];
-    for _ in 0..iters {
-        for (fused, times) in [true, false].into_iter().zip(times.iter_mut()) {
-            let x = Tensor::<3>::random([batch, seq, d_in], Distribution::Default, &device);
-            let (x, weight, bias) = if backward {
-                (
-                    x.require_grad(),
-                    weight.clone().require_grad(),
-                    bias.clone().require_grad(),
-                )
-            } else {
-                (x, weight.clone(), bias.clone())
-            };
-            let start = Instant::now();
-            let y = if fused {
-                rnn_core::linear(x.clone(), weight.clone(), Some(bias.clone()))
-            } else {
-                burn::tensor::module::linear(x.clone(), weight.clone(), Some(bias.clone()))
-            };
-            let _ = if backward {
-                let grads = y.sum().backward();
-                let dw = weight.grad(&grads).expect("a gradient");
-                dw.sum().into_scalar::<f32>()
-            } else {
-                y.sum().into_scalar::<f32>()
-            };
-            times.push(start.elapsed());
-        }
+    // Leaves that record gradients when `backward`.
+    fn random<const D: usize>(shape: [usize; D], backward: bool, device: &Device) -> Tensor<D> {
+        let t = Tensor::random(shape, Distribution::Default, device);
+        if backward { t.require_grad() } else { t }
     }
-    let [mut fused, mut burn] = times;
-    fused.sort();
-    burn.sort();
-    (fused[iters / 2], burn[iters / 2])
+    let x = random([batch, seq, d_in], backward, &device);
+    let weight = random([d_in, d_out], backward, &device);
+    let bias = random([d_out], backward, &device);
+    let run = |fused: bool| {
+        let (x, w, b) = (x.clone(), weight.clone(), Some(bias.clone()));
+        let y = if fused {
+            rnn_core::linear(x, w, b)
+        } else {
+            burn::tensor::module::linear(x, w, b)
+        };
+        let _ = if backward {
+            let grads = y.sum().backward();
+            let dw = weight.grad(&grads).expect("a gradient");
+            dw.sum().into_scalar::<f32>()
+        } else {
+            y.sum().into_scalar::<f32>()
+        };
+    };
+    medians(1, iters, || run(true), || run(false))
 }
 
 /// Prints the table for each backend.

@@ -7,6 +7,12 @@ pub fn name() -> String {
     std::env::var("RNN_TEST_BACKEND").unwrap_or_else(|_| "ndarray".to_string())
 }
 
+/// Whether the backend under test is one of the CPU backends (ndarray, flex), where the fused
+/// host kernels run.
+pub fn on_cpu_kernels() -> bool {
+    ["ndarray", "flex"].contains(&name().as_str())
+}
+
 /// A plain (inference) device of the backend under test.
 #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still a backend we support
 pub fn device() -> Device {

@@ -467,7 +467,7 @@ fn check_step_projected<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, pr
         for ((name, a), (_, e)) in kernel.grads.iter().zip(&tensors.grads) {
             assert_close(&format!("gradient of {name}"), a, e);
         }
-        if ["ndarray", "flex"].contains(&crate::backend::name().as_str()) {
+        if crate::backend::on_cpu_kernels() {
             assert!(
                 (&kernel.h_n, &kernel.c_n) != (&tensors.h_n, &tensors.c_n),
                 "the same bits as the tensor operations: the step did not run the kernel"
@@ -604,7 +604,7 @@ fn every_instruction_set_matches_single_steps() {
     if !avx512 {
         println!("note: this CPU has no AVX-512F: its path is not tested here");
     }
-    if !["ndarray", "flex"].contains(&crate::backend::name().as_str()) {
+    if !crate::backend::on_cpu_kernels() {
         return;
     }
     let runnable = ["portable", "avx2", "avx512"]

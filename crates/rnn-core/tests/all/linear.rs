@@ -11,14 +11,9 @@ use burn::tensor::{Tensor, TensorData};
 use rnn_core::{linear, linear_layer, linear_runs_on_this_thread};
 use rstest::rstest;
 
-use crate::backend::{autodiff_device, device, name};
+use crate::backend::{autodiff_device, device, name, on_cpu_kernels};
 use crate::fused::assert_close;
 use crate::util::{Rng, values};
-
-/// Whether the fused layer runs on the backend under test.
-fn on_kernel_backend() -> bool {
-    ["ndarray", "flex"].contains(&name().as_str())
-}
 
 /// Runs `f` and checks that it ran the fused layer exactly `runs` times on the CPU backends
 /// and never elsewhere.
@@ -26,7 +21,7 @@ fn expect_runs<R>(runs: usize, f: impl FnOnce() -> R) -> R {
     let before = linear_runs_on_this_thread();
     let result = f();
     let ran = linear_runs_on_this_thread() - before;
-    let expected = if on_kernel_backend() { runs } else { 0 };
+    let expected = if on_cpu_kernels() { runs } else { 0 };
     assert_eq!(ran, expected, "fused dense layer runs on {}", name());
     result
 }

@@ -347,6 +347,12 @@ fn dense_layers_run_fused_on_the_cpu_backends() {
     let before = rnn_core::linear_runs_on_this_thread();
     model.forward(batch.tokens, Some(&batch.lengths), start);
     let runs = rnn_core::linear_runs_on_this_thread() - before;
-    let on_cpu = ["ndarray", "flex"].contains(&crate::backend::name().as_str());
-    assert_eq!(runs, if on_cpu { 3 } else { 0 });
+    assert_eq!(
+        runs,
+        if crate::backend::on_cpu_kernels() {
+            3
+        } else {
+            0
+        }
+    );
 }
