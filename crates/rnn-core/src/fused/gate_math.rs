@@ -7,7 +7,7 @@
 //! to the crate, so a cell defined elsewhere runs step by step and can never be handed another
 //! cell's math.
 
-use super::isa::{KernelIsa, kernel_isa, ran};
+use super::isa::{self, Vectorised};
 
 /// Most parts a cell's state may have (the sLSTM's: `h`, `c`, `n` and `m`).
 pub(crate) const MAX_STATE_PARTS: usize = 4;
@@ -118,69 +118,39 @@ pub(crate) fn per_gate_mut<const G: usize>(values: &mut [f32], units: usize) -> 
     })
 }
 
-/// Runs `cell`'s gate math forward with [`kernel_isa`]'s instructions.
+/// Runs `cell`'s gate math forward with [`kernel_isa`](super::isa::kernel_isa)'s
+/// instructions.
 pub(super) fn forward<K: GateMath>(cell: K, step: ForwardStep<'_>) {
-    // SAFETY: the CPU runs `kernel_isa()` (at most `KernelIsa::detected()`).
-    unsafe { forward_with(kernel_isa(), cell, step) }
+    isa::run(Forward(cell, step))
 }
 
-/// Runs `cell`'s gate math backward with [`kernel_isa`]'s instructions.
+/// Runs `cell`'s gate math backward with [`kernel_isa`](super::isa::kernel_isa)'s
+/// instructions.
 pub(super) fn backward<K: GateMath>(cell: K, step: BackwardStep<'_>) {
-    // SAFETY: as in `forward`.
-    unsafe { backward_with(kernel_isa(), cell, step) }
+    isa::run(Backward(cell, step))
 }
 
-/// Defines `$name(isa, cell, step: $step)`, which runs `cell.$method` compiled for `isa`: the
-/// gate math is `#[inline(always)]`, so each inner wrapper compiles it with its instructions.
-/// One definition for the forward and the backward pass.
-macro_rules! dispatch_by_isa {
-    ($(#[$doc:meta])* $name:ident, $step:ident, $method:ident) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The CPU runs `isa` (it is at most [`KernelIsa::detected`]).
-        unsafe fn $name<K: GateMath>(isa: KernelIsa, cell: K, step: $step<'_>) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                fn avx512<K: GateMath>(cell: K, step: $step<'_>) {
-                    ran(KernelIsa::Avx512);
-                    cell.$method::<true>(step)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2<K: GateMath>(cell: K, step: $step<'_>) {
-                    ran(KernelIsa::Avx2);
-                    cell.$method::<true>(step)
-                }
-                match isa {
-                    // SAFETY: the CPU has the features `avx512` is compiled for (the caller's
-                    // guarantee); it has no other requirement.
-                    KernelIsa::Avx512 => return unsafe { avx512(cell, step) },
-                    // SAFETY: as above.
-                    KernelIsa::Avx2 => return unsafe { avx2(cell, step) },
-                    KernelIsa::Portable => {}
-                }
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = isa;
-            ran(KernelIsa::Portable);
-            cell.$method::<false>(step)
-        }
-    };
+/// A cell's forward gate math on one step, as work for [`isa::run`].
+struct Forward<'a, K>(K, ForwardStep<'a>);
+
+impl<K: GateMath> Vectorised for Forward<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        self.0.forward::<FMA>(self.1)
+    }
 }
 
-dispatch_by_isa!(
-    /// Runs `cell`'s gate math forward compiled for `isa`.
-    forward_with,
-    ForwardStep,
-    forward
-);
-dispatch_by_isa!(
-    /// Runs `cell`'s gate math backward compiled for `isa`.
-    backward_with,
-    BackwardStep,
-    backward
-);
+/// A cell's backward gate math on one step, as work for [`isa::run`].
+struct Backward<'a, K>(K, BackwardStep<'a>);
+
+impl<K: GateMath> Vectorised for Backward<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        self.0.backward::<FMA>(self.1)
+    }
+}
 
 /// What the cells' own tests check of their gate math: every code path this CPU runs gives
 /// the portable path's results, forward and backward, and the default entry points take the
@@ -188,8 +158,8 @@ dispatch_by_isa!(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::fused::isa::runnable;
     use crate::fused::isa::tests::{LAST_RAN, expected_default};
+    use crate::fused::isa::{KernelIsa, runnable};
 
     /// `n` values in `[low, high)`, a fixed sequence per `seed`.
     fn values(n: usize, seed: u64, (low, high): (f32, f32)) -> Vec<f32> {
@@ -235,7 +205,7 @@ pub(crate) mod tests {
         };
         match isa {
             // SAFETY: `runnable` gives only instruction sets the CPU runs.
-            Some(isa) => unsafe { forward_with(isa, cell, step) },
+            Some(isa) => unsafe { isa::run_with(isa, Forward(cell, step)) },
             None => forward(cell, step),
         }
         let mut out = vec![gates, saved];
@@ -276,7 +246,7 @@ pub(crate) mod tests {
         };
         match isa {
             // SAFETY: `runnable` gives only instruction sets the CPU runs.
-            Some(isa) => unsafe { backward_with(isa, cell, step) },
+            Some(isa) => unsafe { isa::run_with(isa, Backward(cell, step)) },
             None => backward(cell, step),
         }
         let mut out = vec![d_input, d_hidden];

@@ -64,6 +64,55 @@ pub fn kernel_isa() -> KernelIsa {
     })
 }
 
+/// Work whose loops are compiled for the instruction set it runs with: implementations mark
+/// [`Vectorised::run`] `#[inline(always)]`, so that [`run_with`] compiles it inside a function
+/// built for those instructions (`FMA`: fused multiply-add, see [`super::math`]), where the
+/// compiler vectorises it.
+pub(super) trait Vectorised {
+    /// What the work returns.
+    type Output;
+    /// Does the work.
+    fn run<const FMA: bool>(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for [`kernel_isa`]'s instructions.
+pub(super) fn run<W: Vectorised>(work: W) -> W::Output {
+    // SAFETY: the CPU runs `kernel_isa()` (at most `KernelIsa::detected()`).
+    unsafe { run_with(kernel_isa(), work) }
+}
+
+/// Runs `work` compiled for `isa`'s instructions.
+///
+/// # Safety
+/// The CPU runs `isa` (it is at most [`KernelIsa::detected`]).
+pub(super) unsafe fn run_with<W: Vectorised>(isa: KernelIsa, work: W) -> W::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<W: Vectorised>(work: W) -> W::Output {
+            ran(KernelIsa::Avx512);
+            work.run::<true>()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<W: Vectorised>(work: W) -> W::Output {
+            ran(KernelIsa::Avx2);
+            work.run::<true>()
+        }
+        match isa {
+            // SAFETY: the CPU has the features `avx512` is compiled for (the caller's
+            // guarantee); it has no other requirement.
+            KernelIsa::Avx512 => return unsafe { avx512(work) },
+            // SAFETY: as above.
+            KernelIsa::Avx2 => return unsafe { avx2(work) },
+            KernelIsa::Portable => {}
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
+    ran(KernelIsa::Portable);
+    work.run::<false>()
+}
+
 /// The cap the environment variable's value `var` asks for (none when unset or empty).
 fn isa_cap(var: Option<&str>) -> Result<KernelIsa, crate::RnnError> {
     let all = [KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512];
