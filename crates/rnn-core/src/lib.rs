@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+mod activation;
 mod any;
 mod arguments;
 mod bidirectional;
@@ -69,6 +70,7 @@ pub mod validate;
 mod weights;
 pub mod xlstm;
 
+pub use activation::tanh;
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{
@@ -77,6 +79,7 @@ pub use cell::{
 };
 pub use error::{RnnError, check_lengths};
 pub use fused::linear::linear_runs_on_this_thread;
+pub use fused::tanh::tanh_runs_on_this_thread;
 pub use fused::{
     KernelIsa, kernel_isa, kernel_runs_on_this_thread, kernel_threads, set_kernel_threads,
 };

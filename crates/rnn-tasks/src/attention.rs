@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
-use rnn_core::{RnnError, linear_layer};
+use rnn_core::{RnnError, linear_layer, tanh};
 
 use crate::mask::masked_softmax;
 
@@ -173,7 +173,7 @@ impl Attention {
                 // [batch, 1, source, attention] + [batch, target, 1, attention]
                 let sum = memory.keys.clone().unsqueeze_dim::<4>(1)
                     + linear_layer(&a.query, queries).unsqueeze_dim::<4>(2);
-                a.score.forward(sum.tanh()).squeeze_dim::<3>(3)
+                a.score.forward(tanh(sum)).squeeze_dim::<3>(3)
             }
             Attention::Luong(_) => queries.matmul(memory.keys.clone().swap_dims(1, 2)),
         };

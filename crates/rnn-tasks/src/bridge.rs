@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
-use rnn_core::{RnnState, linear_layer};
+use rnn_core::{RnnState, linear_layer, tanh};
 
 /// The shape of the content a unidirectional stacked network's state is set from
 /// ([`AnyRnn::initial_state`](rnn_core::AnyRnn::initial_state)), per layer. With an LSTM
@@ -58,7 +58,7 @@ impl Bridge {
     pub fn forward(&self, v: Tensor<2>, u: Option<Tensor<2>>) -> RnnState<3> {
         let split = |x: Tensor<2>| {
             let [batch, size] = x.dims();
-            x.tanh()
+            tanh(x)
                 .reshape([batch, self.num_layers, size / self.num_layers])
                 .swap_dims(0, 1)
         };

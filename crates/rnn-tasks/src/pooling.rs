@@ -6,7 +6,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::mask::masked_softmax;
-use rnn_core::linear_layer;
+use rnn_core::{linear_layer, tanh};
 
 /// How a [`SequenceClassifier`](crate::SequenceClassifier) reduces its encoder outputs
 /// `[batch, seq, features]` to `[batch, features]`.
@@ -55,7 +55,7 @@ impl AttentionPooling {
     ) -> (Tensor<2>, Tensor<2>) {
         let scores: Tensor<2> = self
             .score
-            .forward(linear_layer(&self.projection, outputs.clone()).tanh())
+            .forward(tanh(linear_layer(&self.projection, outputs.clone())))
             .squeeze_dim(2);
         let weights = masked_softmax(scores, pad);
         let pooled = weights

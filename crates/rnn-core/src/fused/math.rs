@@ -97,11 +97,23 @@ pub(crate) fn sigmoid<const FMA: bool>(x: f32) -> f32 {
     1.0 / (1.0 + exp::<FMA>(-x))
 }
 
-/// `tanh(x)`, as `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of `x`.
+/// `tanh(x)`: `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of `x`, and below `|x| = 0.625`,
+/// where `1 - e^-2|x|` would cancel (relative errors of 1e-3 at `x = 1e-5`), Cephes' odd
+/// polynomial `x + x³ P(x²)`, accurate to a few ulp there.
 #[inline(always)]
 pub(crate) fn tanh<const FMA: bool>(x: f32) -> f32 {
-    let e = exp::<FMA>(-2.0 * x.abs());
-    ((1.0 - e) / (1.0 + e)).copysign(x)
+    let fma = mul_add::<FMA>;
+    let a = x.abs();
+    let e = exp::<FMA>(-2.0 * a);
+    let large = (1.0 - e) / (1.0 + e);
+    let z = a * a;
+    let mut p = -5.704_988_7e-3_f32;
+    for c in [2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1] {
+        p = fma(p, z, c);
+    }
+    let small = fma(p * z, a, a);
+    // A NaN `a` takes the `large` side, which keeps it.
+    (if a < 0.625 { small } else { large }).copysign(x)
 }
 
 #[cfg(test)]
@@ -110,17 +122,25 @@ mod tests {
 
     fn matches_libm<const FMA: bool>() {
         let (exp, sigmoid, tanh) = (exp::<FMA>, sigmoid::<FMA>, tanh::<FMA>);
-        let mut worst = [0.0f64; 3];
+        let rel = |a: f32, b: f32| ((a - b) / b.abs().max(1e-30)).abs() as f64;
+        let mut worst = [0.0f64; 4];
         for i in -20_000..=20_000 {
             let x = i as f32 * 0.004_3;
-            let rel = |a: f32, b: f32| ((a - b) / b.abs().max(1e-30)).abs() as f64;
             worst[0] = worst[0].max(rel(exp(x), x.exp()));
             worst[1] = worst[1].max((sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() as f64);
             worst[2] = worst[2].max((tanh(x) - x.tanh()).abs() as f64);
+            worst[3] = worst[3].max(rel(tanh(x), x.tanh()));
+        }
+        // Relative accuracy near 0 too, down to the smallest normal values.
+        for x in (1..=126).flat_map(|e| [1.0f32, 1.7, 5.3].map(|m| m * (-e as f32).exp2())) {
+            worst[3] = worst[3]
+                .max(rel(tanh(x), x.tanh()))
+                .max(rel(tanh(-x), (-x).tanh()));
         }
         assert!(worst[0] < 1e-6, "exp relative error {}", worst[0]);
         assert!(worst[1] < 2e-7, "sigmoid absolute error {}", worst[1]);
         assert!(worst[2] < 2e-7, "tanh absolute error {}", worst[2]);
+        assert!(worst[3] < 1e-6, "tanh relative error {}", worst[3]);
         assert!(exp(-1000.0) > 0.0);
         assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(1000.0) == 1.0);
         assert!(tanh(1000.0) == 1.0 && tanh(-1000.0) == -1.0);

@@ -11,8 +11,8 @@
 //! compute the same thing (the PyTorch parity tests run on both paths).
 //!
 //! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
-//! [`weighted_cross_entropy`](crate::weighted_cross_entropy), and [`linear`] a dense layer, for
-//! [`linear`](crate::linear()).
+//! [`weighted_cross_entropy`](crate::weighted_cross_entropy), [`linear`] a dense layer, for
+//! [`linear`](crate::linear()), and [`tanh`] the activation, for [`tanh`](crate::tanh()).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -40,6 +40,8 @@ mod pool;
 mod shared;
 mod split;
 mod strided;
+#[allow(deprecated)]
+pub(crate) mod tanh;
 mod threads;
 
 use burn::backend::DispatchDevice;

@@ -27,5 +27,6 @@ mod peephole;
 mod pytorch_weights;
 mod record;
 mod slstm;
+mod tanh;
 mod util;
 mod xlstm_stack;

@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, Embedding, Linear};
 use burn::tensor::{Distribution, Int, Tensor};
 use rnn_core::validate::check_not_empty;
-use rnn_core::{AnyRnn, RnnError, linear_layer};
+use rnn_core::{AnyRnn, RnnError, linear_layer, tanh};
 
 use crate::attention::{Attention, AttentionMemory};
 use crate::bridge::Bridge;
@@ -199,7 +199,10 @@ impl Seq2Seq {
     /// The attentional state `h̃ = tanh(W_c [s; c])` and the logits `W_o h̃`, for decoder
     /// states `s` and contexts `c` (`[.., hidden]`, `[.., key]`).
     fn predict<const D: usize>(&self, s: Tensor<D>, context: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
-        let attentional = linear_layer(&self.combine, Tensor::cat(vec![s, context], D - 1)).tanh();
+        let attentional = tanh(linear_layer(
+            &self.combine,
+            Tensor::cat(vec![s, context], D - 1),
+        ));
         let logits = self.output.forward(
             self.dropout.forward(attentional.clone()),
             &self.target_embedding,
