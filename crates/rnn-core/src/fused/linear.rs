@@ -60,6 +60,8 @@ impl Matrix<'_> {
     fn packed(self, [m, n]: [usize; 2], transposed: bool) -> Packed {
         let [s0, s1] = self.strides;
         match transposed {
+            false if s1 == 1 => Packed::from_inputs(n, m, self.values, s0),
+            true if s0 == 1 => Packed::from_inputs(m, n, self.values, s1),
             false => Packed::new(n, m, |j, i| self.values[i * s0 + j * s1]),
             true => Packed::new(m, n, |j, i| self.values[j * s0 + i * s1]),
         }
@@ -141,7 +143,7 @@ fn backward(
     });
     // dw[i][j] = Σ_b x[b][i] · dy[b][j]: rows of `xᵀ`, columns `j`, inputs `b`.
     let dw = wanted[1].then(|| {
-        let packed = Packed::new(output, rows, |j, b| dy[b * output + j]);
+        let packed = Packed::from_inputs(output, rows, dy, output);
         let mut xt = pool::take(input * rows);
         for (b, row) in x.chunks_exact(input).enumerate() {
             for (i, &v) in row.iter().enumerate() {

@@ -110,6 +110,32 @@ impl Packed {
         Self { panels, columns, k }
     }
 
+    /// Packs the matrix whose element `(j, i)` is `values[i * stride + j]` (stored input by
+    /// input, each input's `columns` weights contiguous): what [`Packed::new`] does for that
+    /// `weight`, copying a panel's sixteen columns of each input at once.
+    ///
+    /// # Panics
+    /// If `values` holds fewer than `k` inputs of `columns` weights `stride` apart.
+    pub fn from_inputs(columns: usize, k: usize, values: &[f32], stride: usize) -> Self {
+        assert!(
+            k == 0 || values.len() >= (k - 1) * stride + columns,
+            "the values hold every input"
+        );
+        let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
+        for (first, panel) in (0..columns)
+            .step_by(PANEL)
+            .zip(panels.chunks_exact_mut(k * PANEL))
+        {
+            let width = PANEL.min(columns - first);
+            for (i, weights) in panel.chunks_exact_mut(PANEL).enumerate() {
+                let start = i * stride + first;
+                weights[..width].copy_from_slice(&values[start..start + width]);
+                weights[width..].fill(0.0);
+            }
+        }
+        Self { panels, columns, k }
+    }
+
     /// `dst[b][j] (+)= Σ_i a[b][i] · W(j, i)` for `b < rows`: `a` is `[rows, k]` with rows
     /// `a_stride` apart, `dst` is `[rows, columns]` with rows `dst_stride` apart; `dst` is
     /// overwritten unless `accumulate`. With [`kernel_isa`]'s instructions.
@@ -414,6 +440,15 @@ mod tests {
             let by_rows = Packed::from_rows(columns, k, |j| &columns_weights[j]);
             let packed = Packed::new(columns, k, weight);
             assert_eq!(by_rows.panels, packed.panels);
+            // Stored input by input, three values between (NaN: never read).
+            let by_inputs: Vec<f32> = (0..k * (columns + 3))
+                .map(|s| match (s / (columns + 3), s % (columns + 3)) {
+                    (i, j) if j < columns => weight(j, i),
+                    _ => f32::NAN,
+                })
+                .collect();
+            let by_inputs = Packed::from_inputs(columns, k, &by_inputs, columns + 3);
+            assert_eq!(by_inputs.panels, packed.panels);
             for rows in 1..=2 * ROWS + 1 {
                 let a: Vec<f32> = (0..rows * (k + 3)).map(value).collect();
                 let start: Vec<f32> = (0..rows * (columns + 2)).map(|s| value(s + 1)).collect();

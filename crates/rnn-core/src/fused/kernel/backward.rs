@@ -85,7 +85,7 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             } else {
                 PartWeights::packed(saved.split.parts.len(), |p| {
                     let cols = columns(&saved.split.parts[p]);
-                    Packed::new(cols.len(), gh, |j, r| saved.w_hh[r * proj + cols.start + j])
+                    Packed::from_inputs(cols.len(), gh, &saved.w_hh[cols.start..], proj)
                 })
             },
             // `W_hr` `[P, H]` as the block that takes `h`'s gradient to the unprojected one's:
@@ -97,7 +97,7 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
                     }])
                 } else {
                     PartWeights::packed(1, |_| {
-                        Packed::new(hidden, proj, |j, r| saved.w_hr[r * hidden + j])
+                        Packed::from_inputs(hidden, proj, &saved.w_hr, hidden)
                     })
                 },
                 d_projected: Writes::of(&mut d_projected),
