@@ -52,6 +52,7 @@ mod any;
 mod arguments;
 mod bidirectional;
 pub mod cell;
+mod dropout;
 mod error;
 // Without the `ndarray` and `flex` features no backend implements the kernels and every
 // layer runs the step-by-step driver.
@@ -77,7 +78,9 @@ pub use cell::{
     Cell, CellConfig, ElmanCell, ForgetGate, GruCell, LstmCell, MinGruCell, MinLstmCell, MlstmCell,
     MlstmState, Nonlinearity, SlstmCell, SlstmState,
 };
+pub use dropout::dropout_layer;
 pub use error::{RnnError, check_lengths};
+pub use fused::dropout::dropout_runs_on_this_thread;
 pub use fused::linear::linear_runs_on_this_thread;
 pub use fused::tanh::tanh_runs_on_this_thread;
 pub use fused::{

@@ -6,7 +6,7 @@
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use rnn_core::validate::check_dropout;
-use rnn_core::{Lengths, RnnError};
+use rnn_core::{Lengths, RnnError, dropout_layer};
 
 use crate::SequenceEncoder;
 use crate::input::{InputConfig, InputLayer};
@@ -70,7 +70,7 @@ pub(crate) fn encode<E: SequenceEncoder>(
         .as_ref()
         .filter(|l| l.is_padded())
         .map(|l| padding_mask(l.lengths(), seq, &device));
-    let encoded = encoder.try_encode(dropout.forward(x), lengths.as_ref())?;
+    let encoded = encoder.try_encode(dropout_layer(dropout, x), lengths.as_ref())?;
     Ok(Encoded {
         output: encoded.output,
         state: encoded.state,

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rnn_core::validate::{check_dropout, check_not_empty, check_positive};
-use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths, linear_layer};
+use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths, dropout_layer, linear_layer};
 
 use crate::bridge::{Bridge, LearnedState};
 use crate::decode::{Sampling, Step, greedy};
@@ -151,9 +151,12 @@ impl SequenceGenerator {
             check_lengths("lengths", lengths, batch, seq)?;
         }
         let state = self.initial_state(condition, batch)?;
-        let x = self.dropout.forward(self.embedding.forward(inputs));
+        let x = dropout_layer(&self.dropout, self.embedding.forward(inputs));
         let out = self.decoder.try_forward(x, Some(state), lengths)?;
-        Ok(linear_layer(&self.output, self.dropout.forward(out.output)))
+        Ok(linear_layer(
+            &self.output,
+            dropout_layer(&self.dropout, out.output),
+        ))
     }
 
     /// Generates `batch` sequences, from `condition: [batch, condition_size]` (`None` for a

@@ -5,7 +5,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use rnn_core::validate::check_positive;
-use rnn_core::{RnnError, linear_layer};
+use rnn_core::{RnnError, dropout_layer, linear_layer};
 
 /// `input → [dropout → linear → ReLU]* → dropout → linear → output`.
 #[derive(Module, Debug)]
@@ -55,8 +55,8 @@ impl Mlp {
     /// `[.., input]` → `[.., output]`.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         let x = self.hidden.iter().fold(input, |x, layer| {
-            relu(linear_layer(layer, self.dropout.forward(x)))
+            relu(linear_layer(layer, dropout_layer(&self.dropout, x)))
         });
-        linear_layer(&self.output, self.dropout.forward(x))
+        linear_layer(&self.output, dropout_layer(&self.dropout, x))
     }
 }

@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 use rnn_tasks::rnn_core::validate::{check_dropout, check_positive};
-use rnn_tasks::rnn_core::{AnyRnn, RnnState};
+use rnn_tasks::rnn_core::{AnyRnn, RnnState, dropout_layer};
 use rnn_tasks::{OutputLayer, RecurrentConfig, RnnError};
 
 /// Configuration of a [`CharLm`].
@@ -74,12 +74,12 @@ impl CharLm {
     /// Logits `[batch, seq, vocab]` for `ids: [batch, seq]`, starting from `state` (zero when
     /// `None`), and the final state.
     pub fn forward(&self, ids: Tensor<2, Int>, state: Option<RnnState<3>>) -> CharLmOutput {
-        let x = self.dropout.forward(self.embedding.forward(ids));
+        let x = dropout_layer(&self.dropout, self.embedding.forward(ids));
         let out = self.rnn.forward(x, state, None);
         CharLmOutput {
             logits: self
                 .output
-                .forward(self.dropout.forward(out.output), &self.embedding),
+                .forward(dropout_layer(&self.dropout, out.output), &self.embedding),
             state: out.state,
         }
     }

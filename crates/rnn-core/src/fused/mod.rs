@@ -12,7 +12,8 @@
 //!
 //! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
 //! [`weighted_cross_entropy`](crate::weighted_cross_entropy), [`linear`] a dense layer, for
-//! [`linear`](crate::linear()), and [`tanh`] the activation, for [`tanh`](crate::tanh()).
+//! [`linear`](crate::linear()), [`tanh`] the activation, for [`tanh`](crate::tanh()), and
+//! [`dropout`], for [`dropout_layer`](crate::dropout_layer).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -26,6 +27,9 @@ pub(crate) mod cube;
 #[cfg(feature = "wgpu")]
 mod device;
 mod dot;
+#[allow(deprecated)]
+pub(crate) mod dropout;
+mod elementwise;
 #[cfg(feature = "wgpu")]
 mod fusion;
 pub(crate) mod gate_math;

@@ -19,12 +19,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
+use super::elementwise::each_range;
 use super::host::with_values;
 use super::isa::{self, Vectorised};
 use super::math;
-use super::pool;
-use super::shared::{Reads, Writes};
-use super::threads::{kernel_threads, on_threads};
 
 /// Element-wise `tanh`.
 #[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
@@ -32,10 +30,6 @@ pub(crate) trait FusedTanh: Backend {
     /// `tanh(x)` of every element, in `x`'s shape (row-major).
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
-
-/// Elements worth a thread of their own: the second thread is started per call, which costs
-/// more than it saves below this.
-const ELEMENTS_PER_SHARE: usize = 1 << 17;
 
 /// `out[i] = tanh(x[i])`, or with `dy`, `out[i] = dy[i] (1 - x[i]²)` (`x` being `tanh`'s
 /// output): one pass of [`tanh`](crate::tanh) forward or backward over a range of elements.
@@ -68,24 +62,11 @@ impl Vectorised for Pass<'_> {
 
 /// [`Pass`] over all of `x` (and `dy`, as long), the elements shared between kernel threads.
 fn each_element(x: &[f32], dy: Option<&[f32]>) -> Vec<f32> {
-    let n = x.len();
-    let mut out = pool::take(n);
-    let shares = (n / ELEMENTS_PER_SHARE).clamp(1, kernel_threads());
-    let (x, dy, writes) = (Reads::of(x), dy.map(Reads::of), Writes::of(&mut out));
-    on_threads(shares, |share| {
-        let (first, end) = (share * n / shares, (share + 1) * n / shares);
-        // SAFETY: elements `first..end` are this share's alone (the shares' ranges are
-        // disjoint); `x` and `dy` are the caller's borrows, which nothing writes during the run.
-        let pass = unsafe {
-            Pass {
-                x: x.slice(first, end - first),
-                dy: dy.map(|dy| dy.slice(first, end - first)),
-                out: writes.slice_mut(first, end - first),
-            }
-        };
-        isa::run(pass);
-    });
-    out
+    each_range(x.len(), |first, out| {
+        let range = first..first + out.len();
+        let (x, dy) = (&x[range.clone()], dy.map(|dy| &dy[range]));
+        isa::run(Pass { x, dy, out });
+    })
 }
 
 thread_local! {

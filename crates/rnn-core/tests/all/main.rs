@@ -7,6 +7,7 @@ mod bad_parameters;
 mod concurrency;
 mod cross_entropy;
 mod custom_cell;
+mod dropout;
 mod errors;
 mod finite_differences;
 mod fused;

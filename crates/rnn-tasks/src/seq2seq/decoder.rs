@@ -3,7 +3,7 @@
 
 use burn::tensor::{Int, Tensor};
 use rnn_core::validate::check_not_empty;
-use rnn_core::{RnnError, RnnState};
+use rnn_core::{RnnError, RnnState, dropout_layer};
 
 use super::Seq2Seq;
 use crate::attention::{Attention, AttentionMemory};
@@ -77,10 +77,11 @@ impl Seq2Seq {
         tokens: Tensor<1, Int>,
         state: DecoderState,
     ) -> (Tensor<2>, Tensor<2>, DecoderState) {
-        let embedded = self
-            .dropout
-            .forward(self.target_embedding.forward(tokens.unsqueeze_dim(1)))
-            .squeeze_dim::<2>(1);
+        let embedded = dropout_layer(
+            &self.dropout,
+            self.target_embedding.forward(tokens.unsqueeze_dim(1)),
+        )
+        .squeeze_dim::<2>(1);
         // Bahdanau attends from the previous state, before the step, and reads the context.
         let early = match self.attention {
             Attention::Bahdanau(_) => {

@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, Embedding, Linear};
 use burn::tensor::{Distribution, Int, Tensor};
 use rnn_core::validate::check_not_empty;
-use rnn_core::{AnyRnn, RnnError, linear_layer, tanh};
+use rnn_core::{AnyRnn, RnnError, dropout_layer, linear_layer, tanh};
 
 use crate::attention::{Attention, AttentionMemory};
 use crate::bridge::Bridge;
@@ -184,9 +184,7 @@ impl Seq2Seq {
         state: DecoderState,
         target_input: Tensor<2, Int>,
     ) -> Result<Seq2SeqOutput, RnnError> {
-        let embedded = self
-            .dropout
-            .forward(self.target_embedding.forward(target_input));
+        let embedded = dropout_layer(&self.dropout, self.target_embedding.forward(target_input));
         let states = self
             .decoder
             .try_forward(embedded, Some(state.rnn), None)?
@@ -204,7 +202,7 @@ impl Seq2Seq {
             Tensor::cat(vec![s, context], D - 1),
         ));
         let logits = self.output.forward(
-            self.dropout.forward(attentional.clone()),
+            dropout_layer(&self.dropout, attentional.clone()),
             &self.target_embedding,
         );
         (attentional, logits)
