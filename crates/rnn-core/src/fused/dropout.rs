@@ -40,9 +40,14 @@ impl Mask {
     pub fn draw(prob: f64, device: &burn::tensor::Device) -> Self {
         let drawn = Tensor::<1>::random([2], Distribution::Default, device).into_data();
         let bits = drawn.iter::<f32>().map(f32::to_bits).collect::<Vec<_>>();
+        Self::new(prob, [bits[0], bits[1].rotate_left(16)])
+    }
+
+    /// The mask of a dropout with probability `prob` (in `(0, 1)`) under `key`.
+    fn new(prob: f64, key: [u32; 2]) -> Self {
         let keep = 1.0 - prob;
         Self {
-            key: [bits[0], bits[1].rotate_left(16)],
+            key,
             threshold: (keep * 4_294_967_296.0).min(f64::from(u32::MAX)) as u32,
             scale: (1.0 / keep) as f32,
         }
@@ -199,19 +204,10 @@ mod tests {
     use crate::fused::isa::runnable;
     use crate::fused::isa::tests::LAST_RAN;
 
-    fn mask(prob: f64, key: [u32; 2]) -> Mask {
-        let keep = 1.0 - prob;
-        Mask {
-            key,
-            threshold: (keep * 4_294_967_296.0) as u32,
-            scale: (1.0 / keep) as f32,
-        }
-    }
-
     /// Every code path, and the threads' ranges, give each element its own index's factor.
     #[test]
     fn every_path_and_range_masks_by_the_index() {
-        let mask = mask(0.3, [0x1234_5678, 0x9abc_def0]);
+        let mask = Mask::new(0.3, [0x1234_5678, 0x9abc_def0]);
         let x: Vec<f32> = (0..3 * (1 << 17) + 5)
             .map(|i| (i % 13) as f32 - 6.0)
             .collect();
@@ -239,7 +235,7 @@ mod tests {
         let n = 1u32 << 20;
         for (prob, key) in [(0.1, [1, 2]), (0.5, [0, 0]), (0.75, [u32::MAX, 7])] {
             let keep = 1.0 - prob;
-            let (a, b) = (mask(prob, key), mask(prob, [key[0] ^ 1, key[1]]));
+            let (a, b) = (Mask::new(prob, key), Mask::new(prob, [key[0] ^ 1, key[1]]));
             let kept = |m: Mask, i: u32| m.factor(i) != 0.0;
             let count =
                 |f: &dyn Fn(u32) -> bool| (0..n).filter(|&i| f(i)).count() as f64 / n as f64;

@@ -98,8 +98,8 @@ pub(crate) fn sigmoid<const FMA: bool>(x: f32) -> f32 {
 }
 
 /// `tanh(x)`: `(1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of `x`, and below `|x| = 0.625`,
-/// where `1 - e^-2|x|` would cancel (relative errors of 1e-3 at `x = 1e-5`), Cephes' odd
-/// polynomial `x + x³ P(x²)`, accurate to a few ulp there.
+/// where `1 - e^-2|x|` would cancel (relative errors of the order of 1e-3 at `x = 1e-5`),
+/// Cephes' odd polynomial `x + x³ P(x²)`, accurate to a few ulp there.
 #[inline(always)]
 pub(crate) fn tanh<const FMA: bool>(x: f32) -> f32 {
     let fma = mul_add::<FMA>;

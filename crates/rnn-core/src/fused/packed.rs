@@ -97,7 +97,7 @@ impl Packed {
         let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
         for (first, panel) in (0..columns)
             .step_by(PANEL)
-            .zip(panels.chunks_exact_mut(k * PANEL))
+            .zip(panels.chunks_exact_mut((k * PANEL).max(1)))
         {
             for l in 0..PANEL {
                 let column = panel[l..].iter_mut().step_by(PANEL);
@@ -124,7 +124,7 @@ impl Packed {
         let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
         for (first, panel) in (0..columns)
             .step_by(PANEL)
-            .zip(panels.chunks_exact_mut(k * PANEL))
+            .zip(panels.chunks_exact_mut((k * PANEL).max(1)))
         {
             let width = PANEL.min(columns - first);
             for (i, weights) in panel.chunks_exact_mut(PANEL).enumerate() {
@@ -428,11 +428,12 @@ mod tests {
     use crate::fused::isa::tests::{LAST_RAN, expected_default};
 
     /// Every code path this CPU runs against a plain triple loop, on row counts of one tile
-    /// and of several, with partial panels and partial groups of panels, `k` odd.
+    /// and of several, with partial panels and partial groups of panels, `k` odd, and no
+    /// inputs at all (a product of zeros).
     #[test]
     fn multiplies_like_the_definition() {
         let value = |s: usize| ((s * 7919) % 23) as f32 / 11.0 - 1.0;
-        for (columns, k) in [(1, 1), (16, 19), (37, 19), (87, 8), (130, 33)] {
+        for (columns, k) in [(1, 1), (16, 19), (37, 19), (87, 8), (130, 33), (5, 0)] {
             let weight = |j: usize, i: usize| value(j * k + i + 5);
             let columns_weights: Vec<Vec<f32>> = (0..columns)
                 .map(|j| (0..k).map(|i| weight(j, i)).collect())
