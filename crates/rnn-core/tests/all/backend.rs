@@ -13,6 +13,18 @@ pub fn on_cpu_kernels() -> bool {
     ["ndarray", "flex"].contains(&name().as_str())
 }
 
+/// Runs `f` and checks that it ran a fused CPU operation (`what`) exactly `runs` times on the
+/// CPU backends and never elsewhere, as `counter` (one of rnn-core's doc-hidden
+/// `*_runs_on_this_thread`) counts them.
+pub fn expect_runs<R>(what: &str, counter: fn() -> usize, runs: usize, f: impl FnOnce() -> R) -> R {
+    let before = counter();
+    let result = f();
+    let ran = counter() - before;
+    let expected = if on_cpu_kernels() { runs } else { 0 };
+    assert_eq!(ran, expected, "{what} runs on {}", name());
+    result
+}
+
 /// A plain (inference) device of the backend under test.
 #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still a backend we support
 pub fn device() -> Device {

@@ -9,18 +9,12 @@ use burn::nn::DropoutConfig;
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::{dropout_layer, dropout_runs_on_this_thread};
 
-use crate::backend::{autodiff_device, device, name, on_cpu_kernels};
+use crate::backend::{autodiff_device, device};
 use crate::util::{Rng, values};
 
-/// Runs `f` and checks that it ran the fused dropout exactly `runs` times on the CPU backends
-/// and never elsewhere.
+/// Runs `f` and checks that it ran the dropout exactly `runs` times on the CPU backends.
 fn expect_runs<R>(runs: usize, f: impl FnOnce() -> R) -> R {
-    let before = dropout_runs_on_this_thread();
-    let result = f();
-    let ran = dropout_runs_on_this_thread() - before;
-    let expected = if on_cpu_kernels() { runs } else { 0 };
-    assert_eq!(ran, expected, "fused dropout runs on {}", name());
-    result
+    crate::backend::expect_runs("fused dropout", dropout_runs_on_this_thread, runs, f)
 }
 
 #[test]

@@ -11,19 +11,13 @@ use burn::tensor::{Tensor, TensorData};
 use rnn_core::{linear, linear_layer, linear_runs_on_this_thread};
 use rstest::rstest;
 
-use crate::backend::{autodiff_device, device, name, on_cpu_kernels};
+use crate::backend::{autodiff_device, device};
 use crate::fused::assert_close;
 use crate::util::{Rng, values};
 
-/// Runs `f` and checks that it ran the fused layer exactly `runs` times on the CPU backends
-/// and never elsewhere.
+/// Runs `f` and checks that it ran the dense layer exactly `runs` times on the CPU backends.
 fn expect_runs<R>(runs: usize, f: impl FnOnce() -> R) -> R {
-    let before = linear_runs_on_this_thread();
-    let result = f();
-    let ran = linear_runs_on_this_thread() - before;
-    let expected = if on_cpu_kernels() { runs } else { 0 };
-    assert_eq!(ran, expected, "fused dense layer runs on {}", name());
-    result
+    crate::backend::expect_runs("fused dense layer", linear_runs_on_this_thread, runs, f)
 }
 
 #[rstest]

@@ -7,19 +7,13 @@ use burn::tensor::{Tensor, TensorData};
 use rnn_core::{tanh, tanh_runs_on_this_thread};
 use rstest::rstest;
 
-use crate::backend::{autodiff_device, device, name, on_cpu_kernels};
+use crate::backend::{autodiff_device, device, on_cpu_kernels};
 use crate::fused::assert_close;
 use crate::util::{Rng, values};
 
-/// Runs `f` and checks that it ran the fused activation exactly `runs` times on the CPU
-/// backends and never elsewhere.
+/// Runs `f` and checks that it ran the tanh exactly `runs` times on the CPU backends.
 fn expect_runs<R>(runs: usize, f: impl FnOnce() -> R) -> R {
-    let before = tanh_runs_on_this_thread();
-    let result = f();
-    let ran = tanh_runs_on_this_thread() - before;
-    let expected = if on_cpu_kernels() { runs } else { 0 };
-    assert_eq!(ran, expected, "fused tanh runs on {}", name());
-    result
+    crate::backend::expect_runs("fused tanh", tanh_runs_on_this_thread, runs, f)
 }
 
 /// The output and the gradient of `x` (under the upstream gradient `upstream`) of `tanh`, the
