@@ -17,7 +17,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::host::with_values;
 use super::pool;
@@ -225,7 +225,7 @@ impl<B: FusedCrossEntropy, C: CheckpointStrategy> FusedCrossEntropy for Autodiff
 /// The loss of `logits: [rows, classes]` through the fused kernel when it can run there (an
 /// `f32` tensor on ndarray or flex, with or without autodiff); `None` elsewhere.
 pub(crate) fn cross_entropy(logits: &Tensor<2>, rows: &Rows) -> Option<Tensor<1>> {
-    if logits.dtype() != DType::F32 || !super::on_cpu_backend(&logits.device()) {
+    if !super::on_host(logits) {
         return None;
     }
     Some(Tensor::from_dispatch(

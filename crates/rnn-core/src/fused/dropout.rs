@@ -17,7 +17,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Distribution, Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor, TensorData};
 
 use super::elementwise::each_range;
 use super::host::with_values;
@@ -189,7 +189,7 @@ impl<B: FusedDropout, C: CheckpointStrategy> FusedDropout for Autodiff<B, C> {
 /// elements); `None` otherwise.
 pub(crate) fn dropout<const D: usize>(x: &Tensor<D>, prob: f64) -> Option<Tensor<D>> {
     let small = u32::try_from(x.shape().num_elements()).is_ok();
-    if x.dtype() != DType::F32 || !small || !super::on_cpu_backend(&x.device()) {
+    if !small || !super::on_host(x) {
         return None;
     }
     let mask = Mask::draw(prob, &x.device());

@@ -112,11 +112,11 @@ enum Target {
 
 /// Where the fused kernels can run `x` (`None`: on no kernel, for its device or dtype).
 fn target(x: &Tensor<3>) -> Option<Target> {
+    if on_host(x) {
+        return Some(Target::Host);
+    }
     if x.dtype() != DType::F32 {
         return None;
-    }
-    if on_cpu_backend(&x.device()) {
-        return Some(Target::Host);
     }
     #[cfg(feature = "wgpu")]
     if matches!(
@@ -126,6 +126,12 @@ fn target(x: &Tensor<3>) -> Option<Target> {
         return Some(Target::Cube);
     }
     None
+}
+
+/// Whether `x` is an `f32` tensor on one of the CPU backends, where the host kernels (the
+/// recurrent ones and the element-wise, loss and dense operations) run.
+fn on_host<const D: usize>(x: &Tensor<D>) -> bool {
+    x.dtype() == DType::F32 && on_cpu_backend(&x.device())
 }
 
 /// Whether `device` is one of the CPU backends that the fused kernels run on (with or without

@@ -17,7 +17,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::elementwise::each_range;
 use super::host::with_values;
@@ -108,15 +108,15 @@ host_backend!(Flex);
 struct FusedTanhBackward;
 
 impl<B: Backend> Backward<B, 1> for FusedTanhBackward {
-    /// The output `tanh(x)` and its device.
-    type State = (FloatTensor<B>, B::Device);
+    /// The output `tanh(x)`.
+    type State = FloatTensor<B>;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (y, device) = ops.state;
+        let y = ops.state;
         let dy = grads.consume::<B>(&ops.node);
         let [node] = ops.parents;
         if let Some(node) = node {
-            let shape = y.shape();
+            let (device, shape) = (y.device(), y.shape());
             let dx = with_values::<B, _>(dy, |dy| {
                 with_values::<B, _>(y, |y| each_element(y, Some(dy)))
             });
@@ -136,9 +136,8 @@ impl<B: FusedTanh, C: CheckpointStrategy> FusedTanh for Autodiff<B, C> {
             .stateful();
         match prep {
             OpsKind::Tracked(prep) => {
-                let device = x.device();
                 let y = B::fused_tanh(x);
-                prep.finish((y.clone(), device), y)
+                prep.finish(y.clone(), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::fused_tanh(x)),
         }
@@ -148,7 +147,7 @@ impl<B: FusedTanh, C: CheckpointStrategy> FusedTanh for Autodiff<B, C> {
 /// `tanh(x)` through the fused kernel when it can run there (an `f32` tensor on ndarray or
 /// flex, with or without autodiff); `None` otherwise.
 pub(crate) fn tanh<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
-    if x.dtype() != DType::F32 || !super::on_cpu_backend(&x.device()) {
+    if !super::on_host(x) {
         return None;
     }
     Some(Tensor::from_dispatch(
