@@ -67,11 +67,12 @@ mod recurrent;
 mod rnn;
 mod scan;
 mod state;
+mod top_k;
 pub mod validate;
 mod weights;
 pub mod xlstm;
 
-pub use activation::tanh;
+pub use activation::{log_softmax, tanh};
 pub use any::{AnyRnn, CellKind};
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{
@@ -82,7 +83,9 @@ pub use dropout::dropout_layer;
 pub use error::{RnnError, check_lengths};
 pub use fused::dropout::dropout_runs_on_this_thread;
 pub use fused::linear::linear_runs_on_this_thread;
+pub use fused::log_softmax::log_softmax_runs_on_this_thread;
 pub use fused::tanh::tanh_runs_on_this_thread;
+pub use fused::top_k::top_k_runs_on_this_thread;
 pub use fused::{
     KernelIsa, kernel_isa, kernel_runs_on_this_thread, kernel_threads, set_kernel_threads,
 };
@@ -94,4 +97,5 @@ pub use rnn::{
     Elman, Gru, Lstm, MinGru, MinLstm, Mlstm, Rnn, RnnConfig, RnnLayer, RnnOutput, Slstm,
 };
 pub use state::{CellState, RnnState};
+pub use top_k::topk_with_indices;
 pub use weights::{CellWeights, FusedWeights};

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rnn_tasks::Sampling;
+use rnn_tasks::rnn_core::log_softmax;
 
 use super::corpus::CharVocab;
 use super::model::{CharLm, CharLmConfig};

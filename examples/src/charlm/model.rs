@@ -4,10 +4,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 use rnn_tasks::rnn_core::validate::{check_dropout, check_positive};
-use rnn_tasks::rnn_core::{AnyRnn, RnnState, dropout_layer};
+use rnn_tasks::rnn_core::{AnyRnn, RnnState, dropout_layer, log_softmax};
 use rnn_tasks::{OutputLayer, RecurrentConfig, RnnError};
 
 /// Configuration of a [`CharLm`].

@@ -107,7 +107,7 @@ impl Vectorised for Pass<'_> {
 
 /// [`Pass`] over all of `x`, the elements shared between kernel threads.
 fn each_element(x: &[f32], mask: Mask) -> Vec<f32> {
-    each_range(x.len(), |first, out| {
+    each_range(x.len(), 1, |first, out| {
         let x = &x[first..first + out.len()];
         isa::run(Pass {
             x,

@@ -53,7 +53,7 @@ fn pow2(n: f32) -> f32 {
 /// converts to `f32` in a vector instruction, unlike the other way round: see [`pow2`]); then
 /// Cephes' polynomial for `ln m`, and `e ln 2` with `ln 2` in two parts as in [`exp`].
 #[inline(always)]
-fn ln<const FMA: bool>(x: f32) -> f32 {
+pub(crate) fn ln<const FMA: bool>(x: f32) -> f32 {
     let fma = mul_add::<FMA>;
     let bits = x.to_bits();
     let m = f32::from_bits((bits & 0x007F_FFFF) | 0x3F80_0000);

@@ -12,8 +12,10 @@
 //!
 //! [`cross_entropy`] fuses the training losses' label-smoothed cross-entropy the same way, for
 //! [`weighted_cross_entropy`](crate::weighted_cross_entropy), [`linear`] a dense layer, for
-//! [`linear`](crate::linear()), [`tanh`] the activation, for [`tanh`](crate::tanh()), and
-//! [`dropout`], for [`dropout_layer`](crate::dropout_layer).
+//! [`linear`](crate::linear()), [`tanh`] the activation, for [`tanh`](crate::tanh()),
+//! [`log_softmax`], for [`log_softmax`](crate::log_softmax()), [`dropout`], for
+//! [`dropout_layer`](crate::dropout_layer), and [`top_k`], for
+//! [`topk_with_indices`](crate::topk_with_indices).
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -38,6 +40,8 @@ mod isa;
 mod kernel;
 #[allow(deprecated)]
 pub(crate) mod linear;
+#[allow(deprecated)]
+pub(crate) mod log_softmax;
 pub(crate) mod math;
 mod packed;
 mod pool;
@@ -47,6 +51,8 @@ mod strided;
 #[allow(deprecated)]
 pub(crate) mod tanh;
 mod threads;
+#[allow(deprecated)]
+pub(crate) mod top_k;
 
 use burn::backend::DispatchDevice;
 use burn::module::Param;

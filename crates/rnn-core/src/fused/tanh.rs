@@ -62,7 +62,7 @@ impl Vectorised for Pass<'_> {
 
 /// [`Pass`] over all of `x` (and `dy`, as long), the elements shared between kernel threads.
 fn each_element(x: &[f32], dy: Option<&[f32]>) -> Vec<f32> {
-    each_range(x.len(), |first, out| {
+    each_range(x.len(), 1, |first, out| {
         let range = first..first + out.len();
         let (x, dy) = (&x[range.clone()], dy.map(|dy| &dy[range]));
         isa::run(Pass { x, dy, out });

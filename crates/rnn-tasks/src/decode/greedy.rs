@@ -1,9 +1,8 @@
 //! The greedy decoding loop, shared by every autoregressive head: feed the previous tokens,
 //! pick the next ones, stop at the end token or the length limit.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
-use rnn_core::RnnError;
+use rnn_core::{RnnError, log_softmax};
 
 use super::sampling::Sampler;
 use super::{DecodeConfig, Hypothesis, check_log_probs, row_sums};

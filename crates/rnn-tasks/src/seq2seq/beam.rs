@@ -1,9 +1,8 @@
 //! Beam search for [`Seq2Seq`]: K hypotheses per example, decoded as one batch of
 //! `batch * K` rows; the bookkeeping (finished beams, back-pointers) happens on the host.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
-use rnn_core::RnnError;
+use rnn_core::{RnnError, log_softmax, topk_with_indices};
 
 use super::Seq2Seq;
 use crate::decode::{
@@ -80,9 +79,7 @@ impl Seq2Seq {
             let totals = log_probs.clone()
                 + Tensor::<2>::from_data(TensorData::new(scores.clone(), [batch * k, 1]), &device);
             let candidates = (2 * k).min(k * vocab);
-            let (top, index) = totals
-                .reshape([batch, k * vocab])
-                .topk_with_indices(candidates, 1);
+            let (top, index) = topk_with_indices(totals.reshape([batch, k * vocab]), candidates, 1);
             let top: Vec<f32> = top.into_data().iter::<f32>().collect();
             let index: Vec<i64> = index.into_data().iter::<i64>().collect();
             let weights: Vec<f32> = weights.into_data().iter::<f32>().collect();
