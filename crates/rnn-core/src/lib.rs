@@ -84,6 +84,7 @@ pub use error::{RnnError, check_lengths};
 pub use fused::dropout::dropout_runs_on_this_thread;
 pub use fused::linear::linear_runs_on_this_thread;
 pub use fused::log_softmax::log_softmax_runs_on_this_thread;
+pub use fused::packed_cache::packed_weights_reused_on_this_thread;
 pub use fused::tanh::tanh_runs_on_this_thread;
 pub use fused::top_k::top_k_runs_on_this_thread;
 pub use fused::{

@@ -11,12 +11,14 @@ use burn::tensor::Tensor;
 ///
 /// On ndarray and flex (`f32`, with or without autodiff), from 128 rows (`input`'s leading
 /// dimensions together: a training batch's steps, a beam search's hypotheses), this is one
-/// operation: the weights packed once into the fused kernels' multiply, the rows shared
-/// between their threads ([`kernel_threads`](crate::kernel_threads)), and one graph node with
-/// a hand-written backward pass. With fewer rows, where packing the weights would cost more
-/// than it saves, and on other backends, it is Burn's `linear`. `weight` may be a transposed
-/// view (a layer tied to an embedding, `embedding.weight.val().transpose()`); it is read in
-/// place.
+/// operation: the weights packed into the fused kernels' multiply, the rows shared between
+/// their threads ([`kernel_threads`](crate::kernel_threads)), and one graph node with a
+/// hand-written backward pass. For inference (no autodiff) the packed weights are kept
+/// between calls with the same weights (a few per thread, the least recently used dropped),
+/// so a decoder's steps pack them once, and from 16 rows of at most 256 inputs the kernel runs
+/// too. With fewer rows, where packing the weights would cost more than it saves, and on
+/// other backends, it is Burn's `linear`. `weight` may be a transposed view (a layer tied to
+/// an embedding, `embedding.weight.val().transpose()`); it is read in place.
 ///
 /// ```
 /// use burn::tensor::{Device, Distribution, Tensor};

@@ -20,6 +20,7 @@ use burn::tensor::{Shape, Slice, TensorData};
 use super::device::{self, DeviceRecurrence};
 use super::host::{read, with_rows, with_values};
 use super::kernel::{Dims, FusedCell, Inputs, SavedRun};
+use super::packed_cache::Owner;
 
 /// What the fused recurrence computes besides its tensors.
 #[derive(Debug, Clone)]
@@ -112,6 +113,7 @@ fn run_host<B: Backend>(
     let dims = spec.dims(&tensors.each_ref().map(TensorMetadata::shape));
     let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
     let [b_ih, b_hh, state] = [b_ih, b_hh, state].map(read::<B>);
+    let owners = [&w_ih, &w_hh].map(Owner::of::<B>);
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
     // the benchmark shape, copied on one thread while the others waited).
     let (packed, saved) = with_rows::<B, _>(x, |x| {
@@ -126,6 +128,7 @@ fn run_host<B: Backend>(
                         b_hh,
                         w_hr,
                         state,
+                        owners,
                     };
                     spec.cell
                         .forward(dims, inputs, spec.lengths.as_deref(), save)

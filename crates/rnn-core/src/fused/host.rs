@@ -112,6 +112,13 @@ impl<'a> HostView<'a> {
     }
 }
 
+/// The address and length of `tensor`'s values as the host kernels read them in place (from
+/// its first element to its last, whatever its strides); `None` when backend `B` has no host
+/// view of it (the kernels then read a copy).
+pub(super) fn values_address<B: Backend>(tensor: &FloatTensor<B>) -> Option<(usize, usize)> {
+    HostView::of::<B>(tensor).map(|view| (view.values.as_ptr() as usize, view.values.len()))
+}
+
 /// `strides` when none is negative.
 fn unsigned(strides: &[isize]) -> Option<Vec<usize>> {
     strides.iter().map(|&s| usize::try_from(s).ok()).collect()

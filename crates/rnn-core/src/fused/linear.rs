@@ -23,6 +23,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 
 use super::host::{read, with_matrix, with_values};
 use super::packed::Packed;
+use super::packed_cache::{self, Owner};
 use super::pool;
 use super::shared::Writes;
 use super::threads::{kernel_threads, on_threads};
@@ -31,11 +32,13 @@ use super::threads::{kernel_threads, on_threads};
 #[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
 pub(crate) trait FusedLinear: Backend {
     /// `x: [rows, in]` times `weight: [in, out]` plus `bias: [out]`: `[rows, out]`. A `[0]`
-    /// bias is none.
+    /// bias is none. With `keep`, the packed weights are kept for the next call with the same
+    /// weights ([`packed_cache`](super::packed_cache)).
     fn fused_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        keep: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -43,9 +46,19 @@ pub(crate) trait FusedLinear: Backend {
 /// costs more than it saves below this.
 const WORK_PER_SHARE: usize = 1 << 22;
 
-/// Fewest rows whose product pays for packing the weights (a copy of them all): fewer rows
-/// (a decoder's step, a small batch) go through Burn's matmul, which reads them in place.
+/// Fewest rows whose product pays for packing the weights (a copy of them all) at every call:
+/// fewer rows (a small batch) go through Burn's matmul, which reads them in place.
 const FUSED_FROM_ROWS: usize = 128;
+
+/// Fewest rows whose product pays for packing the weights once and keeping them between
+/// calls (inference: a decoder's steps multiply the same weights), for at most
+/// [`KEPT_MOST_INPUTS`] inputs: with more, Burn's matmul (blocked over the inputs) is faster
+/// at a decoder's few rows than our panels, which read every row's inputs for each panel.
+const KEPT_FROM_ROWS: usize = 16;
+
+/// Most inputs of a layer whose product reads kept packed weights below [`FUSED_FROM_ROWS`]
+/// rows.
+const KEPT_MOST_INPUTS: usize = 256;
 
 /// A weight matrix in place: element `(i, j)` at `i * strides[0] + j * strides[1]`.
 #[derive(Clone, Copy)]
@@ -107,16 +120,15 @@ fn multiply(
     });
 }
 
-/// `y = x · w + bias` for `x: [rows, input]` (row-major), `w: [input, output]`.
+/// `y = x · w + bias` for `x: [rows, input]` (row-major), `w: [input, output]` packed.
 fn forward(
     x: &[f32],
     [rows, input, output]: [usize; 3],
-    w: Matrix<'_>,
+    weights: &Packed,
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
-    let weights = w.packed([input, output], false);
     let mut y = pool::take(rows * output);
-    multiply(&weights, (rows, output, input), (x, input), &mut y);
+    multiply(weights, (rows, output, input), (x, input), &mut y);
     if let Some(bias) = bias {
         for row in y.chunks_exact_mut(output) {
             row.iter_mut().zip(bias).for_each(|(y, b)| *y += b);
@@ -177,11 +189,13 @@ pub fn linear_runs_on_this_thread() -> usize {
     RUNS.get()
 }
 
-/// Runs [`forward`] on backend `B`'s tensors.
+/// Runs [`forward`] on backend `B`'s tensors, the packed weights kept between calls when
+/// `keep`.
 fn run_host<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: FloatTensor<B>,
+    keep: bool,
 ) -> FloatTensor<B> {
     RUNS.set(RUNS.get() + 1);
     let device = x.device();
@@ -190,10 +204,16 @@ fn run_host<B: Backend>(
     let bias = Some(bias)
         .filter(|b| b.shape().num_elements() > 0)
         .map(read::<B>);
+    let owner = keep.then(|| Owner::of::<B>(&weight)).flatten();
     let y = with_values::<B, _>(x, |x| {
         with_matrix::<B, _>(weight, |values, strides| {
             let w = Matrix { values, strides };
-            forward(x, [rows, input, output], w, bias.as_deref())
+            let pack = || w.packed([input, output], false);
+            let layout = [input, output, strides[0], strides[1]].to_vec();
+            match owner.and_then(|owner| packed_cache::blocks(owner, values, layout, pack)) {
+                Some(kept) => forward(x, [rows, input, output], &kept, bias.as_deref()),
+                None => forward(x, [rows, input, output], &pack(), bias.as_deref()),
+            }
         })
     });
     if let Some(bias) = bias {
@@ -209,8 +229,9 @@ macro_rules! host_backend {
                 x: FloatTensor<Self>,
                 weight: FloatTensor<Self>,
                 bias: FloatTensor<Self>,
+                keep: bool,
             ) -> FloatTensor<Self> {
-                run_host::<Self>(x, weight, bias)
+                run_host::<Self>(x, weight, bias, keep)
             }
         }
     };
@@ -262,6 +283,7 @@ fn tracked<B: FusedLinear, C: CheckpointStrategy, const N: usize>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: FloatTensor<B>,
+    keep: bool,
 ) -> FloatTensor<Autodiff<B, C>> {
     let prep = FusedLinearBackward::<N>
         .prepare::<C>(nodes)
@@ -270,10 +292,10 @@ fn tracked<B: FusedLinear, C: CheckpointStrategy, const N: usize>(
     match prep {
         OpsKind::Tracked(prep) => {
             let device = x.device();
-            let y = B::fused_linear(x.clone(), weight.clone(), bias);
+            let y = B::fused_linear(x.clone(), weight.clone(), bias, keep);
             prep.finish((x, weight, device), y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, weight, bias)),
+        OpsKind::UnTracked(prep) => prep.finish(B::fused_linear(x, weight, bias, keep)),
     }
 }
 
@@ -282,21 +304,24 @@ impl<B: FusedLinear, C: CheckpointStrategy> FusedLinear for Autodiff<B, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        keep: bool,
     ) -> FloatTensor<Self> {
         let [x_node, weight_node] = [x.node(), weight.node()];
         let (x, weight) = (x.into_primitive(), weight.into_primitive());
         if bias.shape().num_elements() == 0 {
-            return tracked::<B, C, 2>([x_node, weight_node], x, weight, bias.into_primitive());
+            let bias = bias.into_primitive();
+            return tracked::<B, C, 2>([x_node, weight_node], x, weight, bias, keep);
         }
         let nodes = [x_node, weight_node, bias.node()];
-        tracked::<B, C, 3>(nodes, x, weight, bias.into_primitive())
+        tracked::<B, C, 3>(nodes, x, weight, bias.into_primitive(), keep)
     }
 }
 
 /// `x: [.., in] · weight: [in, out] + bias` over the last dimension through the fused
 /// kernel when it can run there (`f32` tensors on ndarray or flex, with or without autodiff)
-/// and pays (from [`FUSED_FROM_ROWS`] rows, `x`'s leading dimensions together); `None`
-/// otherwise.
+/// and pays (`x`'s leading dimensions together: from [`FUSED_FROM_ROWS`] rows, or for
+/// inference, where the packed weights are kept between calls, from [`KEPT_FROM_ROWS`] rows
+/// of at most [`KEPT_MOST_INPUTS`] inputs); `None` otherwise.
 pub(crate) fn linear<const D: usize>(
     x: &Tensor<D>,
     weight: &Tensor<2>,
@@ -308,10 +333,18 @@ pub(crate) fn linear<const D: usize>(
         .into_iter()
         .chain(bias.map(Tensor::dtype))
         .all(|d| d == DType::F32);
-    if !f32s || rows < FUSED_FROM_ROWS || !super::on_cpu_backend(&x.device()) {
+    // Training changes the weights at every step: keeping them packed would only hold the
+    // old ones alive.
+    let keep = !x.device().is_autodiff();
+    let [input, output] = weight.dims();
+    let fewest = if keep && input <= KEPT_MOST_INPUTS {
+        KEPT_FROM_ROWS
+    } else {
+        FUSED_FROM_ROWS
+    };
+    if !f32s || rows < fewest || !super::on_cpu_backend(&x.device()) {
         return None;
     }
-    let [input, output] = weight.dims();
     // Without a bias, `[0]`.
     let bias = bias
         .cloned()
@@ -320,6 +353,7 @@ pub(crate) fn linear<const D: usize>(
         x.clone().reshape([rows, input]).into_dispatch(),
         weight.clone().into_dispatch(),
         bias.into_dispatch(),
+        keep,
     ));
     let mut out = dims;
     out[D - 1] = output;

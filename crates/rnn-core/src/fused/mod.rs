@@ -44,6 +44,7 @@ pub(crate) mod linear;
 pub(crate) mod log_softmax;
 pub(crate) mod math;
 mod packed;
+pub(crate) mod packed_cache;
 mod pool;
 mod shared;
 mod split;

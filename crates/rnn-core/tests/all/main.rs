@@ -23,6 +23,7 @@ mod min_cells;
 mod mlstm;
 mod modern_parity;
 mod nonfinite;
+mod packed_cache;
 mod padding;
 mod parity;
 mod peephole;

@@ -334,18 +334,20 @@ fn tied_output_reads_the_target_embedding(
 }
 
 /// The model's dense layers run through rnn-core's fused layer on the CPU backends where it
-/// pays, from 128 rows (and Burn's `linear` elsewhere): in a teacher-forced forward over 32
-/// examples of 5 source and 4 target tokens, attention's `W` (160 rows), `combine` and the
-/// output layer (128 rows each), not the bridge's two (32 rows).
+/// pays (and Burn's `linear` elsewhere): in a teacher-forced forward over 32 examples of 5
+/// source and 4 target tokens, attention's `W` (160 rows), `combine` and the output layer (128
+/// rows each); for inference, whose packed weights are kept between calls, from 16 rows, so
+/// the bridge's two (32 rows) too.
 #[test]
 fn dense_layers_run_fused_on_the_cpu_backends() {
-    let device = device();
-    let model = model(AttentionKind::LuongGeneral, false, CellKind::Lstm, &device);
-    let sources = random_sequences(&mut Rng::new(4), &[5; 32], 3, SOURCE_VOCAB);
-    let batch = padded(&sources, 0, 0, &device);
-    let start = targets(&vec![vec![START; 4]; 32], &device);
-    let counter = rnn_core::linear_runs_on_this_thread;
-    crate::backend::expect_runs("fused dense layer", counter, 3, || {
-        model.forward(batch.tokens, Some(&batch.lengths), start)
-    });
+    for (device, runs) in [(device(), 5), (device().autodiff(), 3)] {
+        let model = model(AttentionKind::LuongGeneral, false, CellKind::Lstm, &device);
+        let sources = random_sequences(&mut Rng::new(4), &[5; 32], 3, SOURCE_VOCAB);
+        let batch = padded(&sources, 0, 0, &device);
+        let start = targets(&vec![vec![START; 4]; 32], &device);
+        let counter = rnn_core::linear_runs_on_this_thread;
+        crate::backend::expect_runs("fused dense layer", counter, runs, || {
+            model.forward(batch.tokens, Some(&batch.lengths), start)
+        });
+    }
 }

@@ -4,11 +4,18 @@ use std::ops::Range;
 
 use super::super::gate_math::{self, ForwardStep, GateMath, MAX_STATE_PARTS};
 use super::super::packed::Packed;
+use super::super::packed_cache::{self, Owner};
 use super::super::pool;
 use super::super::shared::{Reads, Writes};
 use super::super::split::{Lane, permutation, permuted_rows, split};
 use super::super::threads::in_lockstep;
-use super::{Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask};
+use super::{
+    Blocks, Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask,
+};
+
+/// Fewest examples whose step multiplies packed weights (kept between steps): with fewer, the
+/// dot products over the weights in place ([`InPlace`]) are as fast.
+const PACKED_STEP_ROWS: usize = 16;
 
 /// The forward pass projects the input of this many rows (steps × batch, rounded up to whole
 /// steps) at a time: enough rows to fill the packed multiply's tiles.
@@ -156,21 +163,37 @@ pub(super) fn forward<K: GateMath>(
                 width: hidden,
             });
         }
+        let [w_ih_owner, w_hh_owner] = inputs.owners;
         let ctx = ForwardCtx {
             cell,
             dims,
             parts,
             x: x_rows,
             x_copy,
-            w_ih: gate_rows((inputs.w_ih, input), g, parts, &perm, steps),
-            w_hh: gate_rows((inputs.w_hh, proj), g, parts, &perm, steps),
+            w_ih: gate_rows(
+                (inputs.w_ih, input),
+                g,
+                parts,
+                &perm,
+                (steps, batch),
+                w_ih_owner,
+            ),
+            w_hh: gate_rows(
+                (inputs.w_hh, proj),
+                g,
+                parts,
+                &perm,
+                (steps, batch),
+                w_hh_owner,
+            ),
             projection: projected.then(|| Projection {
                 w_hr: gate_rows(
                     (inputs.w_hr, hidden),
                     1,
                     std::slice::from_ref(&whole),
                     &identity,
-                    steps,
+                    (steps, batch),
+                    None,
                 ),
                 unprojected: Writes::of(&mut unprojected),
             }),
@@ -252,34 +275,48 @@ pub(super) fn forward<K: GateMath>(
 }
 
 /// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
-/// columns, in the permuted order; packed, or for a run of one step read in place (a run of
-/// the part's units per gate).
+/// columns, in the permuted order, packed. A run of one step (a decoder's step) multiplies
+/// each block once: for fewer than [`PACKED_STEP_ROWS`] examples, or weights with no `owner`
+/// to cache them by, it reads them in place (a run of the part's units per gate); otherwise
+/// the packed blocks are kept for the next step's run ([`packed_cache`]).
 fn gate_rows<'a>(
     (w, k): (&'a [f32], usize),
     g: usize,
     parts: &'a [Range<usize>],
     perm: &'a [usize],
-    steps: usize,
+    (steps, batch): (usize, usize),
+    owner: Option<Owner>,
 ) -> PartWeights<'a> {
-    if steps == 1 {
-        let hidden = perm.len() / g;
-        return PartWeights::InPlace(
-            parts
-                .iter()
-                .map(|p| {
-                    InPlace::rows(
-                        w,
-                        k,
-                        (0..g).map(|q| q * hidden + p.start..q * hidden + p.end),
-                    )
-                })
-                .collect(),
-        );
-    }
-    PartWeights::packed(parts.len(), move |p| {
+    let pack = move |p: usize| {
         let (col0, units) = (g * parts[p].start, parts[p].len());
         Packed::from_rows(g * units, k, |j| &w[perm[col0 + j] * k..][..k])
-    })
+    };
+    if steps > 1 {
+        return PartWeights::packed(parts.len(), pack);
+    }
+    let layout = || {
+        let ranges = parts.iter().flat_map(|p| [p.start, p.end]);
+        [k, g].into_iter().chain(ranges).collect()
+    };
+    let cached = owner
+        .filter(|_| batch >= PACKED_STEP_ROWS)
+        .and_then(|owner| packed_cache::blocks(owner, w, layout(), || Blocks::new(parts.len())));
+    if let Some(blocks) = cached {
+        return PartWeights::cached(blocks, pack);
+    }
+    let hidden = perm.len() / g;
+    PartWeights::InPlace(
+        parts
+            .iter()
+            .map(|p| {
+                InPlace::rows(
+                    w,
+                    k,
+                    (0..g).map(|q| q * hidden + p.start..q * hidden + p.end),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The projection of `h` in a run: `W_hr`, and where the gate math writes `h` before it.

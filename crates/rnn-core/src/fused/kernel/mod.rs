@@ -37,6 +37,7 @@ use std::sync::{Arc, OnceLock};
 use super::dot;
 use super::gate_math::GateMath;
 use super::packed::Packed;
+use super::packed_cache::Owner;
 use super::shared::{ReadView, Reads};
 use super::strided::{Mat, MatMut, matmul};
 pub(super) use saved::Saved;
@@ -84,6 +85,9 @@ pub(crate) struct Inputs<'a> {
     /// The initial state's parts (`S` = [`GateMath::STATE_PARTS`]) flattened: `h: [batch, P]`,
     /// then the others, `[batch, H]` each.
     pub state: Vec<f32>,
+    /// The tensors of `W_ih` and `W_hh` where their values are read in place: a run of one
+    /// step keeps them packed between calls ([`packed_cache`](super::packed_cache)).
+    pub owners: [Option<Owner>; 2],
 }
 
 /// The input `x: [seq, batch, input]` as a run reads it: the `input` values of step `t` of
@@ -213,7 +217,7 @@ enum PartWeights<'a> {
     /// Packed by the thread that first runs the part: in parallel, and into the cache of the
     /// core that reads it. A run of several steps multiplies each block at every step.
     Packed {
-        packed: Vec<OnceLock<Packed>>,
+        packed: Arc<Blocks>,
         pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
     },
     /// Each part's block read where it is ([`InPlace`]): a run of one step (a decoder's step)
@@ -224,8 +228,13 @@ enum PartWeights<'a> {
 impl<'a> PartWeights<'a> {
     /// `pack(part)` packs the block of part `part`.
     fn packed(parts: usize, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
+        Self::cached(Blocks::new(parts).into(), pack)
+    }
+
+    /// `pack(part)` packs the block of part `part` into `packed` unless an earlier run did.
+    fn cached(packed: Arc<Blocks>, pack: impl Fn(usize) -> Packed + Sync + 'a) -> Self {
         Self::Packed {
-            packed: (0..parts).map(|_| OnceLock::new()).collect(),
+            packed,
             pack: Box::new(pack),
         }
     }
@@ -245,13 +254,22 @@ impl<'a> PartWeights<'a> {
     ) {
         match self {
             Self::Packed { packed, pack } => {
-                let block = packed[part].get_or_init(|| pack(part));
+                let block = packed.0[part].get_or_init(|| pack(part));
                 // SAFETY: the caller's.
                 unsafe { block.multiply(rows, a, dst, accumulate) }
             }
             // SAFETY: the caller's.
             Self::InPlace(blocks) => unsafe { blocks[part].multiply(rows, a, dst, accumulate) },
         }
+    }
+}
+
+/// Each part's packed block, packed by the first run that multiplies it.
+pub(super) struct Blocks(Vec<OnceLock<Packed>>);
+
+impl Blocks {
+    fn new(parts: usize) -> Self {
+        Self((0..parts).map(|_| OnceLock::new()).collect())
     }
 }
 
