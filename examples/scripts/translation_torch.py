@@ -13,7 +13,9 @@ the split and the subword tokens that `translation export` writes:
     python3 examples/scripts/translation_torch.py --dir /tmp/mt [--cell lstm] [--device cuda]
 
 Prints the training (label-smoothed) and validation (plain) cross-entropy of each epoch, as
-the example does, and the greedy test BLEU of the best epoch's weights (no beam search here).
+the example does, and the test BLEU of the best epoch's weights by greedy decoding and by beam
+search (`--beam`, the example's algorithm: `beam × batch` rows, `2 × beam` candidates per
+step, scores normalised by length, the greedy translation competing with the finished ones).
 Use a current PyTorch (e.g. `../shared/tools/setup_torch.sh`).
 """
 import argparse
@@ -48,6 +50,7 @@ parser.add_argument('--epochs', type=int, default=100)
 parser.add_argument('--patience', type=int, default=5)
 parser.add_argument('--seed', type=int, default=42)
 parser.add_argument('--device', default='cpu', help='cpu, or cuda (for sweeps on a GPU)')
+parser.add_argument('--beam', type=int, default=5, help='beam width (0: greedy decoding only)')
 args = parser.parse_args()
 print(args, flush=True)
 torch.manual_seed(args.seed)
@@ -178,30 +181,118 @@ def validation_loss():
     return total / tokens
 
 
-def greedy(pairs, max_length=60):
-    """Greedy translations, subwords joined into words (at most 60 subwords each, as the
-    `translation` program's evaluation generates), and the decoder steps run."""
+def encode_group(group):
+    lengths = [len(s) for s, _ in group]
+    return model.encode(pad([s for s, _ in group]), lengths)
+
+
+def select_state(state, rows):
+    return tuple(s[:, rows] for s in state) if isinstance(state, tuple) else state[:, rows]
+
+
+def greedy_group(outputs, state, mask, max_length):
+    """Greedy decoding of one encoded batch: each example's ids (ending with EOS unless
+    `max_length` came first) and their total log-probability, and the decoder steps run."""
+    n = outputs.shape[0]
+    token = torch.full((n, 1), BOS, device=device)
+    generated, log_probs = [], []
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    for _ in range(max_length):
+        decoded, state = model.decoder(model.target_embedding(token), state)
+        best, token = model.predict(decoded, outputs, mask).log_softmax(-1).max(-1)
+        generated.append(token)
+        log_probs.append(best.masked_fill(done[:, None], 0.0))
+        done |= token[:, 0] == EOS
+        if done.all():
+            break
+    hypotheses = []
+    for ids, total in zip(torch.cat(generated, 1).tolist(), torch.cat(log_probs, 1).sum(1).tolist()):
+        hypotheses.append((ids[:ids.index(EOS) + 1] if EOS in ids else ids, total))
+    return hypotheses, len(generated)
+
+
+def beam_group(outputs, state, mask, k, max_length):
+    """Beam search of one encoded batch, as `Seq2Seq::beam_search` does it: each example's
+    best ids by log-probability / length, the greedy translation among the candidates."""
+    n, vocab = outputs.shape[0], len(target_ids)
+    greedy_hypotheses, _ = greedy_group(outputs, state, mask, max_length)
+    rows = torch.arange(n, device=device).repeat_interleave(k)
+    outputs, mask, state = outputs[rows], mask[rows], select_state(state, rows)
+    scores = torch.full((n * k,), -math.inf, device=device)
+    scores[::k] = 0.0
+    beams = [[] for _ in range(n * k)]
+    tokens = torch.full((n * k, 1), BOS, device=device)
+    finished, done = [[] for _ in range(n)], [False] * n
+    candidates = min(2 * k, k * vocab)
+    for step in range(max_length):
+        decoded, state = model.decoder(model.target_embedding(tokens), state)
+        log_probs = model.predict(decoded, outputs, mask)[:, 0].log_softmax(-1)
+        totals = (log_probs + scores[:, None]).view(n, k * vocab)
+        top, index = (t.tolist() for t in totals.topk(candidates, dim=1))
+        last = step + 1 == max_length
+        parents, next_beams, next_scores, next_tokens = [], [], [], []
+        for b in range(n):
+            live = 0
+            if not done[b]:
+                for rank in range(candidates):
+                    total, flat = top[b][rank], index[b][rank]
+                    if total == -math.inf or live == k or (last and rank >= k):
+                        break
+                    parent, token = b * k + flat // vocab, flat % vocab
+                    hypothesis = (beams[parent] + [token], total)
+                    if token == EOS:
+                        if rank < k:
+                            finished[b].append(hypothesis)
+                    elif last:
+                        finished[b].append(hypothesis)
+                    else:
+                        parents.append(parent)
+                        next_beams.append(hypothesis[0])
+                        next_scores.append(total)
+                        next_tokens.append(token)
+                        live += 1
+                done[b] = last or len(finished[b]) >= k or live == 0
+            for _ in range(live, k):
+                parents.append(b * k)
+                next_beams.append([])
+                next_scores.append(-math.inf)
+                next_tokens.append(EOS)
+        if all(done):
+            break
+        state = select_state(state, torch.tensor(parents, device=device))
+        beams, scores = next_beams, torch.tensor(next_scores, device=device)
+        tokens = torch.tensor(next_tokens, device=device)[:, None]
+    best = []
+    for b in range(n):
+        ranked = None
+        for ids, total in finished[b] + [greedy_hypotheses[b]]:
+            score = total / len(ids)
+            if ranked is None or score > ranked[0]:
+                ranked = (score, ids)
+        best.append(ranked[1])
+    return best
+
+
+def words_of(ids):
+    ids = ids[:ids.index(EOS)] if EOS in ids else ids
+    return ' '.join(target_tokens[t] for t in ids).replace('@@ ', '').split()
+
+
+def translate(pairs, beam=None, max_length=60):
+    """Translations of `pairs` in batches of 64, subwords joined into words (at most 60
+    subwords each, as the `translation` program's evaluation generates): greedy (`beam`
+    None; also returns the decoder steps run) or by beam search of width `beam`."""
     model.eval()
     words, steps = [], 0
     with torch.no_grad():
         for i in range(0, len(pairs), 64):
-            group = pairs[i:i + 64]
-            lengths = [len(s) for s, _ in group]
-            outputs, state, mask = model.encode(pad([s for s, _ in group]), lengths)
-            token = torch.full((len(group), 1), BOS, device=device)
-            generated, done = [], torch.zeros(len(group), dtype=torch.bool, device=device)
-            for _ in range(max_length):
-                decoded, state = model.decoder(model.target_embedding(token), state)
-                token = model.predict(decoded, outputs, mask).argmax(-1)
-                generated.append(token)
-                done |= token[:, 0] == EOS
-                if done.all():
-                    break
-            steps += len(generated)
-            for ids in torch.cat(generated, 1).tolist():
-                ids = ids[:ids.index(EOS)] if EOS in ids else ids
-                text = ' '.join(target_tokens[t] for t in ids).replace('@@ ', '')
-                words.append(text.split())
+            outputs, state, mask = encode_group(pairs[i:i + 64])
+            if beam is None:
+                hypotheses, group_steps = greedy_group(outputs, state, mask, max_length)
+                steps += group_steps
+                words += [words_of(ids) for ids, _ in hypotheses]
+            else:
+                words += [words_of(ids) for ids in beam_group(outputs, state, mask, beam, max_length)]
     return words, steps
 
 
@@ -262,10 +353,16 @@ for epoch in range(1, args.epochs + 1):
         break
 model.load_state_dict(best_state)
 decode_start = time.time()
-translations, steps = greedy(test)
+translations, steps = translate(test)
 decode_time = time.time() - decode_start
 print(f'best validation loss {best:.4f}; test BLEU (greedy): '
       f'{corpus_bleu(translations, references):.2f} ({decode_time:.1f} s to decode the test set: '
       f'{steps} decoder steps, {1e3 * decode_time / max(steps, 1):.2f} ms each)')
+if args.beam > 0:
+    decode_start = time.time()
+    beam_translations, _ = translate(test, args.beam)
+    decode_time = time.time() - decode_start
+    print(f'test BLEU (beam {args.beam}): {corpus_bleu(beam_translations, references):.2f} '
+          f'({decode_time:.1f} s to decode the test set)')
 for hypothesis, reference in list(zip(translations, references))[:5]:
     print(' '.join(hypothesis), '|', ' '.join(reference))
