@@ -341,7 +341,7 @@ impl EarlyStoppingStrategy for EpochMonitor {
             None => format!("loss {}", show(metric(&loss, &split))),
         };
         say(format!(
-            "epoch {epoch:>3}: train {} | valid {} | {:.0} s{}",
+            "epoch {epoch:>3}: train {} | valid {} | {:.1} s{}",
             part(Split::Train),
             part(Split::Valid),
             epoch_time.as_secs_f64(),

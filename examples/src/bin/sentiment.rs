@@ -2,7 +2,8 @@
 //!
 //! `sentiment` (or `sentiment train`) trains a bidirectional LSTM classifier with burn-train
 //! and prints its test accuracy; `sentiment predict "Great phone!" ...` classifies sentences
-//! with the saved model.
+//! with the saved model; `sentiment export --out DIR` writes the seeded split as token ids,
+//! for `examples/scripts/sentiment_torch.py`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
     announce_training, cell_name, exit_code, parse_args, parse_cell, parse_pooling, parse_positive,
 };
-use burn_rnn_examples::sentiment::{AFINN_BASELINE, SentimentOptions, SentimentPredictor, train};
+use burn_rnn_examples::sentiment::{
+    AFINN_BASELINE, SentimentOptions, SentimentPredictor, export_split, train,
+};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
 
@@ -39,6 +42,20 @@ enum Command {
         /// The backend.
         #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
+    },
+    /// Write the seeded train/validation/test split as token ids (`PART.tsv`: class index,
+    /// tab, ids) and `meta.json`, to train the same classifier with another framework
+    /// (`examples/scripts/sentiment_torch.py`).
+    Export {
+        /// Where the files go.
+        #[arg(long)]
+        out: PathBuf,
+        /// Labelled sentences, as `train --data` (default: the shipped UCI file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Seed of the split, as `train --seed`.
+        #[arg(long, default_value_t = SentimentOptions::default().seed)]
+        seed: u64,
     },
 }
 
@@ -82,6 +99,21 @@ fn main() -> ExitCode {
             model,
             backend,
         }) => predict(&sentences, model, backend),
+        Some(Command::Export { out, data, seed }) => {
+            let mut options = SentimentOptions {
+                seed,
+                ..SentimentOptions::default()
+            };
+            if let Some(data) = data {
+                options.data = data;
+            }
+            export_split(&options, &out).map(|[train, valid, test]| {
+                println!(
+                    "{train} train / {valid} validation / {test} test sentences written to {}",
+                    out.display()
+                )
+            })
+        }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),
     };

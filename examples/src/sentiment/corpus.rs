@@ -2,6 +2,7 @@
 //! the token ids a model reads for a sentence (in training and in prediction alike).
 
 use super::data::Example;
+use super::model::SentimentItem;
 use super::options::SentimentOptions;
 use crate::split::{Split, split};
 use crate::text::{Vocab, model_tokens};
@@ -48,6 +49,53 @@ pub fn split_examples(
 }
 
 /// The token ids of `text`.
+/// The data a run trains and is measured on: the split, the training split's vocabulary and
+/// the classes (sorted labels).
+pub(super) struct Corpus {
+    pub parts: Split<Example>,
+    pub vocab: Vocab,
+    pub classes: Vec<String>,
+}
+
+impl Corpus {
+    /// Reads `options.data`, splits it and builds the vocabulary, as training does.
+    pub fn read(options: &SentimentOptions) -> Result<Self, String> {
+        let examples = super::data::read(&options.data)?;
+        let classes = super::data::classes(&examples);
+        if classes.len() < 2 {
+            return Err(format!(
+                "--data {}: expected at least 2 distinct labels, got {classes:?}",
+                options.data.display()
+            ));
+        }
+        let parts = split_examples(examples, options)?;
+        let vocab = Vocab::from_texts(
+            parts.train.iter().map(|e| e.text.as_str()),
+            options.min_frequency,
+        );
+        Ok(Self {
+            parts,
+            vocab,
+            classes,
+        })
+    }
+
+    /// `examples` as token ids and class indices.
+    pub fn items(&self, examples: &[Example]) -> Vec<SentimentItem> {
+        examples
+            .iter()
+            .map(|e| SentimentItem {
+                ids: encode(&self.vocab, &e.text),
+                label: self
+                    .classes
+                    .iter()
+                    .position(|c| *c == e.label)
+                    .expect("a known class"),
+            })
+            .collect()
+    }
+}
+
 pub(super) fn encode(vocab: &Vocab, text: &str) -> Vec<usize> {
     vocab.encode(&model_tokens(text))
 }

@@ -10,12 +10,14 @@ pub mod model;
 
 mod corpus;
 mod evaluate;
+mod export;
 mod options;
 mod predictor;
 mod train;
 
 pub use corpus::split_examples;
 pub use evaluate::{AFINN_BASELINE, GroupAccuracy};
+pub use export::export_split;
 pub use options::SentimentOptions;
 pub use predictor::{Prediction, SentimentPredictor};
 pub use train::{SentimentReport, train};

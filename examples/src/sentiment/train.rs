@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use super::corpus::{encode, split_examples};
-use super::data::{self, Example};
+use super::corpus::Corpus;
+use super::data::Example;
 use super::evaluate::{GroupAccuracy, test_accuracy};
 use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
 use super::options::{SentimentOptions, model_config};
 use crate::files::{save_model, write_json};
-use crate::text::Vocab;
 use crate::training::{Monitor, TrainingPlan, fit, loader};
 
 /// What a training run measured.
@@ -33,31 +32,9 @@ pub struct SentimentReport {
 /// Trains a classifier on `options.data`, writes it to `options.out`, and measures it on the
 /// held-out test split.
 pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
-    let examples = data::read(&options.data)?;
-    let classes = data::classes(&examples);
-    if classes.len() < 2 {
-        return Err(format!(
-            "--data {}: expected at least 2 distinct labels, got {classes:?}",
-            options.data.display()
-        ));
-    }
-    let parts = split_examples(examples, options)?;
-    let vocab = Vocab::from_texts(
-        parts.train.iter().map(|e| e.text.as_str()),
-        options.min_frequency,
-    );
-    let items = |examples: &[Example]| -> Vec<SentimentItem> {
-        examples
-            .iter()
-            .map(|e| SentimentItem {
-                ids: encode(&vocab, &e.text),
-                label: classes
-                    .iter()
-                    .position(|c| *c == e.label)
-                    .expect("a known class"),
-            })
-            .collect()
-    };
+    let corpus = Corpus::read(options)?;
+    let (parts, vocab, classes) = (&corpus.parts, &corpus.vocab, &corpus.classes);
+    let items = |examples: &[Example]| corpus.items(examples);
 
     let device = options.backend.device();
     // Parameters are created on the autodiff device, so burn-train can track their gradients.
