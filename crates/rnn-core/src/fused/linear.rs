@@ -157,11 +157,7 @@ fn backward(
     let dw = wanted[1].then(|| {
         let packed = Packed::from_inputs(output, rows, dy, output);
         let mut xt = pool::take(input * rows);
-        for (b, row) in x.chunks_exact(input).enumerate() {
-            for (i, &v) in row.iter().enumerate() {
-                xt[i * rows + b] = v;
-            }
-        }
+        transpose(x, [rows, input], &mut xt);
         let mut dw = pool::take(input * output);
         multiply(&packed, (input, output, rows), (&xt, rows), &mut dw);
         pool::give(xt);
@@ -175,6 +171,23 @@ fn backward(
         db
     });
     [dx, dw, db]
+}
+
+/// `t = xᵀ` for `x: [rows, columns]` (row-major): block by block, so that the block's rows of
+/// `t` stay in the cache while its columns are written (one at a time they would be written a
+/// cache line per value, `rows` values apart).
+fn transpose(x: &[f32], [rows, columns]: [usize; 2], t: &mut [f32]) {
+    const BLOCK: usize = 32;
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..columns).step_by(BLOCK) {
+            for r in r0..(r0 + BLOCK).min(rows) {
+                let row = &x[r * columns..][c0..(c0 + BLOCK).min(columns)];
+                for (c, &v) in (c0..).zip(row) {
+                    t[c * rows + r] = v;
+                }
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -358,4 +371,26 @@ pub(crate) fn linear<const D: usize>(
     let mut out = dims;
     out[D - 1] = output;
     Some(y.reshape(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Block edges and partial blocks.
+    #[test]
+    fn transpose_moves_every_value() {
+        for [rows, columns] in [[1, 1], [3, 70], [33, 32], [65, 7]] {
+            let x: Vec<f32> = (0..rows * columns).map(|v| v as f32).collect();
+            let mut t = vec![0.0; x.len()];
+            transpose(&x, [rows, columns], &mut t);
+            for (r, c) in (0..rows).flat_map(|r| (0..columns).map(move |c| (r, c))) {
+                assert_eq!(
+                    t[c * rows + r],
+                    x[r * columns + c],
+                    "{rows}x{columns} at {r},{c}"
+                );
+            }
+        }
+    }
 }

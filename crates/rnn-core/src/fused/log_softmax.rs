@@ -22,6 +22,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::elementwise::each_range;
 use super::host::with_values;
 use super::isa::{self, Vectorised};
+use super::lanes::{lane_max, lane_sum};
 use super::math;
 
 /// `log_softmax` over the last dimension.
@@ -29,49 +30,6 @@ use super::math;
 pub(crate) trait FusedLogSoftmax: Backend {
     /// `x - ln Σ e^x` of each row of `x`'s last dimension, in `x`'s shape (row-major).
     fn fused_log_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
-}
-
-/// Independent accumulators per row: enough for the compiler to keep a vector of them.
-const LANES: usize = 16;
-
-/// `Σ e^(v - shift)` over `row` (with `EXP`; else `Σ v`), summed in [`LANES`] lanes. Loops,
-/// not closures: a closure the compiler leaves out of line loses the caller's vector
-/// instructions, and `mul_add` becomes a library call.
-#[inline(always)]
-fn lane_sum<const FMA: bool, const EXP: bool>(row: &[f32], shift: f32) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for i in 0..LANES {
-            lanes[i] += if EXP {
-                math::exp::<FMA>(chunk[i] - shift)
-            } else {
-                chunk[i]
-            };
-        }
-    }
-    let mut total = 0.0;
-    for &v in chunks.remainder() {
-        total += if EXP { math::exp::<FMA>(v - shift) } else { v };
-    }
-    lanes.iter().sum::<f32>() + total
-}
-
-/// The largest value of `row` (NaN values are skipped; `-inf` for an empty row).
-#[inline(always)]
-fn lane_max(row: &[f32]) -> f32 {
-    let mut lanes = [f32::NEG_INFINITY; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for i in 0..LANES {
-            lanes[i] = lanes[i].max(chunk[i]);
-        }
-    }
-    let mut max = f32::NEG_INFINITY;
-    for &v in chunks.remainder().iter().chain(&lanes) {
-        max = max.max(v);
-    }
-    max
 }
 
 /// One pass of [`log_softmax`](crate::log_softmax) over whole rows of `width` values: with
@@ -270,17 +228,6 @@ mod tests {
                     }
                 }
             }
-        }
-    }
-
-    /// Each row's maximum and sum, whatever its length against the lanes.
-    #[test]
-    fn lane_reductions_cover_every_value() {
-        for n in [0, 1, 15, 16, 17, 40] {
-            let row: Vec<f32> = (0..n).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            assert_eq!(lane_max(&row), max, "max of {n}");
-            assert_eq!(lane_sum::<false, false>(&row, 0.0), row.iter().sum::<f32>());
         }
     }
 }

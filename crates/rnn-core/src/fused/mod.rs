@@ -38,6 +38,7 @@ pub(crate) mod gate_math;
 mod host;
 mod isa;
 mod kernel;
+mod lanes;
 #[allow(deprecated)]
 pub(crate) mod linear;
 #[allow(deprecated)]
