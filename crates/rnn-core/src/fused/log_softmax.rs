@@ -11,19 +11,16 @@ use std::cell::Cell;
 use burn::backend::Flex;
 #[cfg(feature = "ndarray")]
 use burn::backend::NdArray;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{Tensor, TensorData};
+use burn::backend::{Autodiff, Backend, backend_extension};
+use burn::tensor::Tensor;
 
 use super::elementwise::each_range;
-use super::host::with_values;
 use super::isa::{self, Vectorised};
 use super::lanes::{lane_max, lane_sum};
 use super::math;
+use super::output_saved::{self, OutputSaved};
 
 /// `log_softmax` over the last dimension.
 #[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
@@ -94,24 +91,34 @@ pub fn log_softmax_runs_on_this_thread() -> usize {
     RUNS.get()
 }
 
-/// The last dimension of `shape` (rows of it), 1 for a scalar.
-fn width<B: Backend>(x: &FloatTensor<B>) -> usize {
-    x.shape().as_slice().last().copied().unwrap_or(1)
+/// `log_softmax` over the last dimension as an operation whose backward pass reads its output.
+#[derive(Debug)]
+struct LogSoftmax;
+
+/// The last dimension of `shape` (the rows' width), 1 for a scalar.
+fn width(shape: &[usize]) -> usize {
+    shape.last().copied().unwrap_or(1)
 }
 
-/// Runs [`each_row`]'s forward pass on backend `B`'s tensor.
-fn run_host<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    RUNS.set(RUNS.get() + 1);
-    let (device, shape, width) = (x.device(), x.shape(), width::<B>(&x));
-    let y = with_values::<B, _>(x, |x| each_row(x, None, width));
-    B::float_from_data(TensorData::new(y, shape), &device)
+impl OutputSaved for LogSoftmax {
+    fn forward(x: &[f32], shape: &[usize]) -> Vec<f32> {
+        each_row(x, None, width(shape))
+    }
+
+    fn backward(y: &[f32], dy: &[f32], shape: &[usize]) -> Vec<f32> {
+        each_row(y, Some(dy), width(shape))
+    }
+
+    fn count_run() {
+        RUNS.set(RUNS.get() + 1);
+    }
 }
 
 macro_rules! host_backend {
     ($backend:ty) => {
         impl FusedLogSoftmax for $backend {
             fn fused_log_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
-                run_host::<Self>(x)
+                output_saved::run_host::<Self, LogSoftmax>(x)
             }
         }
     };
@@ -122,44 +129,9 @@ host_backend!(NdArray);
 #[cfg(feature = "flex")]
 host_backend!(Flex);
 
-/// The backward pass of [`FusedLogSoftmax::fused_log_softmax`].
-#[derive(Debug)]
-struct FusedLogSoftmaxBackward;
-
-impl<B: Backend> Backward<B, 1> for FusedLogSoftmaxBackward {
-    /// The output `log_softmax(x)`.
-    type State = FloatTensor<B>;
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let y = ops.state;
-        let dy = grads.consume::<B>(&ops.node);
-        let [node] = ops.parents;
-        if let Some(node) = node {
-            let (device, shape, width) = (y.device(), y.shape(), width::<B>(&y));
-            let dx = with_values::<B, _>(dy, |dy| {
-                with_values::<B, _>(y, |y| each_row(y, Some(dy), width))
-            });
-            let dx = B::float_from_data(TensorData::new(dx, shape), &device);
-            grads.register::<B>(node.id, dx);
-        }
-    }
-}
-
 impl<B: FusedLogSoftmax, C: CheckpointStrategy> FusedLogSoftmax for Autodiff<B, C> {
     fn fused_log_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let node = x.node();
-        let x = x.into_primitive();
-        let prep = FusedLogSoftmaxBackward
-            .prepare::<C>([node])
-            .compute_bound()
-            .stateful();
-        match prep {
-            OpsKind::Tracked(prep) => {
-                let y = B::fused_log_softmax(x);
-                prep.finish(y.clone(), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::fused_log_softmax(x)),
-        }
+        output_saved::tracked::<B, C, LogSoftmax>(x, B::fused_log_softmax)
     }
 }
 

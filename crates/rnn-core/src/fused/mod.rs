@@ -44,6 +44,7 @@ pub(crate) mod linear;
 #[allow(deprecated)]
 pub(crate) mod log_softmax;
 pub(crate) mod math;
+mod output_saved;
 mod packed;
 pub(crate) mod packed_cache;
 mod pool;

@@ -11,18 +11,15 @@ use std::cell::Cell;
 use burn::backend::Flex;
 #[cfg(feature = "ndarray")]
 use burn::backend::NdArray;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
-use burn::tensor::{Tensor, TensorData};
+use burn::backend::{Autodiff, Backend, backend_extension};
+use burn::tensor::Tensor;
 
 use super::elementwise::each_range;
-use super::host::with_values;
 use super::isa::{self, Vectorised};
 use super::math;
+use super::output_saved::{self, OutputSaved};
 
 /// Element-wise `tanh`.
 #[backend_extension(NdArray: cfg(feature = "ndarray"), Flex: cfg(feature = "flex"), Autodiff)]
@@ -80,19 +77,29 @@ pub fn tanh_runs_on_this_thread() -> usize {
     RUNS.get()
 }
 
-/// Runs [`each_element`]'s forward pass on backend `B`'s tensor.
-fn run_host<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
-    RUNS.set(RUNS.get() + 1);
-    let (device, shape) = (x.device(), x.shape());
-    let y = with_values::<B, _>(x, |x| each_element(x, None));
-    B::float_from_data(TensorData::new(y, shape), &device)
+/// `tanh` as an operation whose backward pass reads its output.
+#[derive(Debug)]
+struct Tanh;
+
+impl OutputSaved for Tanh {
+    fn forward(x: &[f32], _: &[usize]) -> Vec<f32> {
+        each_element(x, None)
+    }
+
+    fn backward(y: &[f32], dy: &[f32], _: &[usize]) -> Vec<f32> {
+        each_element(y, Some(dy))
+    }
+
+    fn count_run() {
+        RUNS.set(RUNS.get() + 1);
+    }
 }
 
 macro_rules! host_backend {
     ($backend:ty) => {
         impl FusedTanh for $backend {
             fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
-                run_host::<Self>(x)
+                output_saved::run_host::<Self, Tanh>(x)
             }
         }
     };
@@ -103,44 +110,9 @@ host_backend!(NdArray);
 #[cfg(feature = "flex")]
 host_backend!(Flex);
 
-/// The backward pass of [`FusedTanh::fused_tanh`].
-#[derive(Debug)]
-struct FusedTanhBackward;
-
-impl<B: Backend> Backward<B, 1> for FusedTanhBackward {
-    /// The output `tanh(x)`.
-    type State = FloatTensor<B>;
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let y = ops.state;
-        let dy = grads.consume::<B>(&ops.node);
-        let [node] = ops.parents;
-        if let Some(node) = node {
-            let (device, shape) = (y.device(), y.shape());
-            let dx = with_values::<B, _>(dy, |dy| {
-                with_values::<B, _>(y, |y| each_element(y, Some(dy)))
-            });
-            let dx = B::float_from_data(TensorData::new(dx, shape), &device);
-            grads.register::<B>(node.id, dx);
-        }
-    }
-}
-
 impl<B: FusedTanh, C: CheckpointStrategy> FusedTanh for Autodiff<B, C> {
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let node = x.node();
-        let x = x.into_primitive();
-        let prep = FusedTanhBackward
-            .prepare::<C>([node])
-            .compute_bound()
-            .stateful();
-        match prep {
-            OpsKind::Tracked(prep) => {
-                let y = B::fused_tanh(x);
-                prep.finish(y.clone(), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::fused_tanh(x)),
-        }
+        output_saved::tracked::<B, C, Tanh>(x, B::fused_tanh)
     }
 }
 

@@ -31,14 +31,13 @@ fn output_and_gradient<const D: usize>(
     upstream: &Tensor<D>,
     fused: bool,
 ) -> [Vec<f32>; 2] {
-    let x = x.clone().require_grad();
-    let y = if fused {
-        expect_runs(1, || log_softmax(x.clone(), D - 1))
-    } else {
-        activation::log_softmax(x.clone(), D - 1)
-    };
-    let grads = (y.clone() * upstream.clone()).sum().backward();
-    [values(&y), values(&x.grad(&grads).expect("a gradient"))]
+    crate::util::output_and_gradient(x, upstream, |x| {
+        if fused {
+            expect_runs(1, || log_softmax(x, D - 1))
+        } else {
+            activation::log_softmax(x, D - 1)
+        }
+    })
 }
 
 /// Compares the fused `log_softmax` with Burn's on `x`, inputs scaled by `scale`.

@@ -23,14 +23,13 @@ fn output_and_gradient<const D: usize>(
     upstream: &Tensor<D>,
     fused: bool,
 ) -> [Vec<f32>; 2] {
-    let x = x.clone().require_grad();
-    let y = if fused {
-        expect_runs(1, || tanh(x.clone()))
-    } else {
-        x.clone().tanh()
-    };
-    let grads = (y.clone() * upstream.clone()).sum().backward();
-    [values(&y), values(&x.grad(&grads).expect("a gradient"))]
+    crate::util::output_and_gradient(x, upstream, |x| {
+        if fused {
+            expect_runs(1, || tanh(x))
+        } else {
+            x.tanh()
+        }
+    })
 }
 
 /// Compares the fused `tanh` with Burn's on `x`, inputs scaled by `scale` (values up to about

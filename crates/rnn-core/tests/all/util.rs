@@ -42,6 +42,19 @@ pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
         .expect("f32 data")
 }
 
+/// The output of `f(x)` and the gradient of `x` under the upstream gradient `upstream`, as
+/// values: for comparing an operation with Burn's.
+pub fn output_and_gradient<const D: usize>(
+    x: &Tensor<D>,
+    upstream: &Tensor<D>,
+    f: impl FnOnce(Tensor<D>) -> Tensor<D>,
+) -> [Vec<f32>; 2] {
+    let x = x.clone().require_grad();
+    let y = f(x.clone());
+    let grads = (y.clone() * upstream.clone()).sum().backward();
+    [values(&y), values(&x.grad(&grads).expect("a gradient"))]
+}
+
 /// Largest absolute difference, after checking the shapes agree.
 pub fn max_abs_diff<const D: usize>(actual: &Tensor<D>, expected: &Tensor<D>) -> f32 {
     assert_eq!(actual.dims(), expected.dims(), "shapes differ");
