@@ -221,7 +221,8 @@ enum PartWeights<'a> {
         pack: Box<dyn Fn(usize) -> Packed + Sync + 'a>,
     },
     /// Each part's block read where it is ([`InPlace`]): a run of one step (a decoder's step)
-    /// multiplies each block once, and packing it would cost more than that multiply.
+    /// of a few examples, or whose weights cannot be kept packed between steps, multiplies
+    /// each block once, and packing it would cost more than that multiply.
     InPlace(Vec<InPlace<'a>>),
 }
 
