@@ -84,8 +84,9 @@ pub(crate) struct Padding {
     pub max_len: usize,
     /// `[seq, batch, 1]`: true where a step is valid, false in the padding.
     pub keep: Tensor<3, Bool>,
-    /// `[seq, batch]`: for each example, its valid part reversed, the padding left in place.
-    reverse_index: Tensor<2, Int>,
+    /// `[seq * batch]`: the row (`t * batch + b`) of a time-major `[seq * batch, features]`
+    /// that each row takes to reverse each example's valid part, the padding left in place.
+    reverse_rows: Tensor<1, Int>,
 }
 
 impl Padding {
@@ -99,20 +100,17 @@ impl Padding {
         let mut keep = Vec::with_capacity(seq * batch);
         let mut reverse = Vec::with_capacity(seq * batch);
         for t in 0..seq {
-            for &len in lengths {
+            for (b, &len) in lengths.iter().enumerate() {
                 keep.push(t < len);
-                reverse.push(if t < len {
-                    (len - 1 - t) as i64
-                } else {
-                    t as i64
-                });
+                let from = if t < len { len - 1 - t } else { t };
+                reverse.push((from * batch + b) as i64);
             }
         }
         Some(Self {
             lengths: lengths.to_vec(),
             max_len: *lengths.iter().max().expect("batch is not empty"),
             keep: Tensor::from_data(TensorData::new(keep, [seq, batch, 1]), device),
-            reverse_index: Tensor::from_data(TensorData::new(reverse, [seq, batch]), device),
+            reverse_rows: Tensor::from_data(TensorData::new(reverse, [seq * batch]), device),
         })
     }
 }
@@ -122,14 +120,13 @@ impl Padding {
 pub(crate) fn reverse_time(x: Tensor<3>, padding: Option<&Padding>) -> Tensor<3> {
     match padding {
         None => x.flip([0]),
+        // Whole rows selected: Burn's `gather` by an index per element was 60 times slower
+        // on flex (4 ms against 65 µs for `[34, 64, 128]`).
         Some(p) => {
             let [seq, batch, features] = x.dims();
-            let index = p
-                .reverse_index
-                .clone()
-                .unsqueeze_dim::<3>(2)
-                .expand([seq, batch, features]);
-            x.gather(0, index)
+            x.reshape([seq * batch, features])
+                .select(0, p.reverse_rows.clone())
+                .reshape([seq, batch, features])
         }
     }
 }

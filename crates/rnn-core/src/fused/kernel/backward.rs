@@ -10,7 +10,9 @@ use super::super::shared::{Reads, Writes};
 use super::super::split::{Lane, unpermute_rows};
 use super::super::strided::{Mat, MatMut, matmul};
 use super::super::threads::{in_lockstep, on_threads};
-use super::{Dims, InPlace, Operands, PartWeights, RowAt, Saved, States, Strided, column_sums};
+use super::{
+    Dims, InPlace, Operands, PartWeights, RowAt, Saved, States, Strided, column_sums, running_end,
+};
 
 /// Backpropagates the gradient of the packed output (as the forward pass's) through the
 /// recurrence that saved `saved`.
@@ -28,6 +30,17 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let gh = g * hidden;
     let n = steps * batch;
     let projected = !saved.w_hr.is_empty();
+    // A run in order of length takes the gradient in its order (the outputs', then the final
+    // states' parts), and gives those of `x` and of the initial state back in the caller's.
+    let in_run_order = saved.order.as_ref().map(|order| {
+        let mut reordered = order.to_run(grad, proj, seq);
+        for s in 0..K::STATE_PARTS {
+            let part = &grad[seq * batch * proj + dims.state_offset(s)..];
+            reordered.extend_from_slice(&order.to_run(part, dims.width(s), 1));
+        }
+        reordered
+    });
+    let grad = in_run_order.as_deref().unwrap_or(grad);
 
     // The final states' gradients seed the carried ones.
     let finals = &grad[seq * batch * proj..];
@@ -230,6 +243,19 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let perm = &saved.perm;
     // The additive gates add `b_ih + b_hh` once; the others add `b_hh` to the hidden
     // projection, whose gradient is `d_hidden`'s.
+    let (dx, d_state) = match &saved.order {
+        Some(order) => {
+            let in_order = order.to_caller(&dx, input, seq);
+            pool::give(dx);
+            let d_state = d_state
+                .iter()
+                .enumerate()
+                .map(|(s, part)| order.to_caller(part, dims.width(s), 1))
+                .collect();
+            (in_order, d_state)
+        }
+        None => (dx, d_state),
+    };
     let grads = Operands {
         x: dx,
         w_ih: unpermute_rows(dw_ih, input, perm),
@@ -302,7 +328,8 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                 .reads()
                 .slice((t * batch + examples.start) * gh, examples.len() * gh);
             let dh = self.d_state[0].at(examples.start * proj + column0);
-            let rows = examples.len();
+            // The gate gradients of the examples that did not run step `t` are zero.
+            let rows = running_end(self.keep, t, batch, examples) - examples.start;
             self.w_hh
                 .multiply(lane.part, rows, (d_hidden.as_ptr(), gh), (dh, proj), true);
         }

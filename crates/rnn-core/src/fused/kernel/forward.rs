@@ -9,8 +9,10 @@ use super::super::pool;
 use super::super::shared::{Reads, Writes};
 use super::super::split::{Lane, permutation, permuted_rows, split};
 use super::super::threads::in_lockstep;
+use super::order::ExampleOrder;
 use super::{
     Blocks, Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask,
+    running_end,
 };
 
 /// Fewest examples whose step multiplies packed weights (kept between steps): with fewer, the
@@ -59,6 +61,22 @@ pub(super) fn forward<K: GateMath>(
     );
 
     let split = split(g, hidden, batch, steps, projected);
+    // A padded batch runs in order of length: its inputs are read, and the lengths and
+    // the state below are, in the run's order.
+    let order = (steps > 1)
+        .then(|| ExampleOrder::by_length(lengths, &split))
+        .flatten();
+    let run_lengths: Option<Vec<usize>> = order
+        .as_ref()
+        .zip(lengths)
+        .map(|(order, l)| order.examples().iter().map(|&b| l[b]).collect());
+    let lengths = run_lengths.as_deref().or(lengths);
+    let initial_state = match &order {
+        Some(order) => (0..K::STATE_PARTS)
+            .flat_map(|s| order.to_run(&inputs.state[dims.state_offset(s)..], dims.width(s), 1))
+            .collect(),
+        None => inputs.state,
+    };
     let parts = &split.parts;
     let perm = permutation(g, hidden, parts);
     let additive = K::ADDITIVE_HIDDEN_BIAS * hidden;
@@ -125,40 +143,44 @@ pub(super) fn forward<K: GateMath>(
         })
         .collect();
 
-    // `x` in time-major order on the host: for the backward pass, and for a split by hidden
-    // units (the rows of a chunk of several steps must be evenly spaced) when `x` is not
-    // time-major already. With a split by examples each thread copies its own rows, step by
-    // step; otherwise it is copied here.
+    // `x` in time-major order on the host (and the run's order): for the backward pass, for a
+    // split by hidden units (the rows of a chunk of several steps must be evenly spaced) when
+    // `x` is not time-major already, and for a run in order of length. With a split by
+    // examples each thread copies its own rows, step by step; otherwise it is copied here.
     let view = inputs.x;
     let time_major = view.example == input && view.step == batch * input;
-    let mut x = if save || (split.meet && !time_major) {
+    let copied = order.is_some() || (split.meet && !time_major);
+    let mut x = if save || copied {
         pool::take(seq * batch * input)
     } else {
         Vec::new()
     };
-    let copy_in_lanes = save && !split.meet;
+    let copy_in_lanes = save && !copied && !split.meet;
     if !x.is_empty() && !copy_in_lanes {
         for (r, row) in x.chunks_exact_mut(input).enumerate() {
-            row.copy_from_slice(view.row(r / batch, r % batch, input));
+            let b = order
+                .as_ref()
+                .map_or(r % batch, |o| o.examples()[r % batch]);
+            row.copy_from_slice(view.row(r / batch, b, input));
         }
     }
     {
         let (x_rows, x_copy) = if copy_in_lanes {
             (view, Some(Writes::of(&mut x)))
-        } else if split.meet && !time_major {
+        } else if copied {
             (InputRows::time_major(&x, batch, input), None)
         } else {
             (view, None)
         };
         let mut states = Vec::with_capacity(K::STATE_PARTS);
         states.push(States {
-            initial: (Reads::of(&inputs.state), 0),
+            initial: (Reads::of(&initial_state), 0),
             after: Writes::of(&mut h),
             width: proj,
         });
         for (s, other) in others.iter_mut().enumerate() {
             states.push(States {
-                initial: (Reads::of(&inputs.state), dims.state_offset(s + 1)),
+                initial: (Reads::of(&initial_state), dims.state_offset(s + 1)),
                 after: Writes::of(other),
                 width: hidden,
             });
@@ -230,28 +252,38 @@ pub(super) fn forward<K: GateMath>(
     };
 
     // The outputs past the last step are zero; the final states are each example's states
-    // after its last valid step.
+    // after its last valid step, in the caller's order.
     let (outputs, finals) = h.split_at_mut(seq * batch * proj);
     outputs[n * proj..].fill(0.0);
     for s in 0..K::STATE_PARTS {
         let (width, offset) = (dims.width(s), dims.state_offset(s));
         let size = batch * width;
         let after: &[f32] = if s == 0 { outputs } else { &others[s - 1] };
-        let initial = &inputs.state[offset..][..size];
-        for (b, dst) in finals[offset..][..size].chunks_exact_mut(width).enumerate() {
-            let src = match lengths.map_or(steps, |l| l[b]) {
-                0 => &initial[b * width..],
-                v => &after[((v - 1) * batch + b) * width..],
+        let initial = &initial_state[offset..][..size];
+        let finals = &mut finals[offset..][..size];
+        for p in 0..batch {
+            let src = match lengths.map_or(steps, |l| l[p]) {
+                0 => &initial[p * width..],
+                v => &after[((v - 1) * batch + p) * width..],
             };
-            dst.copy_from_slice(&src[..width]);
+            let b = order.as_ref().map_or(p, |o| o.examples()[p]);
+            finals[b * width..][..width].copy_from_slice(&src[..width]);
         }
     }
-    let packed = if save {
-        let mut copy = pool::take(h.len());
-        copy.copy_from_slice(&h);
-        copy
-    } else {
-        std::mem::take(&mut h)
+    let packed = match &order {
+        Some(order) => {
+            let mut packed = pool::take(h.len());
+            let (outputs, finals) = packed.split_at_mut(seq * batch * proj);
+            order.to_caller_into(&h, outputs, proj);
+            finals.copy_from_slice(&h[seq * batch * proj..]);
+            packed
+        }
+        None if save => {
+            let mut copy = pool::take(h.len());
+            copy.copy_from_slice(&h);
+            copy
+        }
+        None => std::mem::take(&mut h),
     };
     let saved = Saved {
         cell,
@@ -267,8 +299,9 @@ pub(super) fn forward<K: GateMath>(
         h,
         others,
         unprojected,
-        initial: inputs.state,
+        initial: initial_state,
         values: saved_values,
+        order,
     };
     // Unsaved buffers go back to the pool when `saved` drops.
     (packed, save.then_some(saved))
@@ -431,11 +464,13 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 )
             }
         };
+        // The lane's examples whose step `t` runs (in a padded run, those still running).
+        let running = examples.start..running_end(self.keep, t, batch, &examples);
         if t.is_multiple_of(self.chunk) {
             // Contiguous rows: a chunk has several steps only when a lane has every example.
             let first = t * batch + examples.start;
             let rows = match self.chunk {
-                1 => examples.len(),
+                1 => running.len(),
                 chunk => chunk.min(steps - t) * batch,
             };
             if let Some(copy) = self.x_copy {
@@ -474,10 +509,10 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 b: examples.start,
                 batch,
             };
-            let h = self.states[0].before(first, 0, examples.len() * proj);
+            let h = self.states[0].before(first, 0, running.len() * proj);
             self.w_hh.multiply(
                 lane.part,
-                examples.len(),
+                running.len(),
                 (h.as_ptr(), proj),
                 (hh.as_mut_ptr(), width),
                 false,

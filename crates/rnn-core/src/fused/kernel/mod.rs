@@ -26,9 +26,13 @@
 //! GRU at batch 32 and hidden 256) would be read back from memory.
 //! The backward pass mirrors this: per step, each thread backpropagates its units and examples
 //! through the gate math, then takes their share of `dgates · W_hh`.
+//!
+//! A padded batch runs its examples in order of length ([`order`]): each step multiplies only
+//! the rows of the examples still running, as PyTorch's packed sequences do.
 
 mod backward;
 mod forward;
+mod order;
 mod saved;
 
 use std::ops::Range;
@@ -210,6 +214,18 @@ fn keep_mask(lengths: Option<&[usize]>, steps: usize, batch: usize) -> Vec<bool>
         .flat_map(|t| (0..batch).map(move |b| (t, b)))
         .map(|(t, b)| lengths.is_none_or(|l| t < l[b]))
         .collect()
+}
+
+/// One past the last of `examples` still running at step `t` (the step is within its
+/// length): a step computes the examples before it. In a run's order ([`order`]) those are
+/// all running, and the padding of the others comes after them.
+fn running_end(keep: &[bool], t: usize, batch: usize, examples: &Range<usize>) -> usize {
+    let first_row = t * batch;
+    examples
+        .clone()
+        .rev()
+        .find(|&b| keep[first_row + b])
+        .map_or(examples.start, |b| b + 1)
 }
 
 /// Each part's block of a weight matrix, as the part's multiplies read it.

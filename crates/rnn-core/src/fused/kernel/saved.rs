@@ -4,6 +4,7 @@ use super::super::gate_math::GateMath;
 use super::super::pool;
 use super::super::split::Split;
 use super::Dims;
+use super::order::ExampleOrder;
 
 /// The buffers a forward run keeps for its backward pass (pooled again when dropped).
 pub(crate) struct Saved<K: GateMath> {
@@ -35,6 +36,9 @@ pub(crate) struct Saved<K: GateMath> {
     pub initial: Vec<f32>,
     /// `[steps * batch, SAVED * hidden]`: what the gate math saved.
     pub values: Vec<f32>,
+    /// The order of a padded batch's examples in the run (that of every per-example buffer
+    /// above); `None`: the caller's.
+    pub order: Option<ExampleOrder>,
 }
 
 impl<K: GateMath> Drop for Saved<K> {
