@@ -58,10 +58,13 @@ impl Seq2Seq {
             .keep_greedy
             .then(|| self.greedy_hypotheses(&memory, state.clone(), decode))
             .transpose()?;
-        // Row b * k + i is beam i of example b.
+        // Row i * k + j is beam j of the i-th example still decoding (`active[i]`): an example
+        // leaves the batch when it is done, so later steps compute only the others' rows (as
+        // fairseq's generator does).
+        let mut active: Vec<usize> = (0..batch).collect();
         let expand: Vec<usize> = (0..batch * k).map(|row| row / k).collect();
         let expand = from_ids(&expand, &device);
-        let memory = memory.select(expand.clone());
+        let mut memory = memory.select(expand.clone());
         let mut state = state.select(expand);
         let mut beams = vec![Hypothesis::default(); batch * k];
         // Only the first beam of each example is live at the start (the others are copies).
@@ -70,68 +73,85 @@ impl Seq2Seq {
             .collect();
         let mut next = vec![decode.start_token; batch * k];
         let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); batch];
-        let mut done = vec![false; batch];
+        let candidates = (2 * k).min(k * vocab);
         for step in 0..decode.max_length {
+            let rows = active.len() * k;
             let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
             let log_probs = log_softmax(logits, 1);
             // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
-            check_log_probs(&row_sums(log_probs.clone()), &done, step)?;
-            let totals = log_probs.clone()
-                + Tensor::<2>::from_data(TensorData::new(scores.clone(), [batch * k, 1]), &device);
-            let candidates = (2 * k).min(k * vocab);
-            let (top, index) = topk_with_indices(totals.reshape([batch, k * vocab]), candidates, 1);
+            let mut sums = vec![0.0; batch * k];
+            for (i, sum) in row_sums(log_probs.clone()).chunks(k).enumerate() {
+                sums[active[i] * k..][..k].copy_from_slice(sum);
+            }
+            check_log_probs(&sums, &vec![false; batch], step)?;
+            let totals = log_probs
+                + Tensor::<2>::from_data(TensorData::new(scores.clone(), [rows, 1]), &device);
+            let (top, index) =
+                topk_with_indices(totals.reshape([active.len(), k * vocab]), candidates, 1);
             let top: Vec<f32> = top.into_data().iter::<f32>().collect();
             let index: Vec<i64> = index.into_data().iter::<i64>().collect();
             let weights: Vec<f32> = weights.into_data().iter::<f32>().collect();
             let last = step + 1 == decode.max_length;
 
-            let mut parents = Vec::with_capacity(batch * k);
-            let mut next_beams = Vec::with_capacity(batch * k);
-            let mut next_scores = Vec::with_capacity(batch * k);
-            let mut next_tokens = Vec::with_capacity(batch * k);
-            for b in 0..batch {
+            let mut parents = Vec::with_capacity(rows);
+            let mut next_beams = Vec::with_capacity(rows);
+            let mut next_scores = Vec::with_capacity(rows);
+            let mut next_tokens = Vec::with_capacity(rows);
+            // Positions in `active` of the examples that go on.
+            let mut going_on = Vec::with_capacity(active.len());
+            for (i, &b) in active.iter().enumerate() {
                 let mut live = 0;
-                if !done[b] {
-                    for rank in 0..candidates {
-                        let (total, flat) =
-                            (top[b * candidates + rank], index[b * candidates + rank]);
-                        // Dead rows score -inf; some backends' top-k report those as
-                        // (f32::MIN, -1).
-                        let dead = total <= f32::MIN || flat < 0;
-                        if dead || live == k || (last && rank >= k) {
-                            break;
-                        }
-                        let flat = flat as usize;
-                        let (parent, token) = (b * k + flat / vocab, flat % vocab);
-                        let row = &weights[parent * source_len..(parent + 1) * source_len];
-                        let mut hypothesis = beams[parent].extend(token, 0.0, row);
-                        hypothesis.log_prob = total;
-                        if token == decode.end_token {
-                            if rank < k {
-                                finished[b].push(hypothesis);
-                            }
-                        } else if last {
-                            finished[b].push(hypothesis);
-                        } else {
-                            parents.push(parent);
-                            next_beams.push(hypothesis);
-                            next_scores.push(total);
-                            next_tokens.push(token);
-                            live += 1;
-                        }
+                for rank in 0..candidates {
+                    let (total, flat) = (top[i * candidates + rank], index[i * candidates + rank]);
+                    // Dead rows score -inf; some backends' top-k report those as
+                    // (f32::MIN, -1).
+                    let dead = total <= f32::MIN || flat < 0;
+                    if dead || live == k || (last && rank >= k) {
+                        break;
                     }
-                    done[b] = last || finished[b].len() >= k || live == 0;
+                    let flat = flat as usize;
+                    let (parent, token) = (i * k + flat / vocab, flat % vocab);
+                    let row = &weights[parent * source_len..(parent + 1) * source_len];
+                    let mut hypothesis = beams[parent].extend(token, 0.0, row);
+                    hypothesis.log_prob = total;
+                    if token == decode.end_token {
+                        if rank < k {
+                            finished[b].push(hypothesis);
+                        }
+                    } else if last {
+                        finished[b].push(hypothesis);
+                    } else {
+                        parents.push(parent);
+                        next_beams.push(hypothesis);
+                        next_scores.push(total);
+                        next_tokens.push(token);
+                        live += 1;
+                    }
                 }
-                // Rows of finished examples and spare rows are dead copies.
+                if last || finished[b].len() >= k || live == 0 {
+                    let kept = parents.len() - live;
+                    parents.truncate(kept);
+                    next_beams.truncate(kept);
+                    next_scores.truncate(kept);
+                    next_tokens.truncate(kept);
+                    continue;
+                }
+                going_on.push(i);
+                // Spare rows are dead copies.
                 for _ in live..k {
-                    parents.push(b * k);
+                    parents.push(i * k);
                     next_beams.push(Hypothesis::default());
                     next_scores.push(f32::NEG_INFINITY);
                     next_tokens.push(decode.end_token);
                 }
             }
-            if done.iter().all(|&d| d) {
+            if going_on.is_empty() {
                 break;
+            }
+            if going_on.len() < active.len() {
+                let kept: Vec<usize> = going_on.iter().flat_map(|&i| i * k..(i + 1) * k).collect();
+                memory = memory.select(from_ids(&kept, &device));
+                active = going_on.iter().map(|&i| active[i]).collect();
             }
             state = s.select(from_ids(&parents, &device));
             beams = next_beams;

@@ -2,12 +2,13 @@
 //! attention are those of the tokens it returns, and a beam wide enough to keep every
 //! hypothesis finds the exhaustive optimum.
 
+use burn::module::Module;
 use rnn_tasks::{AttentionKind, BeamSearchConfig, CellKind, DecodeConfig};
 use rstest::rstest;
 
 use crate::backend::device;
-use crate::seq2seq::{END, SOURCE_VOCAB, START, model, model_with_vocab, replay};
-use crate::support::{padded, random_sequences, row, single};
+use crate::seq2seq::{END, SOURCE_VOCAB, START, TARGET_VOCAB, model, model_with_vocab, replay};
+use crate::support::{Redraw, padded, random_sequences, row, single};
 use crate::util::{Rng, assert_close};
 
 #[rstest]
@@ -148,4 +149,36 @@ fn wide_beam_finds_the_exhaustive_optimum(#[values(0.0, 1.0)] length_penalty: f6
         beam.scores[0], best.0
     );
     assert!((beam.scores[0] - best.0).abs() < 1e-4);
+}
+
+/// Examples leave the batch as they finish: each example's result is the one it gets decoded
+/// alone, whichever of the others finish before it. The model's weights are drawn wide
+/// (an initialised model's tokens barely depend on the source), and the end token is one that
+/// ends the examples at different steps.
+#[test]
+fn each_example_decodes_as_if_alone() {
+    let device = device();
+    let model = model(AttentionKind::LuongGeneral, true, CellKind::Lstm, &device)
+        .map(&mut Redraw(Rng::new(5), 2.0));
+    let sources = random_sequences(&mut Rng::new(11), &[4, 6, 2, 5, 3, 6, 1], 3, SOURCE_VOCAB);
+    let batch = padded(&sources, 0, 0, &device);
+    let config = BeamSearchConfig::new(2).with_keep_greedy(false);
+    let (decode, beam) = (0..TARGET_VOCAB)
+        .filter(|&end| end != START)
+        .map(|end| {
+            let decode = DecodeConfig::new(START, end, 9);
+            let beam =
+                model.beam_search(batch.tokens.clone(), Some(&batch.lengths), &decode, &config);
+            (decode, beam)
+        })
+        .find(|(_, beam)| beam.tokens.iter().any(|t| t.len() != beam.tokens[0].len()))
+        .expect("an end token that ends the examples at different steps");
+    for (b, source) in sources.iter().enumerate() {
+        let alone = model.beam_search(single(source, &device), None, &decode, &config);
+        assert_eq!(beam.tokens[b], alone.tokens[0], "example {b}");
+        assert!(
+            (beam.scores[b] - alone.scores[0]).abs() < 1e-5,
+            "example {b}"
+        );
+    }
 }

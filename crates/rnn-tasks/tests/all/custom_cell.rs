@@ -3,7 +3,7 @@
 //! shapes, give each padded example what it gives alone, equal the LSTM heads when the
 //! peepholes are zero, and have the gradients of finite differences.
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rnn_tasks::rnn_core::{AnyRnn, Cell, MlstmCell, Rnn, SlstmCell};
 use rnn_tasks::{
@@ -15,7 +15,7 @@ use rstest::rstest;
 use crate::backend::{autodiff_device, device};
 use crate::finite_differences::assert_gradients_match;
 use crate::peephole::{PeepholeLstmCell, lstm_twins};
-use crate::support::row;
+use crate::support::{Redraw, row};
 use crate::util::{Rng, assert_close, values};
 
 const FEATURES: usize = 3;
@@ -218,16 +218,6 @@ fn weigh<const D: usize>(t: Tensor<D>) -> Tensor<1> {
 /// scaled so that the gradients are of order 0.1.
 const LOSS_SCALE: f32 = 100.0;
 
-/// Sets every float parameter of a module to values drawn from its own [`Rng`] (uniform in
-/// `[-0.5, 0.5)`), in the module's visiting order.
-struct Redraw(Rng);
-
-impl ModuleMapper for Redraw {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| self.0.tensor(tensor.dims(), &tensor.device()) * 0.5)
-    }
-}
-
 /// Checks the gradients of `loss` (of the head and its input features `[2, 4, FEATURES]`
 /// with lengths `[4, 2]`, scaled by [`LOSS_SCALE`]) with respect to the features and the
 /// first cell's peepholes, which `set_peepholes` sets, against finite differences.
@@ -240,7 +230,7 @@ fn assert_head_gradients<H: Module>(
     // generator, which other tests draw from at the same time: the central differences step
     // across the ReLU of the head's MLP wherever a pre-activation lies within the step of
     // zero, so with weights that changed from run to run the test failed once in a while.
-    let head = head.map(&mut Redraw(Rng::new(23)));
+    let head = head.map(&mut Redraw(Rng::new(23), 0.5));
     let shape = [2, 4, FEATURES];
     let mut rng = Rng::new(9);
     let x_data: Vec<f32> = (0..shape.iter().product()).map(|_| rng.float()).collect();

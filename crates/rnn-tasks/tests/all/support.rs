@@ -1,5 +1,6 @@
 //! Helpers for the heads' tests: random token batches, one example out of a batch.
 
+use burn::module::{ModuleMapper, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rnn_tasks::PaddedTokens;
 
@@ -36,4 +37,15 @@ pub fn single(sequence: &[usize], device: &Device) -> Tensor<2, Int> {
 /// Row `b` of a batch, keeping the batch dimension: `[batch, ..]` → `[1, ..]`.
 pub fn row<const D: usize>(t: &Tensor<D>, b: usize) -> Tensor<D> {
     t.clone().narrow(0, b, 1)
+}
+
+/// Sets every float parameter of a module to values drawn from its own [`Rng`], uniform in
+/// `[-scale, scale)`, in the module's visiting order: the same on every backend, and not
+/// drawn from Burn's shared random generator, which other tests draw from at the same time.
+pub struct Redraw(pub Rng, pub f32);
+
+impl ModuleMapper for Redraw {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|tensor| self.0.tensor(tensor.dims(), &tensor.device()) * self.1)
+    }
 }
