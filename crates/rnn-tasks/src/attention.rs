@@ -7,6 +7,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
 use rnn_core::{RnnError, linear_layer, tanh};
 
+use crate::decode::Rows;
 use crate::mask::masked_softmax;
 
 /// The score function of an [`Attention`].
@@ -43,6 +44,12 @@ impl AttentionMemory {
             values: self.values.clone().select(0, rows.clone()),
             pad: self.pad.clone().map(|pad| pad.select(0, rows)),
         }
+    }
+}
+
+impl Rows for AttentionMemory {
+    fn select_rows(self, rows: Tensor<1, Int>) -> Self {
+        self.select(rows)
     }
 }
 

@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use rnn_core::RnnError;
 use rnn_core::validate::check_positive;
 
-pub(crate) use greedy::{Step, greedy};
+pub(crate) use greedy::{Rows, Step, greedy};
 pub(crate) use hypothesis::Hypothesis;
 pub use sampling::{Sampler, Sampling};
 
@@ -98,21 +98,25 @@ pub struct Decoded {
 }
 
 /// Checks the log-probabilities of the examples still decoding at `step` have no NaN, and
-/// names the first example that has one. `values` holds the same number of values for every
-/// example (its rows of log-probabilities, or one [`row_sums`] value per row), in example
-/// order; `done[b]` marks the examples whose output is complete (their rows are ignored).
+/// names the first example that has one. `values` holds the same number of values for each
+/// of `examples` (its rows of log-probabilities, or one [`row_sums`] value per row), in
+/// their order; `examples[i]` is the example (its index in the batch) of the `i`-th.
 ///
 /// A NaN or +inf logit makes its whole row of log-probabilities NaN (the normaliser sums over
 /// the row). Nothing can be ranked by NaN: argmax, top-k and sampling would each return an
 /// arbitrary token (or none), so decoding stops with this error instead.
-pub(crate) fn check_log_probs(values: &[f32], done: &[bool], step: usize) -> Result<(), RnnError> {
-    let per_example = values.len() / done.len();
+pub(crate) fn check_log_probs(
+    values: &[f32],
+    examples: &[usize],
+    step: usize,
+) -> Result<(), RnnError> {
+    let per_example = values.len() / examples.len();
     let nan = values
         .chunks(per_example)
-        .zip(done)
-        .position(|(rows, &done)| !done && rows.iter().any(|v| v.is_nan()));
+        .zip(examples)
+        .find(|(rows, _)| rows.iter().any(|v| v.is_nan()));
     match nan {
-        Some(example) => Err(RnnError::new(
+        Some((_, example)) => Err(RnnError::new(
             "logits",
             "finite values",
             format!("NaN at step {step} of example {example}"),

@@ -79,11 +79,7 @@ impl Seq2Seq {
             let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
             let log_probs = log_softmax(logits, 1);
             // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
-            let mut sums = vec![0.0; batch * k];
-            for (i, sum) in row_sums(log_probs.clone()).chunks(k).enumerate() {
-                sums[active[i] * k..][..k].copy_from_slice(sum);
-            }
-            check_log_probs(&sums, &vec![false; batch], step)?;
+            check_log_probs(&row_sums(log_probs.clone()), &active, step)?;
             let totals = log_probs
                 + Tensor::<2>::from_data(TensorData::new(scores.clone(), [rows, 1]), &device);
             let (top, index) =

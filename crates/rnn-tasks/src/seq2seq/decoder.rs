@@ -7,6 +7,7 @@ use rnn_core::{RnnError, RnnState, dropout_layer};
 
 use super::Seq2Seq;
 use crate::attention::{Attention, AttentionMemory};
+use crate::decode::Rows;
 use crate::encoder::encode;
 use crate::sequence_encoder::last_layer;
 use crate::tokens::check_tokens;
@@ -28,6 +29,12 @@ impl DecoderState {
             rnn: self.rnn.map(|t| t.select(1, rows.clone())),
             feed: self.feed.map(|f| f.select(0, rows)),
         }
+    }
+}
+
+impl Rows for DecoderState {
+    fn select_rows(self, rows: Tensor<1, Int>) -> Self {
+        self.select(rows)
     }
 }
 

@@ -55,13 +55,22 @@ impl Seq2Seq {
     ) -> Result<Vec<Hypothesis>, RnnError> {
         let batch = memory.values.dims()[0];
         let device = memory.values.device();
-        greedy(decode, batch, &device, state, None, |tokens, state| {
-            let (logits, weights, state) = self.decode_step(memory, tokens, state);
-            Ok(Step {
-                logits,
-                attention: Some(weights),
-                state,
-            })
-        })
+        // The memory's rows go with the state's: those of the sentences still decoding.
+        let rows = (memory.clone(), state);
+        greedy(
+            decode,
+            batch,
+            &device,
+            rows,
+            None,
+            |tokens, (memory, state)| {
+                let (logits, weights, state) = self.decode_step(&memory, tokens, state);
+                Ok(Step {
+                    logits,
+                    attention: Some(weights),
+                    state: (memory, state),
+                })
+            },
+        )
     }
 }

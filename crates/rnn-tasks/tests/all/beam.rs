@@ -151,10 +151,10 @@ fn wide_beam_finds_the_exhaustive_optimum(#[values(0.0, 1.0)] length_penalty: f6
     assert!((beam.scores[0] - best.0).abs() < 1e-4);
 }
 
-/// Examples leave the batch as they finish: each example's result is the one it gets decoded
-/// alone, whichever of the others finish before it. The model's weights are drawn wide
-/// (an initialised model's tokens barely depend on the source), and the end token is one that
-/// ends the examples at different steps.
+/// Examples leave the batch as they finish: each example's result, of beam search and of
+/// greedy decoding, is the one it gets decoded alone, whichever of the others finish before
+/// it. The model's weights are drawn wide (an initialised model's tokens barely depend on the
+/// source), and the end token is one that ends the examples at different steps.
 #[test]
 fn each_example_decodes_as_if_alone() {
     let device = device();
@@ -163,21 +163,29 @@ fn each_example_decodes_as_if_alone() {
     let sources = random_sequences(&mut Rng::new(11), &[4, 6, 2, 5, 3, 6, 1], 3, SOURCE_VOCAB);
     let batch = padded(&sources, 0, 0, &device);
     let config = BeamSearchConfig::new(2).with_keep_greedy(false);
-    let (decode, beam) = (0..TARGET_VOCAB)
+    let uneven = |tokens: &[Vec<usize>]| tokens.iter().any(|t| t.len() != tokens[0].len());
+    let (decode, beam, greedy) = (0..TARGET_VOCAB)
         .filter(|&end| end != START)
         .map(|end| {
             let decode = DecodeConfig::new(START, end, 9);
-            let beam =
-                model.beam_search(batch.tokens.clone(), Some(&batch.lengths), &decode, &config);
-            (decode, beam)
+            let (tokens, lengths) = (batch.tokens.clone(), Some(&batch.lengths[..]));
+            let beam = model.beam_search(tokens.clone(), lengths, &decode, &config);
+            let greedy = model.greedy(tokens, lengths, &decode);
+            (decode, beam, greedy)
         })
-        .find(|(_, beam)| beam.tokens.iter().any(|t| t.len() != beam.tokens[0].len()))
+        .find(|(_, beam, greedy)| uneven(&beam.tokens) && uneven(&greedy.tokens))
         .expect("an end token that ends the examples at different steps");
     for (b, source) in sources.iter().enumerate() {
         let alone = model.beam_search(single(source, &device), None, &decode, &config);
-        assert_eq!(beam.tokens[b], alone.tokens[0], "example {b}");
+        assert_eq!(beam.tokens[b], alone.tokens[0], "beam search, example {b}");
         assert!(
             (beam.scores[b] - alone.scores[0]).abs() < 1e-5,
+            "example {b}"
+        );
+        let alone = model.greedy(single(source, &device), None, &decode);
+        assert_eq!(greedy.tokens[b], alone.tokens[0], "greedy, example {b}");
+        assert!(
+            (greedy.log_probs[b] - alone.log_probs[0]).abs() < 1e-5,
             "example {b}"
         );
     }

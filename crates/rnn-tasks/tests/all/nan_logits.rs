@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use burn::module::Module;
 use burn::nn::{Embedding, Linear};
 use burn::tensor::{Int, Tensor};
 use rnn_tasks::{
@@ -12,7 +13,9 @@ use rnn_tasks::{
 };
 
 use crate::backend::device;
-use crate::seq2seq::{END, START, TARGET_VOCAB, model, targets};
+use crate::seq2seq::{END, SOURCE_VOCAB, START, TARGET_VOCAB, model, targets};
+use crate::support::Redraw;
+use crate::util::Rng;
 
 /// The error of NaN logits at `step` of `example`.
 fn nan_at(step: usize, example: usize) -> String {
@@ -88,6 +91,39 @@ fn seq2seq_names_the_step_with_nan_logits() {
     model.target_embedding = with_nan_row(model.target_embedding, 4);
     let source = targets(&[vec![3, 4, 5], vec![6, 7, 8]], &device());
     assert_eq!(seq2seq_errors(&model, source), vec![nan_at(1, 0); 3]);
+}
+
+/// A sentence that ends leaves the batch: the error still names the example of the batch
+/// that has NaN logits. Example 0 emits the end token first; example 1 emits a token whose
+/// embedding is NaN, so its logits are NaN at step 1, where it is the only row left. (The
+/// weights are drawn wide, so that the two sources' first tokens differ.)
+#[test]
+fn greedy_names_the_example_after_others_ended() {
+    let device = device();
+    let model = seq2seq().map(&mut Redraw(Rng::new(3), 2.0));
+    let first_tokens = |source: &[Vec<usize>]| {
+        let decode = DecodeConfig::new(START, END, 1);
+        let decoded = model.greedy(targets(source, &device), None, &decode);
+        [decoded.tokens[0][0], decoded.tokens[1][0]]
+    };
+    let (source, [end, nan]) = (3..SOURCE_VOCAB)
+        .map(|token| vec![vec![3, 4, 5], vec![token, token, token]])
+        .map(|source| {
+            let first = first_tokens(&source);
+            (source, first)
+        })
+        .find(|(_, [a, b])| a != b && *a != START)
+        .expect("sources whose first tokens differ");
+    let mut model = model.clone();
+    model.target_embedding = with_nan_row(model.target_embedding, nan);
+    let error = model
+        .try_greedy(
+            targets(&source, &device),
+            None,
+            &DecodeConfig::new(START, end, 5),
+        )
+        .unwrap_err();
+    assert_eq!(error.to_string(), nan_at(1, 1));
 }
 
 /// Beam search without the greedy hypothesis used to find no hypothesis and panic inside.
