@@ -19,7 +19,7 @@ pub(crate) struct Step<S> {
 }
 
 /// What a decoder carries from step to step for each of its rows (its state, and what it
-/// attends to): the greedy loop keeps only the rows of the sequences still decoding.
+/// attends to): the greedy loop drops the rows of the sequences that ended.
 pub(crate) trait Rows {
     /// The rows `rows` (`[n]` indices), in that order.
     fn select_rows(self, rows: Tensor<1, Int>) -> Self;
@@ -38,14 +38,20 @@ impl<A: Rows, B: Rows> Rows for (A, B) {
     }
 }
 
+/// The batch drops its ended rows once they are at least one in this many of its rows:
+/// dropping them copies the state and what the decoder attends to of every row that goes on,
+/// which costs as much as computing a few ended rows for a few steps.
+const DROP_ENDED_ROWS_AT: usize = 8;
+
 /// Decodes `batch` sequences from `state`, one token per `step` (previous tokens `[n]` and
 /// state → [`Step`]), until every sequence has produced the end token or
-/// `decode.max_length` tokens. A sequence leaves the batch when it ends: each step runs the
-/// `n` rows of those still decoding, in batch order.
+/// `decode.max_length` tokens. Sequences leave the batch after they end (see
+/// [`DROP_ENDED_ROWS_AT`]): each step runs `n` rows, those of the sequences still decoding and
+/// of a few that ended (whose results are not read), in batch order.
 ///
 /// Each token is the most likely one (picked on the device), or drawn by `sampler` when
-/// given (on the host, from every row read back). Either way, the rows are checked for NaN
-/// first ([`check_log_probs`]).
+/// given (on the host, from every row read back). Either way, the rows of the sequences still
+/// decoding are checked for NaN first ([`check_log_probs`]).
 pub(crate) fn greedy<S: Rows>(
     decode: &DecodeConfig,
     batch: usize,
@@ -55,59 +61,68 @@ pub(crate) fn greedy<S: Rows>(
     mut step: impl FnMut(Tensor<1, Int>, S) -> Result<Step<S>, RnnError>,
 ) -> Result<Vec<Hypothesis>, RnnError> {
     let mut hypotheses = vec![Hypothesis::default(); batch];
-    // The sequences still decoding, and their previous tokens.
-    let mut active: Vec<usize> = (0..batch).collect();
+    // Each row's sequence (`None` once it has ended), and its previous token.
+    let mut rows: Vec<Option<usize>> = (0..batch).map(Some).collect();
     let mut next = vec![decode.start_token; batch];
     for t in 0..decode.max_length {
         let out = step(from_ids(&next, device), state)?;
         state = out.state;
         let log_probs = log_softmax(out.logits, 1);
-        // Each row's (token, log-probability).
-        let picked: Vec<(usize, f32)> = match sampler.as_mut() {
+        // Each row's (token, log-probability); `None` for the ended ones.
+        let picked: Vec<Option<(usize, f32)>> = match sampler.as_mut() {
             Some(sampler) => {
-                let rows: Vec<f32> = log_probs.into_data().iter::<f32>().collect();
-                check_log_probs(&rows, &active, t)?;
-                rows.chunks(rows.len() / active.len())
-                    .map(|row| {
-                        let token = sampler.choose(row);
-                        (token, row[token])
+                let values: Vec<f32> = log_probs.into_data().iter::<f32>().collect();
+                check_log_probs(&values, rows.iter().copied(), t)?;
+                // Ended sequences draw no random numbers: a seed gives the same sequences
+                // whenever the batch drops them.
+                values
+                    .chunks(values.len() / rows.len())
+                    .zip(&rows)
+                    .map(|(row, sequence)| {
+                        sequence.map(|_| {
+                            let token = sampler.choose(row);
+                            (token, row[token])
+                        })
                     })
                     .collect()
             }
             None => {
                 // The maximum of a NaN row is not NaN on every backend: check the row sums.
-                check_log_probs(&row_sums(log_probs.clone()), &active, t)?;
+                check_log_probs(&row_sums(log_probs.clone()), rows.iter().copied(), t)?;
                 let (best, ids) = log_probs.max_dim_with_indices(1);
                 let best = best.into_data().iter::<f32>().collect::<Vec<_>>();
                 let ids = ids.into_data().iter::<i64>().collect::<Vec<_>>();
                 ids.into_iter()
                     .zip(best)
-                    .map(|(id, best)| (id as usize, best))
+                    .zip(&rows)
+                    .map(|((id, best), sequence)| sequence.map(|_| (id as usize, best)))
                     .collect()
             }
         };
         let weights: Option<Vec<f32>> =
             out.attention.map(|w| w.into_data().iter::<f32>().collect());
-        let width = weights.as_ref().map_or(0, |w| w.len() / active.len());
-        // Positions in `active` of the sequences that go on, and their tokens.
-        let mut going_on = Vec::with_capacity(active.len());
-        next.clear();
-        for (i, (token, log_prob)) in picked.into_iter().enumerate() {
+        let width = weights.as_ref().map_or(0, |w| w.len() / rows.len());
+        for (i, pick) in picked.into_iter().enumerate() {
+            let (Some(sequence), Some((token, log_prob))) = (rows[i], pick) else {
+                continue;
+            };
             let row = weights
                 .as_ref()
                 .map_or(&[][..], |w| &w[i * width..(i + 1) * width]);
-            hypotheses[active[i]].push(token, log_prob, row);
-            if token != decode.end_token {
-                going_on.push(i);
-                next.push(token);
+            hypotheses[sequence].push(token, log_prob, row);
+            next[i] = token;
+            if token == decode.end_token {
+                rows[i] = None;
             }
         }
+        let going_on: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].is_some()).collect();
         if going_on.is_empty() {
             break;
         }
-        if going_on.len() < active.len() {
+        if (rows.len() - going_on.len()) * DROP_ENDED_ROWS_AT >= rows.len() {
             state = state.select_rows(from_ids(&going_on, device));
-            active = going_on.iter().map(|&i| active[i]).collect();
+            rows = going_on.iter().map(|&i| rows[i]).collect();
+            next = going_on.iter().map(|&i| next[i]).collect();
         }
     }
     Ok(hypotheses)

@@ -100,23 +100,24 @@ pub struct Decoded {
 /// Checks the log-probabilities of the examples still decoding at `step` have no NaN, and
 /// names the first example that has one. `values` holds the same number of values for each
 /// of `examples` (its rows of log-probabilities, or one [`row_sums`] value per row), in
-/// their order; `examples[i]` is the example (its index in the batch) of the `i`-th.
+/// their order; each of `examples` is the example (its index in the batch) whose values
+/// those are, or `None` for values to ignore (a sequence that ended).
 ///
 /// A NaN or +inf logit makes its whole row of log-probabilities NaN (the normaliser sums over
 /// the row). Nothing can be ranked by NaN: argmax, top-k and sampling would each return an
 /// arbitrary token (or none), so decoding stops with this error instead.
 pub(crate) fn check_log_probs(
     values: &[f32],
-    examples: &[usize],
+    examples: impl ExactSizeIterator<Item = Option<usize>>,
     step: usize,
 ) -> Result<(), RnnError> {
     let per_example = values.len() / examples.len();
     let nan = values
         .chunks(per_example)
         .zip(examples)
-        .find(|(rows, _)| rows.iter().any(|v| v.is_nan()));
+        .find_map(|(rows, example)| example.filter(|_| rows.iter().any(|v| v.is_nan())));
     match nan {
-        Some((_, example)) => Err(RnnError::new(
+        Some(example) => Err(RnnError::new(
             "logits",
             "finite values",
             format!("NaN at step {step} of example {example}"),

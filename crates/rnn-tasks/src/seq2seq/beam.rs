@@ -79,7 +79,11 @@ impl Seq2Seq {
             let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
             let log_probs = log_softmax(logits, 1);
             // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
-            check_log_probs(&row_sums(log_probs.clone()), &active, step)?;
+            check_log_probs(
+                &row_sums(log_probs.clone()),
+                active.iter().map(|&b| Some(b)),
+                step,
+            )?;
             let totals = log_probs
                 + Tensor::<2>::from_data(TensorData::new(scores.clone(), [rows, 1]), &device);
             let (top, index) =
