@@ -16,6 +16,7 @@ Prints the training (label-smoothed) and validation (plain) cross-entropy of eac
 the example does, and the test BLEU of the best epoch's weights by greedy decoding and by beam
 search (`--beam`, the example's algorithm: `beam × batch` rows, `2 × beam` candidates per
 step, scores normalised by length, the greedy translation competing with the finished ones).
+As in the example, a sentence leaves the batch when it is done, in both decoders.
 Use a current PyTorch (e.g. `../shared/tools/setup_torch.sh`).
 """
 import argparse
@@ -191,29 +192,38 @@ def select_state(state, rows):
 
 
 def greedy_group(outputs, state, mask, max_length):
-    """Greedy decoding of one encoded batch: each example's ids (ending with EOS unless
-    `max_length` came first) and their total log-probability, and the decoder steps run."""
+    """Greedy decoding of one encoded batch, as `Seq2Seq::greedy` does it (a sentence leaves
+    the batch when it ends): each example's ids (ending with EOS unless `max_length` came
+    first) and their total log-probability, and the decoder steps run."""
     n = outputs.shape[0]
+    ids, totals = [[] for _ in range(n)], [0.0] * n
+    active = list(range(n))
     token = torch.full((n, 1), BOS, device=device)
-    generated, log_probs = [], []
-    done = torch.zeros(n, dtype=torch.bool, device=device)
+    steps = 0
     for _ in range(max_length):
+        steps += 1
         decoded, state = model.decoder(model.target_embedding(token), state)
         best, token = model.predict(decoded, outputs, mask).log_softmax(-1).max(-1)
-        generated.append(token)
-        log_probs.append(best.masked_fill(done[:, None], 0.0))
-        done |= token[:, 0] == EOS
-        if done.all():
+        going_on = []
+        for i, (t, log_prob) in enumerate(zip(token[:, 0].tolist(), best[:, 0].tolist())):
+            ids[active[i]].append(t)
+            totals[active[i]] += log_prob
+            if t != EOS:
+                going_on.append(i)
+        if not going_on:
             break
-    hypotheses = []
-    for ids, total in zip(torch.cat(generated, 1).tolist(), torch.cat(log_probs, 1).sum(1).tolist()):
-        hypotheses.append((ids[:ids.index(EOS) + 1] if EOS in ids else ids, total))
-    return hypotheses, len(generated)
+        if len(going_on) < len(active):
+            rows = torch.tensor(going_on, device=device)
+            outputs, mask, token = outputs[rows], mask[rows], token[rows]
+            state = select_state(state, rows)
+            active = [active[i] for i in going_on]
+    return list(zip(ids, totals)), steps
 
 
 def beam_group(outputs, state, mask, k, max_length):
-    """Beam search of one encoded batch, as `Seq2Seq::beam_search` does it: each example's
-    best ids by log-probability / length, the greedy translation among the candidates."""
+    """Beam search of one encoded batch, as `Seq2Seq::beam_search` does it (an example leaves
+    the batch when it is done): each example's best ids by log-probability / length, the
+    greedy translation among the candidates."""
     n, vocab = outputs.shape[0], len(target_ids)
     greedy_hypotheses, _ = greedy_group(outputs, state, mask, max_length)
     rows = torch.arange(n, device=device).repeat_interleave(k)
@@ -222,43 +232,47 @@ def beam_group(outputs, state, mask, k, max_length):
     scores[::k] = 0.0
     beams = [[] for _ in range(n * k)]
     tokens = torch.full((n * k, 1), BOS, device=device)
-    finished, done = [[] for _ in range(n)], [False] * n
+    finished = [[] for _ in range(n)]
+    # Row i * k + j is beam j of the i-th example still decoding.
+    active = list(range(n))
     candidates = min(2 * k, k * vocab)
     for step in range(max_length):
         decoded, state = model.decoder(model.target_embedding(tokens), state)
         log_probs = model.predict(decoded, outputs, mask)[:, 0].log_softmax(-1)
-        totals = (log_probs + scores[:, None]).view(n, k * vocab)
+        totals = (log_probs + scores[:, None]).view(len(active), k * vocab)
         top, index = (t.tolist() for t in totals.topk(candidates, dim=1))
         last = step + 1 == max_length
-        parents, next_beams, next_scores, next_tokens = [], [], [], []
-        for b in range(n):
-            live = 0
-            if not done[b]:
-                for rank in range(candidates):
-                    total, flat = top[b][rank], index[b][rank]
-                    if total == -math.inf or live == k or (last and rank >= k):
-                        break
-                    parent, token = b * k + flat // vocab, flat % vocab
-                    hypothesis = (beams[parent] + [token], total)
-                    if token == EOS:
-                        if rank < k:
-                            finished[b].append(hypothesis)
-                    elif last:
+        parents, next_beams, next_scores, next_tokens, going_on = [], [], [], [], []
+        for i, b in enumerate(active):
+            entries = []
+            for rank in range(candidates):
+                total, flat = top[i][rank], index[i][rank]
+                if total == -math.inf or len(entries) == k or (last and rank >= k):
+                    break
+                parent, token = i * k + flat // vocab, flat % vocab
+                hypothesis = (beams[parent] + [token], total)
+                if token == EOS:
+                    if rank < k:
                         finished[b].append(hypothesis)
-                    else:
-                        parents.append(parent)
-                        next_beams.append(hypothesis[0])
-                        next_scores.append(total)
-                        next_tokens.append(token)
-                        live += 1
-                done[b] = last or len(finished[b]) >= k or live == 0
-            for _ in range(live, k):
-                parents.append(b * k)
-                next_beams.append([])
-                next_scores.append(-math.inf)
-                next_tokens.append(EOS)
-        if all(done):
+                elif last:
+                    finished[b].append(hypothesis)
+                else:
+                    entries.append((parent, hypothesis[0], total, token))
+            if last or len(finished[b]) >= k or not entries:
+                continue
+            going_on.append(i)
+            entries += [(i * k, [], -math.inf, EOS)] * (k - len(entries))
+            for parent, beam, total, token in entries:
+                parents.append(parent)
+                next_beams.append(beam)
+                next_scores.append(total)
+                next_tokens.append(token)
+        if not going_on:
             break
+        if len(going_on) < len(active):
+            kept = torch.tensor([i * k + j for i in going_on for j in range(k)], device=device)
+            outputs, mask = outputs[kept], mask[kept]
+            active = [active[i] for i in going_on]
         state = select_state(state, torch.tensor(parents, device=device))
         beams, scores = next_beams, torch.tensor(next_scores, device=device)
         tokens = torch.tensor(next_tokens, device=device)[:, None]
