@@ -5,7 +5,7 @@ use burn::tensor::{Device, Int, Tensor};
 use rnn_core::{RnnError, RnnState, log_softmax};
 
 use super::sampling::Sampler;
-use super::{DecodeConfig, Hypothesis, check_log_probs, row_sums};
+use super::{DecodeConfig, Hypothesis, check_log_probs, keep_rows, row_sums};
 use crate::tokens::from_ids;
 
 /// What one decoder step gives for `n` rows.
@@ -38,10 +38,11 @@ impl<A: Rows, B: Rows> Rows for (A, B) {
     }
 }
 
-/// The batch drops its ended rows once they are at least one in this many of its rows:
-/// dropping them copies the state and what the decoder attends to of every row that goes on,
-/// which costs as much as computing a few ended rows for a few steps.
-const DROP_ENDED_ROWS_AT: usize = 8;
+/// The batch drops its ended rows once they are at least one in this many of its rows (in
+/// beam search, its done examples' slots): dropping them copies the state and what the
+/// decoder attends to of every row that goes on, which costs as much as computing a few
+/// ended rows for a few steps.
+pub(crate) const DROP_ENDED_ROWS_AT: usize = 8;
 
 /// Decodes `batch` sequences from `state`, one token per `step` (previous tokens `[n]` and
 /// state → [`Step`]), until every sequence has produced the end token or
@@ -121,8 +122,8 @@ pub(crate) fn greedy<S: Rows>(
         }
         if (rows.len() - going_on.len()) * DROP_ENDED_ROWS_AT >= rows.len() {
             state = state.select_rows(from_ids(&going_on, device));
-            rows = going_on.iter().map(|&i| rows[i]).collect();
-            next = going_on.iter().map(|&i| next[i]).collect();
+            keep_rows(&mut rows, &going_on);
+            keep_rows(&mut next, &going_on);
         }
     }
     Ok(hypotheses)

@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use rnn_core::RnnError;
 use rnn_core::validate::check_positive;
 
-pub(crate) use greedy::{Rows, Step, greedy};
+pub(crate) use greedy::{DROP_ENDED_ROWS_AT, Rows, Step, greedy};
 pub(crate) use hypothesis::Hypothesis;
 pub use sampling::{Sampler, Sampling};
 
@@ -124,6 +124,14 @@ pub(crate) fn check_log_probs(
         )),
         None => Ok(()),
     }
+}
+
+/// Keeps the rows `rows` of `values` (one value per row of a decoding batch), in that order.
+pub(crate) fn keep_rows<T: Default>(values: &mut Vec<T>, rows: &[usize]) {
+    *values = rows
+        .iter()
+        .map(|&r| std::mem::take(&mut values[r]))
+        .collect();
 }
 
 /// The sum of each row of `log_probs: [n, vocab]`, read back from the device (`n` values):

@@ -6,7 +6,8 @@ use rnn_core::{RnnError, log_softmax, topk_with_indices};
 
 use super::Seq2Seq;
 use crate::decode::{
-    BeamSearchConfig, DecodeConfig, Decoded, Hypothesis, check_log_probs, row_sums,
+    BeamSearchConfig, DROP_ENDED_ROWS_AT, DecodeConfig, Decoded, Hypothesis, check_log_probs,
+    keep_rows, row_sums,
 };
 use crate::tokens::from_ids;
 
@@ -58,10 +59,12 @@ impl Seq2Seq {
             .keep_greedy
             .then(|| self.greedy_hypotheses(&memory, state.clone(), decode))
             .transpose()?;
-        // Row i * k + j is beam j of the i-th example still decoding (`active[i]`): an example
-        // leaves the batch when it is done, so later steps compute only the others' rows (as
-        // fairseq's generator does).
-        let mut active: Vec<usize> = (0..batch).collect();
+        // Row i * k + j is beam j of the example in slot i. A done example's slot is emptied,
+        // its rows computed but not read, until the batch drops the empty slots' rows (as
+        // greedy decoding does, see `DROP_ENDED_ROWS_AT`), so later steps compute only the
+        // rows of the examples still decoding and a few done ones (as fairseq's generator
+        // drops finished sentences).
+        let mut slots: Vec<Option<usize>> = (0..batch).map(Some).collect();
         let expand: Vec<usize> = (0..batch * k).map(|row| row / k).collect();
         let expand = from_ids(&expand, &device);
         let mut memory = memory.select(expand.clone());
@@ -75,83 +78,84 @@ impl Seq2Seq {
         let mut finished: Vec<Vec<Hypothesis>> = vec![Vec::new(); batch];
         let candidates = (2 * k).min(k * vocab);
         for step in 0..decode.max_length {
-            let rows = active.len() * k;
+            let rows = slots.len() * k;
             let (logits, weights, s) = self.decode_step(&memory, from_ids(&next, &device), state);
             let log_probs = log_softmax(logits, 1);
             // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
-            check_log_probs(
-                &row_sums(log_probs.clone()),
-                active.iter().map(|&b| Some(b)),
-                step,
-            )?;
+            check_log_probs(&row_sums(log_probs.clone()), slots.iter().copied(), step)?;
             let totals = log_probs
                 + Tensor::<2>::from_data(TensorData::new(scores.clone(), [rows, 1]), &device);
             let (top, index) =
-                topk_with_indices(totals.reshape([active.len(), k * vocab]), candidates, 1);
+                topk_with_indices(totals.reshape([slots.len(), k * vocab]), candidates, 1);
             let top: Vec<f32> = top.into_data().iter::<f32>().collect();
             let index: Vec<i64> = index.into_data().iter::<i64>().collect();
             let weights: Vec<f32> = weights.into_data().iter::<f32>().collect();
             let last = step + 1 == decode.max_length;
 
+            // Each row's parent row, hypothesis, score and token for the next step.
             let mut parents = Vec::with_capacity(rows);
             let mut next_beams = Vec::with_capacity(rows);
             let mut next_scores = Vec::with_capacity(rows);
             let mut next_tokens = Vec::with_capacity(rows);
-            // Positions in `active` of the examples that go on.
-            let mut going_on = Vec::with_capacity(active.len());
-            for (i, &b) in active.iter().enumerate() {
-                let mut live = 0;
-                for rank in 0..candidates {
-                    let (total, flat) = (top[i * candidates + rank], index[i * candidates + rank]);
-                    // Dead rows score -inf; some backends' top-k report those as
-                    // (f32::MIN, -1).
-                    let dead = total <= f32::MIN || flat < 0;
-                    if dead || live == k || (last && rank >= k) {
-                        break;
-                    }
-                    let flat = flat as usize;
-                    let (parent, token) = (i * k + flat / vocab, flat % vocab);
-                    let row = &weights[parent * source_len..(parent + 1) * source_len];
-                    let mut hypothesis = beams[parent].extend(token, 0.0, row);
-                    hypothesis.log_prob = total;
-                    if token == decode.end_token {
-                        if rank < k {
-                            finished[b].push(hypothesis);
+            for (i, slot) in slots.iter_mut().enumerate() {
+                let first = parents.len();
+                if let Some(b) = *slot {
+                    for rank in 0..candidates {
+                        let (total, flat) =
+                            (top[i * candidates + rank], index[i * candidates + rank]);
+                        // Dead rows score -inf; some backends' top-k report those as
+                        // (f32::MIN, -1).
+                        let dead = total <= f32::MIN || flat < 0;
+                        if dead || parents.len() - first == k || (last && rank >= k) {
+                            break;
                         }
-                    } else if last {
-                        finished[b].push(hypothesis);
-                    } else {
-                        parents.push(parent);
-                        next_beams.push(hypothesis);
-                        next_scores.push(total);
-                        next_tokens.push(token);
-                        live += 1;
+                        let flat = flat as usize;
+                        let (parent, token) = (i * k + flat / vocab, flat % vocab);
+                        let row = &weights[parent * source_len..(parent + 1) * source_len];
+                        let mut hypothesis = beams[parent].extend(token, 0.0, row);
+                        hypothesis.log_prob = total;
+                        if token == decode.end_token {
+                            if rank < k {
+                                finished[b].push(hypothesis);
+                            }
+                        } else if last {
+                            finished[b].push(hypothesis);
+                        } else {
+                            parents.push(parent);
+                            next_beams.push(hypothesis);
+                            next_scores.push(total);
+                            next_tokens.push(token);
+                        }
+                    }
+                    let live = parents.len() - first;
+                    if last || finished[b].len() >= k || live == 0 {
+                        *slot = None;
+                        parents.truncate(first);
+                        next_beams.truncate(first);
+                        next_scores.truncate(first);
+                        next_tokens.truncate(first);
                     }
                 }
-                if last || finished[b].len() >= k || live == 0 {
-                    let kept = parents.len() - live;
-                    parents.truncate(kept);
-                    next_beams.truncate(kept);
-                    next_scores.truncate(kept);
-                    next_tokens.truncate(kept);
-                    continue;
-                }
-                going_on.push(i);
-                // Spare rows are dead copies.
-                for _ in live..k {
+                // Spare rows, and a done example's, are dead copies.
+                for _ in parents.len() - first..k {
                     parents.push(i * k);
                     next_beams.push(Hypothesis::default());
                     next_scores.push(f32::NEG_INFINITY);
                     next_tokens.push(decode.end_token);
                 }
             }
+            let going_on: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_some()).collect();
             if going_on.is_empty() {
                 break;
             }
-            if going_on.len() < active.len() {
+            if (slots.len() - going_on.len()) * DROP_ENDED_ROWS_AT >= slots.len() {
                 let kept: Vec<usize> = going_on.iter().flat_map(|&i| i * k..(i + 1) * k).collect();
                 memory = memory.select(from_ids(&kept, &device));
-                active = going_on.iter().map(|&i| active[i]).collect();
+                slots = going_on.iter().map(|&i| slots[i]).collect();
+                keep_rows(&mut parents, &kept);
+                keep_rows(&mut next_beams, &kept);
+                keep_rows(&mut next_scores, &kept);
+                keep_rows(&mut next_tokens, &kept);
             }
             state = s.select(from_ids(&parents, &device));
             beams = next_beams;
