@@ -120,8 +120,8 @@ impl Padding {
 pub(crate) fn reverse_time(x: Tensor<3>, padding: Option<&Padding>) -> Tensor<3> {
     match padding {
         None => x.flip([0]),
-        // Whole rows selected: Burn's `gather` by an index per element was 60 times slower
-        // on flex (4 ms against 65 µs for `[34, 64, 128]`).
+        // Whole rows selected: Burn's `gather` reads an index per element, many times slower
+        // on the CPU backends (BENCHMARKS.md, 2026-12-06 18:30).
         Some(p) => {
             let [seq, batch, features] = x.dims();
             x.reshape([seq * batch, features])

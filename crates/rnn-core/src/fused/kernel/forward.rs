@@ -500,9 +500,10 @@ impl<K: GateMath> ForwardCtx<'_, K> {
                 );
             }
         }
-        // SAFETY: the lane's examples' `h` before step `t`, `examples.len()` rows of `proj`
-        // values, were written in an earlier round (or are the initial state) and no lane
-        // writes them in this one; `hh` is the lane's own scratch.
+        // SAFETY: the lane's running examples' `h` before step `t`, `running.len()` (at most
+        // `examples.len()`) rows of `proj` values, were written in an earlier round (or are
+        // the initial state) and no lane writes them in this one; `hh` is the lane's own
+        // scratch, `examples.len()` rows of `width`.
         unsafe {
             let first = RowAt {
                 t,
