@@ -136,11 +136,24 @@ pub(super) fn unpermute_rows(m: Vec<f32>, width: usize, perm: &[usize]) -> Vec<f
 fn reordered_rows(m: &[f32], width: usize, perm: &[usize], inverse: bool) -> Vec<f32> {
     debug_assert_eq!(m.len(), perm.len() * width);
     let mut out = pool::take(m.len());
-    for (p, &r) in perm.iter().enumerate() {
-        let (to, from) = if inverse { (r, p) } else { (p, r) };
+    reorder_rows_into(m, &mut out, width, |p| perm[p], inverse);
+    out
+}
+
+/// For each row `p` of `out` (`width` values each): row `perm(p)` of `m` moved to row `p` of
+/// `out`, or, `inverse`, row `p` of `m` to row `perm(p)` of `out`.
+pub(super) fn reorder_rows_into(
+    m: &[f32],
+    out: &mut [f32],
+    width: usize,
+    perm: impl Fn(usize) -> usize,
+    inverse: bool,
+) {
+    assert!(m.len() >= out.len(), "the rows to reorder hold every row");
+    for p in 0..out.len() / width.max(1) {
+        let (to, from) = if inverse { (perm(p), p) } else { (p, perm(p)) };
         out[to * width..][..width].copy_from_slice(&m[from * width..][..width]);
     }
-    out
 }
 
 #[cfg(test)]

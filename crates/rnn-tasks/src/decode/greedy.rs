@@ -5,7 +5,7 @@ use burn::tensor::{Device, Int, Tensor};
 use rnn_core::{RnnError, RnnState, log_softmax};
 
 use super::sampling::Sampler;
-use super::{DecodeConfig, Hypothesis, check_log_probs, keep_rows, row_sums};
+use super::{DecodeConfig, Hypothesis, check_log_probs, keep_rows, row_sums, rows_to_keep};
 use crate::tokens::from_ids;
 
 /// What one decoder step gives for `n` rows.
@@ -38,16 +38,10 @@ impl<A: Rows, B: Rows> Rows for (A, B) {
     }
 }
 
-/// The batch drops its ended rows once they are at least one in this many of its rows (in
-/// beam search, its done examples' slots): dropping them copies the state and what the
-/// decoder attends to of every row that goes on, which costs as much as computing a few
-/// ended rows for a few steps.
-pub(crate) const DROP_ENDED_ROWS_AT: usize = 8;
-
 /// Decodes `batch` sequences from `state`, one token per `step` (previous tokens `[n]` and
 /// state → [`Step`]), until every sequence has produced the end token or
 /// `decode.max_length` tokens. Sequences leave the batch after they end (see
-/// [`DROP_ENDED_ROWS_AT`]): each step runs `n` rows, those of the sequences still decoding and
+/// [`rows_to_keep`]): each step runs `n` rows, those of the sequences still decoding and
 /// of a few that ended (whose results are not read), in batch order.
 ///
 /// Each token is the most likely one (picked on the device), or drawn by `sampler` when
@@ -116,11 +110,10 @@ pub(crate) fn greedy<S: Rows>(
                 rows[i] = None;
             }
         }
-        let going_on: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].is_some()).collect();
-        if going_on.is_empty() {
+        if rows.iter().all(Option::is_none) {
             break;
         }
-        if (rows.len() - going_on.len()) * DROP_ENDED_ROWS_AT >= rows.len() {
+        if let Some(going_on) = rows_to_keep(&rows) {
             state = state.select_rows(from_ids(&going_on, device));
             keep_rows(&mut rows, &going_on);
             keep_rows(&mut next, &going_on);

@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use rnn_core::RnnError;
 use rnn_core::validate::check_positive;
 
-pub(crate) use greedy::{DROP_ENDED_ROWS_AT, Rows, Step, greedy};
+pub(crate) use greedy::{Rows, Step, greedy};
 pub(crate) use hypothesis::Hypothesis;
 pub use sampling::{Sampler, Sampling};
 
@@ -124,6 +124,21 @@ pub(crate) fn check_log_probs(
         )),
         None => Ok(()),
     }
+}
+
+/// A decoding batch drops its ended rows once they are at least one in this many of its rows
+/// (in beam search, its done examples' slots): dropping them copies the state and what the
+/// decoder attends to of every row that goes on, which costs as much as computing a few
+/// ended rows for a few steps.
+const DROP_ENDED_ROWS_AT: usize = 8;
+
+/// The rows of a decoding batch to keep, given each row's sequence (`None` once it ended):
+/// the positions of those still decoding when the ended ones are at least one in
+/// [`DROP_ENDED_ROWS_AT`] of the rows; `None` while the batch keeps every row.
+pub(crate) fn rows_to_keep(rows: &[Option<usize>]) -> Option<Vec<usize>> {
+    let ended = rows.iter().filter(|r| r.is_none()).count();
+    (ended * DROP_ENDED_ROWS_AT >= rows.len())
+        .then(|| (0..rows.len()).filter(|&i| rows[i].is_some()).collect())
 }
 
 /// Keeps the rows `rows` of `values` (one value per row of a decoding batch), in that order.

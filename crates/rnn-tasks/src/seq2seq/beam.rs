@@ -6,8 +6,8 @@ use rnn_core::{RnnError, log_softmax, topk_with_indices};
 
 use super::Seq2Seq;
 use crate::decode::{
-    BeamSearchConfig, DROP_ENDED_ROWS_AT, DecodeConfig, Decoded, Hypothesis, check_log_probs,
-    keep_rows, row_sums,
+    BeamSearchConfig, DecodeConfig, Decoded, Hypothesis, check_log_probs, keep_rows, row_sums,
+    rows_to_keep,
 };
 use crate::tokens::from_ids;
 
@@ -61,7 +61,7 @@ impl Seq2Seq {
             .transpose()?;
         // Row i * k + j is beam j of the example in slot i. A done example's slot is emptied,
         // its rows computed but not read, until the batch drops the empty slots' rows (as
-        // greedy decoding does, see `DROP_ENDED_ROWS_AT`), so later steps compute only the
+        // greedy decoding does, see `rows_to_keep`), so later steps compute only the
         // rows of the examples still decoding and a few done ones (as fairseq's generator
         // drops finished sentences).
         let mut slots: Vec<Option<usize>> = (0..batch).map(Some).collect();
@@ -144,11 +144,10 @@ impl Seq2Seq {
                     next_tokens.push(decode.end_token);
                 }
             }
-            let going_on: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_some()).collect();
-            if going_on.is_empty() {
+            if slots.iter().all(Option::is_none) {
                 break;
             }
-            if (slots.len() - going_on.len()) * DROP_ENDED_ROWS_AT >= slots.len() {
+            if let Some(going_on) = rows_to_keep(&slots) {
                 let kept: Vec<usize> = going_on.iter().flat_map(|&i| i * k..(i + 1) * k).collect();
                 memory = memory.select(from_ids(&kept, &device));
                 slots = going_on.iter().map(|&i| slots[i]).collect();

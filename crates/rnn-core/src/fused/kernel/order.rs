@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use super::super::pool;
-use super::super::split::Split;
+use super::super::split::{Split, reorder_rows_into};
 
 /// Position → example: the run computes example `examples[p]` as its example `p`.
 pub(crate) struct ExampleOrder {
@@ -72,14 +72,8 @@ impl ExampleOrder {
     /// position's row to its example), block by block.
     fn reorder(&self, values: &[f32], out: &mut [f32], width: usize, back: bool) {
         let batch = self.examples.len();
-        assert!(values.len() >= out.len(), "the values hold every block");
-        for (block, out) in out.chunks_exact_mut(batch * width).enumerate() {
-            let values = &values[block * batch * width..];
-            for (p, &b) in self.examples.iter().enumerate() {
-                let (to, from) = if back { (b, p) } else { (p, b) };
-                out[to * width..][..width].copy_from_slice(&values[from * width..][..width]);
-            }
-        }
+        let example = |row: usize| row - row % batch + self.examples[row % batch];
+        reorder_rows_into(values, out, width, example, back);
     }
 }
 
