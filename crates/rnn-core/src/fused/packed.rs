@@ -4,10 +4,10 @@
 //! `W_hhᵀ` (backward), and every chunk of steps its input by the same block of `W_ih`. A
 //! general `gemm` call repacks that block, the larger operand (512 KiB per thread at the
 //! benchmark shape), at every call; [`Packed`] holds it in the layout its
-//! multiply loop reads: panels of [`PANEL`] output columns, each column's `K` weights
-//! interleaved with the panel's other columns, so that a pass over `K` reads one contiguous
-//! panel (or, with AVX-512, [`AVX512_TILE`]'s several panels side by side) while a tile of
-//! state rows accumulates in registers.
+//! multiply loop reads: groups of panels of [`PANEL`] output columns, each input's weights for
+//! the group's columns contiguous, so that a pass over `K` reads one contiguous stream per
+//! group while a tile of state rows accumulates in registers: three panels per group for the
+//! AVX-512 tile, one for the others ([`group_for`]).
 
 use super::isa::{KernelIsa, kernel_isa, ran};
 use super::pool;
@@ -18,8 +18,11 @@ const PANEL: usize = 16;
 /// accumulators).
 const ROWS: usize = 6;
 /// Most state rows and panels of an AVX-512 tile: twenty-four 16-lane accumulators of the 32
-/// registers, four for the panels' weights and one for the broadcast state value.
-const AVX512_TILE: (usize, usize) = (6, 4);
+/// registers, three for the panels' weights and one for the broadcast state value. Eight rows
+/// by three panels rather than six by four: a thread's share of a batch of 32 (16 rows) is two
+/// full tiles instead of three partial ones, and a group's weights are read from the
+/// second-level cache twice per pass instead of three times (BENCHMARKS.md, 2026-12-06).
+const AVX512_TILE: (usize, usize) = (8, 3);
 
 /// Calls `$this.$tile::<R>($args)` for the row count `R = $rows` (1 ..= [`ROWS`]), known only
 /// at run time.
@@ -36,8 +39,8 @@ macro_rules! by_rows {
     };
 }
 
-/// Calls `$this.$tile::<R, P>($args)` for `R = $rows` (1 ..= 6) rows and `P = $panels`
-/// (1 ..= 4) panels ([`AVX512_TILE`]), known only at run time.
+/// Calls `$this.$tile::<R, P>($args)` for `R = $rows` (1 ..= 8) rows and `P = $panels`
+/// (1 ..= 3) panels ([`AVX512_TILE`]), known only at run time.
 #[cfg(target_arch = "x86_64")]
 macro_rules! by_rows_and_panels {
     ($this:ident . $tile:ident, $rows:expr, $panels:expr, $args:expr) => {
@@ -47,25 +50,47 @@ macro_rules! by_rows_and_panels {
             3 => by_rows_and_panels!(@panels $this.$tile, 3, $panels, $args),
             4 => by_rows_and_panels!(@panels $this.$tile, 4, $panels, $args),
             5 => by_rows_and_panels!(@panels $this.$tile, 5, $panels, $args),
-            _ => by_rows_and_panels!(@panels $this.$tile, 6, $panels, $args),
+            6 => by_rows_and_panels!(@panels $this.$tile, 6, $panels, $args),
+            7 => by_rows_and_panels!(@panels $this.$tile, 7, $panels, $args),
+            _ => by_rows_and_panels!(@panels $this.$tile, 8, $panels, $args),
         }
     };
     (@panels $this:ident . $tile:ident, $rows:literal, $panels:expr, $args:expr) => {
         match $panels {
             1 => $this.$tile::<$rows, 1>($args),
             2 => $this.$tile::<$rows, 2>($args),
-            3 => $this.$tile::<$rows, 3>($args),
-            _ => $this.$tile::<$rows, 4>($args),
+            _ => $this.$tile::<$rows, 3>($args),
         }
     };
 }
 
-/// A `columns × k` weight matrix in panels: `[columns.div_ceil(PANEL), k, PANEL]`, zero past
-/// the last column.
+/// A `columns × k` weight matrix in groups of panels: `[groups, k, panels, PANEL]`, where each
+/// group has `group` panels (the last may have fewer) and the columns past the last are zero.
+/// Every code path multiplies either layout; each reads its own fastest.
 pub(super) struct Packed {
     panels: Vec<f32>,
     columns: usize,
     k: usize,
+    group: usize,
+}
+
+/// Panels per group for `isa`'s tiles: the AVX-512 tile's ([`AVX512_TILE`]), whose weights for
+/// an input are then one contiguous read; one for the tiles of a single panel, which read a
+/// panel's weights contiguously that way (from groups of three, the AVX2 forward pass of an
+/// LSTM took 1.15× as long, at batch 1 1.23×).
+fn group_for(isa: KernelIsa) -> usize {
+    match isa {
+        KernelIsa::Avx512 => AVX512_TILE.1,
+        _ => 1,
+    }
+}
+
+/// The groups of a matrix of `columns` columns in groups of `group` panels: each group's first
+/// column and its panels.
+fn groups(columns: usize, group: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..columns)
+        .step_by(group * PANEL)
+        .map(move |first| (first, (columns - first).min(group * PANEL).div_ceil(PANEL)))
 }
 
 impl Drop for Packed {
@@ -78,41 +103,45 @@ impl Packed {
     /// Packs the matrix whose element `(j, i)` is `weight(j, i)`: the weight of input `i` for
     /// output column `j`.
     pub fn new(columns: usize, k: usize, weight: impl Fn(usize, usize) -> f32) -> Self {
-        let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
-        for first in (0..columns).step_by(PANEL) {
-            let panel = &mut panels[first * k..(first + PANEL) * k];
-            for i in 0..k {
-                for (l, j) in (first..first + PANEL).enumerate() {
-                    panel[i * PANEL + l] = if j < columns { weight(j, i) } else { 0.0 };
+        let mut packed = Self::unfilled(columns, k);
+        packed.fill(weight);
+        packed
+    }
+
+    /// Writes `weight(j, i)` as the weight of input `i` for output column `j`.
+    fn fill(&mut self, weight: impl Fn(usize, usize) -> f32) {
+        let columns = self.columns;
+        for (first, panels, group) in self.groups_mut() {
+            for (i, weights) in group.chunks_exact_mut(panels * PANEL).enumerate() {
+                for (l, w) in weights.iter_mut().enumerate() {
+                    let j = first + l;
+                    *w = if j < columns { weight(j, i) } else { 0.0 };
                 }
             }
         }
-        Self { panels, columns, k }
     }
 
     /// Packs the matrix whose column `j` has the weights `row(j)` (`k` of them, contiguous):
     /// what [`Packed::new`] does for `weight(j, i) = row(j)[i]`, reading each row once in
-    /// order instead of sixteen rows at a time.
+    /// order instead of a group's rows at a time.
     pub fn from_rows<'w>(columns: usize, k: usize, row: impl Fn(usize) -> &'w [f32]) -> Self {
-        let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
-        for (first, panel) in (0..columns)
-            .step_by(PANEL)
-            .zip(panels.chunks_exact_mut((k * PANEL).max(1)))
-        {
-            for l in 0..PANEL {
-                let column = panel[l..].iter_mut().step_by(PANEL);
+        let mut packed = Self::unfilled(columns, k);
+        for (first, panels, group) in packed.groups_mut() {
+            let stride = panels * PANEL;
+            for l in 0..stride {
+                let column = group[l..].iter_mut().step_by(stride);
                 match first + l {
                     j if j < columns => column.zip(&row(j)[..k]).for_each(|(p, &w)| *p = w),
                     _ => column.for_each(|p| *p = 0.0),
                 }
             }
         }
-        Self { panels, columns, k }
+        packed
     }
 
     /// Packs the matrix whose element `(j, i)` is `values[i * stride + j]` (stored input by
     /// input, each input's `columns` weights contiguous): what [`Packed::new`] does for that
-    /// `weight`, copying a panel's sixteen columns of each input at once.
+    /// `weight`, copying a group's columns of each input at once.
     ///
     /// # Panics
     /// If `values` holds fewer than `k` inputs of `columns` weights `stride` apart.
@@ -121,19 +150,42 @@ impl Packed {
             k == 0 || values.len() >= (k - 1) * stride + columns,
             "the values hold every input"
         );
-        let mut panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
-        for (first, panel) in (0..columns)
-            .step_by(PANEL)
-            .zip(panels.chunks_exact_mut((k * PANEL).max(1)))
-        {
-            let width = PANEL.min(columns - first);
-            for (i, weights) in panel.chunks_exact_mut(PANEL).enumerate() {
+        let mut packed = Self::unfilled(columns, k);
+        for (first, panels, group) in packed.groups_mut() {
+            let width = (panels * PANEL).min(columns - first);
+            for (i, weights) in group.chunks_exact_mut(panels * PANEL).enumerate() {
                 let start = i * stride + first;
                 weights[..width].copy_from_slice(&values[start..start + width]);
                 weights[width..].fill(0.0);
             }
         }
-        Self { panels, columns, k }
+        packed
+    }
+
+    /// A packed matrix of the size, in the layout of [`kernel_isa`]'s tiles, whose values are
+    /// yet to be written ([`pool::take`]).
+    fn unfilled(columns: usize, k: usize) -> Self {
+        let panels = pool::take(columns.div_ceil(PANEL) * k * PANEL);
+        let group = group_for(kernel_isa());
+        Self {
+            panels,
+            columns,
+            k,
+            group,
+        }
+    }
+
+    /// Each group's first column, its panels, and its `[k, panels, PANEL]` values (none
+    /// without inputs: there are no values).
+    fn groups_mut(&mut self) -> impl Iterator<Item = (usize, usize, &mut [f32])> {
+        let k = self.k;
+        let mut rest = self.panels.as_mut_slice();
+        let columns = if k == 0 { 0 } else { self.columns };
+        groups(columns, self.group).map(move |(first, panels)| {
+            let (group, tail) = std::mem::take(&mut rest).split_at_mut(panels * PANEL * k);
+            rest = tail;
+            (first, panels, group)
+        })
     }
 
     /// `dst[b][j] (+)= Σ_i a[b][i] · W(j, i)` for `b < rows`: `a` is `[rows, k]` with rows
@@ -176,10 +228,12 @@ impl Packed {
     unsafe fn multiply_portable(&self, args: Args) {
         ran(KernelIsa::Portable);
         // SAFETY: the caller's guarantees are `for_each_tile`'s, and `for_each_tile` hands
-        // `tile` only tiles inside them.
+        // the closure only tiles inside them, whose panels are below `panels`.
         unsafe {
-            self.for_each_tile(args, (ROWS, 1), |rows, _, tile| {
-                by_rows!(self.tile, rows, tile)
+            self.for_each_tile(args, ROWS, |rows, panels, tile| {
+                for p in 0..panels {
+                    by_rows!(self.tile, rows, tile.panel(p))
+                }
             })
         }
     }
@@ -190,8 +244,10 @@ impl Packed {
         ran(KernelIsa::Avx2);
         // SAFETY: as in `multiply_portable`; the CPU has the features (the caller's).
         unsafe {
-            self.for_each_tile(args, (ROWS, 1), |rows, _, tile| {
-                by_rows!(self.tile_avx2, rows, tile)
+            self.for_each_tile(args, ROWS, |rows, panels, tile| {
+                for p in 0..panels {
+                    by_rows!(self.tile_avx2, rows, tile.panel(p))
+                }
             })
         }
     }
@@ -202,16 +258,15 @@ impl Packed {
         ran(KernelIsa::Avx512);
         // SAFETY: as in `multiply_portable`; the CPU has the features (the caller's).
         unsafe {
-            self.for_each_tile(args, AVX512_TILE, |rows, panels, tile| {
+            self.for_each_tile(args, AVX512_TILE.0, |rows, panels, tile| {
                 by_rows_and_panels!(self.tile_avx512, rows, panels, tile)
             })
         }
     }
 
-    /// Runs `tile(r, p, ..)` on every tile of `r` rows and `p` panels, panels by panels. The
-    /// columns are taken `max_panels` panels at a time (the last group may have fewer), and the
-    /// rows are split into as few tiles as `max_rows` allows, of sizes that differ by at most
-    /// one (32 rows by 6: 6, 6, 5, 5, 5, 5): a tile of one or two rows has too few
+    /// Runs `tile(r, p, ..)` on every tile of `r` rows and a group's `p` panels, group by
+    /// group. The rows are split into as few tiles as `max_rows` allows, of sizes that differ
+    /// by at most one (20 rows by 8: 7, 7, 6): a tile of one or two rows has too few
     /// accumulators to hide the latency of its fused multiply-adds, and would take almost as
     /// long as a full one.
     ///
@@ -221,39 +276,51 @@ impl Packed {
     unsafe fn for_each_tile(
         &self,
         (rows, a, dst, accumulate): Args,
-        (max_rows, max_panels): (usize, usize),
+        max_rows: usize,
         tile: impl Fn(usize, usize, Tile<'_>),
     ) {
         let tiles = rows.div_ceil(max_rows);
-        let group = max_panels * PANEL;
-        for first in (0..self.columns).step_by(group) {
-            let width = group.min(self.columns - first);
-            let panels = width.div_ceil(PANEL);
+        for (first, panels) in groups(self.columns, self.group) {
             let weights = &self.panels[first * self.k..(first + panels * PANEL) * self.k];
             let mut b = 0;
             for t in 0..tiles {
                 let r = rows / tiles + usize::from(t < rows % tiles);
                 // SAFETY: row `b` (below `rows`) of `a` and of `dst`, and column `first` (below
                 // `columns`) of `dst`'s row: inside the memory the caller guarantees.
-                let a = (unsafe { a.0.add(b * a.1) }, a.1);
-                // SAFETY: as above.
-                let dst = (unsafe { dst.0.add(b * dst.1 + first) }, dst.1);
-                tile(r, panels, (weights, a, dst, width, accumulate));
+                let (rows_a, rows_dst) =
+                    unsafe { (a.0.add(b * a.1), dst.0.add(b * dst.1 + first)) };
+                let at = Tile {
+                    weights,
+                    stride: panels * PANEL,
+                    a: (rows_a, a.1),
+                    dst: (rows_dst, dst.1),
+                    width: (panels * PANEL).min(self.columns - first),
+                    accumulate,
+                };
+                tile(r, panels, at);
                 b += r;
             }
         }
     }
 
-    /// `R` rows of the product with one panel, in portable code.
+    /// `R` rows of the product with one panel (the tile's first), in portable code.
     ///
     /// # Safety
     /// `a` covers `R` rows of `k` values and `dst` `R` rows of `width` values, which overlap
     /// neither `a` nor the panels.
     #[inline(always)]
-    unsafe fn tile<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+    unsafe fn tile<const R: usize>(&self, tile: Tile<'_>) {
+        let Tile {
+            weights,
+            stride,
+            a,
+            dst,
+            width,
+            accumulate,
+        } = tile;
         let mut acc = [[0.0f32; PANEL]; R];
         for i in 0..self.k {
-            let w = &panel[i * PANEL..(i + 1) * PANEL];
+            let w = &weights[i * stride..][..PANEL];
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers these rows.
                 let x = unsafe { *a.0.add(r * a.1 + i) };
@@ -263,25 +330,33 @@ impl Packed {
             }
         }
         // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of `width`
-        // values (the panel's valid columns).
-        unsafe { store(&acc, dst, width, accumulate) }
+        // values (the panel's valid columns, at most `PANEL`).
+        unsafe { store(&acc, dst, width.min(PANEL), accumulate) }
     }
 
-    /// `R` rows of the product with one panel: two 8-lane accumulators per row, one fused
-    /// multiply-add per accumulator and input.
+    /// `R` rows of the product with one panel (the tile's first): two 8-lane accumulators per
+    /// row, one fused multiply-add per accumulator and input.
     ///
     /// # Safety
     /// As [`Packed::tile`], on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile_avx2<const R: usize>(&self, (panel, a, dst, width, accumulate): Tile<'_>) {
+    unsafe fn tile_avx2<const R: usize>(&self, tile: Tile<'_>) {
         use std::arch::x86_64::{
             __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
             _mm256_setzero_ps, _mm256_storeu_ps,
         };
+        let Tile {
+            weights,
+            stride,
+            a,
+            dst,
+            width,
+            accumulate,
+        } = tile;
         let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
         for i in 0..self.k {
-            let w = &panel[i * PANEL..(i + 1) * PANEL];
+            let w = &weights[i * stride..][..PANEL];
             // SAFETY: `w` holds 16 values; `multiply`'s caller guarantees `a` covers the rows.
             let (w0, w1) = unsafe {
                 (
@@ -297,7 +372,7 @@ impl Packed {
                 acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
             }
         }
-        if width == PANEL {
+        if width >= PANEL {
             // A full panel: straight from the registers (a copy through `store` would be a
             // `memcpy` call per row).
             for (r, acc) in acc.iter().enumerate() {
@@ -325,7 +400,7 @@ impl Packed {
                 _mm256_storeu_ps(row[8..].as_mut_ptr(), acc[1]);
             }
         }
-        // SAFETY: as in `tile`.
+        // SAFETY: as in `tile` (`width` is below `PANEL` here).
         unsafe { store(&rows, dst, width, accumulate) }
     }
 
@@ -334,27 +409,33 @@ impl Packed {
     /// is written through a lane mask.
     ///
     /// # Safety
-    /// As [`Packed::tile`] (with `weights` holding `P` panels and `width` more than
-    /// `(P - 1) * PANEL` of their columns valid), on a CPU with AVX-512F.
+    /// As [`Packed::tile`] (with `weights` a group of `P` panels, `[k, P * PANEL]`, and
+    /// `width` more than `(P - 1) * PANEL` of their columns valid), on a CPU with AVX-512F.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn tile_avx512<const R: usize, const P: usize>(
-        &self,
-        (weights, a, dst, width, accumulate): Tile<'_>,
-    ) {
+    unsafe fn tile_avx512<const R: usize, const P: usize>(&self, tile: Tile<'_>) {
         use std::arch::x86_64::{
             __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
             _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
         };
+        let Tile {
+            weights,
+            stride,
+            a,
+            dst,
+            width,
+            accumulate,
+        } = tile;
         let k = self.k;
-        debug_assert!(weights.len() >= P * k * PANEL && width > (P - 1) * PANEL);
+        debug_assert!(stride == P * PANEL && weights.len() >= k * stride);
+        debug_assert!(width > (P - 1) * PANEL);
         let w = weights.as_ptr();
         let mut acc: [[__m512; P]; R] = [[_mm512_setzero_ps(); P]; R];
         for i in 0..k {
             let row: [__m512; P] = std::array::from_fn(|p| {
-                // SAFETY: row `i` (below `k`) of panel `p` (below `P`): 16 values inside
-                // `weights`, which holds `P` panels of `k` rows.
-                unsafe { _mm512_loadu_ps(w.add((p * k + i) * PANEL)) }
+                // SAFETY: input `i` (below `k`) of panel `p` (below `P`): 16 values inside
+                // `weights`, which holds `k` inputs of `P` panels.
+                unsafe { _mm512_loadu_ps(w.add(i * stride + p * PANEL)) }
             });
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
@@ -411,15 +492,37 @@ unsafe fn store<const R: usize>(
 /// [`Packed::multiply`]'s arguments: rows, `a` and its row stride, `dst` and its row
 /// stride, whether to accumulate.
 type Args = (usize, (*const f32, usize), (*mut f32, usize), bool);
-/// A tile: its panels, `a` and `dst` from the tile's first row and column, the panels' valid
-/// columns, and whether to accumulate.
-type Tile<'a> = (
-    &'a [f32],
-    (*const f32, usize),
-    (*mut f32, usize),
-    usize,
-    bool,
-);
+/// A tile of rows of the product with some of a group's panels.
+#[derive(Clone, Copy)]
+struct Tile<'a> {
+    /// The group's weights from the tile's first column: input `i`'s from `i * stride`.
+    weights: &'a [f32],
+    /// Values between one input's weights and the next's: the group's columns.
+    stride: usize,
+    /// `a` from the tile's first row, and its row stride.
+    a: (*const f32, usize),
+    /// `dst` from the tile's first row and column, and its row stride.
+    dst: (*mut f32, usize),
+    /// The valid columns from the first (more than a panel when several are valid).
+    width: usize,
+    accumulate: bool,
+}
+
+impl Tile<'_> {
+    /// The tile's part in panel `p` of its group (whose columns start below `width`).
+    ///
+    /// # Safety
+    /// `p * PANEL < width`: the panel's first column is inside `dst`'s rows.
+    unsafe fn panel(self, p: usize) -> Self {
+        Self {
+            weights: &self.weights[p * PANEL..],
+            // SAFETY: the caller guarantees the column is inside `dst`'s rows.
+            dst: (unsafe { self.dst.0.add(p * PANEL) }, self.dst.1),
+            width: self.width - p * PANEL,
+            ..self
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -433,7 +536,18 @@ mod tests {
     #[test]
     fn multiplies_like_the_definition() {
         let value = |s: usize| ((s * 7919) % 23) as f32 / 11.0 - 1.0;
-        for (columns, k) in [(1, 1), (16, 19), (37, 19), (87, 8), (130, 33), (5, 0)] {
+        // Groups of panels: one partial panel; one group; two, the last partial; three with
+        // a last group of two panels, of one.
+        for (columns, k) in [
+            (1, 1),
+            (16, 19),
+            (37, 19),
+            (87, 8),
+            (70, 5),
+            (100, 7),
+            (130, 33),
+            (5, 0),
+        ] {
             let weight = |j: usize, i: usize| value(j * k + i + 5);
             let columns_weights: Vec<Vec<f32>> = (0..columns)
                 .map(|j| (0..k).map(|i| weight(j, i)).collect())
@@ -450,7 +564,7 @@ mod tests {
                 .collect();
             let by_inputs = Packed::from_inputs(columns, k, &by_inputs, columns + 3);
             assert_eq!(by_inputs.panels, packed.panels);
-            for rows in 1..=2 * ROWS + 1 {
+            for rows in 1..=2 * ROWS.max(AVX512_TILE.0) + 1 {
                 let a: Vec<f32> = (0..rows * (k + 3)).map(value).collect();
                 let start: Vec<f32> = (0..rows * (columns + 2)).map(|s| value(s + 1)).collect();
                 for accumulate in [false, true] {
@@ -462,7 +576,13 @@ mod tests {
                             *out = if accumulate { *out + dot } else { dot };
                         }
                     }
-                    for isa in runnable() {
+                    // Every path on either layout, its own and the other paths'.
+                    for (isa, group) in runnable().into_iter().flat_map(|isa| {
+                        [KernelIsa::Portable, KernelIsa::Avx512].map(|l| (isa, group_for(l)))
+                    }) {
+                        let mut packed = Packed::unfilled(columns, k);
+                        packed.group = group;
+                        packed.fill(weight);
                         let mut dst = start.clone();
                         let args = (
                             rows,
@@ -477,7 +597,8 @@ mod tests {
                         for (got, want) in dst.iter().zip(&expected) {
                             assert!(
                                 (got - want).abs() < 1e-4,
-                                "{isa:?}, {rows} × {k} × {columns}: {got} vs {want}"
+                                "{isa:?}, groups of {group}, {rows} × {k} × {columns}: \
+                                 {got} vs {want}"
                             );
                         }
                     }
