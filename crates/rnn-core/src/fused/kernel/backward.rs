@@ -161,16 +161,22 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let mut dw_ih = pool::take(gh * input);
     let mut dx = pool::take(seq * batch * input);
     dx[n * input..].fill(0.0);
+    // The biases' gradients: the gate columns' sums of `d_input`, and of `d_hidden` when the
+    // cell has one (else `b_hh`'s is `b_ih`'s).
+    let mut db_ih = pool::take(gh);
+    let mut db_hh = pool::take(if K::SEPARATE_HIDDEN_GRADIENT { gh } else { 0 });
     // The weight and input gradients, each thread of the recurrence taking a share of the
     // rows. Not rayon's pool: other operations of a training step can leave it slow to answer
     // (measured after a burn-nn training step: these matmuls took longer on rayon's two
     // threads than on one).
     let threads = saved.split.lanes.len();
-    let (dw_hh_at, dw_ih_at, dx_at, dw_hr_at) = (
+    let (dw_hh_at, dw_ih_at, dx_at, dw_hr_at, db_ih_at, db_hh_at) = (
         Writes::of(&mut dw_hh),
         Writes::of(&mut dw_ih),
         Writes::of(&mut dx),
         Writes::of(&mut dw_hr),
+        Writes::of(&mut db_ih),
+        Writes::of(&mut db_hh),
     );
     let (d_hidden_at, d_input_at) = (Reads::of(d_hidden_or_input), Reads::of(&d_input));
     if n == 0 {
@@ -179,11 +185,31 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         dw_hh.fill(0.0);
         dw_ih.fill(0.0);
         dw_hr.fill(0.0);
+        db_ih.fill(0.0);
+        db_hh.fill(0.0);
     } else {
         let d_projected_at = Reads::of(&d_projected);
         on_threads(threads, |share| {
             let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
             let (gs, ts, ps) = (rows(gh), rows(n), rows(proj));
+            // SAFETY: the share's gate columns of the bias gradients: this thread's alone;
+            // the gradients they sum are only read.
+            unsafe {
+                column_sums(
+                    d_input_at.slice(0, n * gh),
+                    gh,
+                    gs.clone(),
+                    db_ih_at.slice_mut(gs.start, gs.len()),
+                );
+                if K::SEPARATE_HIDDEN_GRADIENT {
+                    column_sums(
+                        d_hidden_at.slice(0, n * gh),
+                        gh,
+                        gs.clone(),
+                        db_hh_at.slice_mut(gs.start, gs.len()),
+                    );
+                }
+            }
             // SAFETY: (all products) the views cover the sizes given, within their buffers
             // (`at` checks each start, inside since `n >= batch` and the second `W_hh`
             // product only runs when `n > batch`; the strides and sizes keep the rest
@@ -260,8 +286,17 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         x: dx,
         w_ih: unpermute_rows(dw_ih, input, perm),
         w_hh: unpermute_rows(dw_hh, proj, perm),
-        b_ih: unpermute_rows(column_sums(&d_input, gh), 1, perm),
-        b_hh: unpermute_rows(column_sums(d_hidden_or_input, gh), 1, perm),
+        b_hh: unpermute_rows(
+            if K::SEPARATE_HIDDEN_GRADIENT {
+                db_hh
+            } else {
+                pool::give(db_hh);
+                db_ih.clone()
+            },
+            1,
+            perm,
+        ),
+        b_ih: unpermute_rows(db_ih, 1, perm),
         w_hr: dw_hr,
         state: d_state.concat(),
     };

@@ -454,14 +454,13 @@ struct RowAt {
     batch: usize,
 }
 
-/// Sums of the columns of `m` (`width` values per row), adding whole rows at a time (which
-/// the compiler vectorises).
-fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f32; width];
+/// The sums over the rows of `m` (`width` values per row) of its `columns` into `sums`, adding
+/// whole rows at a time (which the compiler vectorises).
+fn column_sums(m: &[f32], width: usize, columns: Range<usize>, sums: &mut [f32]) {
+    sums.fill(0.0);
     for row in m.chunks_exact(width) {
-        for (s, v) in sums.iter_mut().zip(row) {
+        for (s, v) in sums.iter_mut().zip(&row[columns.clone()]) {
             *s += v;
         }
     }
-    sums
 }
