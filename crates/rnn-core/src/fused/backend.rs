@@ -2,6 +2,7 @@
 //! host kernel, on the CubeCL backend (wgpu) by the kernels of [`super::cube`], and on their
 //! autodiff wrappers as one graph node with a hand-written backward through time.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 #[cfg(feature = "flex")]
@@ -11,7 +12,7 @@ use burn::backend::NdArray;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension};
 use burn::tensor::{Shape, Slice, TensorData};
@@ -315,7 +316,57 @@ impl<B: FusedRecurrence + Differentiable, C: CheckpointStrategy> FusedRecurrence
             OpsKind::Tracked(prep) => prep.finish(saved.expect("saved when tracked"), packed),
             OpsKind::UnTracked(prep) => prep.finish(packed),
         };
-        // One graph node; the outputs and the final states are slices of it.
-        split_packed::<Self>(packed, &dims)
+        // One graph node; the outputs and the final states are parts of it.
+        let len = packed.shape()[0];
+        let outputs = dims.seq * dims.batch * dims.proj;
+        (
+            packed_part::<B, C>(&packed, 0..outputs, len, outputs_shape(&dims)),
+            packed_part::<B, C>(&packed, outputs..len, len, vec![len - outputs]),
+        )
+    }
+}
+
+/// Values `range` of the packed output (of `len` values) as a tensor of `shape`, a graph node
+/// of its own ([`PackedPart`]).
+fn packed_part<B: Backend, C: CheckpointStrategy>(
+    packed: &FloatTensor<Autodiff<B, C>>,
+    range: Range<usize>,
+    len: usize,
+    shape: Vec<usize>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let node = packed.node();
+    let values = packed.clone().into_primitive();
+    let device = values.device();
+    let part = B::float_slice(values, &[Slice::from(range.clone())]);
+    let part = B::float_reshape(part, shape.into());
+    match PackedPart.prepare::<C>([node]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((range, len, device), part),
+        OpsKind::UnTracked(prep) => prep.finish(part),
+    }
+}
+
+/// The backward of a part of the packed output: the packed output's gradient is the part's,
+/// with zeros around it, in one concatenation. (Burn's `slice` backward writes the gradient
+/// into a zeroed tensor of the packed length; flex zeroes 2 MiB in 1.4 ms, see BENCHMARKS.md.)
+#[derive(Debug)]
+struct PackedPart;
+
+impl<B: Backend> Backward<B, 1> for PackedPart {
+    /// The part's values in the packed output, the packed output's length, its device.
+    type State = (Range<usize>, usize, B::Device);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (range, len, device) = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            let dtype = grad.dtype().into();
+            let zeros = |n: usize| B::float_zeros(Shape::new([n]), &device, dtype);
+            let grad = B::float_reshape(grad, Shape::new([range.len()]));
+            let parts = [
+                (range.start > 0).then(|| zeros(range.start)),
+                Some(grad),
+                (range.end < len).then(|| zeros(len - range.end)),
+            ];
+            B::float_cat(parts.into_iter().flatten().collect(), 0)
+        });
     }
 }
