@@ -20,7 +20,7 @@ use burn::tensor::{Shape, Slice, TensorData};
 #[cfg(feature = "wgpu")]
 use super::device::{self, DeviceRecurrence};
 use super::host::{read, with_rows, with_values};
-use super::kernel::{Dims, FusedCell, Inputs, SavedRun};
+use super::kernel::{Dims, FusedCell, Inputs, OutputLayout, SavedRun};
 use super::packed_cache::Owner;
 
 /// What the fused recurrence computes besides its tensors.
@@ -63,8 +63,9 @@ pub(crate) trait FusedRecurrence: Backend {
     /// (`[G * H, input]`, `[G * H, P]`, `[G * H]`), the projection of `h` `[P, H]` (`[0, H]`
     /// without one: `P = H`), and the initial state flattened, `[batch * (P + (S - 1) * H)]`
     /// (its `S` parts: `h: [batch, P]`, then the cell's others, `[batch, H]` each). Returns the
-    /// outputs `[seq, batch, P]` (zero in the padding) and the final state, flattened as the
-    /// initial one.
+    /// outputs `[seq, batch, P]` (zero in the padding; on the CPU backends a view of
+    /// batch-major values, see [`Differentiable::BATCH_MAJOR`]) and the final state, flattened
+    /// as the initial one.
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrence(
         x: FloatTensor<Self>,
@@ -87,8 +88,13 @@ pub(crate) trait Differentiable: Backend {
     /// What the forward pass keeps.
     type Saved: Clone + Send + Sync + std::fmt::Debug + 'static;
 
-    /// The packed output (the outputs `[seq, batch, P]`, then the final state flattened, as
-    /// one `[len]` tensor), its dimensions, and when `save` what the backward pass needs.
+    /// Whether the packed output holds the outputs batch-major, `[batch, seq, P]`, rather than
+    /// `[seq, batch, P]`.
+    const BATCH_MAJOR: bool;
+
+    /// The packed output (the outputs, batch-major or not ([`Self::BATCH_MAJOR`]), then the
+    /// final state flattened, as one `[len]` tensor), its dimensions, and when `save` what the
+    /// backward pass needs.
     fn forward_saving(
         tensors: Primitives<Self>,
         spec: &Spec,
@@ -103,13 +109,13 @@ fn write<B: Backend>(data: Vec<f32>, shape: Vec<usize>, device: &B::Device) -> F
     B::float_from_data(TensorData::new(data, shape), device)
 }
 
-/// Runs the host kernel on backend `B`'s tensors: the packed output (the outputs, then the
-/// final state's parts, see [`FusedCell::forward`]) as host values, its dimensions, and when
-/// `save` what the backward pass needs.
+/// Runs the host kernel on backend `B`'s tensors: the packed output (the outputs in `layout`,
+/// then the final state's parts, see [`FusedCell::forward`]) as host values, its dimensions,
+/// and when `save` what the backward pass needs.
 fn run_host<B: Backend>(
     tensors: Primitives<B>,
     spec: &Spec,
-    save: bool,
+    (save, layout): (bool, OutputLayout),
 ) -> (Vec<f32>, Dims, Option<Arc<dyn SavedRun>>) {
     let dims = spec.dims(&tensors.each_ref().map(TensorMetadata::shape));
     let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
@@ -133,7 +139,7 @@ fn run_host<B: Backend>(
                         owners,
                     };
                     spec.cell
-                        .forward(dims, inputs, spec.lengths.as_deref(), save)
+                        .forward(dims, inputs, spec.lengths.as_deref(), (save, layout))
                 })
             })
         })
@@ -146,6 +152,16 @@ fn outputs_shape(dims: &Dims) -> Vec<usize> {
     vec![dims.seq, dims.batch, dims.proj]
 }
 
+/// The shape `[batch, seq, P]` of batch-major outputs ([`Differentiable::BATCH_MAJOR`]).
+fn batch_major_shape(dims: &Dims) -> Vec<usize> {
+    vec![dims.batch, dims.seq, dims.proj]
+}
+
+/// Batch-major outputs `[batch, seq, P]` seen as `[seq, batch, P]`.
+fn time_major<B: Backend>(outputs: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_swap_dims(outputs, 0, 1)
+}
+
 macro_rules! host_backend {
     ($backend:ty) => {
         impl Differentiable for $backend {
@@ -156,6 +172,12 @@ macro_rules! host_backend {
                 <$backend as burn::backend::BackendTypes>::Device,
             );
 
+            /// Batch-major: what the usual batch-first caller gets is then contiguous rather
+            /// than a permuted view of a slice of the packed output (on flex, a sum of such a
+            /// view takes 3.8× as long, an element-wise operation 10×: BENCHMARKS.md), for
+            /// the price of a transposing copy where the saved run copied its outputs anyway.
+            const BATCH_MAJOR: bool = true;
+
             fn forward_saving(
                 tensors: Primitives<Self>,
                 spec: &Spec,
@@ -163,7 +185,8 @@ macro_rules! host_backend {
             ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
                 let device = tensors[0].device();
                 let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
-                let (packed, dims, saved) = run_host::<Self>(tensors, spec, save);
+                let layout = (save, OutputLayout::BatchMajor);
+                let (packed, dims, saved) = run_host::<Self>(tensors, spec, layout);
                 let len = packed.len();
                 let packed = write::<Self>(packed, vec![len], &device);
                 (packed, dims, saved.map(|saved| (saved, shapes, device)))
@@ -193,8 +216,10 @@ macro_rules! host_backend {
                 spec: Spec,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
                 let device = x.device();
-                let (mut outputs, dims, _) =
-                    run_host::<Self>([x, w_ih, w_hh, b_ih, b_hh, w_hr, state], &spec, false);
+                // Time-major: the run's own buffer, not copied.
+                let tensors = [x, w_ih, w_hh, b_ih, b_hh, w_hr, state];
+                let layout = (false, OutputLayout::TimeMajor);
+                let (mut outputs, dims, _) = run_host::<Self>(tensors, &spec, layout);
                 // The final state moves out of the host buffer, which the outputs keep
                 // (slicing a Burn tensor would copy the outputs instead).
                 let finals = outputs.split_off(dims.seq * dims.batch * dims.proj);
@@ -219,6 +244,8 @@ macro_rules! device_backend {
     ([$($generics:tt)*] $backend:ty) => {
         impl<$($generics)*> Differentiable for $backend {
             type Saved = device::DeviceSaved<Self>;
+
+            const BATCH_MAJOR: bool = false;
 
             fn forward_saving(
                 tensors: Primitives<Self>,
@@ -319,28 +346,35 @@ impl<B: FusedRecurrence + Differentiable, C: CheckpointStrategy> FusedRecurrence
         // One graph node; the outputs and the final states are parts of it.
         let len = packed.shape()[0];
         let outputs = dims.seq * dims.batch * dims.proj;
+        let (shape, swapped) = match B::BATCH_MAJOR {
+            true => (batch_major_shape(&dims), true),
+            false => (outputs_shape(&dims), false),
+        };
         (
-            packed_part::<B, C>(&packed, 0..outputs, len, outputs_shape(&dims)),
-            packed_part::<B, C>(&packed, outputs..len, len, vec![len - outputs]),
+            packed_part::<B, C>(&packed, (0..outputs, len), shape, swapped),
+            packed_part::<B, C>(&packed, (outputs..len, len), vec![len - outputs], false),
         )
     }
 }
 
-/// Values `range` of the packed output (of `len` values) as a tensor of `shape`, a graph node
-/// of its own ([`PackedPart`]).
+/// Values `range` of the packed output (of `len` values) as a tensor of `shape` (with its first
+/// two dimensions `swapped` after), a graph node of its own ([`PackedPart`]).
 fn packed_part<B: Backend, C: CheckpointStrategy>(
     packed: &FloatTensor<Autodiff<B, C>>,
-    range: Range<usize>,
-    len: usize,
+    (range, len): (Range<usize>, usize),
     shape: Vec<usize>,
+    swapped: bool,
 ) -> FloatTensor<Autodiff<B, C>> {
     let node = packed.node();
     let values = packed.clone().into_primitive();
     let device = values.device();
     let part = B::float_slice(values, &[Slice::from(range.clone())]);
-    let part = B::float_reshape(part, shape.into());
+    let mut part = B::float_reshape(part, shape.into());
+    if swapped {
+        part = time_major::<B>(part);
+    }
     match PackedPart.prepare::<C>([node]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish((range, len, device), part),
+        OpsKind::Tracked(prep) => prep.finish((range, len, swapped, device), part),
         OpsKind::UnTracked(prep) => prep.finish(part),
     }
 }
@@ -352,14 +386,20 @@ fn packed_part<B: Backend, C: CheckpointStrategy>(
 struct PackedPart;
 
 impl<B: Backend> Backward<B, 1> for PackedPart {
-    /// The part's values in the packed output, the packed output's length, its device.
-    type State = (Range<usize>, usize, B::Device);
+    /// The part's values in the packed output, the packed output's length, whether the part
+    /// swapped its first two dimensions, the device.
+    type State = (Range<usize>, usize, bool, B::Device);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (range, len, device) = ops.state;
+        let (range, len, swapped, device) = ops.state;
         unary::<B, _>(ops.parents, ops.node, grads, |grad| {
             let dtype = grad.dtype().into();
             let zeros = |n: usize| B::float_zeros(Shape::new([n]), &device, dtype);
+            let grad = if swapped {
+                B::float_swap_dims(grad, 0, 1)
+            } else {
+                grad
+            };
             let grad = B::float_reshape(grad, Shape::new([range.len()]));
             let parts = [
                 (range.start > 0).then(|| zeros(range.start)),

@@ -7,11 +7,13 @@ use super::super::gate_math::{self, BackwardStep, GateMath, MAX_STATE_PARTS};
 use super::super::packed::Packed;
 use super::super::pool;
 use super::super::shared::{Reads, Writes};
-use super::super::split::{Lane, unpermute_rows};
+use super::super::split::{Lane, reorder_rows_into, unpermute_rows};
 use super::super::strided::{Mat, MatMut, matmul};
 use super::super::threads::{in_lockstep, on_threads};
+use super::order::caller_row;
 use super::{
-    Dims, InPlace, Operands, PartWeights, RowAt, Saved, States, Strided, column_sums, running_end,
+    Dims, InPlace, Operands, OutputLayout, PartWeights, RowAt, Saved, States, Strided, column_sums,
+    running_end,
 };
 
 /// Backpropagates the gradient of the packed output (as the forward pass's) through the
@@ -30,13 +32,28 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let gh = g * hidden;
     let n = steps * batch;
     let projected = !saved.w_hr.is_empty();
-    // A run in order of length takes the gradient in its order (the outputs', then the final
-    // states' parts), and gives those of `x` and of the initial state back in the caller's.
-    let in_run_order = saved.order.as_ref().map(|order| {
-        let mut reordered = order.to_run(grad, proj, seq);
-        for s in 0..K::STATE_PARTS {
-            let part = &grad[seq * batch * proj + dims.state_offset(s)..];
-            reordered.extend_from_slice(&order.to_run(part, dims.width(s), 1));
+    // The run takes the outputs' gradient time-major (it comes in the outputs' layout), and a
+    // run in order of length takes it and the final states' in its order; it gives those of
+    // `x` and of the initial state back in the caller's.
+    let order = saved.order.as_ref();
+    let layout = saved.layout;
+    let as_run = layout == OutputLayout::TimeMajor || seq == 1 || batch == 1;
+    let in_run_order = (order.is_some() || !as_run).then(|| {
+        let mut reordered = pool::take(grad.len());
+        let (outputs, finals) = reordered.split_at_mut(seq * batch * proj);
+        let row = caller_row(order, (seq, batch), layout);
+        reorder_rows_into(grad, outputs, proj, row, false);
+        let finals_grad = &grad[outputs.len()..];
+        match order {
+            Some(order) => {
+                for s in 0..K::STATE_PARTS {
+                    let (offset, width) = (dims.state_offset(s), dims.width(s));
+                    let part = order.to_run(&finals_grad[offset..], width, 1);
+                    finals[offset..][..part.len()].copy_from_slice(&part);
+                    pool::give(part);
+                }
+            }
+            None => finals.copy_from_slice(finals_grad),
         }
         reordered
     });
@@ -302,6 +319,9 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     };
     for buffer in [d_input, d_hidden, d_projected] {
         pool::give(buffer);
+    }
+    if let Some(reordered) = in_run_order {
+        pool::give(reordered);
     }
     grads
 }

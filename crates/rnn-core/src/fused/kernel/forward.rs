@@ -7,12 +7,12 @@ use super::super::packed::Packed;
 use super::super::packed_cache::{self, Owner};
 use super::super::pool;
 use super::super::shared::{Reads, Writes};
-use super::super::split::{Lane, permutation, permuted_rows, split};
+use super::super::split::{Lane, permutation, permuted_rows, reorder_rows_into, split};
 use super::super::threads::in_lockstep;
-use super::order::ExampleOrder;
+use super::order::{ExampleOrder, caller_row};
 use super::{
-    Blocks, Dims, InPlace, InputRows, Inputs, PartWeights, RowAt, Saved, States, keep_mask,
-    running_end,
+    Blocks, Dims, InPlace, InputRows, Inputs, OutputLayout, PartWeights, RowAt, Saved, States,
+    keep_mask, running_end,
 };
 
 /// Fewest examples whose step multiplies packed weights (kept between steps): with fewer, the
@@ -24,15 +24,14 @@ const PACKED_STEP_ROWS: usize = 16;
 const PROJECTED_ROWS: usize = 24;
 
 /// Runs the recurrence of `cell`. Returns the packed output (see
-/// [`FusedCell::forward`](super::FusedCell::forward)): the outputs `[seq, batch, P]` (zero in
-/// the padding), then the final state's parts; and, when `save`, what the backward pass
-/// needs.
+/// [`FusedCell::forward`](super::FusedCell::forward)): the outputs in `layout` (zero in the
+/// padding), then the final state's parts; and, when `save`, what the backward pass needs.
 pub(super) fn forward<K: GateMath>(
     cell: K,
     dims: Dims,
     inputs: Inputs<'_>,
     lengths: Option<&[usize]>,
-    save: bool,
+    (save, layout): (bool, OutputLayout),
 ) -> (Vec<f32>, Option<Saved<K>>) {
     const { assert!(K::STATE_PARTS >= 1 && K::STATE_PARTS <= MAX_STATE_PARTS) };
     // The backward pass takes `b_hh`'s gradient from the hidden projections' gradient.
@@ -270,20 +269,24 @@ pub(super) fn forward<K: GateMath>(
             finals[b * width..][..width].copy_from_slice(&src[..width]);
         }
     }
-    let packed = match &order {
-        Some(order) => {
-            let mut packed = pool::take(h.len());
-            let (outputs, finals) = packed.split_at_mut(seq * batch * proj);
-            order.to_caller_into(&h, outputs, proj);
-            finals.copy_from_slice(&h[seq * batch * proj..]);
-            packed
-        }
-        None if save => {
+    // The outputs in the caller's layout and order (a run of one step or one example is
+    // batch-major as it is).
+    let as_run = layout == OutputLayout::TimeMajor || seq == 1 || batch == 1;
+    let packed = if order.is_none() && as_run {
+        if save {
             let mut copy = pool::take(h.len());
             copy.copy_from_slice(&h);
             copy
+        } else {
+            std::mem::take(&mut h)
         }
-        None => std::mem::take(&mut h),
+    } else {
+        let mut packed = pool::take(h.len());
+        let (outputs, finals) = packed.split_at_mut(seq * batch * proj);
+        let row = caller_row(order.as_ref(), (seq, batch), layout);
+        reorder_rows_into(&h, outputs, proj, row, true);
+        finals.copy_from_slice(&h[seq * batch * proj..]);
+        packed
     };
     let saved = Saved {
         cell,
@@ -302,6 +305,7 @@ pub(super) fn forward<K: GateMath>(
         initial: initial_state,
         values: saved_values,
         order,
+        layout,
     };
     // Unsaved buffers go back to the pool when `saved` drops.
     (packed, save.then_some(saved))

@@ -161,16 +161,26 @@ pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
     #[cfg(feature = "wgpu")]
     fn cube_math(&self) -> Option<super::cube::CubeMath>;
 
-    /// Runs the recurrence. Returns the packed output: the outputs `[seq, batch, P]` (zero in
-    /// the padding), then the final state's parts flattened as [`Inputs::state`]; and, when
-    /// `save`, what the backward pass needs.
+    /// Runs the recurrence; `run` says whether to save what the backward pass needs, and the
+    /// outputs' layout. Returns the packed output: the outputs in that layout (zero in the
+    /// padding), then the final state's parts flattened as [`Inputs::state`]; and the saved
+    /// run when asked (whose gradient comes in the same layout).
     fn forward(
         &self,
         dims: Dims,
         inputs: Inputs<'_>,
         lengths: Option<&[usize]>,
-        save: bool,
+        run: (bool, OutputLayout),
     ) -> (Vec<f32>, Option<Arc<dyn SavedRun>>);
+}
+
+/// How a packed output holds the outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputLayout {
+    /// `[seq, batch, P]`: as the run keeps them (no copy when nothing is saved).
+    TimeMajor,
+    /// `[batch, seq, P]`: what a batch-first caller reads contiguously.
+    BatchMajor,
 }
 
 /// What a forward run saved, ready to backpropagate.
@@ -195,9 +205,9 @@ impl<K: GateMath> FusedCell for K {
         dims: Dims,
         inputs: Inputs<'_>,
         lengths: Option<&[usize]>,
-        save: bool,
+        run: (bool, OutputLayout),
     ) -> (Vec<f32>, Option<Arc<dyn SavedRun>>) {
-        let (packed, saved) = forward::forward(*self, dims, inputs, lengths, save);
+        let (packed, saved) = forward::forward(*self, dims, inputs, lengths, run);
         (packed, saved.map(|s| Arc::new(s) as Arc<dyn SavedRun>))
     }
 }

@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use super::super::pool;
 use super::super::split::{Split, reorder_rows_into};
+use super::OutputLayout;
 
 /// Position → example: the run computes example `examples[p]` as its example `p`.
 pub(crate) struct ExampleOrder {
@@ -63,17 +64,30 @@ impl ExampleOrder {
         out
     }
 
-    /// [`to_caller`](Self::to_caller) into `out`, whose length says how many blocks.
-    pub fn to_caller_into(&self, values: &[f32], out: &mut [f32], width: usize) {
-        self.reorder(values, out, width, true);
-    }
-
     /// Each example's row of `values` to its position in the run (or, `back`, each
     /// position's row to its example), block by block.
     fn reorder(&self, values: &[f32], out: &mut [f32], width: usize, back: bool) {
         let batch = self.examples.len();
         let example = |row: usize| row - row % batch + self.examples[row % batch];
         reorder_rows_into(values, out, width, example, back);
+    }
+}
+
+/// Row `t * batch + p` of a run's outputs (`[seq, batch]` rows, positions in the run's
+/// `order`) → its row in the caller's `layout`, `b` the example at position `p`: `t * batch +
+/// b` time-major, `b * seq + t` batch-major.
+pub(crate) fn caller_row(
+    order: Option<&ExampleOrder>,
+    (seq, batch): (usize, usize),
+    layout: OutputLayout,
+) -> impl Fn(usize) -> usize + '_ {
+    move |row| {
+        let (t, p) = (row / batch, row % batch);
+        let b = order.map_or(p, |o| o.examples[p]);
+        match layout {
+            OutputLayout::TimeMajor => t * batch + b,
+            OutputLayout::BatchMajor => b * seq + t,
+        }
     }
 }
 
@@ -139,5 +153,26 @@ mod tests {
             [2., 3., 4., 5., 0., 1., 8., 9., 10., 11., 6., 7.]
         );
         assert_eq!(run.to_caller(&reordered, 2, 2), values);
+    }
+
+    #[test]
+    fn the_runs_rows_are_the_callers_in_either_layout() {
+        let split = split_among(2, (4, 256), 3, 9, false);
+        let run = ExampleOrder::by_length(Some(&[1, 3, 2]), &split).unwrap();
+        // Step 1 of the run's position 0 (example 1): row 3 of 2 × 3 time-major rows, row
+        // 1 * 2 + 1 of the caller's batch-major ones, 1 * 3 + 1 of its time-major ones.
+        let rows = |order, layout| -> Vec<usize> {
+            (0..6).map(caller_row(order, (2, 3), layout)).collect()
+        };
+        assert_eq!(
+            rows(Some(&run), OutputLayout::BatchMajor),
+            [2, 4, 0, 3, 5, 1]
+        );
+        assert_eq!(rows(None, OutputLayout::BatchMajor), [0, 2, 4, 1, 3, 5]);
+        assert_eq!(
+            rows(Some(&run), OutputLayout::TimeMajor),
+            [1, 2, 0, 4, 5, 3]
+        );
+        assert_eq!(rows(None, OutputLayout::TimeMajor), [0, 1, 2, 3, 4, 5]);
     }
 }

@@ -3,8 +3,8 @@
 use super::super::gate_math::GateMath;
 use super::super::pool;
 use super::super::split::Split;
-use super::Dims;
 use super::order::ExampleOrder;
+use super::{Dims, OutputLayout};
 
 /// The buffers a forward run keeps for its backward pass (pooled again when dropped).
 pub(crate) struct Saved<K: GateMath> {
@@ -39,6 +39,8 @@ pub(crate) struct Saved<K: GateMath> {
     /// The order of a padded batch's examples in the run (that of every per-example buffer
     /// above); `None`: the caller's.
     pub order: Option<ExampleOrder>,
+    /// The layout of the outputs in the packed output, and so of their gradient.
+    pub layout: OutputLayout,
 }
 
 impl<K: GateMath> Drop for Saved<K> {
