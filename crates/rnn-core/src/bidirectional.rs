@@ -5,6 +5,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 use crate::arguments::{check_cell_state, check_cells, check_input, padding_of};
+use crate::fused::OutputLayout;
 use crate::padding::{Padding, zero_padding};
 use crate::{Cell, Lengths, Recurrent, RnnError};
 
@@ -123,8 +124,10 @@ impl<C: Cell> Bidirectional<C> {
         padding: Option<&Padding>,
     ) -> (Tensor<3>, (C::State<2>, C::State<2>)) {
         let (state_fwd, state_bwd) = states.unzip();
-        let (out_fwd, last_fwd) = self.forward.run(input.clone(), state_fwd, padding);
-        let (out_bwd, last_bwd) = self.backward.run(input, state_bwd, padding);
+        // Merged along the features, time-major.
+        let layout = OutputLayout::TimeMajor;
+        let (out_fwd, last_fwd) = self.forward.run(input.clone(), state_fwd, padding, layout);
+        let (out_bwd, last_bwd) = self.backward.run(input, state_bwd, padding, layout);
         (self.merge.merge(out_fwd, out_bwd), (last_fwd, last_bwd))
     }
 }

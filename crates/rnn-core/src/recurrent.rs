@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 use crate::arguments::{check_cell_state, check_cells, check_input, padding_of};
-use crate::fused;
+use crate::fused::{self, OutputLayout};
 use crate::padding::{Padding, reverse_time, zero_padding};
 use crate::{Cell, CellState, CellWeights, Lengths, RnnError};
 
@@ -71,7 +71,8 @@ impl<C: Cell> Recurrent<C> {
             check_cell_state(&self.cell, state, batch)?;
         }
         let padding = padding_of(lengths, batch, seq)?;
-        let (output, state) = self.run(zero_padding(input, padding), state, padding);
+        let input = zero_padding(input, padding);
+        let (output, state) = self.run(input, state, padding, OutputLayout::BatchMajor);
         Ok((output.swap_dims(0, 1), state))
     }
 
@@ -86,14 +87,21 @@ impl<C: Cell> Recurrent<C> {
         input: Tensor<3>,
         state: Option<C::State<2>>,
         padding: Option<&Padding>,
+        layout: OutputLayout,
     ) -> (Tensor<3>, C::State<2>) {
         let input = if self.reverse {
             reverse_time(input, padding)
         } else {
             input
         };
+        // The time reversal of a reverse direction's outputs reads them time-major.
+        let layout = if self.reverse {
+            OutputLayout::TimeMajor
+        } else {
+            layout
+        };
         let (output, state) = match fused::kernel_for(&self.cell, &input) {
-            Some(kernel) => fused::run(kernel, input, state, padding),
+            Some(kernel) => fused::run(kernel, input, state, padding, layout),
             None => self.run_steps(input, state, padding),
         };
         let output = if self.reverse {

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor};
 use crate::arguments::{check_cells, check_features, check_input};
 use crate::cell::step_unchecked;
 use crate::error::RnnError;
+use crate::fused::OutputLayout;
 use crate::padding::zero_padding;
 use crate::state::{stack, unstack};
 use crate::validate::{check_dropout, check_positive, check_proj_size};
@@ -352,7 +353,12 @@ impl<C: Cell> Rnn<C> {
             x = match layer {
                 RnnLayer::Unidirectional(r) => {
                     let initial = states.as_mut().and_then(Iterator::next);
-                    let (out, last) = r.run(x, initial, padding);
+                    // The last layer's outputs go to the caller, batch-first or not.
+                    let layout = match l + 1 == self.layers.len() && self.batch_first {
+                        true => OutputLayout::BatchMajor,
+                        false => OutputLayout::TimeMajor,
+                    };
+                    let (out, last) = r.run(x, initial, padding, layout);
                     finals.push(last);
                     out
                 }

@@ -355,7 +355,8 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(
 pub(crate) fn step_unchecked<C: Cell>(cell: &C, x: Tensor<2>, state: C::State<2>) -> C::State<2> {
     let x = x.unsqueeze_dim::<3>(0);
     if let Some(kernel) = fused::kernel_for(cell, &x) {
-        return fused::run(kernel, x, Some(state), None).1;
+        // One step: both layouts are the same.
+        return fused::run(kernel, x, Some(state), None, fused::OutputLayout::TimeMajor).1;
     }
     let x = x.squeeze_dim(0);
     let state: C::State<2> = state.map(Tensor::transpose);

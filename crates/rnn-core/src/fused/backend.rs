@@ -30,6 +30,10 @@ pub(crate) struct Spec {
     pub cell: &'static dyn FusedCell,
     /// Valid length of each example; `None` when all are full length.
     pub lengths: Option<Vec<usize>>,
+    /// How the caller reads the outputs: batch-major when they go straight to a batch-first
+    /// caller, time-major when the next layer, the other direction or a time reversal reads
+    /// them. A hint: see [`Differentiable::outputs_layout`].
+    pub layout: OutputLayout,
 }
 
 impl Spec {
@@ -63,9 +67,9 @@ pub(crate) trait FusedRecurrence: Backend {
     /// (`[G * H, input]`, `[G * H, P]`, `[G * H]`), the projection of `h` `[P, H]` (`[0, H]`
     /// without one: `P = H`), and the initial state flattened, `[batch * (P + (S - 1) * H)]`
     /// (its `S` parts: `h: [batch, P]`, then the cell's others, `[batch, H]` each). Returns the
-    /// outputs `[seq, batch, P]` (zero in the padding; on the CPU backends a view of
-    /// batch-major values, see [`Differentiable::BATCH_MAJOR`]) and the final state, flattened
-    /// as the initial one.
+    /// outputs `[seq, batch, P]` (zero in the padding; for training, on the CPU backends, a
+    /// view of batch-major values where `spec` asks, see [`Differentiable::outputs_layout`])
+    /// and the final state, flattened as the initial one.
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrence(
         x: FloatTensor<Self>,
@@ -88,13 +92,12 @@ pub(crate) trait Differentiable: Backend {
     /// What the forward pass keeps.
     type Saved: Clone + Send + Sync + std::fmt::Debug + 'static;
 
-    /// Whether the packed output holds the outputs batch-major, `[batch, seq, P]`, rather than
-    /// `[seq, batch, P]`.
-    const BATCH_MAJOR: bool;
+    /// The layout of the outputs in the packed output of a run of `spec`.
+    fn outputs_layout(spec: &Spec) -> OutputLayout;
 
-    /// The packed output (the outputs, batch-major or not ([`Self::BATCH_MAJOR`]), then the
-    /// final state flattened, as one `[len]` tensor), its dimensions, and when `save` what the
-    /// backward pass needs.
+    /// The packed output (the outputs in [`Self::outputs_layout`], then the final state
+    /// flattened, as one `[len]` tensor), its dimensions, and when `save` what the backward
+    /// pass needs.
     fn forward_saving(
         tensors: Primitives<Self>,
         spec: &Spec,
@@ -152,7 +155,7 @@ fn outputs_shape(dims: &Dims) -> Vec<usize> {
     vec![dims.seq, dims.batch, dims.proj]
 }
 
-/// The shape `[batch, seq, P]` of batch-major outputs ([`Differentiable::BATCH_MAJOR`]).
+/// The shape `[batch, seq, P]` of batch-major outputs.
 fn batch_major_shape(dims: &Dims) -> Vec<usize> {
     vec![dims.batch, dims.seq, dims.proj]
 }
@@ -172,11 +175,14 @@ macro_rules! host_backend {
                 <$backend as burn::backend::BackendTypes>::Device,
             );
 
-            /// Batch-major: what the usual batch-first caller gets is then contiguous rather
-            /// than a permuted view of a slice of the packed output (on flex, a sum of such a
-            /// view takes 3.8× as long, an element-wise operation 10×: BENCHMARKS.md), for
-            /// the price of a transposing copy where the saved run copied its outputs anyway.
-            const BATCH_MAJOR: bool = true;
+            /// The layout `spec` asks for: batch-major, what a batch-first caller gets is
+            /// contiguous rather than a permuted view of a slice of the packed output (on
+            /// flex, a sum of such a view takes 3.8× as long, an element-wise operation 10×:
+            /// BENCHMARKS.md), for the price of a transposing copy where the saved run copied
+            /// its outputs anyway.
+            fn outputs_layout(spec: &Spec) -> OutputLayout {
+                spec.layout
+            }
 
             fn forward_saving(
                 tensors: Primitives<Self>,
@@ -185,7 +191,7 @@ macro_rules! host_backend {
             ) -> (FloatTensor<Self>, Dims, Option<Self::Saved>) {
                 let device = tensors[0].device();
                 let shapes = tensors.each_ref().map(|t| t.shape().to_vec());
-                let layout = (save, OutputLayout::BatchMajor);
+                let layout = (save, Self::outputs_layout(spec));
                 let (packed, dims, saved) = run_host::<Self>(tensors, spec, layout);
                 let len = packed.len();
                 let packed = write::<Self>(packed, vec![len], &device);
@@ -245,7 +251,10 @@ macro_rules! device_backend {
         impl<$($generics)*> Differentiable for $backend {
             type Saved = device::DeviceSaved<Self>;
 
-            const BATCH_MAJOR: bool = false;
+            /// Time-major: as the kernels write them.
+            fn outputs_layout(_: &Spec) -> OutputLayout {
+                OutputLayout::TimeMajor
+            }
 
             fn forward_saving(
                 tensors: Primitives<Self>,
@@ -339,6 +348,7 @@ impl<B: FusedRecurrence + Differentiable, C: CheckpointStrategy> FusedRecurrence
             .stateful();
         let tracked = matches!(prep, OpsKind::Tracked(_));
         let (packed, dims, saved) = B::forward_saving(primitives, &spec, tracked);
+        let layout = B::outputs_layout(&spec);
         let packed = match prep {
             OpsKind::Tracked(prep) => prep.finish(saved.expect("saved when tracked"), packed),
             OpsKind::UnTracked(prep) => prep.finish(packed),
@@ -346,9 +356,9 @@ impl<B: FusedRecurrence + Differentiable, C: CheckpointStrategy> FusedRecurrence
         // One graph node; the outputs and the final states are parts of it.
         let len = packed.shape()[0];
         let outputs = dims.seq * dims.batch * dims.proj;
-        let (shape, swapped) = match B::BATCH_MAJOR {
-            true => (batch_major_shape(&dims), true),
-            false => (outputs_shape(&dims), false),
+        let (shape, swapped) = match layout {
+            OutputLayout::BatchMajor => (batch_major_shape(&dims), true),
+            OutputLayout::TimeMajor => (outputs_shape(&dims), false),
         };
         (
             packed_part::<B, C>(&packed, (0..outputs, len), shape, swapped),

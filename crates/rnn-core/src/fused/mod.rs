@@ -66,6 +66,7 @@ use crate::{Cell, CellState, FusedWeights};
 use backend::{FusedRecurrence, Spec};
 pub use isa::{KernelIsa, kernel_isa};
 use kernel::FusedCell;
+pub(crate) use kernel::OutputLayout;
 pub use threads::{kernel_threads, set_kernel_threads};
 
 /// The fused kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
@@ -189,14 +190,15 @@ pub fn kernel_runs_on_this_thread() -> usize {
 /// Runs `kernel` with its weights over time-major `input: [seq, batch, input]` from `state`
 /// (parts `h: [batch, P]`, then the others `[batch, H]`; zeros when `None`).
 ///
-/// Returns the outputs `[seq, batch, P]` (zero past each example's length) and the state
-/// after each example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step
-/// driver.
+/// Returns the outputs `[seq, batch, P]` (zero past each example's length; stored as `layout`
+/// says the caller reads them best, where the backend follows it) and the state after each
+/// example's last valid step, like [`Recurrent`](crate::Recurrent)'s step-by-step driver.
 pub(crate) fn run<S: CellState<2>>(
     kernel: Kernel,
     input: Tensor<3>,
     state: Option<S>,
     padding: Option<&Padding>,
+    layout: OutputLayout,
 ) -> (Tensor<3>, S) {
     RUNS.set(RUNS.get() + 1);
     let [_, batch, _] = input.dims();
@@ -231,6 +233,7 @@ pub(crate) fn run<S: CellState<2>>(
     let spec = Spec {
         cell,
         lengths: padding.map(|p| p.lengths.clone()),
+        layout,
     };
     // Without a projection, `[0, H]`: no rows to project onto.
     let weight_hr = weight_hr.unwrap_or_else(|| Tensor::zeros([0, hidden], &device));
