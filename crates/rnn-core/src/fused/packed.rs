@@ -310,20 +310,12 @@ impl Packed {
     /// neither `a` nor the panels.
     #[inline(always)]
     unsafe fn tile<const R: usize>(&self, tile: Tile<'_>) {
-        let Tile {
-            weights,
-            stride,
-            a,
-            dst,
-            width,
-            accumulate,
-        } = tile;
         let mut acc = [[0.0f32; PANEL]; R];
         for i in 0..self.k {
-            let w = &weights[i * stride..][..PANEL];
+            let w = &tile.weights[i * tile.stride..][..PANEL];
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers these rows.
-                let x = unsafe { *a.0.add(r * a.1 + i) };
+                let x = unsafe { *tile.a.0.add(r * tile.a.1 + i) };
                 for (acc, &w) in acc.iter_mut().zip(w) {
                     *acc += x * w;
                 }
@@ -331,7 +323,7 @@ impl Packed {
         }
         // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of `width`
         // values (the panel's valid columns, at most `PANEL`).
-        unsafe { store(&acc, dst, width.min(PANEL), accumulate) }
+        unsafe { store(&acc, tile.dst, tile.width.min(PANEL), tile.accumulate) }
     }
 
     /// `R` rows of the product with one panel (the tile's first): two 8-lane accumulators per
@@ -346,17 +338,9 @@ impl Packed {
             __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
             _mm256_setzero_ps, _mm256_storeu_ps,
         };
-        let Tile {
-            weights,
-            stride,
-            a,
-            dst,
-            width,
-            accumulate,
-        } = tile;
         let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
         for i in 0..self.k {
-            let w = &weights[i * stride..][..PANEL];
+            let w = &tile.weights[i * tile.stride..][..PANEL];
             // SAFETY: `w` holds 16 values; `multiply`'s caller guarantees `a` covers the rows.
             let (w0, w1) = unsafe {
                 (
@@ -367,21 +351,21 @@ impl Packed {
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
                 // values.
-                let x = _mm256_broadcast_ss(unsafe { &*a.0.add(r * a.1 + i) });
+                let x = _mm256_broadcast_ss(unsafe { &*tile.a.0.add(r * tile.a.1 + i) });
                 acc[0] = _mm256_fmadd_ps(x, w0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
             }
         }
-        if width >= PANEL {
+        if tile.width >= PANEL {
             // A full panel: straight from the registers (a copy through `store` would be a
             // `memcpy` call per row).
             for (r, acc) in acc.iter().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's rows.
                 unsafe {
-                    let out = dst.0.add(r * dst.1);
+                    let out = tile.dst.0.add(r * tile.dst.1);
                     for (half, &v) in acc.iter().enumerate() {
                         let out = out.add(8 * half);
-                        let v = if accumulate {
+                        let v = if tile.accumulate {
                             _mm256_add_ps(_mm256_loadu_ps(out), v)
                         } else {
                             v
@@ -401,7 +385,7 @@ impl Packed {
             }
         }
         // SAFETY: as in `tile` (`width` is below `PANEL` here).
-        unsafe { store(&rows, dst, width, accumulate) }
+        unsafe { store(&rows, tile.dst, tile.width, tile.accumulate) }
     }
 
     /// `R` rows of the product with `P` panels side by side: one 16-lane accumulator per row
@@ -418,29 +402,21 @@ impl Packed {
             __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
             _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
         };
-        let Tile {
-            weights,
-            stride,
-            a,
-            dst,
-            width,
-            accumulate,
-        } = tile;
         let k = self.k;
-        debug_assert!(stride == P * PANEL && weights.len() >= k * stride);
-        debug_assert!(width > (P - 1) * PANEL);
-        let w = weights.as_ptr();
+        debug_assert!(tile.stride == P * PANEL && tile.weights.len() >= k * tile.stride);
+        debug_assert!(tile.width > (P - 1) * PANEL);
+        let w = tile.weights.as_ptr();
         let mut acc: [[__m512; P]; R] = [[_mm512_setzero_ps(); P]; R];
         for i in 0..k {
             let row: [__m512; P] = std::array::from_fn(|p| {
                 // SAFETY: input `i` (below `k`) of panel `p` (below `P`): 16 values inside
                 // `weights`, which holds `k` inputs of `P` panels.
-                unsafe { _mm512_loadu_ps(w.add(i * stride + p * PANEL)) }
+                unsafe { _mm512_loadu_ps(w.add(i * tile.stride + p * PANEL)) }
             });
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
                 // values.
-                let x = _mm512_set1_ps(unsafe { *a.0.add(r * a.1 + i) });
+                let x = _mm512_set1_ps(unsafe { *tile.a.0.add(r * tile.a.1 + i) });
                 for (acc, &w) in acc.iter_mut().zip(&row) {
                     *acc = _mm512_fmadd_ps(x, w, *acc);
                 }
@@ -449,14 +425,14 @@ impl Packed {
         for (r, acc) in acc.iter().enumerate() {
             for (p, &v) in acc.iter().enumerate() {
                 // The panel's valid columns, 1 ..= 16 of them.
-                let valid = (width - p * PANEL).min(PANEL);
+                let valid = (tile.width - p * PANEL).min(PANEL);
                 let mask = (u32::MAX >> (32 - valid)) as u16;
                 // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of
                 // `width` values; the mask keeps the load and the store to the panel's valid
                 // columns, which start inside that row.
                 unsafe {
-                    let out = dst.0.add(r * dst.1 + p * PANEL);
-                    let v = if accumulate {
+                    let out = tile.dst.0.add(r * tile.dst.1 + p * PANEL);
+                    let v = if tile.accumulate {
                         _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), v)
                     } else {
                         v
