@@ -160,11 +160,6 @@ fn batch_major_shape(dims: &Dims) -> Vec<usize> {
     vec![dims.batch, dims.seq, dims.proj]
 }
 
-/// Batch-major outputs `[batch, seq, P]` seen as `[seq, batch, P]`.
-fn time_major<B: Backend>(outputs: FloatTensor<B>) -> FloatTensor<B> {
-    B::float_swap_dims(outputs, 0, 1)
-}
-
 macro_rules! host_backend {
     ($backend:ty) => {
         impl Differentiable for $backend {
@@ -381,7 +376,7 @@ fn packed_part<B: Backend, C: CheckpointStrategy>(
     let part = B::float_slice(values, &[Slice::from(range.clone())]);
     let mut part = B::float_reshape(part, shape.into());
     if swapped {
-        part = time_major::<B>(part);
+        part = B::float_swap_dims(part, 0, 1);
     }
     match PackedPart.prepare::<C>([node]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish((range, len, swapped, device), part),

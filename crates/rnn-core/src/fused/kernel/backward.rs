@@ -181,7 +181,11 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     // The biases' gradients: the gate columns' sums of `d_input`, and of `d_hidden` when the
     // cell has one (else `b_hh`'s is `b_ih`'s).
     let mut db_ih = pool::take(gh);
-    let mut db_hh = pool::take(if K::SEPARATE_HIDDEN_GRADIENT { gh } else { 0 });
+    let mut db_hh = if K::SEPARATE_HIDDEN_GRADIENT {
+        pool::take(gh)
+    } else {
+        Vec::new()
+    };
     // The weight and input gradients, each thread of the recurrence taking a share of the
     // rows. Not rayon's pool: other operations of a training step can leave it slow to answer
     // (measured after a burn-nn training step: these matmuls took longer on rayon's two
@@ -307,7 +311,6 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             if K::SEPARATE_HIDDEN_GRADIENT {
                 db_hh
             } else {
-                pool::give(db_hh);
                 db_ih.clone()
             },
             1,
