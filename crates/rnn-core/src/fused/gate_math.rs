@@ -102,16 +102,26 @@ pub(crate) struct BackwardStep<'a> {
 }
 
 /// `values` (`[G * units]`) split into its `G` gates of `units` values.
+///
+/// Split with `split_at` (not `array::from_fn`), so that the gates' lengths reach the cells'
+/// loops as `units`: those loops then vectorise whole. From `from_fn` the compiler lost the
+/// lengths, kept the loops' bounds checks and ran their last 16 units in scalar code
+/// (BENCHMARKS.md, 2026-12-07).
 #[inline(always)]
 pub(crate) fn per_gate<const G: usize>(values: &[f32], units: usize) -> [&[f32]; G] {
-    std::array::from_fn(|k| &values[k * units..][..units])
+    let mut rest = &values[..G * units];
+    [(); G].map(|()| {
+        let (gate, tail) = rest.split_at(units);
+        rest = tail;
+        gate
+    })
 }
 
 /// [`per_gate`], mutably.
 #[inline(always)]
 pub(crate) fn per_gate_mut<const G: usize>(values: &mut [f32], units: usize) -> [&mut [f32]; G] {
     let mut rest = &mut values[..G * units];
-    std::array::from_fn(|_| {
+    [(); G].map(|()| {
         let (gate, tail) = std::mem::take(&mut rest).split_at_mut(units);
         rest = tail;
         gate
