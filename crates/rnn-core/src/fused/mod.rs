@@ -56,6 +56,7 @@ pub(crate) mod tanh;
 mod threads;
 #[allow(deprecated)]
 pub(crate) mod top_k;
+mod workers;
 
 use burn::backend::DispatchDevice;
 use burn::module::Param;

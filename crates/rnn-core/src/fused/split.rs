@@ -12,8 +12,9 @@ const EXAMPLES_PER_THREAD: usize = 6;
 
 /// Gate columns × examples per thread of a run of one step: at a hidden size of 256, an LSTM
 /// or GRU step of a batch of 32 on two threads, an Elman step (a quarter of an LSTM's work)
-/// from a batch of 96. Starting a thread and waiting for it costs tens of microseconds, and
-/// much more when the cores are busy, while a step of a batch of 32 takes a few hundred.
+/// from a batch of 96. Handing work to another thread and waiting for it costs tens of
+/// microseconds, and much more when the cores are busy, while a step of a batch of 32 takes a
+/// few hundred.
 const SINGLE_STEP_SHARE: usize = 12_288;
 
 /// A thread's share of a run: a part of the hidden units, for some of the examples.

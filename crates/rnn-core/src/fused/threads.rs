@@ -8,12 +8,12 @@
 //! lanes (or all of them) on fewer threads, one after another within each round, instead of
 //! oversubscribing the cores with threads that spin at each other's barriers.
 
-use std::any::Any;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::split::{Lane, Split};
+use super::workers::Crew;
 
 /// Environment variable that caps the kernels' threads (read once, at the first run, unless
 /// [`set_kernel_threads`] was called).
@@ -163,10 +163,11 @@ pub(super) fn on_threads(shares: usize, f: impl Fn(usize) + Sync) {
     run_on_threads(groups, &barrier, |shares| shares.iter().for_each(|&s| f(s)));
 }
 
-/// Runs `f(work)` for each of `works` on its own thread, the first on the calling thread.
-/// A thread that panics poisons `barrier` (releasing the threads that wait there) and its
-/// panic is resumed on the calling thread once every thread has stopped; a thread that cannot
-/// be started poisons it too, and the caller panics saying so.
+/// Runs `f(work)` for each of `works` on its own thread, the first on the calling thread and
+/// the others on kept kernel threads ([`Crew`]). A thread that panics poisons `barrier`
+/// (releasing the threads that wait there) and its panic is resumed on the calling thread once
+/// every thread has stopped; a thread that cannot be started poisons it too, and the caller
+/// panics saying so.
 fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut W) + Sync) {
     let run = |mut work: W| {
         let _poison_on_panic = PoisonOnPanic(barrier);
@@ -174,48 +175,41 @@ fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut
     };
     let mut works = works.into_iter();
     let first = works.next().expect("at least one thread");
-    let payload: Option<Box<dyn Any + Send>> = std::thread::scope(|s| {
-        let mut handles = Vec::new();
-        for work in works {
-            let run = &run;
-            match spawn(s, move || run(work)) {
-                Ok(handle) => handles.push(handle),
-                Err(e) => {
-                    barrier.poison();
-                    // The started threads return at the barrier; then the caller hears why.
-                    for handle in handles {
-                        let _ = handle.join();
-                    }
-                    panic!("the fused recurrent kernel could not start a thread: {e}");
-                }
-            }
+    let mut crew = Crew::new();
+    for work in works {
+        let run = &run;
+        // SAFETY: the crew is waited for below (or dropped, which waits, should this function
+        // unwind first) before `run`, `barrier`, `f` and what `work` borrows go away, and it
+        // is not leaked.
+        if let Err(e) = unsafe { start(&mut crew, Box::new(move || run(work))) } {
+            barrier.poison();
+            // The started threads return at the barrier; then the caller hears why.
+            drop(crew);
+            panic!("the fused recurrent kernel could not start a thread: {e}");
         }
-        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(first)));
-        // Every thread joined (an unjoined panicked one would make the scope panic with a
-        // message of its own), then the first failure in thread order.
-        let theirs: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        std::iter::once(mine).chain(theirs).find_map(Result::err)
-    });
-    if let Some(payload) = payload {
+    }
+    let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(first)));
+    // Every thread finished, then the first failure in thread order.
+    let theirs = crew.wait();
+    if let Some(payload) = mine.err().or_else(|| theirs.into_iter().flatten().next()) {
         std::panic::resume_unwind(payload);
     }
 }
 
-/// Starts a kernel thread in scope `s` (in unit tests, fails when the calling thread asks).
-fn spawn<'scope>(
-    s: &'scope std::thread::Scope<'scope, '_>,
-    f: impl FnOnce() + Send + 'scope,
-) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, ()>> {
+/// [`Crew::start`] (in unit tests, fails when the calling thread asks).
+///
+/// # Safety
+/// As [`Crew::start`].
+unsafe fn start<'a>(crew: &mut Crew, work: Box<dyn FnOnce() + Send + 'a>) -> std::io::Result<()> {
     #[cfg(test)]
-    if let Some(left) = tests::SPAWNS_LEFT.get() {
+    if let Some(left) = tests::STARTS_LEFT.get() {
         if left == 0 {
             return Err(std::io::Error::other("refused by the test"));
         }
-        tests::SPAWNS_LEFT.set(Some(left - 1));
+        tests::STARTS_LEFT.set(Some(left - 1));
     }
-    std::thread::Builder::new()
-        .name("rnn-kernel".into())
-        .spawn_scoped(s, f)
+    // SAFETY: the caller's guarantees.
+    unsafe { crew.start(work) }
 }
 
 /// Poisons the barrier if dropped while its thread panics.
@@ -290,9 +284,9 @@ mod tests {
     use crate::fused::split::split_among;
 
     thread_local! {
-        /// How many more threads [`spawn`] starts from this thread before it fails (no limit
+        /// How many more threads [`start`] starts from this thread before it fails (no limit
         /// when `None`).
-        pub(super) static SPAWNS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+        pub(super) static STARTS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
     }
 
     #[test]
@@ -352,11 +346,11 @@ mod tests {
     /// leaving the started ones waiting for it at the barrier.
     #[test]
     fn a_thread_that_cannot_start_releases_the_others() {
-        SPAWNS_LEFT.set(Some(1));
+        STARTS_LEFT.set(Some(1));
         let barrier = SpinBarrier::new(3);
         let message =
             panic_message(|| run_on_threads(vec![(); 3], &barrier, |_| while barrier.wait() {}));
-        SPAWNS_LEFT.set(None);
+        STARTS_LEFT.set(None);
         assert_eq!(
             message,
             "the fused recurrent kernel could not start a thread: refused by the test"
