@@ -201,25 +201,33 @@ fn time_step(cell: &str, s: Shape, device: &Device, iters: usize) -> (Duration, 
     (ta / 64, tb / 64)
 }
 
-/// Median wall times of `a` and `b` over `iters` interleaved runs (so drift in the machine's
-/// speed hits both alike), after `warmup` runs of each.
+/// Runs of one layer in a row in [`medians`]: as in PyTorch's timings (`torch_bench.py` runs
+/// each layer again and again), a layer's runs after the first of a block find its weights
+/// and buffers in cache, where runs interleaved one by one with another layer's did not.
+const BLOCK: usize = 5;
+
+/// Median wall times of `a` and `b` over `iters` runs each, after `warmup` runs of each: in
+/// blocks of [`BLOCK`] runs in a row, alternating between the two block by block (so drift in
+/// the machine's speed hits both alike).
 fn medians(
     warmup: usize,
     iters: usize,
     mut a: impl FnMut(),
     mut b: impl FnMut(),
 ) -> (Duration, Duration) {
-    for _ in 0..warmup {
-        a();
-        b();
-    }
+    (0..warmup).for_each(|_| a());
+    (0..warmup).for_each(|_| b());
     let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         f();
         start.elapsed()
     };
-    let (mut ta, mut tb): (Vec<_>, Vec<_>) =
-        (0..iters).map(|_| (time(&mut a), time(&mut b))).unzip();
+    let (mut ta, mut tb) = (Vec::with_capacity(iters), Vec::with_capacity(iters));
+    while ta.len() < iters {
+        let n = BLOCK.min(iters - ta.len());
+        ta.extend((0..n).map(|_| time(&mut a)));
+        tb.extend((0..n).map(|_| time(&mut b)));
+    }
     ta.sort();
     tb.sort();
     (ta[iters / 2], tb[iters / 2])
