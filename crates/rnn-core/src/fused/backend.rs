@@ -123,8 +123,10 @@ fn run_host<B: Backend>(
     let dims = spec.dims(&tensors.each_ref().map(TensorMetadata::shape));
     let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
     let [b_ih, b_hh, state] = [b_ih, b_hh, state].map(read::<B>);
-    // Only a run of one step (a decoder's) keeps its packed weights between calls.
-    let owners = [&w_ih, &w_hh].map(|w| (dims.steps == 1).then(|| Owner::of::<B>(w)).flatten());
+    // A run of one step (a decoder's) and inference keep their packed weights between calls;
+    // training changes the weights at every optimizer step.
+    let keep = dims.steps == 1 || !save;
+    let owners = [&w_ih, &w_hh].map(|w| keep.then(|| Owner::of::<B>(w)).flatten());
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
     // the benchmark shape, copied on one thread while the others waited).
     let (packed, saved) = with_rows::<B, _>(x, |x| {

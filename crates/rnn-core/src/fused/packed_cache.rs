@@ -1,6 +1,7 @@
 //! Weights packed once and reused by the calls that multiply the same weights: a decoder's
 //! steps read its recurrent layers' `W_ih` and `W_hh` and the dense layers after them at every
-//! step, and packing them (a copy of every weight) costs about what one step's multiply does.
+//! step, and packing them (a copy of every weight) costs about what one step's multiply does;
+//! inference over whole sequences runs the same weights call after call.
 //!
 //! An entry is found by the address and length of the weights' values and how they were
 //! packed. The address identifies unchanged weights because the entry keeps a clone of the

@@ -1,6 +1,6 @@
 //! Packed weights kept between calls on the CPU backends: a recurrent step of 16 examples or
-//! more and, for inference, a dense layer from 16 rows (of at most 256 inputs) pack their
-//! weights once and reuse them while the weights are unchanged. Checked against the paths that
+//! more, inference over a sequence and, for inference, a dense layer from 16 rows (of at most
+//! 256 inputs) pack their weights once and reuse them while the weights are unchanged. Checked against the paths that
 //! pack nothing (a step of fewer examples, Burn's `linear`): the first call, a call that finds
 //! the weights kept, and a call after the weights were changed where they are stored (a
 //! parameter mapped in place, as an optimizer step does), which must not find the old ones.
@@ -93,6 +93,34 @@ fn a_recurrent_step_reuses_its_packed_weights_until_they_change() {
     let rnn = rnn.map(&mut Double);
     check(&rnn, 0);
     check(&rnn, 2);
+}
+
+/// Inference over a sequence finds `W_ih` and `W_hh` packed by the call before, and computes
+/// what that call did; weights doubled where they are stored are packed again (the outputs
+/// change), then found; training keeps nothing.
+#[test]
+fn inference_over_a_sequence_reuses_its_packed_weights_until_they_change() {
+    let mut rng = Rng::new(23);
+    let (batch, seq, input, hidden) = (4, 6, 7, 24);
+    let rnn = RnnConfig::new(input, hidden).init_kind(CellKind::Lstm, &device());
+    let x = rng.tensor::<3>([batch, seq, input], &device());
+    let run = |rnn: &AnyRnn, reused: usize| {
+        expect_reused(reused, || {
+            values(&rnn.forward(x.clone(), None, None).output)
+        })
+    };
+    let first = run(&rnn, 0);
+    assert_eq!(run(&rnn, 2), first);
+    let rnn = rnn.map(&mut Double);
+    let doubled = run(&rnn, 0);
+    assert_ne!(doubled, first);
+    assert_eq!(run(&rnn, 2), doubled);
+
+    let rnn = RnnConfig::new(input, hidden).init_kind(CellKind::Lstm, &autodiff_device());
+    let x = rng.tensor::<3>([batch, seq, input], &autodiff_device());
+    for _ in 0..2 {
+        expect_reused(0, || rnn.forward(x.clone(), None, None).output);
+    }
 }
 
 #[test]

@@ -312,10 +312,11 @@ pub(super) fn forward<K: GateMath>(
 }
 
 /// Each part's rows of `w` (`[g * hidden, k]`, PyTorch's gate order): the weights of its gate
-/// columns, in the permuted order, packed. A run of one step (a decoder's step) multiplies
-/// each block once: for fewer than [`PACKED_STEP_ROWS`] examples, or weights with no `owner`
-/// to cache them by, it reads them in place (a run of the part's units per gate); otherwise
-/// the packed blocks are kept for the next step's run ([`packed_cache`]).
+/// columns, in the permuted order, packed, and kept for the next run with the same weights
+/// ([`packed_cache`]) when they have an `owner` to cache them by (a decoder's step, or
+/// inference). A run of one step multiplies each block once: for fewer than
+/// [`PACKED_STEP_ROWS`] examples, or weights with no `owner`, it reads them in place (a run of
+/// the part's units per gate).
 fn gate_rows<'a>(
     (w, k): (&'a [f32], usize),
     g: usize,
@@ -328,18 +329,18 @@ fn gate_rows<'a>(
         let (col0, units) = (g * parts[p].start, parts[p].len());
         Packed::from_rows(g * units, k, |j| &w[perm[col0 + j] * k..][..k])
     };
-    if steps > 1 {
-        return PartWeights::packed(parts.len(), pack);
-    }
     let layout = || {
         let ranges = parts.iter().flat_map(|p| [p.start, p.end]);
         [k, g].into_iter().chain(ranges).collect()
     };
     let cached = owner
-        .filter(|_| batch >= PACKED_STEP_ROWS)
+        .filter(|_| steps > 1 || batch >= PACKED_STEP_ROWS)
         .and_then(|owner| packed_cache::blocks(owner, w, layout(), || Blocks::new(parts.len())));
     if let Some(blocks) = cached {
         return PartWeights::cached(blocks, pack);
+    }
+    if steps > 1 {
+        return PartWeights::packed(parts.len(), pack);
     }
     let hidden = perm.len() / g;
     PartWeights::InPlace(
