@@ -106,7 +106,7 @@ pub(crate) struct BackwardStep<'a> {
 /// Split with `split_at` (not `array::from_fn`), so that the gates' lengths reach the cells'
 /// loops as `units`: those loops then vectorise whole. From `from_fn` the compiler lost the
 /// lengths, kept the loops' bounds checks and ran their last 16 units in scalar code
-/// (BENCHMARKS.md, 2026-12-07).
+/// (BENCHMARKS.md, 2026-12-06 23:55).
 #[inline(always)]
 pub(crate) fn per_gate<const G: usize>(values: &[f32], units: usize) -> [&[f32]; G] {
     let mut rest = &values[..G * units];

@@ -3,8 +3,8 @@
 //!
 //! A thread started for each run was often placed by the operating system on the core of the
 //! thread that started it, and stayed there for the run: the two halves of a forward pass
-//! then ran one after the other (BENCHMARKS.md, 2026-12-07). A kept thread that waits for
-//! work wakes on the core it last ran on.
+//! then ran one after the other (BENCHMARKS.md, 2026-12-06 23:55). A kept thread that waits
+//! for work wakes on the core it last ran on.
 
 use std::any::Any;
 use std::marker::PhantomData;
