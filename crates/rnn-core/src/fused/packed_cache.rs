@@ -36,9 +36,14 @@ pub(crate) struct Owner {
 impl Owner {
     /// `tensor`, when backend `B` reads its values in place (see [`values_address`]).
     pub fn of<B: Backend>(tensor: &FloatTensor<B>) -> Option<Self> {
-        Some(Self {
-            values: values_address::<B>(tensor)?,
-            _tensor: Box::new(tensor.clone()),
+        let values = values_address::<B>(tensor)?;
+        let kept = tensor.clone();
+        // A clone that copies the values keeps the tensor's storage neither alive nor
+        // unchanged (ndarray's tensors made from a record's bytes clone so): its address could
+        // come back holding other weights.
+        (values_address::<B>(&kept)? == values).then(|| Self {
+            values,
+            _tensor: Box::new(kept),
         })
     }
 
