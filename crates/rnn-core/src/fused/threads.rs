@@ -176,11 +176,13 @@ fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut
     let mut works = works.into_iter();
     let first = works.next().expect("at least one thread");
     let mut crew = Crew::new();
+    // Should this function unwind before the crew is waited for, the barrier is poisoned
+    // first (dropped before the crew), so that jobs waiting there for the calling thread's
+    // share return instead of making the crew's drop wait for ever.
+    let _poison_on_panic = PoisonOnPanic(barrier);
     for work in works {
         let run = &run;
-        // SAFETY: the crew is waited for below (or dropped, which waits, should this function
-        // unwind first) before `run`, `barrier`, `f` and what `work` borrows go away, and it
-        // is not leaked.
+        // SAFETY: the crew is not leaked: it is waited for below, or dropped.
         if let Err(e) = unsafe { start(&mut crew, Box::new(move || run(work))) } {
             barrier.poison();
             // The started threads return at the barrier; then the caller hears why.
@@ -200,7 +202,10 @@ fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut
 ///
 /// # Safety
 /// As [`Crew::start`].
-unsafe fn start<'a>(crew: &mut Crew, work: Box<dyn FnOnce() + Send + 'a>) -> std::io::Result<()> {
+unsafe fn start<'a>(
+    crew: &mut Crew<'a>,
+    work: Box<dyn FnOnce() + Send + 'a>,
+) -> std::io::Result<()> {
     #[cfg(test)]
     if let Some(left) = tests::STARTS_LEFT.get() {
         if left == 0 {

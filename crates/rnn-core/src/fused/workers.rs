@@ -44,7 +44,9 @@ impl Report {
         if panic.is_some() {
             lock(&self.panics)[index] = panic;
         }
-        // Release: the job's writes happen before the waiter sees the count drop.
+        // Release: the job's writes happen before the waiter sees the count drop (every
+        // update of `running` is a read-modify-write, so the waiter's acquiring load of 0
+        // synchronises with every job's).
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.waiter.unpark();
         }
@@ -53,7 +55,8 @@ impl Report {
 
 /// Kept threads waiting for work (the senders of their job queues), and the process they
 /// belong to: a child process made by `fork` has none of its parent's threads, and must not
-/// hand them jobs that would never run.
+/// hand them jobs that would never run. (A child forked while another thread held this lock,
+/// or one that has its parent's process id in a new pid namespace, is not covered.)
 static IDLE: Mutex<(u32, Vec<Sender<Job>>)> = Mutex::new((0, Vec::new()));
 
 /// Puts a kept thread's queue back among the idle ones.
@@ -98,14 +101,17 @@ fn idle_thread() -> std::io::Result<Sender<Job>> {
 }
 
 /// Jobs handed to kept threads by one thread, which waits for them all ([`Crew::wait`], or
-/// the crew's drop).
-pub(super) struct Crew {
+/// the crew's drop). The jobs may borrow for `'a`: as the crew waits when dropped, the
+/// borrows last while it lives.
+pub(super) struct Crew<'a> {
     report: Arc<Report>,
     /// Not `Send`: the thread that made the crew is the one its last job wakes.
     _waiter: PhantomData<*const ()>,
+    /// Invariant in `'a`, the jobs' borrows.
+    _borrows: PhantomData<fn(&'a ()) -> &'a ()>,
 }
 
-impl Crew {
+impl<'a> Crew<'a> {
     /// A crew with no jobs yet, waited for by the calling thread.
     pub fn new() -> Self {
         Self {
@@ -115,6 +121,7 @@ impl Crew {
                 waiter: std::thread::current(),
             }),
             _waiter: PhantomData,
+            _borrows: PhantomData,
         }
     }
 
@@ -122,13 +129,15 @@ impl Crew {
     /// started (`work` is then dropped here, unrun).
     ///
     /// # Safety
-    /// The crew is waited for ([`Crew::wait`], or dropped) on this thread before anything
-    /// `work` borrows goes away, and it is not leaked (`mem::forget`).
-    pub unsafe fn start<'a>(&mut self, work: Box<dyn FnOnce() + Send + 'a>) -> std::io::Result<()> {
-        // SAFETY: only the lifetime changes (the same fat pointer). The caller waits for the
-        // crew before `'a` ends, and the crew's wait returns only once every job handed out
-        // has run and dropped its work (`Report::finished` comes after both), so the work is
-        // never used after `'a`; a job that is not handed out is dropped here, within `'a`.
+    /// The crew is not leaked (`mem::forget`): it is waited for ([`Crew::wait`], or its drop),
+    /// which the borrow checker then places within `'a`.
+    pub unsafe fn start(&mut self, work: Box<dyn FnOnce() + Send + 'a>) -> std::io::Result<()> {
+        // SAFETY: only the lifetime changes (the same fat pointer). The crew is waited for
+        // within `'a` (the caller does not leak it, and it holds `'a`), and its wait returns
+        // only once every job handed out has run and dropped its work (`Report::finished`
+        // comes after both), so the work is never used after `'a`; what outlives a job is its
+        // panic's payload, which is `'static`. A job that is not handed out is dropped here,
+        // within `'a`.
         let work: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(work) };
         let queue = idle_thread()?;
         let index = {
@@ -175,10 +184,13 @@ impl Crew {
     }
 }
 
-impl Drop for Crew {
-    /// Waits for the jobs, as [`Crew::wait`] (for a caller that unwinds before it waits).
+impl Drop for Crew<'_> {
+    /// Waits for the jobs, as [`Crew::wait`] (for a caller that unwinds before it waits),
+    /// and drops their panics here rather than on the kept thread that may drop the report
+    /// last.
     fn drop(&mut self) {
         self.wait_for_all();
+        drop(std::mem::take(&mut *lock(&self.report.panics)));
     }
 }
 
