@@ -354,9 +354,10 @@ impl<C: Cell> Rnn<C> {
                 RnnLayer::Unidirectional(r) => {
                     let initial = states.as_mut().and_then(Iterator::next);
                     // The last layer's outputs go to the caller, batch-first or not.
-                    let layout = match l + 1 == self.layers.len() && self.batch_first {
-                        true => OutputLayout::BatchMajor,
-                        false => OutputLayout::TimeMajor,
+                    let layout = if l + 1 == self.layers.len() && self.batch_first {
+                        OutputLayout::BatchMajor
+                    } else {
+                        OutputLayout::TimeMajor
                     };
                     let (out, last) = r.run(x, initial, padding, layout);
                     finals.push(last);

@@ -60,7 +60,7 @@ pub(super) fn split(
 /// then never wait for each other, and each reads all of the weights); else the hidden units,
 /// in parts of at least 16.
 ///
-/// A run of one step (a decoder's step) starts its threads for a single multiply: it takes a
+/// A run of one step (a decoder's step) wakes its threads for a single multiply: it takes a
 /// thread per [`SINGLE_STEP_SHARE`] of `gates × hidden × batch` (the multiply's output), and
 /// splits by hidden units, so that each thread reads only its units' weights (read in place,
 /// see `gate_rows`).

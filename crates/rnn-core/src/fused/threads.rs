@@ -289,8 +289,8 @@ mod tests {
     use crate::fused::split::split_among;
 
     thread_local! {
-        /// How many more threads [`start`] starts from this thread before it fails (no limit
-        /// when `None`).
+        /// How many more jobs [`start`] hands to kernel threads from this thread before it
+        /// fails (no limit when `None`).
         pub(super) static STARTS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
     }
 
