@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::super::gate_math::{self, BackwardStep, GateMath, MAX_STATE_PARTS};
+use super::super::isa::{self, Vectorised};
 use super::super::packed::Packed;
 use super::super::pool;
 use super::super::shared::{Reads, Writes};
@@ -12,8 +13,7 @@ use super::super::strided::{Mat, MatMut, matmul};
 use super::super::threads::{in_lockstep, on_threads};
 use super::order::caller_row;
 use super::{
-    Dims, InPlace, Operands, OutputLayout, PartWeights, RowAt, Saved, States, Strided, column_sums,
-    running_end,
+    Dims, InPlace, Operands, OutputLayout, PartWeights, RowAt, Saved, States, Strided, running_end,
 };
 
 /// Backpropagates the gradient of the packed output (as the forward pass's) through the
@@ -78,6 +78,15 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         Vec::new()
     };
 
+    // The biases' gradients: the gate columns' sums of `d_input`, and of `d_hidden` when the
+    // cell has one (else `b_hh`'s is `b_ih`'s).
+    let bias_sums = bias_sums::<K>();
+    let mut db_ih = pool::take(gh);
+    let mut db_hh = if K::SEPARATE_HIDDEN_GRADIENT {
+        pool::take(gh)
+    } else {
+        Vec::new()
+    };
     let mut states = Vec::with_capacity(K::STATE_PARTS);
     states.push(States {
         initial: (Reads::of(&saved.initial), 0),
@@ -141,17 +150,18 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             d_input: Writes::of(&mut d_input),
             d_hidden: K::SEPARATE_HIDDEN_GRADIENT.then(|| Writes::of(&mut d_hidden)),
         };
-        // With a projection, each lane's examples' gradient of the unprojected `h`.
+        // Each lane's running sums of its gate columns' gradients (see `BackwardCtx::step`),
+        // and with a projection its examples' gradient of the unprojected `h`.
         let mut scratch: Vec<Vec<f32>> = saved
             .split
             .lanes
             .iter()
             .map(|lane| {
-                if projected {
-                    pool::take(lane.examples.len() * hidden)
-                } else {
-                    Vec::new()
-                }
+                let sums = bias_sums * g * saved.split.parts[lane.part].len();
+                let unprojected = usize::from(projected) * lane.examples.len() * hidden;
+                let mut scratch = pool::take(sums + unprojected);
+                scratch[..sums].fill(0.0);
+                scratch
             })
             .collect();
         // Round `i` backpropagates step `steps - 1 - i` (after the recurrent part of the step
@@ -165,6 +175,20 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
                 ctx.step(steps - 1 - i, lane, scratch);
             }
         });
+        // The biases' gradients: the sums of the lanes' sums over their gate columns.
+        for bias in [&mut db_ih, &mut db_hh] {
+            bias.fill(0.0);
+        }
+        for (lane, sums) in saved.split.lanes.iter().zip(&scratch) {
+            let part = &saved.split.parts[lane.part];
+            let width = g * part.len();
+            let biases = [&mut db_ih, &mut db_hh].into_iter().take(bias_sums);
+            for (bias, sums) in biases.zip(sums.chunks_exact(width)) {
+                for (d, s) in bias[g * part.start..][..width].iter_mut().zip(sums) {
+                    *d += s;
+                }
+            }
+        }
         scratch.into_iter().for_each(pool::give);
     }
 
@@ -178,26 +202,16 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
     let mut dw_ih = pool::take(gh * input);
     let mut dx = pool::take(seq * batch * input);
     dx[n * input..].fill(0.0);
-    // The biases' gradients: the gate columns' sums of `d_input`, and of `d_hidden` when the
-    // cell has one (else `b_hh`'s is `b_ih`'s).
-    let mut db_ih = pool::take(gh);
-    let mut db_hh = if K::SEPARATE_HIDDEN_GRADIENT {
-        pool::take(gh)
-    } else {
-        Vec::new()
-    };
     // The weight and input gradients, each thread of the recurrence taking a share of the
     // rows. Not rayon's pool: other operations of a training step can leave it slow to answer
     // (measured after a burn-nn training step: these matmuls took longer on rayon's two
     // threads than on one).
     let threads = saved.split.lanes.len();
-    let (dw_hh_at, dw_ih_at, dx_at, dw_hr_at, db_ih_at, db_hh_at) = (
+    let (dw_hh_at, dw_ih_at, dx_at, dw_hr_at) = (
         Writes::of(&mut dw_hh),
         Writes::of(&mut dw_ih),
         Writes::of(&mut dx),
         Writes::of(&mut dw_hr),
-        Writes::of(&mut db_ih),
-        Writes::of(&mut db_hh),
     );
     let (d_hidden_at, d_input_at) = (Reads::of(d_hidden_or_input), Reads::of(&d_input));
     if n == 0 {
@@ -206,31 +220,11 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
         dw_hh.fill(0.0);
         dw_ih.fill(0.0);
         dw_hr.fill(0.0);
-        db_ih.fill(0.0);
-        db_hh.fill(0.0);
     } else {
         let d_projected_at = Reads::of(&d_projected);
         on_threads(threads, |share| {
             let rows = |len: usize| share * len / threads..(share + 1) * len / threads;
             let (gs, ts, ps) = (rows(gh), rows(n), rows(proj));
-            // SAFETY: the share's gate columns of the bias gradients: this thread's alone;
-            // the gradients they sum are only read.
-            unsafe {
-                column_sums(
-                    d_input_at.slice(0, n * gh),
-                    gh,
-                    gs.clone(),
-                    db_ih_at.slice_mut(gs.start, gs.len()),
-                );
-                if K::SEPARATE_HIDDEN_GRADIENT {
-                    column_sums(
-                        d_hidden_at.slice(0, n * gh),
-                        gh,
-                        gs.clone(),
-                        db_hh_at.slice_mut(gs.start, gs.len()),
-                    );
-                }
-            }
             // SAFETY: (all products) the views cover the sizes given, within their buffers
             // (`at` checks each start, inside since `n >= batch` and the second `W_hh`
             // product only runs when `n > batch`; the strides and sizes keep the rest
@@ -454,7 +448,8 @@ impl<K: GateMath> BackwardCtx<'_, K> {
     }
 
     /// Backpropagates step `t` through the gate math of the lane's units and examples (first
-    /// through the projection, with one).
+    /// through the projection, with one), and adds the gate gradients to the lane's sums of
+    /// them, the first [`bias_sums`] `× G × units` values of `scratch`.
     fn step(&self, t: usize, lane: &Lane, scratch: &mut [f32]) {
         let part = &self.parts[lane.part];
         let Dims {
@@ -467,6 +462,8 @@ impl<K: GateMath> BackwardCtx<'_, K> {
         let gh = g * hidden;
         let units = part.len();
         let col0 = g * part.start;
+        let (sums, scratch) = scratch.split_at_mut(bias_sums::<K>() * g * units);
+        let (input_sums, hidden_sums) = sums.split_at_mut(g * units);
         if let Some(projection) = &self.projection {
             self.project_back(t, lane, projection, scratch);
         }
@@ -528,18 +525,44 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                     *d += o;
                 }
             }
+            let mut d_hidden = d_hidden;
             gate_math::backward(
                 self.cell,
                 BackwardStep {
                     gates,
-                    d_input,
-                    d_hidden,
+                    d_input: &mut *d_input,
+                    d_hidden: d_hidden.as_deref_mut(),
                     d_state: &mut d_state[..K::STATE_PARTS],
                     prev: &prev[..K::STATE_PARTS],
                     next: &next[..K::STATE_PARTS],
                     saved: values,
                 },
             );
+            // The biases' gradients, summed while the step's gradients are in cache (a pass
+            // over all steps' after the recurrence read them back from memory).
+            isa::run(Accumulate(input_sums, d_input));
+            if let Some(d_hidden) = d_hidden {
+                isa::run(Accumulate(hidden_sums, d_hidden));
+            }
+        }
+    }
+}
+
+/// The biases' gradients a backward run sums: `b_ih`'s, and `b_hh`'s where it differs.
+fn bias_sums<K: GateMath>() -> usize {
+    1 + usize::from(K::SEPARATE_HIDDEN_GRADIENT)
+}
+
+/// `sums += values`, element by element: a lane's running sums of its gate columns'
+/// gradients, the biases' gradients.
+struct Accumulate<'a>(&'a mut [f32], &'a [f32]);
+
+impl Vectorised for Accumulate<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        for (sum, value) in self.0.iter_mut().zip(self.1) {
+            *sum += value;
         }
     }
 }

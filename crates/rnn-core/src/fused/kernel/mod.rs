@@ -463,14 +463,3 @@ struct RowAt {
     b: usize,
     batch: usize,
 }
-
-/// The sums over the rows of `m` (`width` values per row) of its `columns` into `sums`, adding
-/// whole rows at a time (which the compiler vectorises).
-fn column_sums(m: &[f32], width: usize, columns: Range<usize>, sums: &mut [f32]) {
-    sums.fill(0.0);
-    for row in m.chunks_exact(width) {
-        for (s, v) in sums.iter_mut().zip(&row[columns.clone()]) {
-            *s += v;
-        }
-    }
-}
