@@ -476,7 +476,7 @@ impl<K: GateMath> BackwardCtx<'_, K> {
             // SAFETY: the lane's columns of its example's row at step `t` of the gate
             // gradients: this lane's alone in this round (the recurrent part reads them in the
             // next).
-            let (d_input, d_hidden) = unsafe {
+            let (d_input, mut d_hidden) = unsafe {
                 (
                     self.d_input.slice_mut(cols, g * units),
                     self.d_hidden.map(|d| d.slice_mut(cols, g * units)),
@@ -525,7 +525,6 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                     *d += o;
                 }
             }
-            let mut d_hidden = d_hidden;
             gate_math::backward(
                 self.cell,
                 BackwardStep {
@@ -538,8 +537,8 @@ impl<K: GateMath> BackwardCtx<'_, K> {
                     saved: values,
                 },
             );
-            // The biases' gradients, summed while the step's gradients are in cache (a pass
-            // over all steps' after the recurrence read them back from memory).
+            // The biases' gradients, summed while the step's gradients are in cache rather
+            // than read back from memory for every step after the recurrence.
             isa::run(Accumulate(input_sums, d_input));
             if let Some(d_hidden) = d_hidden {
                 isa::run(Accumulate(hidden_sums, d_hidden));
