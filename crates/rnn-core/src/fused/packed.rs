@@ -23,6 +23,61 @@ const ROWS: usize = 6;
 /// full tiles instead of three partial ones, and a group's weights are read from the
 /// second-level cache twice per pass instead of three times (BENCHMARKS.md, 2026-12-06).
 const AVX512_TILE: (usize, usize) = (8, 3);
+/// Most partial sums per accumulator ([`splits`]).
+const MAX_SPLITS: usize = 4;
+
+/// How many partial sums of each of its `accumulators` vector accumulators a tile keeps, over
+/// interleaved inputs (`i`, `i + 1`, ... each into sums of their own, added at the end):
+/// enough for eight independent chains of multiply-adds, what keeps two vector units busy at
+/// four cycles of latency. A tile of one or two rows has too few accumulators, and each
+/// multiply-add would wait for the one before it. The AVX-512 tile, three panels wide, was
+/// slower with partial sums at batch 1 (BENCHMARKS.md, 2026-12-07).
+const fn splits(accumulators: usize) -> usize {
+    let splits = 8usize.div_ceil(accumulators);
+    if splits < MAX_SPLITS {
+        splits
+    } else {
+        MAX_SPLITS
+    }
+}
+
+/// Runs `multiply_add(i, sums)` for every input `i < k` in turn, with the partial sums of
+/// `partial` ([`splits`]) that input `i` goes to: `i % splits`, the inputs after the last
+/// whole round of `splits` into the first.
+#[inline(always)]
+fn over_inputs<S>(
+    k: usize,
+    splits: usize,
+    partial: &mut [S; MAX_SPLITS],
+    multiply_add: impl Fn(usize, &mut S),
+) {
+    for chunk in 0..k / splits {
+        for (s, sums) in partial[..splits].iter_mut().enumerate() {
+            multiply_add(chunk * splits + s, sums);
+        }
+    }
+    for i in k - k % splits..k {
+        multiply_add(i, &mut partial[0]);
+    }
+}
+
+/// The first `splits` partial sums of each accumulator of a tile ([`splits`]), added.
+#[inline(always)]
+fn add_splits<V: Copy, const R: usize, const L: usize>(
+    partial: &[[[V; L]; R]; MAX_SPLITS],
+    splits: usize,
+    add: impl Fn(V, V) -> V,
+) -> [[V; L]; R] {
+    let mut total = partial[0];
+    for sums in &partial[1..splits] {
+        for (total, sums) in total.iter_mut().zip(sums) {
+            for (total, &sum) in total.iter_mut().zip(sums) {
+                *total = add(*total, sum);
+            }
+        }
+    }
+    total
+}
 
 /// Calls `$this.$tile::<R>($args)` for the row count `R = $rows` (1 ..= [`ROWS`]), known only
 /// at run time.
@@ -310,8 +365,10 @@ impl Packed {
     /// neither `a` nor the panels.
     #[inline(always)]
     unsafe fn tile<const R: usize>(&self, tile: Tile<'_>) {
-        let mut acc = [[0.0f32; PANEL]; R];
-        for i in 0..self.k {
+        // Vectorised by the compiler, at least four lanes wide (SSE2, NEON).
+        let splits = const { splits(R * PANEL / 4) };
+        let mut partial = [[[0.0f32; PANEL]; R]; MAX_SPLITS];
+        over_inputs(self.k, splits, &mut partial, |i, acc| {
             let w = &tile.weights[i * tile.stride..][..PANEL];
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers these rows.
@@ -320,14 +377,16 @@ impl Packed {
                     *acc += x * w;
                 }
             }
-        }
+        });
+        let acc = add_splits(&partial, splits, |a, b| a + b);
         // SAFETY: `multiply`'s caller guarantees `dst` covers the tile's `R` rows of `width`
         // values (the panel's valid columns, at most `PANEL`).
         unsafe { store(&acc, tile.dst, tile.width.min(PANEL), tile.accumulate) }
     }
 
     /// `R` rows of the product with one panel (the tile's first): two 8-lane accumulators per
-    /// row, one fused multiply-add per accumulator and input.
+    /// row, each in [`splits`] partial sums, one fused multiply-add per accumulator and
+    /// input.
     ///
     /// # Safety
     /// As [`Packed::tile`], on a CPU with AVX2 and FMA.
@@ -338,24 +397,26 @@ impl Packed {
             __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
             _mm256_setzero_ps, _mm256_storeu_ps,
         };
-        let mut acc: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
-        for i in 0..self.k {
-            let w = &tile.weights[i * tile.stride..][..PANEL];
-            // SAFETY: `w` holds 16 values; `multiply`'s caller guarantees `a` covers the rows.
+        debug_assert!(self.k == 0 || tile.weights.len() >= (self.k - 1) * tile.stride + PANEL);
+        let w = tile.weights.as_ptr();
+        let splits = const { splits(2 * R) };
+        let mut partial = [[[_mm256_setzero_ps(); 2]; R]; MAX_SPLITS];
+        over_inputs(self.k, splits, &mut partial, |i, acc| {
+            // SAFETY: input `i` (below `k`) of the panel: 16 values inside `weights`, which
+            // holds `k` inputs `stride` apart.
             let (w0, w1) = unsafe {
-                (
-                    _mm256_loadu_ps(w.as_ptr()),
-                    _mm256_loadu_ps(w[8..].as_ptr()),
-                )
+                let w = w.add(i * tile.stride);
+                (_mm256_loadu_ps(w), _mm256_loadu_ps(w.add(8)))
             };
             for (r, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: `multiply`'s caller guarantees `a` covers row `r` (below `R`) of `k`
-                // values.
+                // values, and `i` is below `k`.
                 let x = _mm256_broadcast_ss(unsafe { &*tile.a.0.add(r * tile.a.1 + i) });
                 acc[0] = _mm256_fmadd_ps(x, w0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(x, w1, acc[1]);
             }
-        }
+        });
+        let acc = add_splits(&partial, splits, |a, b| _mm256_add_ps(a, b));
         if tile.width >= PANEL {
             // A full panel: straight from the registers (a copy through `store` would be a
             // `memcpy` call per row).
