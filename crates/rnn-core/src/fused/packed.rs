@@ -394,7 +394,7 @@ impl Packed {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile_avx2<const R: usize>(&self, tile: Tile<'_>) {
         use std::arch::x86_64::{
-            __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
+            _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
             _mm256_setzero_ps, _mm256_storeu_ps,
         };
         debug_assert!(self.k == 0 || tile.weights.len() >= (self.k - 1) * tile.stride + PANEL);
