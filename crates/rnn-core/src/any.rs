@@ -59,7 +59,7 @@ impl CellKind {
 /// [`CellKind`] at run time, so models can take the cell kind as configuration:
 /// `RnnConfig::new(8, 16).init_kind(CellKind::Gru, &device)`.
 ///
-/// Every method forwards to the wrapped [`Rnn`](crate::Rnn); see its documentation for shapes.
+/// Every method forwards to the wrapped [`Rnn`]; see its documentation for shapes.
 /// Whatever the cell, the state is an [`RnnState`]: `h`, plus `c` for the LSTM, and `c` (the
 /// mLSTM's matrix memory), `n` and `m` for the xLSTM cells.
 #[derive(Module, Debug)]

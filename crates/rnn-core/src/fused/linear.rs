@@ -33,7 +33,7 @@ use super::threads::{kernel_threads, on_threads};
 pub(crate) trait FusedLinear: Backend {
     /// `x: [rows, in]` times `weight: [in, out]` plus `bias: [out]`: `[rows, out]`. A `[0]`
     /// bias is none. With `keep`, the packed weights are kept for the next call with the same
-    /// weights ([`packed_cache`](super::packed_cache)).
+    /// weights ([`packed_cache`]).
     fn fused_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -70,7 +70,7 @@ use kernel::FusedCell;
 pub(crate) use kernel::OutputLayout;
 pub use threads::{kernel_threads, set_kernel_threads};
 
-/// The fused kernel of a built-in cell (see [`Cell::kernel`](crate::Cell::kernel)): its
+/// The fused kernel of a built-in cell (see [`Cell::kernel`]): its
 /// gate math with the kernel driver compiled for it, and the weights it runs with, in the
 /// classic cells' layout (PyTorch's, as [`FusedWeights`]). It owns them (Burn tensors share
 /// their data), so that a cell whose parameters are laid out otherwise can hand over weights

@@ -365,7 +365,8 @@ impl Packed {
     /// neither `a` nor the panels.
     #[inline(always)]
     unsafe fn tile<const R: usize>(&self, tile: Tile<'_>) {
-        // Vectorised by the compiler, at least four lanes wide (SSE2, NEON).
+        // The compiler vectorises the rows' sums, at least four lanes wide (SSE2, NEON): `R *
+        // PANEL / 4` accumulators.
         let splits = const { splits(R * PANEL / 4) };
         let mut partial = [[[0.0f32; PANEL]; R]; MAX_SPLITS];
         over_inputs(self.k, splits, &mut partial, |i, acc| {
@@ -389,7 +390,9 @@ impl Packed {
     /// input.
     ///
     /// # Safety
-    /// As [`Packed::tile`], on a CPU with AVX2 and FMA.
+    /// As [`Packed::tile`], with `weights` holding 16 values from `i * stride` for every input
+    /// `i < k` (what [`Packed::for_each_tile`] and [`Tile::panel`] give a panel of the group),
+    /// on a CPU with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile_avx2<const R: usize>(&self, tile: Tile<'_>) {

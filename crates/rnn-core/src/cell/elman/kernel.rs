@@ -88,8 +88,9 @@ pub(crate) mod cube {
 
     use crate::fused::cube::recurrence::tanh;
 
-    /// [`super::ElmanMath::forward`] for one example and unit in the CubeCL kernels (see
-    /// `fused::cube::recurrence`): `tanh` where `saturating`, else ReLU.
+    /// [`ElmanMath`](crate::cell::elman::kernel::ElmanMath)'s `GateMath::forward` for one example
+    /// and unit in the CubeCL kernels (see `fused::cube::recurrence`): `tanh` where `saturating`,
+    /// else ReLU.
     #[cube]
     pub(crate) fn forward(
         gates: &mut Array<f32>,
@@ -108,7 +109,8 @@ pub(crate) mod cube {
         0.0
     }
 
-    /// [`super::ElmanMath::backward`] for one example and unit in the CubeCL kernels.
+    /// [`ElmanMath`](crate::cell::elman::kernel::ElmanMath)'s `GateMath::backward` for one example
+    /// and unit in the CubeCL kernels.
     #[cube]
     pub(crate) fn backward(
         next: &Array<f32>,

@@ -91,8 +91,9 @@ pub(crate) mod cube {
 
     use crate::fused::cube::recurrence::{sigmoid, tanh};
 
-    /// [`super::GruMath::forward`] for one example and unit in the CubeCL kernels (see
-    /// `fused::cube::recurrence`): `gates` `[r, z, n]`, `state` `[h]`; returns `W_hn h + b_hn`.
+    /// [`GruMath`](crate::cell::gru::kernel::GruMath)'s `GateMath::forward` for one example and
+    /// unit in the CubeCL kernels (see `fused::cube::recurrence`): `gates` `[r, z, n]`, `state`
+    /// `[h]`; returns `W_hn h + b_hn`.
     #[cube]
     pub(crate) fn forward(
         gates: &mut Array<f32>,
@@ -111,8 +112,8 @@ pub(crate) mod cube {
         hidden_n
     }
 
-    /// [`super::GruMath::backward`] for one example and unit in the CubeCL kernels; `saved` is
-    /// [`forward`]'s `W_hn h + b_hn`.
+    /// [`GruMath`](crate::cell::gru::kernel::GruMath)'s `GateMath::backward` for one example and
+    /// unit in the CubeCL kernels; `saved` is [`forward`](fn@forward)'s `W_hn h + b_hn`.
     #[cube]
     pub(crate) fn backward(
         gates: &Array<f32>,

@@ -85,8 +85,9 @@ pub(crate) mod cube {
 
     use crate::fused::cube::recurrence::{sigmoid, tanh};
 
-    /// [`super::LstmMath::forward`] for one example and unit in the CubeCL kernels (see
-    /// `fused::cube::recurrence`): `gates` `[i, f, g, o]`, `state` `[h, c]`.
+    /// [`LstmMath`](crate::cell::lstm::kernel::LstmMath)'s `GateMath::forward` for one example and
+    /// unit in the CubeCL kernels (see `fused::cube::recurrence`): `gates` `[i, f, g, o]`, `state`
+    /// `[h, c]`.
     #[cube]
     pub(crate) fn forward(
         gates: &mut Array<f32>,
@@ -107,7 +108,8 @@ pub(crate) mod cube {
         0.0
     }
 
-    /// [`super::LstmMath::backward`] for one example and unit in the CubeCL kernels.
+    /// [`LstmMath`](crate::cell::lstm::kernel::LstmMath)'s `GateMath::backward` for one example and
+    /// unit in the CubeCL kernels.
     #[cube]
     pub(crate) fn backward(
         gates: &Array<f32>,

@@ -1,8 +1,8 @@
 //! The fused recurrence on Burn's CubeCL backend (wgpu and the other CubeCL runtimes): the input
 //! projection of every step as one matmul, then the time loop in one launch
-//! ([`recurrence::forward_loop`]); backward, the reverse time loop in one launch
-//! ([`recurrence::backward_loop`]), then the weight gradients as one matmul each over all
-//! steps.
+//! ([`recurrence::forward_loop`](fn@recurrence::forward_loop)); backward, the reverse time loop in
+//! one launch ([`recurrence::backward_loop`](fn@recurrence::backward_loop)), then the weight
+//! gradients as one matmul each over all steps.
 
 pub(crate) mod recurrence;
 

@@ -54,12 +54,12 @@ fn forward_math(
     }
 }
 
-/// Backpropagates one valid step of `math`'s gate math for one example and unit: `gates`
-/// (`[G]`) as the forward pass left them, `prev` and `next` (`[S]`) the states before and
-/// after the step, `saved` what [`forward_math`] returned. `d_state` (`[S]`) is the gradient
-/// of the state after the step and becomes the part of the previous state's gradient that
-/// does not go through `W_hh`; writes the gradients of the gates' input projections
-/// (`d_input`) and hidden projections (`d_hidden`), `[G]` each.
+/// Backpropagates one valid step of `math`'s gate math for one example and unit: `gates` (`[G]`) as
+/// the forward pass left them, `prev` and `next` (`[S]`) the states before and after the step,
+/// `saved` what [`forward_math`](fn@forward_math) returned. `d_state` (`[S]`) is the gradient of
+/// the state after the step and becomes the part of the previous state's gradient that does not go
+/// through `W_hh`; writes the gradients of the gates' input projections (`d_input`) and hidden
+/// projections (`d_hidden`), `[G]` each.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn backward_math(
@@ -278,8 +278,8 @@ pub(crate) fn forward_loop(
     }
 }
 
-/// The backward time loop, from the last step to the first, over the forward pass's saved
-/// tensors (as [`forward_loop`] wrote them, with `gates` its activations and `packed` `h`
+/// The backward time loop, from the last step to the first, over the forward pass's saved tensors
+/// (as [`forward_loop`](fn@forward_loop) wrote them, with `gates` its activations and `packed` `h`
 /// after each step).
 ///
 /// - `w_hh: [G * H, H]`, in PyTorch's layout.
