@@ -19,8 +19,11 @@ pub(crate) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
     let fma = mul_add::<FMA>;
     let x = x.clamp(-87.0, 88.0);
-    // x = n ln2 + r, |r| <= ln2 / 2; ln2 in two parts so n * C1 is exact.
-    let n = fma(x, std::f32::consts::LOG2_E, 0.5).floor();
+    // x = n ln2 + r, |r| <= ln2 / 2; ln2 in two parts so n * C1 is exact. `n` is rounded by
+    // adding `ROUNDER`, in vector code on every target: `floor` is a libm call per element on
+    // x86-64's baseline (SSE2), which kept the portable gate loops scalar there.
+    let shifted = fma(x, std::f32::consts::LOG2_E, ROUNDER);
+    let n = shifted - ROUNDER;
     let r = fma(n, 2.121_944_4e-4, fma(n, -0.693_359_4, x));
     let mut p = 1.987_569_1e-4_f32;
     for c in [
@@ -33,17 +36,21 @@ pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
         p = fma(p, r, c);
     }
     let e = fma(p * r, r, r + 1.0);
-    e * pow2(n)
+    e * pow2(shifted)
 }
 
-/// `2^n` for an integer-valued `n` in `[-126, 127]`, built from its exponent bits.
-///
-/// Adding 1.5 · 2^23 puts `n` in the low mantissa bits of the sum (as `0x4B40_0000 + n`),
-/// which avoids a float-to-int cast: Rust's saturating `as` compiles to scalar code with NaN
-/// and range checks that keeps the gate loops from being vectorised.
+/// 1.5 · 2^23: added to an `f32` of magnitude below 2^22, it rounds it to the nearest integer
+/// `n` (ties to even) and holds `n` in the low mantissa bits of the sum, whose bits are then
+/// `0x4B40_0000 + n`.
+const ROUNDER: f32 = 12_582_912.0;
+
+/// `2^n` for the integer `n` in `[-126, 127]` that `shifted` holds as `n + ROUNDER`
+/// ([`ROUNDER`]), built from its exponent bits. The bits avoid a float-to-int cast: Rust's
+/// saturating `as` compiles to scalar code with NaN and range checks that keeps the gate loops
+/// from being vectorised.
 #[inline(always)]
-fn pow2(n: f32) -> f32 {
-    let biased = (n + 12_582_912.0).to_bits().wrapping_sub(0x4B40_0000 - 127);
+fn pow2(shifted: f32) -> f32 {
+    let biased = shifted.to_bits().wrapping_sub(0x4B40_0000 - 127);
     f32::from_bits(biased << 23)
 }
 
@@ -192,7 +199,7 @@ mod tests {
     #[test]
     fn pow2_is_exact() {
         for n in -126..=127 {
-            assert_eq!(pow2(n as f32), 2f32.powi(n), "2^{n}");
+            assert_eq!(pow2(n as f32 + ROUNDER), 2f32.powi(n), "2^{n}");
         }
     }
 }
