@@ -36,9 +36,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .skip(1)
         .cloned()
         .collect();
-    let mut cargo_args: Vec<String> = ["run", "--release", "-p", "rnn-bench", "--"]
-        .map(String::from)
-        .to_vec();
+    // `--bin`: a profiling binary of one's own in `crates/rnn-bench/src/bin` would leave
+    // `cargo run` without a binary to choose.
+    let mut cargo_args: Vec<String> = [
+        "run",
+        "--release",
+        "-p",
+        "rnn-bench",
+        "--bin",
+        "rnn-bench",
+        "--",
+    ]
+    .map(String::from)
+    .to_vec();
     for backend in backends {
         cargo_args.extend(["--backend".to_string(), backend]);
     }
