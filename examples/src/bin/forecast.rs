@@ -96,6 +96,10 @@ struct TrainArgs {
     /// Dropout on the inputs and before the output layers.
     #[arg(long, default_value_t = ForecastOptions::default().dropout, value_parser = parse_dropout)]
     dropout: f64,
+    /// Add a linear map from the window's values to the forecast, beside the network
+    /// (LSTNet's autoregressive highway).
+    #[arg(long)]
+    highway: bool,
 }
 
 fn main() -> ExitCode {
@@ -127,6 +131,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         cell: args.cell,
         hidden: args.hidden,
         dropout: args.dropout,
+        highway: args.highway,
         ..ForecastOptions::default()
     };
     announce_training(args.data, &mut options.data, options.backend);

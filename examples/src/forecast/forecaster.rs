@@ -31,6 +31,10 @@ pub struct ForecastSetup {
     /// The seeds of the ensemble's members, one model each (saved in
     /// [`member_dir`](super::ensemble::member_dir)).
     pub seeds: Vec<u64>,
+    /// Whether the members have a linear highway from the window
+    /// ([`ForecastModel::highway`]); absent in the setups written before it: `false`.
+    #[serde(default)]
+    pub highway: bool,
 }
 
 impl ForecastSetup {
@@ -116,10 +120,9 @@ impl Forecaster {
                     ));
                 }
             }
+            let highway = setup.highway.then_some(setup.window);
             let (model, config) = load_model(&member, |config: &SequenceClassifierConfig| {
-                Ok(ForecastModel {
-                    regressor: config.try_init(&device).map_err(|e| e.to_string())?,
-                })
+                ForecastModel::init(config, highway, &device)
             })?;
             // The setup is the ensemble's, one level above the member's configuration.
             check_saved_size(

@@ -2,8 +2,8 @@
 //! recurrent network over windows of it, trained with burn-train, against the seasonal-naive
 //! baseline on a held-out final stretch.
 //!
-//! Artifacts in the output directory: `setup.json` (frequency, period, horizon, window, scale
-//! and the ensemble members' seeds), a directory `seed-SEED/` for each member with
+//! Artifacts in the output directory: `setup.json` (frequency, period, horizon, window, scale,
+//! the ensemble members' seeds and whether they have a highway), a directory `seed-SEED/` for each member with
 //! `model.bpk` (its best epoch's weights), `config.json` (the network's configuration) and
 //! burn-train's logs and checkpoints under `training/`, `test.json` (the test stretch's truth,
 //! the ensemble's and the members' forecasts and scores) and `forecast.png`.

@@ -5,9 +5,10 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use burn::train::{InferenceStep, RegressionOutput, TrainOutput, TrainStep};
-use rnn_tasks::SequenceClassifier;
+use rnn_tasks::{SequenceClassifier, SequenceClassifierConfig};
 
 use super::windows::FEATURES;
 
@@ -70,12 +71,39 @@ impl Batcher<ForecastItem, ForecastBatch> for ForecastBatcher {
 pub struct ForecastModel {
     /// Recurrent encoder over the window, its final state through an MLP to `horizon` values.
     pub regressor: SequenceClassifier,
+    /// With `--highway`: a linear map from the window's values (the first input feature) to
+    /// the `horizon` outputs, added to the network's: the autoregressive component of LSTNet
+    /// (Lai et al., 2018), a linear forecaster beside the nonlinear one. Starts at zero.
+    pub highway: Option<Linear>,
 }
 
 impl ForecastModel {
+    /// A model of `config`, with a highway from a window of `highway` points if given.
+    pub fn init(
+        config: &SequenceClassifierConfig,
+        highway: Option<usize>,
+        device: &Device,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            regressor: config.try_init(device).map_err(|e| e.to_string())?,
+            highway: highway.map(|window| {
+                LinearConfig::new(window, config.num_classes)
+                    .with_initializer(Initializer::Zeros)
+                    .init(device)
+            }),
+        })
+    }
+
     /// `[batch, horizon]` encoded forecasts of `inputs: [batch, window, FEATURES]`.
     pub fn forecast(&self, inputs: Tensor<3>) -> Tensor<2> {
-        self.regressor.forward(inputs, None).logits
+        let network = self.regressor.forward(inputs.clone(), None).logits;
+        match &self.highway {
+            Some(highway) => {
+                let [batch, window, _] = inputs.dims();
+                network + highway.forward(inputs.narrow(2, 0, 1).reshape([batch, window]))
+            }
+            None => network,
+        }
     }
 
     /// The forecasts of `batch` and their masked mean squared error.

@@ -50,6 +50,9 @@ pub struct ForecastOptions {
     pub learning_rate: f64,
     /// Windows per batch.
     pub batch_size: usize,
+    /// A linear highway from the window's values to the outputs, beside the network (see
+    /// [`ForecastModel::highway`](super::model::ForecastModel::highway)).
+    pub highway: bool,
 }
 
 impl Default for ForecastOptions {
@@ -74,6 +77,7 @@ impl Default for ForecastOptions {
             dropout: 0.0,
             learning_rate: 3e-3,
             batch_size: 32,
+            highway: false,
         }
     }
 }

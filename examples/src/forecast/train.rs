@@ -116,6 +116,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         window,
         scale,
         seeds: member_seeds(options.seed, options.ensemble),
+        highway: options.highway,
     };
     let encoding = setup.encoding();
     let [mut train_items, mut valid_items] = encoding.split_windows(&series.values, &holdout);
@@ -140,7 +141,15 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
     let mut trained = Vec::with_capacity(setup.seeds.len());
     for (k, &seed) in setup.seeds.iter().enumerate() {
         println!("member {} of {} (seed {seed})", k + 1, setup.seeds.len());
-        let member = train_member(options, &config, seed, &device, &train_items, &valid_items)?;
+        let highway = setup.highway.then_some(window);
+        let member = train_member(
+            options,
+            (&config, highway),
+            seed,
+            &device,
+            &train_items,
+            &valid_items,
+        )?;
         save_model(
             &member_dir(&options.out, seed),
             member.model.clone(),
@@ -245,21 +254,18 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
 
 /// Trains the member of the ensemble that starts from `seed` (its initial weights and its
 /// batch order) on the same windows as the others, with early stopping on the validation
-/// loss; burn-train's logs and checkpoints go to the member's directory.
+/// loss, with a highway from a window of `highway` points if given; burn-train's logs and
+/// checkpoints go to the member's directory.
 fn train_member(
     options: &ForecastOptions,
-    config: &SequenceClassifierConfig,
+    (config, highway): (&SequenceClassifierConfig, Option<usize>),
     seed: u64,
     device: &Device,
     train_items: &[ForecastItem],
     valid_items: &[ForecastItem],
 ) -> Result<Trained<ForecastModel>, String> {
     device.seed(seed);
-    let model = ForecastModel {
-        regressor: config
-            .try_init(&device.clone().autodiff())
-            .map_err(|e| e.to_string())?,
-    };
+    let model = ForecastModel::init(config, highway, &device.clone().autodiff())?;
     let batches = |items: &[ForecastItem], shuffle: bool| {
         loader(
             ForecastBatcher,

@@ -3,16 +3,18 @@
 //! MASE, the masked loss, and the ensemble's seeds and mean. Expected values are worked out by
 //! hand.
 
+use burn::nn::{Initializer, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use burn_rnn_examples::forecast::date::Date;
 use burn_rnn_examples::forecast::ensemble::{mean_output, member_dir, member_seeds};
 use burn_rnn_examples::forecast::frequency::Frequency;
 use burn_rnn_examples::forecast::holdout::Holdout;
-use burn_rnn_examples::forecast::model::masked_mean_squared_error;
+use burn_rnn_examples::forecast::model::{ForecastModel, masked_mean_squared_error};
 use burn_rnn_examples::forecast::naive::{seasonal_naive, seasonal_naive_scale};
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::series::{self, Series};
-use burn_rnn_examples::forecast::windows::Encoding;
+use burn_rnn_examples::forecast::windows::{Encoding, FEATURES};
+use rnn_tasks::{InputConfig, RecurrentConfig, SequenceClassifierConfig};
 
 fn date(year: i32, month: u32, day: u32) -> Date {
     Date::new(year, month, day).unwrap()
@@ -216,6 +218,53 @@ fn masked_loss_ignores_masked_targets() {
     let loss: f32 = masked_mean_squared_error(predictions, targets, mask).into_scalar();
     // (1 + 4 + 9) / 3.
     assert!((loss - 14.0 / 3.0).abs() < 1e-5, "{loss}");
+}
+
+#[test]
+fn the_highway_adds_a_linear_map_of_the_window_values_and_starts_at_zero() {
+    let device = Device::default();
+    let config =
+        SequenceClassifierConfig::new(InputConfig::features(FEATURES), RecurrentConfig::new(4), 3);
+    let mut model = ForecastModel::init(&config, Some(2), &device).unwrap();
+    // Two windows of two points: values, then missing flags (which the highway must not read).
+    let inputs = Tensor::<3>::from_floats(
+        [[[1.0, 0.0], [2.0, 1.0]], [[-1.0, 1.0], [0.5, 0.0]]],
+        &device,
+    );
+    let network: Vec<f32> = model
+        .regressor
+        .forward(inputs.clone(), None)
+        .logits
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    let at_start: Vec<f32> = model
+        .forecast(inputs.clone())
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    assert_eq!(at_start, network, "a highway of zeros adds nothing");
+
+    model.highway = Some(
+        LinearConfig::new(2, 3)
+            .with_initializer(Initializer::Constant { value: 0.5 })
+            .init(&device),
+    );
+    let forecast: Vec<f32> = model.forecast(inputs).into_data().try_to_vec().unwrap();
+    // Each output adds 0.5 × (the window's values summed) + a bias of 0.5: 2 and 0.25.
+    for (k, (f, n)) in forecast.iter().zip(&network).enumerate() {
+        let expected = n + if k < 3 { 2.0 } else { 0.25 };
+        assert!(
+            (f - expected).abs() < 1e-5,
+            "output {k}: {f} against {expected}"
+        );
+    }
+    assert!(
+        ForecastModel::init(&config, None, &device)
+            .unwrap()
+            .highway
+            .is_none()
+    );
 }
 
 #[test]

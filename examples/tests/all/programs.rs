@@ -582,6 +582,40 @@ fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
 }
 
 #[test]
+fn forecast_highway_is_saved_and_used_by_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let forecast = env!("CARGO_BIN_EXE_forecast");
+    let text = stdout(&run(
+        forecast,
+        &[
+            "--quick",
+            "--ensemble",
+            "1",
+            "--highway",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(number_after(&text, "test MAE: ").is_finite(), "{text}");
+    let setup = read_json(&out.join("setup.json"));
+    assert_eq!(setup["highway"], serde_json::json!(true));
+    forecast_prediction(&out);
+    // The saved member has the highway's weights: read as a model without one (a setup
+    // written before the flag), it is an error naming them, not a forecast without them.
+    let mut without = setup.clone();
+    without.as_object_mut().unwrap().remove("highway");
+    std::fs::write(out.join("setup.json"), without.to_string()).unwrap();
+    let output = run(forecast, &["predict", "--model", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot load the model") && stderr.contains("highway.weight"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn forecast_bad_input_fails_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let forecast = env!("CARGO_BIN_EXE_forecast");
