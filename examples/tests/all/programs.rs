@@ -448,15 +448,21 @@ fn numbers(value: &serde_json::Value) -> Vec<f64> {
         .collect()
 }
 
-#[test]
-fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
+/// A `--quick` training run of `forecast` with `args`, into `model/` of a new temporary
+/// directory: the directory, the model's path and what the run printed.
+fn quick_forecast(args: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("model");
+    let mut all = vec!["--quick", "--out", out.to_str().unwrap()];
+    all.extend(args);
+    let text = stdout(&run(env!("CARGO_BIN_EXE_forecast"), &all));
+    (dir, out, text)
+}
+
+#[test]
+fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
+    let (dir, out, text) = quick_forecast(&["--ensemble", "2"]);
     let forecast = env!("CARGO_BIN_EXE_forecast");
-    let text = stdout(&run(
-        forecast,
-        &["--quick", "--ensemble", "2", "--out", out.to_str().unwrap()],
-    ));
     assert!(text.contains("member 1 of 2 (seed 42)"), "{text}");
     assert!(text.contains("member 2 of 2 (seed 43)"), "{text}");
     assert!(text.contains("epoch   1: train loss"), "one line per epoch");
@@ -583,20 +589,8 @@ fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
 
 #[test]
 fn forecast_highway_is_saved_and_used_by_predict() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("model");
+    let (_dir, out, text) = quick_forecast(&["--ensemble", "1", "--highway"]);
     let forecast = env!("CARGO_BIN_EXE_forecast");
-    let text = stdout(&run(
-        forecast,
-        &[
-            "--quick",
-            "--ensemble",
-            "1",
-            "--highway",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    ));
     assert!(number_after(&text, "test MAE: ").is_finite(), "{text}");
     let setup = read_json(&out.join("setup.json"));
     assert_eq!(setup["highway"], serde_json::json!(true));
