@@ -46,6 +46,12 @@ impl ForecastSetup {
             horizon: self.horizon,
         }
     }
+
+    /// The window of points the members' highway reads, if they have one
+    /// ([`ForecastModel::init`]'s `highway`).
+    pub fn highway_window(&self) -> Option<usize> {
+        self.highway.then_some(self.window)
+    }
 }
 
 /// The trained members of an ensemble with their setup.
@@ -106,6 +112,7 @@ impl Forecaster {
             .collect::<Vec<_>>()
             .join(", ");
         let mut members = Vec::with_capacity(setup.seeds.len());
+        let highway = setup.highway_window();
         for &seed in &setup.seeds {
             let member = member_dir(dir, seed);
             for file in ["config.json", "model.bpk"] {
@@ -120,7 +127,6 @@ impl Forecaster {
                     ));
                 }
             }
-            let highway = setup.highway.then_some(setup.window);
             let (model, config) = load_model(&member, |config: &SequenceClassifierConfig| {
                 ForecastModel::init(config, highway, &device)
             })?;

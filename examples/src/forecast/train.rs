@@ -138,10 +138,10 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
     let device = options.backend.device();
     let config = model_config(options, horizon);
     let valid_batch = ForecastBatcher.batch(valid_items.clone(), &device);
+    let highway = setup.highway_window();
     let mut trained = Vec::with_capacity(setup.seeds.len());
     for (k, &seed) in setup.seeds.iter().enumerate() {
         println!("member {} of {} (seed {seed})", k + 1, setup.seeds.len());
-        let highway = setup.highway.then_some(window);
         let member = train_member(
             options,
             (&config, highway),
