@@ -14,7 +14,8 @@ use burn_rnn_examples::cli::{
     announce_training, cell_name, exit_code, parse_args, parse_cell, parse_dropout, parse_positive,
 };
 use burn_rnn_examples::forecast::scores::Scores;
-use burn_rnn_examples::forecast::{ForecastOptions, Forecaster, series, train};
+use burn_rnn_examples::forecast::windows::Base;
+use burn_rnn_examples::forecast::{BaseKind, ForecastOptions, Forecaster, series, train};
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::CellKind;
 
@@ -100,6 +101,10 @@ struct TrainArgs {
     /// (LSTNet's autoregressive highway).
     #[arg(long)]
     highway: bool,
+    /// The forecast the network corrects: the window's seasonal-naive forecast, or
+    /// Holt-Winters smoothing (damped trend, additive season) fitted on the training stretch.
+    #[arg(long, value_enum, default_value_t = BaseKind::default())]
+    base: BaseKind,
 }
 
 fn main() -> ExitCode {
@@ -132,6 +137,7 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         hidden: args.hidden,
         dropout: args.dropout,
         highway: args.highway,
+        base: args.base,
         ..ForecastOptions::default()
     };
     announce_training(args.data, &mut options.data, options.backend);
@@ -154,6 +160,13 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         "test: {} to {} ({} observed points), MASE scale {:.4}",
         report.test_dates[0], report.test_dates[1], report.test_observed, setup.scale
     );
+    if let Base::HoltWinters(smoothing) = setup.base {
+        println!(
+            "base: Holt-Winters fitted on the training stretch, alpha {:.3}, beta {:.3}, gamma \
+             {:.3}, phi {:.3}",
+            smoothing.alpha, smoothing.beta, smoothing.gamma, smoothing.phi
+        );
+    }
     let row = |name: &str, epochs: &str, validation: String, scores: Scores| {
         println!(
             "{name:<16} {epochs:>10} {validation:>10} {:>10.4} {:>10.4} {:>8.4}",
@@ -179,6 +192,9 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         report.model,
     );
     row("seasonal naive", "", String::new(), report.seasonal_naive);
+    if let Some(scores) = report.base {
+        row("Holt-Winters", "", String::new(), scores);
+    }
     println!("test MAE: {:.4}", report.model.mae);
     println!("figure: {}", report.figure.display());
     println!("model saved to {}", options.out.display());

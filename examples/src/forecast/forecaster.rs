@@ -11,7 +11,7 @@ use super::ensemble::{mean_output, member_dir};
 use super::frequency::Frequency;
 use super::model::ForecastModel;
 use super::series::Series;
-use super::windows::{Encoding, FEATURES};
+use super::windows::{Base, Encoding, FEATURES};
 use crate::backend::Backend;
 use crate::files::{check_saved_size, load_model, read_json};
 
@@ -35,6 +35,10 @@ pub struct ForecastSetup {
     /// ([`ForecastModel::highway`]); absent in the setups written before it: `false`.
     #[serde(default)]
     pub highway: bool,
+    /// The forecast the members' outputs correct, with its fitted parameters; absent in the
+    /// setups written before it: the seasonal-naive forecast.
+    #[serde(default)]
+    pub base: Base,
 }
 
 impl ForecastSetup {
@@ -44,6 +48,7 @@ impl ForecastSetup {
             scale: self.scale,
             period: self.period,
             horizon: self.horizon,
+            base: self.base,
         }
     }
 
@@ -170,7 +175,7 @@ impl Forecaster {
     }
 
     /// The members' `[1, horizon]` outputs for the window at the end of `history`, and the
-    /// window's seasonal-naive forecast that they correct.
+    /// base forecast that they correct.
     fn outputs(&self, history: &[Option<f64>]) -> Result<(Vec<Tensor<2>>, Vec<f64>), String> {
         let window = self.setup.window;
         if history.len() < window {
@@ -182,11 +187,19 @@ impl Forecaster {
         let encoded = self
             .setup
             .encoding()
-            .encode(&history[history.len() - window..])
+            .encode(history, window)
             .ok_or_else(|| {
+                let smoothing = match self.setup.base {
+                    Base::SeasonalNaive => String::new(),
+                    Base::HoltWinters(_) => format!(
+                        " and among the series' first {} (a period, which starts the \
+                         Holt-Winters base)",
+                        self.setup.period
+                    ),
+                };
                 format!(
                     "expected an observed value among the last {window} points (the model's \
-                     window), got none"
+                     window){smoothing}, got none"
                 )
             })?;
         let inputs = Tensor::<3>::from_data(
@@ -201,7 +214,7 @@ impl Forecaster {
         Ok((outputs, encoded.baseline))
     }
 
-    /// The values of the `[1, horizon]` `output` of a window whose seasonal-naive forecast is
+    /// The values of the `[1, horizon]` `output` of a window whose base forecast is
     /// `baseline`.
     fn decode(&self, output: Tensor<2>, baseline: &[f64]) -> Vec<f64> {
         let output: Vec<f32> = output.into_data().iter::<f32>().collect();

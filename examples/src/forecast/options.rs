@@ -53,6 +53,18 @@ pub struct ForecastOptions {
     /// A linear highway from the window's values to the outputs, beside the network (see
     /// [`ForecastModel::highway`](super::model::ForecastModel::highway)).
     pub highway: bool,
+    /// The forecast the network corrects.
+    pub base: BaseKind,
+}
+
+/// Which forecast the network corrects (see [`Base`](super::windows::Base)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BaseKind {
+    /// The seasonal-naive forecast of the window.
+    #[default]
+    SeasonalNaive,
+    /// Holt-Winters smoothing (damped trend, additive season) fitted on the training stretch.
+    HoltWinters,
 }
 
 impl Default for ForecastOptions {
@@ -78,6 +90,7 @@ impl Default for ForecastOptions {
             learning_rate: 3e-3,
             batch_size: 32,
             highway: false,
+            base: BaseKind::SeasonalNaive,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Training a forecaster: the series cut into training, validation and test stretches, windows
 //! in units of the training part's scale, an ensemble of members each trained with burn-train
 //! and early stopping on the validation loss, the members and their setup saved, the test
-//! stretch forecast and scored against the seasonal-naive baseline, and the figure drawn.
+//! stretch forecast and scored against the seasonal-naive baseline (and the base forecast the
+//! network corrects), and the figure drawn.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,10 +17,12 @@ use super::frequency::Frequency;
 use super::holdout::Holdout;
 use super::model::{ForecastBatcher, ForecastItem, ForecastModel, masked_mean_squared_error};
 use super::naive::seasonal_naive;
-use super::options::{ForecastOptions, model_config};
+use super::options::{BaseKind, ForecastOptions, model_config};
 use super::plot::{ForecastFigure, forecast_plot};
 use super::scores::Scores;
 use super::series;
+use super::smoothing::HoltWinters;
+use super::windows::Base;
 use crate::files::{save_model, write_json};
 use crate::heatmap::require_font;
 use crate::training::{Monitor, Trained, TrainingPlan, fit_on_loss, loader};
@@ -51,6 +54,9 @@ pub struct ForecastReport {
     pub model: Scores,
     /// The seasonal-naive forecast's test scores.
     pub seasonal_naive: Scores,
+    /// The test scores of the base forecast the network corrects, alone, when it is not the
+    /// seasonal-naive forecast (`--base holt-winters`).
+    pub base: Option<Scores>,
     /// Training wall time, all members together.
     pub train_time: Duration,
     /// The figure written (`out/forecast.png`).
@@ -85,7 +91,7 @@ struct TestForecast<'a> {
     truth: &'a [Option<f64>],
     forecast: &'a [f64],
     seasonal_naive: &'a [f64],
-    scores: [(&'static str, Scores); 2],
+    scores: Vec<(&'static str, Scores)>,
     members: &'a [MemberReport],
 }
 
@@ -109,6 +115,18 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
              before the test stretch (the normalisation's scale), got none"
         )
     })?;
+    let base = match options.base {
+        BaseKind::SeasonalNaive => Base::SeasonalNaive,
+        BaseKind::HoltWinters => Base::HoltWinters(
+            HoltWinters::fit(&series.values[..holdout.valid_start()], period).ok_or_else(|| {
+                format!(
+                    "{data}: expected observed values in the first period ({period} points) \
+                         and after it before the validation stretch (to fit --base \
+                         holt-winters), got none"
+                )
+            })?,
+        ),
+    };
     let setup = ForecastSetup {
         frequency: series.frequency,
         period,
@@ -117,6 +135,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         scale,
         seeds: member_seeds(options.seed, options.ensemble),
         highway: options.highway,
+        base,
     };
     let encoding = setup.encoding();
     let [mut train_items, mut valid_items] = encoding.split_windows(&series.values, &holdout);
@@ -187,6 +206,15 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
     let no_truth = || format!("{data}: expected an observed value in the test stretch, got none");
     let model_scores = Scores::of(truth, &forecast, scale).ok_or_else(no_truth)?;
     let naive_scores = Scores::of(truth, &naive, scale).ok_or_else(no_truth)?;
+    let base_scores = match base {
+        Base::SeasonalNaive => None,
+        Base::HoltWinters(smoothing) => {
+            let forecast = smoothing
+                .forecast(history, period, horizon)
+                .expect("fitted on this history's start");
+            Some(Scores::of(truth, &forecast, scale).ok_or_else(no_truth)?)
+        }
+    };
     let members = (0..trained.len())
         .map(|k| {
             Ok(MemberReport {
@@ -229,7 +257,10 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
             truth,
             forecast: &forecast,
             seasonal_naive: &naive,
-            scores: [("model", model_scores), ("seasonal naive", naive_scores)],
+            scores: [("model", model_scores), ("seasonal naive", naive_scores)]
+                .into_iter()
+                .chain(base_scores.map(|scores| ("holt-winters", scores)))
+                .collect(),
             members: &members,
         },
     )?;
@@ -247,6 +278,7 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         validation_mse: ensemble_validation,
         model: model_scores,
         seasonal_naive: naive_scores,
+        base: base_scores,
         train_time: trained.iter().map(|member| member.elapsed).sum(),
         figure,
     })

@@ -1,30 +1,46 @@
 //! What the model reads and predicts: a window of the series relative to its last observed
 //! value, in units of the training part's scale, with an explicit missing-value channel; and
-//! the points after it as corrections of the window's seasonal-naive forecast.
+//! the points after it as corrections of a base forecast (the window's seasonal-naive
+//! forecast, or Holt-Winters smoothing's).
 //!
 //! A trend carries a series outside the range of its training part (CO2 rises year after
 //! year): a network reading or predicting normalised levels would have to extrapolate.
 //! Relative to the window's anchor (its last observed value), the inputs stay in the range of
-//! the training windows; the targets are the differences between the values and the
-//! seasonal-naive forecast made from the window, so an output of 0 is that baseline and the
-//! network learns what the baseline misses (the year-on-year change, mostly).
+//! the training windows; the targets are the differences between the values and the base
+//! forecast made at the window's end, so an output of 0 is that forecast and the network
+//! learns what it misses (for the seasonal-naive forecast, the year-on-year change, mostly).
 
 use super::holdout::Holdout;
 use super::model::ForecastItem;
 use super::naive::seasonal_naive;
+use super::smoothing::HoltWinters;
 
 /// Input features per point: the value and the missing flag.
 pub const FEATURES: usize = 2;
+
+/// The forecast that the network's outputs correct: an output of 0 is this forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Base {
+    /// [`seasonal_naive`] of the window's values.
+    #[default]
+    SeasonalNaive,
+    /// [`HoltWinters::forecast`] from all the points up to the window's end, with these
+    /// parameters (fitted on the training stretch).
+    HoltWinters(HoltWinters),
+}
 
 /// How values become model inputs and targets, and outputs become values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Encoding {
     /// The unit of inputs and targets (the training part's scale).
     pub scale: f64,
-    /// The seasonal period of the baseline the targets correct.
+    /// The seasonal period of the base forecast.
     pub period: usize,
     /// Points forecast after a window.
     pub horizon: usize,
+    /// The forecast the targets correct.
+    pub base: Base,
 }
 
 /// A window's inputs and the forecast its outputs correct.
@@ -34,14 +50,19 @@ pub struct EncodedWindow {
     /// when the value is missing (missing values are flagged, never filled in); the anchor is
     /// the window's last observed value.
     pub inputs: Vec<f32>,
-    /// `[horizon]` the seasonal-naive forecast of the points after the window
-    /// ([`seasonal_naive`] of the window's values).
+    /// `[horizon]` the base forecast of the points after the window (see [`Base`]).
     pub baseline: Vec<f64>,
 }
 
 impl Encoding {
-    /// The model inputs of the points `window`, `None` when none of them is observed.
-    pub fn encode(&self, window: &[Option<f64>]) -> Option<EncodedWindow> {
+    /// The model inputs of the last `window` points of `history` and the base forecast after
+    /// them, `None` when none of those points is observed (or, for Holt-Winters, none of the
+    /// first period of `history`).
+    ///
+    /// # Panics
+    /// When `history` is shorter than `window`.
+    pub fn encode(&self, history: &[Option<f64>], window: usize) -> Option<EncodedWindow> {
+        let window = &history[history.len() - window..];
         let anchor = window.iter().rev().find_map(|&v| v)?;
         let inputs = window
             .iter()
@@ -50,12 +71,17 @@ impl Encoding {
                 None => [0.0, 1.0],
             })
             .collect();
-        let baseline = seasonal_naive(window, self.horizon, self.period)?;
+        let baseline = match self.base {
+            Base::SeasonalNaive => seasonal_naive(window, self.horizon, self.period)?,
+            Base::HoltWinters(smoothing) => {
+                smoothing.forecast(history, self.period, self.horizon)?
+            }
+        };
         Some(EncodedWindow { inputs, baseline })
     }
 
-    /// The values of the model's `outputs` for a window whose seasonal-naive forecast is
-    /// `baseline`: the inverse of the targets' encoding.
+    /// The values of the model's `outputs` for a window whose base forecast is `baseline`: the
+    /// inverse of the targets' encoding.
     pub fn decode(&self, outputs: &[f32], baseline: &[f64]) -> Vec<f64> {
         outputs
             .iter()
@@ -75,7 +101,7 @@ impl Encoding {
         window: usize,
         visible_end: usize,
     ) -> Option<ForecastItem> {
-        let encoded = self.encode(&values[origin + 1 - window..=origin])?;
+        let encoded = self.encode(&values[..=origin], window)?;
         let (targets, mask): (Vec<f32>, Vec<f32>) = (origin + 1..origin + 1 + self.horizon)
             .zip(&encoded.baseline)
             .map(|(t, baseline)| match values.get(t).copied().flatten() {

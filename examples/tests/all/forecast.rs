@@ -1,7 +1,7 @@
 //! The forecasting example's parts: reading series, dates and frequencies, the split and its
 //! windows (nothing of the test stretch leaks into training), the seasonal-naive baseline,
-//! MASE, the masked loss, and the ensemble's seeds and mean. Expected values are worked out by
-//! hand.
+//! Holt-Winters smoothing, MASE, the masked loss, and the ensemble's seeds and mean. Expected
+//! values are worked out by hand.
 
 use burn::nn::{Initializer, LinearConfig};
 use burn::tensor::{Device, Tensor};
@@ -13,7 +13,8 @@ use burn_rnn_examples::forecast::model::{ForecastModel, masked_mean_squared_erro
 use burn_rnn_examples::forecast::naive::{seasonal_naive, seasonal_naive_scale};
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::series::{self, Series};
-use burn_rnn_examples::forecast::windows::{Encoding, FEATURES};
+use burn_rnn_examples::forecast::smoothing::{HoltWinters, PHI_MIN};
+use burn_rnn_examples::forecast::windows::{Base, Encoding, FEATURES};
 use rnn_tasks::{InputConfig, RecurrentConfig, SequenceClassifierConfig};
 
 fn date(year: i32, month: u32, day: u32) -> Date {
@@ -193,6 +194,91 @@ fn seasonal_naive_repeats_the_last_season_and_falls_back_past_missing_values() {
 }
 
 #[test]
+fn holt_winters_follows_its_equations_worked_by_hand() {
+    // Period 2, every parameter 0.5. The first period [1, 3] (mean 2) and the second's
+    // observed value 4 give the trend (4 - 2) / 2 = 1; the offsets from the trend line through
+    // the first mean at the period's middle (t = 0.5) are -0.5 and 0.5; the level at t = 1 is
+    // 2.5. t = 2: forecast 2.5 + 0.5 - 0.5 = 2.5, value 4: level 0.5 (4 + 0.5) + 0.5 (2.5 +
+    // 0.5) = 3.75, offset 0.5 (4 - 2.5 - 0.5) + 0.5 (-0.5) = 0.25, trend 0.5 (3.75 - 2.5) +
+    // 0.5 (0.5) = 0.875. t = 3 is missing: level 3.75 + 0.4375, trend 0.4375. t = 4: value 8
+    // against 4.1875 + 0.21875 + 0.25: level 0.5 (8 - 0.25) + 0.5 (4.40625) = 6.078125,
+    // offset 0.5 (8 - 4.40625) + 0.5 (0.25) = 1.921875, trend 0.5 (6.078125 - 4.1875) + 0.5
+    // (0.21875) = 1.0546875. Forecasts: 6.078125 + 0.5 (1.0546875) + 0.5 and 6.078125 + 0.75
+    // (1.0546875) + 1.921875.
+    let smoothing = HoltWinters {
+        alpha: 0.5,
+        beta: 0.5,
+        gamma: 0.5,
+        phi: 0.5,
+    };
+    let values = [Some(1.0), Some(3.0), Some(4.0), None, Some(8.0)];
+    assert_eq!(
+        smoothing.forecast(&values, 2, 2),
+        Some(vec![7.10546875, 8.791015625])
+    );
+    assert_eq!(smoothing.forecast(&[None, None, Some(1.0)], 2, 1), None);
+}
+
+#[test]
+fn holt_winters_continues_an_exact_trend_and_season_and_its_fit_minimises_the_error() {
+    // A linear trend plus a season that sums to 0, one point missing: with an undamped trend
+    // every one-step forecast is exact, so the state never moves off the series, whatever the
+    // smoothing; the fitted parameters find such a forecast too.
+    let exact = |t: usize| 10.0 + 0.5 * t as f64 + [1.0, -2.0, 3.0, -2.0][t % 4];
+    let mut values: Vec<Option<f64>> = (0..20).map(|t| Some(exact(t))).collect();
+    values[9] = None;
+    let continuation: Vec<f64> = (20..26).map(exact).collect();
+    let undamped = HoltWinters {
+        alpha: 0.3,
+        beta: 0.2,
+        gamma: 0.4,
+        phi: 1.0,
+    };
+    for smoothing in [undamped, HoltWinters::fit(&values, 4).unwrap()] {
+        let forecast = smoothing.forecast(&values, 4, 6).unwrap();
+        for (h, (f, e)) in forecast.iter().zip(&continuation).enumerate() {
+            assert!(
+                (f - e).abs() < 1e-9,
+                "{smoothing:?} step {h}: {f} against {e}"
+            );
+        }
+    }
+    // A damped trend falls behind it.
+    let damped = HoltWinters {
+        phi: 0.9,
+        ..undamped
+    };
+    assert!(damped.forecast(&values, 4, 6).unwrap()[5] < continuation[5] - 0.1);
+
+    // On a noisy series the fit's one-step error is below that of other parameters, and its
+    // parameters are in range.
+    let noisy: Vec<Option<f64>> = (0..60)
+        .map(|t| Some(exact(t) + [0.7, -0.4, 0.1, 0.9, -0.8, -0.3, 0.5][t % 7]))
+        .collect();
+    let fitted = HoltWinters::fit(&noisy, 4).unwrap();
+    for p in [fitted.alpha, fitted.beta, fitted.gamma] {
+        assert!((0.0..=1.0).contains(&p), "{fitted:?}");
+    }
+    assert!((PHI_MIN..=1.0).contains(&fitted.phi), "{fitted:?}");
+    let best = fitted.one_step_mse(&noisy, 4).unwrap();
+    for other in [
+        undamped,
+        damped,
+        HoltWinters {
+            gamma: 0.0,
+            ..undamped
+        },
+    ] {
+        assert!(best < other.one_step_mse(&noisy, 4).unwrap(), "{other:?}");
+    }
+    // Nothing observed in the first period: nothing to start from.
+    assert_eq!(
+        HoltWinters::fit(&[None, None, Some(1.0), Some(2.0)], 2),
+        None
+    );
+}
+
+#[test]
 fn mase_scale_and_scores_skip_missing_values() {
     let values = [Some(1.0), Some(2.0), Some(4.0), None, Some(5.0)];
     // Period 1: |2-1|, |4-2| (the pairs with the missing value skipped) → 1.5.
@@ -326,23 +412,36 @@ fn nothing_of_the_test_stretch_reaches_training_validation_or_the_scale() {
     let values = series_values(40);
     let holdout = Holdout::new(values.len(), window, horizon).unwrap();
     let scale = holdout.scale(&values, period).unwrap();
-    let encoding = Encoding {
-        scale,
-        period,
-        horizon,
-    };
-    let [train, valid] = encoding.split_windows(&values, &holdout);
+    let smoothing = HoltWinters::fit(&values[..holdout.valid_start()], period).unwrap();
+    for base in [Base::SeasonalNaive, Base::HoltWinters(smoothing)] {
+        let encoding = Encoding {
+            scale,
+            period,
+            horizon,
+            base,
+        };
+        windows_do_not_see_later_stretches(&encoding, &values, &holdout);
+    }
+}
+
+fn windows_do_not_see_later_stretches(
+    encoding: &Encoding,
+    values: &[Option<f64>],
+    holdout: &Holdout,
+) {
+    let (scale, period) = (encoding.scale, encoding.period);
+    let [train, valid] = encoding.split_windows(values, holdout);
     assert!(!train.is_empty() && !valid.is_empty());
 
     // Other test values (or none at all) change neither the scale nor a window.
-    let mut changed = values.clone();
+    let mut changed = values.to_vec();
     for value in &mut changed[holdout.test_start()..] {
         *value = value.map(|v| v * 1e6);
     }
     changed[holdout.test_start()] = None;
     assert_eq!(holdout.scale(&changed, period), Some(scale));
     assert_eq!(
-        encoding.split_windows(&changed, &holdout),
+        encoding.split_windows(&changed, holdout),
         [train.clone(), valid]
     );
 
@@ -350,7 +449,7 @@ fn nothing_of_the_test_stretch_reaches_training_validation_or_the_scale() {
     for value in &mut changed[holdout.valid_start()..holdout.test_start()] {
         *value = Some(-1e6);
     }
-    let [changed_train, _] = encoding.split_windows(&changed, &holdout);
+    let [changed_train, _] = encoding.split_windows(&changed, holdout);
     assert_eq!(changed_train, train);
 }
 
@@ -362,6 +461,7 @@ fn targets_decode_back_to_the_observed_values_and_missing_ones_are_masked() {
         scale: 0.5,
         period,
         horizon,
+        base: Base::SeasonalNaive,
     };
     // The window ending at 12 predicts points 13..=16; point 16 is missing (16 % 11 == 5).
     let item = encoding.item(&values, 12, window, values.len()).unwrap();
@@ -370,7 +470,7 @@ fn targets_decode_back_to_the_observed_values_and_missing_ones_are_masked() {
     // Point 5 (missing) is the window's first point: value 0, flag 1; point 6 is observed.
     assert_eq!(&item.inputs[0..2], [0.0, 1.0]);
     assert_eq!(item.inputs[3], 0.0);
-    let baseline = encoding.encode(&values[5..=12]).unwrap().baseline;
+    let baseline = encoding.encode(&values[..=12], window).unwrap().baseline;
     let decoded = encoding.decode(&item.targets, &baseline);
     for h in 0..3 {
         assert!((decoded[h] - values[13 + h].unwrap()).abs() < 1e-5, "{h}");

@@ -610,6 +610,60 @@ fn forecast_highway_is_saved_and_used_by_predict() {
 }
 
 #[test]
+fn forecast_holt_winters_base_is_fitted_saved_and_used_by_predict() {
+    let (dir, out, text) = quick_forecast(&["--ensemble", "1", "--base", "holt-winters"]);
+    let base = number_after(&text, "Holt-Winters ");
+    assert!(base.is_finite() && base > 0.0, "{text}");
+    assert!(
+        text.contains("base: Holt-Winters fitted on the training stretch, alpha "),
+        "{text}"
+    );
+    let setup = read_json(&out.join("setup.json"));
+    for parameter in ["alpha", "beta", "gamma", "phi"] {
+        let value = setup["base"]["holt-winters"][parameter].as_f64();
+        assert!(value.is_some_and(|v| (0.0..=1.0).contains(&v)), "{setup}");
+    }
+    // Forecasting the series without its test stretch repeats the run's test forecast: the
+    // same base, with the fitted parameters that setup.json keeps.
+    let co2 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/timeseries/co2_weekly_mauna_loa.csv"
+    ))
+    .unwrap();
+    let lines: Vec<&str> = co2.lines().collect();
+    let cut = dir.path().join("before-test.csv");
+    std::fs::write(&cut, lines[..lines.len() - 52].join("\n")).unwrap();
+    let predicted = |model: &Path| -> Vec<f64> {
+        let args = ["predict", "--model", model.to_str().unwrap(), "--data"];
+        stdout(&run(
+            env!("CARGO_BIN_EXE_forecast"),
+            &[&args[..], &[cut.to_str().unwrap()]].concat(),
+        ))
+        .lines()
+        .map(|line| line.split_once('\t').unwrap().1.parse().unwrap())
+        .collect()
+    };
+    let test = numbers(&read_json(&out.join("test.json"))["forecast"]);
+    let with_base = predicted(&out);
+    assert_eq!(with_base.len(), test.len());
+    for (h, (p, t)) in with_base.iter().zip(&test).enumerate() {
+        assert!((p - t).abs() <= 1e-4, "point {h}: {p} against {t}");
+    }
+    // A setup without the base (written before the flag) means the seasonal-naive one.
+    let mut without = setup.clone();
+    without.as_object_mut().unwrap().remove("base");
+    std::fs::write(out.join("setup.json"), without.to_string()).unwrap();
+    let naive_based = predicted(&out);
+    assert!(
+        with_base
+            .iter()
+            .zip(&naive_based)
+            .any(|(a, b)| (a - b).abs() > 1e-2),
+        "{with_base:?} against {naive_based:?}"
+    );
+}
+
+#[test]
 fn forecast_bad_input_fails_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let forecast = env!("CARGO_BIN_EXE_forecast");
@@ -659,6 +713,42 @@ fn forecast_bad_input_fails_with_a_message() {
         );
         assert!(stderr.contains(&expected), "{stderr}");
     }
+    // Holt-Winters starts from the first period: with nothing observed there, it cannot be
+    // fitted (the seasonal-naive base does not need it).
+    let late_start: String = (0..40)
+        .map(|i| {
+            let date = if i < 28 {
+                format!("2020-01-{:02}", i + 1)
+            } else {
+                format!("2020-02-{:02}", i - 27)
+            };
+            let value = if i < 7 {
+                String::new()
+            } else {
+                format!("{}", (i % 7) as f64 + 0.1 * i as f64)
+            };
+            format!("{date},{value}\n")
+        })
+        .collect();
+    let data = file("late-start.csv", &late_start);
+    let out = dir.path().to_str().unwrap();
+    let quick = ["--quick", "--data", &data, "--out", out];
+    assert_eq!(run(forecast, &quick).status.code(), Some(0), "{late_start}");
+    let output = run(
+        forecast,
+        &[&quick[..], &["--base", "holt-winters"]].concat(),
+    );
+    assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: --data {data}: expected observed values in the \
+             first period (7 points) and after it before the validation stretch (to fit --base \
+             holt-winters), got none"
+        )),
+        "{stderr}"
+    );
+
     let output = run(forecast, &["predict", "--model", "/no/such/dir"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
