@@ -10,7 +10,7 @@ that seed, `--seed S`, with any extra arguments after `--`) and the statsmodels 
 `forecast_baselines.py` on the same cut, and prints the MAEs side by side with their means
 over the origins.
 
-    /usr/bin/python3 examples/scripts/forecast_rolling.py \\
+    python examples/scripts/forecast_rolling.py \\
         examples/data/timeseries/elec_equip_monthly_eu.csv \\
         --forecast target/release/forecast --origins 6 --seeds 42 1 100 [-- --highway]
 
