@@ -15,9 +15,13 @@ over the origins.
         --forecast target/release/forecast --origins 6 --seeds 42 1 100 [-- --highway]
 
 The baselines need statsmodels (see `forecast_baselines.py`); `--no-baselines` skips them.
+The cut drops the file's last rows, so the file must list every date of its grid (a missing
+value as an empty field, as in the shipped files). `--horizon` and `--period` are passed on
+to the binary: do not repeat them after `--`.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,8 +47,9 @@ def network_maes(binary, data, seed, extra, out):
     """The test MAEs that `binary` reports after training on `data` from `seed`: the
     ensemble's (`model`), the seasonal-naive forecast's and, with `--base holt-winters`,
     the base forecast's alone."""
-    subprocess.run([binary, '--data', data, '--out', out, '--seed', str(seed), *extra],
-                   check=True, stdout=subprocess.DEVNULL)
+    command = [binary, '--data', data, '--out', out, '--seed', str(seed), *extra]
+    if subprocess.run(command, stdout=subprocess.DEVNULL).returncode != 0:
+        raise SystemExit(f'{" ".join(command)} failed (its error is above)')
     with open(os.path.join(out, 'test.json')) as f:
         scores = dict(json.load(f)['scores'])
     return {name: s['mae'] for name, s in scores.items()}
@@ -87,10 +92,15 @@ def main():
     args = parser.parse_args(argv[:split])
     warnings.simplefilter('ignore')
     extra = argv[split + 1:]  # the binary's arguments
+    if args.origins < 1 or args.horizon < 1:
+        parser.error(f'expected --origins and --horizon of at least 1, got {args.origins} '
+                     f'and {args.horizon}')
     if args.period:
         extra += ['--period', str(args.period)]
     extra += ['--horizon', str(args.horizon)]
-    columns = ['origin', 'naive'] + (['base'] if '--base' in extra else []) \
+    smoothing = any(a.startswith('--base') for a in extra) and 'seasonal-naive' not in extra \
+        and '--base=seasonal-naive' not in extra
+    columns = ['origin', 'naive'] + (['base'] if smoothing else []) \
         + [f'seed {s}' for s in args.seeds] + ['mean']
     if not args.no_baselines:
         columns += ['SARIMAX', 'ETS', 'mean ÷ best']
@@ -116,9 +126,9 @@ def main():
             for column, value in row.items():
                 if column != 'origin':
                     totals[column] = totals.get(column, 0.0) + value
-            print(' '.join(f'{row[c]:>11.4f}' if c != 'origin' else f'{row[c]:>11}'
+            print(' '.join(f'{row.get(c, math.nan):>11.4f}' if c != 'origin' else f'{row[c]:>11}'
                            for c in columns), flush=True)
-    print(' '.join(['       mean'] + [f'{totals[c] / args.origins:>11.4f}'
+    print(' '.join(['       mean'] + [f'{totals.get(c, math.nan) / args.origins:>11.4f}'
                                       for c in columns[1:]]))
 
 

@@ -184,23 +184,26 @@ impl Forecaster {
                 history.len()
             ));
         }
+        let period = self.setup.period;
         let encoded = self
             .setup
             .encoding()
             .encode(history, window)
             .ok_or_else(|| {
-                let smoothing = match self.setup.base {
-                    Base::SeasonalNaive => String::new(),
-                    Base::HoltWinters(_) => format!(
-                        " and among the series' first {} (a period, which starts the \
-                         Holt-Winters base)",
-                        self.setup.period
-                    ),
-                };
-                format!(
-                    "expected an observed value among the last {window} points (the model's \
-                     window){smoothing}, got none"
-                )
+                if history[history.len() - window..]
+                    .iter()
+                    .all(Option::is_none)
+                {
+                    format!(
+                        "expected an observed value among the last {window} points (the \
+                         model's window), got none"
+                    )
+                } else {
+                    format!(
+                        "expected an observed value among the first {period} points (a \
+                         period, which starts the Holt-Winters base), got none"
+                    )
+                }
             })?;
         let inputs = Tensor::<3>::from_data(
             TensorData::new(encoded.inputs, [1, window, FEATURES]),

@@ -26,6 +26,7 @@ mod plot;
 mod train;
 
 pub use forecaster::{ForecastSetup, Forecaster};
-pub use options::{BaseKind, ForecastOptions};
+pub use options::ForecastOptions;
 pub use plot::{ForecastFigure, forecast_plot};
 pub use train::{ForecastReport, MemberReport, train};
+pub use windows::BaseKind;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rnn_tasks::{CellKind, InputConfig, Pooling, RecurrentConfig, SequenceClassifierConfig};
 
-use super::windows::FEATURES;
+use super::windows::{BaseKind, FEATURES};
 use crate::backend::Backend;
 
 /// Hidden units of a `--quick` run's model, which only proves the pipeline.
@@ -55,16 +55,6 @@ pub struct ForecastOptions {
     pub highway: bool,
     /// The forecast the network corrects.
     pub base: BaseKind,
-}
-
-/// Which forecast the network corrects (see [`Base`](super::windows::Base)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum BaseKind {
-    /// The seasonal-naive forecast of the window.
-    #[default]
-    SeasonalNaive,
-    /// Holt-Winters smoothing (damped trend, additive season) fitted on the training stretch.
-    HoltWinters,
 }
 
 impl Default for ForecastOptions {

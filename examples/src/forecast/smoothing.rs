@@ -7,7 +7,8 @@
 //!
 //! Missing points are skipped explicitly: the state moves on by its own forecast, no value is
 //! made up. The smoothing parameters are fitted by minimising the mean squared one-step error
-//! (a grid, then a pattern search), as statsmodels' `ExponentialSmoothing` does by default.
+//! (a grid, then a pattern search), statsmodels' `ExponentialSmoothing`'s default criterion;
+//! the initial state is not fitted, it comes from the first two periods.
 
 /// The smoothing parameters of ETS(A,Ad,A).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -35,33 +36,44 @@ struct State {
 
 /// The state after the first period and the index of the first point not yet in it, or `None`
 /// when the first period has no observed value.
+///
+/// The trend is the mean change per point between the values one period apart in the first
+/// two periods (0 when no such pair is observed), so that neither a partial second period nor
+/// a missing value mixes the seasonal shape into it; the trend line passes through the mean of
+/// the first period's observed values at the mean of their positions, and each offset is a
+/// value's distance from that line (0 where the value is missing).
 fn initial_state(values: &[Option<f64>], period: usize) -> Option<(State, usize)> {
-    let mean = |points: &[Option<f64>]| -> Option<f64> {
-        let observed: Vec<f64> = points.iter().flatten().copied().collect();
-        (!observed.is_empty()).then(|| observed.iter().sum::<f64>() / observed.len() as f64)
-    };
     let first = &values[..period.min(values.len())];
-    let first_mean = mean(first)?;
-    // The trend: the change between the means of the first two periods, per point.
-    let trend = values
-        .get(period..(2 * period).min(values.len()))
-        .and_then(mean)
-        .map_or(0.0, |second_mean| {
-            (second_mean - first_mean) / period as f64
-        });
-    // The first period's mean sits at its middle point; each offset is the value's distance
-    // from the trend line there (0 where the value is missing).
-    let middle = (period as f64 - 1.0) / 2.0;
-    let season = (0..period)
-        .map(|i| {
-            first
-                .get(i)
-                .copied()
-                .flatten()
-                .map_or(0.0, |v| v - (first_mean + trend * (i as f64 - middle)))
-        })
+    let observed: Vec<(f64, f64)> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((i as f64, (*v)?)))
         .collect();
-    let level = first_mean + trend * middle;
+    if observed.is_empty() {
+        return None;
+    }
+    let count = observed.len() as f64;
+    let (position, mean) = observed
+        .iter()
+        .fold((0.0, 0.0), |(p, m), (i, v)| (p + i / count, m + v / count));
+    let changes: Vec<f64> = first
+        .iter()
+        .zip(values.get(period..).unwrap_or_default())
+        .filter_map(|(&earlier, &later)| Some((later? - earlier?) / period as f64))
+        .collect();
+    let trend = if changes.is_empty() {
+        0.0
+    } else {
+        changes.iter().sum::<f64>() / changes.len() as f64
+    };
+    let season = first
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v.map_or(0.0, |v| v - (mean + trend * (i as f64 - position))))
+        .chain(std::iter::repeat(0.0))
+        .take(period)
+        .collect();
+    let level = mean + trend * (first.len() as f64 - 1.0 - position);
     Some((
         State {
             level,
@@ -136,9 +148,23 @@ impl HoltWinters {
     /// The parameters with the least mean squared one-step error on `values` (seasonal
     /// `period`): the best of a coarse grid, refined by a pattern search (each parameter
     /// moved by a step while that lowers the error, the steps halved until they are below
-    /// 0.001). `None` when `values` has no observed point after its first period, or none in
-    /// it.
-    pub fn fit(values: &[Option<f64>], period: usize) -> Option<Self> {
+    /// 0.001). Fails when `values` has no observed point in its first period or none after
+    /// it, or when the errors overflow.
+    pub fn fit(values: &[Option<f64>], period: usize) -> Result<Self, String> {
+        let first = period.min(values.len());
+        if values[..first].iter().all(Option::is_none) {
+            return Err(format!(
+                "expected an observed value among the first {period} points (the first period, \
+                 which starts the smoothing), got none among {first}"
+            ));
+        }
+        if values[first..].iter().all(Option::is_none) {
+            return Err(format!(
+                "expected an observed value after the first {period} points (the first \
+                 period), got none among {}",
+                values.len() - first
+            ));
+        }
         let mse = |p: &[f64; 4]| {
             Self::from_array(*p)
                 .one_step_mse(values, period)
@@ -163,7 +189,11 @@ impl HoltWinters {
             }
         }
         if !best.1.is_finite() {
-            return None;
+            let largest = values.iter().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
+            return Err(format!(
+                "expected one-step errors of finite size, got an overflow (values up to \
+                 {largest:e} in size)"
+            ));
         }
         let lower = [0.0, 0.0, 0.0, PHI_MIN];
         let mut step = 0.05;
@@ -184,7 +214,7 @@ impl HoltWinters {
                 step /= 2.0;
             }
         }
-        Some(Self::from_array(best.0))
+        Ok(Self::from_array(best.0))
     }
 
     fn from_array([alpha, beta, gamma, phi]: [f64; 4]) -> Self {

@@ -17,11 +17,10 @@ use super::frequency::Frequency;
 use super::holdout::Holdout;
 use super::model::{ForecastBatcher, ForecastItem, ForecastModel, masked_mean_squared_error};
 use super::naive::seasonal_naive;
-use super::options::{BaseKind, ForecastOptions, model_config};
+use super::options::{ForecastOptions, model_config};
 use super::plot::{ForecastFigure, forecast_plot};
 use super::scores::Scores;
 use super::series;
-use super::smoothing::HoltWinters;
 use super::windows::Base;
 use crate::files::{save_model, write_json};
 use crate::heatmap::require_font;
@@ -115,18 +114,8 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
              before the test stretch (the normalisation's scale), got none"
         )
     })?;
-    let base = match options.base {
-        BaseKind::SeasonalNaive => Base::SeasonalNaive,
-        BaseKind::HoltWinters => Base::HoltWinters(
-            HoltWinters::fit(&series.values[..holdout.valid_start()], period).ok_or_else(|| {
-                format!(
-                    "{data}: expected observed values in the first period ({period} points) \
-                         and after it before the validation stretch (to fit --base \
-                         holt-winters), got none"
-                )
-            })?,
-        ),
-    };
+    let base = Base::fit(options.base, &series.values, &holdout, period)
+        .map_err(|e| format!("{data}: {e}"))?;
     let setup = ForecastSetup {
         frequency: series.frequency,
         period,

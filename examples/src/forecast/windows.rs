@@ -30,6 +30,45 @@ pub enum Base {
     HoltWinters(HoltWinters),
 }
 
+/// Which forecast the network corrects, before it is fitted (see [`Base`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BaseKind {
+    /// The seasonal-naive forecast of the window.
+    #[default]
+    SeasonalNaive,
+    /// Holt-Winters smoothing (damped trend, additive season) fitted on the training stretch.
+    HoltWinters,
+}
+
+impl Base {
+    /// The base of `kind` for `values` cut by `holdout` with the seasonal `period`: Holt-Winters
+    /// is fitted on the training stretch alone (the points before the validation stretch), so
+    /// that early stopping judges it on points it was not fitted on. Fails when it cannot be
+    /// fitted there (see [`HoltWinters::fit`]).
+    pub fn fit(
+        kind: BaseKind,
+        values: &[Option<f64>],
+        holdout: &Holdout,
+        period: usize,
+    ) -> Result<Self, String> {
+        match kind {
+            BaseKind::SeasonalNaive => Ok(Self::SeasonalNaive),
+            BaseKind::HoltWinters => {
+                let training = &values[..holdout.valid_start()];
+                HoltWinters::fit(training, period)
+                    .map(Self::HoltWinters)
+                    .map_err(|e| {
+                        format!(
+                            "--base holt-winters on the {} points before the validation \
+                             stretch: {e}",
+                            training.len()
+                        )
+                    })
+            }
+        }
+    }
+}
+
 /// How values become model inputs and targets, and outputs become values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Encoding {

@@ -14,7 +14,7 @@ use burn_rnn_examples::forecast::naive::{seasonal_naive, seasonal_naive_scale};
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::series::{self, Series};
 use burn_rnn_examples::forecast::smoothing::{HoltWinters, PHI_MIN};
-use burn_rnn_examples::forecast::windows::{Base, Encoding, FEATURES};
+use burn_rnn_examples::forecast::windows::{Base, BaseKind, Encoding, FEATURES};
 use rnn_tasks::{InputConfig, RecurrentConfig, SequenceClassifierConfig};
 
 fn date(year: i32, month: u32, day: u32) -> Date {
@@ -195,16 +195,16 @@ fn seasonal_naive_repeats_the_last_season_and_falls_back_past_missing_values() {
 
 #[test]
 fn holt_winters_follows_its_equations_worked_by_hand() {
-    // Period 2, every parameter 0.5. The first period [1, 3] (mean 2) and the second's
-    // observed value 4 give the trend (4 - 2) / 2 = 1; the offsets from the trend line through
-    // the first mean at the period's middle (t = 0.5) are -0.5 and 0.5; the level at t = 1 is
-    // 2.5. t = 2: forecast 2.5 + 0.5 - 0.5 = 2.5, value 4: level 0.5 (4 + 0.5) + 0.5 (2.5 +
-    // 0.5) = 3.75, offset 0.5 (4 - 2.5 - 0.5) + 0.5 (-0.5) = 0.25, trend 0.5 (3.75 - 2.5) +
-    // 0.5 (0.5) = 0.875. t = 3 is missing: level 3.75 + 0.4375, trend 0.4375. t = 4: value 8
-    // against 4.1875 + 0.21875 + 0.25: level 0.5 (8 - 0.25) + 0.5 (4.40625) = 6.078125,
-    // offset 0.5 (8 - 4.40625) + 0.5 (0.25) = 1.921875, trend 0.5 (6.078125 - 4.1875) + 0.5
-    // (0.21875) = 1.0546875. Forecasts: 6.078125 + 0.5 (1.0546875) + 0.5 and 6.078125 + 0.75
-    // (1.0546875) + 1.921875.
+    // Period 2, every parameter 0.5. Start: the pair one period apart (1, 4) gives the trend
+    // (4 - 1) / 2 = 1.5 (the pair (3, missing) is skipped); the trend line through the first
+    // period's mean 2 at its middle (t = 0.5) gives the offsets 1 - 1.25 = -0.25 and
+    // 3 - 2.75 = 0.25 and the level 2.75 at t = 1. t = 2: forecast 2.75 + 0.75 - 0.25, value
+    // 4: level 0.5 (4 + 0.25) + 0.5 (2.75 + 0.75) = 3.875, offset 0.5 (4 - 3.5) + 0.5 (-0.25)
+    // = 0.125, trend 0.5 (3.875 - 2.75) + 0.5 (0.75) = 0.9375. t = 3 is missing: level
+    // 3.875 + 0.46875, trend 0.46875. t = 4, value 8: level 0.5 (8 - 0.125) + 0.5 (4.34375 +
+    // 0.234375) = 6.2265625, offset 0.5 (8 - 4.578125) + 0.5 (0.125) = 1.7734375, trend
+    // 0.5 (6.2265625 - 4.34375) + 0.5 (0.234375) = 1.05859375. Forecasts: 6.2265625 + 0.5
+    // (1.05859375) + 0.25 and 6.2265625 + 0.75 (1.05859375) + 1.7734375.
     let smoothing = HoltWinters {
         alpha: 0.5,
         beta: 0.5,
@@ -214,7 +214,24 @@ fn holt_winters_follows_its_equations_worked_by_hand() {
     let values = [Some(1.0), Some(3.0), Some(4.0), None, Some(8.0)];
     assert_eq!(
         smoothing.forecast(&values, 2, 2),
-        Some(vec![7.10546875, 8.791015625])
+        Some(vec![7.005859375, 8.7939453125])
+    );
+    // A missing value in the first period: its offset starts at 0, the trend comes from the
+    // other pair ((6 - 3) / 2 = 1.5), the line through the one observed value 3 at t = 1
+    // (level 3, offset 0). t = 2, value 4 against 3 + 0.75 + 0: level 0.5 (4) + 0.5 (3.75) =
+    // 3.875, offset 0.5 (4 - 3.75) = 0.125, trend 0.5 (0.875) + 0.5 (0.75) = 0.8125. t = 3,
+    // value 6 against 3.875 + 0.40625 + 0: level 0.5 (6) + 0.5 (4.28125) = 5.140625, offset
+    // 0.5 (6 - 4.28125) = 0.859375, trend 0.5 (1.265625) + 0.5 (0.40625) = 0.8359375. t = 4,
+    // value 5 against 5.140625 + 0.41796875 + 0.125: level 0.5 (4.875) + 0.5 (5.55859375) =
+    // 5.216796875, offset 0.5 (5 - 5.55859375) + 0.5 (0.125) = -0.216796875, trend 0.5
+    // (0.076171875) + 0.5 (0.41796875) = 0.2470703125.
+    let late = [None, Some(3.0), Some(4.0), Some(6.0), Some(5.0)];
+    assert_eq!(
+        smoothing.forecast(&late, 2, 2),
+        Some(vec![
+            5.216796875 + 0.5 * 0.2470703125 + 0.859375,
+            5.216796875 + 0.75 * 0.2470703125 - 0.216796875
+        ])
     );
     assert_eq!(smoothing.forecast(&[None, None, Some(1.0)], 2, 1), None);
 }
@@ -271,10 +288,32 @@ fn holt_winters_continues_an_exact_trend_and_season_and_its_fit_minimises_the_er
     ] {
         assert!(best < other.one_step_mse(&noisy, 4).unwrap(), "{other:?}");
     }
-    // Nothing observed in the first period: nothing to start from.
-    assert_eq!(
-        HoltWinters::fit(&[None, None, Some(1.0), Some(2.0)], 2),
-        None
+    // The search goes below the coarse grid it starts from: no point of a grid 10 times finer
+    // in the level's and the season's smoothing is better.
+    for a in 0..=100 {
+        for g in 0..=100 {
+            let finer = HoltWinters {
+                alpha: f64::from(a) / 100.0,
+                beta: fitted.beta,
+                gamma: f64::from(g) / 100.0,
+                phi: fitted.phi,
+            };
+            assert!(
+                best <= finer.one_step_mse(&noisy, 4).unwrap() + 1e-12,
+                "{finer:?} against {fitted:?}"
+            );
+        }
+    }
+    // Nothing observed in the first period, or after it: nothing to fit.
+    let error = HoltWinters::fit(&[None, None, Some(1.0), Some(2.0)], 2).unwrap_err();
+    assert!(
+        error.starts_with("expected an observed value among the first 2 points"),
+        "{error}"
+    );
+    let error = HoltWinters::fit(&[Some(1.0), Some(2.0), None], 2).unwrap_err();
+    assert!(
+        error.starts_with("expected an observed value after the first 2 points"),
+        "{error}"
     );
 }
 
@@ -412,8 +451,21 @@ fn nothing_of_the_test_stretch_reaches_training_validation_or_the_scale() {
     let values = series_values(40);
     let holdout = Holdout::new(values.len(), window, horizon).unwrap();
     let scale = holdout.scale(&values, period).unwrap();
-    let smoothing = HoltWinters::fit(&values[..holdout.valid_start()], period).unwrap();
-    for base in [Base::SeasonalNaive, Base::HoltWinters(smoothing)] {
+    let base = |values: &[Option<f64>]| {
+        Base::fit(BaseKind::HoltWinters, values, &holdout, period).unwrap()
+    };
+    let smoothing = base(&values);
+    // Other validation and test values change nothing of the fitted base; other training
+    // values do.
+    let mut later = values.clone();
+    for value in &mut later[holdout.valid_start()..] {
+        *value = value.map(|v| -3.0 * v);
+    }
+    assert_eq!(base(&later), smoothing);
+    let mut earlier = values.clone();
+    earlier[holdout.valid_start() - 1] = Some(-50.0);
+    assert_ne!(base(&earlier), smoothing);
+    for base in [Base::SeasonalNaive, smoothing] {
         let encoding = Encoding {
             scale,
             period,

@@ -717,10 +717,10 @@ fn forecast_bad_input_fails_with_a_message() {
     // fitted (the seasonal-naive base does not need it).
     let late_start: String = (0..40)
         .map(|i| {
-            let date = if i < 28 {
+            let date = if i < 31 {
                 format!("2020-01-{:02}", i + 1)
             } else {
-                format!("2020-02-{:02}", i - 27)
+                format!("2020-02-{:02}", i - 30)
             };
             let value = if i < 7 {
                 String::new()
@@ -742,9 +742,9 @@ fn forecast_bad_input_fails_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with(&format!(
-            "error: --data {data}: expected observed values in the \
-             first period (7 points) and after it before the validation stretch (to fit --base \
-             holt-winters), got none"
+            "error: --data {data}: --base holt-winters on the 26 points before the validation \
+             stretch: expected an observed value among the first 7 points (the first period, \
+             which starts the smoothing), got none among 7"
         )),
         "{stderr}"
     );
