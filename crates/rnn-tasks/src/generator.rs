@@ -188,10 +188,9 @@ impl SequenceGenerator {
     ) -> Result<Generated, RnnError> {
         check_positive("batch", batch)?;
         decode.validate(self.vocab_size())?;
-        sampling.validate()?;
+        let sampler = Some(sampling.sampler()?);
         let device = self.output.weight.device();
         let state = self.initial_state(condition, batch)?;
-        let sampler = Some(sampling.sampler());
         let hypotheses = greedy(decode, batch, &device, state, sampler, |tokens, state| {
             let x = self
                 .embedding

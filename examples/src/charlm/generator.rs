@@ -46,8 +46,7 @@ impl CharGenerator {
         if prompt.is_empty() {
             return Err("--prompt: expected at least one character, got an empty prompt".into());
         }
-        sampling.validate().map_err(|e| e.to_string())?;
-        let mut sampler = sampling.sampler();
+        let mut sampler = sampling.sampler().map_err(|e| e.to_string())?;
         let ids = self.vocab.encode(prompt);
         let out = self.model.forward(self.tensor(&ids), None);
         let (mut logits, mut state) = (out.logits, out.state);
@@ -63,7 +62,7 @@ impl CharGenerator {
                     "the model's logits are NaN at generated character {step}"
                 ));
             }
-            let id = sampler.choose(&row);
+            let id = sampler.choose(&row).map_err(|e| e.to_string())?;
             generated.push(id);
             if step + 1 == length {
                 break;

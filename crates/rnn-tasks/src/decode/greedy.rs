@@ -74,12 +74,11 @@ pub(crate) fn greedy<S: Rows>(
                     .chunks(values.len() / rows.len())
                     .zip(&rows)
                     .map(|(row, sequence)| {
-                        sequence.map(|_| {
-                            let token = sampler.choose(row);
-                            (token, row[token])
-                        })
+                        sequence
+                            .map(|_| sampler.choose(row).map(|token| (token, row[token])))
+                            .transpose()
                     })
-                    .collect()
+                    .collect::<Result<_, _>>()?
             }
             None => {
                 // The maximum of a NaN row is not NaN on every backend: check the row sums.

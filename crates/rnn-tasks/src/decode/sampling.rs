@@ -42,16 +42,18 @@ impl Sampling {
     }
 
     /// A chooser with its own random generator, seeded with `seed` (0 for greedy), to pick
-    /// tokens one at a time outside the heads' decoders (e.g. continuing a prompt).
-    pub fn sampler(&self) -> Sampler {
+    /// tokens one at a time outside the heads' decoders (e.g. continuing a prompt). Fails like
+    /// [`validate`](Self::validate).
+    pub fn sampler(&self) -> Result<Sampler, RnnError> {
+        self.validate()?;
         let seed = match self {
             Sampling::Greedy => 0,
             Sampling::Random { seed, .. } => *seed,
         };
-        Sampler {
+        Ok(Sampler {
             sampling: *self,
             rng: StdRng::seed_from_u64(seed),
-        }
+        })
     }
 }
 
@@ -64,21 +66,18 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Picks a token from one row of log-probabilities (`log_softmax` of a step's logits),
-    /// which must have no NaN (the heads refuse those rows first):
-    /// a NaN compares as neither larger nor smaller, so argmax would keep an arbitrary token
-    /// and the draw would fall through to the last candidate.
-    pub fn choose(&mut self, log_probs: &[f32]) -> usize {
-        debug_assert!(
-            !log_probs.iter().any(|lp| lp.is_nan()),
-            "log-probabilities with NaN reached the sampler"
-        );
+    /// Picks a token from one row of log-probabilities (`log_softmax` of a step's logits).
+    /// Fails on an empty row, on a NaN or `+inf` entry (a NaN compares as neither larger nor
+    /// smaller, so the argmax would keep an arbitrary token and the draw fall through to the
+    /// last candidate) and on a row with no finite entry (nothing to draw from).
+    pub fn choose(&mut self, log_probs: &[f32]) -> Result<usize, RnnError> {
+        check_row(log_probs)?;
         let argmax = |row: &[f32]| {
             row.iter()
                 .enumerate()
                 .fold(0, |best, (i, &lp)| if lp > row[best] { i } else { best })
         };
-        match self.sampling {
+        Ok(match self.sampling {
             Sampling::Greedy => argmax(log_probs),
             Sampling::Random {
                 temperature, top_k, ..
@@ -94,12 +93,38 @@ impl Sampler {
                 let mut target = self.rng.random::<f64>() * weights.iter().sum::<f64>();
                 for (&i, w) in order.iter().zip(&weights) {
                     if target < *w {
-                        return i;
+                        return Ok(i);
                     }
                     target -= w;
                 }
                 order[order.len() - 1]
             }
-        }
+        })
     }
+}
+
+/// Checks that `log_probs` is a row [`Sampler::choose`] can pick from.
+fn check_row(log_probs: &[f32]) -> Result<(), RnnError> {
+    let expected = "a non-empty row of log-probabilities (no NaN or +inf, one finite at least)";
+    if log_probs.is_empty() {
+        return Err(RnnError::new("log_probs", expected, "an empty row"));
+    }
+    if let Some(i) = log_probs
+        .iter()
+        .position(|lp| lp.is_nan() || *lp == f32::INFINITY)
+    {
+        return Err(RnnError::new(
+            "log_probs",
+            expected,
+            format!("{} at index {i}", log_probs[i]),
+        ));
+    }
+    if log_probs.iter().all(|lp| *lp == f32::NEG_INFINITY) {
+        return Err(RnnError::new(
+            "log_probs",
+            expected,
+            format!("-inf in all {} entries", log_probs.len()),
+        ));
+    }
+    Ok(())
 }

@@ -161,6 +161,53 @@ fn generator_arguments() {
     );
 }
 
+#[test]
+fn sampler_refuses_bad_settings_and_rows_it_cannot_pick_from() {
+    let random = |temperature: f64, top_k: Option<usize>| Sampling::Random {
+        temperature,
+        top_k,
+        seed: 0,
+    };
+    for (sampling, expected) in [
+        (
+            random(0.0, None),
+            "sampling.temperature: expected a finite value > 0, got 0",
+        ),
+        (
+            random(-1.0, None),
+            "sampling.temperature: expected a finite value > 0, got -1",
+        ),
+        (
+            random(f64::NAN, None),
+            "sampling.temperature: expected a finite value > 0, got NaN",
+        ),
+        (
+            random(1.0, Some(0)),
+            "sampling.top_k: expected a value > 0, got 0",
+        ),
+    ] {
+        assert_eq!(message(sampling.sampler()), expected);
+    }
+    let expected = "log_probs: expected a non-empty row of log-probabilities (no NaN or +inf, \
+                    one finite at least), got";
+    for sampling in [Sampling::Greedy, random(0.5, Some(2))] {
+        let mut sampler = sampling.sampler().unwrap();
+        for (row, actual) in [
+            (&[][..], "an empty row"),
+            (&[-1.0, f32::NAN][..], "NaN at index 1"),
+            (&[f32::INFINITY, -1.0][..], "inf at index 0"),
+            (&[f32::NEG_INFINITY; 3][..], "-inf in all 3 entries"),
+        ] {
+            assert_eq!(message(sampler.choose(row)), format!("{expected} {actual}"));
+        }
+        // One finite entry among -inf ones is the only choice.
+        assert_eq!(
+            sampler.choose(&[f32::NEG_INFINITY, 0.0, f32::NEG_INFINITY]),
+            Ok(1)
+        );
+    }
+}
+
 #[rstest]
 #[case::bidirectional_decoder(
     Seq2SeqConfig::new(5, 5, RecurrentConfig::new(4), RecurrentConfig::new(4).with_bidirectional(true)).try_init(&device()).map(drop),
