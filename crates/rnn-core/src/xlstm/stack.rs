@@ -65,8 +65,8 @@ impl XlstmStackConfig {
         2.0 / self.num_blocks as f64 / (self.embedding_size as f64).sqrt()
     }
 
-    /// Checks the sizes are positive, the heads and blocks divide what they split, and the
-    /// sLSTM blocks are blocks of the stack.
+    /// Checks the sizes are positive, the projection factors positive and of a sane size, the
+    /// heads and blocks divide what they split, and the sLSTM blocks are blocks of the stack.
     pub fn validate(&self) -> Result<(), RnnError> {
         check_positive("embedding_size", self.embedding_size)?;
         check_positive("num_blocks", self.num_blocks)?;
@@ -78,6 +78,23 @@ impl XlstmStackConfig {
             ));
         }
         check_positive("chunk_size", self.chunk_size)?;
+        for (argument, factor) in [
+            ("mlstm_proj_factor", self.mlstm_proj_factor),
+            ("ffn_proj_factor", self.ffn_proj_factor),
+        ] {
+            let inner = factor * self.embedding_size as f64;
+            if !(factor > 0.0 && inner <= MAX_INNER_SIZE) {
+                return Err(RnnError::new(
+                    argument,
+                    format!(
+                        "a value > 0 whose inner size (times embedding_size {}) is at most \
+                         {MAX_INNER_SIZE}",
+                        self.embedding_size
+                    ),
+                    factor.to_string(),
+                ));
+            }
+        }
         if let Some(&k) = self.slstm_at.iter().find(|&&k| k >= self.num_blocks) {
             return Err(RnnError::new(
                 "slstm_at",
@@ -143,6 +160,10 @@ impl XlstmStackConfig {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
+
+/// The largest inner size a projection factor may give: far beyond any real model, and far
+/// from overflowing the rounding.
+const MAX_INNER_SIZE: f64 = (1u64 << 32) as f64;
 
 fn round_up_64(size: f64) -> usize {
     (size / 64.0).ceil() as usize * 64
@@ -232,6 +253,20 @@ impl XlstmStack {
                 features.to_string(),
             ));
         }
+        for (k, block) in self.blocks.iter().enumerate() {
+            // The fields are public: a block changed after its config was checked.
+            if let XlstmBlock::Mlstm(b) = block {
+                check_positive(&format!("blocks[{k}].chunk_size"), b.chunk_size)?;
+                let inner = b.conv.weight.dims()[0];
+                if b.heads == 0 || !inner.is_multiple_of(b.heads) {
+                    return Err(RnnError::new(
+                        format!("blocks[{k}].heads"),
+                        format!("a divisor of the block's inner size {inner}"),
+                        b.heads.to_string(),
+                    ));
+                }
+            }
+        }
         let states: Vec<Option<XlstmBlockState>> = match state {
             Some(state) => {
                 state.check(&self.blocks, batch)?;
@@ -298,6 +333,58 @@ pub enum XlstmBlockState {
     Slstm(SlstmBlockState),
 }
 
+/// Each part of a block's `state` for `batch` examples: its name, the shape `block` expects
+/// and its shape (empty when the kinds differ, which the caller reports first).
+fn state_shapes(
+    state: &XlstmBlockState,
+    block: &XlstmBlock,
+    batch: usize,
+) -> Vec<(&'static str, Vec<usize>, Vec<usize>)> {
+    let history = |conv: &super::parts::CausalConv| {
+        let [channels, _, kernel] = conv.weight.dims();
+        vec![batch, kernel - 1, channels]
+    };
+    match (state, block) {
+        (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(b)) => {
+            let (heads, dh) = (b.heads, b.conv.weight.dims()[0] / b.heads);
+            vec![
+                ("conv", history(&b.conv), s.conv.dims().to_vec()),
+                (
+                    "memory.memory",
+                    vec![batch, heads, dh, dh],
+                    s.memory.memory.dims().to_vec(),
+                ),
+                (
+                    "memory.normalizer",
+                    vec![batch, heads, dh, 1],
+                    s.memory.normalizer.dims().to_vec(),
+                ),
+                (
+                    "memory.stabilizer",
+                    vec![batch, heads, 1, 1],
+                    s.memory.stabilizer.dims().to_vec(),
+                ),
+            ]
+        }
+        (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(b)) => {
+            let cell = vec![batch, b.conv.weight.dims()[0]];
+            let c = &s.cell;
+            vec![
+                ("conv", history(&b.conv), s.conv.dims().to_vec()),
+                ("cell.hidden", cell.clone(), c.hidden.dims().to_vec()),
+                ("cell.cell", cell.clone(), c.cell.dims().to_vec()),
+                (
+                    "cell.normalizer",
+                    cell.clone(),
+                    c.normalizer.dims().to_vec(),
+                ),
+                ("cell.stabilizer", cell, c.stabilizer.dims().to_vec()),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// What an [`XlstmStack`] carries from one part of a sequence to the next
 /// ([`XlstmStack::forward_from`], [`XlstmStack::step`]): each block's state, in order.
 #[derive(Debug, Clone)]
@@ -336,6 +423,15 @@ impl XlstmStackState {
                     format!("the state of {batch} examples (the input's batch)"),
                     format!("the state of {}", conv.dims()[0]),
                 ));
+            }
+            for (part, expected, actual) in state_shapes(state, block, batch) {
+                if expected != actual {
+                    return Err(RnnError::new(
+                        format!("state.blocks[{k}].{part}"),
+                        format!("shape {expected:?} (block {k} of the stack)"),
+                        format!("{actual:?}"),
+                    ));
+                }
             }
         }
         Ok(())

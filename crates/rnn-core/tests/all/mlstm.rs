@@ -238,6 +238,12 @@ fn bad_arguments_are_errors() {
         error(layer.try_forward(x.clone(), Some(state), None)),
         "state.memory: expected shape [3, 18] ([batch, hidden * hidden / num_heads]), got [3, 36]"
     );
+    layer.cell.chunk_size = 0;
+    assert_eq!(
+        error(layer.try_forward(x.clone(), None, None)),
+        "cells[0].chunk_size: expected a value > 0, got 0"
+    );
+    layer.cell.chunk_size = 2;
     layer.cell.weights.gate_weight = Param::from_tensor(Tensor::zeros([8, 4], &device));
     assert_eq!(
         error(layer.try_forward(x, None, None)),

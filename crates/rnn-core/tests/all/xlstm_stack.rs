@@ -6,7 +6,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::pytorch::StateDict;
-use rnn_core::xlstm::{StackParam, XlstmStack, XlstmStackConfig};
+use rnn_core::xlstm::{StackParam, XlstmBlock, XlstmBlockState, XlstmStack, XlstmStackConfig};
 use rstest::rstest;
 use serde_json::Value;
 
@@ -204,6 +204,32 @@ fn bad_checkpoints_and_inputs_are_errors() {
         wrong.unwrap_err().to_string(),
         "slstm_at: expected block indices below num_blocks 3, got [3] (holding 3)"
     );
+    for (config, expected) in [
+        (
+            XlstmStackConfig::new(8, 1).with_mlstm_proj_factor(0.0),
+            "mlstm_proj_factor: expected a value > 0 whose inner size (times embedding_size 8) \
+             is at most 4294967296, got 0",
+        ),
+        (
+            XlstmStackConfig::new(8, 1).with_mlstm_proj_factor(f64::NAN),
+            "mlstm_proj_factor: expected a value > 0 whose inner size (times embedding_size 8) \
+             is at most 4294967296, got NaN",
+        ),
+        (
+            XlstmStackConfig::new(8, 1)
+                .with_slstm_at(vec![0])
+                .with_ffn_proj_factor(-1.0),
+            "ffn_proj_factor: expected a value > 0 whose inner size (times embedding_size 8) is \
+             at most 4294967296, got -1",
+        ),
+        (
+            XlstmStackConfig::new(8, 1).with_ffn_proj_factor(f64::INFINITY),
+            "ffn_proj_factor: expected a value > 0 whose inner size (times embedding_size 8) is \
+             at most 4294967296, got inf",
+        ),
+    ] {
+        assert_eq!(config.try_init(&device).unwrap_err().to_string(), expected);
+    }
     let heads = XlstmStackConfig::new(8, 1)
         .with_slstm_heads(3)
         .try_init(&device);
@@ -297,7 +323,57 @@ fn a_state_of_another_stack_or_batch_is_an_error() {
         "state.blocks[0]: expected the state of an mLSTM block, got the other kind's"
     );
     assert_eq!(
-        error(stack.try_forward_from(Tensor::zeros([3, 1, 8], &device), Some(state))),
+        error(stack.try_forward_from(Tensor::zeros([3, 1, 8], &device), Some(state.clone()))),
         "state.blocks[0]: expected the state of 3 examples (the input's batch), got the state of 2"
+    );
+
+    // Blocks of the same kinds with other sizes: the parts' shapes differ.
+    let config = XlstmStackConfig::new(8, 3)
+        .with_slstm_at(vec![1])
+        .with_mlstm_heads(2)
+        .with_slstm_heads(2);
+    let wider_kernel = config.clone().with_conv_kernel(6).init(&device);
+    assert_eq!(
+        error(wider_kernel.try_forward_from(x.clone(), Some(state.clone()))),
+        "state.blocks[0].conv: expected shape [2, 5, 64] (block 0 of the stack), got [2, 3, 64]"
+    );
+    let more_heads = config.clone().with_mlstm_heads(8).init(&device);
+    assert_eq!(
+        error(more_heads.try_forward_from(x.clone(), Some(state.clone()))),
+        "state.blocks[0].memory.memory: expected shape [2, 8, 8, 8] (block 0 of the stack), got \
+         [2, 2, 32, 32]"
+    );
+    let mut shrunk = state;
+    if let XlstmBlockState::Slstm(s) = &mut shrunk.blocks[1] {
+        s.cell.normalizer = Tensor::zeros([2, 4], &device);
+    }
+    assert_eq!(
+        error(stack.try_forward_from(x, Some(shrunk))),
+        "state.blocks[1].cell.normalizer: expected shape [2, 8] (block 1 of the stack), got [2, 4]"
+    );
+}
+
+#[test]
+fn a_block_changed_after_its_config_was_checked_is_an_error() {
+    let device = device();
+    let mut stack = XlstmStackConfig::new(8, 1).init(&device);
+    let x = Tensor::<3>::zeros([2, 3, 8], &device);
+    let error = |stack: &XlstmStack| stack.try_forward(x.clone()).unwrap_err().to_string();
+    let XlstmBlock::Mlstm(block) = &mut stack.blocks[0] else {
+        panic!("an mLSTM block")
+    };
+    block.chunk_size = 0;
+    assert_eq!(
+        error(&stack),
+        "blocks[0].chunk_size: expected a value > 0, got 0"
+    );
+    let XlstmBlock::Mlstm(block) = &mut stack.blocks[0] else {
+        panic!("an mLSTM block")
+    };
+    block.chunk_size = 4;
+    block.heads = 3;
+    assert_eq!(
+        error(&stack),
+        "blocks[0].heads: expected a divisor of the block's inner size 64, got 3"
     );
 }

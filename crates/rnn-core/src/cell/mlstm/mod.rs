@@ -13,7 +13,7 @@ pub(crate) use weights::gate_biases;
 
 use burn::module::Module;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::{Bool, DType, Device, Tensor};
 
 use super::{Cell, CellConfig, ForgetGate};
 use crate::{CellWeights, RnnError};
@@ -158,6 +158,20 @@ impl Cell for MlstmCell {
         config.check_no_projection(Self::NAME)?;
         config.check_heads()?;
         crate::validate::check_positive("chunk_size", config.chunk_size)
+    }
+
+    /// The weights, and a chunk of at least one step (the field is public: a cell changed after
+    /// its config was checked).
+    fn check_parameters(
+        &self,
+        name: &str,
+        [input, hidden, state]: [usize; 3],
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        self.weights
+            .check(name, [Self::GATES, input, hidden, state], dtype, device)?;
+        crate::validate::check_positive(&format!("{name}.chunk_size"), self.chunk_size)
     }
 
     /// From `weight`'s `4 * H` rows (the projected input also holds the gates' `2 * heads`).
