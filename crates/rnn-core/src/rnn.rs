@@ -316,6 +316,7 @@ impl<C: Cell> Rnn<C> {
         state: Option<C::State<3>>,
         lengths: Option<LengthsArg<'_>>,
     ) -> Result<RnnOutput<C::State<3>>, RnnError> {
+        self.check_layers()?;
         let input = if self.batch_first {
             input.swap_dims(0, 1)
         } else {
@@ -438,6 +439,7 @@ impl<C: Cell> Rnn<C> {
         input: Tensor<2>,
         state: Option<C::State<3>>,
     ) -> Result<(Tensor<2>, C::State<3>), RnnError> {
+        self.check_layers()?;
         if self.num_directions() != 1 {
             return Err(RnnError::new(
                 "self",
@@ -470,6 +472,32 @@ impl<C: Cell> Rnn<C> {
             next.push(s);
         }
         Ok((x, stack(next)))
+    }
+
+    /// Checks there is a layer and every layer has the first one's directions and merge (the
+    /// fields are public: a network assembled by hand), which the state's layout and the
+    /// layers' input sizes assume.
+    fn check_layers(&self) -> Result<(), RnnError> {
+        let Some(first) = self.layers.first() else {
+            return Err(RnnError::new("layers", "at least one layer", "none"));
+        };
+        let describe = |layer: &RnnLayer<C>| match layer {
+            RnnLayer::Unidirectional(_) => "unidirectional".to_string(),
+            RnnLayer::Bidirectional(b) => format!("bidirectional, merged by {:?}", b.merge),
+        };
+        match self
+            .layers
+            .iter()
+            .enumerate()
+            .find(|(_, layer)| describe(layer) != describe(first))
+        {
+            Some((k, layer)) => Err(RnnError::new(
+                format!("layers[{k}]"),
+                format!("a layer like layers[0] ({})", describe(first)),
+                describe(layer),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Checks every cell's parameters (see [`check_cells`]): the first layer's cells read the

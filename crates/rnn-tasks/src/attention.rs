@@ -83,11 +83,12 @@ pub struct LuongAttention {
 /// let attention = Attention::new(AttentionKind::Bahdanau, 8, 6, 10, &device);
 /// let keys = Tensor::<3>::random([2, 5, 6], Distribution::Default, &device);
 /// // The second example has 3 valid source positions.
-/// let memory = attention.memory(keys, Some(padding_mask(&[5, 3], 5, &device)));
+/// let memory = attention.memory(keys, Some(padding_mask(&[5, 3], 5, &device)?));
 /// let query = Tensor::<2>::random([2, 8], Distribution::Default, &device);
 /// let (context, weights) = attention.attend(query, &memory);
 /// assert_eq!(context.dims(), [2, 6]);
 /// assert_eq!(weights.dims(), [2, 5]);
+/// # Ok::<(), rnn_tasks::RnnError>(())
 /// ```
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)] // one per model; boxing would hide it from Module derive
@@ -151,7 +152,34 @@ impl Attention {
 
     /// Prepares `values: [batch, source, key]` (padded where `pad`, `[batch, source]`, is
     /// true) for [`attend`](Self::attend): the key projections are computed here, once.
+    ///
+    /// # Panics
+    /// If `values` are not of the key size the attention was made for, or `pad` is not
+    /// `[batch, source]` of `values`, with a message naming the shapes.
     pub fn memory(&self, values: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> AttentionMemory {
+        let [batch, source, key] = values.dims();
+        let expected = match self {
+            Attention::Bahdanau(a) => Some(a.key.weight.dims()[0]),
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => Some(general.weight.dims()[0]),
+            Attention::Luong(LuongAttention { general: None }) => None,
+        };
+        if let Some(expected) = expected {
+            assert_eq!(
+                key, expected,
+                "values: expected key size {expected} (last dimension), got {key}"
+            );
+        }
+        if let Some(pad) = &pad {
+            assert_eq!(
+                pad.dims(),
+                [batch, source],
+                "pad: expected shape {:?} ([batch, source] of values), got {:?}",
+                [batch, source],
+                pad.dims()
+            );
+        }
         let keys = match self {
             Attention::Bahdanau(a) => linear_layer(&a.key, values.clone()),
             Attention::Luong(LuongAttention {
@@ -170,11 +198,31 @@ impl Attention {
 
     /// Several queries per example at once: `queries: [batch, target, query]` →
     /// (contexts `[batch, target, key]`, weights `[batch, target, source]`).
+    ///
+    /// # Panics
+    /// If `queries` are not of the memory's batch and the attention's query size, with a
+    /// message naming the shapes.
     pub fn attend_all(
         &self,
         queries: Tensor<3>,
         memory: &AttentionMemory,
     ) -> (Tensor<3>, Tensor<3>) {
+        let [batch, target, size] = queries.dims();
+        let [memory_batch, _, key] = memory.values.dims();
+        let query_size = match self {
+            Attention::Bahdanau(a) => a.query.weight.dims()[0],
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => general.weight.dims()[1],
+            Attention::Luong(LuongAttention { general: None }) => key,
+        };
+        assert!(
+            batch == memory_batch && size == query_size,
+            "queries: expected shape {:?} ([batch, target, query] for the memory's batch), got \
+             {:?}",
+            [memory_batch, target, query_size],
+            [batch, target, size]
+        );
         let scores = match self {
             Attention::Bahdanau(a) => {
                 // [batch, 1, source, attention] + [batch, target, 1, attention]

@@ -4,7 +4,8 @@
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
-use rnn_core::{RnnState, linear_layer, tanh};
+use rnn_core::validate::check_positive;
+use rnn_core::{RnnError, RnnState, linear_layer, tanh};
 
 /// The shape of the content a unidirectional stacked network's state is set from
 /// ([`AnyRnn::initial_state`](rnn_core::AnyRnn::initial_state)), per layer. With an LSTM
@@ -18,6 +19,18 @@ pub struct StateSizes {
     /// Size of each layer's second vector: the cell state `c` (LSTM, sLSTM) or the key
     /// (mLSTM); `None` for cells that take none.
     pub cell: Option<usize>,
+}
+
+impl StateSizes {
+    /// Checks every size is positive (`sizes.num_layers`, `sizes.hidden`, `sizes.cell`).
+    pub fn validate(&self) -> Result<(), RnnError> {
+        check_positive("sizes.num_layers", self.num_layers)?;
+        check_positive("sizes.hidden", self.hidden)?;
+        match self.cell {
+            Some(cell) => check_positive("sizes.cell", cell),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Maps a vector to what a decoder's initial state is set from: `h = tanh(W_h v + b_h)` and,
@@ -37,25 +50,60 @@ pub struct Bridge {
 impl Bridge {
     /// A bridge from `v` of `input` features (and `u` of `cell_input` features for the cell
     /// part; `None`: the cell part reads `v` too) to a state of `sizes`.
+    ///
+    /// # Panics
+    /// If a size is 0, with the message of [`try_new`](Self::try_new).
     pub fn new(
         input: usize,
         cell_input: Option<usize>,
         sizes: StateSizes,
         device: &Device,
     ) -> Self {
+        Self::try_new(input, cell_input, sizes, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`new`](Self::new), or an error naming a size that is 0 (`input`, `cell_input`,
+    /// `sizes.num_layers`, ...).
+    pub fn try_new(
+        input: usize,
+        cell_input: Option<usize>,
+        sizes: StateSizes,
+        device: &Device,
+    ) -> Result<Self, RnnError> {
+        sizes.validate()?;
+        check_positive("input", input)?;
+        if let Some(cell_input) = cell_input {
+            check_positive("cell_input", cell_input)?;
+        }
         let linear = |i, o| LinearConfig::new(i, sizes.num_layers * o).init(device);
-        Self {
+        Ok(Self {
             hidden: linear(input, sizes.hidden),
             cell: sizes
                 .cell
                 .map(|size| linear(cell_input.unwrap_or(input), size)),
             num_layers: sizes.num_layers,
-        }
+        })
     }
 
     /// `v: [batch, input]` (and `u: [batch, cell_input]`, the source of the cell part; `v`
     /// when `None`) → content parts `[num_layers, batch, size]`.
+    ///
+    /// # Panics
+    /// If `v` or `u` is not of the size the bridge reads, with a message naming it.
     pub fn forward(&self, v: Tensor<2>, u: Option<Tensor<2>>) -> RnnState<3> {
+        let check = |name: &str, x: &Tensor<2>, layer: &Linear| {
+            let expected = layer.weight.dims()[0];
+            assert_eq!(
+                x.dims()[1],
+                expected,
+                "{name}: expected feature size {expected} (last dimension), got {}",
+                x.dims()[1]
+            );
+        };
+        check("v", &v, &self.hidden);
+        if let (Some(layer), Some(u)) = (&self.cell, &u) {
+            check("u", u, layer);
+        }
         let split = |x: Tensor<2>| {
             let [batch, size] = x.dims();
             tanh(x)
@@ -81,12 +129,21 @@ pub struct LearnedState {
 
 impl LearnedState {
     /// Zeros in the shape of `sizes`, for one example.
+    ///
+    /// # Panics
+    /// If a size is 0, with the message of [`try_new`](Self::try_new).
     pub fn new(sizes: StateSizes, device: &Device) -> Self {
+        Self::try_new(sizes, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`new`](Self::new), or an error naming a size of `sizes` that is 0.
+    pub fn try_new(sizes: StateSizes, device: &Device) -> Result<Self, RnnError> {
+        sizes.validate()?;
         let zeros = |size| Param::from_tensor(Tensor::zeros([sizes.num_layers, 1, size], device));
-        Self {
+        Ok(Self {
             hidden: zeros(sizes.hidden),
             cell: sizes.cell.map(zeros),
-        }
+        })
     }
 
     /// The content of the state for `batch` examples: parts `[num_layers, batch, size]`.

@@ -69,7 +69,8 @@ pub(crate) fn encode<E: SequenceEncoder>(
     let pad = lengths
         .as_ref()
         .filter(|l| l.is_padded())
-        .map(|l| padding_mask(l.lengths(), seq, &device));
+        .map(|l| padding_mask(l.lengths(), seq, &device))
+        .transpose()?;
     let encoded = encoder.try_encode(dropout_layer(dropout, x), lengths.as_ref())?;
     Ok(Encoded {
         output: encoded.output,

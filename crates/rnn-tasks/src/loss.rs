@@ -142,7 +142,7 @@ pub fn try_masked_mse(
     let squared = (predictions - targets).powi_scalar(2);
     Ok(match lengths {
         Some(lengths) => {
-            let pad = padding_mask(lengths, seq, &squared.device());
+            let pad = padding_mask(lengths, seq, &squared.device())?;
             let count = lengths.iter().sum::<usize>() * features;
             fill_padded(squared, pad, 0.0).sum() / count as f64
         }

@@ -2,14 +2,25 @@
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
+use rnn_core::{RnnError, check_lengths};
 
-/// `[batch, seq]`: true at padded positions (`t >= lengths[b]`).
-pub fn padding_mask(lengths: &[usize], seq: usize, device: &Device) -> Tensor<2, Bool> {
+/// `[batch, seq]`: true at padded positions (`t >= lengths[b]`), one row per length. Fails
+/// when a length is 0 (a row with nothing to attend to: its softmax would be NaN) or longer
+/// than `seq`.
+pub fn padding_mask(
+    lengths: &[usize],
+    seq: usize,
+    device: &Device,
+) -> Result<Tensor<2, Bool>, RnnError> {
+    check_lengths("lengths", lengths, lengths.len(), seq)?;
     let pad: Vec<bool> = lengths
         .iter()
         .flat_map(|&len| (0..seq).map(move |t| t >= len))
         .collect();
-    Tensor::from_data(TensorData::new(pad, [lengths.len(), seq]), device)
+    Ok(Tensor::from_data(
+        TensorData::new(pad, [lengths.len(), seq]),
+        device,
+    ))
 }
 
 /// `x: [batch, seq, features]` with `value` at every padded step of `pad` (`[batch, seq]`).
@@ -19,8 +30,11 @@ pub(crate) fn fill_padded(x: Tensor<3>, pad: Tensor<2, Bool>, value: f32) -> Ten
 }
 
 /// Softmax of `scores: [batch, .., seq]` over `seq`, with exactly 0 at the padded positions
-/// of `pad` (`[batch, seq]`, true = padded, broadcast over the middle dimensions; every row
-/// must have a valid position).
+/// of `pad` (`[batch, seq]`, true = padded, broadcast over the middle dimensions). A row
+/// padded everywhere gets NaN weights, as in PyTorch ([`padding_mask`] refuses a length of 0).
+///
+/// # Panics
+/// If `pad` is not `[batch, seq]` of `scores`, with a message naming both shapes.
 pub fn masked_softmax<const D: usize>(
     scores: Tensor<D>,
     pad: Option<&Tensor<2, Bool>>,
@@ -28,6 +42,13 @@ pub fn masked_softmax<const D: usize>(
     match pad {
         Some(pad) => {
             let [batch, seq] = pad.dims();
+            let dims = scores.dims();
+            assert!(
+                [batch, seq] == [dims[0], dims[D - 1]],
+                "pad: expected shape {:?} ([batch, seq] of scores {dims:?}), got {:?}",
+                [dims[0], dims[D - 1]],
+                [batch, seq]
+            );
             let mut shape = [1; D];
             (shape[0], shape[D - 1]) = (batch, seq);
             let pad = pad.clone().reshape(shape).expand(scores.shape());

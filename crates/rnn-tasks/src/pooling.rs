@@ -48,11 +48,22 @@ impl AttentionPooling {
 
     /// `outputs: [batch, seq, features]`, `pad: [batch, seq]` (true = padded) →
     /// (pooled `[batch, features]`, weights `[batch, seq]`, exactly 0 at padding).
+    ///
+    /// # Panics
+    /// If `outputs` are not of the pooling's feature size, or `pad` is not `[batch, seq]` of
+    /// `outputs`, with a message naming the shapes.
     pub fn forward(
         &self,
         outputs: Tensor<3>,
         pad: Option<&Tensor<2, Bool>>,
     ) -> (Tensor<2>, Tensor<2>) {
+        let features = self.projection.weight.dims()[0];
+        assert_eq!(
+            outputs.dims()[2],
+            features,
+            "outputs: expected feature size {features} (last dimension), got {}",
+            outputs.dims()[2]
+        );
         let scores: Tensor<2> = self
             .score
             .forward(tanh(linear_layer(&self.projection, outputs.clone())))

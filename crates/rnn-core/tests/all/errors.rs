@@ -151,6 +151,36 @@ fn forward_panics_with_the_same_message() {
 }
 
 #[test]
+fn layers_assembled_by_hand_must_match_the_first() {
+    let x = || zeros([2, 5, 3]);
+    let mut empty = lstm();
+    empty.layers.clear();
+    assert_eq!(
+        empty.try_forward(x(), None, None).unwrap_err().to_string(),
+        "layers: expected at least one layer, got none"
+    );
+    assert_eq!(
+        empty
+            .try_step(Tensor::zeros([2, 3], &device()), None)
+            .unwrap_err()
+            .to_string(),
+        "layers: expected at least one layer, got none"
+    );
+    // A bidirectional layer under a unidirectional one: its backward cell would start from
+    // zeros whatever the state says.
+    let mut mixed: Lstm = RnnConfig::new(3, 4).with_num_layers(2).init(&device());
+    let bi: Lstm = RnnConfig::new(4, 4)
+        .with_bidirectional(true)
+        .init(&device());
+    mixed.layers[1] = bi.layers.into_iter().next().unwrap();
+    assert_eq!(
+        mixed.try_forward(x(), None, None).unwrap_err().to_string(),
+        "layers[1]: expected a layer like layers[0] (unidirectional), got bidirectional, merged \
+         by Concat"
+    );
+}
+
+#[test]
 fn step_needs_a_unidirectional_network() {
     let bi: Lstm = RnnConfig::new(3, 4)
         .with_bidirectional(true)

@@ -3,9 +3,9 @@
 
 use burn::tensor::{Int, Tensor};
 use rnn_tasks::{
-    AttentionKind, BeamSearchConfig, CellKind, DecodeConfig, InputConfig, RecurrentConfig,
-    Sampling, Seq2SeqConfig, SequenceClassifierConfig, SequenceGeneratorConfig,
-    SequenceTaggerConfig,
+    Attention, AttentionKind, AttentionPooling, BeamSearchConfig, Bridge, CellKind, DecodeConfig,
+    InputConfig, LearnedState, RecurrentConfig, Sampling, Seq2SeqConfig, SequenceClassifierConfig,
+    SequenceGeneratorConfig, SequenceTaggerConfig, StateSizes, masked_softmax, padding_mask,
 };
 use rstest::rstest;
 
@@ -159,6 +159,130 @@ fn generator_arguments() {
         )),
         "sampling.top_k: expected a value > 0, got 0"
     );
+}
+
+#[test]
+fn padding_masks_refuse_lengths_outside_the_sequence() {
+    let device = device();
+    assert_eq!(
+        message(padding_mask(&[0, 3], 5, &device)),
+        "lengths[0]: expected a length in 1..=5 (the sequence length), got 0"
+    );
+    assert_eq!(
+        message(padding_mask(&[5, 9], 5, &device)),
+        "lengths[1]: expected a length in 1..=5 (the sequence length), got 9"
+    );
+    let pad = padding_mask(&[5, 3], 5, &device).unwrap();
+    let expected = [
+        false, false, false, false, false, false, false, false, true, true,
+    ];
+    assert_eq!(pad.into_data().iter::<bool>().collect::<Vec<_>>(), expected);
+}
+
+/// `f` panics with a message that contains `expected`.
+fn panics_with(expected: &str, f: impl FnOnce()) {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("a panic");
+    let text = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(text.contains(expected), "{text}");
+}
+
+#[test]
+fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
+    let device = device();
+    let pad = padding_mask(&[4, 2, 3], 4, &device).unwrap();
+    let scores = Tensor::<2>::zeros([2, 4], &device);
+    panics_with(
+        "pad: expected shape [2, 4] ([batch, seq] of scores [2, 4]), got [3, 4]",
+        || drop(masked_softmax(scores, Some(&pad))),
+    );
+    let attention = Attention::new(AttentionKind::Bahdanau, 6, 5, 7, &device);
+    let values = || Tensor::<3>::zeros([2, 4, 5], &device);
+    panics_with(
+        "pad: expected shape [2, 4] ([batch, source] of values), got [3, 4]",
+        || drop(attention.memory(values(), Some(pad.clone()))),
+    );
+    panics_with(
+        "values: expected key size 5 (last dimension), got 6",
+        || drop(attention.memory(Tensor::zeros([2, 4, 6], &device), None)),
+    );
+    let memory = attention.memory(values(), None);
+    panics_with(
+        "queries: expected shape [2, 1, 6] ([batch, target, query] for the memory's batch), got \
+         [3, 1, 6]",
+        || drop(attention.attend(Tensor::zeros([3, 6], &device), &memory)),
+    );
+    let dot = Attention::new(AttentionKind::LuongDot, 5, 5, 0, &device);
+    let memory = dot.memory(values(), None);
+    panics_with(
+        "queries: expected shape [2, 1, 5] ([batch, target, query] for the memory's batch), got \
+         [2, 1, 4]",
+        || drop(dot.attend(Tensor::zeros([2, 4], &device), &memory)),
+    );
+    let pooling = AttentionPooling::new(5, 3, &device);
+    panics_with(
+        "outputs: expected feature size 5 (last dimension), got 6",
+        || drop(pooling.forward(Tensor::zeros([2, 4, 6], &device), None)),
+    );
+}
+
+#[test]
+fn bridges_and_learned_states_refuse_empty_sizes_and_inputs() {
+    let device = device();
+    let sizes = StateSizes {
+        num_layers: 2,
+        hidden: 4,
+        cell: Some(4),
+    };
+    for (sizes, expected) in [
+        (
+            StateSizes {
+                num_layers: 0,
+                ..sizes
+            },
+            "sizes.num_layers: expected a value > 0, got 0",
+        ),
+        (
+            StateSizes { hidden: 0, ..sizes },
+            "sizes.hidden: expected a value > 0, got 0",
+        ),
+        (
+            StateSizes {
+                cell: Some(0),
+                ..sizes
+            },
+            "sizes.cell: expected a value > 0, got 0",
+        ),
+    ] {
+        assert_eq!(message(Bridge::try_new(3, None, sizes, &device)), expected);
+        assert_eq!(message(LearnedState::try_new(sizes, &device)), expected);
+    }
+    assert_eq!(
+        message(Bridge::try_new(0, None, sizes, &device)),
+        "input: expected a value > 0, got 0"
+    );
+    assert_eq!(
+        message(Bridge::try_new(3, Some(0), sizes, &device)),
+        "cell_input: expected a value > 0, got 0"
+    );
+    let bridge = Bridge::new(3, Some(2), sizes, &device);
+    panics_with("v: expected feature size 3 (last dimension), got 4", || {
+        drop(bridge.forward(Tensor::zeros([2, 4], &device), None))
+    });
+    panics_with("u: expected feature size 2 (last dimension), got 3", || {
+        drop(bridge.forward(
+            Tensor::zeros([2, 3], &device),
+            Some(Tensor::zeros([2, 3], &device)),
+        ))
+    });
+    let state = bridge.forward(
+        Tensor::zeros([2, 3], &device),
+        Some(Tensor::zeros([2, 2], &device)),
+    );
+    assert_eq!(state.hidden.dims(), [2, 2, 4]);
 }
 
 #[test]
