@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use rnn_core::validate::check_positive;
+use rnn_core::validate::{check_dropout, check_positive};
 use rnn_core::{RnnError, dropout_layer, linear_layer};
 
 /// `input → [dropout → linear → ReLU]* → dropout → linear → output`.
@@ -20,6 +20,10 @@ pub struct Mlp {
 
 impl Mlp {
     /// `input` features through layers of `hidden` sizes to `output` features.
+    ///
+    /// # Panics
+    /// If a size is 0 or `dropout` is not in `[0, 1)`, with the message of
+    /// [`try_new`](Self::try_new).
     pub fn new(
         input: usize,
         hidden: &[usize],
@@ -27,6 +31,22 @@ impl Mlp {
         dropout: f64,
         device: &Device,
     ) -> Self {
+        Self::try_new(input, hidden, output, dropout, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`new`](Self::new), or an error naming a size that is 0 (`input`, `hidden[1]`,
+    /// `output`) or a `dropout` outside `[0, 1)`.
+    pub fn try_new(
+        input: usize,
+        hidden: &[usize],
+        output: usize,
+        dropout: f64,
+        device: &Device,
+    ) -> Result<Self, RnnError> {
+        check_positive("input", input)?;
+        Self::check_hidden("hidden", hidden)?;
+        check_positive("output", output)?;
+        check_dropout("dropout", dropout)?;
         let mut size = input;
         let hidden = hidden
             .iter()
@@ -36,11 +56,11 @@ impl Mlp {
                 layer
             })
             .collect();
-        Self {
+        Ok(Self {
             hidden,
             output: LinearConfig::new(size, output).init(device),
             dropout: DropoutConfig::new(dropout).init(),
-        }
+        })
     }
 
     /// Checks the `hidden` layer sizes of a head's config field `argument` are positive

@@ -4,8 +4,9 @@
 use burn::tensor::{Int, Tensor};
 use rnn_tasks::{
     Attention, AttentionKind, AttentionPooling, BeamSearchConfig, Bridge, CellKind, DecodeConfig,
-    InputConfig, LearnedState, RecurrentConfig, Sampling, Seq2SeqConfig, SequenceClassifierConfig,
-    SequenceGeneratorConfig, SequenceTaggerConfig, StateSizes, masked_softmax, padding_mask,
+    InputConfig, LearnedState, Mlp, RecurrentConfig, Sampling, Seq2SeqConfig,
+    SequenceClassifierConfig, SequenceGeneratorConfig, SequenceTaggerConfig, StateSizes,
+    masked_softmax, padding_mask,
 };
 use rstest::rstest;
 
@@ -226,6 +227,33 @@ fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
     panics_with(
         "outputs: expected feature size 5 (last dimension), got 6",
         || drop(pooling.forward(Tensor::zeros([2, 4, 6], &device), None)),
+    );
+}
+
+#[test]
+fn mlps_refuse_empty_sizes_and_bad_dropout() {
+    let device = device();
+    for ((input, hidden, output, dropout), expected) in [
+        ((0, &[4][..], 2, 0.0), "input: expected a value > 0, got 0"),
+        (
+            (3, &[4, 0][..], 2, 0.0),
+            "hidden[1]: expected a value > 0, got 0",
+        ),
+        ((3, &[4][..], 0, 0.0), "output: expected a value > 0, got 0"),
+        (
+            (3, &[4][..], 2, 1.0),
+            "dropout: expected a probability in [0, 1), got 1",
+        ),
+    ] {
+        assert_eq!(
+            message(Mlp::try_new(input, hidden, output, dropout, &device)),
+            expected
+        );
+    }
+    let mlp = Mlp::new(3, &[4], 2, 0.5, &device);
+    assert_eq!(
+        mlp.forward(Tensor::<2>::zeros([5, 3], &device)).dims(),
+        [5, 2]
     );
 }
 
