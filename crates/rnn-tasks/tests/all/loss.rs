@@ -9,7 +9,7 @@ use rnn_tasks::{
 };
 use rstest::rstest;
 
-use crate::backend::device;
+use crate::backend::{autodiff_device, device};
 
 /// `[2, 3, 4]` logits, as in the Python script.
 const LOGITS: [f32; 24] = [
@@ -155,6 +155,36 @@ fn padded_targets_may_hold_anything() {
         masked_cross_entropy(logits(&device), targets(TARGETS, &device), Some(&LENGTHS))
             .into_scalar();
     assert_eq!(loss, reference);
+}
+
+/// Non-finite logits at padded steps (a class masked to `-inf`, NaN) leave the loss and the
+/// valid steps' gradients as they are, as PyTorch's `ignore_index` does; the padded steps get
+/// no gradient.
+#[rstest]
+fn padded_logits_may_hold_anything(#[values(0.0, 0.1)] smoothing: f64) {
+    let device = autodiff_device();
+    let mut wild = LOGITS;
+    // Example 1's steps 1 and 2 are padding.
+    wild[16..20].copy_from_slice(&[f32::NEG_INFINITY, 0.0, f32::INFINITY, f32::NAN]);
+    wild[20..24].copy_from_slice(&[f32::NEG_INFINITY; 4]);
+    let loss_and_grad = |values: [f32; 24]| {
+        let logits = Tensor::<3>::from_data(TensorData::new(values.to_vec(), [2, 3, 4]), &device)
+            .require_grad();
+        let loss = label_smoothed_cross_entropy(
+            logits.clone(),
+            targets(TARGETS, &device),
+            Some(&LENGTHS),
+            smoothing,
+        );
+        let grads = loss.backward();
+        let grad: Vec<f32> = logits.grad(&grads).unwrap().into_data().iter().collect();
+        (loss.into_scalar::<f32>(), grad)
+    };
+    let (loss, grad) = loss_and_grad(wild);
+    let (reference, reference_grad) = loss_and_grad(LOGITS);
+    assert_eq!(loss, reference, "smoothing {smoothing}");
+    assert_eq!(grad[..16], reference_grad[..16]);
+    assert_eq!(grad[16..], [0.0; 8]);
 }
 
 #[test]
