@@ -168,6 +168,11 @@ unsafe fn put(out: *mut f32, sum: f32, accumulate: bool) {
     unsafe { *out = if accumulate { *out + sum } else { sum } };
 }
 
+/// [`multiply`] with AVX-512.
+///
+/// # Safety
+/// As [`multiply`], and the CPU has AVX-512F (with AVX2 and FMA: [`KernelIsa::Avx512`] is
+/// chosen only then).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn multiply_avx512(args: Args) {
@@ -259,6 +264,10 @@ fn sum4([a, b, c, d]: [std::arch::x86_64::__m512; 4]) -> std::arch::x86_64::__m1
     _mm512_castps512_ps128(all)
 }
 
+/// [`multiply`] with AVX2 and FMA.
+///
+/// # Safety
+/// As [`multiply`], and the CPU has AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn multiply_avx2(args: Args) {

@@ -85,7 +85,7 @@ impl Matrix<'_> {
 /// `a_stride` apart, the rows shared between kernel threads.
 ///
 /// # Panics
-/// If `a` or `dst` is too short for those rows.
+/// If `a` or `dst` is too short for those rows, or `w` is not `columns × k`.
 fn multiply(
     w: &Packed,
     (rows, columns, k): (usize, usize, usize),
@@ -96,8 +96,10 @@ fn multiply(
         return;
     }
     assert!(
-        a.len() >= (rows - 1) * a_stride + k && dst.len() >= rows * columns,
-        "the operands hold every row"
+        w.dims() == (columns, k)
+            && a.len() >= (rows - 1) * a_stride + k
+            && dst.len() >= rows * columns,
+        "the operands hold every row, and `w` is `columns × k`"
     );
     let shares = (rows * columns * k / WORK_PER_SHARE).clamp(1, kernel_threads().min(rows));
     let out = Writes::of(dst);
@@ -106,8 +108,8 @@ fn multiply(
         // SAFETY: rows `first..end` of `dst` are this share's alone (the shares' row ranges are
         // disjoint) and nothing reads them during the run.
         let dst = unsafe { out.slice_mut(first * columns, (end - first) * columns) };
-        // SAFETY: `a` holds rows `first..end` of `k` values `a_stride` apart (asserted above)
-        // and `dst` those rows of `columns` values; `dst` is this call's own buffer, so it
+        // SAFETY: `a` holds rows `first..end` of `k` values `a_stride` apart and `dst` those
+        // rows of `columns` values, `w`'s sizes (asserted above); `dst` is this call's own buffer, so it
         // overlaps neither `a` nor the panels.
         unsafe {
             w.multiply(

@@ -155,6 +155,11 @@ impl Drop for Packed {
 }
 
 impl Packed {
+    /// `(columns, k)`: the outputs and the inputs of the packed matrix.
+    pub(super) fn dims(&self) -> (usize, usize) {
+        (self.columns, self.k)
+    }
+
     /// Packs the matrix whose element `(j, i)` is `weight(j, i)`: the weight of input `i` for
     /// output column `j`.
     pub fn new(columns: usize, k: usize, weight: impl Fn(usize, usize) -> f32) -> Self {
@@ -280,6 +285,10 @@ impl Packed {
     }
 
     /// [`Packed::multiply`] without vector instructions of its own.
+    ///
+    /// # Safety
+    /// As [`Packed::multiply`]: `args`' views cover its rows, `dst` overlaps neither `a` nor
+    /// the panels.
     unsafe fn multiply_portable(&self, args: Args) {
         ran(KernelIsa::Portable);
         // SAFETY: the caller's guarantees are `for_each_tile`'s, and `for_each_tile` hands
@@ -293,6 +302,10 @@ impl Packed {
         }
     }
 
+    /// [`Packed::multiply`] with AVX2 and FMA.
+    ///
+    /// # Safety
+    /// As [`multiply_portable`](Self::multiply_portable), and the CPU has AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply_avx2(&self, args: Args) {
@@ -307,6 +320,11 @@ impl Packed {
         }
     }
 
+    /// [`Packed::multiply`] with AVX-512.
+    ///
+    /// # Safety
+    /// As [`multiply_portable`](Self::multiply_portable), and the CPU has AVX-512F (with AVX2
+    /// and FMA: [`KernelIsa::Avx512`] is chosen only then).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn multiply_avx512(&self, args: Args) {

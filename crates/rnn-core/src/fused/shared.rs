@@ -45,7 +45,10 @@ impl<'b> Reads<'b> {
         if len == 0 {
             return &[];
         }
-        assert!(offset + len <= self.len, "read past a shared buffer");
+        assert!(
+            offset.checked_add(len).is_some_and(|end| end <= self.len),
+            "read past a shared buffer"
+        );
         // SAFETY: in bounds (checked above) of a buffer borrowed for `'b`; nothing writes the
         // range (the caller).
         unsafe { std::slice::from_raw_parts(self.at.add(offset), len) }
@@ -108,7 +111,10 @@ impl<'b> Writes<'b> {
         if len == 0 {
             return &mut [];
         }
-        assert!(offset + len <= self.len, "write past a shared buffer");
+        assert!(
+            offset.checked_add(len).is_some_and(|end| end <= self.len),
+            "write past a shared buffer"
+        );
         // SAFETY: in bounds (checked above) of a buffer borrowed mutably for `'b`; the range
         // is this caller's alone (the caller).
         unsafe { std::slice::from_raw_parts_mut(self.at.add(offset), len) }

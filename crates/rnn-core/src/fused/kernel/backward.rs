@@ -229,8 +229,10 @@ pub(super) fn backward<K: GateMath>(saved: &Saved<K>, grad: &[f32]) -> Operands 
             // (`at` checks each start, inside since `n >= batch` and the second `W_hh`
             // product only runs when `n > batch`; the strides and sizes keep the rest
             // inside): `dgates` is `[n, gh]`, `h` before each step `[batch or n - batch,
-            // proj]`, `x` `[n, input]`, `W_ih` `[gh, input]`, and with a projection `h`'s
-            // gradient `[n, proj]` and the unprojected `h` `[n, hidden]`. Each share writes
+            // proj]` (`saved.initial` holds `batch · proj` values, `saved.h` `n` rows of
+            // `proj`), `x` `[n, input]` (`saved.x`, `n` rows), `W_ih` `[gh, input]`, and
+            // with a projection `h`'s gradient `[n, proj]` and the unprojected `h` `[n,
+            // hidden]` (`saved.unprojected`, `n` rows). Each share writes
             // only its own rows `gs` of `dW_hh` and `dW_ih`, `ps` of `dW_hr` and `ts` of
             // `dx`, which no share reads; every read buffer is only read.
             unsafe {

@@ -59,6 +59,11 @@ pub(super) fn forward<K: GateMath>(
         K::PROJECTABLE
     );
 
+    // The reads of each step's inputs rely on these (the callers check the lengths).
+    assert!(
+        steps <= seq && lengths.is_none_or(|l| l.len() == batch && l.iter().all(|&t| t <= steps)),
+        "{steps} steps of a sequence of {seq}, lengths {lengths:?} for {batch} examples"
+    );
     let split = split(g, hidden, batch, steps, projected);
     // A padded batch runs in order of length: its inputs are read, and the lengths and
     // the state below are, in the run's order.

@@ -282,10 +282,13 @@ impl<'a> PartWeights<'a> {
         match self {
             Self::Packed { packed, pack } => {
                 let block = packed.0[part].get_or_init(|| pack(part));
-                // SAFETY: the caller's.
+                // SAFETY: the caller's, whose views are laid out for the part's `k` inputs and
+                // columns: `pack(part)` packs exactly those (and a cached block is reused only
+                // under a key holding `[k, g, parts]`).
                 unsafe { block.multiply(rows, a, dst, accumulate) }
             }
-            // SAFETY: the caller's.
+            // SAFETY: the caller's; the blocks read the part's weights in place with its `k`
+            // and columns (`Strided` asserts they lie inside the weights).
             Self::InPlace(blocks) => unsafe { blocks[part].multiply(rows, a, dst, accumulate) },
         }
     }
