@@ -498,6 +498,47 @@ fn steps_match_the_tensor_step(
 /// touch their operands (a bounds check once fired there). And single steps (`Cell::step`)
 /// large enough to be shared between two threads. In a child process, whose thread cap is 2
 /// (changing the cap here would change how the other tests' runs are split).
+/// A batch that needs more cubes than one launch dimension holds on the GPU (65,535 on
+/// WebGPU; 600,000 examples at 8 a cube): every example is computed, as it is alone, forward
+/// and backward. On the CPU backends, the same through their kernels.
+#[test]
+fn a_batch_of_more_cubes_than_a_launch_dimension_holds() {
+    let device = autodiff_device();
+    let (batch, seq) = (600_000, 3);
+    let lstm: Rnn<LstmCell> = RnnConfig::new(1, 1).init(&device);
+    let x: Vec<f32> = (0..batch * seq).map(|i| (i as f32 * 0.37).sin()).collect();
+    let run = |examples: std::ops::Range<usize>| {
+        let values_of = |t: &Tensor<3>| values(t);
+        let x = Tensor::<3>::from_data(
+            TensorData::new(
+                x[examples.start * seq..examples.end * seq].to_vec(),
+                [examples.len(), seq, 1],
+            ),
+            &device,
+        )
+        .require_grad();
+        let out = expect_kernel(runs_kernel(0), || lstm.forward(x.clone(), None, None));
+        let grads = out.output.clone().powi_scalar(2).sum().backward();
+        (values_of(&out.output), values_of(&x.grad(&grads).unwrap()))
+    };
+    let (outputs, grads) = run(0..batch);
+    for part in [0..4, batch / 2..batch / 2 + 4, batch - 4..batch] {
+        let (alone, alone_grads) = run(part.clone());
+        let whole = part.start * seq..part.end * seq;
+        for (what, all, alone) in [
+            ("output", &outputs[whole.clone()], &alone[..]),
+            ("gradient", &grads[whole.clone()], &alone_grads[..]),
+        ] {
+            for (i, (a, b)) in all.iter().zip(alone).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-6,
+                    "{what} {i} of examples {part:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn one_step_runs_train_on_two_threads() {
     let test = "fused::one_step_runs_train_on_two_threads";

@@ -80,9 +80,9 @@ impl CubeMath {
     }
 }
 
-/// Shared memory a cube may use: WebGPU's guaranteed minimum, so that a kernel that fits runs
-/// on every adapter.
-const SHARED_BYTES: usize = 16 * 1024;
+/// Shared memory a cube may use: wgpu's downlevel minimum (`Limits::downlevel_defaults`, 32
+/// bytes below WebGPU's 16 KiB), so that a kernel that fits runs on every adapter.
+const SHARED_BYTES: usize = 16352;
 
 /// Most examples a cube runs: more read `W_hh` fewer times, fewer spread a step over more of
 /// the GPU's cores.
@@ -104,6 +104,13 @@ fn rows_per_cube(math: CubeMath, batch: usize, hidden: usize) -> usize {
         rows -= 1;
     }
     rows
+}
+
+/// A launch of `cubes` cubes within the device's limit on each dimension (65,535 on WebGPU):
+/// spread over y and z when there are more, with idle cubes at the end (the kernels skip rows
+/// past the batch, and find their examples from the cube's position on all three axes).
+fn cube_count(client: &cubecl::client::Client, cubes: usize) -> CubeCount {
+    cubecl::server::CubeCountSelection::new(client, cubes as u32).cube_count()
 }
 
 /// Threads per cube: one per hidden unit, in whole warps, at most 256.
@@ -280,7 +287,7 @@ fn forward(
         };
         recurrence::forward_loop::launch(
             &packed.client.clone(),
-            CubeCount::Static(batch.div_ceil(rows) as u32, 1, 1),
+            cube_count(&packed.client, batch.div_ceil(rows)),
             CubeDim::new_1d(threads(hidden)),
             gates.clone().into_tensor_arg(),
             recurrent.into_tensor_arg(),
@@ -358,7 +365,7 @@ fn backward(
     let client = grad.client.clone();
     recurrence::backward_loop::launch(
         &client,
-        CubeCount::Static(batch.div_ceil(rows) as u32, 1, 1),
+        cube_count(&client, batch.div_ceil(rows)),
         CubeDim::new_1d(threads(hidden)),
         gates.into_tensor_arg(),
         into_contiguous(w_hh).into_tensor_arg(),
@@ -415,4 +422,25 @@ fn backward(
         zeros(w_hr.shape(), &device),
         grad_state,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CubeMath, fits};
+
+    /// The largest cells whose state and gradients fit a cube's shared memory (the README's
+    /// limits): an LSTM's backward loop keeps `6 · H` values, a GRU's `4 · H`, an Elman RNN's
+    /// forward loop `2 · H + 1`.
+    #[test]
+    fn the_largest_cells_that_fit_are_the_documented_ones() {
+        for (math, largest) in [
+            (CubeMath::Lstm, 681),
+            (CubeMath::Gru, 1022),
+            (CubeMath::ElmanTanh, 2043),
+            (CubeMath::ElmanRelu, 2043),
+        ] {
+            assert!(fits(math, largest), "{math:?} {largest}");
+            assert!(!fits(math, largest + 1), "{math:?} {}", largest + 1);
+        }
+    }
 }

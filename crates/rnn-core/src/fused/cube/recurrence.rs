@@ -127,7 +127,7 @@ pub(crate) fn forward_loop(
     let s_count = comptime![math.state_parts()];
     let additive = comptime![math.additive_hidden_bias()];
     let width = g_count * hidden;
-    let first = CUBE_POS_X as usize * rows;
+    let first = CUBE_POS * rows;
     let threads = CUBE_DIM_X as usize;
     let seq = finals / (batch * hidden);
     // `h` of the cube's examples twice (before and after the step, swapping each step), then
@@ -312,7 +312,7 @@ pub(crate) fn backward_loop(
     let s_count = comptime![math.state_parts()];
     let separate = comptime![math.separate_hidden_gradient()];
     let width = g_count * hidden;
-    let first = CUBE_POS_X as usize * rows;
+    let first = CUBE_POS * rows;
     let threads = CUBE_DIM_X as usize;
     // The gradient of each part of the cube's examples' state, `[S, rows, H]`, and of the
     // current step's hidden projections, `[rows, G * H]`.
