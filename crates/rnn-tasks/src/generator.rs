@@ -91,7 +91,7 @@ pub struct Generated {
 /// use rnn_tasks::{DecodeConfig, RecurrentConfig, Sampling, SequenceGeneratorConfig};
 ///
 /// let device = Device::default();
-/// // Captions over 50 tokens from 10-feature vectors, through a GRU of 32 units.
+/// // Captions over 50 tokens from 10-feature vectors, through an LSTM of 32 units.
 /// let model = SequenceGeneratorConfig::new(50, 16, RecurrentConfig::new(32))
 ///     .with_condition_size(Some(10))
 ///     .init(&device);
