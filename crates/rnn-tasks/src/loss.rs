@@ -149,14 +149,16 @@ pub fn try_masked_mse(
         check_lengths("lengths", lengths, batch, seq)?;
     }
 
-    let squared = (predictions - targets).powi_scalar(2);
+    // The padded steps' differences are zeroed before squaring: a NaN or infinite target
+    // there (NaN padding is common) then gives no NaN gradient either (`0 · NaN`).
+    let difference = predictions - targets;
     Ok(match lengths {
         Some(lengths) => {
-            let pad = padding_mask(lengths, seq, &squared.device())?;
+            let pad = padding_mask(lengths, seq, &difference.device())?;
             let count = lengths.iter().sum::<usize>() * features;
-            fill_padded(squared, pad, 0.0).sum() / count as f64
+            fill_padded(difference, pad, 0.0).powi_scalar(2).sum() / count as f64
         }
-        None => squared.mean(),
+        None => difference.powi_scalar(2).mean(),
     })
 }
 

@@ -250,3 +250,46 @@ fn mse_panics_with_the_message() {
     let zeros = Tensor::<3>::zeros([2, 3, 2], &device);
     masked_mse(zeros.clone(), zeros, Some(&[3, 0]));
 }
+
+/// NaN or infinite targets and predictions at padded steps leave the loss and the valid
+/// steps' gradients as they are, and give the padded predictions no gradient (not NaN).
+#[test]
+fn mse_ignores_anything_at_padded_steps() {
+    let device = autodiff_device();
+    // [2, 3, 2]: example 1 has one valid step.
+    let valid: Vec<f32> = (0..12).map(|i| (i as f32 * 0.7).sin()).collect();
+    let targets_of = |padding: f32| -> Vec<f32> {
+        (0..12)
+            .map(|i| {
+                if i >= 8 {
+                    padding
+                } else {
+                    (i as f32 * 0.3).cos()
+                }
+            })
+            .collect()
+    };
+    let loss_and_grad = |predictions: Vec<f32>, targets: Vec<f32>| {
+        let predictions =
+            Tensor::<3>::from_data(TensorData::new(predictions, [2, 3, 2]), &device).require_grad();
+        let targets = Tensor::<3>::from_data(TensorData::new(targets, [2, 3, 2]), &device);
+        let loss = masked_mse(predictions.clone(), targets, Some(&[3, 1]));
+        let grads = loss.backward();
+        let grad: Vec<f32> = predictions
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .iter()
+            .collect();
+        (loss.into_scalar::<f32>(), grad)
+    };
+    let (reference, reference_grad) = loss_and_grad(valid.clone(), targets_of(0.0));
+    let mut wild = valid;
+    wild[8..].copy_from_slice(&[f32::INFINITY, f32::NAN, -1e30, f32::NEG_INFINITY]);
+    for padding in [f32::NAN, f32::INFINITY] {
+        let (loss, grad) = loss_and_grad(wild.clone(), targets_of(padding));
+        assert_eq!(loss, reference, "padding {padding}");
+        assert_eq!(grad[..8], reference_grad[..8]);
+        assert_eq!(grad[8..], [0.0; 4]);
+    }
+}
