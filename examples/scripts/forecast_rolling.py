@@ -14,6 +14,9 @@ over the origins.
         examples/data/timeseries/elec_equip_monthly_eu.csv \\
         --forecast target/release/forecast --origins 6 --seeds 42 1 100 [-- --highway]
 
+The column `mean ÷ best*` is the networks' mean MAE over the seeds divided by the better
+baseline's of that origin; its last row is the mean of those ratios, not the ratio of the
+means.
 The baselines need statsmodels (see `forecast_baselines.py`); `--no-baselines` skips them.
 The cut drops the file's last rows, so the file must list every date of its grid (a missing
 value as an empty field, as in the shipped files). `--horizon` and `--period` are passed on
@@ -103,7 +106,7 @@ def main():
     columns = ['origin', 'naive'] + (['base'] if smoothing else []) \
         + [f'seed {s}' for s in args.seeds] + ['mean']
     if not args.no_baselines:
-        columns += ['SARIMAX', 'ETS', 'mean ÷ best']
+        columns += ['SARIMAX', 'ETS', 'mean ÷ best*']
     print(' '.join(f'{c:>11}' for c in columns), flush=True)
     totals = {}
     with tempfile.TemporaryDirectory() as directory:
@@ -122,7 +125,7 @@ def main():
             if not args.no_baselines:
                 baselines = baseline_maes(data, args.horizon, args.period)
                 row.update(baselines)
-                row['mean ÷ best'] = row['mean'] / min(baselines.values())
+                row['mean ÷ best*'] = row['mean'] / min(baselines.values())
             for column, value in row.items():
                 if column != 'origin':
                     totals[column] = totals.get(column, 0.0) + value

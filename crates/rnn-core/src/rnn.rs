@@ -481,15 +481,19 @@ impl<C: Cell> Rnn<C> {
         let Some(first) = self.layers.first() else {
             return Err(RnnError::new("layers", "at least one layer", "none"));
         };
-        let describe = |layer: &RnnLayer<C>| match layer {
-            RnnLayer::Unidirectional(_) => "unidirectional".to_string(),
-            RnnLayer::Bidirectional(b) => format!("bidirectional, merged by {:?}", b.merge),
+        let kind = |layer: &RnnLayer<C>| match layer {
+            RnnLayer::Unidirectional(_) => None,
+            RnnLayer::Bidirectional(b) => Some(b.merge),
+        };
+        let describe = |layer: &RnnLayer<C>| match kind(layer) {
+            None => "unidirectional".to_string(),
+            Some(merge) => format!("bidirectional, merged by {merge:?}"),
         };
         match self
             .layers
             .iter()
             .enumerate()
-            .find(|(_, layer)| describe(layer) != describe(first))
+            .find(|(_, layer)| kind(layer) != kind(first))
         {
             Some((k, layer)) => Err(RnnError::new(
                 format!("layers[{k}]"),

@@ -12,6 +12,20 @@ pub fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
     Ok(())
 }
 
+/// Checks `parts` is positive and divides `whole`, which `of` names (`num_heads: expected a
+/// divisor of hidden_size 6, got 4`).
+pub fn check_divisor(argument: &str, parts: usize, whole: usize, of: &str) -> Result<(), RnnError> {
+    check_positive(argument, parts)?;
+    if !whole.is_multiple_of(parts) {
+        return Err(RnnError::new(
+            argument,
+            format!("a divisor of {of} {whole}"),
+            parts.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a dropout rate is in `[0, 1)` (1 would drop everything, and rescale by `1 / 0`).
 pub fn check_dropout(argument: &str, value: f64) -> Result<(), RnnError> {
     if !(value.is_finite() && (0.0..1.0).contains(&value)) {

@@ -150,6 +150,32 @@ impl Attention {
         })
     }
 
+    /// The size of the values it attends over; `None` for dot attention, which takes any
+    /// (the queries then have it).
+    fn key_size(&self) -> Option<usize> {
+        match self {
+            Attention::Bahdanau(a) => Some(a.key.weight.dims()[0]),
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => Some(general.weight.dims()[0]),
+            Attention::Luong(LuongAttention { general: None }) => None,
+        }
+    }
+
+    /// `[batch, query]`: the memory's batch and the query size it takes over `memory` (dot
+    /// attention's is the values' size).
+    fn query_shape(&self, memory: &AttentionMemory) -> [usize; 2] {
+        let [batch, _, key] = memory.values.dims();
+        let size = match self {
+            Attention::Bahdanau(a) => a.query.weight.dims()[0],
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => general.weight.dims()[1],
+            Attention::Luong(LuongAttention { general: None }) => key,
+        };
+        [batch, size]
+    }
+
     /// Prepares `values: [batch, source, key]` (padded where `pad`, `[batch, source]`, is
     /// true) for [`attend`](Self::attend): the key projections are computed here, once.
     ///
@@ -158,14 +184,7 @@ impl Attention {
     /// `[batch, source]` of `values`, with a message naming the shapes.
     pub fn memory(&self, values: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> AttentionMemory {
         let [batch, source, key] = values.dims();
-        let expected = match self {
-            Attention::Bahdanau(a) => Some(a.key.weight.dims()[0]),
-            Attention::Luong(LuongAttention {
-                general: Some(general),
-            }) => Some(general.weight.dims()[0]),
-            Attention::Luong(LuongAttention { general: None }) => None,
-        };
-        if let Some(expected) = expected {
+        if let Some(expected) = self.key_size() {
             assert_eq!(
                 key, expected,
                 "values: expected key size {expected} (last dimension), got {key}"
@@ -191,7 +210,18 @@ impl Attention {
     }
 
     /// `query: [batch, query]` → (context `[batch, key]`, weights `[batch, source]`).
+    ///
+    /// # Panics
+    /// If `query` is not of the memory's batch and the attention's query size, with a message
+    /// naming the shapes.
     pub fn attend(&self, query: Tensor<2>, memory: &AttentionMemory) -> (Tensor<2>, Tensor<2>) {
+        let expected = self.query_shape(memory);
+        assert_eq!(
+            query.dims(),
+            expected,
+            "query: expected shape {expected:?} ([batch, query] for the memory's batch), got {:?}",
+            query.dims()
+        );
         let (context, weights) = self.attend_all(query.unsqueeze_dim(1), memory);
         (context.squeeze_dim(1), weights.squeeze_dim(1))
     }
@@ -208,14 +238,7 @@ impl Attention {
         memory: &AttentionMemory,
     ) -> (Tensor<3>, Tensor<3>) {
         let [batch, target, size] = queries.dims();
-        let [memory_batch, _, key] = memory.values.dims();
-        let query_size = match self {
-            Attention::Bahdanau(a) => a.query.weight.dims()[0],
-            Attention::Luong(LuongAttention {
-                general: Some(general),
-            }) => general.weight.dims()[1],
-            Attention::Luong(LuongAttention { general: None }) => key,
-        };
+        let [memory_batch, query_size] = self.query_shape(memory);
         assert!(
             batch == memory_batch && size == query_size,
             "queries: expected shape {:?} ([batch, target, query] for the memory's batch), got \

@@ -101,8 +101,29 @@ impl Bridge {
             );
         };
         check("v", &v, &self.hidden);
-        if let (Some(layer), Some(u)) = (&self.cell, &u) {
-            check("u", u, layer);
+        if let Some(layer) = &self.cell {
+            match &u {
+                Some(u) => {
+                    check("u", u, layer);
+                    assert_eq!(
+                        u.dims()[0],
+                        v.dims()[0],
+                        "u: expected a batch of {} (v's), got {}",
+                        v.dims()[0],
+                        u.dims()[0]
+                    );
+                }
+                None => {
+                    let expected = layer.weight.dims()[0];
+                    assert_eq!(
+                        v.dims()[1],
+                        expected,
+                        "u: expected a [batch, {expected}] tensor for the cell part (v has {} \
+                         features, so it cannot stand in), got None",
+                        v.dims()[1]
+                    );
+                }
+            }
         }
         let split = |x: Tensor<2>| {
             let [batch, size] = x.dims();

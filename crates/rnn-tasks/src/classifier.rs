@@ -59,13 +59,13 @@ impl SequenceClassifierConfig {
             attention: (self.pooling == Pooling::Attention).then(|| {
                 AttentionPooling::new(features, self.attention_size.unwrap_or(features), device)
             }),
-            mlp: Mlp::new(
+            mlp: Mlp::try_new(
                 features,
                 &self.mlp_hidden,
                 self.num_classes,
                 self.dropout,
                 device,
-            ),
+            )?,
             dropout,
             pooling: self.pooling,
         })

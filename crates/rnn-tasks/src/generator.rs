@@ -44,8 +44,10 @@ impl SequenceGeneratorConfig {
         Ok(SequenceGenerator {
             embedding: EmbeddingConfig::new(self.vocab_size, self.embedding_size).init(device),
             initial: match self.condition_size {
-                Some(size) => InitialState::Conditioned(Bridge::new(size, None, sizes, device)),
-                None => InitialState::Learned(LearnedState::new(sizes, device)),
+                Some(size) => {
+                    InitialState::Conditioned(Bridge::try_new(size, None, sizes, device)?)
+                }
+                None => InitialState::Learned(LearnedState::try_new(sizes, device)?),
             },
             decoder,
             output: LinearConfig::new(sizes.hidden, self.vocab_size).init(device),

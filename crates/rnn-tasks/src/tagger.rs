@@ -45,13 +45,13 @@ impl SequenceTaggerConfig {
         let (input, encoder, dropout) =
             try_init_reader(&self.input, self.dropout, device, encoder)?;
         Ok(SequenceTagger {
-            output: Mlp::new(
+            output: Mlp::try_new(
                 encoder.output_size(),
                 &self.mlp_hidden,
                 self.num_outputs,
                 self.dropout,
                 device,
-            ),
+            )?,
             input,
             encoder,
             dropout,

@@ -262,15 +262,7 @@ impl CellConfig {
 
     /// Checks [`num_heads`](Self::num_heads) is positive and divides the hidden size.
     pub fn check_heads(&self) -> Result<(), RnnError> {
-        check_positive("num_heads", self.num_heads)?;
-        if !self.hidden_size.is_multiple_of(self.num_heads) {
-            return Err(RnnError::new(
-                "num_heads",
-                format!("a divisor of hidden_size {}", self.hidden_size),
-                self.num_heads.to_string(),
-            ));
-        }
-        Ok(())
+        crate::validate::check_divisor("num_heads", self.num_heads, self.hidden_size, "hidden_size")
     }
 
     /// Checks the config leaves the xLSTM cells' options ([`num_heads`](Self::num_heads),

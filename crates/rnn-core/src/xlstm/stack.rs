@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{MlstmBlock, MlstmBlockState, OffsetLayerNorm, SlstmBlock, SlstmBlockState};
 use crate::RnnError;
-use crate::validate::check_positive;
+use crate::validate::{check_divisor, check_positive};
 
 /// Configuration of an [`XlstmStack`], with the `xlstm` package's defaults:
 /// `XlstmStackConfig::new(128, 8).with_slstm_at(vec![3])` is a 7:1 mix of mLSTM and sLSTM
@@ -102,32 +102,20 @@ impl XlstmStackConfig {
                 format!("{:?} (holding {k})", self.slstm_at),
             ));
         }
-        let divides = |argument: &str, parts: usize, whole: usize, of: &str| {
-            check_positive(argument, parts)?;
-            if whole.is_multiple_of(parts) {
-                Ok(())
-            } else {
-                Err(RnnError::new(
-                    argument,
-                    format!("a divisor of {of} {whole}"),
-                    parts.to_string(),
-                ))
-            }
-        };
-        divides(
+        check_divisor(
             "slstm_heads",
             self.slstm_heads,
             self.embedding_size,
             "embedding_size",
         )?;
         let inner = self.mlstm_inner_size();
-        divides(
+        check_divisor(
             "mlstm_heads",
             self.mlstm_heads,
             inner,
             "the mLSTM inner size",
         )?;
-        divides(
+        check_divisor(
             "qkv_block_size",
             self.qkv_block_size,
             inner,
@@ -258,13 +246,12 @@ impl XlstmStack {
             if let XlstmBlock::Mlstm(b) = block {
                 check_positive(&format!("blocks[{k}].chunk_size"), b.chunk_size)?;
                 let inner = b.conv.weight.dims()[0];
-                if b.heads == 0 || !inner.is_multiple_of(b.heads) {
-                    return Err(RnnError::new(
-                        format!("blocks[{k}].heads"),
-                        format!("a divisor of the block's inner size {inner}"),
-                        b.heads.to_string(),
-                    ));
-                }
+                check_divisor(
+                    &format!("blocks[{k}].heads"),
+                    b.heads,
+                    inner,
+                    "the block's inner size",
+                )?;
             }
         }
         let states: Vec<Option<XlstmBlockState>> = match state {

@@ -7,17 +7,7 @@ use burn::tensor::{DType, Device, Tensor};
 use rnn_core::{Cell, CellConfig, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig, RnnState};
 
 use crate::backend::{self, device};
-use crate::util::Builtin;
-
-/// The message `f` panicked with.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .expect_err("a panic, not a result");
-    match payload.downcast::<String>() {
-        Ok(message) => *message,
-        Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
-    }
-}
+use crate::util::{Builtin, panic_message};
 
 /// `rnn`'s error on a forward pass over `[batch, 5, input]` zeros, which `forward` panics with
 /// too; and `try_step`'s, when the network is unidirectional.

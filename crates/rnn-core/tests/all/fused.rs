@@ -492,19 +492,14 @@ fn steps_match_the_tensor_step(
     }
 }
 
-/// Runs of one computed step (a sequence of one, or lengths all 1) trained with the work split
-/// between two threads (by hidden units: a run of one step is never split by examples): the
-/// backward pass's products over the states after the first step are then empty, and must not
-/// touch their operands (a bounds check once fired there). And single steps (`Cell::step`)
-/// large enough to be shared between two threads. In a child process, whose thread cap is 2
-/// (changing the cap here would change how the other tests' runs are split).
 /// A batch that needs more cubes than one launch dimension holds on the GPU (65,535 on
-/// WebGPU; 600,000 examples at 8 a cube): every example is computed, as it is alone, forward
-/// and backward. On the CPU backends, the same through their kernels.
+/// WebGPU; 600,008 examples at 8 a cube: 75,001 cubes, launched as 2 × 37,501 with one idle):
+/// every example is computed, as it is alone, forward and backward. On the CPU backends, the
+/// same through their kernels.
 #[test]
 fn a_batch_of_more_cubes_than_a_launch_dimension_holds() {
     let device = autodiff_device();
-    let (batch, seq) = (600_000, 3);
+    let (batch, seq) = (600_008, 3);
     let lstm: Rnn<LstmCell> = RnnConfig::new(1, 1).init(&device);
     let x: Vec<f32> = (0..batch * seq).map(|i| (i as f32 * 0.37).sin()).collect();
     let run = |examples: std::ops::Range<usize>| {
@@ -539,6 +534,12 @@ fn a_batch_of_more_cubes_than_a_launch_dimension_holds() {
     }
 }
 
+/// Runs of one computed step (a sequence of one, or lengths all 1) trained with the work split
+/// between two threads (by hidden units: a run of one step is never split by examples): the
+/// backward pass's products over the states after the first step are then empty, and must not
+/// touch their operands (a bounds check once fired there). And single steps (`Cell::step`)
+/// large enough to be shared between two threads. In a child process, whose thread cap is 2
+/// (changing the cap here would change how the other tests' runs are split).
 #[test]
 fn one_step_runs_train_on_two_threads() {
     let test = "fused::one_step_runs_train_on_two_threads";

@@ -186,3 +186,13 @@ pub fn assert_network_gradients<C: rnn_core::Cell, const D: usize>(
         loss(&leaves[0], &leaves[1], &plain, false).0.into_scalar()
     });
 }
+
+/// The message `f` panicked with.
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .expect_err("a panic, not a result");
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
+    }
+}

@@ -87,12 +87,12 @@ impl Seq2SeqConfig {
         // The bridge reads the encoder's final `h` (and `c`, when both sides have one: with a
         // projection the two differ in size) of both directions.
         let (summary, cell_summary) = self.encoder.final_sizes();
-        let bridge = Bridge::new(
+        let bridge = Bridge::try_new(
             summary,
             encoder.has_cell_state().then_some(cell_summary),
             self.decoder.state_sizes(),
             device,
-        );
+        )?;
         Ok(Seq2Seq {
             source_embedding: EmbeddingConfig::new(self.source_vocab_size, self.embedding_size)
                 .init(device),

@@ -12,6 +12,7 @@ use rstest::rstest;
 
 use crate::backend::device;
 use crate::seq2seq::{END, START, model, targets};
+use crate::util::panic_message;
 
 fn classifier() -> rnn_tasks::SequenceClassifier {
     SequenceClassifierConfig::new(InputConfig::tokens(10, 4), RecurrentConfig::new(3), 2)
@@ -182,13 +183,8 @@ fn padding_masks_refuse_lengths_outside_the_sequence() {
 
 /// `f` panics with a message that contains `expected`.
 fn panics_with(expected: &str, f: impl FnOnce()) {
-    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("a panic");
-    let text = payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    assert!(text.contains(expected), "{text}");
+    let message = panic_message(f);
+    assert!(message.contains(expected), "{message}");
 }
 
 #[test]
@@ -212,15 +208,18 @@ fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
     );
     let memory = attention.memory(values(), None);
     panics_with(
-        "queries: expected shape [2, 1, 6] ([batch, target, query] for the memory's batch), got \
-         [3, 1, 6]",
+        "query: expected shape [2, 6] ([batch, query] for the memory's batch), got [3, 6]",
         || drop(attention.attend(Tensor::zeros([3, 6], &device), &memory)),
+    );
+    panics_with(
+        "queries: expected shape [2, 3, 6] ([batch, target, query] for the memory's batch), got \
+         [2, 3, 7]",
+        || drop(attention.attend_all(Tensor::zeros([2, 3, 7], &device), &memory)),
     );
     let dot = Attention::new(AttentionKind::LuongDot, 5, 5, 0, &device);
     let memory = dot.memory(values(), None);
     panics_with(
-        "queries: expected shape [2, 1, 5] ([batch, target, query] for the memory's batch), got \
-         [2, 1, 4]",
+        "query: expected shape [2, 5] ([batch, query] for the memory's batch), got [2, 4]",
         || drop(dot.attend(Tensor::zeros([2, 4], &device), &memory)),
     );
     let pooling = AttentionPooling::new(5, 3, &device);
@@ -304,6 +303,17 @@ fn bridges_and_learned_states_refuse_empty_sizes_and_inputs() {
         drop(bridge.forward(
             Tensor::zeros([2, 3], &device),
             Some(Tensor::zeros([2, 3], &device)),
+        ))
+    });
+    panics_with(
+        "u: expected a [batch, 2] tensor for the cell part (v has 3 features, so it cannot \
+         stand in), got None",
+        || drop(bridge.forward(Tensor::zeros([2, 3], &device), None)),
+    );
+    panics_with("u: expected a batch of 2 (v's), got 5", || {
+        drop(bridge.forward(
+            Tensor::zeros([2, 3], &device),
+            Some(Tensor::zeros([5, 2], &device)),
         ))
     });
     let state = bridge.forward(

@@ -60,10 +60,13 @@ pub(super) fn forward<K: GateMath>(
     );
 
     // The reads of each step's inputs rely on these (the callers check the lengths).
-    assert!(
-        steps <= seq && lengths.is_none_or(|l| l.len() == batch && l.iter().all(|&t| t <= steps)),
-        "{steps} steps of a sequence of {seq}, lengths {lengths:?} for {batch} examples"
-    );
+    assert!(steps <= seq, "{steps} steps of a sequence of {seq}");
+    if let Some(lengths) = lengths {
+        assert_eq!(lengths.len(), batch, "one length per example");
+        if let Some(t) = lengths.iter().find(|&&t| t > steps) {
+            panic!("a length of {t} beyond the {steps} steps run");
+        }
+    }
     let split = split(g, hidden, batch, steps, projected);
     // A padded batch runs in order of length: its inputs are read, and the lengths and
     // the state below are, in the run's order.
