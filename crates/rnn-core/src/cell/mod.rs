@@ -190,7 +190,16 @@ pub trait Cell: Module + ModuleDisplay + Sized {
         device: &Device,
     ) -> Result<(), RnnError> {
         self.weights()
-            .check(name, [Self::GATES, input, hidden, state], dtype, device)
+            .check(name, [Self::GATES, input, hidden, state], dtype, device)?;
+        self.check_settings(name)
+    }
+
+    /// Checks the cell's settings besides its parameters (`name` in errors: `cells[1]`), which
+    /// a public field lets a user change after the config was checked; none by default. The
+    /// default [`check_parameters`](Cell::check_parameters) calls it.
+    fn check_settings(&self, name: &str) -> Result<(), RnnError> {
+        let _ = name;
+        Ok(())
     }
 
     /// The all-zero state for `batch` examples: parts `[batch, size]` (`h: [batch, output]`,

@@ -13,7 +13,7 @@ pub(crate) use weights::gate_biases;
 
 use burn::module::Module;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
-use burn::tensor::{Bool, DType, Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 
 use super::{Cell, CellConfig, ForgetGate};
 use crate::{CellWeights, RnnError};
@@ -160,17 +160,8 @@ impl Cell for MlstmCell {
         crate::validate::check_positive("chunk_size", config.chunk_size)
     }
 
-    /// The weights, and a chunk of at least one step (the field is public: a cell changed after
-    /// its config was checked).
-    fn check_parameters(
-        &self,
-        name: &str,
-        [input, hidden, state]: [usize; 3],
-        dtype: DType,
-        device: &Device,
-    ) -> Result<(), RnnError> {
-        self.weights
-            .check(name, [Self::GATES, input, hidden, state], dtype, device)?;
+    /// A chunk of at least one step.
+    fn check_settings(&self, name: &str) -> Result<(), RnnError> {
         crate::validate::check_positive(&format!("{name}.chunk_size"), self.chunk_size)
     }
 
