@@ -32,14 +32,7 @@ pub(crate) fn check_input(
 
 /// Checks an input has `input_size` features (its last dimension).
 pub(crate) fn check_features(features: usize, input_size: usize) -> Result<(), RnnError> {
-    if features != input_size {
-        return Err(RnnError::new(
-            "input",
-            format!("feature size {input_size} (last dimension)"),
-            features.to_string(),
-        ));
-    }
-    Ok(())
+    crate::validate::check_feature_size("input", input_size, features)
 }
 
 /// Checks that the parameters of `cells` (named `cells[k]` in errors) fit together and have

@@ -12,6 +12,19 @@ pub fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
     Ok(())
 }
 
+/// Checks an argument's last dimension has `expected` features (`input: expected feature size
+/// 4 (last dimension), got 5`).
+pub fn check_feature_size(argument: &str, expected: usize, actual: usize) -> Result<(), RnnError> {
+    if actual != expected {
+        return Err(RnnError::new(
+            argument,
+            format!("feature size {expected} (last dimension)"),
+            actual.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `parts` is positive and divides `whole`, which `of` names (`num_heads: expected a
 /// divisor of hidden_size 6, got 4`).
 pub fn check_divisor(argument: &str, parts: usize, whole: usize, of: &str) -> Result<(), RnnError> {

@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
-use rnn_core::validate::check_positive;
+use rnn_core::validate::{check_feature_size, check_positive};
 use rnn_core::{RnnError, RnnState, linear_layer, tanh};
 
 /// The shape of the content a unidirectional stacked network's state is set from
@@ -92,13 +92,8 @@ impl Bridge {
     /// If `v` or `u` is not of the size the bridge reads, with a message naming it.
     pub fn forward(&self, v: Tensor<2>, u: Option<Tensor<2>>) -> RnnState<3> {
         let check = |name: &str, x: &Tensor<2>, layer: &Linear| {
-            let expected = layer.weight.dims()[0];
-            assert_eq!(
-                x.dims()[1],
-                expected,
-                "{name}: expected feature size {expected} (last dimension), got {}",
-                x.dims()[1]
-            );
+            check_feature_size(name, layer.weight.dims()[0], x.dims()[1])
+                .unwrap_or_else(|e| panic!("{e}"))
         };
         check("v", &v, &self.hidden);
         if let Some(layer) = &self.cell {

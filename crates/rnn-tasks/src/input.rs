@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rnn_core::RnnError;
-use rnn_core::validate::{check_not_empty, check_positive};
+use rnn_core::validate::{check_feature_size, check_not_empty, check_positive};
 
 use crate::tokens::check_tokens;
 
@@ -108,14 +108,7 @@ impl InputLayer {
                 Ok(embedding.forward(tokens))
             }
             (None, SequenceInput::Features(x)) => {
-                let features = x.dims()[2];
-                if features != self.size {
-                    return Err(RnnError::new(
-                        argument,
-                        format!("feature size {} (last dimension)", self.size),
-                        features.to_string(),
-                    ));
-                }
+                check_feature_size(argument, self.size, x.dims()[2])?;
                 Ok(x)
             }
             (Some(_), SequenceInput::Features(x)) => Err(RnnError::new(

@@ -6,6 +6,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::mask::masked_softmax;
+use rnn_core::validate::check_feature_size;
 use rnn_core::{linear_layer, tanh};
 
 /// How a [`SequenceClassifier`](crate::SequenceClassifier) reduces its encoder outputs
@@ -57,13 +58,12 @@ impl AttentionPooling {
         outputs: Tensor<3>,
         pad: Option<&Tensor<2, Bool>>,
     ) -> (Tensor<2>, Tensor<2>) {
-        let features = self.projection.weight.dims()[0];
-        assert_eq!(
+        check_feature_size(
+            "outputs",
+            self.projection.weight.dims()[0],
             outputs.dims()[2],
-            features,
-            "outputs: expected feature size {features} (last dimension), got {}",
-            outputs.dims()[2]
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let scores: Tensor<2> = self
             .score
             .forward(tanh(linear_layer(&self.projection, outputs.clone())))

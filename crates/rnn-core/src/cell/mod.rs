@@ -327,13 +327,7 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(
         return Err(RnnError::new("x", "a non-empty batch", "batch size 0"));
     }
     let input = cell.weights().input_size();
-    if features != input {
-        return Err(RnnError::new(
-            "x",
-            format!("feature size {input} (last dimension)"),
-            features.to_string(),
-        ));
-    }
+    crate::validate::check_feature_size("x", input, features)?;
     let (hidden, output) = cell.parameter_sizes("cell")?;
     cell.check_parameters("cell", [input, hidden, output], x.dtype(), &x.device())?;
     // The sizes the parameters give: `h`'s from `parameter_sizes`, the others the cell's own.

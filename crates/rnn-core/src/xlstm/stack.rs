@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{MlstmBlock, MlstmBlockState, OffsetLayerNorm, SlstmBlock, SlstmBlockState};
 use crate::RnnError;
-use crate::validate::{check_divisor, check_positive};
+use crate::validate::{check_divisor, check_feature_size, check_positive};
 
 /// Configuration of an [`XlstmStack`], with the `xlstm` package's defaults:
 /// `XlstmStackConfig::new(128, 8).with_slstm_at(vec![3])` is a 7:1 mix of mLSTM and sLSTM
@@ -233,14 +233,7 @@ impl XlstmStack {
                 format!("shape {:?}", [batch, seq, features]),
             ));
         }
-        let e = self.embedding_size();
-        if features != e {
-            return Err(RnnError::new(
-                "input",
-                format!("feature size {e} (last dimension)"),
-                features.to_string(),
-            ));
-        }
+        check_feature_size("input", self.embedding_size(), features)?;
         for (k, block) in self.blocks.iter().enumerate() {
             // The fields are public: a block changed after its config was checked.
             if let XlstmBlock::Mlstm(b) = block {
