@@ -21,7 +21,8 @@ Models:
   damped or not by AIC. It cannot skip missing values: for this baseline only, they are
   interpolated linearly before fitting (the scores are still over the observed test points).
 
-    /work/venv-modern/bin/python examples/scripts/forecast_baselines.py \
+    # a Python with statsmodels 0.15.0, e.g. python3 -m venv /tmp/sm && /tmp/sm/bin/pip install statsmodels==0.15.0
+    /tmp/sm/bin/python examples/scripts/forecast_baselines.py \
         examples/data/timeseries/co2_weekly_mauna_loa.csv [--horizon 52] [--period 52]
 """
 import argparse
