@@ -170,8 +170,9 @@ pub(super) fn on_threads(shares: usize, f: impl Fn(usize) + Sync) {
 /// panics saying so.
 fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut W) + Sync) {
     let run = |mut work: W| {
-        let _poison_on_panic = PoisonOnPanic(barrier);
+        let unwinding = PoisonUnlessDone::new(barrier);
         f(&mut work);
+        unwinding.done();
     };
     let mut works = works.into_iter();
     let first = works.next().expect("at least one thread");
@@ -179,7 +180,7 @@ fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut
     // Should this function unwind before the crew is waited for, the barrier is poisoned
     // first (dropped before the crew), so that jobs waiting there for the calling thread's
     // share return instead of making the crew's drop wait for ever.
-    let _poison_on_panic = PoisonOnPanic(barrier);
+    let unwinding = PoisonUnlessDone::new(barrier);
     for work in works {
         let run = &run;
         // SAFETY: the crew is not leaked: it is waited for below, or dropped.
@@ -193,6 +194,7 @@ fn run_on_threads<W: Send>(works: Vec<W>, barrier: &SpinBarrier, f: impl Fn(&mut
     let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(first)));
     // Every thread finished, then the first failure in thread order.
     let theirs = crew.wait();
+    unwinding.done();
     if let Some(payload) = mine.err().or_else(|| theirs.into_iter().flatten().next()) {
         std::panic::resume_unwind(payload);
     }
@@ -217,13 +219,28 @@ unsafe fn start<'a>(
     unsafe { crew.start(work) }
 }
 
-/// Poisons the barrier if dropped while its thread panics.
-struct PoisonOnPanic<'a>(&'a SpinBarrier);
+/// Poisons the barrier when dropped before [`done`](Self::done): the work it guards unwound.
+///
+/// Not `std::thread::panicking()`: that is also true for a run made while the thread unwinds
+/// from an earlier panic (from a `Drop`), whose normal end would then poison the barrier and
+/// stop the other threads' lanes early, leaving their rows unwritten.
+struct PoisonUnlessDone<'a>(Option<&'a SpinBarrier>);
 
-impl Drop for PoisonOnPanic<'_> {
+impl<'a> PoisonUnlessDone<'a> {
+    fn new(barrier: &'a SpinBarrier) -> Self {
+        Self(Some(barrier))
+    }
+
+    /// The guarded work ended normally.
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for PoisonUnlessDone<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.poison();
+        if let Some(barrier) = self.0 {
+            barrier.poison();
         }
     }
 }
@@ -345,6 +362,40 @@ mod tests {
             });
             assert_eq!(message, format!("thread {failing} failed"));
         }
+    }
+
+    /// A run made while the thread unwinds from another panic (from a `Drop`) runs whole: the
+    /// caller's share ending normally does not stop the other threads' lanes.
+    #[test]
+    fn a_run_during_unwinding_runs_every_round() {
+        struct RunsOnDrop<'a>(&'a dyn Fn());
+        impl Drop for RunsOnDrop<'_> {
+            fn drop(&mut self) {
+                (self.0)()
+            }
+        }
+        let rounds = AtomicUsize::new(0);
+        let run = || {
+            assert!(std::thread::panicking());
+            let barrier = SpinBarrier::new(2);
+            // The caller's share ends at once; the other's runs 20 rounds, stopping early
+            // only if the barrier is poisoned (as lanes that split the examples do).
+            run_on_threads(vec![0, 20], &barrier, |&mut count| {
+                for _ in 0..count {
+                    std::thread::sleep(Duration::from_millis(1));
+                    rounds.fetch_add(1, Ordering::SeqCst);
+                    if barrier.is_poisoned() {
+                        return;
+                    }
+                }
+            });
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _runs = RunsOnDrop(&run);
+            panic!("an earlier failure");
+        }));
+        assert!(result.is_err());
+        assert_eq!(rounds.into_inner(), 20);
     }
 
     /// A thread that cannot be started ends the run with a panic that says so, instead of
