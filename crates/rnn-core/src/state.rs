@@ -4,6 +4,7 @@
 use burn::tensor::{Bool, Tensor};
 
 use crate::RnnError;
+use crate::validate::check_shape;
 
 /// The state a [`Cell`](crate::Cell) carries from step to step, as a fixed list of tensor
 /// parts: its own type (`Cell::State`) names them; the drivers (sequence, stacking,
@@ -43,13 +44,12 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
             ));
         }
         for (k, (part, (shape, size))) in parts.iter().zip(expected).enumerate() {
-            if part.dims() != *shape {
-                return Err(RnnError::new(
-                    format!("state[{k}]"),
-                    format!("shape {shape:?} ({})", layout.replace("size", size)),
-                    format!("{:?}", part.dims()),
-                ));
-            }
+            check_shape(
+                format_args!("state[{k}]"),
+                shape,
+                &part.dims(),
+                layout.replace("size", size),
+            )?;
         }
         Ok(())
     }
@@ -128,13 +128,12 @@ pub(crate) fn check_named_parts<const D: usize>(
     layout: &str,
 ) -> Result<(), RnnError> {
     for ((name, part), (shape, size)) in parts.iter().zip(expected) {
-        if part.dims() != *shape {
-            return Err(RnnError::new(
-                format!("state.{name}"),
-                format!("shape {shape:?} ({})", layout.replace("size", size)),
-                format!("{:?}", part.dims()),
-            ));
-        }
+        check_shape(
+            format_args!("state.{name}"),
+            shape,
+            &part.dims(),
+            layout.replace("size", size),
+        )?;
     }
     Ok(())
 }
@@ -344,13 +343,7 @@ impl<const D: usize> CellState<D> for RnnState<D> {
             .into_iter()
             .chain(self.named_parts().map(|p| p.0));
         for ((part, name), (shape, size)) in parts.iter().zip(names).zip(expected) {
-            if part.dims() != *shape {
-                return Err(RnnError::new(
-                    name,
-                    format!("shape {shape:?} ({})", layout.replace("size", size)),
-                    format!("{:?}", part.dims()),
-                ));
-            }
+            check_shape(name, shape, &part.dims(), layout.replace("size", size))?;
         }
         Ok(())
     }

@@ -25,6 +25,24 @@ pub fn check_feature_size(argument: &str, expected: usize, actual: usize) -> Res
     Ok(())
 }
 
+/// Checks an argument's shape (`pad: expected shape [2, 5] ([batch, source] of values), got
+/// [2, 4]`); `layout` says what the dimensions are.
+pub fn check_shape(
+    argument: impl core::fmt::Display,
+    expected: &[usize],
+    actual: &[usize],
+    layout: impl core::fmt::Display,
+) -> Result<(), RnnError> {
+    if actual != expected {
+        return Err(RnnError::new(
+            argument.to_string(),
+            format!("shape {expected:?} ({layout})"),
+            format!("{actual:?}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `parts` is positive and divides `whole`, which `of` names (`num_heads: expected a
 /// divisor of hidden_size 6, got 4`).
 pub fn check_divisor(argument: &str, parts: usize, whole: usize, of: &str) -> Result<(), RnnError> {

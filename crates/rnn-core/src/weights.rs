@@ -5,6 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
+use crate::validate::check_shape;
 use crate::{CellConfig, RnnError};
 
 /// The parameters of a [`Cell`](crate::Cell) as the drivers see them: the sizes they give,
@@ -261,13 +262,7 @@ pub(crate) fn check_parameter<const D: usize>(
     dtype: DType,
     device: &Device,
 ) -> Result<(), RnnError> {
-    if param.dims() != shape {
-        return Err(RnnError::new(
-            name,
-            format!("shape {shape:?} ({what})"),
-            format!("{:?}", param.dims()),
-        ));
-    }
+    check_shape(name, &shape, &param.dims(), what)?;
     let value = param.val();
     if value.dtype() != dtype {
         return Err(RnnError::new(

@@ -5,6 +5,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
+use rnn_core::validate::{check_feature_size, check_shape};
 use rnn_core::{RnnError, linear_layer, tanh};
 
 use crate::decode::Rows;
@@ -180,24 +181,30 @@ impl Attention {
     /// true) for [`attend`](Self::attend): the key projections are computed here, once.
     ///
     /// # Panics
-    /// If `values` are not of the key size the attention was made for, or `pad` is not
-    /// `[batch, source]` of `values`, with a message naming the shapes.
+    /// With the message of [`try_memory`](Self::try_memory).
     pub fn memory(&self, values: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> AttentionMemory {
+        self.try_memory(values, pad)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`memory`](Self::memory), or an error when `values` are not of the key size the
+    /// attention was made for, or `pad` is not `[batch, source]` of `values`.
+    pub fn try_memory(
+        &self,
+        values: Tensor<3>,
+        pad: Option<Tensor<2, Bool>>,
+    ) -> Result<AttentionMemory, RnnError> {
         let [batch, source, key] = values.dims();
         if let Some(expected) = self.key_size() {
-            assert_eq!(
-                key, expected,
-                "values: expected key size {expected} (last dimension), got {key}"
-            );
+            check_feature_size("values", expected, key)?;
         }
         if let Some(pad) = &pad {
-            assert_eq!(
-                pad.dims(),
-                [batch, source],
-                "pad: expected shape {:?} ([batch, source] of values), got {:?}",
-                [batch, source],
-                pad.dims()
-            );
+            check_shape(
+                "pad",
+                &[batch, source],
+                &pad.dims(),
+                "[batch, source] of values",
+            )?;
         }
         let keys = match self {
             Attention::Bahdanau(a) => linear_layer(&a.key, values.clone()),
@@ -206,46 +213,64 @@ impl Attention {
             }) => linear_layer(general, values.clone()),
             Attention::Luong(LuongAttention { general: None }) => values.clone(),
         };
-        AttentionMemory { keys, values, pad }
+        Ok(AttentionMemory { keys, values, pad })
     }
 
     /// `query: [batch, query]` → (context `[batch, key]`, weights `[batch, source]`).
     ///
     /// # Panics
-    /// If `query` is not of the memory's batch and the attention's query size, with a message
-    /// naming the shapes.
+    /// With the message of [`try_attend`](Self::try_attend).
     pub fn attend(&self, query: Tensor<2>, memory: &AttentionMemory) -> (Tensor<2>, Tensor<2>) {
-        let expected = self.query_shape(memory);
-        assert_eq!(
-            query.dims(),
-            expected,
-            "query: expected shape {expected:?} ([batch, query] for the memory's batch), got {:?}",
-            query.dims()
-        );
+        self.try_attend(query, memory)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`attend`](Self::attend), or an error when `query` is not of the memory's batch and
+    /// the attention's query size.
+    pub fn try_attend(
+        &self,
+        query: Tensor<2>,
+        memory: &AttentionMemory,
+    ) -> Result<(Tensor<2>, Tensor<2>), RnnError> {
+        check_shape(
+            "query",
+            &self.query_shape(memory),
+            &query.dims(),
+            "[batch, query] for the memory's batch",
+        )?;
         let (context, weights) = self.attend_all(query.unsqueeze_dim(1), memory);
-        (context.squeeze_dim(1), weights.squeeze_dim(1))
+        Ok((context.squeeze_dim(1), weights.squeeze_dim(1)))
     }
 
     /// Several queries per example at once: `queries: [batch, target, query]` →
     /// (contexts `[batch, target, key]`, weights `[batch, target, source]`).
     ///
     /// # Panics
-    /// If `queries` are not of the memory's batch and the attention's query size, with a
-    /// message naming the shapes.
+    /// With the message of [`try_attend_all`](Self::try_attend_all).
     pub fn attend_all(
         &self,
         queries: Tensor<3>,
         memory: &AttentionMemory,
     ) -> (Tensor<3>, Tensor<3>) {
+        self.try_attend_all(queries, memory)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`attend_all`](Self::attend_all), or an error when `queries` are not of the memory's
+    /// batch and the attention's query size.
+    pub fn try_attend_all(
+        &self,
+        queries: Tensor<3>,
+        memory: &AttentionMemory,
+    ) -> Result<(Tensor<3>, Tensor<3>), RnnError> {
         let [batch, target, size] = queries.dims();
         let [memory_batch, query_size] = self.query_shape(memory);
-        assert!(
-            batch == memory_batch && size == query_size,
-            "queries: expected shape {:?} ([batch, target, query] for the memory's batch), got \
-             {:?}",
-            [memory_batch, target, query_size],
-            [batch, target, size]
-        );
+        check_shape(
+            "queries",
+            &[memory_batch, target, query_size],
+            &[batch, target, size],
+            "[batch, target, query] for the memory's batch",
+        )?;
         let scores = match self {
             Attention::Bahdanau(a) => {
                 // [batch, 1, source, attention] + [batch, target, 1, attention]
@@ -257,6 +282,6 @@ impl Attention {
         };
         let weights = masked_softmax(scores, memory.pad.as_ref());
         let context = weights.clone().matmul(memory.values.clone());
-        (context, weights)
+        Ok((context, weights))
     }
 }

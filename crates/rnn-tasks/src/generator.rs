@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
-use rnn_core::validate::{check_dropout, check_not_empty, check_positive};
+use rnn_core::validate::{check_dropout, check_not_empty, check_positive, check_shape};
 use rnn_core::{AnyRnn, RnnError, RnnState, check_lengths, dropout_layer, linear_layer};
 
 use crate::bridge::{Bridge, LearnedState};
@@ -235,14 +235,12 @@ impl SequenceGenerator {
         match (&self.initial, condition) {
             (InitialState::Learned(start), None) => Ok(start.expand(batch)),
             (InitialState::Conditioned(bridge), Some(condition)) => {
-                let expected = [batch, bridge.hidden.weight.dims()[0]];
-                if condition.dims() != expected {
-                    return Err(RnnError::new(
-                        "condition",
-                        format!("shape {expected:?} ([batch, condition_size])"),
-                        format!("{:?}", condition.dims()),
-                    ));
-                }
+                check_shape(
+                    "condition",
+                    &[batch, bridge.hidden.weight.dims()[0]],
+                    &condition.dims(),
+                    "[batch, condition_size]",
+                )?;
                 Ok(bridge.forward(condition, None))
             }
             (InitialState::Learned(_), Some(c)) => Err(RnnError::new(

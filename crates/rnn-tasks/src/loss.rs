@@ -5,6 +5,7 @@
 //! otherwise give NaN or a silently wrong mean.
 
 use burn::tensor::{Int, Tensor};
+use rnn_core::validate::check_shape;
 use rnn_core::{RnnError, check_lengths, weighted_cross_entropy};
 
 use crate::mask::{fill_padded, padding_mask};
@@ -78,10 +79,10 @@ pub fn try_label_smoothed_cross_entropy(
     // `smoothing` is checked by `weighted_cross_entropy`, with the same message.
     let [batch, seq, classes] = logits.dims();
     check_no_empty_dimension("logits", logits.dims(), "[batch, seq, classes]")?;
-    check_same_shape(
+    check_shape(
         "targets",
-        targets.dims(),
-        [batch, seq],
+        &[batch, seq],
+        &targets.dims(),
         "the logits' [batch, seq]",
     )?;
     if let Some(lengths) = lengths {
@@ -139,10 +140,11 @@ pub fn try_masked_mse(
 ) -> Result<Tensor<1>, RnnError> {
     let [batch, seq, features] = predictions.dims();
     check_no_empty_dimension("predictions", predictions.dims(), "[batch, seq, features]")?;
-    check_same_shape(
+    // Burn would broadcast some mismatches instead of failing.
+    check_shape(
         "targets",
-        targets.dims(),
-        predictions.dims(),
+        &predictions.dims(),
+        &targets.dims(),
         "the predictions' shape",
     )?;
     if let Some(lengths) = lengths {
@@ -174,24 +176,6 @@ fn check_no_empty_dimension(
             argument,
             format!("a non-empty {layout} tensor"),
             format!("shape {dims:?}"),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks `argument` has the shape `expected` (`what` says where it comes from): Burn would
-/// broadcast some mismatches instead of failing.
-fn check_same_shape<const D: usize>(
-    argument: &str,
-    dims: [usize; D],
-    expected: [usize; D],
-    what: &str,
-) -> Result<(), RnnError> {
-    if dims != expected {
-        return Err(RnnError::new(
-            argument,
-            format!("shape {expected:?} ({what})"),
-            format!("{dims:?}"),
         ));
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
+use rnn_core::validate::check_shape;
 use rnn_core::{RnnError, check_lengths};
 
 /// `[batch, seq]`: true at padded positions (`t >= lengths[b]`), one row per length. Fails
@@ -43,12 +44,13 @@ pub fn masked_softmax<const D: usize>(
         Some(pad) => {
             let [batch, seq] = pad.dims();
             let dims = scores.dims();
-            assert!(
-                [batch, seq] == [dims[0], dims[D - 1]],
-                "pad: expected shape {:?} ([batch, seq] of scores {dims:?}), got {:?}",
-                [dims[0], dims[D - 1]],
-                [batch, seq]
-            );
+            check_shape(
+                "pad",
+                &[dims[0], dims[D - 1]],
+                &[batch, seq],
+                format_args!("[batch, seq] of scores {dims:?}"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
             let mut shape = [1; D];
             (shape[0], shape[D - 1]) = (batch, seq);
             let pad = pad.clone().reshape(shape).expand(scores.shape());

@@ -9,6 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::{XlstmBlock, XlstmStack};
 use crate::RnnError;
 use crate::pytorch::{StateDict, float_tensor, loaded, normalise};
+use crate::validate::check_shape;
 
 /// A parameter of an [`XlstmStack`] as the checkpoint loader and the tests reach it.
 #[derive(Debug)]
@@ -139,13 +140,12 @@ impl XlstmStack {
             } else {
                 data.clone()
             };
-            if data.shape().to_vec() != expected {
-                return Err(RnnError::new(
-                    key,
-                    format!("shape {expected:?} (the stack's configuration)"),
-                    format!("{:?}", data.shape().to_vec()),
-                ));
-            }
+            check_shape(
+                &key,
+                &expected,
+                &data.shape().to_vec(),
+                "the stack's configuration",
+            )?;
             param.load(data.convert::<f32>());
             used.insert(key);
         }

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::{MlstmBlock, MlstmBlockState, OffsetLayerNorm, SlstmBlock, SlstmBlockState};
 use crate::RnnError;
-use crate::validate::{check_divisor, check_feature_size, check_positive};
+use crate::validate::{check_divisor, check_feature_size, check_positive, check_shape};
 
 /// Configuration of an [`XlstmStack`], with the `xlstm` package's defaults:
 /// `XlstmStackConfig::new(128, 8).with_slstm_at(vec![3])` is a 7:1 mix of mLSTM and sLSTM
@@ -405,13 +405,12 @@ impl XlstmStackState {
                 ));
             }
             for (part, expected, actual) in state_shapes(state, block, batch) {
-                if expected != actual {
-                    return Err(RnnError::new(
-                        format!("state.blocks[{k}].{part}"),
-                        format!("shape {expected:?} (block {k} of the stack)"),
-                        format!("{actual:?}"),
-                    ));
-                }
+                check_shape(
+                    format_args!("state.blocks[{k}].{part}"),
+                    &expected,
+                    &actual,
+                    format_args!("block {k} of the stack"),
+                )?;
             }
         }
         Ok(())

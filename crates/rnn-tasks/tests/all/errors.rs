@@ -4,7 +4,7 @@
 use burn::tensor::{Int, Tensor};
 use rnn_tasks::{
     Attention, AttentionKind, AttentionPooling, BeamSearchConfig, Bridge, CellKind, DecodeConfig,
-    InputConfig, LearnedState, Mlp, RecurrentConfig, Sampling, Seq2SeqConfig,
+    InputConfig, LearnedState, Mlp, RecurrentConfig, RnnError, Sampling, Seq2SeqConfig,
     SequenceClassifierConfig, SequenceGeneratorConfig, SequenceTaggerConfig, StateSizes,
     masked_softmax, padding_mask,
 };
@@ -203,7 +203,7 @@ fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
         || drop(attention.memory(values(), Some(pad.clone()))),
     );
     panics_with(
-        "values: expected key size 5 (last dimension), got 6",
+        "values: expected feature size 5 (last dimension), got 6",
         || drop(attention.memory(Tensor::zeros([2, 4, 6], &device), None)),
     );
     let memory = attention.memory(values(), None);
@@ -215,6 +215,32 @@ fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
         "queries: expected shape [2, 3, 6] ([batch, target, query] for the memory's batch), got \
          [2, 3, 7]",
         || drop(attention.attend_all(Tensor::zeros([2, 3, 7], &device), &memory)),
+    );
+    // The same checks as errors from the `try_` forms.
+    let argument = |e: RnnError| e.argument;
+    let too_wide = Tensor::zeros([2, 4, 6], &device);
+    let wrong_batch = Tensor::zeros([3, 6], &device);
+    let wrong_size = Tensor::zeros([2, 3, 7], &device);
+    assert_eq!(
+        attention
+            .try_memory(too_wide, None)
+            .map_err(argument)
+            .unwrap_err(),
+        "values"
+    );
+    assert_eq!(
+        attention
+            .try_attend(wrong_batch, &memory)
+            .map_err(argument)
+            .unwrap_err(),
+        "query"
+    );
+    assert_eq!(
+        attention
+            .try_attend_all(wrong_size, &memory)
+            .map_err(argument)
+            .unwrap_err(),
+        "queries"
     );
     let dot = Attention::new(AttentionKind::LuongDot, 5, 5, 0, &device);
     let memory = dot.memory(values(), None);
