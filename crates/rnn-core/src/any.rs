@@ -184,8 +184,9 @@ impl AnyRnn {
     }
 
     /// A state to start from, set from content vectors (a decoder's state projected from an
-    /// encoder's summary, or learned): `hidden: [num_layers, batch, state_size]` and, when the
-    /// cell [takes one](CellKind::takes_cell_content), `cell: [num_layers, batch, hidden]`.
+    /// encoder's summary, or learned): `hidden: [num_layers * num_directions, batch,
+    /// state_size]` and, when the cell [takes one](CellKind::takes_cell_content), `cell:
+    /// [num_layers * num_directions, batch, hidden]`, of `hidden`'s dtype and device.
     ///
     /// - Elman, GRU, minGRU, minLSTM: `h = hidden`; LSTM: `(h, c) = (hidden, cell)`.
     /// - sLSTM: `(h, c) = (hidden, cell)`, with `n = m = 0`: the first step then starts its
@@ -211,12 +212,15 @@ impl AnyRnn {
             ([rows, batch, state_size], "state size"),
             ([rows, batch, size], "hidden"),
         ];
+        // The cell content's dtype and device are the hidden part's.
+        let device = content.hidden.device();
         content.check(
             &expected[..parts],
             "[num_layers * num_directions, batch, size]",
             self.cell_name(),
+            content.hidden.dtype(),
+            &device,
         )?;
-        let device = content.hidden.device();
         let zeros = |size: usize| Tensor::zeros([rows, batch, size], &device);
         Ok(match self {
             AnyRnn::Slstm(_) => {

@@ -2,7 +2,7 @@
 //! [`Recurrent`](crate::Recurrent) and [`Bidirectional`](crate::Bidirectional): the input
 //! sequence, the cells' parameters, an initial state, the lengths.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 use crate::padding::Padding;
 use crate::{Cell, CellState, Lengths, RnnError};
@@ -60,29 +60,34 @@ pub(crate) fn check_cells<C: Cell, const D: usize>(
     Ok(())
 }
 
-/// Checks an initial state of one cell (parts `[batch, size]`) for `cell`.
+/// Checks an initial state of one cell (parts `[batch, size]`) for `cell` and `batch`
+/// examples of `input` (its dtype and device).
 pub(crate) fn check_cell_state<C: Cell>(
     cell: &C,
     state: &C::State<2>,
     batch: usize,
+    input: &Tensor<3>,
 ) -> Result<(), RnnError> {
     let shapes: Vec<([usize; 2], &str)> = cell
         .state_sizes()
         .into_iter()
         .map(|(size, name)| ([batch, size], name))
         .collect();
-    state.check(&shapes, "[batch, size]", C::NAME)
+    let (dtype, device) = (input.dtype(), input.device());
+    state.check(&shapes, "[batch, size]", C::NAME, dtype, &device)
 }
 
-/// The masks of `lengths` after checking they were made for `batch` sequences of `seq` steps.
-pub(crate) fn padding_of(
-    lengths: Option<&Lengths>,
+/// The masks of `lengths` after checking they were made for `batch` sequences of `seq` steps
+/// on `device`.
+pub(crate) fn padding_of<'a>(
+    lengths: Option<&'a Lengths>,
     batch: usize,
     seq: usize,
-) -> Result<Option<&Padding>, RnnError> {
+    device: &Device,
+) -> Result<Option<&'a Padding>, RnnError> {
     match lengths {
         Some(l) => {
-            l.check("lengths", batch, seq)?;
+            l.check("lengths", batch, seq, device)?;
             Ok(l.padding())
         }
         None => Ok(None),

@@ -103,10 +103,10 @@ impl<C: Cell> Bidirectional<C> {
         let cells = [&self.forward.cell, &self.backward.cell];
         check_cells(&cells, [input_size, 2], |s| s, &input)?;
         if let Some((fwd, bwd)) = &states {
-            check_cell_state(&self.forward.cell, fwd, batch)?;
-            check_cell_state(&self.backward.cell, bwd, batch)?;
+            check_cell_state(&self.forward.cell, fwd, batch, &input)?;
+            check_cell_state(&self.backward.cell, bwd, batch, &input)?;
         }
-        let padding = padding_of(lengths, batch, seq)?;
+        let padding = padding_of(lengths, batch, seq, &input.device())?;
         let (output, states) = self.run(zero_padding(input, padding), states, padding);
         Ok((output.swap_dims(0, 1), states))
     }

@@ -14,6 +14,8 @@ use crate::error::{RnnError, check_lengths};
 pub struct Lengths {
     lengths: Vec<usize>,
     seq: usize,
+    /// Where the masks live.
+    device: Device,
     /// `None` when every sequence is full length (nothing to mask).
     padding: Option<Padding>,
 }
@@ -38,6 +40,7 @@ impl Lengths {
             padding: Padding::new(lengths, seq, batch, device),
             lengths: lengths.to_vec(),
             seq,
+            device: device.clone(),
         })
     }
 
@@ -52,9 +55,22 @@ impl Lengths {
         self.padding.is_some()
     }
 
-    /// Checks the lengths were made for a batch of `batch` sequences of `seq` steps; `argument`
-    /// names them in the error.
-    pub(crate) fn check(&self, argument: &str, batch: usize, seq: usize) -> Result<(), RnnError> {
+    /// Checks the lengths were made for a batch of `batch` sequences of `seq` steps on
+    /// `device` (the input's, autodiff or not); `argument` names them in the error.
+    pub(crate) fn check(
+        &self,
+        argument: &str,
+        batch: usize,
+        seq: usize,
+        device: &Device,
+    ) -> Result<(), RnnError> {
+        if self.device.clone().without_autodiff() != device.clone().without_autodiff() {
+            return Err(RnnError::new(
+                argument,
+                format!("lengths prepared on the input's device ({device:?})"),
+                format!("lengths prepared on {:?}", self.device),
+            ));
+        }
         if self.lengths.len() != batch || self.seq != seq {
             return Err(RnnError::new(
                 argument,

@@ -68,9 +68,9 @@ impl<C: Cell> Recurrent<C> {
         check_input(&input, true, self.cell.input_size())?;
         check_cells(&[&self.cell], [self.cell.input_size(), 1], |s| s, &input)?;
         if let Some(state) = &state {
-            check_cell_state(&self.cell, state, batch)?;
+            check_cell_state(&self.cell, state, batch, &input)?;
         }
-        let padding = padding_of(lengths, batch, seq)?;
+        let padding = padding_of(lengths, batch, seq, &input.device())?;
         let input = zero_padding(input, padding);
         let (output, state) = self.run(input, state, padding, OutputLayout::BatchMajor);
         Ok((output.swap_dims(0, 1), state))

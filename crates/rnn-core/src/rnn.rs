@@ -326,7 +326,7 @@ impl<C: Cell> Rnn<C> {
         check_input(&input, self.batch_first, self.input_size())?;
         self.check_parameters(&input)?;
         if let Some(state) = &state {
-            self.check_state(state, batch)?;
+            self.check_state(state, batch, &input)?;
         }
         let prepared;
         let lengths = match lengths {
@@ -335,7 +335,7 @@ impl<C: Cell> Rnn<C> {
                 Some(&prepared)
             }
             Some(LengthsArg::Prepared(lengths)) => {
-                lengths.check("lengths", batch, seq)?;
+                lengths.check("lengths", batch, seq, &input.device())?;
                 Some(lengths)
             }
             None => None,
@@ -455,7 +455,7 @@ impl<C: Cell> Rnn<C> {
         self.check_parameters(&input)?;
         let state = match state {
             Some(state) => {
-                self.check_state(&state, batch)?;
+                self.check_state(&state, batch, &input)?;
                 state
             }
             None => self.zero_state(batch, &input.device()),
@@ -515,8 +515,15 @@ impl<C: Cell> Rnn<C> {
         check_cells(&self.cells(), first, merged, input)
     }
 
-    fn check_state(&self, state: &C::State<3>, batch: usize) -> Result<(), RnnError> {
+    /// Checks an initial `state` for `batch` examples of `input` (its dtype and device).
+    fn check_state<const D: usize>(
+        &self,
+        state: &C::State<3>,
+        batch: usize,
+        input: &Tensor<D>,
+    ) -> Result<(), RnnError> {
         let layout = "[num_layers * num_directions, batch, size]";
-        state.check(&self.state_shapes(batch), layout, C::NAME)
+        let shapes = self.state_shapes(batch);
+        state.check(&shapes, layout, C::NAME, input.dtype(), &input.device())
     }
 }

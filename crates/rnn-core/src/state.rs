@@ -1,10 +1,10 @@
 //! Recurrent state: what a cell carries from step to step ([`CellState`]), and the state of
 //! the built-in cells ([`RnnState`]: the hidden state, plus the cell state for LSTMs).
 
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, DType, Device, Tensor};
 
 use crate::RnnError;
-use crate::validate::check_shape;
+use crate::validate::check_tensor;
 
 /// The state a [`Cell`](crate::Cell) carries from step to step, as a fixed list of tensor
 /// parts: its own type (`Cell::State`) names them; the drivers (sequence, stacking,
@@ -24,9 +24,9 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
     fn from_parts(parts: Vec<Tensor<D>>) -> Self;
 
     /// Checks the state has a part for each of `expected` (the shape each part must have and
-    /// the name of its last size, e.g. `"hidden"`), in order; `layout` describes the shape
-    /// in errors (`"[batch, size]"` with `size` replaced by the name). `cell` names the cell
-    /// in errors (`"LSTM"`).
+    /// the name of its last size, e.g. `"hidden"`), in order, each of the input's `dtype` and
+    /// on its `device`; `layout` describes the shape in errors (`"[batch, size]"` with `size`
+    /// replaced by the name). `cell` names the cell in errors (`"LSTM"`).
     ///
     /// The default names the parts `state[k]`; a state type with named parts may say more.
     fn check(
@@ -34,6 +34,8 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
         expected: &[([usize; D], &str)],
         layout: &str,
         cell: &str,
+        dtype: DType,
+        device: &Device,
     ) -> Result<(), RnnError> {
         let parts = self.clone().into_parts();
         if parts.len() != expected.len() {
@@ -44,11 +46,13 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
             ));
         }
         for (k, (part, (shape, size))) in parts.iter().zip(expected).enumerate() {
-            check_shape(
+            check_tensor(
                 format_args!("state[{k}]"),
+                part,
                 shape,
-                &part.dims(),
                 layout.replace("size", size),
+                dtype,
+                device,
             )?;
         }
         Ok(())
@@ -108,12 +112,14 @@ macro_rules! cell_state_of_fields {
                 expected: &[([usize; D], &str)],
                 layout: &str,
                 _cell: &str,
+                dtype: burn::tensor::DType,
+                device: &burn::tensor::Device,
             ) -> Result<(), $crate::RnnError> {
                 let parts = [
                     (stringify!($first), &self.$first)
                     $(, (stringify!($part), &self.$part))*
                 ];
-                $crate::state::check_named_parts(&parts, expected, layout)
+                $crate::state::check_named_parts(&parts, expected, layout, dtype, device)
             }
         }
     };
@@ -121,18 +127,23 @@ macro_rules! cell_state_of_fields {
 pub(crate) use cell_state_of_fields;
 
 /// Checks each of a state's named `parts` has the shape `expected` says (the shape, and the
-/// name of its last size in `layout`), naming the part in the error (`state.cell`).
+/// name of its last size in `layout`), the input's `dtype` and `device`, naming the part in
+/// the error (`state.cell`).
 pub(crate) fn check_named_parts<const D: usize>(
     parts: &[(&str, &Tensor<D>)],
     expected: &[([usize; D], &str)],
     layout: &str,
+    dtype: DType,
+    device: &Device,
 ) -> Result<(), RnnError> {
     for ((name, part), (shape, size)) in parts.iter().zip(expected) {
-        check_shape(
+        check_tensor(
             format_args!("state.{name}"),
+            part,
             shape,
-            &part.dims(),
             layout.replace("size", size),
+            dtype,
+            device,
         )?;
     }
     Ok(())
@@ -334,6 +345,8 @@ impl<const D: usize> CellState<D> for RnnState<D> {
         expected: &[([usize; D], &str)],
         layout: &str,
         cell: &str,
+        dtype: DType,
+        device: &Device,
     ) -> Result<(), RnnError> {
         self.check_part_count(expected.len(), cell, |k| {
             format!(" of shape {:?}", expected[k].0)
@@ -343,7 +356,14 @@ impl<const D: usize> CellState<D> for RnnState<D> {
             .into_iter()
             .chain(self.named_parts().map(|p| p.0));
         for ((part, name), (shape, size)) in parts.iter().zip(names).zip(expected) {
-            check_shape(name, shape, &part.dims(), layout.replace("size", size))?;
+            check_tensor(
+                name,
+                part,
+                shape,
+                layout.replace("size", size),
+                dtype,
+                device,
+            )?;
         }
         Ok(())
     }

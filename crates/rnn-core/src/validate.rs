@@ -2,6 +2,8 @@
 //! the crates built on it, so that one kind of mistake always gets the same message: the
 //! argument, what was expected, what was given.
 
+use burn::tensor::{DType, Device, Tensor};
+
 use crate::RnnError;
 
 /// Checks a size or count is positive: `hidden_size: expected a value > 0, got 0`.
@@ -38,6 +40,35 @@ pub fn check_shape(
             argument.to_string(),
             format!("shape {expected:?} ({layout})"),
             format!("{actual:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a tensor argument has the `expected` shape (as [`check_shape`]), the input's `dtype`
+/// and lives on the input's `device` (autodiff or not): a tensor of another dtype or backend
+/// would fail deep inside Burn or the fused kernels otherwise.
+pub fn check_tensor<const D: usize>(
+    argument: impl core::fmt::Display,
+    tensor: &Tensor<D>,
+    expected: &[usize],
+    layout: impl core::fmt::Display,
+    dtype: DType,
+    device: &Device,
+) -> Result<(), RnnError> {
+    check_shape(&argument, expected, &tensor.dims(), layout)?;
+    if tensor.dtype() != dtype {
+        return Err(RnnError::new(
+            argument.to_string(),
+            format!("dtype {dtype:?} (the input's)"),
+            format!("{:?}", tensor.dtype()),
+        ));
+    }
+    if tensor.device().without_autodiff() != device.clone().without_autodiff() {
+        return Err(RnnError::new(
+            argument.to_string(),
+            format!("a tensor on the input's device ({device:?})"),
+            format!("a tensor on {:?}", tensor.device()),
         ));
     }
     Ok(())

@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::validate::check_shape;
+use crate::validate::check_tensor;
 use crate::{CellConfig, RnnError};
 
 /// The parameters of a [`Cell`](crate::Cell) as the drivers see them: the sizes they give,
@@ -262,23 +262,7 @@ pub(crate) fn check_parameter<const D: usize>(
     dtype: DType,
     device: &Device,
 ) -> Result<(), RnnError> {
-    check_shape(name, &shape, &param.dims(), what)?;
-    let value = param.val();
-    if value.dtype() != dtype {
-        return Err(RnnError::new(
-            name,
-            format!("dtype {dtype:?} (the input's)"),
-            format!("{:?}", value.dtype()),
-        ));
-    }
-    if value.device().without_autodiff() != device.clone().without_autodiff() {
-        return Err(RnnError::new(
-            name,
-            format!("a tensor on the input's device ({device:?})"),
-            format!("a tensor on {:?}", value.device()),
-        ));
-    }
-    Ok(())
+    check_tensor(name, &param.val(), &shape, what, dtype, device)
 }
 
 /// PyTorch's initialisation of every parameter of a recurrent layer: uniform in

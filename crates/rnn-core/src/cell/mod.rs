@@ -337,7 +337,7 @@ fn check_step<C: Cell>(cell: &C, x: &Tensor<2>, state: &C::State<2>) -> Result<(
         .enumerate()
         .map(|(k, (size, _))| ([batch, if k == 0 { output } else { size }], "size"))
         .collect();
-    state.check(&sizes, "[batch, size]", C::NAME)
+    state.check(&sizes, "[batch, size]", C::NAME, x.dtype(), &x.device())
 }
 
 /// [`Cell::step`] without its checks, for callers that made them already (`Rnn::try_step`

@@ -2,11 +2,11 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 use super::{MlstmBlock, MlstmBlockState, OffsetLayerNorm, SlstmBlock, SlstmBlockState};
 use crate::RnnError;
-use crate::validate::{check_divisor, check_feature_size, check_positive, check_shape};
+use crate::validate::{check_divisor, check_feature_size, check_positive, check_tensor};
 
 /// Configuration of an [`XlstmStack`], with the `xlstm` package's defaults:
 /// `XlstmStackConfig::new(128, 8).with_slstm_at(vec![3])` is a 7:1 mix of mLSTM and sLSTM
@@ -249,7 +249,7 @@ impl XlstmStack {
         }
         let states: Vec<Option<XlstmBlockState>> = match state {
             Some(state) => {
-                state.check(&self.blocks, batch)?;
+                state.check(&self.blocks, batch, x.dtype(), &x.device())?;
                 state.blocks.into_iter().map(Some).collect()
             }
             None => vec![None; self.blocks.len()],
@@ -313,56 +313,94 @@ pub enum XlstmBlockState {
     Slstm(SlstmBlockState),
 }
 
-/// Each part of a block's `state` for `batch` examples: its name, the shape `block` expects
-/// and its shape (empty when the kinds differ, which the caller reports first).
-fn state_shapes(
+/// Checks each part of block `k`'s `state` for `batch` examples of the input's `dtype` and
+/// `device`: the shape `block` expects, the dtype and the device. The caller reports a
+/// state of the other kind first.
+fn check_block_state(
+    k: usize,
     state: &XlstmBlockState,
     block: &XlstmBlock,
     batch: usize,
-) -> Vec<(&'static str, Vec<usize>, Vec<usize>)> {
+    dtype: DType,
+    device: &Device,
+) -> Result<(), RnnError> {
     let history = |conv: &super::parts::CausalConv| {
         let [channels, _, kernel] = conv.weight.dims();
-        vec![batch, kernel - 1, channels]
+        [batch, kernel - 1, channels]
     };
+    let layout = format!("block {k} of the stack");
     match (state, block) {
         (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(b)) => {
             let (heads, dh) = (b.heads, b.conv.weight.dims()[0] / b.heads);
-            vec![
-                ("conv", history(&b.conv), s.conv.dims().to_vec()),
-                (
-                    "memory.memory",
-                    vec![batch, heads, dh, dh],
-                    s.memory.memory.dims().to_vec(),
-                ),
-                (
-                    "memory.normalizer",
-                    vec![batch, heads, dh, 1],
-                    s.memory.normalizer.dims().to_vec(),
-                ),
-                (
-                    "memory.stabilizer",
-                    vec![batch, heads, 1, 1],
-                    s.memory.stabilizer.dims().to_vec(),
-                ),
-            ]
+            let m = &s.memory;
+            let conv = history(&b.conv);
+            check_tensor(
+                format_args!("state.blocks[{k}].conv"),
+                &s.conv,
+                &conv,
+                &layout,
+                dtype,
+                device,
+            )?;
+            let memory = [batch, heads, dh, dh];
+            check_tensor(
+                format_args!("state.blocks[{k}].memory.memory"),
+                &m.memory,
+                &memory,
+                &layout,
+                dtype,
+                device,
+            )?;
+            let normalizer = [batch, heads, dh, 1];
+            check_tensor(
+                format_args!("state.blocks[{k}].memory.normalizer"),
+                &m.normalizer,
+                &normalizer,
+                &layout,
+                dtype,
+                device,
+            )?;
+            let stabilizer = [batch, heads, 1, 1];
+            check_tensor(
+                format_args!("state.blocks[{k}].memory.stabilizer"),
+                &m.stabilizer,
+                &stabilizer,
+                &layout,
+                dtype,
+                device,
+            )?;
         }
         (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(b)) => {
-            let cell = vec![batch, b.conv.weight.dims()[0]];
+            let cell = [batch, b.conv.weight.dims()[0]];
             let c = &s.cell;
-            vec![
-                ("conv", history(&b.conv), s.conv.dims().to_vec()),
-                ("cell.hidden", cell.clone(), c.hidden.dims().to_vec()),
-                ("cell.cell", cell.clone(), c.cell.dims().to_vec()),
-                (
-                    "cell.normalizer",
-                    cell.clone(),
-                    c.normalizer.dims().to_vec(),
-                ),
-                ("cell.stabilizer", cell, c.stabilizer.dims().to_vec()),
-            ]
+            let conv = history(&b.conv);
+            check_tensor(
+                format_args!("state.blocks[{k}].conv"),
+                &s.conv,
+                &conv,
+                &layout,
+                dtype,
+                device,
+            )?;
+            for (part, tensor) in [
+                ("hidden", &c.hidden),
+                ("cell", &c.cell),
+                ("normalizer", &c.normalizer),
+                ("stabilizer", &c.stabilizer),
+            ] {
+                check_tensor(
+                    format_args!("state.blocks[{k}].cell.{part}"),
+                    tensor,
+                    &cell,
+                    &layout,
+                    dtype,
+                    device,
+                )?;
+            }
         }
-        _ => Vec::new(),
+        _ => {}
     }
+    Ok(())
 }
 
 /// What an [`XlstmStack`] carries from one part of a sequence to the next
@@ -374,8 +412,15 @@ pub struct XlstmStackState {
 }
 
 impl XlstmStackState {
-    /// Checks the state is one of `blocks` (as many, of the same kinds) for `batch` examples.
-    fn check(&self, blocks: &[XlstmBlock], batch: usize) -> Result<(), RnnError> {
+    /// Checks the state is one of `blocks` (as many, of the same kinds) for `batch` examples
+    /// of the input's `dtype` and `device`.
+    fn check(
+        &self,
+        blocks: &[XlstmBlock],
+        batch: usize,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(), RnnError> {
         if self.blocks.len() != blocks.len() {
             return Err(RnnError::new(
                 "state",
@@ -404,14 +449,7 @@ impl XlstmStackState {
                     format!("the state of {}", conv.dims()[0]),
                 ));
             }
-            for (part, expected, actual) in state_shapes(state, block, batch) {
-                check_shape(
-                    format_args!("state.blocks[{k}].{part}"),
-                    &expected,
-                    &actual,
-                    format_args!("block {k} of the stack"),
-                )?;
-            }
+            check_block_state(k, state, block, batch, dtype, device)?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ mod custom_cell;
 mod dropout;
 mod errors;
 mod finite_differences;
+mod foreign_tensors;
 mod fused;
 mod fused_slstm;
 mod gradcheck;

@@ -1,0 +1,193 @@
+//! Initial states and prepared lengths of another dtype or device than the input are errors
+//! that name them, on every entry point that takes them: never a panic deep inside Burn or
+//! the fused kernels ("the fused kernels only run on f32 tensors", "backend extension input
+//! is on the wrong backend").
+
+use burn::tensor::{DType, Device, Tensor};
+use rnn_core::xlstm::{XlstmBlockState, XlstmStackConfig};
+use rnn_core::{
+    Bidirectional, Cell, CellConfig, CellKind, Lengths, Lstm, LstmCell, MergeMode, Recurrent,
+    RnnConfig, RnnState,
+};
+
+use crate::backend::{self, device};
+
+/// A device of another backend than the one under test.
+fn other_device() -> Device {
+    #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still supported
+    match backend::name().as_str() {
+        "ndarray" => Device::flex(),
+        _ => Device::ndarray(),
+    }
+}
+
+/// `tensor` cast to each dtype other than f32 that the backend holds (ndarray has no f16,
+/// lavapipe no 16-bit floats).
+fn other_dtypes<const D: usize>(tensor: &Tensor<D>) -> Vec<(DType, Tensor<D>)> {
+    let casts: Vec<_> = [DType::F16, DType::BF16, DType::F64]
+        .into_iter()
+        .filter_map(|dtype| {
+            let tensor = tensor.clone();
+            let cast =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tensor.cast(dtype)));
+            cast.ok().map(|cast| (dtype, cast))
+        })
+        .collect();
+    assert!(!casts.is_empty(), "the backend holds none of the dtypes");
+    casts
+}
+
+fn zeros<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::zeros(shape, device)
+}
+
+fn another_dtype_message(argument: &str, dtype: DType) -> String {
+    format!("{argument}: expected dtype F32 (the input's), got {dtype:?}")
+}
+
+fn assert_another_device(error: String, argument: &str) {
+    assert!(
+        error.starts_with(&format!(
+            "{argument}: expected a tensor on the input's device"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_layer_state_of_another_dtype_or_device_is_an_error() {
+    let lstm: Lstm = RnnConfig::new(3, 4).with_num_layers(2).init(&device());
+    let x = zeros([2, 5, 3], &device());
+    let error = |state: RnnState<3>| {
+        lstm.try_forward(x.clone(), Some(state), None)
+            .unwrap_err()
+            .to_string()
+    };
+    let (h, c) = (zeros([2, 2, 4], &device()), zeros([2, 2, 4], &device()));
+    for (dtype, cast) in other_dtypes(&h) {
+        assert_eq!(
+            error(RnnState::lstm(cast, c.clone())),
+            another_dtype_message("state.hidden", dtype)
+        );
+    }
+    let elsewhere = zeros([2, 2, 4], &other_device());
+    assert_another_device(
+        error(RnnState::lstm(h.clone(), elsewhere.clone())),
+        "state.cell",
+    );
+    // The single step checks its state the same way.
+    let step = lstm
+        .try_step(zeros([2, 3], &device()), Some(RnnState::lstm(h, elsewhere)))
+        .unwrap_err()
+        .to_string();
+    assert_another_device(step, "state.cell");
+}
+
+#[test]
+fn a_cell_state_of_another_dtype_or_device_is_an_error() {
+    let cell = || CellConfig::new(3, 4).init::<LstmCell>(&device());
+    let x = zeros([2, 5, 3], &device());
+    let h = zeros([2, 4], &device());
+    let elsewhere = zeros([2, 4], &other_device());
+    // One direction, both directions and a single step.
+    let recurrent = Recurrent::new(cell(), false);
+    let bidirectional = Bidirectional::new(cell(), cell(), MergeMode::Concat);
+    for (dtype, cast) in other_dtypes(&h) {
+        let state = RnnState::lstm(h.clone(), cast);
+        let error = recurrent
+            .try_forward(x.clone(), Some(state.clone()), None)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            another_dtype_message("state.cell", dtype)
+        );
+        let states = Some((RnnState::lstm(h.clone(), h.clone()), state.clone()));
+        let error = bidirectional
+            .try_forward(x.clone(), states, None)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            another_dtype_message("state.cell", dtype)
+        );
+        let error = cell()
+            .try_step(zeros([2, 3], &device()), state)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            another_dtype_message("state.cell", dtype)
+        );
+    }
+    let state = RnnState::lstm(elsewhere, h.clone());
+    let error = recurrent.try_forward(x.clone(), Some(state.clone()), None);
+    assert_another_device(error.unwrap_err().to_string(), "state.hidden");
+    let error = cell().try_step(zeros([2, 3], &device()), state);
+    assert_another_device(error.unwrap_err().to_string(), "state.hidden");
+}
+
+#[test]
+fn an_xlstm_stack_state_of_another_dtype_or_device_is_an_error() {
+    let stack = XlstmStackConfig::new(8, 1).init(&device());
+    let x = zeros([2, 3, 8], &device());
+    let (_, state) = stack.forward_from(x.clone(), None);
+    let XlstmBlockState::Mlstm(block) = &state.blocks[0] else {
+        panic!("a stack of one block is one mLSTM block");
+    };
+    for (dtype, cast) in other_dtypes(&block.memory.normalizer) {
+        let mut changed = state.clone();
+        if let XlstmBlockState::Mlstm(b) = &mut changed.blocks[0] {
+            b.memory.normalizer = cast;
+        }
+        let error = stack
+            .try_forward_from(x.clone(), Some(changed))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            another_dtype_message("state.blocks[0].memory.normalizer", dtype)
+        );
+    }
+    let mut changed = state.clone();
+    if let XlstmBlockState::Mlstm(b) = &mut changed.blocks[0] {
+        b.conv = zeros(b.conv.dims(), &other_device());
+    }
+    let error = stack.try_forward_from(x, Some(changed)).unwrap_err();
+    assert_another_device(error.to_string(), "state.blocks[0].conv");
+}
+
+/// `AnyRnn::try_initial_state`'s cell content must be where its hidden content is.
+#[test]
+fn initial_state_content_on_two_devices_is_an_error() {
+    let rnn = RnnConfig::new(3, 4).init_kind(CellKind::Lstm, &device());
+    let error = rnn
+        .try_initial_state(
+            zeros([1, 2, 4], &device()),
+            Some(zeros([1, 2, 4], &other_device())),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("state.cell: expected a tensor on the input's device"),
+        "{error}"
+    );
+}
+
+#[test]
+fn lengths_prepared_on_another_device_are_an_error() {
+    let lstm: Lstm = RnnConfig::new(3, 4).init(&device());
+    let x = zeros([2, 5, 3], &device());
+    let lengths = Lengths::new(&[5, 2], 5, &other_device()).unwrap();
+    let expected = "lengths: expected lengths prepared on the input's device";
+    let error = lstm
+        .try_forward_lengths(x.clone(), None, Some(&lengths))
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with(expected), "{error}");
+    let recurrent = Recurrent::new(CellConfig::new(3, 4).init::<LstmCell>(&device()), false);
+    let error = recurrent.try_forward(x, None, Some(&lengths)).unwrap_err();
+    assert!(error.to_string().starts_with(expected), "{error}");
+    // Lengths prepared on the input's device are fine.
+    let lengths = Lengths::new(&[5, 2], 5, &device()).unwrap();
+    assert!(
+        lstm.try_forward_lengths(zeros([2, 5, 3], &device()), None, Some(&lengths))
+            .is_ok()
+    );
+}
