@@ -30,7 +30,7 @@ fn port<C: PytorchCell<State<3> = RnnState<3>>>(
         y.output.dims(),
         y.state.hidden.dims()
     );
-    rnn.state_dict(prefix).write_safetensors(out)?;
+    rnn.state_dict(prefix)?.write_safetensors(out)?;
     println!("saved {out}");
     Ok(())
 }
@@ -58,7 +58,13 @@ fn main() -> Result<(), RnnError> {
         .with_proj_size(proj_size)
         .with_num_layers(number(1))
         .with_bidirectional(args[2] == "bi")
-        .with_bias(dict.tensors.keys().any(|k| mine(&k) && k.contains("bias")));
+        // The parameter's own name, not the prefix (which may contain "bias" too).
+        .with_bias(dict.tensors.keys().any(|k| {
+            mine(&k)
+                && k.rsplit('.')
+                    .next()
+                    .is_some_and(|n| n.starts_with("bias_ih_l"))
+        }));
     match args[0].as_str() {
         "lstm" => port::<LstmCell>(config, &dict, prefix, &args[6]),
         "gru" => port::<GruCell>(config, &dict, prefix, &args[6]),

@@ -227,7 +227,10 @@ fn take(
     if shape != expected {
         let hint = match shape.first() {
             Some(&rows)
-                if shape.len() == expected.len() && rows != expected[0] && rows % hidden == 0 =>
+                if shape.len() == expected.len()
+                    && rows != expected[0]
+                    && hidden > 0
+                    && rows % hidden == 0 =>
             {
                 format!(" ({} rows = {} weights?)", rows, gate_names(rows / hidden))
             }
@@ -307,37 +310,69 @@ impl<C: PytorchCell> Rnn<C> {
     ///
     /// With `strict`, a key under `prefix` that this network has no parameter for is an error
     /// (like PyTorch's `load_state_dict(strict=True)`); keys outside `prefix` are always ignored.
+    /// Without it, keys of layers beyond this network's are ignored (to load the first layers
+    /// of a deeper network), but keys that say the file's layers compute something else are
+    /// errors still: a projection, biases or a reverse direction this network lacks.
     /// Errors name the key, the expected and the actual value: a missing key, an unexpected key,
-    /// a wrong shape (with a hint when the rows match another cell type), a non-float dtype.
+    /// a wrong shape (with a hint when the rows match another cell type), a non-float dtype; a
+    /// network PyTorch has no counterpart of (bidirectional layers merged otherwise than by
+    /// concatenation, layers that differ in direction) is an error naming the field.
     pub fn load_state_dict(
         mut self,
         dict: &StateDict,
         prefix: &str,
         strict: bool,
     ) -> Result<Self, RnnError> {
+        self.check_pytorch_layout()?;
         let prefix = normalise(prefix);
         let directions = self.num_directions();
         let mut used = std::collections::BTreeSet::new();
+        // A key of the file that this network's cell `s` has no parameter for and that would
+        // change what the cell computes.
+        let unexpected = |key: String, why: String| -> Result<(), RnnError> {
+            match dict.tensors.get(&key) {
+                Some(data) => Err(RnnError::new(
+                    key,
+                    format!("no such key: {why}"),
+                    format!("a tensor of shape {:?}", data.shape().to_vec()),
+                )),
+                None => Ok(()),
+            }
+        };
+        if directions == 1 {
+            for layer in 0..self.layers.len() {
+                unexpected(
+                    format!("{prefix}weight_ih_l{layer}_reverse"),
+                    "this network is unidirectional (the file's layers are bidirectional: \
+                     build it with bidirectional = true)"
+                        .to_string(),
+                )?;
+            }
+        }
         for (k, cell) in self.cells_mut().into_iter().enumerate() {
             let s = suffix(k, directions);
             let (input, hidden, state) =
                 (cell.input_size(), cell.hidden_size(), cell.output_size());
             let width = C::GATES * hidden;
             let hr_key = format!("{prefix}weight_hr{s}");
-            match (cell.projection_mut(), dict.tensors.get(&hr_key)) {
-                (Some(w_hr), _) => {
+            match cell.projection_mut() {
+                Some(w_hr) => {
                     let data = take(dict, &hr_key, &[state, hidden], C::GATES, hidden, C::NAME)?;
                     used.insert(hr_key);
                     *w_hr = loaded(w_hr, data);
                 }
                 // Said before `weight_hh`'s shape, which differs too.
-                (None, Some(data)) => {
-                    return Err(RnnError::new(
+                None => {
+                    let rows = dict
+                        .tensors
+                        .get(&hr_key)
+                        .and_then(|d| d.shape().first().copied());
+                    unexpected(
                         hr_key,
                         format!(
-                            "no such key: this {} does not project its state{}",
+                            "this {} does not project its state{}",
                             C::NAME,
-                            match data.shape().first() {
+                            match rows {
                                 Some(rows) => format!(
                                     " (a projecting LSTM's weights: build it with proj_size \
                                      {rows})"
@@ -345,10 +380,8 @@ impl<C: PytorchCell> Rnn<C> {
                                 None => String::new(),
                             }
                         ),
-                        format!("a tensor of shape {:?}", data.shape().to_vec()),
-                    ));
+                    )?;
                 }
-                (None, None) => {}
             }
             let w = cell.weights_mut();
             let mut load = |name: &str, shape: &[usize]| -> Result<TensorData, RnnError> {
@@ -362,27 +395,54 @@ impl<C: PytorchCell> Rnn<C> {
             w.weight_ih = loaded(&w.weight_ih, weight_ih);
             w.weight_hh = loaded(&w.weight_hh, weight_hh);
             for (name, bias) in [("bias_ih", &mut w.bias_ih), ("bias_hh", &mut w.bias_hh)] {
-                if let Some(param) = bias {
-                    *param = loaded(param, load(name, &[width])?);
+                match bias {
+                    Some(param) => *param = loaded(param, load(name, &[width])?),
+                    None => unexpected(
+                        format!("{prefix}{name}{s}"),
+                        "the network was built with bias = false (the file's layers have \
+                         biases: build it with bias = true)"
+                            .to_string(),
+                    )?,
                 }
             }
         }
         if strict {
-            let no_bias = !used.iter().any(|k| k.contains("bias"));
+            let layers = self.layers.len();
             dict.check_no_other_key(&prefix, &used, |key| {
-                if no_bias && key.contains("bias") {
-                    " (the network was built with bias = false)"
-                } else {
-                    ""
+                let name = &key[prefix.len()..];
+                let layer = name
+                    .rsplit_once("_l")
+                    .and_then(|(_, l)| l.trim_end_matches("_reverse").parse::<usize>().ok());
+                match layer {
+                    Some(l) if l >= layers => " (the network has fewer layers: num_layers?)",
+                    _ => "",
                 }
             })?;
         }
         Ok(self)
     }
 
+    /// Checks PyTorch has a counterpart of this network: layers of one kind (the fields are
+    /// public), bidirectional ones concatenating their directions as PyTorch's do.
+    fn check_pytorch_layout(&self) -> Result<(), RnnError> {
+        self.check_layers()?;
+        match &self.layers[0] {
+            crate::RnnLayer::Bidirectional(b) if b.merge != crate::MergeMode::Concat => {
+                Err(RnnError::new(
+                    "merge",
+                    "MergeMode::Concat (PyTorch concatenates the two directions' outputs)",
+                    format!("MergeMode::{:?}", b.merge),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The network's weights as a PyTorch `state_dict` (f32), keys under `prefix`: what
-    /// `torch.nn.LSTM(...).load_state_dict(..., strict=True)` accepts.
-    pub fn state_dict(&self, prefix: &str) -> StateDict {
+    /// `torch.nn.LSTM(...).load_state_dict(..., strict=True)` accepts. An error for a network
+    /// PyTorch has no counterpart of (see [`load_state_dict`](Self::load_state_dict)).
+    pub fn state_dict(&self, prefix: &str) -> Result<StateDict, RnnError> {
+        self.check_pytorch_layout()?;
         let prefix = normalise(prefix);
         let directions = self.num_directions();
         let mut tensors = BTreeMap::new();
@@ -404,6 +464,6 @@ impl<C: PytorchCell> Rnn<C> {
                 }
             }
         }
-        StateDict { tensors }
+        Ok(StateDict { tensors })
     }
 }

@@ -477,7 +477,7 @@ impl<C: Cell> Rnn<C> {
     /// Checks there is a layer and every layer has the first one's directions and merge (the
     /// fields are public: a network assembled by hand), which the state's layout and the
     /// layers' input sizes assume.
-    fn check_layers(&self) -> Result<(), RnnError> {
+    pub(crate) fn check_layers(&self) -> Result<(), RnnError> {
         let Some(first) = self.layers.first() else {
             return Err(RnnError::new("layers", "at least one layer", "none"));
         };

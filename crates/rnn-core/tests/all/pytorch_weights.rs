@@ -3,7 +3,7 @@
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::pytorch::StateDict;
-use rnn_core::{ElmanCell, Gru, GruCell, Lstm, LstmCell, Rnn, RnnConfig};
+use rnn_core::{ElmanCell, Gru, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig};
 use rstest::rstest;
 use serde_json::Value;
 
@@ -97,7 +97,10 @@ fn load_and_compare<C: Builtin>(name: &str, format: &str, meta: &Value) {
     // Saved back, the file holds exactly PyTorch's tensors under PyTorch's names.
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join(format!("{name}.safetensors"));
-    rnn.state_dict("").write_safetensors(&saved).unwrap();
+    rnn.state_dict("")
+        .unwrap()
+        .write_safetensors(&saved)
+        .unwrap();
     let back = StateDict::read_safetensors(&saved).unwrap();
     let keys = |d: &StateDict| d.tensors.keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&back), keys(&dict), "{name}: same keys");
@@ -159,6 +162,7 @@ fn loads_a_layer_inside_a_larger_model(
     assert_matches_torch("prefixed", &lstm, &fixture("torch_weights/prefixed.json"));
     assert!(
         lstm.state_dict(prefix)
+            .unwrap()
             .tensors
             .keys()
             .all(|k| k.starts_with("encoder.rnn.weight") || k.starts_with("encoder.rnn.bias"))
@@ -190,14 +194,65 @@ fn missing_key() {
 fn unexpected_key_only_in_strict_mode() {
     assert_eq!(
         load_error(lstm(1, 3), "lstm_l2_uni_bias.safetensors", true),
-        "bias_hh_l1: expected no such key under prefix \"\" (strict loading), got a tensor of shape [12]"
+        "bias_hh_l1: expected no such key under prefix \"\" (strict loading) (the network has \
+         fewer layers: num_layers?), got a tensor of shape [12]"
     );
+    // The first layers of a deeper network load without `strict`.
     let dict = StateDict::read(path("lstm_l2_uni_bias.safetensors")).unwrap();
     assert!(lstm(1, 3).load_state_dict(&dict, "", false).is_ok());
+}
+
+/// Keys that say the file's layers compute something else than this network's (biases, a
+/// reverse direction) are errors with or without `strict`: ignoring them would give other
+/// outputs than PyTorch's, silently.
+#[rstest]
+fn keys_of_another_computation_are_errors_in_both_modes(#[values(true, false)] strict: bool) {
     let no_bias: Lstm = RnnConfig::new(4, 3).with_bias(false).init(&device());
     assert_eq!(
-        load_error(no_bias, "lstm_l1_uni_bias.pt", true),
-        "bias_hh_l0: expected no such key under prefix \"\" (strict loading) (the network was built with bias = false), got a tensor of shape [12]"
+        load_error(no_bias, "lstm_l1_uni_bias.pt", strict),
+        "bias_ih_l0: expected no such key: the network was built with bias = false (the file's \
+         layers have biases: build it with bias = true), got a tensor of shape [12]"
+    );
+    assert_eq!(
+        load_error(lstm(1, 3), "lstm_l1_bi_bias.safetensors", strict),
+        "weight_ih_l0_reverse: expected no such key: this network is unidirectional (the file's \
+         layers are bidirectional: build it with bidirectional = true), got a tensor of shape \
+         [12, 4]"
+    );
+}
+
+/// PyTorch concatenates a bidirectional layer's directions: a network merging them otherwise
+/// has no PyTorch counterpart to load from or save to.
+#[test]
+fn a_merge_other_than_concatenation_is_an_error() {
+    let sum: Lstm = RnnConfig::new(4, 3)
+        .with_bidirectional(true)
+        .with_merge(MergeMode::Sum)
+        .init(&device());
+    let expected = "merge: expected MergeMode::Concat (PyTorch concatenates the two directions' outputs), \
+         got MergeMode::Sum";
+    assert_eq!(sum.state_dict("").unwrap_err().to_string(), expected);
+    assert_eq!(
+        load_error(sum, "lstm_l1_bi_bias.safetensors", true),
+        expected
+    );
+}
+
+/// A network whose layers differ in direction (assembled by hand) is an error, not keys
+/// matched to the wrong cells.
+#[test]
+fn layers_of_different_directions_are_an_error() {
+    let mut mixed: Lstm = RnnConfig::new(4, 3).with_num_layers(2).init(&device());
+    let bi: Lstm = RnnConfig::new(3, 3)
+        .with_bidirectional(true)
+        .init(&device());
+    mixed.layers[1] = bi.layers.into_iter().next().unwrap();
+    let expected = "layers[1]: expected a layer like layers[0] (unidirectional), got \
+                    bidirectional, merged by Concat";
+    assert_eq!(mixed.state_dict("").unwrap_err().to_string(), expected);
+    assert_eq!(
+        load_error(mixed, "lstm_l2_uni_bias.safetensors", true),
+        expected
     );
 }
 
@@ -293,9 +348,9 @@ fn one_step<C: Builtin>(config: RnnConfig, dict: &StateDict, device: &burn::tens
     let x = crate::util::Rng::new(3).tensor([2, 5, rnn.input_size()], device);
     let loss = rnn.forward(x, None, None).output.powi_scalar(2).sum();
     let grads = GradientsParams::from_grads(loss.backward(), &rnn);
-    let before = rnn.state_dict("");
+    let before = rnn.state_dict("").unwrap();
     let rnn = SgdConfig::new().init().step(0.1, rnn, grads);
-    let after = rnn.state_dict("");
+    let after = rnn.state_dict("").unwrap();
     assert_eq!(before.tensors.len(), after.tensors.len());
     for (key, value) in &before.tensors {
         assert_ne!(&after.tensors[key], value, "{key} did not move");
