@@ -3,7 +3,7 @@
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use rnn_core::pytorch::StateDict;
-use rnn_core::{ElmanCell, Gru, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig};
+use rnn_core::{Cell, ElmanCell, Gru, GruCell, Lstm, LstmCell, MergeMode, Rnn, RnnConfig};
 use rstest::rstest;
 use serde_json::Value;
 
@@ -409,5 +409,19 @@ fn a_scalar_projection_is_an_error() {
     assert_eq!(
         error.to_string(),
         "weight_hr_l0: expected shape [2, 3] (LSTM, 4 gates: LSTM), got []"
+    );
+}
+
+/// A network whose weights were replaced by hand with too few rows for one hidden unit gets a
+/// shape error, not a division by zero in the error's hint.
+#[test]
+fn a_broken_network_gets_an_error() {
+    let mut broken = lstm(1, 3);
+    broken.cells_mut()[0].weights_mut().weight_ih =
+        burn::module::Param::from_tensor(Tensor::zeros([3, 4], &device()));
+    let error = load_error(broken, "lstm_l1_uni_bias.safetensors", true);
+    assert!(
+        error.starts_with("weight_ih_l0: expected shape [0, 4]"),
+        "{error}"
     );
 }
