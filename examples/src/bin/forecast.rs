@@ -13,6 +13,7 @@ use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
     announce_training, cell_name, exit_code, parse_args, parse_cell, parse_dropout, parse_positive,
 };
+use burn_rnn_examples::forecast::ensemble::parse_members;
 use burn_rnn_examples::forecast::scores::Scores;
 use burn_rnn_examples::forecast::windows::Base;
 use burn_rnn_examples::forecast::{BaseKind, ForecastOptions, Forecaster, series, train};
@@ -69,7 +70,7 @@ struct TrainArgs {
     seed: u64,
     /// Members of the ensemble: models trained alike from consecutive seeds, whose forecasts
     /// are averaged (1: a single model).
-    #[arg(long, default_value_t = ForecastOptions::default().ensemble, value_parser = parse_positive)]
+    #[arg(long, default_value_t = ForecastOptions::default().ensemble, value_parser = parse_members)]
     ensemble: usize,
     /// The most epochs (training stops earlier when the validation loss stalls).
     #[arg(long, default_value_t = ForecastOptions::default().epochs, value_parser = parse_positive)]

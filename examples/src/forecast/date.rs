@@ -32,7 +32,10 @@ impl Date {
         };
         let parts: Vec<&str> = text.split(['-', '/']).collect();
         let (year, month, day) = match parts[..] {
-            [whole] if whole.len() == 8 => (&whole[..4], &whole[4..6], &whole[6..]),
+            // ASCII only: slicing by bytes must not cut a character (a header like `Período`).
+            [whole] if whole.len() == 8 && whole.is_ascii() => {
+                (&whole[..4], &whole[4..6], &whole[6..])
+            }
             [year, month] => (year, month, "1"),
             [year, month, day] => (year, month, day),
             _ => return None,

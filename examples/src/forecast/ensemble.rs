@@ -7,6 +7,22 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Tensor;
 
+/// The most members `--ensemble` takes: they train one after another, each saved in a
+/// directory of its own; more would not finish (and their seeds alone would not fit in memory
+/// long before `usize::MAX`).
+pub const MAX_MEMBERS: usize = 1000;
+
+/// Parses `--ensemble`: an integer from 1 to [`MAX_MEMBERS`].
+pub fn parse_members(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_MEMBERS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected an integer from 1 to {MAX_MEMBERS} (members trained one after another), \
+             got {value}"
+        )),
+    }
+}
+
 /// The seeds of an ensemble of `members` from `seed`: `seed`, `seed + 1`, ... (wrapping past
 /// `u64::MAX`).
 pub fn member_seeds(seed: u64, members: usize) -> Vec<u64> {

@@ -52,6 +52,33 @@ impl ForecastSetup {
         }
     }
 
+    /// Checks the setup could have been written by a training run (e.g. when read back from
+    /// a file): points, periods and a scale the encoding can use, at least one seed, a base in
+    /// range.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window == 0 || !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(format!(
+                "expected a window of at least 1 point and a positive scale, got window {} and \
+                 scale {}",
+                self.window, self.scale
+            ));
+        }
+        if self.period == 0 || self.horizon == 0 {
+            return Err(format!(
+                "expected a period and a horizon of at least 1 point, got period {} and \
+                 horizon {}",
+                self.period, self.horizon
+            ));
+        }
+        if self.seeds.is_empty() {
+            return Err("expected the seeds of at least one ensemble member, got none".into());
+        }
+        match self.base {
+            Base::HoltWinters(smoothing) => smoothing.check(),
+            Base::SeasonalNaive => Ok(()),
+        }
+    }
+
     /// The window of points the members' highway reads, if they have one
     /// ([`ForecastModel::init`]'s `highway`).
     pub fn highway_window(&self) -> Option<usize> {
@@ -95,21 +122,9 @@ impl Forecaster {
         let device = backend.device();
         let setup_path = dir.join("setup.json");
         let setup: ForecastSetup = read_json(&setup_path)?;
-        if setup.window == 0 || !(setup.scale.is_finite() && setup.scale > 0.0) {
-            return Err(format!(
-                "{}: expected a window of at least 1 point and a positive scale, got window {} \
-                 and scale {}",
-                setup_path.display(),
-                setup.window,
-                setup.scale
-            ));
-        }
-        if setup.seeds.is_empty() {
-            return Err(format!(
-                "{}: expected the seeds of at least one ensemble member, got none",
-                setup_path.display()
-            ));
-        }
+        setup
+            .check()
+            .map_err(|e| format!("{}: {e}", setup_path.display()))?;
         let seeds = setup
             .seeds
             .iter()
@@ -134,6 +149,7 @@ impl Forecaster {
             }
             let (model, config) = load_model(&member, |config: &SequenceClassifierConfig| {
                 ForecastModel::init(config, highway, &device)
+                    .map_err(|e| format!("{}: {e}", member.join("config.json").display()))
             })?;
             // The setup is the ensemble's, one level above the member's configuration.
             check_saved_size(

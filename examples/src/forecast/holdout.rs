@@ -80,9 +80,11 @@ impl Holdout {
 
     /// The normalisation's scale: the in-sample seasonal-naive MAE (with `period`) of the
     /// points before the test stretch, which is also MASE's scale. `None` when no pair of
-    /// points a period apart is observed there, or when all such pairs are equal (a constant
-    /// series has no scale).
+    /// points a period apart is observed there, when all such pairs are equal (a constant
+    /// series has no scale), or when their differences overflow (values near `f64::MAX`,
+    /// whose inputs would be `inf / inf`, NaN).
     pub fn scale(&self, values: &[Option<f64>], period: usize) -> Option<f64> {
-        seasonal_naive_scale(&values[..self.test_start()], period).filter(|&s| s > 0.0)
+        seasonal_naive_scale(&values[..self.test_start()], period)
+            .filter(|&s| s > 0.0 && s.is_finite())
     }
 }

@@ -84,6 +84,17 @@ impl ForecastModel {
         highway: Option<usize>,
         device: &Device,
     ) -> Result<Self, String> {
+        let input = &config.input;
+        if input.vocab_size.is_some() || input.size != FEATURES {
+            return Err(format!(
+                "input: expected {FEATURES} features per point (a value and a missing flag), got \
+                 {}",
+                match input.vocab_size {
+                    Some(vocab) => format!("token ids of a vocabulary of {vocab}"),
+                    None => format!("{} features", input.size),
+                }
+            ));
+        }
         Ok(Self {
             regressor: config.try_init(device).map_err(|e| e.to_string())?,
             highway: highway.map(|window| {

@@ -217,6 +217,26 @@ impl HoltWinters {
         Ok(Self::from_array(best.0))
     }
 
+    /// Checks the parameters are in their ranges (`alpha`, `beta`, `gamma` in `[0, 1]`, `phi`
+    /// in `[PHI_MIN, 1]`), e.g. when read back from a file: outside them the filter diverges.
+    pub fn check(&self) -> Result<(), String> {
+        let ranges = [
+            ("alpha", self.alpha, 0.0),
+            ("beta", self.beta, 0.0),
+            ("gamma", self.gamma, 0.0),
+            ("phi", self.phi, PHI_MIN),
+        ];
+        match ranges
+            .into_iter()
+            .find(|(_, value, lower)| !(*lower..=1.0).contains(value))
+        {
+            Some((name, value, lower)) => Err(format!(
+                "expected a Holt-Winters {name} in [{lower}, 1], got {value}"
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn from_array([alpha, beta, gamma, phi]: [f64; 4]) -> Self {
         Self {
             alpha,

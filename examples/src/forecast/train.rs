@@ -110,8 +110,8 @@ pub fn train(options: &ForecastOptions) -> Result<ForecastReport, String> {
         .map_err(|e| format!("{data}: {e} (see --window and --horizon)"))?;
     let scale = holdout.scale(&series.values, period).ok_or_else(|| {
         format!(
-            "{data}: expected observed values one period ({period} points) apart that differ, \
-             before the test stretch (the normalisation's scale), got none"
+            "{data}: expected observed values one period ({period} points) apart that differ \
+             by a finite amount, before the test stretch (the normalisation's scale), got none"
         )
     })?;
     let base = Base::fit(options.base, &series.values, &holdout, period)

@@ -44,6 +44,11 @@ fn csv_reads_with_or_without_header_and_keeps_missing_values() {
     let with = parse("date,value\n2020-01-01,1\n2020-01-08,\n2020-01-15,3\n").unwrap();
     let without = parse("20200101,1\n\n20200108,NA\n\"20200115\", 3.0\n").unwrap();
     assert_eq!(with, without);
+    // A header of other characters than ASCII is a header too.
+    assert_eq!(
+        parse("Período,Valor\n2020-01-01,1\n2020-01-08,\n2020-01-15,3\n"),
+        Ok(with.clone())
+    );
     assert_eq!(with.frequency, Frequency::Days(7));
     assert_eq!(with.values, [Some(1.0), None, Some(3.0)]);
     // A week absent from the file is a missing point too.
@@ -108,6 +113,8 @@ fn dates_parse_count_days_and_add_months() {
         "99-01-01",
         "",
         "2000-00-10",
+        "Período",
+        "20é00301",
     ] {
         assert_eq!(Date::parse(bad), None, "{bad}");
     }
@@ -436,6 +443,21 @@ fn a_series_shorter_than_the_split_needs_is_an_error() {
     assert_eq!(holdout.train_origins(), 3..4);
     assert_eq!(holdout.valid_origins(), 4..7);
     assert_eq!(holdout.test_origin(), 7);
+}
+
+/// A scale the inputs cannot be divided by is none: a constant series, or one whose
+/// differences overflow (`inf`, which would make every input NaN).
+#[test]
+fn a_scale_that_is_zero_or_not_finite_is_none() {
+    let holdout = Holdout::new(11, 4, 3).unwrap();
+    let constant = vec![Some(1.0); 11];
+    assert_eq!(holdout.scale(&constant, 1), None);
+    let huge: Vec<Option<f64>> = (0..11)
+        .map(|i| Some(f64::MAX * [1.0, -1.0][i % 2]))
+        .collect();
+    assert_eq!(holdout.scale(&huge, 1), None);
+    let fine: Vec<Option<f64>> = (0..11).map(|i| Some(i as f64)).collect();
+    assert_eq!(holdout.scale(&fine, 1), Some(1.0));
 }
 
 /// A seasonal series with a trend and a few missing values.
