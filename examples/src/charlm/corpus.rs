@@ -166,8 +166,11 @@ impl CharVocab {
     ) -> Result<Self, String> {
         let path = dir.join(file);
         let vocab: CharVocab = read_json(&path)?;
-        let sorted = vocab.chars[1..].windows(2).all(|w| w[0] < w[1]);
-        if vocab.chars.first() != Some(&Self::UNK_CHAR) || !sorted {
+        let well_formed = match vocab.chars.split_first() {
+            Some((&first, rest)) => first == Self::UNK_CHAR && rest.windows(2).all(|w| w[0] < w[1]),
+            None => false,
+        };
+        if !well_formed {
             return Err(format!(
                 "{}: expected the unknown symbol {:?} first, then distinct characters in code \
                  point order",

@@ -44,7 +44,7 @@ impl CharData {
                 "--data {}: expected at least {} characters (a chunk of {chunk} and the one \
                  after it), got {chars}",
                 data.display(),
-                chunk + 1
+                chunk.saturating_add(1)
             ));
         }
         let split = split_text(text, options.valid_fraction, options.test_fraction);
@@ -53,11 +53,22 @@ impl CharData {
             (
                 "training",
                 train,
-                batch * chunk + 1,
+                // Saturating: the flags are any positive numbers.
+                batch.saturating_mul(chunk).saturating_add(1),
                 "one batch of --batch × --chunk",
             ),
-            ("validation", valid, batch + 1, "one per stream of --batch"),
-            ("test", test, batch + 1, "one per stream of --batch"),
+            (
+                "validation",
+                valid,
+                batch.saturating_add(1),
+                "one per stream of --batch",
+            ),
+            (
+                "test",
+                test,
+                batch.saturating_add(1),
+                "one per stream of --batch",
+            ),
         ];
         for (part, got, expected, why) in needed {
             if got < expected {

@@ -50,7 +50,9 @@ impl CharGenerator {
         let ids = self.vocab.encode(prompt);
         let out = self.model.forward(self.tensor(&ids), None);
         let (mut logits, mut state) = (out.logits, out.state);
-        let mut generated = Vec::with_capacity(length);
+        // Not `with_capacity(length)`: any length is allowed, and a huge one must not fail
+        // to allocate before the first character.
+        let mut generated = Vec::new();
         for step in 0..length {
             let [_, seq, vocab] = logits.dims();
             let last = logits

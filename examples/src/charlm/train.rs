@@ -132,7 +132,7 @@ pub fn train(options: &CharLmOptions) -> Result<CharLmReport, String> {
                 "training diverged: validation bits/char {valid} at epoch {epoch}"
             ));
         }
-        if epoch >= best_epoch + options.patience {
+        if epoch >= best_epoch.saturating_add(options.patience) {
             println!("stopping: no lower validation bits/char since epoch {best_epoch}");
             break;
         }

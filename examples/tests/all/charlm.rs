@@ -108,6 +108,26 @@ fn the_vocabulary_maps_unknown_characters_to_one_symbol() {
     assert_eq!(vocab.decode(&vocab.encode("a?b")), "a\u{FFFD}b");
 }
 
+/// A saved vocabulary that is empty, lacks the unknown symbol or is out of order is an error
+/// naming the file, not a panic.
+#[test]
+fn a_malformed_saved_vocabulary_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = CharVocab::UNK_CHAR;
+    for chars in [vec![], vec!['a', 'b'], vec![unknown, 'b', 'a']] {
+        let json = serde_json::json!({ "chars": chars });
+        std::fs::write(dir.path().join("vocab.json"), json.to_string()).unwrap();
+        let error = CharVocab::load_saved(dir.path(), "vocab.json", "vocab_size", 3).unwrap_err();
+        assert!(
+            error.ends_with(&format!(
+                "vocab.json: expected the unknown symbol {unknown:?} first, then distinct \
+                 characters in code point order"
+            )),
+            "{chars:?}: {error}"
+        );
+    }
+}
+
 #[test]
 fn kneser_ney_matches_hand_computed_probabilities() {
     // "abcbab" as ids (a 1, b 2, c 3; 0 unknown), order 2. Bigrams ab ×2, bc, cb, ba:
@@ -201,8 +221,14 @@ fn texts_too_short_to_train_on_are_errors_giving_the_sizes() {
         "{error}"
     );
 
-    // Enough for one batch: the blocks are encoded with the training block's characters.
+    // Flags too large for any text are errors too, not overflows.
     let text = book_text(40, 12);
+    for (batch, chunk) in [(usize::MAX, 16), (4, usize::MAX), (usize::MAX / 2, 3)] {
+        let error = CharData::from_text(&text, data, &options(batch, chunk)).unwrap_err();
+        assert!(error.contains("expected at least"), "{error}");
+    }
+
+    // Enough for one batch: the blocks are encoded with the training block's characters.
     let ok = CharData::from_text(&text, data, &options(4, 16)).unwrap();
     assert_eq!(
         ok.train.len() + ok.valid.len() + ok.test.len(),
