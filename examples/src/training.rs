@@ -191,6 +191,7 @@ where
         monitor: plan.monitor,
         best: None,
         epoch: 0,
+        diverged: None,
     }));
     let epochs_run = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -222,7 +223,16 @@ where
     if let Some(error) = result.error {
         return Err(format!("training failed: {error:?}"));
     }
-    let best_epoch = best.lock().expect("best epoch").epoch;
+    let (best_epoch, diverged) = {
+        let best = best.lock().expect("best epoch");
+        (best.epoch, best.diverged)
+    };
+    if let Some((epoch, value)) = diverged {
+        return Err(format!(
+            "training diverged: validation {} {value} at epoch {epoch}",
+            plan.monitor.name().to_lowercase()
+        ));
+    }
     let epochs_run = epochs_run.load(Ordering::SeqCst);
     let model = match best_epoch {
         0 => result.model,
@@ -256,25 +266,38 @@ struct BestEpoch {
     monitor: Monitor,
     best: Option<f64>,
     epoch: usize,
+    /// The first epoch whose validation value was not finite, with the value: training
+    /// diverged, and stops.
+    diverged: Option<(usize, f64)>,
 }
 
 impl BestEpoch {
     /// Reads `epoch`'s validation value; returns whether it is the best so far.
     fn update(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
         let value = store.find_metric(&self.monitor.name(), epoch, Aggregate::Mean, &Split::Valid);
-        let improved = match (value, self.best) {
-            (Some(v), Some(best)) => match self.monitor.direction() {
-                Direction::Highest => v > best,
-                Direction::Lowest => v < best,
-            },
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
+        if let Some(v) = value.filter(|v| !v.is_finite()) {
+            self.diverged.get_or_insert((epoch, v));
+        }
+        let improved = improves(value, self.best, self.monitor.direction());
         if improved {
             self.best = value;
             self.epoch = epoch;
         }
         improved
+    }
+}
+
+/// Whether a validation `value` beats the `best` so far in `direction`: a value that is not
+/// finite never does (a NaN loss would otherwise be the first epoch's best, and its weights
+/// kept).
+fn improves(value: Option<f64>, best: Option<f64>, direction: Direction) -> bool {
+    match (value.filter(|v| v.is_finite()), best) {
+        (Some(v), Some(best)) => match direction {
+            Direction::Highest => v > best,
+            Direction::Lowest => v < best,
+        },
+        (Some(_), None) => true,
+        (None, _) => false,
     }
 }
 
@@ -347,7 +370,14 @@ impl EarlyStoppingStrategy for EpochMonitor {
             epoch_time.as_secs_f64(),
             if best.epoch == epoch { " (best)" } else { "" },
         ));
-        if epoch >= best.epoch + self.patience {
+        if best.diverged.is_some() {
+            say(format!(
+                "stopping: validation {} is not finite",
+                best.monitor.name().to_lowercase()
+            ));
+            return true;
+        }
+        if epoch >= best.epoch.saturating_add(self.patience) {
             say(format!(
                 "stopping: no better validation {} since epoch {}",
                 best.monitor.name().to_lowercase(),
@@ -365,5 +395,24 @@ impl EarlyStoppingStrategy for EpochMonitor {
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_is_not_finite_never_improves() {
+        for direction in [Direction::Lowest, Direction::Highest] {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                assert!(!improves(Some(bad), None, direction));
+                assert!(!improves(Some(bad), Some(1.0), direction));
+            }
+            assert!(improves(Some(1.0), None, direction));
+            assert!(!improves(None, Some(1.0), direction));
+        }
+        assert!(improves(Some(0.5), Some(1.0), Direction::Lowest));
+        assert!(improves(Some(1.5), Some(1.0), Direction::Highest));
     }
 }

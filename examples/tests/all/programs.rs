@@ -91,7 +91,12 @@ fn translation_quick_run_trains_scores_and_translates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let translation = env!("CARGO_BIN_EXE_translation");
-    let text = stdout(&run(translation, &["--quick", "--out", out, "--beam", "3"]));
+    // The largest patience is no overflow (nor a stop after one epoch when wrapping).
+    let patience = ["--patience", "18446744073709551615"];
+    let text = stdout(&run(
+        translation,
+        &[&["--quick", "--out", out, "--beam", "3"][..], &patience].concat(),
+    ));
     assert!(text.contains("epoch   1: train loss"), "one line per epoch");
     for method in ["greedy", "beam 3"] {
         let bleu = number_after(&text, &format!("test BLEU ({method}): "));
@@ -256,7 +261,17 @@ fn charlm_quick_run_trains_saves_and_continues_a_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let charlm = env!("CARGO_BIN_EXE_charlm");
-    let text = stdout(&run(charlm, &["--quick", "--out", out]));
+    // The largest patience is no overflow (nor a stop after one epoch when wrapping).
+    let text = stdout(&run(
+        charlm,
+        &[
+            "--quick",
+            "--out",
+            out,
+            "--patience",
+            "18446744073709551615",
+        ],
+    ));
     assert!(text.contains("epoch   1: train loss"), "one line per epoch");
     assert!(text.contains("epoch   2: train loss"), "one line per epoch");
     let model = number_after(&text, "test bits/char: ");
@@ -585,6 +600,41 @@ fn forecast_quick_run_trains_saves_plots_and_forecasts_with_an_ensemble() {
         stderr.contains("expected the seeds of at least one ensemble member, got none"),
         "{stderr}"
     );
+    // Files edited or from another version: errors naming the file, not a division by zero
+    // or a diverging filter.
+    let alone = dir.path().join("alone-42");
+    let fails_with = |setup: &serde_json::Value, expected: &str| {
+        std::fs::write(alone.join("setup.json"), setup.to_string()).unwrap();
+        let output = run(forecast, &["predict", "--model", alone.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    };
+    let mut single = setup.clone();
+    single["seeds"] = serde_json::json!([42]);
+    let mut no_period = single.clone();
+    no_period["period"] = serde_json::json!(0);
+    fails_with(
+        &no_period,
+        "setup.json: expected a period and a horizon of at least 1 point, got period 0",
+    );
+    let mut diverging = single.clone();
+    diverging["base"] = serde_json::json!({"holt-winters": {
+        "alpha": 0.5, "beta": 0.1, "gamma": 0.1, "phi": 5.0
+    }});
+    fails_with(
+        &diverging,
+        "setup.json: expected a Holt-Winters phi in [0.6, 1], got 5",
+    );
+    let config_path = alone.join("seed-42/config.json");
+    let mut config = read_json(&config_path);
+    config["input"]["size"] = serde_json::json!(3);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    fails_with(
+        &single,
+        "seed-42/config.json: input: expected 2 features per point (a value and a missing \
+         flag), got 3 features",
+    );
 }
 
 #[test]
@@ -833,11 +883,16 @@ fn bad_flag_values_fail_while_parsing() {
         );
     }
     let forecast = env!("CARGO_BIN_EXE_forecast");
+    let members = "expected an integer from 1 to 1000 (members trained one after another)";
     for args in [
         &["--quick", "--ensemble", "0"][..],
         &["train", "--quick", "--ensemble", "0"],
     ] {
-        rejected_at_parse_time(forecast, args, "--ensemble <ENSEMBLE>", "0", count);
+        rejected_at_parse_time(forecast, args, "--ensemble <ENSEMBLE>", "0", members);
+    }
+    for value in ["1001", "18446744073709551615"] {
+        let args = ["--quick", "--ensemble", value];
+        rejected_at_parse_time(forecast, &args, "--ensemble <ENSEMBLE>", value, members);
     }
     let sentiment = env!("CARGO_BIN_EXE_sentiment");
     for flag in ["--epochs", "--hidden"] {
