@@ -45,17 +45,11 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
                 format!("{} parts", parts.len()),
             ));
         }
-        for (k, (part, (shape, size))) in parts.iter().zip(expected).enumerate() {
-            check_tensor(
-                format_args!("state[{k}]"),
-                part,
-                shape,
-                layout.replace("size", size),
-                dtype,
-                device,
-            )?;
-        }
-        Ok(())
+        let named = parts
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (format!("state[{k}]"), p));
+        check_parts(named, expected, layout, dtype, device)
     }
 
     /// The cell's output at the step: the first part, `h`. The default takes it from
@@ -116,10 +110,10 @@ macro_rules! cell_state_of_fields {
                 device: &burn::tensor::Device,
             ) -> Result<(), $crate::RnnError> {
                 let parts = [
-                    (stringify!($first), &self.$first)
-                    $(, (stringify!($part), &self.$part))*
+                    (concat!("state.", stringify!($first)), &self.$first)
+                    $(, (concat!("state.", stringify!($part)), &self.$part))*
                 ];
-                $crate::state::check_named_parts(&parts, expected, layout, dtype, device)
+                $crate::state::check_parts(parts, expected, layout, dtype, device)
             }
         }
     };
@@ -129,22 +123,16 @@ pub(crate) use cell_state_of_fields;
 /// Checks each of a state's named `parts` has the shape `expected` says (the shape, and the
 /// name of its last size in `layout`), the input's `dtype` and `device`, naming the part in
 /// the error (`state.cell`).
-pub(crate) fn check_named_parts<const D: usize>(
-    parts: &[(&str, &Tensor<D>)],
+pub(crate) fn check_parts<'a, const D: usize>(
+    parts: impl IntoIterator<Item = (impl core::fmt::Display, &'a Tensor<D>)>,
     expected: &[([usize; D], &str)],
     layout: &str,
     dtype: DType,
     device: &Device,
 ) -> Result<(), RnnError> {
-    for ((name, part), (shape, size)) in parts.iter().zip(expected) {
-        check_tensor(
-            format_args!("state.{name}"),
-            part,
-            shape,
-            layout.replace("size", size),
-            dtype,
-            device,
-        )?;
+    for ((name, part), (shape, size)) in parts.into_iter().zip(expected) {
+        let layout = layout.replace("size", size);
+        check_tensor(name, part, shape, layout, dtype, device)?;
     }
     Ok(())
 }
@@ -355,16 +343,6 @@ impl<const D: usize> CellState<D> for RnnState<D> {
         let names = ["state.hidden"]
             .into_iter()
             .chain(self.named_parts().map(|p| p.0));
-        for ((part, name), (shape, size)) in parts.iter().zip(names).zip(expected) {
-            check_tensor(
-                name,
-                part,
-                shape,
-                layout.replace("size", size),
-                dtype,
-                device,
-            )?;
-        }
-        Ok(())
+        check_parts(names.zip(&parts), expected, layout, dtype, device)
     }
 }

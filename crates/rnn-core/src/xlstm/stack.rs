@@ -329,74 +329,36 @@ fn check_block_state(
         [batch, kernel - 1, channels]
     };
     let layout = format!("block {k} of the stack");
+    // Each part is a tensor of its own rank: one call each.
+    macro_rules! check {
+        ($part:literal, $tensor:expr, $shape:expr) => {
+            check_tensor(
+                format_args!(concat!("state.blocks[{}].", $part), k),
+                $tensor,
+                &$shape,
+                &layout,
+                dtype,
+                device,
+            )?
+        };
+    }
     match (state, block) {
         (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(b)) => {
             let (heads, dh) = (b.heads, b.conv.weight.dims()[0] / b.heads);
             let m = &s.memory;
-            let conv = history(&b.conv);
-            check_tensor(
-                format_args!("state.blocks[{k}].conv"),
-                &s.conv,
-                &conv,
-                &layout,
-                dtype,
-                device,
-            )?;
-            let memory = [batch, heads, dh, dh];
-            check_tensor(
-                format_args!("state.blocks[{k}].memory.memory"),
-                &m.memory,
-                &memory,
-                &layout,
-                dtype,
-                device,
-            )?;
-            let normalizer = [batch, heads, dh, 1];
-            check_tensor(
-                format_args!("state.blocks[{k}].memory.normalizer"),
-                &m.normalizer,
-                &normalizer,
-                &layout,
-                dtype,
-                device,
-            )?;
-            let stabilizer = [batch, heads, 1, 1];
-            check_tensor(
-                format_args!("state.blocks[{k}].memory.stabilizer"),
-                &m.stabilizer,
-                &stabilizer,
-                &layout,
-                dtype,
-                device,
-            )?;
+            check!("conv", &s.conv, history(&b.conv));
+            check!("memory.memory", &m.memory, [batch, heads, dh, dh]);
+            check!("memory.normalizer", &m.normalizer, [batch, heads, dh, 1]);
+            check!("memory.stabilizer", &m.stabilizer, [batch, heads, 1, 1]);
         }
         (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(b)) => {
             let cell = [batch, b.conv.weight.dims()[0]];
             let c = &s.cell;
-            let conv = history(&b.conv);
-            check_tensor(
-                format_args!("state.blocks[{k}].conv"),
-                &s.conv,
-                &conv,
-                &layout,
-                dtype,
-                device,
-            )?;
-            for (part, tensor) in [
-                ("hidden", &c.hidden),
-                ("cell", &c.cell),
-                ("normalizer", &c.normalizer),
-                ("stabilizer", &c.stabilizer),
-            ] {
-                check_tensor(
-                    format_args!("state.blocks[{k}].cell.{part}"),
-                    tensor,
-                    &cell,
-                    &layout,
-                    dtype,
-                    device,
-                )?;
-            }
+            check!("conv", &s.conv, history(&b.conv));
+            check!("cell.hidden", &c.hidden, cell);
+            check!("cell.cell", &c.cell, cell);
+            check!("cell.normalizer", &c.normalizer, cell);
+            check!("cell.stabilizer", &c.stabilizer, cell);
         }
         _ => {}
     }
