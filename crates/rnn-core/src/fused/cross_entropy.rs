@@ -108,7 +108,10 @@ fn forward(z: &[f32], classes: usize, rows: &Rows, save: bool) -> (f32, Option<V
             let (sum, mean) = (f64::from(sum), f64::from(values) / classes as f64);
             let lse = f64::from(max) + sum.ln();
             let target = f64::from(row[rows.targets[r]]);
-            let loss = lse - (1.0 - eps) * target - eps * mean;
+            // Without smoothing the mean is not a term at all: a `-inf` logit (a class masked
+            // out) would make it `0 · -inf`, NaN.
+            let smoothed = if eps > 0.0 { eps * mean } else { 0.0 };
+            let loss = lse - (1.0 - eps) * target - smoothed;
             total += f64::from(rows.weights[r]) * loss;
             if save {
                 let scale = (1.0 / sum) as f32;

@@ -78,6 +78,34 @@ fn nan_propagates() {
     }
 }
 
+/// A class masked out with `-inf` (on a step that is not padding): without smoothing the loss
+/// is the softmax's over the other classes, as PyTorch's `cross_entropy` gives
+/// (`log(1 + e)` for `[0, -inf, 1]` and target 0); with smoothing `+inf`, as in PyTorch
+/// (the smoothing term reads the masked class's log-probability). The same on the kernel and
+/// on the tensor operations.
+#[test]
+fn a_masked_class_is_left_out_without_smoothing() {
+    let inf = f32::INFINITY;
+    for device in [device(), autodiff_device()] {
+        let logits =
+            || Tensor::<2>::from_data(TensorData::new(vec![0.0f32, -inf, 1.0], [1, 3]), &device);
+        let fused = weighted_cross_entropy(logits(), &[0], &[1.0], 0.0).unwrap();
+        let expected = (1.0 + std::f32::consts::E).ln();
+        assert!(
+            (values(&fused)[0] - expected).abs() < 1e-5,
+            "{:?}",
+            values(&fused)
+        );
+        assert_eq!(
+            values(&fused),
+            values(&reference(logits(), &[0], &[1.0], 0.0))
+        );
+        let smoothed = weighted_cross_entropy(logits(), &[0], &[1.0], 0.1).unwrap();
+        assert_eq!(values(&smoothed), [inf]);
+        assert_eq!(values(&reference(logits(), &[0], &[1.0], 0.1)), [inf]);
+    }
+}
+
 #[test]
 fn bad_arguments_are_errors_naming_them() {
     let device = device();
