@@ -10,9 +10,9 @@ use burn::tensor::{Int, Tensor};
 /// read once, keeping the best `k` so far (the rows shared between the kernel threads when
 /// there are many), where those backends sort the whole row: for beam search's `beam ×
 /// vocabulary` candidates per example, most of a step's time. Equal values come lower index
-/// first, and NaN ranks by
-/// [`f32::total_cmp`] (a positive NaN above `+inf`); Burn's order of ties and NaN differs
-/// between backends. Elsewhere, or along another dimension, it is Burn's.
+/// first (`-0.0` equals `0.0`), and a NaN of either sign ranks above `+inf`, as in PyTorch's
+/// `topk`; Burn's order of ties and NaN differs between backends. Elsewhere, or along another
+/// dimension, it is Burn's.
 ///
 /// # Panics
 /// As Burn's: if `dim` is not below `D` or `k` is larger than the dimension.

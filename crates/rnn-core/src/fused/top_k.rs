@@ -28,11 +28,14 @@ pub(crate) trait FusedTopK: Backend {
 /// Values per share of the rows: enough to be worth a thread.
 const VALUES_PER_SHARE: usize = 1 << 17;
 
-/// `v`'s place in `f32::total_cmp`'s order as an integer (where a positive NaN is above
-/// `+inf` and a negative one below `-inf`): what `total_cmp` compares, here in a form the
-/// compiler vectorises.
+/// `v`'s place in PyTorch's `topk` order as an integer: every NaN above `+inf` whatever its
+/// sign bit (an `inf - inf` is negative on x86, positive on ARM), `-0.0` equal to `0.0`, the
+/// rest as `f32::total_cmp` orders them; in a form the compiler vectorises.
 #[inline(always)]
 fn key(v: f32) -> i32 {
+    // `-0.0 + 0.0` is `+0.0`; a NaN becomes the positive one, which `total_cmp` puts above
+    // `+inf`.
+    let v = if v.is_nan() { f32::NAN } else { v + 0.0 };
     let bits = v.to_bits() as i32;
     bits ^ (((bits >> 31) as u32) >> 1) as i32
 }
@@ -179,13 +182,24 @@ mod tests {
     use crate::fused::isa::runnable;
     use crate::fused::isa::tests::LAST_RAN;
 
+    /// PyTorch's order: NaN above everything (NaNs equal), then the numbers (`-0.0` equal to
+    /// `0.0`).
+    fn torch_order(a: f32, b: f32) -> std::cmp::Ordering {
+        match (a.is_nan(), b.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            (false, false) => a.partial_cmp(&b).expect("numbers"),
+        }
+    }
+
     /// The top `k` of each row of `x` by sorting it whole (stably: ties keep the lower index
     /// first).
     fn sorted(x: &[f32], width: usize, k: usize) -> Vec<i64> {
         let mut out = Vec::new();
         for row in x.chunks(width) {
             let mut order: Vec<usize> = (0..width).collect();
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+            order.sort_by(|&a, &b| torch_order(row[b], row[a]));
             out.extend(order[..k].iter().map(|&i| i as i64));
         }
         out

@@ -96,22 +96,28 @@ fn refuses_k_larger_than_the_row() {
 }
 
 /// On the CPU kernels ties come lower index first, a row of `-inf` (a dead beam) gives its
-/// first indices, and a NaN ranks above everything (`f32::total_cmp`).
+/// first indices, and a NaN of either sign ranks above everything and `-0.0` ties with `0.0`,
+/// as in PyTorch's `topk`.
 #[test]
 fn ties_infinities_and_nan_are_ordered() {
     let inf = f32::INFINITY;
+    // What `inf - inf` gives on x86: a NaN with its sign bit set.
+    let negative_nan = -f32::NAN;
     let rows = [
         [1.0, 2.0, 1.0, 2.0, 0.0],
         [-inf, -inf, -inf, -inf, -inf],
         [0.0, inf, f32::NAN, -inf, 5.0],
+        [1.0, negative_nan, inf, 0.0, 2.0],
+        [-1.0, -0.0, 0.0, -2.0, -0.0],
     ];
-    let x = Tensor::<2>::from_data(TensorData::new(rows.concat(), [3, 5]), &device());
+    let x = Tensor::<2>::from_data(TensorData::new(rows.concat(), [5, 5]), &device());
     let (v, i) = expect_runs(1, || topk_with_indices(x, 3, 1));
     if !on_cpu_kernels() {
         return;
     }
-    assert_eq!(ints(i), [1, 3, 0, 0, 1, 2, 2, 1, 4]);
+    assert_eq!(ints(i), [1, 3, 0, 0, 1, 2, 2, 1, 4, 1, 2, 4, 1, 2, 4]);
     let v = values(&v);
     assert_eq!(v[..6], [2.0, 2.0, 1.0, -inf, -inf, -inf]);
     assert!(v[6].is_nan() && v[7] == inf && v[8] == 5.0, "{v:?}");
+    assert!(v[9].is_nan() && v[10] == inf && v[11] == 2.0, "{v:?}");
 }
