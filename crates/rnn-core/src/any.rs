@@ -212,16 +212,16 @@ impl AnyRnn {
             ([rows, batch, state_size], "state size"),
             ([rows, batch, size], "hidden"),
         ];
-        // The cell content's dtype and device are the hidden part's.
-        let device = content.hidden.device();
+        // The cell content's dtype and device are the hidden part's, and so are the zeros'.
+        let (dtype, device) = (content.hidden.dtype(), content.hidden.device());
         content.check(
             &expected[..parts],
             "[num_layers * num_directions, batch, size]",
             self.cell_name(),
-            content.hidden.dtype(),
+            dtype,
             &device,
         )?;
-        let zeros = |size: usize| Tensor::zeros([rows, batch, size], &device);
+        let zeros = |size: usize| Tensor::<3>::zeros([rows, batch, size], &device).cast(dtype);
         Ok(match self {
             AnyRnn::Slstm(_) => {
                 let (h, c) = (content.hidden, content.cell.expect("checked"));

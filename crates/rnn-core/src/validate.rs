@@ -16,10 +16,14 @@ pub fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
 
 /// Checks an argument's last dimension has `expected` features (`input: expected feature size
 /// 4 (last dimension), got 5`).
-pub fn check_feature_size(argument: &str, expected: usize, actual: usize) -> Result<(), RnnError> {
+pub fn check_feature_size(
+    argument: impl core::fmt::Display,
+    expected: usize,
+    actual: usize,
+) -> Result<(), RnnError> {
     if actual != expected {
         return Err(RnnError::new(
-            argument,
+            argument.to_string(),
             format!("feature size {expected} (last dimension)"),
             actual.to_string(),
         ));

@@ -194,17 +194,8 @@ impl Attention {
         values: Tensor<3>,
         pad: Option<Tensor<2, Bool>>,
     ) -> Result<AttentionMemory, RnnError> {
-        let [batch, source, key] = values.dims();
         if let Some(expected) = self.key_size() {
-            check_feature_size("values", expected, key)?;
-        }
-        if let Some(pad) = &pad {
-            check_shape(
-                "pad",
-                &[batch, source],
-                &pad.dims(),
-                "[batch, source] of values",
-            )?;
+            check_feature_size("values", expected, values.dims()[2])?;
         }
         let keys = match self {
             Attention::Bahdanau(a) => linear_layer(&a.key, values.clone()),
@@ -213,7 +204,41 @@ impl Attention {
             }) => linear_layer(general, values.clone()),
             Attention::Luong(LuongAttention { general: None }) => values.clone(),
         };
-        Ok(AttentionMemory { keys, values, pad })
+        let memory = AttentionMemory { keys, values, pad };
+        self.check_memory(&memory, "")?;
+        Ok(memory)
+    }
+
+    /// Checks `memory`'s parts fit this attention and one another (its fields are public: a
+    /// memory assembled by hand, or made by another attention); `prefix` goes before their
+    /// names in errors.
+    fn check_memory(&self, memory: &AttentionMemory, prefix: &str) -> Result<(), RnnError> {
+        let [batch, source, key] = memory.values.dims();
+        if let Some(expected) = self.key_size() {
+            check_feature_size(format_args!("{prefix}values"), expected, key)?;
+        }
+        let width = match self {
+            Attention::Bahdanau(a) => a.key.weight.dims()[1],
+            Attention::Luong(LuongAttention {
+                general: Some(general),
+            }) => general.weight.dims()[1],
+            Attention::Luong(LuongAttention { general: None }) => key,
+        };
+        check_shape(
+            format_args!("{prefix}keys"),
+            &[batch, source, width],
+            &memory.keys.dims(),
+            "[batch, source, ..] of values, as the attention projects them",
+        )?;
+        if let Some(pad) = &memory.pad {
+            check_shape(
+                format_args!("{prefix}pad"),
+                &[batch, source],
+                &pad.dims(),
+                "[batch, source] of values",
+            )?;
+        }
+        Ok(())
     }
 
     /// `query: [batch, query]` → (context `[batch, key]`, weights `[batch, source]`).
@@ -238,7 +263,7 @@ impl Attention {
             &query.dims(),
             "[batch, query] for the memory's batch",
         )?;
-        let (context, weights) = self.attend_all(query.unsqueeze_dim(1), memory);
+        let (context, weights) = self.try_attend_all(query.unsqueeze_dim(1), memory)?;
         Ok((context.squeeze_dim(1), weights.squeeze_dim(1)))
     }
 
@@ -257,12 +282,14 @@ impl Attention {
     }
 
     /// [`attend_all`](Self::attend_all), or an error when `queries` are not of the memory's
-    /// batch and the attention's query size.
+    /// batch and the attention's query size, or `memory`'s parts do not fit the attention
+    /// (a memory made by another).
     pub fn try_attend_all(
         &self,
         queries: Tensor<3>,
         memory: &AttentionMemory,
     ) -> Result<(Tensor<3>, Tensor<3>), RnnError> {
+        self.check_memory(memory, "memory.")?;
         let [batch, target, size] = queries.dims();
         let [memory_batch, query_size] = self.query_shape(memory);
         check_shape(

@@ -6,8 +6,8 @@
 use burn::tensor::{DType, Device, Tensor};
 use rnn_core::xlstm::{XlstmBlockState, XlstmStackConfig};
 use rnn_core::{
-    Bidirectional, Cell, CellConfig, CellKind, Lengths, Lstm, LstmCell, MergeMode, Recurrent,
-    RnnConfig, RnnState,
+    Bidirectional, Cell, CellConfig, CellKind, CellState, Lengths, Lstm, LstmCell, MergeMode,
+    Recurrent, RnnConfig, RnnState,
 };
 
 use crate::backend::{self, device};
@@ -168,6 +168,24 @@ fn initial_state_content_on_two_devices_is_an_error() {
         error.starts_with("state.cell: expected a tensor on the input's device"),
         "{error}"
     );
+}
+
+/// The parts `AnyRnn::try_initial_state` makes itself (an sLSTM's normaliser and stabiliser,
+/// an mLSTM's stabiliser) have the content's dtype, so that the state passes the checks of
+/// the network it was made for.
+#[test]
+fn initial_state_parts_have_the_content_dtype() {
+    for kind in [CellKind::Slstm, CellKind::Mlstm] {
+        let rnn = RnnConfig::new(3, 4).init_kind(kind, &device());
+        let hidden = zeros([1, 2, rnn.state_size()], &device());
+        for (dtype, hidden) in other_dtypes(&hidden) {
+            let cell = zeros([1, 2, rnn.hidden_size()], &device()).cast(dtype);
+            let state = rnn.try_initial_state(hidden, Some(cell)).unwrap();
+            for part in state.into_parts() {
+                assert_eq!(part.dtype(), dtype, "{kind:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -242,6 +242,28 @@ fn attention_and_masks_of_the_wrong_shape_panic_naming_them() {
             .unwrap_err(),
         "queries"
     );
+    // A memory made by another attention (its keys projected to another size), or with a
+    // mask of another batch: errors naming the memory's part, not panics inside Burn.
+    let other = Attention::new(AttentionKind::Bahdanau, 6, 5, 9, &device);
+    let foreign = other.memory(values(), None);
+    let query = || Tensor::<2>::zeros([2, 6], &device);
+    assert_eq!(
+        attention
+            .try_attend(query(), &foreign)
+            .unwrap_err()
+            .to_string(),
+        "memory.keys: expected shape [2, 4, 7] ([batch, source, ..] of values, as the attention \
+         projects them), got [2, 4, 9]"
+    );
+    let mut mismatched = attention.memory(values(), None);
+    mismatched.pad = Some(pad.clone());
+    assert_eq!(
+        attention
+            .try_attend(query(), &mismatched)
+            .unwrap_err()
+            .to_string(),
+        "memory.pad: expected shape [2, 4] ([batch, source] of values), got [3, 4]"
+    );
     let dot = Attention::new(AttentionKind::LuongDot, 5, 5, 0, &device);
     let memory = dot.memory(values(), None);
     panics_with(
