@@ -187,12 +187,7 @@ where
     <M as TrainStep>::Output: Adaptor<LossInput>,
     <M as InferenceStep>::Output: Adaptor<LossInput>,
 {
-    let best = Arc::new(Mutex::new(BestEpoch {
-        monitor: plan.monitor,
-        best: None,
-        epoch: 0,
-        diverged: None,
-    }));
+    let best = Arc::new(Mutex::new(BestEpoch::new(plan.monitor)));
     let epochs_run = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     // A terminal gets burn-train's dashboard, which lines printed by the monitor would garble.
@@ -223,16 +218,7 @@ where
     if let Some(error) = result.error {
         return Err(format!("training failed: {error:?}"));
     }
-    let (best_epoch, diverged) = {
-        let best = best.lock().expect("best epoch");
-        (best.epoch, best.diverged)
-    };
-    if let Some((epoch, value)) = diverged {
-        return Err(format!(
-            "training diverged: validation {} {value} at epoch {epoch}",
-            plan.monitor.name().to_lowercase()
-        ));
-    }
+    let best_epoch = best.lock().expect("best epoch").outcome()?;
     let epochs_run = epochs_run.load(Ordering::SeqCst);
     let model = match best_epoch {
         0 => result.model,
@@ -272,9 +258,23 @@ struct BestEpoch {
 }
 
 impl BestEpoch {
+    fn new(monitor: Monitor) -> Self {
+        Self {
+            monitor,
+            best: None,
+            epoch: 0,
+            diverged: None,
+        }
+    }
+
     /// Reads `epoch`'s validation value; returns whether it is the best so far.
     fn update(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
         let value = store.find_metric(&self.monitor.name(), epoch, Aggregate::Mean, &Split::Valid);
+        self.record(epoch, value)
+    }
+
+    /// Records `epoch`'s validation `value`; returns whether it is the best so far.
+    fn record(&mut self, epoch: usize, value: Option<f64>) -> bool {
         if let Some(v) = value.filter(|v| !v.is_finite()) {
             self.diverged.get_or_insert((epoch, v));
         }
@@ -284,6 +284,17 @@ impl BestEpoch {
             self.epoch = epoch;
         }
         improved
+    }
+
+    /// The best epoch, or the error of a training that diverged.
+    fn outcome(&self) -> Result<usize, String> {
+        match self.diverged {
+            Some((epoch, value)) => Err(format!(
+                "training diverged: validation {} {value} at epoch {epoch}",
+                self.monitor.name().to_lowercase()
+            )),
+            None => Ok(self.epoch),
+        }
     }
 }
 
@@ -414,5 +425,24 @@ mod tests {
         }
         assert!(improves(Some(0.5), Some(1.0), Direction::Lowest));
         assert!(improves(Some(1.5), Some(1.0), Direction::Highest));
+    }
+
+    /// A NaN validation loss is never the best epoch (whose weights would be kept) and ends
+    /// training with an error naming it, even after better epochs.
+    #[test]
+    fn a_validation_value_that_is_not_finite_is_a_divergence() {
+        let mut best = BestEpoch::new(Monitor::Loss);
+        assert!(best.record(1, Some(2.0)));
+        assert!(best.record(2, Some(1.0)));
+        assert_eq!(best.outcome(), Ok(2));
+        assert!(!best.record(3, Some(f64::NAN)));
+        assert_eq!(
+            best.outcome(),
+            Err("training diverged: validation loss NaN at epoch 3".to_string())
+        );
+        let mut first = BestEpoch::new(Monitor::Loss);
+        assert!(!first.record(1, Some(f64::INFINITY)));
+        assert_eq!(first.epoch, 0);
+        assert!(first.outcome().is_err());
     }
 }

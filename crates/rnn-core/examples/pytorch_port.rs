@@ -10,7 +10,7 @@
 //! has `weight_hr_l0`, to that tensor's row count.
 
 use burn::tensor::{Device, Distribution, Tensor};
-use rnn_core::pytorch::{PytorchCell, StateDict};
+use rnn_core::pytorch::{PytorchCell, StateDict, normalise};
 use rnn_core::{ElmanCell, GruCell, LstmCell, Nonlinearity, Rnn, RnnConfig, RnnError, RnnState};
 
 fn port<C: PytorchCell<State<3> = RnnState<3>>>(
@@ -48,23 +48,17 @@ fn main() -> Result<(), RnnError> {
     };
     let prefix = args.get(7).map(String::as_str).unwrap_or("");
     let dict = StateDict::read(&args[5])?;
-    let mine = |k: &&String| k.starts_with(prefix);
+    // The file's keys under the prefix, as the loader reads them.
+    let dotted = normalise(prefix);
     let proj_size = dict
         .tensors
-        .iter()
-        .find(|(k, _)| mine(k) && k.ends_with("weight_hr_l0"))
-        .map_or(0, |(_, data)| data.shape()[0]);
+        .get(&format!("{dotted}weight_hr_l0"))
+        .map_or(0, |data| data.shape()[0]);
     let config = RnnConfig::new(number(3), number(4))
         .with_proj_size(proj_size)
         .with_num_layers(number(1))
         .with_bidirectional(args[2] == "bi")
-        // The parameter's own name, not the prefix (which may contain "bias" too).
-        .with_bias(dict.tensors.keys().any(|k| {
-            mine(&k)
-                && k.rsplit('.')
-                    .next()
-                    .is_some_and(|n| n.starts_with("bias_ih_l"))
-        }));
+        .with_bias(dict.tensors.contains_key(&format!("{dotted}bias_ih_l0")));
     match args[0].as_str() {
         "lstm" => port::<LstmCell>(config, &dict, prefix, &args[6]),
         "gru" => port::<GruCell>(config, &dict, prefix, &args[6]),

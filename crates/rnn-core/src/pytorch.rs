@@ -161,8 +161,9 @@ impl StateDict {
     }
 }
 
-/// Normalises a key prefix: `"encoder.rnn"` and `"encoder.rnn."` both give `"encoder.rnn."`.
-pub(crate) fn normalise(prefix: &str) -> String {
+/// Normalises a key prefix as the loaders do: `"encoder.rnn"` and `"encoder.rnn."` both give
+/// `"encoder.rnn."` (so that `"rnn"` does not match `rnn2.weight_ih_l0`); `""` stays `""`.
+pub fn normalise(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('.') {
         prefix.to_string()
     } else {

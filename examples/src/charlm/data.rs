@@ -38,13 +38,14 @@ impl CharData {
     /// [`load`](Self::load) for a text already read from `data`.
     pub fn from_text(text: &str, data: &Path, options: &CharLmOptions) -> Result<Self, String> {
         let chars = text.chars().count();
-        let (batch, chunk) = (options.batch, options.chunk);
-        if chars <= chunk {
+        // In 128 bits: the flags are any positive numbers, and their products must not wrap.
+        let (batch, chunk) = (options.batch as u128, options.chunk as u128);
+        if chars as u128 <= chunk {
             return Err(format!(
                 "--data {}: expected at least {} characters (a chunk of {chunk} and the one \
                  after it), got {chars}",
                 data.display(),
-                chunk.saturating_add(1)
+                chunk + 1
             ));
         }
         let split = split_text(text, options.valid_fraction, options.test_fraction);
@@ -53,25 +54,14 @@ impl CharData {
             (
                 "training",
                 train,
-                // Saturating: the flags are any positive numbers.
-                batch.saturating_mul(chunk).saturating_add(1),
+                batch * chunk + 1,
                 "one batch of --batch × --chunk",
             ),
-            (
-                "validation",
-                valid,
-                batch.saturating_add(1),
-                "one per stream of --batch",
-            ),
-            (
-                "test",
-                test,
-                batch.saturating_add(1),
-                "one per stream of --batch",
-            ),
+            ("validation", valid, batch + 1, "one per stream of --batch"),
+            ("test", test, batch + 1, "one per stream of --batch"),
         ];
         for (part, got, expected, why) in needed {
-            if got < expected {
+            if (got as u128) < expected {
                 return Err(format!(
                     "--data {}: the {part} block of the text ({train} training, {valid} \
                      validation and {test} test characters of {chars}) is too short: expected \

@@ -95,12 +95,14 @@ pub struct Forecaster {
 
 impl Forecaster {
     /// The forecaster of the `members` trained with `setup` (one per seed of it, in the same
-    /// order), running on `device`. Fails when the counts differ.
+    /// order), running on `device`. Fails when the counts differ, or the setup is not one a
+    /// training run writes ([`ForecastSetup::check`]).
     pub fn new(
         members: Vec<ForecastModel>,
         setup: ForecastSetup,
         device: Device,
     ) -> Result<Self, String> {
+        setup.check()?;
         if members.len() != setup.seeds.len() || members.is_empty() {
             return Err(format!(
                 "expected one model for each of the setup's {} seeds (at least one), got {}",

@@ -223,9 +223,17 @@ fn texts_too_short_to_train_on_are_errors_giving_the_sizes() {
 
     // Flags too large for any text are errors too, not overflows.
     let text = book_text(40, 12);
-    for (batch, chunk) in [(usize::MAX, 16), (4, usize::MAX), (usize::MAX / 2, 3)] {
+    let max = usize::MAX as u128;
+    for (batch, chunk, needed) in [
+        (usize::MAX, 16, max * 16 + 1),
+        (4, usize::MAX, max + 1),
+        (1 << 60, 32, (1 << 65) + 1),
+    ] {
         let error = CharData::from_text(&text, data, &options(batch, chunk)).unwrap_err();
-        assert!(error.contains("expected at least"), "{error}");
+        assert!(
+            error.contains(&format!("expected at least {needed} characters")),
+            "{error}"
+        );
     }
 
     // Enough for one batch: the blocks are encoded with the training block's characters.

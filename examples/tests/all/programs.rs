@@ -91,7 +91,7 @@ fn translation_quick_run_trains_scores_and_translates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let translation = env!("CARGO_BIN_EXE_translation");
-    // The largest patience is no overflow (nor a stop after one epoch when wrapping).
+    // The largest patience is no overflow (a panic in the dev profile the tests build).
     let patience = ["--patience", "18446744073709551615"];
     let text = stdout(&run(
         translation,

@@ -48,7 +48,8 @@ impl DecodeConfig {
 /// Beam width and length normalisation of [`Seq2Seq::beam_search`](crate::Seq2Seq::beam_search).
 #[derive(Config, Debug)]
 pub struct BeamSearchConfig {
-    /// Number of hypotheses kept per example (≥ 1; 1 is greedy decoding).
+    /// Number of hypotheses kept per example (≥ 1; 1 takes greedy decoding's path, but for
+    /// tokens whose running sums round to the same value).
     pub beam_size: usize,
     /// Hypotheses are ranked by `log_prob / length^length_penalty`: 0 ranks by total
     /// log-probability (favouring short outputs), 1 by the mean per token.

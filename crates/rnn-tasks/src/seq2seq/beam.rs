@@ -19,7 +19,9 @@ impl Seq2Seq {
     ///
     /// As in fairseq, a hypothesis ending with the end token is finished when it ranks among
     /// the `beam_size` best candidates of its step; `2 * beam_size` candidates are drawn so
-    /// `beam_size` unfinished ones continue. With `beam_size = 1` this is greedy decoding.
+    /// `beam_size` unfinished ones continue. With `beam_size = 1` this takes greedy decoding's
+    /// path (but for tokens whose running sums round to the same value). Decode on an
+    /// inference device, as [`greedy`](Self::greedy) says.
     /// Plain beam search can prune the greedy path and end worse than greedy decoding; with
     /// `beam.keep_greedy` (the default) the greedy hypothesis competes with the finished ones,
     /// so the result never scores below greedy's.

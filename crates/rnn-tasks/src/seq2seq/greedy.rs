@@ -12,6 +12,10 @@ impl Seq2Seq {
     /// Greedy decoding: the most likely token at every step, until the end token or
     /// `decode.max_length`, for `source: [batch, source]` with valid `source_lengths`.
     ///
+    /// Decode with the model on an inference device (`model.valid()` of a trained one):
+    /// on an autodiff device the model's dropout is active, as in training, and the output
+    /// random.
+    ///
     /// # Panics
     /// On bad arguments or NaN logits, with the message of [`try_greedy`](Self::try_greedy).
     pub fn greedy(
