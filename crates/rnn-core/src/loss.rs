@@ -14,8 +14,10 @@ use crate::fused::cross_entropy::{Rows, cross_entropy};
 ///
 /// On ndarray and flex (`f32`, with or without autodiff) this is one operation (a fused CPU
 /// kernel, with one graph node and a hand-written backward pass); elsewhere Burn's tensor
-/// operations compute the same. A row of weight 0 contributes nothing, its gradient included
-/// (padding).
+/// operations compute the same. A row of weight 0 (padding) contributes nothing, its
+/// gradient included, as long as its logits are finite: a NaN or infinite logit there still
+/// makes the loss NaN (`0 · NaN`), so fill padded rows with zeros first, as rnn-tasks' losses
+/// do.
 ///
 /// Errors name the argument: `targets` or `weights` not one per row, a target outside
 /// `0..classes`, `smoothing` outside `[0, 1]`.
