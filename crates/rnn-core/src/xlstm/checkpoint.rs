@@ -149,6 +149,22 @@ impl XlstmStack {
             param.load(data.convert::<f32>());
             used.insert(key);
         }
+        // A bias beside a weight the stack has without one (a checkpoint of the package's
+        // `bias=True`) changes what the layer computes: an error with or without `strict`.
+        for weight in &used {
+            let Some(layer) = weight.strip_suffix(".weight") else {
+                continue;
+            };
+            let bias = format!("{layer}.bias");
+            if let (false, Some(data)) = (used.contains(&bias), dict.tensors.get(&bias)) {
+                return Err(RnnError::new(
+                    bias,
+                    "no such key: the stack's layers have no bias beside this weight (the \
+                     xlstm package's bias=False)",
+                    format!("a tensor of shape {:?}", data.shape().to_vec()),
+                ));
+            }
+        }
         if strict {
             dict.check_no_other_key(&prefix, &used, |_| "")?;
         }

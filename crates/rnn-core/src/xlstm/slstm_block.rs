@@ -10,6 +10,7 @@ use burn::tensor::{Device, Tensor};
 use super::XlstmStackConfig;
 use super::parts::{CausalConv, HeadNorm, Headwise, OffsetLayerNorm, gelu, linear, normal};
 use crate::cell::slstm::{block_diagonal, powerlaw_forget_bias, step};
+use crate::recurrent::unstack_time;
 use crate::{CellState, ForgetGate, SlstmState};
 
 /// The sLSTM block of an [`XlstmStack`](super::XlstmStack), as the `xlstm` package's
@@ -115,9 +116,9 @@ impl SlstmBlock {
         let gates = gates.permute([1, 2, 0]);
         let mut cell: SlstmState<2> = cell;
         let mut outputs = Vec::with_capacity(seq);
-        for t in 0..seq {
+        // Not `narrow` per step: its backward pass fills a whole-sequence gradient each time.
+        for projected in unstack_time(gates) {
             let recurrent = block_diagonal(self.recurrent.val(), cell.hidden.clone());
-            let projected = gates.clone().narrow(0, t, 1).reshape([4 * e, batch]);
             cell = step(projected + recurrent, cell, ForgetGate::Sigmoid);
             outputs.push(cell.hidden.clone());
         }

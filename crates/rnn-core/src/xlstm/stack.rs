@@ -24,7 +24,8 @@ pub struct XlstmStackConfig {
     /// Heads of each mLSTM block's memory (they divide its inner size).
     #[config(default = 4)]
     pub mlstm_heads: usize,
-    /// Heads of each sLSTM block (they divide `embedding_size`).
+    /// Heads of each sLSTM block (they divide `embedding_size`; unchecked without sLSTM
+    /// blocks).
     #[config(default = 4)]
     pub slstm_heads: usize,
     /// Width of the blocks' causal convolutions.
@@ -102,12 +103,15 @@ impl XlstmStackConfig {
                 format!("{:?} (holding {k})", self.slstm_at),
             ));
         }
-        check_divisor(
-            "slstm_heads",
-            self.slstm_heads,
-            self.embedding_size,
-            "embedding_size",
-        )?;
+        // Only sLSTM blocks have sLSTM heads.
+        if !self.slstm_at.is_empty() {
+            check_divisor(
+                "slstm_heads",
+                self.slstm_heads,
+                self.embedding_size,
+                "embedding_size",
+            )?;
+        }
         let inner = self.mlstm_inner_size();
         check_divisor(
             "mlstm_heads",

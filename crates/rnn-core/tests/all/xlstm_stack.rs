@@ -190,12 +190,21 @@ fn bad_checkpoints_and_inputs_are_errors() {
         "blocks.0.xlstm.proj_up.bias".into(),
         TensorData::new(vec![0.0f32; 128], [128]),
     );
-    assert_eq!(
-        error(&extra),
-        "blocks.0.xlstm.proj_up.bias: expected no such key under prefix \"\" (strict loading), \
-         got a tensor of shape [128]"
+    // A bias the stack's layer lacks (the package's bias=True) would be dropped: an error
+    // with or without strict.
+    let expected = "blocks.0.xlstm.proj_up.bias: expected no such key: the stack's layers have \
+                    no bias beside this weight (the xlstm package's bias=False), got a tensor of \
+                    shape [128]";
+    assert_eq!(error(&extra), expected);
+    let lenient = stack().load_state_dict(&extra, "", false);
+    assert_eq!(lenient.unwrap_err().to_string(), expected);
+    // Keys of no parameter of the stack are ignored without strict.
+    let mut other = dict.clone();
+    other.tensors.insert(
+        "blocks.0.something_else".into(),
+        TensorData::new(vec![0.0f32; 3], [3]),
     );
-    assert!(stack().load_state_dict(&extra, "", false).is_ok());
+    assert!(stack().load_state_dict(&other, "", false).is_ok());
 
     let wrong = XlstmStackConfig::new(8, 3)
         .with_slstm_at(vec![3])
@@ -231,12 +240,16 @@ fn bad_checkpoints_and_inputs_are_errors() {
         assert_eq!(config.try_init(&device).unwrap_err().to_string(), expected);
     }
     let heads = XlstmStackConfig::new(8, 1)
+        .with_slstm_at(vec![0])
         .with_slstm_heads(3)
         .try_init(&device);
     assert_eq!(
         heads.unwrap_err().to_string(),
         "slstm_heads: expected a divisor of embedding_size 8, got 3"
     );
+    // A stack without sLSTM blocks has no sLSTM heads to divide its size (the xlstm package
+    // builds this one).
+    assert!(XlstmStackConfig::new(6, 2).try_init(&device).is_ok());
     let bad_input = stack().try_forward(Tensor::zeros([2, 6, 5], &device));
     assert_eq!(
         bad_input.unwrap_err().to_string(),

@@ -108,7 +108,7 @@ fn chunk(
 /// mLSTM layers on (the `xlstm` block's projections, convolution and norms).
 ///
 /// # Panics
-/// If `chunk_size` is 0, or the shapes do not fit together.
+/// If `chunk_size` is 0, the sequence is empty, or the shapes do not fit together.
 pub fn mlstm_chunkwise(
     q: Tensor<4>,
     k: Tensor<4>,
