@@ -204,3 +204,11 @@ fn matches_pytorch_extra(#[case] name: &str) {
 fn matches_pytorch_projected(#[case] name: &str) {
     check(name);
 }
+
+/// One layer over 128 steps from a given state, one example cut at step 77: the rounding of
+/// `f32` accumulated over many steps, forward and backward, within the same tolerances as
+/// the short cases (a small per-step bias would add up here).
+#[rstest]
+fn matches_pytorch_over_long_sequences(#[values("rnn_tanh", "lstm", "gru")] cell: &str) {
+    check(&format!("long_{cell}"));
+}
