@@ -7,7 +7,7 @@ pub struct Scores {
     pub mae: f64,
     /// Root mean squared error, in the series' units.
     pub rmse: f64,
-    /// MAE divided by the in-sample seasonal-naive MAE of the training part
+    /// MAE divided by the in-sample seasonal-naive MAE of the points before the test stretch
     /// ([`seasonal_naive_scale`](super::naive::seasonal_naive_scale)): below 1 beats that
     /// baseline's typical one-season error.
     pub mase: f64,

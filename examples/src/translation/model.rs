@@ -174,13 +174,27 @@ impl TranslationModel {
     }
 }
 
+/// `output` with its mean loss over `tokens` target tokens as burn-train's loss metric
+/// weighs it: `[tokens]` copies of it (a broadcast view), since the metric counts a loss
+/// tensor's first dimension as its items. An epoch's loss is then the mean over its tokens,
+/// as `translation_torch.py` computes it, not over its batches (buckets of long sentences
+/// would weigh as much as buckets of short ones).
+pub fn per_token(output: SequenceOutput, tokens: usize) -> SequenceOutput {
+    SequenceOutput {
+        loss: output.loss.expand([tokens]),
+        ..output
+    }
+}
+
 impl TrainStep for TranslationModel {
     type Input = TranslationBatch;
     type Output = SequenceOutput;
 
     fn step(&self, batch: TranslationBatch) -> TrainOutput<SequenceOutput> {
+        let tokens = batch.target_lengths.iter().sum();
         let output = self.teacher_forced(batch, self.label_smoothing);
-        TrainOutput::new(self, output.loss.backward(), output)
+        let gradients = output.loss.backward();
+        TrainOutput::new(self, gradients, per_token(output, tokens))
     }
 }
 
@@ -189,6 +203,7 @@ impl InferenceStep for TranslationModel {
     type Output = SequenceOutput;
 
     fn step(&self, batch: TranslationBatch) -> SequenceOutput {
-        self.teacher_forced(batch, 0.0)
+        let tokens = batch.target_lengths.iter().sum();
+        per_token(self.teacher_forced(batch, 0.0), tokens)
     }
 }

@@ -161,9 +161,9 @@ impl Translator {
                     .zip(&rows)
                     .take_while(|&(&id, _)| id != Vocab::EOS)
                     .filter(|&(&id, _)| id != Vocab::PAD && id != Vocab::BOS)
-                    .map(|(&id, row)| match id {
-                        Vocab::UNK if is_word(&source[argmax(row)]) => source[argmax(row)].clone(),
-                        id => self.target_vocab.token(id).to_string(),
+                    .map(|(&id, row)| match (id, unk_replacement(&source, row)) {
+                        (Vocab::UNK, Some(word)) => word,
+                        (id, _) => self.target_vocab.token(id).to_string(),
                     })
                     .collect();
                 Translation {
@@ -197,6 +197,14 @@ fn is_word(token: &str) -> bool {
     token.chars().any(char::is_alphanumeric)
 }
 
+/// What an `<unk>` whose attention over the `source` tokens is `row` becomes: the source token
+/// it attends to most, when that is a word, without a subword's continuation mark (which
+/// would join it to the next target word: `mann@@` then `plays` read "mannplays").
+fn unk_replacement(source: &[String], row: &[f32]) -> Option<String> {
+    let token = &source[argmax(row)];
+    is_word(token).then(|| token.trim_end_matches(crate::bpe::CONTINUATION).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +217,20 @@ mod tests {
             raw_text: String::new(),
             attention: vec![vec![1.0]; tokens],
         }
+    }
+
+    #[test]
+    fn unk_becomes_the_source_word_attended_to_most_without_a_continuation_mark() {
+        let source: Vec<String> = ["Der", "Mann@@", "schaft", "."].map(String::from).into();
+        assert_eq!(
+            unk_replacement(&source, &[0.1, 0.6, 0.2, 0.1]).as_deref(),
+            Some("Mann")
+        );
+        assert_eq!(
+            unk_replacement(&source, &[0.1, 0.1, 0.7, 0.1]).as_deref(),
+            Some("schaft")
+        );
+        assert_eq!(unk_replacement(&source, &[0.1, 0.1, 0.1, 0.7]), None);
     }
 
     #[test]

@@ -88,3 +88,25 @@ fn word_dropout_reads_inputs_as_unk_and_leaves_the_predictions() {
     let replay = TranslationBatcher::with_word_dropout(0.25, 7);
     assert_eq!([batch(&replay), batch(&replay)], [first, second], "seeded");
 }
+
+/// burn-train's loss metric counts a loss tensor's first dimension as its items: a batch's
+/// mean loss goes to it as one copy per target token, so that an epoch's loss is the mean
+/// over tokens (as `translation_torch.py` computes it), not over batches.
+#[test]
+fn the_loss_metric_weighs_a_batch_by_its_tokens() {
+    use burn::tensor::Device;
+    use burn::train::SequenceOutput;
+    use burn_rnn_examples::translation::model::per_token;
+
+    let device = Device::default();
+    let output = SequenceOutput::new(
+        Tensor::from_floats([2.5], &device),
+        Tensor::zeros([1, 1, 3], &device),
+        None,
+        Tensor::<2, Int>::zeros([1, 1], &device),
+    );
+    let weighted = per_token(output, 7);
+    assert_eq!(weighted.loss.dims(), [7]);
+    let values: Vec<f32> = weighted.loss.into_data().iter::<f32>().collect();
+    assert_eq!(values, [2.5; 7]);
+}
