@@ -5,30 +5,47 @@
 #
 # Prepare here, with the binaries in an ignored folder that the device call carries:
 #   mkdir -p gpu-run
-#   cargo build --release -p rnn-bench && cargo test -p rnn-core --no-run
+#   cargo build --release -p rnn-bench
 #   strip -o gpu-run/rnn-bench target/release/rnn-bench
-#   strip -o gpu-run/all target/debug/deps/all-<hash>     # rnn-core's test binary
+#   # rnn-core's test binary, as cargo names it for this build (not an older all-<hash>):
+#   T=$(cargo test -p rnn-core --no-run --message-format=json | jq -r \
+#     'select(.profile.test == true and .target.name == "all") | .executable')
+#   strip -o gpu-run/all "$T"
 #   gzip -9 gpu-run/rnn-bench gpu-run/all
-# then run `bash crates/rnn-bench/gpu_check.sh gpu-run` there (carry: gpu-run).
+# then run `bash crates/rnn-bench/gpu_check.sh gpu-run` there (carry: gpu-run), with a
+# timeout_s of 600: the timeouts below add up to 540 s.
 set -u
 G=$(cd "$1" && pwd)
-(cd "$G" && gzip -dkf rnn-bench.gz all.gz && chmod +x rnn-bench all)
+# Each step's exit status goes to $OUT/status.txt, so that a step cut short by its timeout
+# (124) or failing is told from one that finished.
+step() { local name=$1; shift; "$@"; echo "$name rc=$?" >> "$OUT/status.txt"; }
+if ! (cd "$G" && gzip -dkf rnn-bench.gz all.gz && chmod +x rnn-bench all) > "$OUT/unpack.log" 2>&1 \
+  || ! "$G/all" --list > /dev/null 2>> "$OUT/unpack.log"; then
+  echo "the carried binaries do not run here; see unpack.log" > "$OUT/status.txt"
+  exit 1
+fi
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; nproc
   python3 -c 'import torch; print("torch", torch.__version__, "cudnn", torch.backends.cudnn.version())'
+  # Which adapter wgpu takes (a software one would time the CPU).
+  vulkaninfo --summary 2>/dev/null | grep -iE 'deviceName|driverName' || echo "no vulkaninfo"
 } > "$OUT/machine.txt" 2>&1
 SHAPES="32,64,128,256 128,128,256,512 1,64,128,256"
 for S in $SHAPES; do
-  timeout 90 python3 crates/rnn-bench/torch_bench.py --device cuda --iters 20 --shape "$S" \
-    --json "$OUT/torch-$S.json" > "$OUT/torch-$S.md" 2>&1
+  step "torch $S" timeout 60 python3 crates/rnn-bench/torch_bench.py --device cuda --iters 20 \
+    --shape "$S" --json "$OUT/torch-$S.json" > "$OUT/torch-$S.md" 2>&1
 done
 ours() {
   local S=$1; shift
-  timeout 150 "$G/rnn-bench" --backend wgpu --iters 20 --shape "$S" "$@" \
-    --torch "$OUT/torch-$S.json" > "$OUT/ours-$S.md" 2>&1
+  # PyTorch's figures where its run wrote them; ours alone otherwise.
+  local torch=()
+  [ -s "$OUT/torch-$S.json" ] && torch=(--torch "$OUT/torch-$S.json")
+  step "ours $S" timeout 90 "$G/rnn-bench" --backend wgpu --iters 20 --shape "$S" "$@" \
+    "${torch[@]}" > "$OUT/ours-$S.md" 2>&1
 }
 ours 32,64,128,256 --cell LSTM --cell GRU --cell Elman --cell LSTM-steps --cell GRU-steps --cell Elman-steps
-(cd crates/rnn-core && RNN_TEST_BACKEND=wgpu timeout 100 "$G/all" fused:: parity:: padding:: \
-  nonfinite:: gradcheck:: > "$OUT/tests.log" 2>&1; echo "rc=$?" >> "$OUT/tests.log")
+# The tests read their fixtures under CARGO_MANIFEST_DIR (this machine's copy of the tree).
+(cd crates/rnn-core && step tests env CARGO_MANIFEST_DIR="$PWD" RNN_TEST_BACKEND=wgpu \
+  timeout 90 "$G/all" fused:: parity:: padding:: nonfinite:: gradcheck:: > "$OUT/tests.log" 2>&1)
 ours 128,128,256,512 --cell LSTM --cell GRU --cell Elman --cell LSTM-steps --cell GRU-steps
 ours 1,64,128,256 --cell LSTM --cell GRU --cell Elman --cell LSTM-steps
 date -u >> "$OUT/machine.txt"

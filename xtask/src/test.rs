@@ -41,11 +41,15 @@ impl Counts {
     /// crashed.
     fn of_run(ok: bool, output: &str, what: &str) -> Self {
         let mut counts = Counts::parse(output);
-        if !ok && counts.failures.is_empty() {
-            counts.failed = counts.failed.max(1);
-            counts
-                .failures
-                .push(format!("(no test reported FAILED: {what}; see above)"));
+        if !ok {
+            if counts.failures.is_empty() {
+                counts
+                    .failures
+                    .push(format!("(no test reported FAILED: {what}; see above)"));
+            }
+            // A binary that crashed after a test failed printed no `test result:` line to
+            // count from: its failures are at least those it reported, and at least one.
+            counts.failed = counts.failed.max(counts.failures.len()).max(1);
         }
         counts
     }
@@ -468,4 +472,32 @@ fn print_table(crates: &[String], rows: &[(String, Counts)]) {
     }
     // The closing line CI reads: ignored tests are reported as skipped.
     println!("{passed} passed, {failed} failed, {ignored} skipped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn a_finished_run_counts_what_libtest_reports() {
+        let output = "test a ... ok\ntest b ... FAILED\n\ntest result: FAILED. 1 passed; 1 failed; \
+                      2 ignored; 0 measured; 0 filtered out; finished in 0.01s\n";
+        let counts = Counts::of_run(false, output, "all");
+        assert_eq!((counts.passed, counts.failed, counts.ignored), (1, 1, 2));
+        assert_eq!(counts.failures, ["b"]);
+    }
+
+    /// A binary that aborts (an out-of-memory abort, a segfault) after a test failed prints
+    /// no `test result:` line: the run still counts as failed, with the tests it reported.
+    #[test]
+    fn a_crash_after_a_failure_counts_as_failed() {
+        let output =
+            "test a ... ok\ntest b ... FAILED\ntest c ... FAILED\nLLVM ERROR: out of memory\n";
+        let counts = Counts::of_run(false, output, "all");
+        assert_eq!(counts.failed, 2);
+        assert_eq!(counts.failures, ["b", "c"]);
+        let silent = Counts::of_run(false, "Segmentation fault\n", "all");
+        assert_eq!(silent.failed, 1);
+        assert!(silent.failures[0].starts_with("(no test reported FAILED"));
+    }
 }

@@ -10,7 +10,7 @@ use rnn_core::{Lstm, RnnConfig};
 
 use crate::backend::device;
 use crate::measure::{child_argument, in_child, peak_during, printed};
-use crate::util::Rng;
+use crate::util::{Rng, fixture_path};
 
 /// Mutated copies of each file.
 const CASES_PER_FILE: usize = 800;
@@ -79,10 +79,7 @@ fn run_cases() -> usize {
     let mut failures = Vec::new();
     let mut cases = 0;
     for (f, file) in FILES.into_iter().enumerate() {
-        let source = format!(
-            "{}/tests/fixtures/torch_weights/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let source = fixture_path(&format!("torch_weights/{file}"));
         let bytes = std::fs::read(&source).unwrap();
         let mut rng = Rng::new(f as u64 + 100);
         for case in 0..CASES_PER_FILE {

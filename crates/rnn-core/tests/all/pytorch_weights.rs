@@ -8,13 +8,10 @@ use rstest::rstest;
 use serde_json::Value;
 
 use crate::backend::{autodiff_device, device};
-use crate::util::{Builtin, assert_close, fixture};
+use crate::util::{Builtin, assert_close, fixture, fixture_path};
 
 fn path(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/torch_weights/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    fixture_path(&format!("torch_weights/{name}"))
 }
 
 fn floats(v: &Value) -> Vec<f32> {

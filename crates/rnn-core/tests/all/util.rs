@@ -27,9 +27,18 @@ pub fn tensor<const D: usize>(value: &Value, device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(data, shape), device)
 }
 
+/// The path of `tests/fixtures/<path>`: under the crate directory that `CARGO_MANIFEST_DIR`
+/// names when the test runs (cargo and `cargo xtask test` set it), else where it was built
+/// (a binary carried to another machine finds its fixtures in that machine's copy).
+pub fn fixture_path(path: &str) -> String {
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    format!("{crate_dir}/tests/fixtures/{path}")
+}
+
 /// Reads `tests/fixtures/<path>` as JSON.
 pub fn fixture(path: &str) -> Value {
-    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = fixture_path(path);
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }

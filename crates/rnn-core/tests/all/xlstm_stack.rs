@@ -11,13 +11,10 @@ use rstest::rstest;
 use serde_json::Value;
 
 use crate::backend::{autodiff_device, device};
-use crate::util::{assert_close, fixture, tensor, values};
+use crate::util::{assert_close, fixture, fixture_path, tensor, values};
 
 fn path(file: &str) -> String {
-    format!(
-        "{}/tests/fixtures/xlstm_blocks/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    fixture_path(&format!("xlstm_blocks/{file}"))
 }
 
 /// The configuration the fixture's stack was built with, running the mLSTM memory in chunks
