@@ -269,8 +269,8 @@ fn print_evaluation(evaluation: &Evaluation) {
             )
         });
         println!(
-            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; {time:.1} s to decode the test set{steps})",
-            score.method, score.bleu, score.bleu_raw,
+            "test BLEU ({}): {:.2} ({:.2} without <unk> replacement; sacreBLEU {:.2}; {time:.1} s to decode the test set{steps})",
+            score.method, score.bleu, score.bleu_raw, score.sacre_bleu,
         );
     }
 }

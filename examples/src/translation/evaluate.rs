@@ -8,7 +8,7 @@ use super::corpus::split_pairs;
 use super::data::Pair;
 use super::options::TranslationOptions;
 use super::translator::{Translation, Translator, greedy_steps};
-use crate::bleu::corpus_bleu;
+use crate::bleu::{corpus_bleu, sacre_bleu};
 use crate::heatmap::require_font;
 use crate::text::tokenize;
 
@@ -21,6 +21,10 @@ pub struct DecodeScore {
     pub bleu: f64,
     /// Corpus BLEU of the translations as generated (`<unk>` counts as a wrong word).
     pub bleu_raw: f64,
+    /// sacreBLEU's corpus BLEU of the translations with `<unk>` replaced, against the raw
+    /// references ([`sacre_bleu`]: `nrefs:1|case:lc|eff:no|tok:13a|smooth:exp`), the figure
+    /// to compare with published ones.
+    pub sacre_bleu: f64,
     /// Decoding time of the whole test set.
     pub time: Duration,
     /// Greedy decoding only: the decoder steps it ran ([`greedy_steps`]), to compare the
@@ -64,6 +68,13 @@ pub fn evaluate(
             method: beam.map_or("greedy".to_string(), |b| format!("beam {b}")),
             bleu: bleu(|t| &t.text),
             bleu_raw: bleu(|t| &t.raw_text),
+            sacre_bleu: sacre_bleu(
+                &translations
+                    .iter()
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>(),
+                &test.iter().map(|p| p.target.as_str()).collect::<Vec<_>>(),
+            ),
             time,
             steps: beam.is_none().then(|| greedy_steps(&translations)),
         });

@@ -101,6 +101,13 @@ fn translation_quick_run_trains_scores_and_translates() {
     for method in ["greedy", "beam 3"] {
         let bleu = number_after(&text, &format!("test BLEU ({method}): "));
         assert!((0.0..=100.0).contains(&bleu), "{method}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("test BLEU ({method}): ")))
+            .unwrap();
+        let (_, after) = line.split_once("; sacreBLEU ").unwrap();
+        let sacre: f64 = after.split(';').next().unwrap().parse().unwrap();
+        assert!((0.0..=100.0).contains(&sacre), "{method}: {line}");
     }
     for side in ["source", "target"] {
         let merges = dir.path().join(format!("{side}_bpe.json"));
