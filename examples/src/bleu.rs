@@ -56,15 +56,18 @@ pub fn sacre_bleu<S: AsRef<str>>(hypotheses: &[S], references: &[S]) -> f64 {
     // far (mteval's smoothing); an order with no n-gram at all ends the sum, its precision 0.
     let mut precisions = [0.0f64; 4];
     let mut smoothing = 1.0;
-    for n in 0..4 {
-        if stats.totals[n] == 0 {
+    for (precision, (&matches, &total)) in precisions
+        .iter_mut()
+        .zip(stats.matches.iter().zip(&stats.totals))
+    {
+        if total == 0 {
             break;
         }
-        precisions[n] = if stats.matches[n] == 0 {
+        *precision = if matches == 0 {
             smoothing *= 2.0;
-            100.0 / (smoothing * stats.totals[n] as f64)
+            100.0 / (smoothing * total as f64)
         } else {
-            100.0 * stats.matches[n] as f64 / stats.totals[n] as f64
+            100.0 * matches as f64 / total as f64
         };
     }
     // sacreBLEU's `my_log`: the log of 0 floored to -9999999999 (a score of 0).
