@@ -177,8 +177,8 @@ impl TranslationModel {
 /// `output` with its mean loss over `tokens` target tokens as burn-train's loss metric
 /// weighs it: `[tokens]` copies of it (a broadcast view), since the metric counts a loss
 /// tensor's first dimension as its items. An epoch's loss is then the mean over its tokens,
-/// as `translation_torch.py` computes it, not over its batches (buckets of long sentences
-/// would weigh as much as buckets of short ones).
+/// as `translation_torch.py` computes its validation loss, not over its batches (buckets of
+/// short sentences would weigh as much as buckets of long ones).
 pub fn per_token(output: SequenceOutput, tokens: usize) -> SequenceOutput {
     SequenceOutput {
         loss: output.loss.expand([tokens]),

@@ -161,9 +161,11 @@ impl Translator {
                     .zip(&rows)
                     .take_while(|&(&id, _)| id != Vocab::EOS)
                     .filter(|&(&id, _)| id != Vocab::PAD && id != Vocab::BOS)
-                    .map(|(&id, row)| match (id, unk_replacement(&source, row)) {
-                        (Vocab::UNK, Some(word)) => word,
-                        (id, _) => self.target_vocab.token(id).to_string(),
+                    .map(|(&id, row)| {
+                        let replacement = (id == Vocab::UNK)
+                            .then(|| unk_replacement(&source, row))
+                            .flatten();
+                        replacement.unwrap_or_else(|| self.target_vocab.token(id).to_string())
                     })
                     .collect();
                 Translation {

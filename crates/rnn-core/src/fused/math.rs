@@ -98,9 +98,9 @@ pub(crate) fn ln<const FMA: bool>(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn log_sigmoid<const FMA: bool>(x: f32) -> f32 {
     let a = x.abs();
-    // Below the smallest normal `e^-a` is 0 here, not [`exp`]'s clamped `e^-87`: `ln σ` of
-    // a large `x` is then exactly 0, as the `f32` nearest `-e^-x`.
-    let t = if a > 87.336_54 { 0.0 } else { exp::<FMA>(-a) };
+    // Beyond [`exp`]'s clamp (`e^-a` below about 1.6e-38) `t` is 0, so that `ln σ` of a large
+    // `x` is 0 (`-e^-x` is then at most a subnormal) rather than the clamp's `-e^-87`.
+    let t = if a > 87.0 { 0.0 } else { exp::<FMA>(-a) };
     let u = 1.0 + t;
     // Goldberg's `log1p`: `ln(u) · t / (u - 1)` corrects `ln u` for the rounding of `1 + t`;
     // `t` itself where `u` rounds to 1. A NaN `x` gives a NaN `t`, which both keep (`min`

@@ -25,7 +25,7 @@ pub struct XlstmStackConfig {
     #[config(default = 4)]
     pub mlstm_heads: usize,
     /// Heads of each sLSTM block (they divide `embedding_size`; unchecked without sLSTM
-    /// blocks).
+    /// blocks, as the mLSTM fields are without mLSTM blocks).
     #[config(default = 4)]
     pub slstm_heads: usize,
     /// Width of the blocks' causal convolutions.
@@ -112,19 +112,23 @@ impl XlstmStackConfig {
                 "embedding_size",
             )?;
         }
-        let inner = self.mlstm_inner_size();
-        check_divisor(
-            "mlstm_heads",
-            self.mlstm_heads,
-            inner,
-            "the mLSTM inner size",
-        )?;
-        check_divisor(
-            "qkv_block_size",
-            self.qkv_block_size,
-            inner,
-            "the mLSTM inner size",
-        )
+        // Only mLSTM blocks have mLSTM heads and query/key/value blocks.
+        if (0..self.num_blocks).any(|k| !self.slstm_at.contains(&k)) {
+            let inner = self.mlstm_inner_size();
+            check_divisor(
+                "mlstm_heads",
+                self.mlstm_heads,
+                inner,
+                "the mLSTM inner size",
+            )?;
+            check_divisor(
+                "qkv_block_size",
+                self.qkv_block_size,
+                inner,
+                "the mLSTM inner size",
+            )?;
+        }
+        Ok(())
     }
 
     /// Creates the stack with the package's initialisation, or says which field is invalid.

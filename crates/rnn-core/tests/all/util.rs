@@ -28,12 +28,16 @@ pub fn tensor<const D: usize>(value: &Value, device: &Device) -> Tensor<D> {
 }
 
 /// The path of `tests/fixtures/<path>`: under the crate directory that `CARGO_MANIFEST_DIR`
-/// names when the test runs (cargo and `cargo xtask test` set it), else where it was built
-/// (a binary carried to another machine finds its fixtures in that machine's copy).
+/// names when the test runs (cargo and `cargo xtask test` set it) if the file is there, else
+/// where the binary was built (a binary carried to another machine finds its fixtures in that
+/// machine's copy; one started with another crate's directory, in its own).
 pub fn fixture_path(path: &str) -> String {
-    let crate_dir = std::env::var("CARGO_MANIFEST_DIR")
-        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
-    format!("{crate_dir}/tests/fixtures/{path}")
+    let under = |dir: &str| format!("{dir}/tests/fixtures/{path}");
+    std::env::var("CARGO_MANIFEST_DIR")
+        .ok()
+        .map(|dir| under(&dir))
+        .filter(|file| std::path::Path::new(file).exists())
+        .unwrap_or_else(|| under(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Reads `tests/fixtures/<path>` as JSON.

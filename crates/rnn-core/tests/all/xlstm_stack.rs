@@ -247,6 +247,11 @@ fn bad_checkpoints_and_inputs_are_errors() {
     // A stack without sLSTM blocks has no sLSTM heads to divide its size (the xlstm package
     // builds this one).
     assert!(XlstmStackConfig::new(6, 2).try_init(&device).is_ok());
+    // Nor one of sLSTM blocks only mLSTM heads.
+    let slstm_only = XlstmStackConfig::new(8, 1)
+        .with_slstm_at(vec![0])
+        .with_mlstm_heads(7);
+    assert!(slstm_only.try_init(&device).is_ok());
     let bad_input = stack().try_forward(Tensor::zeros([2, 6, 5], &device));
     assert_eq!(
         bad_input.unwrap_err().to_string(),
