@@ -381,20 +381,32 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
         .collect()
 }
 
-/// Runs `binary` with the environment of `backend` and `args`, in its package's directory and
-/// with the package's `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME`, as `cargo test` runs it.
-fn run_binary(binary: &TestBinary, backend: &str, args: &[&str]) -> Result<(bool, String), String> {
+/// Runs `binary` for `row` with the environment of `backend` and `args`, in its package's
+/// directory and with the package's `CARGO_MANIFEST_DIR` and `CARGO_PKG_NAME`, as `cargo test`
+/// runs it. `RNN_TEST_EXPECT_FUSION` says whether the row is the fusion build's, which the
+/// smoke test `backend::fusion_as_the_row_expects` checks.
+fn run_binary(
+    row: &str,
+    binary: &TestBinary,
+    backend: &str,
+    args: &[&str],
+) -> Result<(bool, String), String> {
     let mut command = std::process::Command::new(&binary.executable);
     command
         .args(args)
         .envs(backend_envs(backend))
+        .env(
+            "RNN_TEST_EXPECT_FUSION",
+            if row == FUSION { "1" } else { "0" },
+        )
         .env("CARGO_MANIFEST_DIR", &binary.directory)
         .env("CARGO_PKG_NAME", &binary.package)
         .current_dir(&binary.directory);
     stream(command)
 }
 
-/// The backend's smoke test (`backend::backend_available`) in the integration tests of
+/// The backend's smoke tests (`backend::backend_available`, and that the row runs under
+/// fusion exactly when it is the fusion row) in the integration tests of
 /// `binaries`, with the environment of `backend` (`row` names the row): an error with help
 /// when it did not pass.
 fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), String> {
@@ -407,7 +419,12 @@ fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), St
     }
     let (mut all_ok, mut smoke) = (true, String::new());
     for binary in integration {
-        let (ok, output) = run_binary(binary, backend, &["--exact", "backend::backend_available"])?;
+        let tests = [
+            "--exact",
+            "backend::backend_available",
+            "backend::fusion_as_the_row_expects",
+        ];
+        let (ok, output) = run_binary(row, binary, backend, &tests)?;
         all_ok &= ok;
         smoke.push_str(&output);
     }
@@ -434,7 +451,7 @@ fn run_binaries(
     for binary in binaries {
         let (package, target, executable) = (&binary.package, &binary.target, &binary.executable);
         println!("== {row}: {package}'s `{target}` ({executable}) ==");
-        let (ok, output) = run_binary(binary, backend, args)?;
+        let (ok, output) = run_binary(row, binary, backend, args)?;
         let what = format!("the test binary {executable} crashed");
         counts.add(Counts::of_run(ok, &output, &what));
     }

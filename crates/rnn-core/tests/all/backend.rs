@@ -48,6 +48,21 @@ pub fn with_fusion() -> bool {
     name() == "wgpu" && std::any::type_name::<burn::backend::Cube>().contains("Fusion")
 }
 
+/// Runs first in `cargo xtask test`, with [`backend_available`]: the `wgpu-fusion` row (which
+/// sets `RNN_TEST_EXPECT_FUSION=1`, the other rows `0`) really runs wgpu under burn's
+/// `fusion`, and the other rows do not (else that row would repeat the wgpu row's tests,
+/// reporting success). Without the variable (a plain `cargo test`) there is nothing to check.
+#[test]
+fn fusion_as_the_row_expects() {
+    if let Ok(expected) = std::env::var("RNN_TEST_EXPECT_FUSION") {
+        assert_eq!(
+            with_fusion(),
+            expected == "1",
+            "RNN_TEST_EXPECT_FUSION={expected}"
+        );
+    }
+}
+
 /// Runs first in `cargo xtask test`: the backend can create and read back a tensor.
 #[test]
 fn backend_available() {
