@@ -3,9 +3,11 @@
 A cross-check of the Rust example (`cargo run -p burn-rnn-examples --bin sentiment`): the same
 architecture (token embeddings of 64, a bidirectional LSTM of 32 units per direction, max
 pooling over each sentence's valid steps, dropout 0.3 on the embeddings and before the output
-layer), the same training (Adam 3e-3 with Burn's epsilon 1e-5, gradients clipped to a global
-norm of 1, batches of 32 shuffled each epoch, early stopping on validation accuracy with
-patience 5), on the split and the ids that `sentiment export` writes:
+layer), the same training (Adam 3e-3 with Burn's epsilon 1e-5, batches of 32 shuffled each
+epoch, early stopping on validation accuracy with patience 5) but for the clipping: the
+example clips each parameter's gradient to norm 1 on its own (burn-optim's
+`GradientClipping::Norm`), this script the global norm (`clip_grad_norm_`) unless
+`--clip-each` (the example's), on the split and the ids that `sentiment export` writes:
 
     cargo run -p burn-rnn-examples --bin sentiment -- export --out /tmp/sentiment
     python3 examples/scripts/sentiment_torch.py --dir /tmp/sentiment
@@ -34,6 +36,8 @@ parser.add_argument('--batch-size', type=int, default=32)
 parser.add_argument('--epochs', type=int, default=20)
 parser.add_argument('--patience', type=int, default=5)
 parser.add_argument('--seed', type=int, default=42)
+parser.add_argument('--clip-each', action='store_true',
+                    help="clip each parameter's gradient to norm 1, as burn-optim does")
 args = parser.parse_args()
 print(args, flush=True)
 torch.manual_seed(args.seed)
@@ -110,7 +114,11 @@ for epoch in range(1, args.epochs + 1):
         loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if args.clip_each:
+            for parameter in model.parameters():
+                nn.utils.clip_grad_norm_(parameter, 1.0)
+        else:
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         total += loss.item() * len(lengths)
         correct += (logits.argmax(-1) == labels).sum().item()

@@ -56,7 +56,8 @@ pub struct TrainingPlan {
     pub epochs: usize,
     /// Adam's learning rate (constant).
     pub learning_rate: f64,
-    /// Gradients are clipped to this global norm.
+    /// Each parameter's gradient is clipped to this norm on its own (burn-optim's
+    /// `GradientClipping::Norm`; PyTorch's `clip_grad_norm_` clips the global norm).
     pub clip_norm: f32,
     /// The metric whose best validation value picks the epoch kept.
     pub monitor: Monitor,
@@ -71,7 +72,7 @@ pub struct TrainingPlan {
 impl TrainingPlan {
     /// The plan of an example run that writes to `out`: burn-train's logs and checkpoints under
     /// `out/training`, at most `epochs` epochs (one when `quick`, which only proves the
-    /// pipeline), gradients clipped to a global norm of 1, early stopping on `monitor` after
+    /// pipeline), each parameter's gradient clipped to norm 1, early stopping on `monitor` after
     /// `patience` epochs without improvement; no time budget and no padding, for a run to set
     /// where it has them.
     pub fn new(

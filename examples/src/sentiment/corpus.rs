@@ -1,6 +1,10 @@
 //! The data as a run sees it: the seeded, stratified split of the labelled sentences, and
 //! the token ids a model reads for a sentence (in training and in prediction alike).
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
 use super::data::Example;
 use super::model::SentimentItem;
 use super::options::SentimentOptions;
@@ -43,6 +47,11 @@ pub fn split_examples(
         )
     })?;
     if options.quick {
+        // The held-out parts come stratum by stratum (source and label): shuffled before they
+        // are cut, so that a quick run is measured on more than one class.
+        let mut rng = StdRng::seed_from_u64(options.seed);
+        parts.valid.shuffle(&mut rng);
+        parts.test.shuffle(&mut rng);
         parts.truncate([200, 50, 50]);
     }
     Ok(parts)

@@ -192,3 +192,19 @@ fn translation_data_too_small_to_split_is_an_error_naming_the_file() {
         "{error}"
     );
 }
+
+/// A quick run's 50 validation and 50 test sentences hold both labels (the held-out parts come
+/// stratum by stratum: cut as they come, they held only the first stratum's label).
+#[test]
+fn a_quick_sentiment_split_holds_out_every_label() {
+    let options = SentimentOptions {
+        quick: true,
+        ..sentiment_options("quick.tsv")
+    };
+    let parts = split_examples(sentences(1000, |_| "web".into()), &options).unwrap();
+    for (name, part) in [("validation", &parts.valid), ("test", &parts.test)] {
+        assert_eq!(part.len(), 50, "{name}");
+        let labels: HashSet<&str> = part.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels.len(), 2, "{name}: {labels:?}");
+    }
+}
