@@ -2,7 +2,7 @@
 //! rnn-tasks' sequence losses, fused into one operation on the CPU backends.
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 
 use crate::RnnError;
 use crate::fused::cross_entropy::{Rows, cross_entropy};
@@ -14,10 +14,9 @@ use crate::fused::cross_entropy::{Rows, cross_entropy};
 ///
 /// On ndarray and flex (`f32`, with or without autodiff) this is one operation (a fused CPU
 /// kernel, with one graph node and a hand-written backward pass); elsewhere Burn's tensor
-/// operations compute the same. A row of weight 0 (padding) contributes nothing, its
-/// gradient included, as long as its logits are finite: a NaN or infinite logit there still
-/// makes the loss NaN (`0 · NaN`), so fill padded rows with zeros first, as rnn-tasks' losses
-/// do.
+/// operations compute the same. A row of weight 0 (padding) is left out, as PyTorch's
+/// `ignore_index` leaves it: it contributes nothing and gets a zero gradient, whatever its
+/// logits (a class masked to `-inf`, NaN).
 ///
 /// Errors name the argument: `targets` or `weights` not one per row, a target outside
 /// `0..classes`, `smoothing` outside `[0, 1]`.
@@ -73,8 +72,17 @@ pub fn cross_entropy_in_tensor_ops(
     weights: &[f32],
     smoothing: f64,
 ) -> Tensor<1> {
-    let [rows, _] = logits.dims();
+    let [rows, classes] = logits.dims();
     let device = logits.device();
+    // Rows of weight 0 are left out: their logits are read as zeros (`0 · NaN` would be NaN,
+    // in the loss and through `log_softmax`'s backward pass in the gradient).
+    let logits = if weights.contains(&0.0) {
+        let left_out: Vec<bool> = weights.iter().map(|&w| w == 0.0).collect();
+        let left_out = Tensor::<2, Bool>::from_data(TensorData::new(left_out, [rows, 1]), &device);
+        logits.mask_fill(left_out.expand([rows, classes]), 0.0)
+    } else {
+        logits
+    };
     let log_probs = log_softmax(logits, 1);
     let targets: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [rows, 1]), &device);

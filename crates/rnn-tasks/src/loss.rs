@@ -63,10 +63,9 @@ pub fn label_smoothed_cross_entropy(
 /// outside `[0, 1]`, or any error of [`try_masked_cross_entropy`].
 ///
 /// Computed by [`rnn_core::weighted_cross_entropy`] over the `batch * seq` rows (each valid
-/// step weighing `1 / count`, a padded one 0): one fused operation on ndarray and flex. The
-/// padded steps' logits are replaced by zeros first, as PyTorch's `ignore_index` leaves them
-/// out: a logit masked to `-inf` there (an impossible class), or NaN, would otherwise make
-/// the loss NaN (`0 · ∞`); they get no gradient either way.
+/// step weighing `1 / count`, a padded one 0): one fused operation on ndarray and flex. A
+/// padded step is left out, as PyTorch's `ignore_index` leaves it: a logit masked to `-inf`
+/// there (an impossible class), or NaN, does not reach the loss, and it gets no gradient.
 ///
 /// Reads `targets` back from the device once (a `[batch, seq]` transfer) to check the
 /// class indices.
@@ -89,7 +88,6 @@ pub fn try_label_smoothed_cross_entropy(
         check_lengths("lengths", lengths, batch, seq)?;
     }
     let targets = checked_classes(&targets, lengths, classes)?;
-    let device = logits.device();
 
     // Each valid step weighs 1 / count (the mean), a padded one 0 (its target any class).
     let count = lengths.map_or(batch * seq, |l| l.iter().sum::<usize>());
@@ -102,12 +100,6 @@ pub fn try_label_smoothed_cross_entropy(
         .enumerate()
         .map(|(i, &t)| if valid(i) { t as usize } else { 0 })
         .collect();
-    let logits = match lengths {
-        Some(lengths) if lengths.iter().any(|&l| l < seq) => {
-            fill_padded(logits, padding_mask(lengths, seq, &device)?, 0.0)
-        }
-        _ => logits,
-    };
     weighted_cross_entropy(
         logits.reshape([batch * seq, classes]),
         &targets,

@@ -92,6 +92,11 @@ fn forward(z: &[f32], classes: usize, rows: &Rows, save: bool) -> (f32, Option<V
         let mut scratch = vec![0.0f32; if save { 0 } else { classes }];
         let mut total = 0.0f64;
         for r in range {
+            // A row of weight 0 (padding) is left out, as PyTorch's `ignore_index` leaves it:
+            // whatever its logits (`-inf`, NaN), it adds nothing and gets a zero gradient.
+            if rows.weights[r] == 0.0 {
+                continue;
+            }
             // SAFETY: `z` is only read; row `r` of the probabilities is this share's alone
             // (the shares' row ranges are disjoint), and nothing else reads it during the run.
             let (row, e) = unsafe {
@@ -139,6 +144,11 @@ fn backward(probabilities: &[f32], classes: usize, rows: &Rows, grad: f32) -> Ve
         for r in share * n / shares..(share + 1) * n / shares {
             // SAFETY: row `r` of `dz` is this share's alone (disjoint row ranges).
             let d = unsafe { out.slice_mut(r * classes, classes) };
+            if rows.weights[r] == 0.0 {
+                // Left out of the forward pass: its probabilities were never computed.
+                d.fill(0.0);
+                continue;
+            }
             let p = &probabilities[r * classes..][..classes];
             let w = grad * rows.weights[r];
             let uniform = eps / classes as f32;

@@ -106,6 +106,43 @@ fn a_masked_class_is_left_out_without_smoothing() {
     }
 }
 
+/// A row of weight 0 is left out whatever its logits (NaN, `-inf`): the loss is the other
+/// rows', and the row gets a zero gradient, on the kernel and on the tensor operations.
+#[test]
+fn a_row_of_weight_0_is_left_out_whatever_its_logits() {
+    let (nan, inf) = (f32::NAN, f32::INFINITY);
+    let run = |fused: bool| {
+        let device = autodiff_device();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.5f32, 1.0, -0.5, nan, -inf, 2.0], [2, 3]),
+            &device,
+        )
+        .require_grad();
+        let (targets, weights) = ([0, 1], [1.0, 0.0]);
+        let loss = if fused {
+            weighted_cross_entropy(logits.clone(), &targets, &weights, 0.1).unwrap()
+        } else {
+            reference(logits.clone(), &targets, &weights, 0.1)
+        };
+        let grads = loss.backward();
+        (values(&loss), values(&logits.grad(&grads).unwrap()))
+    };
+    let alone = {
+        let logits =
+            Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 1.0, -0.5], [1, 3]), &device());
+        values(&reference(logits, &[0], &[1.0], 0.1))
+    };
+    for fused in [true, false] {
+        let (loss, grad) = run(fused);
+        assert!(
+            (loss[0] - alone[0]).abs() < 1e-6,
+            "{loss:?} against {alone:?}"
+        );
+        assert_eq!(grad[3..], [0.0; 3], "fused: {fused}");
+        assert!(grad[..3].iter().all(|g| g.is_finite()), "{grad:?}");
+    }
+}
+
 #[test]
 fn bad_arguments_are_errors_naming_them() {
     let device = device();
