@@ -64,7 +64,7 @@ impl Lengths {
         seq: usize,
         device: &Device,
     ) -> Result<(), RnnError> {
-        if self.device.clone().without_autodiff() != device.clone().without_autodiff() {
+        if !crate::validate::same_device(&self.device, device) {
             return Err(RnnError::new(
                 argument,
                 format!("lengths prepared on the input's device ({device:?})"),

@@ -52,15 +52,29 @@ impl StateDict {
     ) -> Result<(), RnnError> {
         match self
             .tensors
-            .iter()
-            .find(|(key, _)| key.starts_with(prefix) && !used.contains(*key))
+            .keys()
+            .find(|key| key.starts_with(prefix) && !used.contains(*key))
         {
-            Some((key, data)) => Err(RnnError::new(
-                key.as_str(),
-                format!(
-                    "no such key under prefix {prefix:?} (strict loading){}",
-                    hint(key)
-                ),
+            Some(key) => self.refuse_key(
+                key,
+                format_args!(" under prefix {prefix:?} (strict loading){}", hint(key)),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// An error naming `key` when the dict holds it though the network has no parameter for
+    /// it (`why` goes on from `no such key`: `": this network is ..."`); nothing when it does
+    /// not hold it.
+    pub(crate) fn refuse_key(
+        &self,
+        key: &str,
+        why: impl core::fmt::Display,
+    ) -> Result<(), RnnError> {
+        match self.tensors.get(key) {
+            Some(data) => Err(RnnError::new(
+                key,
+                format!("no such key{why}"),
                 format!("a tensor of shape {:?}", data.shape().to_vec()),
             )),
             None => Ok(()),
@@ -328,25 +342,14 @@ impl<C: PytorchCell> Rnn<C> {
         let prefix = normalise(prefix);
         let directions = self.num_directions();
         let mut used = std::collections::BTreeSet::new();
-        // A key of the file that this network's cell `s` has no parameter for and that would
-        // change what the cell computes.
-        let unexpected = |key: String, why: String| -> Result<(), RnnError> {
-            match dict.tensors.get(&key) {
-                Some(data) => Err(RnnError::new(
-                    key,
-                    format!("no such key: {why}"),
-                    format!("a tensor of shape {:?}", data.shape().to_vec()),
-                )),
-                None => Ok(()),
-            }
-        };
+        // Keys of the file that this network has no parameter for and that would change what
+        // it computes: errors with or without `strict`.
         if directions == 1 {
             for layer in 0..self.layers.len() {
-                unexpected(
-                    format!("{prefix}weight_ih_l{layer}_reverse"),
-                    "this network is unidirectional (the file's layers are bidirectional: \
-                     build it with bidirectional = true)"
-                        .to_string(),
+                dict.refuse_key(
+                    &format!("{prefix}weight_ih_l{layer}_reverse"),
+                    ": this network is unidirectional (the file's layers are bidirectional: \
+                     build it with bidirectional = true)",
                 )?;
             }
         }
@@ -368,10 +371,10 @@ impl<C: PytorchCell> Rnn<C> {
                         .tensors
                         .get(&hr_key)
                         .and_then(|d| d.shape().first().copied());
-                    unexpected(
-                        hr_key,
-                        format!(
-                            "this {} does not project its state{}",
+                    dict.refuse_key(
+                        &hr_key,
+                        format_args!(
+                            ": this {} does not project its state{}",
                             C::NAME,
                             match rows {
                                 Some(rows) => format!(
@@ -398,11 +401,10 @@ impl<C: PytorchCell> Rnn<C> {
             for (name, bias) in [("bias_ih", &mut w.bias_ih), ("bias_hh", &mut w.bias_hh)] {
                 match bias {
                     Some(param) => *param = loaded(param, load(name, &[width])?),
-                    None => unexpected(
-                        format!("{prefix}{name}{s}"),
-                        "the network was built with bias = false (the file's layers have \
-                         biases: build it with bias = true)"
-                            .to_string(),
+                    None => dict.refuse_key(
+                        &format!("{prefix}{name}{s}"),
+                        ": the network was built with bias = false (the file's layers have \
+                         biases: build it with bias = true)",
                     )?,
                 }
             }

@@ -45,10 +45,7 @@ pub trait CellState<const D: usize>: Clone + std::fmt::Debug + Send + Sized {
                 format!("{} parts", parts.len()),
             ));
         }
-        let named = parts
-            .iter()
-            .enumerate()
-            .map(|(k, p)| (format!("state[{k}]"), p));
+        let named = parts.iter().enumerate().map(|(k, p)| (PartIndex(k), p));
         check_parts(named, expected, layout, dtype, device)
     }
 
@@ -131,10 +128,31 @@ pub(crate) fn check_parts<'a, const D: usize>(
     device: &Device,
 ) -> Result<(), RnnError> {
     for ((name, part), (shape, size)) in parts.into_iter().zip(expected) {
-        let layout = layout.replace("size", size);
-        check_tensor(name, part, shape, layout, dtype, device)?;
+        check_tensor(name, part, shape, SizeNamed { layout, size }, dtype, device)?;
     }
     Ok(())
+}
+
+/// A state part's `layout` with `size` standing for its last size's name (`[batch, hidden]`),
+/// written out only in an error: the checks run at every decoding step.
+struct SizeNamed<'a> {
+    layout: &'a str,
+    size: &'a str,
+}
+
+impl core::fmt::Display for SizeNamed<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.layout.replace("size", self.size))
+    }
+}
+
+/// The name of a state's part `k` where the state type names none (`state[1]`).
+struct PartIndex(usize);
+
+impl core::fmt::Display for PartIndex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "state[{}]", self.0)
+    }
 }
 
 /// Keeps `new` where `keep` is true and `old` where it is false, part by part.

@@ -7,9 +7,9 @@ use burn::tensor::{DType, Device, Tensor};
 use crate::RnnError;
 
 /// Checks a size or count is positive: `hidden_size: expected a value > 0, got 0`.
-pub fn check_positive(argument: &str, value: usize) -> Result<(), RnnError> {
+pub fn check_positive(argument: impl core::fmt::Display, value: usize) -> Result<(), RnnError> {
     if value == 0 {
-        return Err(RnnError::new(argument, "a value > 0", "0"));
+        return Err(RnnError::new(argument.to_string(), "a value > 0", "0"));
     }
     Ok(())
 }
@@ -68,7 +68,7 @@ pub fn check_tensor<const D: usize>(
             format!("{:?}", tensor.dtype()),
         ));
     }
-    if tensor.device().without_autodiff() != device.clone().without_autodiff() {
+    if !same_device(&tensor.device(), device) {
         return Err(RnnError::new(
             argument.to_string(),
             format!("a tensor on the input's device ({device:?})"),
@@ -78,13 +78,24 @@ pub fn check_tensor<const D: usize>(
     Ok(())
 }
 
+/// Whether `a` and `b` are the same device, with autodiff or without (Burn lifts a tensor
+/// of the inner device into the autodiff graph).
+pub(crate) fn same_device(a: &Device, b: &Device) -> bool {
+    a.clone().without_autodiff() == b.clone().without_autodiff()
+}
+
 /// Checks `parts` is positive and divides `whole`, which `of` names (`num_heads: expected a
 /// divisor of hidden_size 6, got 4`).
-pub fn check_divisor(argument: &str, parts: usize, whole: usize, of: &str) -> Result<(), RnnError> {
-    check_positive(argument, parts)?;
+pub fn check_divisor(
+    argument: impl core::fmt::Display,
+    parts: usize,
+    whole: usize,
+    of: &str,
+) -> Result<(), RnnError> {
+    check_positive(&argument, parts)?;
     if !whole.is_multiple_of(parts) {
         return Err(RnnError::new(
-            argument,
+            argument.to_string(),
             format!("a divisor of {of} {whole}"),
             parts.to_string(),
         ));

@@ -257,13 +257,14 @@ impl Attention {
         query: Tensor<2>,
         memory: &AttentionMemory,
     ) -> Result<(Tensor<2>, Tensor<2>), RnnError> {
+        self.check_memory(memory, "memory.")?;
         check_shape(
             "query",
             &self.query_shape(memory),
             &query.dims(),
             "[batch, query] for the memory's batch",
         )?;
-        let (context, weights) = self.try_attend_all(query.unsqueeze_dim(1), memory)?;
+        let (context, weights) = self.attend_checked(query.unsqueeze_dim(1), memory);
         Ok((context.squeeze_dim(1), weights.squeeze_dim(1)))
     }
 
@@ -298,6 +299,16 @@ impl Attention {
             &[batch, target, size],
             "[batch, target, query] for the memory's batch",
         )?;
+        Ok(self.attend_checked(queries, memory))
+    }
+
+    /// [`try_attend_all`](Self::try_attend_all) once its arguments are checked (by it or by
+    /// [`try_attend`](Self::try_attend), at every decoder step: each checks once).
+    fn attend_checked(
+        &self,
+        queries: Tensor<3>,
+        memory: &AttentionMemory,
+    ) -> (Tensor<3>, Tensor<3>) {
         let scores = match self {
             Attention::Bahdanau(a) => {
                 // [batch, 1, source, attention] + [batch, target, 1, attention]
@@ -309,6 +320,6 @@ impl Attention {
         };
         let weights = masked_softmax(scores, memory.pad.as_ref());
         let context = weights.clone().matmul(memory.values.clone());
-        Ok((context, weights))
+        (context, weights)
     }
 }

@@ -68,9 +68,9 @@ impl InputConfig {
 
     /// Checks the sizes are positive; `argument` names this config in the error.
     pub(crate) fn validate(&self, argument: &str) -> Result<(), RnnError> {
-        check_positive(&format!("{argument}.size"), self.size)?;
+        check_positive(format_args!("{argument}.size"), self.size)?;
         check_positive(
-            &format!("{argument}.vocab_size"),
+            format_args!("{argument}.vocab_size"),
             self.vocab_size.unwrap_or(1),
         )
     }

@@ -67,7 +67,7 @@ impl Mlp {
     /// (`mlp_hidden[1]: expected a value > 0, got 0`).
     pub(crate) fn check_hidden(argument: &str, hidden: &[usize]) -> Result<(), RnnError> {
         for (i, &size) in hidden.iter().enumerate() {
-            check_positive(&format!("{argument}[{i}]"), size)?;
+            check_positive(format_args!("{argument}[{i}]"), size)?;
         }
         Ok(())
     }

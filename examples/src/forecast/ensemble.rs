@@ -14,8 +14,8 @@ pub const MAX_MEMBERS: usize = 1000;
 
 /// Parses `--ensemble`: an integer from 1 to [`MAX_MEMBERS`].
 pub fn parse_members(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if (1..=MAX_MEMBERS).contains(&n) => Ok(n),
+    match crate::cli::parse_positive(value) {
+        Ok(n) if n <= MAX_MEMBERS => Ok(n),
         _ => Err(format!(
             "expected an integer from 1 to {MAX_MEMBERS} (members trained one after another), \
              got {value}"

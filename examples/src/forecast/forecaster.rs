@@ -103,6 +103,15 @@ impl Forecaster {
         device: Device,
     ) -> Result<Self, String> {
         setup.check()?;
+        Self::assemble(members, setup, device)
+    }
+
+    /// [`new`](Self::new) for a setup already checked.
+    fn assemble(
+        members: Vec<ForecastModel>,
+        setup: ForecastSetup,
+        device: Device,
+    ) -> Result<Self, String> {
         if members.len() != setup.seeds.len() || members.is_empty() {
             return Err(format!(
                 "expected one model for each of the setup's {} seeds (at least one), got {}",
@@ -164,7 +173,7 @@ impl Forecaster {
             )?;
             members.push(model);
         }
-        Self::new(members, setup, device)
+        Self::assemble(members, setup, device)
     }
 
     /// What the model was trained for.

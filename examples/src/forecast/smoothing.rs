@@ -26,6 +26,10 @@ pub struct HoltWinters {
 /// The strongest damping [`HoltWinters::fit`] considers.
 pub const PHI_MIN: f64 = 0.6;
 
+/// The lower ends of alpha, beta, gamma and phi (each at most 1): the fit's search box and
+/// what [`HoltWinters::check`] accepts.
+const LOWER: [f64; 4] = [0.0, 0.0, 0.0, PHI_MIN];
+
 /// The filter's state after a point.
 struct State {
     level: f64,
@@ -195,7 +199,7 @@ impl HoltWinters {
                  {largest:e} in size)"
             ));
         }
-        let lower = [0.0, 0.0, 0.0, PHI_MIN];
+        let lower = LOWER;
         let mut step = 0.05;
         while step >= 0.001 {
             let mut improved = false;
@@ -220,14 +224,12 @@ impl HoltWinters {
     /// Checks the parameters are in their ranges (`alpha`, `beta`, `gamma` in `[0, 1]`, `phi`
     /// in `[PHI_MIN, 1]`), e.g. when read back from a file: outside them the filter diverges.
     pub fn check(&self) -> Result<(), String> {
-        let ranges = [
-            ("alpha", self.alpha, 0.0),
-            ("beta", self.beta, 0.0),
-            ("gamma", self.gamma, 0.0),
-            ("phi", self.phi, PHI_MIN),
-        ];
-        match ranges
+        let values = [self.alpha, self.beta, self.gamma, self.phi];
+        match ["alpha", "beta", "gamma", "phi"]
             .into_iter()
+            .zip(values)
+            .zip(LOWER)
+            .map(|((name, value), lower)| (name, value, lower))
             .find(|(_, value, lower)| !(*lower..=1.0).contains(value))
         {
             Some((name, value, lower)) => Err(format!(

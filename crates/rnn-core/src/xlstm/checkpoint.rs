@@ -156,13 +156,12 @@ impl XlstmStack {
                 continue;
             };
             let bias = format!("{layer}.bias");
-            if let (false, Some(data)) = (used.contains(&bias), dict.tensors.get(&bias)) {
-                return Err(RnnError::new(
-                    bias,
-                    "no such key: the stack's layers have no bias beside this weight (the \
-                     xlstm package's bias=False)",
-                    format!("a tensor of shape {:?}", data.shape().to_vec()),
-                ));
+            if !used.contains(&bias) {
+                dict.refuse_key(
+                    &bias,
+                    ": the stack's layers have no bias beside this weight (the xlstm \
+                     package's bias=False)",
+                )?;
             }
         }
         if strict {

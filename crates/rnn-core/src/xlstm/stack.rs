@@ -245,10 +245,10 @@ impl XlstmStack {
         for (k, block) in self.blocks.iter().enumerate() {
             // The fields are public: a block changed after its config was checked.
             if let XlstmBlock::Mlstm(b) = block {
-                check_positive(&format!("blocks[{k}].chunk_size"), b.chunk_size)?;
+                check_positive(format_args!("blocks[{k}].chunk_size"), b.chunk_size)?;
                 let inner = b.conv.weight.dims()[0];
                 check_divisor(
-                    &format!("blocks[{k}].heads"),
+                    format_args!("blocks[{k}].heads"),
                     b.heads,
                     inner,
                     "the block's inner size",
@@ -321,9 +321,8 @@ pub enum XlstmBlockState {
     Slstm(SlstmBlockState),
 }
 
-/// Checks each part of block `k`'s `state` for `batch` examples of the input's `dtype` and
-/// `device`: the shape `block` expects, the dtype and the device. The caller reports a
-/// state of the other kind first.
+/// Checks block `k`'s `state` is one of `block`'s kind for `batch` examples, and each of its
+/// parts has the shape `block` expects, the input's `dtype` and `device`.
 fn check_block_state(
     k: usize,
     state: &XlstmBlockState,
@@ -336,7 +335,17 @@ fn check_block_state(
         let [channels, _, kernel] = conv.weight.dims();
         [batch, kernel - 1, channels]
     };
-    let layout = format!("block {k} of the stack");
+    // Said before the parts' shapes, which all differ then.
+    let examples = |conv: &Tensor<3>| {
+        if conv.dims()[0] != batch {
+            return Err(RnnError::new(
+                format!("state.blocks[{k}]"),
+                format!("the state of {batch} examples (the input's batch)"),
+                format!("the state of {}", conv.dims()[0]),
+            ));
+        }
+        Ok(())
+    };
     // Each part is a tensor of its own rank: one call each.
     macro_rules! check {
         ($part:literal, $tensor:expr, $shape:expr) => {
@@ -344,7 +353,7 @@ fn check_block_state(
                 format_args!(concat!("state.blocks[{}].", $part), k),
                 $tensor,
                 &$shape,
-                &layout,
+                format_args!("block {k} of the stack"),
                 dtype,
                 device,
             )?
@@ -352,6 +361,7 @@ fn check_block_state(
     }
     match (state, block) {
         (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(b)) => {
+            examples(&s.conv)?;
             let (heads, dh) = (b.heads, b.conv.weight.dims()[0] / b.heads);
             let m = &s.memory;
             check!("conv", &s.conv, history(&b.conv));
@@ -360,6 +370,7 @@ fn check_block_state(
             check!("memory.stabilizer", &m.stabilizer, [batch, heads, 1, 1]);
         }
         (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(b)) => {
+            examples(&s.conv)?;
             let cell = [batch, b.conv.weight.dims()[0]];
             let c = &s.cell;
             check!("conv", &s.conv, history(&b.conv));
@@ -368,7 +379,17 @@ fn check_block_state(
             check!("cell.normalizer", &c.normalizer, cell);
             check!("cell.stabilizer", &c.stabilizer, cell);
         }
-        _ => {}
+        (_, block) => {
+            let kind = match block {
+                XlstmBlock::Mlstm(_) => "mLSTM",
+                XlstmBlock::Slstm(_) => "sLSTM",
+            };
+            return Err(RnnError::new(
+                format!("state.blocks[{k}]"),
+                format!("the state of an {kind} block"),
+                "the other kind's",
+            ));
+        }
     }
     Ok(())
 }
@@ -383,7 +404,7 @@ pub struct XlstmStackState {
 
 impl XlstmStackState {
     /// Checks the state is one of `blocks` (as many, of the same kinds) for `batch` examples
-    /// of the input's `dtype` and `device`.
+    /// of the input's `dtype` and `device` ([`check_block_state`]).
     fn check(
         &self,
         blocks: &[XlstmBlock],
@@ -399,26 +420,6 @@ impl XlstmStackState {
             ));
         }
         for (k, (state, block)) in self.blocks.iter().zip(blocks).enumerate() {
-            let (conv, kind) = match (state, block) {
-                (XlstmBlockState::Mlstm(s), XlstmBlock::Mlstm(_)) => (&s.conv, None),
-                (XlstmBlockState::Slstm(s), XlstmBlock::Slstm(_)) => (&s.conv, None),
-                (XlstmBlockState::Mlstm(s), XlstmBlock::Slstm(_)) => (&s.conv, Some("sLSTM")),
-                (XlstmBlockState::Slstm(s), XlstmBlock::Mlstm(_)) => (&s.conv, Some("mLSTM")),
-            };
-            if let Some(kind) = kind {
-                return Err(RnnError::new(
-                    format!("state.blocks[{k}]"),
-                    format!("the state of an {kind} block"),
-                    "the other kind's",
-                ));
-            }
-            if conv.dims()[0] != batch {
-                return Err(RnnError::new(
-                    format!("state.blocks[{k}]"),
-                    format!("the state of {batch} examples (the input's batch)"),
-                    format!("the state of {}", conv.dims()[0]),
-                ));
-            }
             check_block_state(k, state, block, batch, dtype, device)?;
         }
         Ok(())

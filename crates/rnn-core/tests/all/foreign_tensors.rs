@@ -10,32 +10,8 @@ use rnn_core::{
     Recurrent, RnnConfig, RnnState,
 };
 
-use crate::backend::{self, device};
-
-/// A device of another backend than the one under test.
-fn other_device() -> Device {
-    #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still supported
-    match backend::name().as_str() {
-        "ndarray" => Device::flex(),
-        _ => Device::ndarray(),
-    }
-}
-
-/// `tensor` cast to each dtype other than f32 that the backend holds (ndarray has no f16,
-/// lavapipe no 16-bit floats).
-fn other_dtypes<const D: usize>(tensor: &Tensor<D>) -> Vec<(DType, Tensor<D>)> {
-    let casts: Vec<_> = [DType::F16, DType::BF16, DType::F64]
-        .into_iter()
-        .filter_map(|dtype| {
-            let tensor = tensor.clone();
-            let cast =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tensor.cast(dtype)));
-            cast.ok().map(|cast| (dtype, cast))
-        })
-        .collect();
-    assert!(!casts.is_empty(), "the backend holds none of the dtypes");
-    casts
-}
+use crate::backend::device;
+use crate::util::{other_device, other_dtypes};
 
 fn zeros<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::zeros(shape, device)

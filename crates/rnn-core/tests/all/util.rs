@@ -1,6 +1,6 @@
 //! Test helpers: fixtures, tensor comparison, a tiny seeded RNG.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use rnn_core::pytorch::PytorchCell;
 use rnn_core::{Cell, CellConfig, RnnState};
 use serde_json::Value;
@@ -208,4 +208,29 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         Ok(message) => *message,
         Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
     }
+}
+
+/// A device of another backend than the one under test.
+pub fn other_device() -> Device {
+    #[allow(deprecated)] // burn-ndarray is deprecated in favour of flex, and still supported
+    match crate::backend::name().as_str() {
+        "ndarray" => Device::flex(),
+        _ => Device::ndarray(),
+    }
+}
+
+/// `tensor` cast to each dtype other than f32 that the backend holds (ndarray has no f16,
+/// lavapipe no 16-bit floats).
+pub fn other_dtypes<const D: usize>(tensor: &Tensor<D>) -> Vec<(DType, Tensor<D>)> {
+    let casts: Vec<_> = [DType::F16, DType::BF16, DType::F64]
+        .into_iter()
+        .filter_map(|dtype| {
+            let tensor = tensor.clone();
+            let cast =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tensor.cast(dtype)));
+            cast.ok().map(|cast| (dtype, cast))
+        })
+        .collect();
+    assert!(!casts.is_empty(), "the backend holds none of the dtypes");
+    casts
 }

@@ -74,11 +74,12 @@ pub(crate) fn greedy<S: Rows>(
                     .chunks(values.len() / rows.len())
                     .zip(&rows)
                     .map(|(row, sequence)| {
-                        sequence
-                            .map(|_| sampler.choose(row).map(|token| (token, row[token])))
-                            .transpose()
+                        sequence.map(|_| {
+                            let token = sampler.pick(row);
+                            (token, row[token])
+                        })
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect()
             }
             None => {
                 // The maximum of a NaN row is not NaN on every backend: check the row sums.

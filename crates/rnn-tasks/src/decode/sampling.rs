@@ -72,12 +72,19 @@ impl Sampler {
     /// last candidate) and on a row with no finite entry (nothing to draw from).
     pub fn choose(&mut self, log_probs: &[f32]) -> Result<usize, RnnError> {
         check_row(log_probs)?;
+        Ok(self.pick(log_probs))
+    }
+
+    /// [`choose`](Self::choose) for a row already checked: the decoding loop checks each
+    /// step's rows once, naming the step and example (a `log_softmax` row without NaN has no
+    /// `+inf` and a finite entry).
+    pub(crate) fn pick(&mut self, log_probs: &[f32]) -> usize {
         let argmax = |row: &[f32]| {
             row.iter()
                 .enumerate()
                 .fold(0, |best, (i, &lp)| if lp > row[best] { i } else { best })
         };
-        Ok(match self.sampling {
+        match self.sampling {
             Sampling::Greedy => argmax(log_probs),
             Sampling::Random {
                 temperature, top_k, ..
@@ -93,13 +100,13 @@ impl Sampler {
                 let mut target = self.rng.random::<f64>() * weights.iter().sum::<f64>();
                 for (&i, w) in order.iter().zip(&weights) {
                     if target < *w {
-                        return Ok(i);
+                        return i;
                     }
                     target -= w;
                 }
                 order[order.len() - 1]
             }
-        })
+        }
     }
 }
 

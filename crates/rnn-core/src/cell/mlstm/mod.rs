@@ -162,7 +162,7 @@ impl Cell for MlstmCell {
 
     /// A chunk of at least one step.
     fn check_settings(&self, name: &str) -> Result<(), RnnError> {
-        crate::validate::check_positive(&format!("{name}.chunk_size"), self.chunk_size)
+        crate::validate::check_positive(format_args!("{name}.chunk_size"), self.chunk_size)
     }
 
     /// From `weight`'s `4 * H` rows (the projected input also holds the gates' `2 * heads`).
