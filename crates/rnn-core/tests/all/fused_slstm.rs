@@ -6,10 +6,10 @@
 //! (then one unit more, so that they divide it), both forget gates, from a zero state (the
 //! first-step rule for `m`), a given one (`n > 0`), and one that is zero for half the batch.
 //!
-//! On ndarray and flex the layer runs the kernel, which each case checks it did: its results
-//! are close to the step driver's but never bit for bit (its own `exp`, fused multiply-adds),
-//! which they would be had it fallen back to steps. Other backends run no kernel: there the
-//! cases return at once.
+//! On ndarray and flex the layer runs the kernel, which each case checks it did (the kernel
+//! counter moves for the fused runs and not for the step driver's). Other backends run no
+//! sLSTM kernel (`slstm_runs_no_kernel_off_the_cpu` checks that): there both sides would run
+//! the same step driver, so the cases return at once.
 
 use burn::module::Param;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
@@ -106,21 +106,45 @@ fn inputs(
     (x, parts.map(leaf))
 }
 
-/// A layer of `C` with the case's weights over the case's input from its initial state;
-/// with autodiff, the gradients of a weighted sum of the outputs and the final state's parts.
+/// How a case runs the cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Drive {
+    /// A layer over the sequence, with lengths.
+    Layer,
+    /// [`Cell::step`] (a sequence of one step; its output is the new `h`).
+    Step,
+}
+
+/// A layer of `C` (or its `step`) with the case's weights over the case's input from its
+/// initial state; with autodiff, the gradients of a weighted sum of the outputs and the final
+/// state's parts.
 fn run<C: SlstmLike>(
     config: &CellConfig,
     (sizes, start, lengths): (Sizes, Start, &[usize]),
+    drive: Drive,
     device: &Device,
 ) -> Run {
     let mut cell: C = config.init(device);
     *cell.weights_mut() = weights(config, device);
-    let layer = Recurrent::new(cell, false);
     let (x, initial) = inputs(sizes, config.hidden_size, start, device);
-    let lengths = Lengths::new(lengths, sizes.seq, device).expect("lengths");
     let state = SlstmState::from_parts(initial.to_vec());
-    let (output, state) = layer.forward(x.clone(), Some(state), Some(&lengths));
-    let finals = state.into_parts();
+    let (output, finals, cell) = match drive {
+        Drive::Layer => {
+            let layer = Recurrent::new(cell, false);
+            let lengths = Lengths::new(lengths, sizes.seq, device).expect("lengths");
+            let (output, state) = layer.forward(x.clone(), Some(state), Some(&lengths));
+            (output, state.into_parts(), layer.cell)
+        }
+        Drive::Step => {
+            assert_eq!(sizes.seq, 1, "a step is a sequence of one");
+            let next = cell.step(x.clone().squeeze_dim(1), state);
+            (
+                next.hidden.clone().unsqueeze_dim(1),
+                next.into_parts(),
+                cell,
+            )
+        }
+    };
     let state: Vec<Vec<f32>> = finals.iter().map(values).collect();
     let mut run = Run {
         output: values(&output),
@@ -132,7 +156,7 @@ fn run<C: SlstmLike>(
             .into_iter()
             .fold(weigh(output, device), |l, part| l + weigh(part, device));
         let grads = loss.backward();
-        run.grads = grads_of(&x, &initial, layer.cell.weights(), &grads);
+        run.grads = grads_of(&x, &initial, cell.weights(), &grads);
     }
     run
 }
@@ -166,15 +190,38 @@ fn runs_fused() -> bool {
     matches!(backend::name().as_str(), "ndarray" | "flex")
 }
 
-fn check(sizes: Sizes, padded: bool, heads: usize, forget_gate: ForgetGate, start: Start) {
+/// The configuration of a case: one unit more with two heads, so that they divide it.
+fn config_of(sizes: Sizes, heads: usize, forget_gate: ForgetGate) -> CellConfig {
+    CellConfig::new(INPUT, sizes.hidden + heads - 1)
+        .with_num_heads(heads)
+        .with_forget_gate(forget_gate)
+}
+
+/// Runs `C` as `drive` says and returns its results and whether it ran a fused kernel.
+fn counted<C: SlstmLike>(
+    config: &CellConfig,
+    case: (Sizes, Start, &[usize]),
+    drive: Drive,
+    device: &Device,
+) -> (Run, bool) {
+    let before = rnn_core::kernel_runs_on_this_thread();
+    let run = run::<C>(config, case, drive, device);
+    (run, rnn_core::kernel_runs_on_this_thread() > before)
+}
+
+fn check(
+    sizes: Sizes,
+    padded: bool,
+    heads: usize,
+    forget_gate: ForgetGate,
+    start: Start,
+    drive: Drive,
+) {
     if !runs_fused() {
         // Both sides would run the same step driver (`modern_parity.rs` and `slstm.rs` test it).
         return;
     }
-    let hidden = sizes.hidden + heads - 1;
-    let config = CellConfig::new(INPUT, hidden)
-        .with_num_heads(heads)
-        .with_forget_gate(forget_gate);
+    let config = config_of(sizes, heads, forget_gate);
     let lengths: Vec<usize> = (0..sizes.batch)
         .map(|b| {
             if padded {
@@ -186,13 +233,14 @@ fn check(sizes: Sizes, padded: bool, heads: usize, forget_gate: ForgetGate, star
         .collect();
     let case = (sizes, start, lengths.as_slice());
     let train = autodiff_device();
-    let fused = run::<SlstmCell>(&config, case, &train);
-    let steps = run::<Stepwise<SlstmCell>>(&config, case, &train);
-    let inference = run::<SlstmCell>(&config, case, &device());
+    let (fused, fused_ran) = counted::<SlstmCell>(&config, case, drive, &train);
+    let (steps, steps_ran) = counted::<Stepwise<SlstmCell>>(&config, case, drive, &train);
+    let (inference, inference_ran) = counted::<SlstmCell>(&config, case, drive, &device());
     assert!(
-        fused.output != steps.output && inference.output != steps.output,
-        "the same bits as the step driver: the sLSTM ran step by step"
+        fused_ran && inference_ran,
+        "the sLSTM ran step by step (with autodiff: {fused_ran}, without: {inference_ran})"
     );
+    assert!(!steps_ran, "the step driver ran a kernel");
     for (what, run) in [("", &fused), (" without autodiff", &inference)] {
         assert_close(&format!("output{what}"), &run.output, &steps.output);
         let names = ["h_n", "c_n", "n_n", "m_n"];
@@ -214,11 +262,11 @@ fn slstm_matches_steps(
     #[values(ForgetGate::Sigmoid, ForgetGate::Exponential)] forget_gate: ForgetGate,
     #[values(Start::Zero, Start::Given, Start::Mixed)] start: Start,
 ) {
-    check(sizes, padded, heads, forget_gate, start);
+    check(sizes, padded, heads, forget_gate, start, Drive::Layer);
 }
 
-/// A sequence of one step, the run that `Cell::step` makes: the weights are read in place
-/// instead of packed (on one thread, or split by hidden units).
+/// `Cell::step`, the kernel's run of one step: the weights are read in place instead of
+/// packed (on one thread, or split by hidden units).
 #[rstest]
 fn slstm_single_steps_match(
     #[values(ONE, TWO, FORTY)] sizes: Sizes,
@@ -226,5 +274,26 @@ fn slstm_single_steps_match(
     #[values(ForgetGate::Sigmoid, ForgetGate::Exponential)] forget_gate: ForgetGate,
     #[values(Start::Zero, Start::Given)] start: Start,
 ) {
-    check(Sizes { seq: 1, ..sizes }, false, heads, forget_gate, start);
+    check(
+        Sizes { seq: 1, ..sizes },
+        false,
+        heads,
+        forget_gate,
+        start,
+        Drive::Step,
+    );
+}
+
+/// The backends without an sLSTM kernel (all but ndarray and flex) run it step by step, as
+/// the cases above assume when they return at once there; and ndarray and flex run it.
+#[test]
+fn slstm_runs_no_kernel_off_the_cpu() {
+    let sizes = TWO;
+    let config = config_of(sizes, 2, ForgetGate::Sigmoid);
+    let lengths = vec![sizes.seq; sizes.batch];
+    let case = (sizes, Start::Given, lengths.as_slice());
+    for device in [device(), autodiff_device()] {
+        let (_, ran) = counted::<SlstmCell>(&config, case, Drive::Layer, &device);
+        assert_eq!(ran, runs_fused(), "a kernel ran on {}", backend::name());
+    }
 }

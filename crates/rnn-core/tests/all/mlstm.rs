@@ -117,15 +117,20 @@ fn chunkwise_parallel_and_recurrent_forms_agree(
         "n_n",
         "m_n",
         "d input",
-        "d h0",
         "d C0",
         "d n0",
         "d m0",
         "d weight",
         "d gate_weight",
         "d gate_bias",
+        "d bias",
     ];
     let stepped = run(&cell, None, &x, &s0);
+    assert_eq!(
+        names.len(),
+        stepped.len(),
+        "a name for every compared value"
+    );
     for chunk in [1, 2, 3, 7, 64] {
         let chunked = run(&cell, Some(chunk), &x, &s0);
         for ((name, a), e) in names.iter().zip(&chunked).zip(&stepped) {

@@ -31,8 +31,10 @@ use memory::NEVER;
 ///
 /// Over a sequence the cell runs its chunkwise form, [`CellConfig::chunk_size`] steps at a
 /// time (the parallel form when a chunk covers the sequence); step by step
-/// ([`Cell::step`]) for decoding. All forms compute the same values (the tests check them
-/// against each other and the package's parallel, chunkwise and recurrent forms).
+/// ([`Cell::step`]) for decoding. All forms compute the same values: the tests check them
+/// against each other, the memory against the package's parallel, chunkwise and recurrent
+/// forms, and the whole cell (outputs, final states, every gradient) against the equations
+/// above around the package's recurrent step.
 ///
 /// Shapes: `x: [batch, input]`; the state [`MlstmState`] (`h: [batch, H]`, the memory
 /// flattened `[batch, heads * dh * dh]`, `n: [batch, H]`, `m: [batch, heads]`); parameters
