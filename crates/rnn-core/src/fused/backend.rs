@@ -124,9 +124,10 @@ fn run_host<B: Backend>(
     let [x, w_ih, w_hh, b_ih, b_hh, w_hr, state] = tensors;
     let [b_ih, b_hh, state] = [b_ih, b_hh, state].map(read::<B>);
     // A run of one step (a decoder's) and inference keep their packed weights between calls;
-    // training changes the weights at every optimizer step.
+    // training changes the weights at every optimizer step. Not a `W_hh` made for this call.
     let keep = dims.steps == 1 || !save;
-    let owners = [&w_ih, &w_hh].map(|w| keep.then(|| Owner::of::<B>(w)).flatten());
+    let owners = [(&w_ih, true), (&w_hh, spec.cell.recurrent_weights_kept())]
+        .map(|(w, kept)| (keep && kept).then(|| Owner::of::<B>(w)).flatten());
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
     // the benchmark shape, copied on one thread while the others waited).
     let (packed, saved) = with_rows::<B, _>(x, |x| {

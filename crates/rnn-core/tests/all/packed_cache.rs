@@ -174,3 +174,26 @@ fn dense_layers_keep_nothing_where_they_do_not_pay_or_train() {
         }
     }
 }
+
+/// An sLSTM's dense `W_hh` is made anew at every call: it is not kept, so calls of an sLSTM
+/// layer between two of an LSTM's leave the LSTM's packed weights in the cache (kept, each
+/// would have taken an entry and the LSTM's would have been evicted); its `W_ih` is kept.
+#[test]
+fn an_slstm_keeps_only_its_own_weights() {
+    let mut rng = Rng::new(29);
+    let (batch, seq, input, hidden) = (4, 6, 7, 8);
+    let lstm = RnnConfig::new(input, hidden).init_kind(CellKind::Lstm, &device());
+    let slstm = RnnConfig::new(input, hidden)
+        .with_num_heads(2)
+        .init_kind(CellKind::Slstm, &device());
+    let x = rng.tensor::<3>([batch, seq, input], &device());
+    let run = |rnn: &AnyRnn, reused: usize| {
+        expect_reused(reused, || rnn.forward(x.clone(), None, None).output)
+    };
+    run(&lstm, 0);
+    run(&slstm, 0);
+    for _ in 0..10 {
+        run(&slstm, 1);
+    }
+    run(&lstm, 2);
+}

@@ -30,6 +30,8 @@ impl GateMath for SlstmMath {
     /// which side `m' = max(log f + m, ĩ)` took (1 for `log f + m`, 0 for `ĩ`), whose gradient
     /// goes that way only (Burn's `max_pair` and `mask_where`).
     const SAVED: usize = 2;
+    /// The dense block-diagonal `W_hh` is made from the heads' blocks at every call.
+    const RECURRENT_MADE_PER_CALL: bool = true;
 
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
