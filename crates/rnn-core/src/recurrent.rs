@@ -124,7 +124,7 @@ impl<C: Cell> Recurrent<C> {
     ) -> (Tensor<3>, C::State<2>) {
         let [seq, batch, features] = input.dims();
         let width = self.cell.weights().gates_width();
-        let device = input.device();
+        let (device, dtype) = (input.device(), input.dtype());
         let steps = padding.map_or(seq, |p| p.max_len);
         let input = if steps < seq {
             input.narrow(0, 0, steps)
@@ -138,8 +138,13 @@ impl<C: Cell> Recurrent<C> {
             .project_input(input.reshape([steps * batch, features]))
             .reshape([width, steps, batch])
             .swap_dims(0, 1);
+        // The cell's zero state in the input's dtype (it is made in the device's default).
         let state: C::State<2> = state
-            .unwrap_or_else(|| self.cell.zero_state(batch, &device))
+            .unwrap_or_else(|| {
+                self.cell
+                    .zero_state(batch, &device)
+                    .map(|p| if p.dtype() == dtype { p } else { p.cast(dtype) })
+            })
             .map(Tensor::transpose);
         let keep = padding.map(|p| p.keep.clone().narrow(0, 0, steps).swap_dims(1, 2));
         let (output, state) = self.cell.sequence_projected(projected, state, keep);
@@ -148,7 +153,7 @@ impl<C: Cell> Recurrent<C> {
         if let Some(p) = padding {
             if steps < seq {
                 let output_size = self.cell.output_size();
-                let tail = Tensor::zeros([seq - steps, batch, output_size], &device);
+                let tail = Tensor::zeros([seq - steps, batch, output_size], (&device, dtype));
                 output = Tensor::cat(vec![output, tail], 0);
             }
             // Zeros written in the padding, not a product with the mask: a NaN or an infinite

@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorCreationOptions};
 
 use crate::arguments::{check_cells, check_features, check_input};
 use crate::cell::step_unchecked;
@@ -407,10 +407,16 @@ impl<C: Cell> Rnn<C> {
     /// `[num_layers * num_directions, batch, size]` (`h`: `[.., hidden]`, or `[.., proj_size]`
     /// when projecting; an LSTM's `c`: `[.., hidden]`).
     pub fn zero_state(&self, batch: usize, device: &Device) -> C::State<3> {
+        self.zeros(batch, device.into())
+    }
+
+    /// [`zero_state`](Self::zero_state) made as `options` say (the driver's: the input's
+    /// device and dtype).
+    fn zeros(&self, batch: usize, options: TensorCreationOptions) -> C::State<3> {
         let shapes = self.state_shapes(batch).into_iter();
         C::State::from_parts(
             shapes
-                .map(|(shape, _)| Tensor::zeros(shape, device))
+                .map(|(shape, _)| Tensor::zeros(shape, options.clone()))
                 .collect(),
         )
     }
@@ -458,7 +464,7 @@ impl<C: Cell> Rnn<C> {
                 self.check_state(&state, batch, &input)?;
                 state
             }
-            None => self.zero_state(batch, &input.device()),
+            None => self.zeros(batch, (&input.device(), input.dtype()).into()),
         };
         let mut next = Vec::with_capacity(self.layers.len());
         let mut x = input;

@@ -243,7 +243,7 @@ pub(crate) fn project(weight: Tensor<2>, bias: Option<Tensor<1>>, x: Tensor<2>) 
         // but the concatenation copies the weights: worth it only when `n` (all steps of a
         // sequence) exceeds their width, not for a decoder's single step.
         Some(bias) if n > input => {
-            let ones = Tensor::ones([n, 1], &x.device());
+            let ones = Tensor::ones([n, 1], (&x.device(), x.dtype()));
             let weight = Tensor::cat(vec![weight, bias.unsqueeze_dim(1)], 1);
             weight.matmul(Tensor::cat(vec![x, ones], 1).transpose())
         }

@@ -213,8 +213,10 @@ pub(crate) fn run<S: CellState<2>>(
     } = kernel;
     let [width, proj] = weight_hh.dims();
     let hidden = weight_hr.as_ref().map_or(proj, |w| w.dims()[1]);
-    let device = input.device();
-    let bias = |b: Option<Tensor<1>>| b.unwrap_or_else(|| Tensor::zeros([width], &device));
+    // Placeholders in the input's dtype (f32, which the kernels read), whatever the device's
+    // default float dtype.
+    let zeros = (&input.device(), input.dtype());
+    let bias = |b: Option<Tensor<1>>| b.unwrap_or_else(|| Tensor::zeros([width], zeros));
     // The parts' widths: `h` (the output), then the cell's others.
     let widths: Vec<usize> = (0..cell.state_parts())
         .map(|k| if k == 0 { proj } else { hidden })
@@ -229,7 +231,7 @@ pub(crate) fn run<S: CellState<2>>(
                 .collect(),
             0,
         ),
-        None => Tensor::zeros([batch * widths.iter().sum::<usize>()], &device),
+        None => Tensor::zeros([batch * widths.iter().sum::<usize>()], zeros),
     };
     let spec = Spec {
         cell,
@@ -237,7 +239,7 @@ pub(crate) fn run<S: CellState<2>>(
         layout,
     };
     // Without a projection, `[0, H]`: no rows to project onto.
-    let weight_hr = weight_hr.unwrap_or_else(|| Tensor::zeros([0, hidden], &device));
+    let weight_hr = weight_hr.unwrap_or_else(|| Tensor::zeros([0, hidden], zeros));
     let (outputs, finals) = <burn::backend::Dispatch as FusedRecurrence>::fused_recurrence(
         input.into_dispatch(),
         weight_ih.into_dispatch(),

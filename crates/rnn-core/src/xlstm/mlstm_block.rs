@@ -103,7 +103,10 @@ impl MlstmBlock {
         let (heads, dh) = (self.heads, d / self.heads);
         let (history, memory) = match state {
             Some(s) => (Some(s.conv), s.memory),
-            None => (None, MlstmMemory::zeros(batch, heads, dh, &x.device())),
+            None => (
+                None,
+                MlstmMemory::zeros(batch, heads, dh, (&x.device(), x.dtype())),
+            ),
         };
         let up = linear(self.norm.forward(x.clone()), &self.proj_up, None);
         let (x_m, z) = (up.clone().narrow(2, 0, d), up.narrow(2, d, d));

@@ -92,8 +92,9 @@ impl CausalConv {
     pub fn forward(&self, x: Tensor<3>, history: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
         let [batch, seq, channels] = x.dims();
         let kernel = self.weight.dims()[2];
-        let history =
-            history.unwrap_or_else(|| Tensor::zeros([batch, kernel - 1, channels], &x.device()));
+        let history = history.unwrap_or_else(|| {
+            Tensor::zeros([batch, kernel - 1, channels], (&x.device(), x.dtype()))
+        });
         let padded = Tensor::cat(vec![history, x], 1);
         let taps = self.weight.val().reshape([channels, kernel]).transpose();
         let y = (0..kernel).fold(self.bias.val().unsqueeze::<3>(), |y, k| {

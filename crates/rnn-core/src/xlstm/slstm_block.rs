@@ -96,7 +96,7 @@ impl SlstmBlock {
         let (history, cell) = match state {
             Some(s) => (Some(s.conv), s.cell.map(Tensor::transpose)),
             None => {
-                let zeros = Tensor::zeros([e, batch], &x.device());
+                let zeros = Tensor::zeros([e, batch], (&x.device(), x.dtype()));
                 (None, SlstmState::from_parts(vec![zeros; 4]))
             }
         };

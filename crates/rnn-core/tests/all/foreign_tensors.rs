@@ -185,3 +185,71 @@ fn lengths_prepared_on_another_device_are_an_error() {
             .is_ok()
     );
 }
+
+/// Casts every float parameter to `dtype`.
+struct CastTo(DType);
+
+impl burn::module::ModuleMapper for CastTo {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+/// A network and a layer of another float dtype than the device's default, without an
+/// initial state: the drivers make the zero state in the input's dtype (not the device's
+/// default), and compute what f32 does within that dtype's precision.
+#[test]
+fn a_model_of_another_dtype_starts_from_zeros_of_its_dtype() {
+    use burn::module::Module;
+    let rnn = RnnConfig::new(3, 4)
+        .with_num_layers(2)
+        .init_kind(CellKind::Gru, &device());
+    let layer = Recurrent::new(CellConfig::new(3, 4).init::<LstmCell>(&device()), false);
+    let x = crate::util::Rng::new(3).tensor::<3>([2, 5, 3], &device());
+    let expected = (
+        crate::util::values(&rnn.forward(x.clone(), None, None).output),
+        crate::util::values(&layer.forward(x.clone(), None, None).0),
+    );
+    // The dtypes the backend computes in (ndarray casts to f16 but cannot add in it).
+    let computed = other_dtypes(&x).into_iter().filter(|(_, x)| {
+        let x = x.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (x.clone() + x).sum())).is_ok()
+    });
+    let mut tested = Vec::new();
+    for (dtype, x) in computed {
+        tested.push(dtype);
+        let tolerance = if dtype == DType::F64 { 1e-6 } else { 2e-2 };
+        let rnn = rnn.clone().map(&mut CastTo(dtype));
+        let layer = layer.clone().map(&mut CastTo(dtype));
+        let got = (
+            rnn.try_forward(x.clone(), None, None)
+                .unwrap_or_else(|e| panic!("{dtype:?}: {e}"))
+                .output,
+            layer
+                .try_forward(x.clone(), None, None)
+                .unwrap_or_else(|e| panic!("{dtype:?}: {e}"))
+                .0,
+        );
+        for (what, got, expected) in [
+            ("network", &got.0, &expected.0),
+            ("layer", &got.1, &expected.1),
+        ] {
+            assert_eq!(got.dtype(), dtype, "{what}'s output dtype");
+            let got = crate::util::values(&got.clone().cast(DType::F32));
+            for (g, e) in got.iter().zip(expected) {
+                assert!(
+                    (g - e).abs() <= tolerance,
+                    "{what} in {dtype:?}: {g} against {e}"
+                );
+            }
+        }
+    }
+    assert!(
+        tested.contains(&DType::F64),
+        "f64 not tested, only {tested:?}"
+    );
+}

@@ -50,6 +50,7 @@ impl Seq2Seq {
         check_tokens("source", &source, self.source_vocab_size())?;
         let device = source.device();
         let x = self.source_embedding.forward(source);
+        let x_dtype = x.dtype();
         let encoded = encode(
             &self.encoder,
             &self.dropout,
@@ -71,7 +72,7 @@ impl Seq2Seq {
                     .try_initial_state(content.hidden, content.cell)?,
                 feed: self
                     .input_feeding
-                    .then(|| Tensor::zeros([batch, attentional], &device)),
+                    .then(|| Tensor::zeros([batch, attentional], (&device, x_dtype))),
             },
         ))
     }

@@ -63,7 +63,7 @@ impl Cell for GruCell {
             let hidden = self.hidden_size();
             let additive = GruMath::ADDITIVE_HIDDEN_BIAS * hidden;
             let b = b.val();
-            let zeros = Tensor::zeros([hidden * Self::GATES - additive], &b.device());
+            let zeros = Tensor::zeros([hidden * Self::GATES - additive], (&b.device(), b.dtype()));
             Tensor::cat(vec![b.narrow(0, 0, additive), zeros], 0)
         });
         self.weights.project_input(x, rz_bias)

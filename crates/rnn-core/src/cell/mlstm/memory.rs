@@ -2,7 +2,7 @@
 //! which the recurrent step (a chunk of one), the chunkwise form (chunk after chunk) and the
 //! parallel form (one chunk) all run.
 
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::{Bool, Tensor, TensorCreationOptions};
 
 /// Added to the denominator of the output, as the `xlstm` package does.
 const EPS: f64 = 1e-6;
@@ -24,12 +24,19 @@ pub struct MlstmMemory {
 }
 
 impl MlstmMemory {
-    /// The empty memory (all zero, `m = 0` as the package starts).
-    pub fn zeros(batch: usize, heads: usize, dh: usize, device: &Device) -> Self {
+    /// The empty memory (all zero, `m = 0` as the package starts), made as `options` say (a
+    /// device, or a device and a dtype).
+    pub fn zeros(
+        batch: usize,
+        heads: usize,
+        dh: usize,
+        options: impl Into<TensorCreationOptions>,
+    ) -> Self {
+        let options = options.into();
         Self {
-            memory: Tensor::zeros([batch, heads, dh, dh], device),
-            normalizer: Tensor::zeros([batch, heads, dh, 1], device),
-            stabilizer: Tensor::zeros([batch, heads, 1, 1], device),
+            memory: Tensor::zeros([batch, heads, dh, dh], options.clone()),
+            normalizer: Tensor::zeros([batch, heads, dh, 1], options.clone()),
+            stabilizer: Tensor::zeros([batch, heads, 1, 1], options),
         }
     }
 }

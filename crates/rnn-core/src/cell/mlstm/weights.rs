@@ -53,7 +53,7 @@ impl MlstmWeights {
         let weight = Tensor::cat(vec![self.weight.val(), self.gate_weight.val()], 0);
         let units_bias = match &self.bias {
             Some(b) => b.val(),
-            None => Tensor::zeros([self.weight.dims()[0]], &x.device()),
+            None => Tensor::zeros([self.weight.dims()[0]], (&x.device(), x.dtype())),
         };
         let bias = Tensor::cat(vec![units_bias, self.gate_bias.val()], 0);
         project(weight, Some(bias), x)
