@@ -437,7 +437,14 @@ fn a_series_shorter_than_the_split_needs_is_an_error() {
          validation and 3 test points), got 10"
     );
     // Flags as large as they go are errors too, not overflows.
-    assert!(Holdout::new(10, usize::MAX, usize::MAX).is_err());
+    assert_eq!(
+        Holdout::new(10, usize::MAX, usize::MAX).unwrap_err(),
+        format!(
+            "expected a series of at least {max} points (a window of {max}, a training \
+             target, {max} validation and {max} test points), got 10",
+            max = usize::MAX
+        )
+    );
     let holdout = Holdout::new(11, 4, 3).unwrap();
     assert_eq!((holdout.valid_start(), holdout.test_start()), (5, 8));
     assert_eq!(holdout.train_origins(), 3..4);

@@ -86,8 +86,15 @@ fn mqar_queries_keys_of_the_pairs_and_targets_their_values() {
         let blanks = e.tokens.iter().filter(|&&t| t == mqar.blank()).count();
         assert_eq!(blanks, e.tokens.len() - 2 * mqar.pairs - mqar.queries);
     }
-    assert!(Mqar { pairs: 17, ..mqar }.validate().is_err());
-    assert!(Mqar { pairs: 0, ..mqar }.validate().is_err());
+    for pairs in [0, mqar.keys + 1] {
+        assert_eq!(
+            Mqar { pairs, ..mqar }.validate().unwrap_err(),
+            format!(
+                "--pairs: expected 1 to {} (the number of keys), got {pairs}",
+                mqar.keys
+            )
+        );
+    }
     let error = Mqar {
         pairs: 12,
         seq: 30,

@@ -192,3 +192,21 @@ fn each_example_decodes_as_if_alone() {
         );
     }
 }
+
+/// The ranking score is the log-probability over `length ^ penalty` (Wu et al. 2016's
+/// normalisation without its `(5 + length) / 6`): the total at 0, the mean per token at 1.
+#[test]
+fn the_length_penalty_divides_by_length_to_its_power() {
+    let score = |penalty: f64, log_prob: f32, length: usize| {
+        BeamSearchConfig::new(3)
+            .with_length_penalty(penalty)
+            .score(log_prob, length)
+    };
+    assert_eq!(score(0.0, -6.0, 3), -6.0);
+    assert_eq!(score(1.0, -6.0, 3), -2.0);
+    assert!((score(0.5, -6.0, 4) - -3.0).abs() < 1e-6);
+    assert!((score(2.0, -8.0, 2) - -2.0).abs() < 1e-6);
+    // At 0 a shorter hypothesis of higher total wins; at 1 a longer one of better mean does.
+    assert!(score(0.0, -3.0, 2) > score(0.0, -4.0, 4));
+    assert!(score(1.0, -3.0, 2) < score(1.0, -4.0, 4));
+}

@@ -89,14 +89,16 @@ fn padding_does_not_change_any_example(
     }
 }
 
-/// Each pooling against its definition, computed here from the encoder outputs.
+/// Each pooling against its definition, computed here from the encoder outputs (the top
+/// layer's: with two layers, `Last` pools the last layer's final state, not the first's).
 #[rstest]
 fn poolings_compute_their_definition(
     #[values(Pooling::Last, Pooling::Mean, Pooling::Max)] pooling: Pooling,
     #[values(false, true)] bidirectional: bool,
+    #[values(1, 2)] layers: usize,
 ) {
     let device = device();
-    let model = classifier(CellKind::Gru, bidirectional, 1, pooling);
+    let model = classifier(CellKind::Gru, bidirectional, layers, pooling);
     let sequences = random_sequences(&mut Rng::new(3), &[3, 6], 1, VOCAB);
     let batch = padded(&sequences, 0, 0, &device);
     let out = model.forward(batch.tokens.clone(), Some(&batch.lengths));

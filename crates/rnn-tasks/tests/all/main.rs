@@ -1,6 +1,7 @@
 //! rnn-tasks' integration tests: one binary, run once per backend by `cargo xtask test`
 //! (the backend comes from `RNN_TEST_BACKEND`, as for rnn-core, whose helpers it shares).
 
+mod attention;
 #[path = "../../../rnn-core/tests/all/backend.rs"]
 mod backend;
 mod beam;

@@ -251,24 +251,31 @@ fn recurrent_config_sizes_follow_the_projection() {
     assert_eq!((plain.state_size(), plain.output_size()), (HIDDEN, HIDDEN));
 }
 
-/// Last pooling merges the encoder's final states as the encoder merges its outputs.
+/// Last pooling merges the encoder's final states as the encoder merges its outputs: the
+/// last layer's (rows `2 · (layers - 1)` and the next of the final `h`).
 #[rstest]
 fn classifier_merges_final_states_as_outputs(
     #[values(MergeMode::Concat, MergeMode::Sum, MergeMode::Mean, MergeMode::Mul)] merge: MergeMode,
+    #[values(1, 2)] layers: usize,
 ) {
     let device = device();
     let model = SequenceClassifierConfig::new(
         InputConfig::features(4),
-        projected().with_bidirectional(true).with_merge(merge),
+        projected()
+            .with_bidirectional(true)
+            .with_merge(merge)
+            .with_num_layers(layers),
         3,
     )
     .init(&device);
     let x = Rng::new(5).tensor([3, 6, 4], &device);
     let lengths = [6, 2, 4];
     let out = model.forward(x.clone(), Some(&lengths));
-    let final_h = model.encoder.forward(x, None, Some(&lengths)).state.hidden; // [2, batch, PROJ]: forward, backward
+    // `[2 · layers, batch, PROJ]`: each layer's forward, then its backward direction.
+    let final_h = model.encoder.forward(x, None, Some(&lengths)).state.hidden;
     let last = |row: usize| final_h.clone().narrow(0, row, 1).squeeze_dim::<2>(0);
-    let expected = merge.merge(last(0), last(1));
+    let top = 2 * (layers - 1);
+    let expected = merge.merge(last(top), last(top + 1));
     assert_eq!(out.pooled.dims(), [3, merge.output_size(PROJ)]);
     assert_close("pooled", &out.pooled, &expected, 1e-6);
 }
