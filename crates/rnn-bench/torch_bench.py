@@ -97,8 +97,13 @@ def main():
             with torch.no_grad():
                 layer(x)[0].sum().item()
 
+        xg = x.clone().requires_grad_(True)
+
         def train():
-            xg = x.clone().requires_grad_(True)
+            # Fresh gradients each step, as Burn's `backward` makes (accumulating into the
+            # previous step's `.grad` would add a pass over every weight's gradient).
+            layer.zero_grad(set_to_none=True)
+            xg.grad = None
             layer(xg)[0].sum().backward()
             xg.grad.sum().item()
 

@@ -12,7 +12,7 @@ usage:
                                                       (default: ndarray, wgpu and wgpu-fusion:
                                                       rnn-core's tests on wgpu with burn's fusion)
   cargo xtask bench [--backend ndarray|flex|wgpu]... [--torch-python PATH [--torch-device cpu|cuda]]
-                    [-- ARGS]                         release benchmark of our layers vs burn-nn
+                    [--rounds N] [-- ARGS]            release benchmark of our layers vs burn-nn
                                                       (and PyTorch)";
 
 fn main() -> ExitCode {

@@ -228,9 +228,19 @@ fn medians(
         ta.extend((0..n).map(|_| time(&mut a)));
         tb.extend((0..n).map(|_| time(&mut b)));
     }
-    ta.sort();
-    tb.sort();
-    (ta[iters / 2], tb[iters / 2])
+    (median(ta), median(tb))
+}
+
+/// The median of `times` (the mean of the middle two for an even count, as Python's
+/// `statistics.median`, which `torch_bench.py` takes).
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2
+    }
 }
 
 /// Forward-only (inference device) and forward+backward (autodiff device) times of two
@@ -599,13 +609,7 @@ fn medians_of(warmup: usize, iters: usize, calls: &mut [Box<dyn FnMut() + '_>]) 
             times.push(start.elapsed());
         }
     }
-    times
-        .into_iter()
-        .map(|mut t| {
-            t.sort();
-            t[iters / 2]
-        })
-        .collect()
+    times.into_iter().map(median).collect()
 }
 
 /// Peak memory of a training step at growing sequence lengths, each in a fresh process.
@@ -736,8 +740,18 @@ fn main() {
         return;
     }
     println!(
-        "batch {}, seq {}, input {}, hidden {}; f32; median of {iters} runs\n",
-        s.batch, s.seq, s.input, s.hidden
+        "batch {}, seq {}, input {}, hidden {}; f32; median of {iters} runs; CPU kernels on {} \
+         threads; burn's fusion {}\n",
+        s.batch,
+        s.seq,
+        s.input,
+        s.hidden,
+        rnn_core::kernel_threads(),
+        if cfg!(feature = "fusion") {
+            "on"
+        } else {
+            "off"
+        }
     );
     println!(
         "speed-up = burn-nn time / ours; × PyTorch, × ORT = ours / PyTorch's, ONNX Runtime's time (lower is better)\n"
@@ -749,8 +763,17 @@ fn main() {
     for backend in &backends {
         let device = device(backend);
         for cell in cells.iter().map(String::as_str) {
+            let kernel_runs = rnn_core::kernel_runs_on_this_thread();
             let ((ours_fwd, nn_fwd), (ours_train, nn_train)) =
                 time_pair(|d| layers(cell, s, d), s, &device, iters);
+            // A row of our fused layer that ran step by step says so (e.g. a hidden size past
+            // the GPU kernel's shared memory), rather than passing for the kernel's time.
+            let ran_kernel = rnn_core::kernel_runs_on_this_thread() > kernel_runs;
+            let cell_label = if ran_kernel || cell.ends_with("-steps") {
+                cell.to_string()
+            } else {
+                format!("{cell} (no kernel: step by step)")
+            };
             let times = torch_times(&torch, cell);
             let vs_torch = |ours: Duration, torch: Option<f64>| match torch {
                 Some(t) => (format!("{t:.2}"), format!("{:.2}×", ms(ours) / t)),
@@ -760,7 +783,7 @@ fn main() {
             let (of, of_ratio) = vs_torch(ours_fwd, times.and_then(|t| t.ort_fwd));
             let (tt, tt_ratio) = vs_torch(ours_train, times.map(|t| t.train));
             println!(
-                "| {backend} | {cell} | {:.2} | {:.2} | {:.2}× | {tf} | {tf_ratio} | {of} | {of_ratio} | {:.2} | {:.2} | {:.2}× | {tt} | {tt_ratio} |",
+                "| {backend} | {cell_label} | {:.2} | {:.2} | {:.2}× | {tf} | {tf_ratio} | {of} | {of_ratio} | {:.2} | {:.2} | {:.2}× | {tt} | {tt_ratio} |",
                 ms(ours_fwd),
                 ms(nn_fwd),
                 ms(nn_fwd) / ms(ours_fwd),
