@@ -61,7 +61,7 @@ device = torch.device(args.device)
 
 
 def read(name):
-    with open(f'{args.dir}/{name}') as f:
+    with open(f'{args.dir}/{name}', encoding='utf-8') as f:
         return [line.split() for line in f]
 
 
@@ -351,7 +351,9 @@ for epoch in range(1, args.epochs + 1):
         else:
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         optimizer.step()
-        total, count = total + loss.item(), count + 1
+        # Per target token over the epoch, as the example's training loss.
+        tokens = (target_output != PAD).sum().item()
+        total, count = total + loss.item() * tokens, count + tokens
     epoch_time = time.time() - epoch_start
     loss = validation_loss()
     line = (f'epoch {epoch:3}: train loss {total / count:.4f} | valid loss {loss:.4f} | '

@@ -38,6 +38,20 @@ pub fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
+/// The words BLEU compares in a translation: [`tokenize`]'s, each `<unk>` one word (which
+/// matches no reference word; `tokenize` alone would make it three, `<`, `unk` and `>`).
+pub fn bleu_words(text: &str) -> Vec<String> {
+    let unk = Vocab::RESERVED[Vocab::UNK];
+    let mut words = Vec::new();
+    for (k, piece) in text.split(unk).enumerate() {
+        if k > 0 {
+            words.push(unk.to_string());
+        }
+        words.extend(tokenize(piece));
+    }
+    words
+}
+
 /// The tokens a model reads for `text`: [`tokenize`]'s, or `["<unk>"]` for a text without
 /// any (a recurrent model needs at least one step).
 pub fn model_tokens(text: &str) -> Vec<String> {

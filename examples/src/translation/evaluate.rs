@@ -10,7 +10,7 @@ use super::options::TranslationOptions;
 use super::translator::{Translation, Translator, greedy_steps};
 use crate::bleu::{corpus_bleu, sacre_bleu};
 use crate::heatmap::require_font;
-use crate::text::tokenize;
+use crate::text::{bleu_words, tokenize};
 
 /// BLEU of one decoding method on the test set.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ pub fn evaluate(
         let time = start.elapsed();
         let bleu = |text: fn(&Translation) -> &str| {
             let hypotheses: Vec<Vec<String>> =
-                translations.iter().map(|t| tokenize(text(t))).collect();
+                translations.iter().map(|t| bleu_words(text(t))).collect();
             corpus_bleu(&hypotheses, &references)
         };
         scores.push(DecodeScore {

@@ -1,4 +1,4 @@
-use burn_rnn_examples::text::{Vocab, detokenize, tokenize};
+use burn_rnn_examples::text::{Vocab, bleu_words, detokenize, tokenize};
 
 #[test]
 fn tokenize_lowercases_and_splits_punctuation() {
@@ -58,4 +58,14 @@ fn vocab_round_trips_through_json_and_rejects_a_file_without_the_reserved_tokens
     assert!(error.contains("expected the reserved tokens"), "{error}");
     std::fs::write(&path, "not json").unwrap();
     assert!(Vocab::load(&path).unwrap_err().contains("vocab.json"));
+}
+
+/// A generated `<unk>` is one wrong word for BLEU, not three tokens.
+#[test]
+fn bleu_words_keep_unk_whole() {
+    assert_eq!(
+        bleu_words("<unk> met <unk>, Anna<unk>"),
+        ["<unk>", "met", "<unk>", ",", "anna", "<unk>"]
+    );
+    assert_eq!(bleu_words("no unknowns."), tokenize("no unknowns."));
 }
