@@ -56,6 +56,6 @@ ours rnn-bench-fusion 32,64,128,256 80 $ALL
 # The tests read their fixtures under CARGO_MANIFEST_DIR (this machine's copy of the tree).
 (cd crates/rnn-core && step tests env CARGO_MANIFEST_DIR="$PWD" RNN_TEST_BACKEND=wgpu \
   timeout 80 "$G/all" fused:: parity:: padding:: nonfinite:: gradcheck:: > "$OUT/tests.log" 2>&1)
-ours rnn-bench 128,128,256,512 110 --cell LSTM --cell GRU --cell Elman --cell LSTM-steps --cell GRU-steps
-ours rnn-bench 1,64,128,256 55 $ALL
+ours rnn-bench 128,128,256,512 100 --cell LSTM --cell GRU --cell Elman --cell LSTM-steps --cell GRU-steps
+ours rnn-bench 1,64,128,256 65 $ALL
 date -u >> "$OUT/machine.txt"

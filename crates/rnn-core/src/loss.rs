@@ -92,6 +92,7 @@ pub fn cross_entropy_in_tensor_ops(
     } else {
         picked
     };
-    let weights = Tensor::<1>::from_data(TensorData::new(weights.to_vec(), [rows]), &device);
+    let weights = TensorData::new(weights.to_vec(), [rows]);
+    let weights = Tensor::<1>::from_data(weights, (&device, per_row.dtype()));
     (per_row * weights).sum().neg()
 }

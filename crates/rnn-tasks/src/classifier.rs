@@ -165,7 +165,8 @@ impl<E: SequenceEncoder> SequenceClassifier<E> {
                     Some(l) => l.iter().map(|&len| len as f32).collect(),
                     None => vec![seq as f32; batch],
                 };
-                let counts = Tensor::<2>::from_data(TensorData::new(counts, [batch, 1]), &device);
+                let counts = TensorData::new(counts, [batch, 1]);
+                let counts = Tensor::<2>::from_data(counts, (&device, outputs.dtype()));
                 (outputs.sum_dim(1).squeeze_dim::<2>(1) / counts, None)
             }
             Pooling::Max => {

@@ -34,6 +34,10 @@ pub(crate) struct Spec {
     /// caller, time-major when the next layer, the other direction or a time reversal reads
     /// them. A hint: see [`Differentiable::outputs_layout`].
     pub layout: OutputLayout,
+    /// Whether the packed-weight cache may keep `W_hh` ([`Kernel::weight_hh_kept`]).
+    ///
+    /// [`Kernel::weight_hh_kept`]: super::Kernel::weight_hh_kept
+    pub weight_hh_kept: bool,
 }
 
 impl Spec {
@@ -126,7 +130,7 @@ fn run_host<B: Backend>(
     // A run of one step (a decoder's) and inference keep their packed weights between calls;
     // training changes the weights at every optimizer step. Not a `W_hh` made for this call.
     let keep = dims.steps == 1 || !save;
-    let owners = [(&w_ih, true), (&w_hh, spec.cell.recurrent_weights_kept())]
+    let owners = [(&w_ih, true), (&w_hh, spec.weight_hh_kept)]
         .map(|(w, kept)| (keep && kept).then(|| Owner::of::<B>(w)).flatten());
     // `x` and the weights are only read: no host copy of an ndarray tensor (2.5 MiB per call at
     // the benchmark shape, copied on one thread while the others waited).

@@ -41,10 +41,6 @@ pub(crate) trait GateMath: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// is empty (and in the backward pass `next[0]` too), `next[0]` is `h'` to write, and
     /// `d_state[0]` is the gradient of `h'`.
     const PROJECTABLE: bool = false;
-    /// Whether the cell's dense `W_hh` is made anew at every call (the sLSTM's, from its
-    /// heads' blocks): the packed-weight cache would never find it again, and would keep each
-    /// one alive in place of weights it finds.
-    const RECURRENT_MADE_PER_CALL: bool = false;
 
     /// The same gate math in the CubeCL kernels (`cube_forward` and `cube_backward` next to
     /// the cell's `GateMath`), if the cell has it.

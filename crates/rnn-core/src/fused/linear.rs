@@ -363,7 +363,7 @@ pub(crate) fn linear<const D: usize>(
     // Without a bias, `[0]`.
     let bias = bias
         .cloned()
-        .unwrap_or_else(|| Tensor::zeros([0], &x.device()));
+        .unwrap_or_else(|| Tensor::zeros([0], (&x.device(), x.dtype())));
     let y = Tensor::<2>::from_dispatch(<burn::backend::Dispatch as FusedLinear>::fused_linear(
         x.clone().reshape([rows, input]).into_dispatch(),
         weight.clone().into_dispatch(),

@@ -90,6 +90,11 @@ pub struct Kernel {
     /// The projection of `h`, `[P, H]` (PyTorch's `weight_hr`), for a cell whose gate math
     /// does not read `h` itself (the LSTM: `h` reaches the gates only through `W_hh`).
     pub(crate) weight_hr: Option<Tensor<2>>,
+    /// Whether `weight_hh` holds a parameter's own values, which later calls pass again (not
+    /// a matrix made for this call, as the sLSTM's of several heads): only then may the
+    /// packed-weight cache keep it (a made one would never be found again, and would evict
+    /// weights that would).
+    pub(crate) weight_hh_kept: bool,
 }
 
 impl Kernel {
@@ -107,6 +112,7 @@ impl Kernel {
             bias_ih: weights.bias_ih.as_ref().map(Param::val),
             bias_hh: weights.bias_hh.as_ref().map(Param::val),
             weight_hr: weight_hr.map(Param::val),
+            weight_hh_kept: true,
         }
     }
 }
@@ -210,6 +216,7 @@ pub(crate) fn run<S: CellState<2>>(
         bias_ih,
         bias_hh,
         weight_hr,
+        weight_hh_kept,
     } = kernel;
     let [width, proj] = weight_hh.dims();
     let hidden = weight_hr.as_ref().map_or(proj, |w| w.dims()[1]);
@@ -237,6 +244,7 @@ pub(crate) fn run<S: CellState<2>>(
         cell,
         lengths: padding.map(|p| p.lengths.clone()),
         layout,
+        weight_hh_kept,
     };
     // Without a projection, `[0, H]`: no rows to project onto.
     let weight_hr = weight_hr.unwrap_or_else(|| Tensor::zeros([0, hidden], zeros));

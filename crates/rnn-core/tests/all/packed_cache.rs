@@ -175,25 +175,31 @@ fn dense_layers_keep_nothing_where_they_do_not_pay_or_train() {
     }
 }
 
-/// An sLSTM's dense `W_hh` is made anew at every call: it is not kept, so calls of an sLSTM
-/// layer between two of an LSTM's leave the LSTM's packed weights in the cache (kept, each
-/// would have taken an entry and the LSTM's would have been evicted); its `W_ih` is kept.
+/// An sLSTM of several heads makes its dense `W_hh` anew at every call: it is not kept, so
+/// calls of such a layer between two of an LSTM's leave the LSTM's packed weights in the
+/// cache (kept, each would have taken an entry and the LSTM's would have been evicted); its
+/// `W_ih` is kept. With one head `W_hh` is the parameter's own values, kept and found again.
 #[test]
 fn an_slstm_keeps_only_its_own_weights() {
     let mut rng = Rng::new(29);
     let (batch, seq, input, hidden) = (4, 6, 7, 8);
     let lstm = RnnConfig::new(input, hidden).init_kind(CellKind::Lstm, &device());
-    let slstm = RnnConfig::new(input, hidden)
-        .with_num_heads(2)
-        .init_kind(CellKind::Slstm, &device());
+    let slstm = |heads| {
+        RnnConfig::new(input, hidden)
+            .with_num_heads(heads)
+            .init_kind(CellKind::Slstm, &device())
+    };
     let x = rng.tensor::<3>([batch, seq, input], &device());
     let run = |rnn: &AnyRnn, reused: usize| {
         expect_reused(reused, || rnn.forward(x.clone(), None, None).output)
     };
+    let (two_heads, one_head) = (slstm(2), slstm(1));
     run(&lstm, 0);
-    run(&slstm, 0);
+    run(&two_heads, 0);
     for _ in 0..10 {
-        run(&slstm, 1);
+        run(&two_heads, 1);
     }
     run(&lstm, 2);
+    run(&one_head, 0);
+    run(&one_head, 2);
 }

@@ -85,8 +85,9 @@ impl Seq2Seq {
             let log_probs = log_softmax(logits, 1);
             // Top-k orders NaN differently on each backend: refuse NaN rows before ranking.
             check_log_probs(&row_sums(log_probs.clone()), slots.iter().copied(), step)?;
-            let totals = log_probs
-                + Tensor::<2>::from_data(TensorData::new(scores.clone(), [rows, 1]), &device);
+            let carried = TensorData::new(scores.clone(), [rows, 1]);
+            let carried = Tensor::<2>::from_data(carried, (&device, log_probs.dtype()));
+            let totals = log_probs + carried;
             let (top, index) =
                 topk_with_indices(totals.reshape([slots.len(), k * vocab]), candidates, 1);
             let top: Vec<f32> = top.into_data().iter::<f32>().collect();

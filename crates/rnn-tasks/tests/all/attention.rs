@@ -1,7 +1,8 @@
-//! The attention scores against their definitions, computed here element by element from the
-//! module's weights (Burn's `Linear` holds `[in, out]`, `y = x W + b`): Bahdanau's
-//! `vᵀ tanh(W_q q + W_k k + b)`, Luong's `qᵀ k` and `qᵀ W k`; the weights a softmax over the
-//! valid source positions (0 at padding), the context their average of the values.
+//! The attention weights and context against their definitions, computed here element by
+//! element from the module's weights (Burn's `Linear` holds `[in, out]`, `y = x W + b`): the
+//! weights the softmax over the valid source positions (0 at padding) of Bahdanau's scores
+//! `vᵀ tanh(W_q q + W_k k + b)`, Luong's `qᵀ k` or `qᵀ W k` (so the scores are checked up to
+//! a constant per row, which no softmax sees), the context their average of the values.
 
 use burn::module::Module;
 use burn::nn::Linear;

@@ -30,8 +30,6 @@ impl GateMath for SlstmMath {
     /// which side `m' = max(log f + m, ĩ)` took (1 for `log f + m`, 0 for `ĩ`), whose gradient
     /// goes that way only (Burn's `max_pair` and `mask_where`).
     const SAVED: usize = 2;
-    /// The dense block-diagonal `W_hh` is made from the heads' blocks at every call.
-    const RECURRENT_MADE_PER_CALL: bool = true;
 
     #[inline(always)]
     fn forward<const FMA: bool>(self, step: ForwardStep<'_>) {
@@ -167,6 +165,9 @@ pub(super) fn kernel(weights: &SlstmWeights, forget_gate: ForgetGate) -> Kernel 
         ForgetGate::Sigmoid => &SIGMOID,
         ForgetGate::Exponential => &EXPONENTIAL,
     };
+    // With one head the dense matrix is the blocks' own values, reshaped; with more, a matrix
+    // made for this call.
+    let weight_hh_kept = weights.weight_hh.dims()[0] == 1;
     Kernel {
         math,
         weight_ih: weights.weight_ih.val(),
@@ -174,6 +175,7 @@ pub(super) fn kernel(weights: &SlstmWeights, forget_gate: ForgetGate) -> Kernel 
         bias_ih: weights.bias.as_ref().map(Param::val),
         bias_hh: None,
         weight_hr: None,
+        weight_hh_kept,
     }
 }
 
@@ -187,7 +189,9 @@ fn dense_recurrent(blocks: Tensor<3>) -> Tensor<2> {
         return blocks.reshape([rows, dh]);
     }
     // `[head k, gate, unit, head k', unit']`: head k's weights where k' = k, else zero.
-    let eye = Tensor::<2>::eye(heads, &blocks.device()).reshape([heads, 1, 1, heads, 1]);
+    let eye = Tensor::<2>::eye(heads, &blocks.device())
+        .cast(blocks.dtype())
+        .reshape([heads, 1, 1, heads, 1]);
     (blocks.reshape([heads, gates, dh, 1, dh]) * eye)
         .swap_dims(0, 1)
         .reshape([gates * hidden, hidden])

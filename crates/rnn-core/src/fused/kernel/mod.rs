@@ -157,10 +157,6 @@ pub(crate) trait FusedCell: Send + Sync + std::fmt::Debug {
     /// Parts of the state (`h`, then the cell's others).
     fn state_parts(&self) -> usize;
 
-    /// Whether `W_hh` is the cell's own parameter, which later calls pass again (not a tensor
-    /// made for this call): what the packed-weight cache may keep.
-    fn recurrent_weights_kept(&self) -> bool;
-
     /// The cell's gate math in the CubeCL kernels, if it has one.
     #[cfg(feature = "wgpu")]
     fn cube_math(&self) -> Option<super::cube::CubeMath>;
@@ -197,10 +193,6 @@ pub(crate) trait SavedRun: Send + Sync + std::fmt::Debug {
 impl<K: GateMath> FusedCell for K {
     fn state_parts(&self) -> usize {
         K::STATE_PARTS
-    }
-
-    fn recurrent_weights_kept(&self) -> bool {
-        !K::RECURRENT_MADE_PER_CALL
     }
 
     #[cfg(feature = "wgpu")]
