@@ -10,6 +10,7 @@ pub mod bleu;
 pub mod bpe;
 pub mod charlm;
 pub mod cli;
+pub mod epoch_batches;
 pub mod files;
 pub mod forecast;
 pub mod heatmap;

@@ -39,24 +39,24 @@ pub struct TranslationBatch {
     pub target_lengths: Vec<usize>,
 }
 
-/// Groups `items` into batches of `batch_size` pairs of similar lengths (little padding);
-/// the batches are in a `seed`ed random order.
-pub fn length_buckets(
-    mut items: Vec<TranslationItem>,
-    batch_size: usize,
-    seed: u64,
-) -> Vec<Vec<TranslationItem>> {
+/// Batches of `batch_size` pairs of similar source lengths (little padding), as
+/// `translation_torch.py` makes them: the pairs in a `seed`ed random order, sorted by source
+/// length within windows of 50 batches, cut into batches, the batches in random order. Returns
+/// each batch's indices into `items`. A new `seed` every epoch draws new batches.
+pub fn length_buckets(items: &[TranslationItem], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
     let mut rng = StdRng::seed_from_u64(seed);
-    items.shuffle(&mut rng);
-    items.sort_by_key(|item| (item.source.len(), item.target.len()));
-    let mut buckets: Vec<Vec<TranslationItem>> =
-        items.chunks(batch_size).map(<[_]>::to_vec).collect();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.shuffle(&mut rng);
+    let mut buckets: Vec<Vec<usize>> = Vec::new();
+    for window in order.chunks_mut(batch_size.saturating_mul(50).max(1)) {
+        window.sort_by_key(|&i| items[i].source.len());
+        buckets.extend(window.chunks(batch_size.max(1)).map(<[_]>::to_vec));
+    }
     buckets.shuffle(&mut rng);
     buckets
 }
 
-/// Pads a bucket of [`TranslationItem`]s (the data loader hands over buckets one at a time,
-/// each already a batch) into a [`TranslationBatch`].
+/// Pads a batch of [`TranslationItem`]s into a [`TranslationBatch`].
 #[derive(Debug, Clone, Default)]
 pub struct TranslationBatcher {
     word_dropout: Option<WordDropout>,
@@ -107,9 +107,8 @@ impl WordDropout {
     }
 }
 
-impl Batcher<Vec<TranslationItem>, TranslationBatch> for TranslationBatcher {
-    fn batch(&self, buckets: Vec<Vec<TranslationItem>>, device: &Device) -> TranslationBatch {
-        let items: Vec<&TranslationItem> = buckets.iter().flatten().collect();
+impl Batcher<TranslationItem, TranslationBatch> for TranslationBatcher {
+    fn batch(&self, items: Vec<TranslationItem>, device: &Device) -> TranslationBatch {
         let mut dropout = self.word_dropout.as_ref().map(|d| (d, d.next_batch()));
         let mut noisy = |ids: &[usize]| match dropout.as_mut() {
             Some((dropout, rng)) => dropout.apply(rng, ids),

@@ -2,7 +2,10 @@
 //! split, burn-train with teacher forcing on length-bucketed batches, the model and its
 //! vocabularies saved, test BLEU measured.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use burn::data::dataloader::DataLoader;
 
 use super::corpus::{learn_tokens, split_pairs};
 use super::data::Pair;
@@ -10,9 +13,10 @@ use super::evaluate::{Evaluation, evaluate, require_heatmap_font};
 use super::model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
 use super::options::{TranslationOptions, model_config};
 use super::translator::Translator;
+use crate::epoch_batches::EpochBatches;
 use crate::files::save_model;
 use crate::text::Vocab;
-use crate::training::{Monitor, TrainingPlan, fit, loader};
+use crate::training::{Monitor, TrainingPlan, fit};
 
 /// What a training run measured.
 #[derive(Debug, Clone)]
@@ -58,14 +62,23 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
             .map_err(|e| e.to_string())?,
         label_smoothing: options.label_smoothing,
     };
-    // Items are whole batches of similar lengths (`length_buckets`), hence batches of 1.
-    let batches = |items: Vec<TranslationItem>, train: bool| {
-        let buckets = length_buckets(items, options.batch_size, options.seed);
+    // Batches of similar lengths (`length_buckets`): drawn anew every epoch for training (as
+    // the PyTorch script does), the same every epoch for validation.
+    let (batch_size, seed) = (options.batch_size, options.seed);
+    let batches = |items: Vec<TranslationItem>, train: bool| -> Arc<dyn DataLoader<_>> {
         if train {
-            let batcher = TranslationBatcher::with_word_dropout(options.word_dropout, options.seed);
-            loader(batcher, buckets, 1, Some(options.seed))
+            let batcher = TranslationBatcher::with_word_dropout(options.word_dropout, seed);
+            Arc::new(EpochBatches::new(
+                items,
+                move |items, epoch| length_buckets(items, batch_size, seed.wrapping_add(epoch)),
+                batcher,
+            ))
         } else {
-            loader(TranslationBatcher::default(), buckets, 1, None)
+            Arc::new(EpochBatches::new(
+                items,
+                move |items, _| length_buckets(items, batch_size, seed),
+                TranslationBatcher::default(),
+            ))
         }
     };
 

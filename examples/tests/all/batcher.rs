@@ -1,10 +1,13 @@
-//! The translation batcher: padding, `<s>`/`</s>` placement, and word dropout.
+//! The translation batcher: padding, `<s>`/`</s>` placement, and word dropout; its length
+//! buckets, and the loader that draws them anew every epoch.
 
+use burn::data::dataloader::DataLoader;
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Int, Tensor};
+use burn_rnn_examples::epoch_batches::EpochBatches;
 use burn_rnn_examples::text::Vocab;
 use burn_rnn_examples::translation::model::{
-    TranslationBatch, TranslationBatcher, TranslationItem,
+    TranslationBatch, TranslationBatcher, TranslationItem, length_buckets,
 };
 
 use crate::programs::backend_of_tests;
@@ -34,7 +37,7 @@ fn batch(batcher: &TranslationBatcher) -> [Vec<Vec<usize>>; 3] {
         target_in,
         target_out,
         ..
-    } = batcher.batch(vec![items()], &device);
+    } = batcher.batch(items(), &device);
     [ids(source), ids(target_in), ids(target_out)]
 }
 
@@ -109,4 +112,85 @@ fn the_loss_metric_weighs_a_batch_by_its_tokens() {
     assert_eq!(weighted.loss.dims(), [7]);
     let values: Vec<f32> = weighted.loss.into_data().iter::<f32>().collect();
     assert_eq!(values, [2.5; 7]);
+}
+
+/// `n` pairs whose source lengths cycle through 1..=13.
+fn pairs_of_lengths(n: usize) -> Vec<TranslationItem> {
+    (0..n)
+        .map(|i| TranslationItem {
+            source: vec![10; 1 + i * 7 % 13],
+            target: vec![11; 2],
+        })
+        .collect()
+}
+
+/// As `translation_torch.py`: every pair once, batches of `batch_size` cut from windows of 50
+/// batches sorted by source length (only a window's last batch shorter), the same for a seed
+/// and others for another.
+#[test]
+fn length_buckets_sort_within_windows_of_fifty_batches() {
+    let (batch, n) = (4, 4 * 50 * 2 + 6);
+    let items = pairs_of_lengths(n);
+    let buckets = length_buckets(&items, batch, 7);
+    let mut seen: Vec<usize> = buckets.iter().flatten().copied().collect();
+    seen.sort();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>(), "every pair once");
+    let short: Vec<usize> = buckets
+        .iter()
+        .map(Vec::len)
+        .filter(|&l| l != batch)
+        .collect();
+    assert_eq!(short, [2], "one short batch: the last window's 6 pairs");
+    // Cut from a window's sorted run: each batch's lengths in order.
+    for bucket in &buckets {
+        let lengths: Vec<usize> = bucket.iter().map(|&i| items[i].source.len()).collect();
+        assert!(lengths.is_sorted(), "{lengths:?}");
+    }
+    // Padding: a sorted window leaves far less than random batches would.
+    let padding = |buckets: &[Vec<usize>]| -> usize {
+        buckets
+            .iter()
+            .map(|b| {
+                let lengths = b.iter().map(|&i| items[i].source.len());
+                let longest = lengths.clone().max().unwrap_or(0);
+                lengths.map(|l| longest - l).sum::<usize>()
+            })
+            .sum()
+    };
+    let unsorted: Vec<Vec<usize>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(batch)
+        .map(<[_]>::to_vec)
+        .collect();
+    assert!(padding(&buckets) * 4 < padding(&unsorted));
+    assert_eq!(length_buckets(&items, batch, 7), buckets, "seeded");
+    assert_ne!(length_buckets(&items, batch, 8), buckets);
+}
+
+/// The loader draws each epoch's batches from the epoch's number (its copy for a device
+/// counts the same epochs), and its progress counts pairs.
+#[test]
+fn epoch_batches_draw_new_batches_every_epoch() {
+    let items = pairs_of_lengths(40);
+    let loader = EpochBatches::new(
+        items,
+        |items, epoch| length_buckets(items, 4, epoch),
+        TranslationBatcher::default(),
+    );
+    let device = backend_of_tests().device();
+    let loader = loader.to_device(&device);
+    let epoch = |loader: &dyn DataLoader<TranslationBatch>| -> Vec<Vec<Vec<usize>>> {
+        let mut iter = loader.iter();
+        let mut batches = Vec::new();
+        for batch in iter.by_ref() {
+            batches.push(ids(batch.expect("a batch").source));
+        }
+        let progress = iter.progress();
+        assert_eq!((progress.items_processed, progress.items_total), (40, 40));
+        batches
+    };
+    let (first, second) = (epoch(&*loader), epoch(&*loader));
+    assert_eq!(first.len(), 10);
+    assert_ne!(first, second, "new batches in the second epoch");
+    assert_eq!(loader.num_items(), 40);
 }
