@@ -2,8 +2,9 @@
 //!
 //! `sentiment` (or `sentiment train`) trains a bidirectional LSTM classifier with burn-train
 //! and prints its test accuracy; `sentiment predict "Great phone!" ...` classifies sentences
-//! with the saved model; `sentiment export --out DIR` writes the seeded split as token ids,
-//! for `examples/scripts/sentiment_torch.py`.
+//! with the saved model; `sentiment evaluate --model DIR` scores it again on the test split;
+//! `sentiment export --out DIR` writes the seeded split as token ids, for
+//! `examples/scripts/sentiment_torch.py`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use burn_rnn_examples::cli::{
     announce_training, cell_name, exit_code, parse_args, parse_cell, parse_pooling, parse_positive,
 };
 use burn_rnn_examples::sentiment::{
-    AFINN_BASELINE, SentimentOptions, SentimentPredictor, export_split, train,
+    AFINN_BASELINE, GroupAccuracy, SentimentOptions, SentimentPredictor, evaluate_saved,
+    export_split, train,
 };
 use clap::{Args, Parser, Subcommand};
 use rnn_tasks::{CellKind, Pooling};
@@ -39,6 +41,25 @@ enum Command {
         /// The training run's output directory.
         #[arg(long, default_value = "runs/sentiment")]
         model: PathBuf,
+        /// The backend.
+        #[arg(long, value_enum, default_value_t = Backend::default())]
+        backend: Backend,
+    },
+    /// Score a saved model on the test split that training with the same data and seed held
+    /// out, through the saved files (the accuracies the training run printed).
+    Evaluate {
+        /// The training run's output directory.
+        #[arg(long, default_value = "runs/sentiment")]
+        model: PathBuf,
+        /// Labelled sentences, as `train --data` (default: the shipped UCI file).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Seed of the split, as `train --seed`.
+        #[arg(long, default_value_t = SentimentOptions::default().seed)]
+        seed: u64,
+        /// The split of a `--quick` run.
+        #[arg(long)]
+        quick: bool,
         /// The backend.
         #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
@@ -114,6 +135,24 @@ fn main() -> ExitCode {
                 )
             })
         }
+        Some(Command::Evaluate {
+            model,
+            data,
+            seed,
+            quick,
+            backend,
+        }) => {
+            let mut options = SentimentOptions {
+                seed,
+                quick,
+                backend,
+                ..SentimentOptions::default()
+            };
+            if let Some(data) = data {
+                options.data = data;
+            }
+            evaluate_saved(&options, &model).map(|test| print_test(&test))
+        }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),
     };
@@ -143,7 +182,14 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
         report.epochs_run,
         report.train_time.as_secs_f64()
     );
-    for group in report.test.iter().skip(1) {
+    print_test(&report.test);
+    println!("model saved to {}", options.out.display());
+    Ok(())
+}
+
+/// The test accuracy per source, then overall.
+fn print_test(test: &[GroupAccuracy]) {
+    for group in test.iter().skip(1) {
         let afinn = AFINN_BASELINE
             .iter()
             .find(|(source, _)| *source == group.group)
@@ -155,13 +201,11 @@ fn run_training(args: TrainArgs) -> Result<(), String> {
             group.group, group.accuracy, group.count
         );
     }
-    let all = &report.test[0];
+    let all = &test[0];
     println!(
         "test accuracy: {:.3} ({} sentences)",
         all.accuracy, all.count
     );
-    println!("model saved to {}", options.out.display());
-    Ok(())
 }
 
 fn predict(sentences: &[String], model: PathBuf, backend: Backend) -> Result<(), String> {

@@ -1,11 +1,16 @@
 //! Test accuracy of a trained classifier, overall and per source, and the lexicon baseline it
 //! is compared with.
 
+use std::path::Path;
+
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
 
+use super::corpus::Corpus;
 use super::data::Example;
 use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
+use super::options::SentimentOptions;
+use super::predictor::SentimentPredictor;
 
 /// Accuracy of the AFINN lexicon scorer of the `sentiment` npm package on all 1,000 sentences
 /// of each site (published with the data).
@@ -36,10 +41,34 @@ pub(super) fn test_accuracy(
         let predicted = model.classify(batch).output.argmax(1).squeeze_dim::<1>(1);
         correct.extend(predicted.equal(labels).into_data().iter::<bool>());
     }
+    group_accuracies(examples, &correct)
+}
+
+/// Scores the model saved in `model` (with its vocabulary and classes, as
+/// [`SentimentPredictor`] reads them) on the test split that training with `options`' data
+/// and seed held out: what the training run printed, now through the saved files.
+pub fn evaluate_saved(
+    options: &SentimentOptions,
+    model: &Path,
+) -> Result<Vec<GroupAccuracy>, String> {
+    let predictor = SentimentPredictor::load(model, options.backend)?;
+    let test = Corpus::read(options)?.parts.test;
+    let texts: Vec<String> = test.iter().map(|e| e.text.clone()).collect();
+    let correct: Vec<bool> = predictor
+        .predict(&texts)
+        .iter()
+        .zip(&test)
+        .map(|(p, e)| p.label == e.label)
+        .collect();
+    Ok(group_accuracies(&test, &correct))
+}
+
+/// Overall and per-source accuracy, `correct[i]` whether `examples[i]` was classified right.
+fn group_accuracies(examples: &[Example], correct: &[bool]) -> Vec<GroupAccuracy> {
     let accuracy = |keep: &dyn Fn(&Example) -> bool, group: String| {
         let hits: Vec<bool> = examples
             .iter()
-            .zip(&correct)
+            .zip(correct)
             .filter(|(e, _)| keep(e))
             .map(|(_, &c)| c)
             .collect();

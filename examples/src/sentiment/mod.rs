@@ -16,7 +16,7 @@ mod predictor;
 mod train;
 
 pub use corpus::split_examples;
-pub use evaluate::{AFINN_BASELINE, GroupAccuracy};
+pub use evaluate::{AFINN_BASELINE, GroupAccuracy, evaluate_saved};
 pub use export::export_split;
 pub use options::SentimentOptions;
 pub use predictor::{Prediction, SentimentPredictor};

@@ -62,6 +62,17 @@ fn sentiment_quick_run_trains_saves_and_predicts() {
     for file in ["model.bpk", "config.json", "vocab.json", "classes.json"] {
         assert!(dir.path().join(file).is_file(), "{file}");
     }
+    // The saved files (through the predictor, one padded batch) score the test split as the
+    // training run did (its model, in batches of 128): the same accuracy per source.
+    let scores = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("  ") || l.starts_with("test accuracy"))
+            .map(String::from)
+            .collect()
+    };
+    let evaluated = stdout(&run(sentiment, &["evaluate", "--model", out, "--quick"]));
+    assert!(!scores(&text).is_empty(), "{text}");
+    assert_eq!(scores(&evaluated), scores(&text), "{evaluated}");
 
     let text = stdout(&run(
         sentiment,

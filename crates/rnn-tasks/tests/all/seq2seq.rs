@@ -2,6 +2,7 @@
 //! output, exact zeros on padded source positions, and consistency between the training
 //! forward and greedy decoding.
 
+use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rnn_tasks::{
@@ -11,7 +12,7 @@ use rnn_tasks::{
 use rstest::rstest;
 
 use crate::backend::device;
-use crate::support::{padded, random_sequences, row, single};
+use crate::support::{Redraw, padded, random_sequences, row, single};
 use crate::util::{Rng, assert_close};
 
 pub const SOURCE_VOCAB: usize = 12;
@@ -256,6 +257,52 @@ fn teacher_forcing_below_one_feeds_own_predictions() {
     assert!(
         crate::util::max_abs_diff(&later(&scheduled), &later(&forced)) > 1e-3,
         "some later steps read the model's predictions"
+    );
+}
+
+/// Teacher forcing 0: every step after the first reads the model's own previous prediction,
+/// never the target (the probability is that of the target's token), so the logits' argmax
+/// is greedy decoding's tokens, whatever the targets say.
+#[test]
+fn teacher_forcing_zero_decodes_greedily() {
+    let device = device();
+    let mut model = model(AttentionKind::LuongGeneral, false, CellKind::Gru, &device)
+        .map(&mut Redraw(Rng::new(21), 0.9));
+    let mut rng = Rng::new(13);
+    let sources = random_sequences(&mut rng, &[4; 6], 3, SOURCE_VOCAB);
+    let steps = 6;
+    let rows: Vec<Vec<usize>> = random_sequences(&mut rng, &[steps - 1; 6], 3, TARGET_VOCAB)
+        .into_iter()
+        .map(|r| [vec![START], r].concat())
+        .collect();
+    let source = padded(&sources, 0, 0, &device).tokens;
+    model.teacher_forcing = 0.0;
+    let logits = model
+        .forward(source.clone(), None, targets(&rows, &device))
+        .logits;
+    let greedy = model.greedy(source, None, &DecodeConfig::new(START, END, steps));
+    let predicted = logits.argmax(2).squeeze_dim::<2>(2);
+    let predicted: Vec<i64> = predicted.into_data().iter::<i64>().collect();
+    let mut compared = 0;
+    for (b, tokens) in greedy.tokens.iter().enumerate() {
+        for (t, &token) in tokens.iter().enumerate() {
+            assert_eq!(
+                predicted[b * steps + t] as usize,
+                token,
+                "example {b}, step {t}"
+            );
+            compared += 1;
+        }
+    }
+    // Fed the targets instead (random tokens), most compared steps would have read another
+    // input than greedy's previous token.
+    let other_inputs = (0..rows.len())
+        .flat_map(|b| (1..greedy.tokens[b].len()).map(move |t| (b, t)))
+        .filter(|&(b, t)| rows[b][t] != greedy.tokens[b][t - 1])
+        .count();
+    assert!(
+        compared > 12 && other_inputs > 6,
+        "{compared} steps compared, {other_inputs} with other inputs than the targets"
     );
 }
 
