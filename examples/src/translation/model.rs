@@ -40,9 +40,11 @@ pub struct TranslationBatch {
 }
 
 /// Batches of `batch_size` pairs of similar source lengths (little padding), as
-/// `translation_torch.py` makes them: the pairs in a `seed`ed random order, sorted by source
-/// length within windows of 50 batches, cut into batches, the batches in random order. Returns
-/// each batch's indices into `items`. A new `seed` every epoch draws new batches.
+/// `translation_torch.py` makes its training batches: the pairs in a `seed`ed random order,
+/// sorted by source length within windows of 50 batches, cut into batches, the batches in
+/// random order (the script keeps validation in file order; for a per-token loss the order
+/// does not matter). Returns each batch's indices into `items`. A new `seed` every epoch
+/// draws new batches.
 pub fn length_buckets(items: &[TranslationItem], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..items.len()).collect();

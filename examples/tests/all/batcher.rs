@@ -114,83 +114,100 @@ fn the_loss_metric_weighs_a_batch_by_its_tokens() {
     assert_eq!(values, [2.5; 7]);
 }
 
-/// `n` pairs whose source lengths cycle through 1..=13.
-fn pairs_of_lengths(n: usize) -> Vec<TranslationItem> {
-    (0..n)
-        .map(|i| TranslationItem {
-            source: vec![10; 1 + i * 7 % 13],
+/// Pairs of the source lengths `lengths`, each pair's tokens its index (so that batches
+/// tell their pairs apart).
+fn pairs_of_lengths(lengths: impl IntoIterator<Item = usize>) -> Vec<TranslationItem> {
+    lengths
+        .into_iter()
+        .enumerate()
+        .map(|(i, len)| TranslationItem {
+            source: vec![10 + i; len],
             target: vec![11; 2],
         })
         .collect()
 }
 
+/// The spread of source lengths in each batch (longest minus shortest).
+fn spreads(items: &[TranslationItem], buckets: &[Vec<usize>]) -> Vec<usize> {
+    buckets
+        .iter()
+        .map(|b| {
+            let lengths = b.iter().map(|&i| items[i].source.len());
+            lengths.clone().max().unwrap_or(0) - lengths.min().unwrap_or(0)
+        })
+        .collect()
+}
+
 /// As `translation_torch.py`: every pair once, batches of `batch_size` cut from windows of 50
-/// batches sorted by source length (only a window's last batch shorter), the same for a seed
-/// and others for another.
+/// batches (200 pairs) sorted by source length, the same for a seed and others for another.
+/// With 400 distinct lengths, a batch cut from a sorted window of 200 random pairs spans about
+/// 6 lengths: a sort over all 400 would span 3 in every batch, no sort about 200, windows of
+/// 10 batches about 30.
 #[test]
 fn length_buckets_sort_within_windows_of_fifty_batches() {
-    let (batch, n) = (4, 4 * 50 * 2 + 6);
-    let items = pairs_of_lengths(n);
+    let batch = 4;
+    let items = pairs_of_lengths((0..400).map(|i| 1 + (i * 7) % 400));
     let buckets = length_buckets(&items, batch, 7);
     let mut seen: Vec<usize> = buckets.iter().flatten().copied().collect();
     seen.sort();
-    assert_eq!(seen, (0..n).collect::<Vec<_>>(), "every pair once");
-    let short: Vec<usize> = buckets
-        .iter()
-        .map(Vec::len)
-        .filter(|&l| l != batch)
-        .collect();
-    assert_eq!(short, [2], "one short batch: the last window's 6 pairs");
-    // Cut from a window's sorted run: each batch's lengths in order.
+    assert_eq!(seen, (0..400).collect::<Vec<_>>(), "every pair once");
+    assert!(buckets.iter().all(|b| b.len() == batch));
     for bucket in &buckets {
         let lengths: Vec<usize> = bucket.iter().map(|&i| items[i].source.len()).collect();
-        assert!(lengths.is_sorted(), "{lengths:?}");
+        assert!(
+            lengths.is_sorted(),
+            "a batch is cut from a sorted run: {lengths:?}"
+        );
     }
-    // Padding: a sorted window leaves far less than random batches would.
-    let padding = |buckets: &[Vec<usize>]| -> usize {
-        buckets
-            .iter()
-            .map(|b| {
-                let lengths = b.iter().map(|&i| items[i].source.len());
-                let longest = lengths.clone().max().unwrap_or(0);
-                lengths.map(|l| longest - l).sum::<usize>()
-            })
-            .sum()
-    };
-    let unsorted: Vec<Vec<usize>> = (0..n)
-        .collect::<Vec<_>>()
-        .chunks(batch)
-        .map(<[_]>::to_vec)
-        .collect();
-    assert!(padding(&buckets) * 4 < padding(&unsorted));
+    let spreads = spreads(&items, &buckets);
+    let mean = spreads.iter().sum::<usize>() as f64 / spreads.len() as f64;
+    assert!(
+        (4.0..12.0).contains(&mean),
+        "mean spread {mean}: {spreads:?}"
+    );
     assert_eq!(length_buckets(&items, batch, 7), buckets, "seeded");
     assert_ne!(length_buckets(&items, batch, 8), buckets);
 }
 
-/// The loader draws each epoch's batches from the epoch's number (its copy for a device
-/// counts the same epochs), and its progress counts pairs.
+/// The loader draws each epoch's batches anew from the epoch's number: other pairs share a
+/// batch, not only another order of the same batches. Its copy for a device counts the same
+/// epochs, and its progress counts pairs.
 #[test]
 fn epoch_batches_draw_new_batches_every_epoch() {
-    let items = pairs_of_lengths(40);
+    let items = pairs_of_lengths((0..40).map(|i| 1 + i % 3));
     let loader = EpochBatches::new(
         items,
         |items, epoch| length_buckets(items, 4, epoch),
         TranslationBatcher::default(),
     );
     let device = backend_of_tests().device();
-    let loader = loader.to_device(&device);
-    let epoch = |loader: &dyn DataLoader<TranslationBatch>| -> Vec<Vec<Vec<usize>>> {
+    let copy = loader.to_device(&device);
+    // Each batch's pairs (their first token), as sets, the batches in a canonical order.
+    let epoch = |loader: &dyn DataLoader<TranslationBatch>| -> Vec<Vec<usize>> {
         let mut iter = loader.iter();
         let mut batches = Vec::new();
         for batch in iter.by_ref() {
-            batches.push(ids(batch.expect("a batch").source));
+            let mut pairs: Vec<usize> = ids(batch.expect("a batch").source)
+                .iter()
+                .map(|row| row[0])
+                .collect();
+            pairs.sort();
+            batches.push(pairs);
         }
         let progress = iter.progress();
         assert_eq!((progress.items_processed, progress.items_total), (40, 40));
+        batches.sort();
         batches
     };
-    let (first, second) = (epoch(&*loader), epoch(&*loader));
+    let (first, second, third) = (epoch(&*copy), epoch(&*copy), epoch(&loader));
     assert_eq!(first.len(), 10);
-    assert_ne!(first, second, "new batches in the second epoch");
+    assert_ne!(
+        first, second,
+        "other pairs share a batch in the second epoch"
+    );
+    assert_ne!(
+        third, first,
+        "the loader and its copy count the same epochs"
+    );
     assert_eq!(loader.num_items(), 40);
 }
