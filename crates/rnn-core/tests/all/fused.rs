@@ -670,3 +670,63 @@ fn every_instruction_set_matches_single_steps() {
         );
     }
 }
+
+/// A graph that tracks only some leaves: every weight frozen but `W_hh`, an input without
+/// gradient, `h0` tracked, `c0` not, and a loss on the final `c` alone (no output read). The
+/// fused layer's gradients of `W_hh` and `h0` are those of the same loss through a loop of the
+/// cell's step in tensor operations ([`Stepwise`]), and the frozen weights and the input get
+/// none.
+#[test]
+fn a_partly_tracked_graph_gets_the_gradients_of_what_it_tracks() {
+    let device = autodiff_device();
+    let sizes = FIVE;
+    let template: Rnn<LstmCell> = RnnConfig::new(INPUT, sizes.hidden).init(&device);
+    let leaves = leaves::<LstmCell>(sizes, 0, &device);
+    // (`detach` keeps a leaf's `require_grad`.)
+    let (x, h0) = (leaves.x.clone().set_require_grad(false), leaves.h0.clone());
+    let c0 = leaves
+        .c0
+        .clone()
+        .expect("an LSTM's c0")
+        .set_require_grad(false);
+
+    let mut rnn = template.clone().no_grad();
+    for cell in rnn.cells_mut() {
+        let w = cell.weights_mut();
+        w.weight_hh = Param::from_tensor(w.weight_hh.val().detach().require_grad());
+    }
+    let state = RnnState::with_cell(
+        h0.clone().unsqueeze_dim(0),
+        Some(c0.clone().unsqueeze_dim(0)),
+    );
+    let out = expect_kernel(runs_kernel(0), || rnn.forward(x.clone(), Some(state), None));
+    let c_n: Tensor<2> = out.state.cell.expect("an LSTM's c_n").squeeze_dim(0);
+    let grads = weigh(c_n, &device).backward();
+    let w = rnn.cells()[0].weights();
+    let fused = [
+        values(&w.weight_hh.val().grad(&grads).expect("W_hh's gradient")),
+        values(&h0.grad(&grads).expect("h0's gradient")),
+    ];
+    assert!(w.weight_ih.val().grad(&grads).is_none(), "W_ih is frozen");
+    for bias in [&w.bias_ih, &w.bias_hh].into_iter().flatten() {
+        assert!(bias.val().grad(&grads).is_none(), "the biases are frozen");
+    }
+    assert!(x.grad(&grads).is_none(), "x is not tracked");
+
+    let reference = tracked(&template);
+    let cell = Stepwise::new(reference.cells()[0].clone());
+    let time = usize::from(sizes.batch_first);
+    let mut state = RnnState::with_cell(h0.clone(), Some(c0));
+    for t in 0..sizes.seq {
+        state = cell.step(x.clone().narrow(time, t, 1).squeeze_dim(time), state);
+    }
+    let grads = weigh(state.cell.expect("c"), &device).backward();
+    let w = reference.cells()[0].weights();
+    let expected = [
+        values(&w.weight_hh.val().grad(&grads).expect("W_hh's gradient")),
+        values(&h0.grad(&grads).expect("h0's gradient")),
+    ];
+    for ((what, fused), expected) in ["W_hh", "h0"].iter().zip(&fused).zip(&expected) {
+        assert_close(what, fused, expected);
+    }
+}
