@@ -127,7 +127,8 @@ fn run_round(
 }
 
 /// The threads the fused CPU kernels run on: `RNN_KERNEL_THREADS` when set to a positive
-/// number, else the machine's available parallelism (as `rnn-core` decides).
+/// number, else the machine's available parallelism (as `rnn-core`'s `fused/threads.rs`
+/// decides; xtask does not depend on rnn-core: keep the two in step).
 fn kernel_threads() -> usize {
     std::env::var("RNN_KERNEL_THREADS")
         .ok()

@@ -221,7 +221,7 @@ impl AnyRnn {
             dtype,
             &device,
         )?;
-        let zeros = |size: usize| Tensor::<3>::zeros([rows, batch, size], &device).cast(dtype);
+        let zeros = |size: usize| Tensor::<3>::zeros([rows, batch, size], (&device, dtype));
         Ok(match self {
             AnyRnn::Slstm(_) => {
                 let (h, c) = (content.hidden, content.cell.expect("checked"));

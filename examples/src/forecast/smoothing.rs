@@ -199,14 +199,13 @@ impl HoltWinters {
                  {largest:e} in size)"
             ));
         }
-        let lower = LOWER;
         let mut step = 0.05;
         while step >= 0.001 {
             let mut improved = false;
             for k in 0..4 {
                 for direction in [-1.0, 1.0] {
                     let mut candidate = best.0;
-                    candidate[k] = (candidate[k] + direction * step).clamp(lower[k], 1.0);
+                    candidate[k] = (candidate[k] + direction * step).clamp(LOWER[k], 1.0);
                     let error = mse(&candidate);
                     if error < best.1 {
                         best = (candidate, error);

@@ -53,6 +53,7 @@ pub fn evaluate(
     let sources: Vec<String> = test.iter().map(|p| p.source.clone()).collect();
     let references: Vec<Vec<String>> = test.iter().map(|p| tokenize(&p.target)).collect();
     let max_length = if options.quick { 8 } else { 60 };
+    let raw_references: Vec<&str> = test.iter().map(|p| p.target.as_str()).collect();
     let mut scores = Vec::new();
     let mut beam_output = Vec::new();
     for beam in [None, Some(options.beam_size)] {
@@ -73,7 +74,7 @@ pub fn evaluate(
                     .iter()
                     .map(|t| t.text.as_str())
                     .collect::<Vec<_>>(),
-                &test.iter().map(|p| p.target.as_str()).collect::<Vec<_>>(),
+                &raw_references,
             ),
             time,
             steps: beam.is_none().then(|| greedy_steps(&translations)),

@@ -66,20 +66,23 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     // the PyTorch script does), the same every epoch for validation.
     let (batch_size, seed) = (options.batch_size, options.seed);
     let batches = |items: Vec<TranslationItem>, train: bool| -> Arc<dyn DataLoader<_>> {
-        if train {
-            let batcher = TranslationBatcher::with_word_dropout(options.word_dropout, seed);
-            Arc::new(EpochBatches::new(
-                items,
-                move |items, epoch| length_buckets(items, batch_size, seed.wrapping_add(epoch)),
-                batcher,
-            ))
+        let batcher = if train {
+            TranslationBatcher::with_word_dropout(options.word_dropout, seed)
         } else {
-            Arc::new(EpochBatches::new(
-                items,
-                move |items, _| length_buckets(items, batch_size, seed),
-                TranslationBatcher::default(),
-            ))
-        }
+            TranslationBatcher::default()
+        };
+        let epoch_seed = move |epoch: u64| {
+            if train {
+                seed.wrapping_add(epoch)
+            } else {
+                seed
+            }
+        };
+        Arc::new(EpochBatches::new(
+            items,
+            move |items, epoch| length_buckets(items, batch_size, epoch_seed(epoch)),
+            batcher,
+        ))
     };
 
     let plan = TrainingPlan {

@@ -280,7 +280,7 @@ fn teacher_forcing_zero_decodes_greedily() {
     let logits = model
         .forward(source.clone(), None, targets(&rows, &device))
         .logits;
-    let greedy = model.greedy(source, None, &DecodeConfig::new(START, END, steps));
+    let greedy = model.greedy(source.clone(), None, &DecodeConfig::new(START, END, steps));
     let predicted = logits.argmax(2).squeeze_dim::<2>(2);
     let predicted: Vec<i64> = predicted.into_data().iter::<i64>().collect();
     let mut compared = 0;
@@ -298,11 +298,7 @@ fn teacher_forcing_zero_decodes_greedily() {
     // here), the argmax leaves greedy's tokens somewhere among the compared steps.
     model.teacher_forcing = 1.0;
     let forced = model
-        .forward(
-            padded(&sources, 0, 0, &device).tokens,
-            None,
-            targets(&rows, &device),
-        )
+        .forward(source, None, targets(&rows, &device))
         .logits
         .argmax(2)
         .squeeze_dim::<2>(2);

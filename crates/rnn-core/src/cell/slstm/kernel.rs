@@ -165,13 +165,11 @@ pub(super) fn kernel(weights: &SlstmWeights, forget_gate: ForgetGate) -> Kernel 
         ForgetGate::Sigmoid => &SIGMOID,
         ForgetGate::Exponential => &EXPONENTIAL,
     };
-    // With one head the dense matrix is the blocks' own values, reshaped; with more, a matrix
-    // made for this call.
-    let weight_hh_kept = weights.weight_hh.dims()[0] == 1;
+    let (weight_hh, weight_hh_kept) = dense_recurrent(weights.weight_hh.val());
     Kernel {
         math,
         weight_ih: weights.weight_ih.val(),
-        weight_hh: dense_recurrent(weights.weight_hh.val()),
+        weight_hh,
         bias_ih: weights.bias.as_ref().map(Param::val),
         bias_hh: None,
         weight_hr: None,
@@ -181,20 +179,22 @@ pub(super) fn kernel(weights: &SlstmWeights, forget_gate: ForgetGate) -> Kernel 
 
 /// The block-diagonal recurrent matrix `[4 * H, H]` (rows gate-major, as the input's) of the
 /// heads' blocks `[heads, 4 * dh, dh]`, made with differentiable tensor operations: autodiff
-/// takes the kernel's dense gradient back to the blocks (dropping the zeros').
-fn dense_recurrent(blocks: Tensor<3>) -> Tensor<2> {
+/// takes the kernel's dense gradient back to the blocks (dropping the zeros'). Also whether
+/// it holds the blocks' own values (one head: reshaped), not a matrix made for this call.
+fn dense_recurrent(blocks: Tensor<3>) -> (Tensor<2>, bool) {
     let [heads, rows, dh] = blocks.dims();
     let (gates, hidden) = (rows / dh, heads * dh);
     if heads == 1 {
-        return blocks.reshape([rows, dh]);
+        return (blocks.reshape([rows, dh]), true);
     }
     // `[head k, gate, unit, head k', unit']`: head k's weights where k' = k, else zero.
     let eye = Tensor::<2>::eye(heads, &blocks.device())
         .cast(blocks.dtype())
         .reshape([heads, 1, 1, heads, 1]);
-    (blocks.reshape([heads, gates, dh, 1, dh]) * eye)
+    let dense = (blocks.reshape([heads, gates, dh, 1, dh]) * eye)
         .swap_dims(0, 1)
-        .reshape([gates * hidden, hidden])
+        .reshape([gates * hidden, hidden]);
+    (dense, false)
 }
 
 #[cfg(test)]
