@@ -29,6 +29,10 @@
 //! `rnn-bench --linear B,S,I,O [--backend B]...` times rnn-core's fused dense layer against
 //! Burn's `linear` (see `dense.rs`).
 //!
+//! `rnn-bench --launches --backend wgpu [--cell C]... [--shape B,S,I,H]` counts the GPU kernels
+//! that one forward pass, training step and decoder step launch, ours and burn-nn's, from
+//! CubeCL's execution log (see `launches.rs`).
+//!
 //! `rnn-bench --forms [--backend B] [--shape B,S,I,H]` times the sequence forms of the cells
 //! that have several, at `S` and `8S` steps: the mLSTM chunkwise (chunks of 64), parallel (one
 //! chunk; at `S` only, its memory grows with `S²`) and recurrent (chunks of 1), and the
@@ -37,6 +41,7 @@
 //! (default shape 4,512,32,64: 512 and 4096 steps).
 
 mod dense;
+mod launches;
 mod loss;
 
 use std::collections::HashMap;
@@ -657,6 +662,7 @@ fn main() {
     let mut torch = None;
     let mut memory = false;
     let mut outlier = false;
+    let mut launches = false;
     let mut concurrent = None;
     let mut forms = false;
     let mut loss = None;
@@ -682,12 +688,26 @@ fn main() {
             "--torch" => torch = Some(read_torch(&value())),
             "--memory" => memory = true,
             "--outlier" => outlier = true,
+            "--launches" => launches = true,
             "--concurrent" => {
                 concurrent = Some(value().parse().expect("--concurrent: expected a number"))
             }
             "--probe-outlier" => {
                 let (backend, cell, s) = (value(), value(), value());
                 probe_outlier(&backend, &cell, parse_shape(&s));
+                return;
+            }
+            "--probe-launches" => {
+                let (backend, cell, which, pass, s, log) =
+                    (value(), value(), value(), value(), value(), value());
+                launches::probe_launches(
+                    &backend,
+                    &cell,
+                    &which,
+                    &pass,
+                    parse_shape(&s),
+                    std::path::Path::new(&log),
+                );
                 return;
             }
             "--probe-memory" => {
@@ -702,7 +722,8 @@ fn main() {
         cells = ["LSTM", "GRU", "Elman"].map(String::from).to_vec();
     }
     if backends.is_empty() {
-        backends.push("ndarray".to_string());
+        // Launches are counted on wgpu only (see `launches.rs`).
+        backends.push(if launches { "wgpu" } else { "ndarray" }.to_string());
     }
     if let Some(shape) = linear {
         dense::linear_table(&backends, device, &shape, iters);
@@ -733,6 +754,10 @@ fn main() {
     }
     if outlier {
         outlier_table(&backends, &cells, s);
+        return;
+    }
+    if launches {
+        launches::launches_table(&backends, &cells, s);
         return;
     }
     if let Some(n) = concurrent {
