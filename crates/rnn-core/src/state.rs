@@ -185,7 +185,17 @@ pub(crate) fn stack<S2: CellState<2>, S3: CellState<3>>(states: Vec<S2>) -> S3 {
             parts[k].push(part);
         }
     }
-    S3::from_parts(parts.into_iter().map(|p| Tensor::stack(p, 0)).collect())
+    S3::from_parts(parts.into_iter().map(stack_parts).collect())
+}
+
+/// `Tensor::stack` of `parts`, without its copy for a single part (one layer and direction, the
+/// common case): Burn's `stack` concatenates even one tensor, a kernel launch on a GPU.
+fn stack_parts(mut parts: Vec<Tensor<2>>) -> Tensor<3> {
+    if parts.len() == 1 {
+        parts.remove(0).unsqueeze_dim(0)
+    } else {
+        Tensor::stack(parts, 0)
+    }
 }
 
 /// Splits a state with parts `[n, batch, size]` into `n` states (parts `[batch, size]`).

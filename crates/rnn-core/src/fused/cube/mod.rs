@@ -361,6 +361,7 @@ fn backward(
     let d_input = empty([n, width], &device);
     let separate = math.separate_hidden_gradient();
     let d_hidden = empty(if separate { [n, width] } else { [1, 1] }, &device);
+    let h_prev = empty([n, hidden], &device);
     let grad_state = empty([s * batch * hidden], &device);
     let client = grad.client.clone();
     recurrence::backward_loop::launch(
@@ -369,14 +370,15 @@ fn backward(
         CubeDim::new_1d(threads(hidden)),
         gates.into_tensor_arg(),
         into_contiguous(w_hh).into_tensor_arg(),
-        into_contiguous(state.clone()).into_tensor_arg(),
+        into_contiguous(state).into_tensor_arg(),
         lengths.into_tensor_arg(),
-        packed.clone().into_tensor_arg(),
+        packed.into_tensor_arg(),
         rest.into_tensor_arg(),
         saved.into_tensor_arg(),
         grad.into_tensor_arg(),
         d_input.clone().into_tensor_arg(),
         d_hidden.clone().into_tensor_arg(),
+        h_prev.clone().into_tensor_arg(),
         grad_state.clone().into_tensor_arg(),
         batch,
         steps,
@@ -396,29 +398,22 @@ fn backward(
     } else {
         d_x
     };
-    // `h` before each step: the initial state's, then the outputs of all but the last step.
-    let h0 = B::float_reshape(
-        leading(state, 0..batch * hidden),
-        Shape::new([batch, hidden]),
-    );
-    let h_prev = if steps > 1 {
-        let outputs = B::float_reshape(
-            leading(packed, 0..(steps - 1) * batch * hidden),
-            Shape::new([(steps - 1) * batch, hidden]),
-        );
-        B::float_cat(vec![h0, outputs], 0)
-    } else {
-        h0
-    };
     let d_w_ih = B::float_matmul(B::float_transpose(d_input.clone()), x);
     let d_w_hh = B::float_matmul(B::float_transpose(d_hidden.clone()), h_prev);
     let sum_rows = |t: CubeTensor| B::float_reshape(B::float_sum_dim(t, 0), Shape::new([width]));
+    let d_b_ih = sum_rows(d_input);
+    // Where the hidden projections' gradient is the input projections', so are the biases'.
+    let d_b_hh = if separate {
+        sum_rows(d_hidden)
+    } else {
+        d_b_ih.clone()
+    };
     [
         d_x,
         d_w_ih,
         d_w_hh,
-        sum_rows(d_input),
-        sum_rows(d_hidden),
+        d_b_ih,
+        d_b_hh,
         zeros(w_hr.shape(), &device),
         grad_state,
     ]

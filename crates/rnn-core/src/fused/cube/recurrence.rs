@@ -285,8 +285,10 @@ pub(crate) fn forward_loop(
 /// - `w_hh: [G * H, H]`, in PyTorch's layout.
 /// - `grad`: the gradient of `packed`.
 /// - Out: `d_input` and, for a cell whose hidden projections' gradient differs,
-///   `d_hidden` (`[steps * batch, G * H]` each, zero in the padding), and
-///   `grad_state` (as `state`).
+///   `d_hidden` (`[steps * batch, G * H]` each, zero in the padding), `h_prev` (`h` before
+///   each step, `[steps * batch, H]`: the initial state's, then `packed`'s, which `W_hh`'s
+///   gradient multiplies; written here, where the loop reads it, rather than concatenated
+///   by two more launches) and `grad_state` (as `state`).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_loop(
@@ -300,6 +302,7 @@ pub(crate) fn backward_loop(
     grad: &Tensor<f32>,
     d_input: &mut Tensor<f32>,
     d_hidden: &mut Tensor<f32>,
+    h_prev: &mut Tensor<f32>,
     grad_state: &mut Tensor<f32>,
     batch: usize,
     steps: usize,
@@ -355,6 +358,13 @@ pub(crate) fn backward_loop(
                 let mut valid = false;
                 if b < batch {
                     valid = t < lengths[b] as usize;
+                    let row = t * batch + b;
+                    if t > 0 {
+                        prev[0] = packed[(row - batch) * hidden + j];
+                    } else {
+                        prev[0] = state[b * hidden + j];
+                    }
+                    h_prev[row * hidden + j] = prev[0];
                 }
                 if valid {
                     let row = t * batch + b;
@@ -363,11 +373,6 @@ pub(crate) fn backward_loop(
                         gate[g] = gates[row * width + g * hidden + j];
                     }
                     next[0] = packed[row * hidden + j];
-                    if t > 0 {
-                        prev[0] = packed[(row - batch) * hidden + j];
-                    } else {
-                        prev[0] = state[b * hidden + j];
-                    }
                     #[unroll]
                     for s in 1..s_count {
                         next[s] = rest[(row * (s_count - 1) + s - 1) * hidden + j];
