@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorCreationOptions};
 
 use crate::{
     Cell, CellState, Elman, Gru, Lstm, MinGru, MinLstm, Mlstm, Rnn, RnnConfig, RnnError, RnnOutput,
@@ -178,9 +178,15 @@ impl AnyRnn {
         with_any_rnn!(self, r => r.num_directions())
     }
 
-    /// The all-zero state: parts `[num_layers * num_directions, batch, size]`.
-    pub fn zero_state(&self, batch: usize, device: &Device) -> RnnState<3> {
-        with_any_rnn!(self, r => any_state(r.zero_state(batch, device)))
+    /// The all-zero state: parts `[num_layers * num_directions, batch, size]`, made as
+    /// `options` say (a `&Device`, or `(&device, dtype)`).
+    pub fn zero_state(
+        &self,
+        batch: usize,
+        options: impl Into<TensorCreationOptions>,
+    ) -> RnnState<3> {
+        let options = options.into();
+        with_any_rnn!(self, r => any_state(r.zero_state(batch, options)))
     }
 
     /// A state to start from, set from content vectors (a decoder's state projected from an

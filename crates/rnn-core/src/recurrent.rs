@@ -138,13 +138,8 @@ impl<C: Cell> Recurrent<C> {
             .project_input(input.reshape([steps * batch, features]))
             .reshape([width, steps, batch])
             .swap_dims(0, 1);
-        // The cell's zero state in the input's dtype (it is made in the device's default).
         let state: C::State<2> = state
-            .unwrap_or_else(|| {
-                self.cell
-                    .zero_state(batch, &device)
-                    .map(|p| if p.dtype() == dtype { p } else { p.cast(dtype) })
-            })
+            .unwrap_or_else(|| self.cell.zero_state(batch, (&device, dtype)))
             .map(Tensor::transpose);
         let keep = padding.map(|p| p.keep.clone().narrow(0, 0, steps).swap_dims(1, 2));
         let (output, state) = self.cell.sequence_projected(projected, state, keep);

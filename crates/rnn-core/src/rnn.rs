@@ -405,14 +405,14 @@ impl<C: Cell> Rnn<C> {
 
     /// The all-zero initial state for `batch` examples: parts
     /// `[num_layers * num_directions, batch, size]` (`h`: `[.., hidden]`, or `[.., proj_size]`
-    /// when projecting; an LSTM's `c`: `[.., hidden]`).
-    pub fn zero_state(&self, batch: usize, device: &Device) -> C::State<3> {
-        self.zeros(batch, device.into())
-    }
-
-    /// [`zero_state`](Self::zero_state) made as `options` say (the driver's: the input's
-    /// device and dtype).
-    fn zeros(&self, batch: usize, options: TensorCreationOptions) -> C::State<3> {
+    /// when projecting; an LSTM's `c`: `[.., hidden]`), made as `options` say: on a `&Device`
+    /// in its default float dtype, or `(&device, dtype)` in another.
+    pub fn zero_state(
+        &self,
+        batch: usize,
+        options: impl Into<TensorCreationOptions>,
+    ) -> C::State<3> {
+        let options = options.into();
         let shapes = self.state_shapes(batch).into_iter();
         C::State::from_parts(
             shapes
@@ -464,7 +464,7 @@ impl<C: Cell> Rnn<C> {
                 self.check_state(&state, batch, &input)?;
                 state
             }
-            None => self.zeros(batch, (&input.device(), input.dtype()).into()),
+            None => self.zero_state(batch, (&input.device(), input.dtype())),
         };
         let mut next = Vec::with_capacity(self.layers.len());
         let mut x = input;

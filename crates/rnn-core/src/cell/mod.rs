@@ -22,7 +22,7 @@ pub use stepwise::Stepwise;
 
 use burn::config::Config;
 use burn::module::{Module, ModuleDisplay};
-use burn::tensor::{Bool, DType, Device, Tensor};
+use burn::tensor::{Bool, DType, Device, Tensor, TensorCreationOptions};
 
 use crate::error::RnnError;
 use crate::fused::{self, Kernel};
@@ -203,12 +203,18 @@ pub trait Cell: Module + ModuleDisplay + Sized {
     }
 
     /// The all-zero state for `batch` examples: parts `[batch, size]` (`h: [batch, output]`,
-    /// `c: [batch, hidden]`).
-    fn zero_state(&self, batch: usize, device: &Device) -> Self::State<2> {
+    /// `c: [batch, hidden]`), made as `options` say: on a `&Device` in its default float
+    /// dtype, or `(&device, dtype)` in another (a model of that dtype).
+    fn zero_state(
+        &self,
+        batch: usize,
+        options: impl Into<TensorCreationOptions>,
+    ) -> Self::State<2> {
+        let options = options.into();
         let parts = self.state_sizes().into_iter();
         Self::State::from_parts(
             parts
-                .map(|(size, _)| Tensor::zeros([batch, size], device))
+                .map(|(size, _)| Tensor::zeros([batch, size], options.clone()))
                 .collect(),
         )
     }

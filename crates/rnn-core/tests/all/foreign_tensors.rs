@@ -3,7 +3,7 @@
 //! the fused kernels ("the fused kernels only run on f32 tensors", "backend extension input
 //! is on the wrong backend").
 
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions};
 use rnn_core::xlstm::{XlstmBlockState, XlstmStackConfig};
 use rnn_core::{
     Bidirectional, Cell, CellConfig, CellKind, CellState, Lengths, Lstm, LstmCell, MergeMode,
@@ -199,6 +199,51 @@ impl burn::module::ModuleMapper for CastTo {
     }
 }
 
+/// The float dtypes besides f32 that the backend computes in: ndarray only f64 (it casts to
+/// f16 but cannot add in it); flex all three. None on wgpu: lavapipe has no f64 and no bf16
+/// matmul, and a failed kernel compilation there panics on the device's thread (the f32 path
+/// is every other test's).
+fn computed_dtypes() -> &'static [DType] {
+    match crate::backend::name().as_str() {
+        "flex" => &[DType::F64, DType::F16, DType::BF16],
+        "ndarray" => &[DType::F64],
+        _ => &[],
+    }
+}
+
+/// `zero_state` of a cell, a network and an `AnyRnn` is made in the dtype asked for
+/// (`(&device, dtype)`), and in the device's default with a `&Device`.
+#[test]
+fn zero_states_are_made_in_the_dtype_asked_for() {
+    let device = device();
+    let cell = CellConfig::new(3, 4).init::<LstmCell>(&device);
+    let rnn = RnnConfig::new(3, 4)
+        .with_num_layers(2)
+        .init::<LstmCell>(&device);
+    let any = RnnConfig::new(3, 4).init_kind(CellKind::Gru, &device);
+    let default = Tensor::<1>::zeros([1], &device).dtype();
+    let asked: Vec<(TensorCreationOptions, DType)> = std::iter::once(((&device).into(), default))
+        .chain(computed_dtypes().iter().map(|&d| ((&device, d).into(), d)))
+        .collect();
+    for (options, expected) in asked {
+        let cell_parts: Vec<DType> = (cell.zero_state(2, options.clone()).into_parts())
+            .iter()
+            .map(Tensor::dtype)
+            .collect();
+        let rnn_parts: Vec<DType> = (rnn.zero_state(2, options.clone()).into_parts())
+            .iter()
+            .map(Tensor::dtype)
+            .collect();
+        let any_parts: Vec<DType> = (any.zero_state(2, options).into_parts())
+            .iter()
+            .map(Tensor::dtype)
+            .collect();
+        assert_eq!(cell_parts, [expected; 2], "the cell's zero state (h, c)");
+        assert_eq!(rnn_parts, [expected; 2], "the network's zero state (h, c)");
+        assert_eq!(any_parts, [expected], "AnyRnn's zero state (a GRU's h)");
+    }
+}
+
 /// A network, a layer and an xLSTM stack of another float dtype than the device's default,
 /// without an initial state: the drivers make the zero states (and the padding's zero tail,
 /// the blocks' convolution histories) in the input's dtype, not the device's default, and
@@ -208,15 +253,7 @@ impl burn::module::ModuleMapper for CastTo {
 fn a_model_of_another_dtype_starts_from_zeros_of_its_dtype() {
     use crate::util::{Rng, values};
     use burn::module::Module;
-    // The dtypes each backend computes in: ndarray only f64 besides f32 (it casts to f16 but
-    // cannot add in it); flex all three. wgpu on lavapipe has no f64 and no bf16 matmul, and a
-    // failed kernel compilation there panics on the device's thread: not run there (the f32
-    // path is every other test's).
-    let dtypes: &[DType] = match crate::backend::name().as_str() {
-        "flex" => &[DType::F64, DType::F16, DType::BF16],
-        "ndarray" => &[DType::F64],
-        _ => return,
-    };
+    let dtypes = computed_dtypes();
     let rnn = RnnConfig::new(3, 4)
         .with_num_layers(2)
         .init_kind(CellKind::Gru, &device());
