@@ -176,11 +176,16 @@ fn runs_kernel(proj: usize) -> bool {
 
 /// `run()`, checking that it ran a fused kernel (`expected`) or none, so that a layer that
 /// silently runs step by step fails the test.
-fn expect_kernel<T>(expected: bool, run: impl FnOnce() -> T) -> T {
+pub(crate) fn expect_kernel<T>(expected: bool, run: impl FnOnce() -> T) -> T {
     let before = rnn_core::kernel_runs_on_this_thread();
     let result = run();
     let ran = rnn_core::kernel_runs_on_this_thread() > before;
-    assert_eq!(ran, expected, "whether a fused kernel ran");
+    assert_eq!(
+        ran,
+        expected,
+        "whether a fused kernel ran on {}",
+        crate::backend::name()
+    );
     result
 }
 

@@ -20,7 +20,7 @@ use rnn_core::{
 use rstest::rstest;
 
 use crate::backend::{self, autodiff_device, device};
-use crate::fused::{FIVE, FORTY, ONE, Sizes, TWO, WIDE, assert_close, weigh};
+use crate::fused::{FIVE, FORTY, ONE, Sizes, TWO, WIDE, assert_close, expect_kernel, weigh};
 use crate::util::{Rng, values};
 use rnn_core::cell::Stepwise;
 
@@ -197,18 +197,6 @@ fn config_of(sizes: Sizes, heads: usize, forget_gate: ForgetGate) -> CellConfig 
         .with_forget_gate(forget_gate)
 }
 
-/// Runs `C` as `drive` says and returns its results and whether it ran a fused kernel.
-fn counted<C: SlstmLike>(
-    config: &CellConfig,
-    case: (Sizes, Start, &[usize]),
-    drive: Drive,
-    device: &Device,
-) -> (Run, bool) {
-    let before = rnn_core::kernel_runs_on_this_thread();
-    let run = run::<C>(config, case, drive, device);
-    (run, rnn_core::kernel_runs_on_this_thread() > before)
-}
-
 fn check(
     sizes: Sizes,
     padded: bool,
@@ -233,14 +221,11 @@ fn check(
         .collect();
     let case = (sizes, start, lengths.as_slice());
     let train = autodiff_device();
-    let (fused, fused_ran) = counted::<SlstmCell>(&config, case, drive, &train);
-    let (steps, steps_ran) = counted::<Stepwise<SlstmCell>>(&config, case, drive, &train);
-    let (inference, inference_ran) = counted::<SlstmCell>(&config, case, drive, &device());
-    assert!(
-        fused_ran && inference_ran,
-        "the sLSTM ran step by step (with autodiff: {fused_ran}, without: {inference_ran})"
-    );
-    assert!(!steps_ran, "the step driver ran a kernel");
+    let fused = expect_kernel(true, || run::<SlstmCell>(&config, case, drive, &train));
+    let steps = expect_kernel(false, || {
+        run::<Stepwise<SlstmCell>>(&config, case, drive, &train)
+    });
+    let inference = expect_kernel(true, || run::<SlstmCell>(&config, case, drive, &device()));
     for (what, run) in [("", &fused), (" without autodiff", &inference)] {
         assert_close(&format!("output{what}"), &run.output, &steps.output);
         let names = ["h_n", "c_n", "n_n", "m_n"];
@@ -293,7 +278,8 @@ fn slstm_runs_no_kernel_off_the_cpu() {
     let lengths = vec![sizes.seq; sizes.batch];
     let case = (sizes, Start::Given, lengths.as_slice());
     for device in [device(), autodiff_device()] {
-        let (_, ran) = counted::<SlstmCell>(&config, case, Drive::Layer, &device);
-        assert_eq!(ran, runs_fused(), "a kernel ran on {}", backend::name());
+        expect_kernel(runs_fused(), || {
+            run::<SlstmCell>(&config, case, Drive::Layer, &device)
+        });
     }
 }
