@@ -234,8 +234,11 @@ pub(crate) fn run<S: CellState<2>>(
         // One part (the GRU's and the Elman RNN's `h`) is reshaped, not concatenated: Burn's
         // `cat` copies even one tensor, a kernel launch on a GPU.
         Some(s) => {
-            let mut parts: Vec<Tensor<1>> =
-                s.into_parts().into_iter().map(|p| p.reshape([-1])).collect();
+            let mut parts: Vec<Tensor<1>> = s
+                .into_parts()
+                .into_iter()
+                .map(|p| p.reshape([-1]))
+                .collect();
             if parts.len() == 1 {
                 parts.remove(0)
             } else {
