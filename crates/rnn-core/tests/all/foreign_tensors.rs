@@ -281,7 +281,10 @@ fn a_model_of_another_dtype_starts_from_zeros_of_its_dtype() {
     let expected = runs(&rnn, &layer, &stack, &x, &x8).map(|t| values(&t));
     for &dtype in dtypes {
         let x = x.clone().cast(dtype);
-        let tolerance = if dtype == DType::F64 { 1e-5 } else { 5e-2 };
+        // Against f32's own result, whose rounding through the xLSTM blocks (exponentials,
+        // layer norms) reached 1.7e-5 for some of the unseeded weights (1e-5 failed 2 runs in
+        // 40): f64's tolerance is f32's error, not f64's.
+        let tolerance = if dtype == DType::F64 { 1e-4 } else { 5e-2 };
         let got = runs(
             &rnn.clone().map(&mut CastTo(dtype)),
             &layer.clone().map(&mut CastTo(dtype)),
