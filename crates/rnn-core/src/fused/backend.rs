@@ -253,9 +253,9 @@ macro_rules! device_backend {
         impl<$($generics)*> Differentiable for $backend {
             type Saved = device::DeviceSaved<Self>;
 
-            /// Time-major: as the kernels write them.
-            fn outputs_layout(_: &Spec) -> OutputLayout {
-                OutputLayout::TimeMajor
+            /// The layout `spec` asks for: the kernels write either in place.
+            fn outputs_layout(spec: &Spec) -> OutputLayout {
+                spec.layout
             }
 
             fn forward_saving(
@@ -284,7 +284,7 @@ macro_rules! device_backend {
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
                 let tensors = [x, w_ih, w_hh, b_ih, b_hh, w_hr, state];
                 let (packed, dims, _) = device::forward_saving::<Self>(tensors, &spec, false);
-                split_packed::<Self>(packed, &dims)
+                split_packed::<Self>(packed, &dims, spec.layout)
             }
         }
     };
@@ -296,19 +296,26 @@ device_backend!([] burn_cubecl::CubeBackend);
 #[cfg(feature = "wgpu")]
 device_backend!([B: burn_fusion::FusionBackend + DeviceRecurrence] burn_fusion::Fusion<B>);
 
-/// The outputs `[seq, batch, P]` and the final state `[len]` of a packed output.
+/// The outputs `[seq, batch, P]` (stored as `layout` says) and the final state `[len]` of a
+/// packed output.
 fn split_packed<B: Backend>(
     packed: FloatTensor<B>,
     dims: &Dims,
+    layout: OutputLayout,
 ) -> (FloatTensor<B>, FloatTensor<B>) {
     let len = packed.shape()[0];
     let slice =
         |range: std::ops::Range<usize>| B::float_slice(packed.clone(), &[Slice::from(range)]);
-    let outputs = dims.seq * dims.batch * dims.proj;
-    (
-        B::float_reshape(slice(0..outputs), outputs_shape(dims).into()),
-        slice(outputs..len),
-    )
+    let outputs = slice(0..dims.seq * dims.batch * dims.proj);
+    let outputs = match layout {
+        OutputLayout::TimeMajor => B::float_reshape(outputs, outputs_shape(dims).into()),
+        OutputLayout::BatchMajor => B::float_swap_dims(
+            B::float_reshape(outputs, batch_major_shape(dims).into()),
+            0,
+            1,
+        ),
+    };
+    (outputs, slice(dims.seq * dims.batch * dims.proj..len))
 }
 
 /// The backward through time of [`FusedRecurrence::fused_recurrence`].

@@ -17,7 +17,7 @@ use cubecl::prelude::*;
 
 use super::backend::{Primitives, Spec};
 use super::device::{DeviceRecurrence, Layout};
-use super::kernel::Dims;
+use super::kernel::{Dims, OutputLayout};
 
 /// Which cell's gate math a CubeCL kernel runs (each cell's `kernel::cube::forward` and
 /// `backward`, next to its CPU `GateMath`).
@@ -141,6 +141,38 @@ fn leading(tensor: CubeTensor, range: std::ops::Range<usize>) -> CubeTensor {
     B::float_slice(tensor, &slices)
 }
 
+/// Where the kernels find step `t` of example `b` among rows of `layout`: row `t * step + b *
+/// example`, as `[step, example]`.
+fn row_strides(layout: OutputLayout, dims: &Dims) -> [usize; 2] {
+    match layout {
+        OutputLayout::TimeMajor => [dims.batch, 1],
+        OutputLayout::BatchMajor => [1, dims.seq],
+    }
+}
+
+/// The input `x: [seq, batch, input]` as the rows that the input projection multiplies, and
+/// their order: a batch-first caller's input (a time-major view of a batch-major tensor) is
+/// read in place, batch-major, when every step runs (`steps == seq`, so no rows past the last
+/// length are read); otherwise the first `steps` steps time-major (a copy where `x` is not
+/// time-major already).
+fn input_rows(x: CubeTensor, dims: &Dims) -> (CubeTensor, OutputLayout) {
+    let Dims {
+        seq,
+        steps,
+        batch,
+        input,
+        ..
+    } = *dims;
+    let batch_major = B::float_swap_dims(x.clone(), 0, 1);
+    if steps == seq && batch_major.is_contiguous() {
+        let rows = B::float_reshape(batch_major, Shape::new([seq * batch, input]));
+        (rows, OutputLayout::BatchMajor)
+    } else {
+        let rows = B::float_reshape(leading(x, 0..steps), Shape::new([steps * batch, input]));
+        (rows, OutputLayout::TimeMajor)
+    }
+}
+
 /// The dimensions of a run on inputs of `shapes` (without a projection: `P = H`).
 fn dims(shapes: &[Shape; 7], spec: &Spec) -> Dims {
     assert_eq!(
@@ -239,7 +271,6 @@ fn forward(
         seq,
         steps,
         batch,
-        input,
         hidden,
         ..
     } = dims;
@@ -249,11 +280,11 @@ fn forward(
     let lengths = lengths(spec, &dims, &device);
     let [x, w_ih, w_hh, b_ih, b_hh, _, state] = tensors;
 
-    // Every step's input projection (the kernel adds the biases).
+    // Every step's input projection (the kernel adds the biases), in the input's row order.
+    let (x, input_order) = input_rows(x, &dims);
     let gates = if steps == 0 {
         empty([1], &device)
     } else {
-        let x = B::float_reshape(leading(x, 0..steps), Shape::new([steps * batch, input]));
         into_contiguous(B::float_matmul(x, B::float_transpose(w_ih)))
     };
     // What only the backward pass reads besides the activations (one unread value each
@@ -268,6 +299,8 @@ fn forward(
     };
     let (rest, saved) = (empty(rest, &device), empty(saved, &device));
     let rows = rows_per_cube(math, batch, hidden);
+    let [input_step, input_example] = row_strides(input_order, &dims);
+    let [output_step, output_example] = row_strides(spec.layout, &dims);
     let packed = if steps == 0 {
         // No step: zero outputs, and the final state is the initial one.
         B::float_cat(vec![zeros([finals], &device), state], 0)
@@ -298,6 +331,10 @@ fn forward(
             packed.clone().into_tensor_arg(),
             rest.clone().into_tensor_arg(),
             saved.clone().into_tensor_arg(),
+            input_step,
+            input_example,
+            output_step,
+            output_example,
             batch,
             steps,
             finals,
@@ -358,11 +395,14 @@ fn backward(
             leading(grad, finals..finals + s * batch * hidden),
         ];
     }
+    let (x, input_order) = input_rows(x, &dims);
     let d_input = empty([n, width], &device);
     let separate = math.separate_hidden_gradient();
     let d_hidden = empty(if separate { [n, width] } else { [1, 1] }, &device);
     let h_prev = empty([n, hidden], &device);
     let grad_state = empty([s * batch * hidden], &device);
+    let [input_step, input_example] = row_strides(input_order, &dims);
+    let [output_step, output_example] = row_strides(spec.layout, &dims);
     let client = grad.client.clone();
     recurrence::backward_loop::launch(
         &client,
@@ -380,6 +420,10 @@ fn backward(
         d_hidden.clone().into_tensor_arg(),
         h_prev.clone().into_tensor_arg(),
         grad_state.clone().into_tensor_arg(),
+        input_step,
+        input_example,
+        output_step,
+        output_example,
         batch,
         steps,
         finals,
@@ -388,15 +432,20 @@ fn backward(
         math,
     );
     let d_hidden = if separate { d_hidden } else { d_input.clone() };
-    let x = B::float_reshape(leading(x, 0..steps), Shape::new([n, input]));
-    let d_x = B::float_reshape(
-        B::float_matmul(d_input.clone(), w_ih),
-        Shape::new([steps, batch, input]),
-    );
-    let d_x = if steps < seq {
-        B::float_cat(vec![d_x, zeros([seq - steps, batch, input], &device)], 0)
-    } else {
-        d_x
+    // `x`'s gradient in its rows' order, as `[seq, batch, input]`.
+    let d_x = B::float_matmul(d_input.clone(), w_ih);
+    let d_x = match input_order {
+        OutputLayout::BatchMajor => {
+            B::float_swap_dims(B::float_reshape(d_x, Shape::new([batch, seq, input])), 0, 1)
+        }
+        OutputLayout::TimeMajor if steps < seq => B::float_cat(
+            vec![
+                B::float_reshape(d_x, Shape::new([steps, batch, input])),
+                zeros([seq - steps, batch, input], &device),
+            ],
+            0,
+        ),
+        OutputLayout::TimeMajor => B::float_reshape(d_x, Shape::new([steps, batch, input])),
     };
     let d_w_ih = B::float_matmul(B::float_transpose(d_input.clone()), x);
     let d_w_hh = B::float_matmul(B::float_transpose(d_hidden.clone()), h_prev);

@@ -10,8 +10,13 @@
 //! unit's `h` gradient reads all of them through `W_hh`) cross threads, through shared memory,
 //! with one barrier per step forward and two backward.
 //!
-//! Layouts are the CPU kernels': per-step rows `t * batch + b`, gates in PyTorch's order
-//! (`[G * H]` per row), the state's parts flattened one after the other (`[batch, H]` each).
+//! Layouts are the CPU kernels': gates in PyTorch's order (`[G * H]` per row), the state's
+//! parts flattened one after the other (`[batch, H]` each). Per-step rows of what the caller
+//! hands in or reads (the input projections and their gradients, the outputs and theirs) are
+//! at `t * step + b * example`, time-major (`step = batch`, `example = 1`) or batch-major
+//! (`step = 1`, `example = seq`), so that a batch-first caller's tensors are read and written
+//! in place; what only the kernels read (the state's other parts after each step, the saved
+//! values) is time-major, rows `t * batch + b`.
 
 use cubecl::prelude::*;
 
@@ -91,15 +96,16 @@ fn backward_math(
 /// The forward time loop. Cube `c` runs examples `c * rows ..` (fewer in the last cube).
 ///
 /// - `gates: [steps * batch, G * H]`: in, the input projections `W_ih x` (no bias); out, the
-///   activations (rows of valid steps only).
+///   activations (rows of valid steps only); row `t * input_step + b * input_example`.
 /// - `recurrent`: `W_hh` transposed, `[H, G * H]`, so that a step's threads read it in order;
 ///   or where `projected` (a run of one step), the hidden projections `W_hh h` of the initial
 ///   state, `[batch, G * H]`, multiplied beforehand.
 /// - `b_ih`, `b_hh: [G * H]`: the biases (the part of `b_hh` past the additive gates reaches
 ///   the gate math as its `hidden_bias`, the GRU's `b_hn`).
 /// - `state: [S * batch * H]`: the initial state; `lengths: [batch]`.
-/// - Out: `packed`, the outputs `[seq, batch, H]` (zero past each example's length), then from
-///   `finals` on the final state (as `state`); and when `save` the parts of the state past `h`
+/// - Out: `packed`, the outputs (zero past each example's length; row `t * output_step + b *
+///   output_example`), then from `finals` on the final state (as `state`); and when `save` the
+///   parts of the state past `h`
 ///   after each step (`rest: [steps * batch, (S - 1) * H]`) and, for a cell that has them, its
 ///   saved values (`saved: [steps * batch, H]`).
 #[cube(launch)]
@@ -114,6 +120,10 @@ pub(crate) fn forward_loop(
     packed: &mut Tensor<f32>,
     rest: &mut Tensor<f32>,
     saved: &mut Tensor<f32>,
+    input_step: usize,
+    input_example: usize,
+    output_step: usize,
+    output_example: usize,
     batch: usize,
     steps: usize,
     finals: usize,
@@ -197,11 +207,13 @@ pub(crate) fn forward_loop(
                     valid = t < lengths[b] as usize;
                 }
                 let row = t * batch + b;
+                let input_row = t * input_step + b * input_example;
+                let output_row = t * output_step + b * output_example;
                 if valid {
                     #[unroll]
                     for g in 0..g_count {
                         let unit = g * hidden + j;
-                        gate[g] = gates[row * width + unit] + b_ih[unit];
+                        gate[g] = gates[input_row * width + unit] + b_ih[unit];
                         if g < additive {
                             gate[g] += b_hh[unit];
                         }
@@ -219,10 +231,10 @@ pub(crate) fn forward_loop(
                     let kept = forward_math(&mut gate, &projection, hidden_bias, &mut values, math);
                     #[unroll]
                     for g in 0..g_count {
-                        gates[row * width + g * hidden + j] = gate[g];
+                        gates[input_row * width + g * hidden + j] = gate[g];
                     }
                     h[next + r * hidden + j] = values[0];
-                    packed[row * hidden + j] = values[0];
+                    packed[output_row * hidden + j] = values[0];
                     #[unroll]
                     for s in 1..s_count {
                         others[((s - 1) * rows + r) * hidden + j] = values[s];
@@ -236,7 +248,7 @@ pub(crate) fn forward_loop(
                 } else {
                     h[next + r * hidden + j] = h[current + r * hidden + j];
                     if b < batch {
-                        packed[row * hidden + j] = 0.0;
+                        packed[output_row * hidden + j] = 0.0;
                     }
                 }
             }
@@ -253,7 +265,7 @@ pub(crate) fn forward_loop(
             for r in 0..rows {
                 let b = first + r;
                 if b < batch {
-                    packed[(t * batch + b) * hidden + j] = 0.0;
+                    packed[(t * output_step + b * output_example) * hidden + j] = 0.0;
                 }
             }
             j += threads;
@@ -284,8 +296,8 @@ pub(crate) fn forward_loop(
 ///
 /// - `w_hh: [G * H, H]`, in PyTorch's layout.
 /// - `grad`: the gradient of `packed`.
-/// - Out: `d_input` and, for a cell whose hidden projections' gradient differs,
-///   `d_hidden` (`[steps * batch, G * H]` each, zero in the padding), `h_prev` (`h` before
+/// - Out, in `gates`' rows: `d_input` and, for a cell whose hidden projections' gradient
+///   differs, `d_hidden` (`[steps * batch, G * H]` each, zero in the padding), `h_prev` (`h` before
 ///   each step, `[steps * batch, H]`: the initial state's, then `packed`'s, which `W_hh`'s
 ///   gradient multiplies; written here, where the loop reads it, rather than concatenated
 ///   by two more launches) and `grad_state` (as `state`).
@@ -304,6 +316,10 @@ pub(crate) fn backward_loop(
     d_hidden: &mut Tensor<f32>,
     h_prev: &mut Tensor<f32>,
     grad_state: &mut Tensor<f32>,
+    input_step: usize,
+    input_example: usize,
+    output_step: usize,
+    output_example: usize,
     batch: usize,
     steps: usize,
     finals: usize,
@@ -356,23 +372,24 @@ pub(crate) fn backward_loop(
             for r in 0..rows {
                 let b = first + r;
                 let mut valid = false;
+                let row = t * batch + b;
+                let input_row = t * input_step + b * input_example;
+                let output_row = t * output_step + b * output_example;
                 if b < batch {
                     valid = t < lengths[b] as usize;
-                    let row = t * batch + b;
                     if t > 0 {
-                        prev[0] = packed[(row - batch) * hidden + j];
+                        prev[0] = packed[(output_row - output_step) * hidden + j];
                     } else {
                         prev[0] = state[b * hidden + j];
                     }
-                    h_prev[row * hidden + j] = prev[0];
+                    h_prev[input_row * hidden + j] = prev[0];
                 }
                 if valid {
-                    let row = t * batch + b;
                     #[unroll]
                     for g in 0..g_count {
-                        gate[g] = gates[row * width + g * hidden + j];
+                        gate[g] = gates[input_row * width + g * hidden + j];
                     }
-                    next[0] = packed[row * hidden + j];
+                    next[0] = packed[output_row * hidden + j];
                     #[unroll]
                     for s in 1..s_count {
                         next[s] = rest[(row * (s_count - 1) + s - 1) * hidden + j];
@@ -382,7 +399,7 @@ pub(crate) fn backward_loop(
                             prev[s] = state[(s * batch + b) * hidden + j];
                         }
                     }
-                    d_values[0] = d_state[r * hidden + j] + grad[row * hidden + j];
+                    d_values[0] = d_state[r * hidden + j] + grad[output_row * hidden + j];
                     #[unroll]
                     for s in 1..s_count {
                         d_values[s] = d_state[(s * rows + r) * hidden + j];
@@ -407,9 +424,9 @@ pub(crate) fn backward_loop(
                     }
                     #[unroll]
                     for g in 0..g_count {
-                        d_input[row * width + g * hidden + j] = d_in[g];
+                        d_input[input_row * width + g * hidden + j] = d_in[g];
                         if separate {
-                            d_hidden[row * width + g * hidden + j] = d_hid[g];
+                            d_hidden[input_row * width + g * hidden + j] = d_hid[g];
                         }
                         d_projection[r * width + g * hidden + j] = d_hid[g];
                     }
@@ -418,10 +435,9 @@ pub(crate) fn backward_loop(
                     for g in 0..g_count {
                         d_projection[r * width + g * hidden + j] = 0.0;
                         if b < batch {
-                            let row = t * batch + b;
-                            d_input[row * width + g * hidden + j] = 0.0;
+                            d_input[input_row * width + g * hidden + j] = 0.0;
                             if separate {
-                                d_hidden[row * width + g * hidden + j] = 0.0;
+                                d_hidden[input_row * width + g * hidden + j] = 0.0;
                             }
                         }
                     }
