@@ -3,8 +3,10 @@
 //! read off the code. Each count runs in a fresh process whose working directory holds a
 //! `cubecl.toml` that turns on CubeCL's execution log (`[profiling.logger] level = "minimal"`:
 //! one line per kernel executed, no timing, so nothing is synchronised that would not be); the
-//! process runs the pass once (compilation, autotuning, caches), then counts the lines that one
-//! more run adds.
+//! process runs the pass once (compilation, autotuning, caches), then counts the lines that
+//! each further run adds until two runs in a row launch the same kernels (autotuning or
+//! fusion's choices may still launch more in the second run; a log line late from one run
+//! would show as a difference too).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,8 +18,12 @@ use crate::{Shape, device, layers, step_layers};
 /// What one count runs.
 const PASSES: [&str; 3] = ["forward", "train", "step"];
 
-/// `--probe-launches BACKEND CELL ours|burn-nn PASS B,S,I,H LOG`: runs `PASS` twice and prints
-/// the names of the kernels that the second run added to `LOG`, one per line.
+/// Counted runs after which a pass whose launches still change is reported as unsteady.
+const MAX_RUNS: usize = 6;
+
+/// `--probe-launches BACKEND CELL ours|burn-nn PASS B,S,I,H LOG`: runs `PASS` until two runs
+/// in a row add the same kernels to `LOG` and prints their names, one per line; fails (exit
+/// status 1, the counts on standard error) when that has not happened after [`MAX_RUNS`].
 pub fn probe_launches(backend: &str, cell: &str, which: &str, pass: &str, s: Shape, log: &Path) {
     let inference = device(backend);
     let device = if pass == "train" {
@@ -64,12 +70,26 @@ pub fn probe_launches(backend: &str, cell: &str, which: &str, pass: &str, s: Sha
         }
         other => panic!("--probe-launches: expected a pass of {PASSES:?}, got {other}"),
     };
+    let counted = || {
+        let before = settled_lines(log).len();
+        run();
+        settled_lines(log).split_off(before)
+    };
     run();
-    let before = settled_lines(log);
-    run();
-    for line in &settled_lines(log)[before.len()..] {
-        println!("{}", kernel_name(line));
+    let mut runs = vec![counted()];
+    while runs.len() < MAX_RUNS {
+        let kernels = counted();
+        if runs.last() == Some(&kernels) {
+            for line in &kernels {
+                println!("{}", kernel_name(line));
+            }
+            return;
+        }
+        runs.push(kernels);
     }
+    let counts: Vec<usize> = runs.iter().map(Vec::len).collect();
+    eprintln!("unsteady: {counts:?} launches in {MAX_RUNS} runs after the first");
+    std::process::exit(1);
 }
 
 /// The log's lines once CubeCL's logger thread has written all it was sent: it writes
@@ -110,7 +130,11 @@ fn kernel_name(line: &str) -> String {
     parts
         .iter()
         .map(|p| match p.rsplit_once('_') {
-            Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name,
+            Some((name, hash))
+                if hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                name
+            }
             _ => p,
         })
         .collect::<Vec<_>>()
@@ -120,8 +144,9 @@ fn kernel_name(line: &str) -> String {
 /// Launches per pass of each cell's layers on `backend`, each counted in a fresh process.
 pub fn launches_table(backends: &[String], cells: &[String], s: Shape) {
     println!(
-        "Kernel launches per pass (CubeCL's execution log, the second of two runs in a fresh \
-         process), batch {}, seq {}, input {}, hidden {}; burn's fusion {}. `train` is forward, \
+        "Kernel launches per pass (CubeCL's execution log, in a fresh process: the first run \
+         uncounted, then runs until two in a row launch the same), batch {}, seq {}, input {}, \
+         hidden {}; burn's fusion {}. `train` is forward, \
          `sum`, backward and the input's gradient; `step` is one decoder step (ours `Cell::step`, \
          burn-nn's layer on a length-1 sequence)\n",
         s.batch,

@@ -189,7 +189,9 @@ pub(crate) fn stack<S2: CellState<2>, S3: CellState<3>>(states: Vec<S2>) -> S3 {
 }
 
 /// `Tensor::stack` of `parts`, without its copy for a single part (one layer and direction, the
-/// common case): Burn's `stack` concatenates even one tensor, a kernel launch on a GPU.
+/// common case): Burn's `stack` concatenates even one tensor, a kernel launch on a GPU. The
+/// single part stays a view: a fused layer's final state on the GPU then shares the buffer of
+/// the layer's outputs, which it keeps alive as long as it is held.
 fn stack_parts(mut parts: Vec<Tensor<2>>) -> Tensor<3> {
     if parts.len() == 1 {
         parts.remove(0).unsqueeze_dim(0)

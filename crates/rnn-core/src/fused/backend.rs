@@ -71,9 +71,9 @@ pub(crate) trait FusedRecurrence: Backend {
     /// (`[G * H, input]`, `[G * H, P]`, `[G * H]`), the projection of `h` `[P, H]` (`[0, H]`
     /// without one: `P = H`), and the initial state flattened, `[batch * (P + (S - 1) * H)]`
     /// (its `S` parts: `h: [batch, P]`, then the cell's others, `[batch, H]` each). Returns the
-    /// outputs `[seq, batch, P]` (zero in the padding; for training, on the CPU backends, a
-    /// view of batch-major values where `spec` asks, see [`Differentiable::outputs_layout`])
-    /// and the final state, flattened as the initial one.
+    /// outputs `[seq, batch, P]` (zero in the padding; a view of batch-major values where
+    /// `spec` asks, on the CPU backends for training only, on the device backends always, see
+    /// [`Differentiable::outputs_layout`]) and the final state, flattened as the initial one.
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrence(
         x: FloatTensor<Self>,

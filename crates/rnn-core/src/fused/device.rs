@@ -15,8 +15,9 @@ pub(crate) trait DeviceRecurrence: Backend {
     /// the tensors it saves for the backward pass (none unless `save`).
     fn layout(shapes: &[Shape; 7], spec: &Spec, save: bool) -> Layout;
 
-    /// Runs the recurrence: the packed output `[len]` (the outputs `[seq, batch, P]`, then the
-    /// final state flattened) and, when `save`, the saved tensors (as [`Self::layout`] says).
+    /// Runs the recurrence: the packed output `[len]` (the outputs, `[seq, batch, P]` or
+    /// `[batch, seq, P]` as `spec.layout` says, then the final state flattened) and, when
+    /// `save`, the saved tensors (as [`Self::layout`] says).
     fn run_forward(
         tensors: Primitives<Self>,
         spec: &Spec,

@@ -152,9 +152,9 @@ fn row_strides(layout: OutputLayout, dims: &Dims) -> [usize; 2] {
 
 /// The input `x: [seq, batch, input]` as the rows that the input projection multiplies, and
 /// their order: a batch-first caller's input (a time-major view of a batch-major tensor) is
-/// read in place, batch-major, when every step runs (`steps == seq`, so no rows past the last
-/// length are read); otherwise the first `steps` steps time-major (a copy where `x` is not
-/// time-major already).
+/// read in place, batch-major, when the longest length is the sequence's (`steps == seq`, so
+/// that no row past the longest length enters `W_ih`'s gradient); otherwise the first `steps`
+/// steps time-major (a copy where `x` is not time-major already).
 fn input_rows(x: CubeTensor, dims: &Dims) -> (CubeTensor, OutputLayout) {
     let Dims {
         seq,
@@ -281,11 +281,12 @@ fn forward(
     let [x, w_ih, w_hh, b_ih, b_hh, _, state] = tensors;
 
     // Every step's input projection (the kernel adds the biases), in the input's row order.
-    let (x, input_order) = input_rows(x, &dims);
-    let gates = if steps == 0 {
-        empty([1], &device)
+    let (gates, input_order) = if steps == 0 {
+        (empty([1], &device), OutputLayout::TimeMajor)
     } else {
-        into_contiguous(B::float_matmul(x, B::float_transpose(w_ih)))
+        let (x, order) = input_rows(x, &dims);
+        let gates = into_contiguous(B::float_matmul(x, B::float_transpose(w_ih)));
+        (gates, order)
     };
     // What only the backward pass reads besides the activations (one unread value each
     // without `save`).
@@ -451,7 +452,9 @@ fn backward(
     let d_w_hh = B::float_matmul(B::float_transpose(d_hidden.clone()), h_prev);
     let sum_rows = |t: CubeTensor| B::float_reshape(B::float_sum_dim(t, 0), Shape::new([width]));
     let d_b_ih = sum_rows(d_input);
-    // Where the hidden projections' gradient is the input projections', so are the biases'.
+    // Where the hidden projections' gradient is the input projections', so are the biases':
+    // the same tensor twice (Burn adds into a gradient or updates a parameter in place only
+    // where nothing else holds its buffer, so neither changes the other).
     let d_b_hh = if separate {
         sum_rows(d_hidden)
     } else {
