@@ -1,6 +1,6 @@
-//! Beam search: size 1 is greedy, the result never scores below greedy's, its scores and
-//! attention are those of the tokens it returns, and a beam wide enough to keep every
-//! hypothesis finds the exhaustive optimum.
+//! Beam search: size 1 is greedy, the result never scores below greedy's (and is greedy's where
+//! plain beam search pruned it), its scores and attention are those of the tokens it returns,
+//! and a beam wide enough to keep every hypothesis finds the exhaustive optimum.
 
 use burn::module::Module;
 use rnn_tasks::{AttentionKind, BeamSearchConfig, CellKind, DecodeConfig};
@@ -59,6 +59,51 @@ fn beam_never_scores_below_greedy(
             beam.scores[b]
         );
     }
+}
+
+/// Where plain beam search prunes the greedy path and ends below greedy decoding's score,
+/// `keep_greedy` returns greedy decoding's hypothesis; elsewhere it returns plain beam search's
+/// (the better of the two, always). Models with wide weights (whose tokens depend on the
+/// source) are drawn until such an example turns up, so the rescue itself is exercised.
+#[rstest]
+fn keep_greedy_returns_greedy_where_the_beam_pruned_it(#[values(0.0, 1.0)] length_penalty: f64) {
+    let device = device();
+    let decode = DecodeConfig::new(START, END, 7);
+    let lengths = [4, 6, 2, 5, 3, 6, 1, 5, 2, 4, 3, 6, 5, 2, 4, 6];
+    let plain = BeamSearchConfig::new(2)
+        .with_length_penalty(length_penalty)
+        .with_keep_greedy(false);
+    let kept = plain.clone().with_keep_greedy(true);
+    let mut rescued = 0;
+    for seed in 0..20 {
+        let model = model(AttentionKind::LuongGeneral, true, CellKind::Lstm, &device)
+            .map(&mut Redraw(Rng::new(seed), 2.0));
+        let sources = random_sequences(&mut Rng::new(100 + seed), &lengths, 3, SOURCE_VOCAB);
+        let batch = padded(&sources, 0, 0, &device);
+        let (tokens, lengths) = (batch.tokens.clone(), Some(&batch.lengths[..]));
+        let greedy = model.greedy(tokens.clone(), lengths, &decode);
+        let without = model.beam_search(tokens.clone(), lengths, &decode, &plain);
+        let with = model.beam_search(tokens, lengths, &decode, &kept);
+        for b in 0..sources.len() {
+            let greedy_score = plain.score(greedy.log_probs[b], greedy.tokens[b].len());
+            let (expected_tokens, expected_score) = if without.scores[b] < greedy_score - 1e-4 {
+                rescued += 1;
+                (&greedy.tokens[b], greedy_score)
+            } else {
+                (&without.tokens[b], without.scores[b])
+            };
+            assert_eq!(&with.tokens[b], expected_tokens, "seed {seed}, example {b}");
+            assert!(
+                (with.scores[b] - expected_score).abs() < 1e-5,
+                "seed {seed}, example {b}: {} against {expected_score}",
+                with.scores[b]
+            );
+        }
+        if rescued > 0 {
+            return;
+        }
+    }
+    panic!("no example where plain beam search scored below greedy decoding in 20 models");
 }
 
 /// Back-pointers, scores and attention rows of the returned hypotheses are consistent:
