@@ -14,6 +14,7 @@ pub mod epoch_batches;
 pub mod files;
 pub mod forecast;
 pub mod heatmap;
+pub mod held_out;
 mod quiet;
 pub mod sentiment;
 pub mod split;

@@ -45,8 +45,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
     },
-    /// Score a saved model on the test split that training with the same data and seed held
-    /// out, through the saved files (the accuracies the training run printed).
+    /// Score a saved model on the test split that its training held out, through the saved
+    /// files (the accuracies the training run printed); an error if the data or seed give
+    /// another split.
     Evaluate {
         /// The training run's output directory.
         #[arg(long, default_value = "runs/sentiment")]
@@ -54,10 +55,11 @@ enum Command {
         /// Labelled sentences, as `train --data` (default: the shipped UCI file).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Seed of the split, as `train --seed`.
-        #[arg(long, default_value_t = SentimentOptions::default().seed)]
-        seed: u64,
-        /// The split of a `--quick` run.
+        /// Seed of the split, as `train --seed` (default: the training run's, saved with the
+        /// model).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The split of a `--quick` run (default: as the training run, saved with the model).
         #[arg(long)]
         quick: bool,
         /// The backend.
@@ -143,7 +145,6 @@ fn main() -> ExitCode {
             backend,
         }) => {
             let mut options = SentimentOptions {
-                seed,
                 quick,
                 backend,
                 ..SentimentOptions::default()
@@ -151,7 +152,7 @@ fn main() -> ExitCode {
             if let Some(data) = data {
                 options.data = data;
             }
-            evaluate_saved(&options, &model).map(|test| print_test(&test))
+            evaluate_saved(&options, seed, &model).map(|test| print_test(&test))
         }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),

@@ -35,8 +35,8 @@ struct Cli {
 enum Command {
     /// Train, save the model, print test BLEU and write attention heatmaps (the default).
     Train(TrainArgs),
-    /// Score a saved model on the test split that training with the same data and seed held
-    /// out: BLEU of greedy decoding and beam search, heatmaps.
+    /// Score a saved model on the test split that its training held out (an error if the data
+    /// or seed give another): BLEU of greedy decoding and beam search, heatmaps.
     Evaluate {
         /// The training run's output directory.
         #[arg(long, default_value = "runs/translation")]
@@ -47,10 +47,12 @@ enum Command {
         /// The sentence pairs the model was trained on (default: the shipped Ding file).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// The seed the model was trained with.
-        #[arg(long, default_value_t = TranslationOptions::default().seed)]
-        seed: u64,
-        /// Evaluate on the test split of a `--quick` run.
+        /// The seed the model was trained with (default: the training run's, saved with the
+        /// model).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Evaluate on the test split of a `--quick` run (default: as the training run, saved
+        /// with the model).
         #[arg(long)]
         quick: bool,
         /// Beam width.
@@ -178,7 +180,6 @@ fn main() -> ExitCode {
             let mut options = TranslationOptions {
                 out: out.unwrap_or_else(|| model.clone()),
                 backend,
-                seed,
                 quick,
                 beam_size: beam,
                 ..TranslationOptions::default()
@@ -186,7 +187,7 @@ fn main() -> ExitCode {
             if let Some(data) = data {
                 options.data = data;
             }
-            evaluate_saved(&options, &model).map(|evaluation| print_evaluation(&evaluation))
+            evaluate_saved(&options, seed, &model).map(|evaluation| print_evaluation(&evaluation))
         }
         Some(Command::Export {
             out,

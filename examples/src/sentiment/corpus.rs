@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use super::data::Example;
 use super::model::SentimentItem;
 use super::options::SentimentOptions;
+use crate::held_out::HeldOut;
 use crate::split::{Split, split};
 use crate::text::{Vocab, model_tokens};
 
@@ -107,4 +108,13 @@ impl Corpus {
 
 pub(super) fn encode(vocab: &Vocab, text: &str) -> Vec<usize> {
     vocab.encode(&model_tokens(text))
+}
+
+/// The record of the test split `test` drawn with `options` (a sentence's label and text).
+pub(super) fn held_out(options: &SentimentOptions, test: &[Example]) -> HeldOut {
+    HeldOut::of(
+        options.seed,
+        options.quick,
+        test.iter().map(|e| [e.label.as_str(), e.text.as_str()]),
+    )
 }

@@ -6,11 +6,12 @@ use std::path::Path;
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
 
-use super::corpus::Corpus;
+use super::corpus::{Corpus, held_out};
 use super::data::Example;
 use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
 use super::options::SentimentOptions;
 use super::predictor::SentimentPredictor;
+use crate::held_out::HeldOut;
 
 /// Accuracy of the AFINN lexicon scorer of the `sentiment` npm package on all 1,000 sentences
 /// of each site (published with the data).
@@ -45,14 +46,27 @@ pub(super) fn test_accuracy(
 }
 
 /// Scores the model saved in `model` (with its vocabulary and classes, as
-/// [`SentimentPredictor`] reads them) on the test split that training with `options`' data
-/// and seed held out: what the training run printed, now through the saved files.
+/// [`SentimentPredictor`] reads them) on the test split that its training held out: what the
+/// training run printed, now through the saved files. The split is drawn from
+/// `options.data` with `seed`, or where `None` the training run's seed saved with the model
+/// (`test_split.json`; `options.seed` for a model saved without it), and quick where
+/// `options.quick` or the training run was. An error, naming the options, where that is not
+/// the split the training run held out (another file or seed: it would score sentences the
+/// model trained on).
 pub fn evaluate_saved(
     options: &SentimentOptions,
+    seed: Option<u64>,
     model: &Path,
 ) -> Result<Vec<GroupAccuracy>, String> {
     let predictor = SentimentPredictor::load(model, options.backend)?;
-    let test = Corpus::read(options)?.parts.test;
+    let saved = HeldOut::load(model)?;
+    let mut options = options.clone();
+    (options.seed, options.quick) =
+        HeldOut::redraw(saved.as_ref(), seed, options.seed, options.quick);
+    let test = Corpus::read(&options)?.parts.test;
+    if let Some(saved) = saved {
+        saved.check(&held_out(&options, &test), &options.data, model)?;
+    }
     let texts: Vec<String> = test.iter().map(|e| e.text.clone()).collect();
     let correct: Vec<bool> = predictor
         .predict(&texts)

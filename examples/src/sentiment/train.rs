@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::corpus::Corpus;
+use super::corpus::{Corpus, held_out};
 use super::data::Example;
 use super::evaluate::{GroupAccuracy, test_accuracy};
 use super::model::{SentimentBatcher, SentimentItem, SentimentModel};
@@ -71,6 +71,7 @@ pub fn train(options: &SentimentOptions) -> Result<SentimentReport, String> {
     save_model(&options.out, trained.model.clone(), &config)?;
     vocab.save(&options.out.join("vocab.json"))?;
     write_json(&options.out.join("classes.json"), &classes)?;
+    held_out(options, &parts.test).save(&options.out)?;
 
     let test = test_accuracy(&trained.model, &parts.test, &items(&parts.test), &device);
     Ok(SentimentReport {

@@ -5,6 +5,7 @@
 use super::data::{self, Pair};
 use super::options::TranslationOptions;
 use super::segmenter::Segmenter;
+use crate::held_out::HeldOut;
 use crate::split::{Split, split};
 use crate::text::Vocab;
 
@@ -57,4 +58,13 @@ pub(super) fn learn_tokens(
     let sentences: Vec<Vec<String>> = train.iter().map(|p| segmenter.tokens(side(p))).collect();
     let vocab = Vocab::build(sentences.iter().map(Vec::as_slice), options.min_frequency);
     (segmenter, vocab)
+}
+
+/// The record of the test split `test` drawn with `options` (a pair's source and target).
+pub(super) fn held_out(options: &TranslationOptions, test: &[Pair]) -> HeldOut {
+    HeldOut::of(
+        options.seed,
+        options.quick,
+        test.iter().map(|p| [p.source.as_str(), p.target.as_str()]),
+    )
 }

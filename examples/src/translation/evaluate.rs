@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::corpus::split_pairs;
+use super::corpus::{held_out, split_pairs};
 use super::data::Pair;
 use super::options::TranslationOptions;
 use super::translator::{Translation, Translator, greedy_steps};
 use crate::bleu::{corpus_bleu, sacre_bleu};
 use crate::heatmap::require_font;
+use crate::held_out::HeldOut;
 use crate::text::{bleu_words, tokenize};
 
 /// BLEU of one decoding method on the test set.
@@ -100,12 +101,28 @@ pub fn evaluate(
     })
 }
 
-/// Evaluates the model saved in `model` on the test split that [`train`](super::train())
-/// with the same `options` (data, seed, sizes) held out.
-pub fn evaluate_saved(options: &TranslationOptions, model: &Path) -> Result<Evaluation, String> {
+/// Evaluates the model saved in `model` on the test split that its training
+/// ([`train`](super::train())) held out: drawn from `options.data` with `seed`, or where `None`
+/// the training run's seed saved with the model (`test_split.json`; `options.seed` for a
+/// model saved without it), and quick where `options.quick` or the training run was. An error,
+/// naming the options, where that is not the split the training run held out (another file or
+/// seed: it would score pairs the model trained on).
+pub fn evaluate_saved(
+    options: &TranslationOptions,
+    seed: Option<u64>,
+    model: &Path,
+) -> Result<Evaluation, String> {
     require_heatmap_font(options)?;
     let translator = Translator::load(model, options.backend)?;
+    let saved = HeldOut::load(model)?;
+    let mut options = options.clone();
+    (options.seed, options.quick) =
+        HeldOut::redraw(saved.as_ref(), seed, options.seed, options.quick);
+    let options = &options;
     let parts = split_pairs(options)?;
+    if let Some(saved) = saved {
+        saved.check(&held_out(options, &parts.test), &options.data, model)?;
+    }
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
     evaluate(&translator, &parts.test, options)

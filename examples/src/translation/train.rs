@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use burn::data::dataloader::DataLoader;
 
-use super::corpus::{learn_tokens, split_pairs};
+use super::corpus::{held_out, learn_tokens, split_pairs};
 use super::data::Pair;
 use super::evaluate::{Evaluation, evaluate, require_heatmap_font};
 use super::model::{TranslationBatcher, TranslationItem, TranslationModel, length_buckets};
@@ -110,6 +110,7 @@ pub fn train(options: &TranslationOptions) -> Result<TranslationReport, String> 
     target_vocab.save(&options.out.join("target_vocab.json"))?;
     source_segmenter.save(&options.out.join("source_bpe.json"))?;
     target_segmenter.save(&options.out.join("target_bpe.json"))?;
+    held_out(options, &parts.test).save(&options.out)?;
 
     let translator = Translator {
         model: trained.model.seq2seq,

@@ -73,6 +73,19 @@ fn sentiment_quick_run_trains_saves_and_predicts() {
     let evaluated = stdout(&run(sentiment, &["evaluate", "--model", out, "--quick"]));
     assert!(!scores(&text).is_empty(), "{text}");
     assert_eq!(scores(&evaluated), scores(&text), "{evaluated}");
+    // The training run's seed and `--quick` are saved with the model (`test_split.json`), so
+    // `evaluate` needs neither; another seed draws another test split, which holds sentences
+    // the model trained on: an error, not an inflated accuracy.
+    let evaluated = stdout(&run(sentiment, &["evaluate", "--model", out]));
+    assert_eq!(scores(&evaluated), scores(&text), "{evaluated}");
+    let output = run(sentiment, &["evaluate", "--model", out, "--seed", "7"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--seed 7 --quick: expected the test split that the model in")
+            && stderr.contains("seed 42, quick), got another"),
+        "{stderr}"
+    );
 
     let text = stdout(&run(
         sentiment,
@@ -155,6 +168,14 @@ fn translation_quick_run_trains_scores_and_translates() {
         );
     }
     assert!(is_png(&again.join("attention-0.png")));
+    // Another seed's test split holds pairs the model trained on: refused, before decoding.
+    let output = run(translation, &["evaluate", "--model", out, "--seed", "7"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--seed 7 --quick: expected the test split that the model in"),
+        "{stderr}"
+    );
 
     let heatmaps = dir.path().join("maps");
     let text = stdout(&run(
