@@ -1,10 +1,10 @@
-//! The test split a model was trained against, saved with it (`test_split.json`): the seed
-//! and `--quick` that drew it, and its items' count and fingerprint. A program's `evaluate`
-//! mode draws the split again (with the saved seed unless given another) and refuses one that
-//! differs (another file or seed: it would score items the model trained on, an inflated
-//! figure rather than an error).
+//! The test split a model was trained against, saved with it (`test_split.json`): the file,
+//! seed and `--quick` that drew it, and its items' count and fingerprint. A program's
+//! `evaluate` mode draws the split again (with the saved seed unless given another) and
+//! refuses one that differs (another file or seed: it would score items the model trained on,
+//! an inflated figure rather than an error).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::files::{read_json, write_json};
 
@@ -15,6 +15,8 @@ pub struct HeldOut {
     pub seed: u64,
     /// Whether it is a `--quick` run's.
     pub quick: bool,
+    /// The file it was drawn from, as the training run named it.
+    pub data: PathBuf,
     /// Its items (sentences, sentence pairs).
     pub items: usize,
     /// FNV-1a (64 bits, as hex) of the items' two fields each, in order.
@@ -24,9 +26,14 @@ pub struct HeldOut {
 impl HeldOut {
     const FILE: &str = "test_split.json";
 
-    /// The record of a test split drawn with `seed` and `quick`, of `items` given as their two
-    /// fields (a sentence's label and text, a pair's source and target).
-    pub fn of<'a>(seed: u64, quick: bool, items: impl IntoIterator<Item = [&'a str; 2]>) -> Self {
+    /// The record of a test split drawn from `data` with `seed` and `quick`, of `items` given
+    /// as their two fields (a sentence's label and text, a pair's source and target).
+    pub fn of<'a>(
+        data: &Path,
+        seed: u64,
+        quick: bool,
+        items: impl IntoIterator<Item = [&'a str; 2]>,
+    ) -> Self {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let mut count = 0;
         for [first, second] in items {
@@ -43,6 +50,7 @@ impl HeldOut {
         Self {
             seed,
             quick,
+            data: data.to_path_buf(),
             items: count,
             fingerprint: format!("{hash:016x}"),
         }
@@ -63,34 +71,58 @@ impl HeldOut {
         }
     }
 
-    /// The seed and `quick` to draw the split again with: `seed` where given, else the saved
-    /// one (`default` without a record); quick where asked or where the training run was.
-    pub fn redraw(
-        saved: Option<&Self>,
+    /// The test split that the model in `model` was trained against, drawn again by
+    /// `draw(seed, quick)` (which returns the split and its record): with `seed` where given,
+    /// else the training run's saved one (`default_seed` for a model saved without a record,
+    /// whose split is then not checked: a note on standard error says so). It is checked
+    /// against the record as the training run drew it (quick or not), then, where `quick` asks
+    /// for a quick split of a model trained on the full one, drawn again quick (a quick split
+    /// is a part of the full one). `data` names the file in errors. Returns the split with the
+    /// seed and `quick` it was drawn with.
+    pub fn redraw<T>(
+        model: &Path,
+        data: &Path,
         seed: Option<u64>,
-        default: u64,
+        default_seed: u64,
         quick: bool,
-    ) -> (u64, bool) {
-        let seed = seed.or(saved.map(|s| s.seed)).unwrap_or(default);
-        (seed, quick || saved.is_some_and(|s| s.quick))
+        draw: impl Fn(u64, bool) -> Result<(Vec<T>, Self), String>,
+    ) -> Result<(Vec<T>, u64, bool), String> {
+        let Some(saved) = Self::load(model)? else {
+            let seed = seed.unwrap_or(default_seed);
+            eprintln!(
+                "note: {} not found (a model saved before it was): the test split of seed {seed} \
+                 is not checked against the training run's",
+                model.join(Self::FILE).display()
+            );
+            return draw(seed, quick).map(|(test, _)| (test, seed, quick));
+        };
+        let seed = seed.unwrap_or(saved.seed);
+        let (test, drawn) = draw(seed, saved.quick)?;
+        saved.check(&drawn, data, model)?;
+        if quick && !saved.quick {
+            draw(seed, true).map(|(test, _)| (test, seed, true))
+        } else {
+            Ok((test, seed, saved.quick))
+        }
     }
 
-    /// Checks that `drawn`, the split drawn again from `data`, is this one, the split of the
-    /// model in `model`.
-    pub fn check(&self, drawn: &Self, data: &Path, model: &Path) -> Result<(), String> {
-        if drawn == self {
+    /// Checks that `drawn`, the split drawn again from `data`, holds the items of this one,
+    /// the split of the model in `model`.
+    fn check(&self, drawn: &Self, data: &Path, model: &Path) -> Result<(), String> {
+        if (drawn.items, &drawn.fingerprint) == (self.items, &self.fingerprint) {
             return Ok(());
         }
         Err(format!(
-            "--data {} --seed {}{}: expected the test split that the model in {} was trained \
-             against ({} items, fingerprint {}, seed {}{}), got another ({} items, fingerprint \
-             {}): scoring it would count items the model trained on",
+            "--data {} --seed {}: expected the test split that the model in {} was trained \
+             against ({} items, fingerprint {}, drawn from {} with seed {}{}), got another ({} \
+             items, fingerprint {}): pass the training run's --data and --seed (another split \
+             would hold items the model trained on)",
             data.display(),
             drawn.seed,
-            if drawn.quick { " --quick" } else { "" },
             model.display(),
             self.items,
             self.fingerprint,
+            self.data.display(),
             self.seed,
             if self.quick { ", quick" } else { "" },
             drawn.items,

@@ -48,25 +48,33 @@ pub(super) fn test_accuracy(
 /// Scores the model saved in `model` (with its vocabulary and classes, as
 /// [`SentimentPredictor`] reads them) on the test split that its training held out: what the
 /// training run printed, now through the saved files. The split is drawn from
-/// `options.data` with `seed`, or where `None` the training run's seed saved with the model
-/// (`test_split.json`; `options.seed` for a model saved without it), and quick where
-/// `options.quick` or the training run was. An error, naming the options, where that is not
-/// the split the training run held out (another file or seed: it would score sentences the
-/// model trained on).
+/// `options.data` with `seed`, or where `None` the training run's seed saved with the model,
+/// and checked against the training run's ([`HeldOut::redraw`]; `options.quick` scores a quick
+/// part of it): an error, naming the options, where it is another (another file or seed: it
+/// would score sentences the model trained on).
 pub fn evaluate_saved(
     options: &SentimentOptions,
     seed: Option<u64>,
     model: &Path,
 ) -> Result<Vec<GroupAccuracy>, String> {
     let predictor = SentimentPredictor::load(model, options.backend)?;
-    let saved = HeldOut::load(model)?;
-    let mut options = options.clone();
-    (options.seed, options.quick) =
-        HeldOut::redraw(saved.as_ref(), seed, options.seed, options.quick);
-    let test = Corpus::read(&options)?.parts.test;
-    if let Some(saved) = saved {
-        saved.check(&held_out(&options, &test), &options.data, model)?;
-    }
+    let (test, _, _) = HeldOut::redraw(
+        model,
+        &options.data,
+        seed,
+        options.seed,
+        options.quick,
+        |seed, quick| {
+            let options = SentimentOptions {
+                seed,
+                quick,
+                ..options.clone()
+            };
+            let test = Corpus::read(&options)?.parts.test;
+            let record = held_out(&options, &test);
+            Ok((test, record))
+        },
+    )?;
     let texts: Vec<String> = test.iter().map(|e| e.text.clone()).collect();
     let correct: Vec<bool> = predictor
         .predict(&texts)

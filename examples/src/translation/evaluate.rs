@@ -103,10 +103,10 @@ pub fn evaluate(
 
 /// Evaluates the model saved in `model` on the test split that its training
 /// ([`train`](super::train())) held out: drawn from `options.data` with `seed`, or where `None`
-/// the training run's seed saved with the model (`test_split.json`; `options.seed` for a
-/// model saved without it), and quick where `options.quick` or the training run was. An error,
-/// naming the options, where that is not the split the training run held out (another file or
-/// seed: it would score pairs the model trained on).
+/// the training run's seed saved with the model, and checked against the training run's
+/// ([`HeldOut::redraw`]; `options.quick` scores a quick part of it): an error, naming the
+/// options, where it is another (another file or seed: it would score pairs the model trained
+/// on).
 pub fn evaluate_saved(
     options: &TranslationOptions,
     seed: Option<u64>,
@@ -114,18 +114,28 @@ pub fn evaluate_saved(
 ) -> Result<Evaluation, String> {
     require_heatmap_font(options)?;
     let translator = Translator::load(model, options.backend)?;
-    let saved = HeldOut::load(model)?;
     let mut options = options.clone();
-    (options.seed, options.quick) =
-        HeldOut::redraw(saved.as_ref(), seed, options.seed, options.quick);
-    let options = &options;
-    let parts = split_pairs(options)?;
-    if let Some(saved) = saved {
-        saved.check(&held_out(options, &parts.test), &options.data, model)?;
-    }
+    let (test, seed, quick) = HeldOut::redraw(
+        model,
+        &options.data,
+        seed,
+        options.seed,
+        options.quick,
+        |seed, quick| {
+            let options = TranslationOptions {
+                seed,
+                quick,
+                ..options.clone()
+            };
+            let test = split_pairs(&options)?.test;
+            let record = held_out(&options, &test);
+            Ok((test, record))
+        },
+    )?;
+    (options.seed, options.quick) = (seed, quick);
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
-    evaluate(&translator, &parts.test, options)
+    evaluate(&translator, &test, &options)
 }
 
 /// Fails at once when [`evaluate`] is to write heatmaps and has no font for their labels,

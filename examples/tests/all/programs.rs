@@ -59,7 +59,13 @@ fn sentiment_quick_run_trains_saves_and_predicts() {
     assert!(text.contains("epoch   1: train loss"), "one line per epoch");
     let accuracy = number_after(&text, "test accuracy: ");
     assert!((0.0..=1.0).contains(&accuracy));
-    for file in ["model.bpk", "config.json", "vocab.json", "classes.json"] {
+    for file in [
+        "model.bpk",
+        "config.json",
+        "vocab.json",
+        "classes.json",
+        "test_split.json",
+    ] {
         assert!(dir.path().join(file).is_file(), "{file}");
     }
     // The saved files (through the predictor, one padded batch) score the test split as the
@@ -82,9 +88,43 @@ fn sentiment_quick_run_trains_saves_and_predicts() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("--seed 7 --quick: expected the test split that the model in")
-            && stderr.contains("seed 42, quick), got another"),
+        stderr.contains("--seed 7: expected the test split that the model in")
+            && stderr.contains("with seed 42, quick), got another"),
         "{stderr}"
+    );
+    // Another file (the shipped one without every tenth sentence) is refused the same way.
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/sentiment/uci_sentiment_labelled_sentences.tsv"
+    );
+    let text_of_file = std::fs::read_to_string(shipped).unwrap();
+    let fewer: Vec<&str> = (text_of_file.lines().enumerate())
+        .filter(|(i, _)| i % 10 != 3)
+        .map(|(_, line)| line)
+        .collect();
+    let other = dir.path().join("fewer.tsv");
+    std::fs::write(&other, fewer.join("\n") + "\n").unwrap();
+    let output = run(
+        sentiment,
+        &["evaluate", "--model", out, "--data", other.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--data {} --seed 42: expected the test split",
+            other.display()
+        )),
+        "{stderr}"
+    );
+    // A model saved without the record (before it was saved) is scored as asked, with a note.
+    std::fs::remove_file(dir.path().join("test_split.json")).unwrap();
+    let output = run(sentiment, &["evaluate", "--model", out, "--quick"]);
+    assert_eq!(scores(&stdout(&output)), scores(&text));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("test_split.json not found"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 
     let text = stdout(&run(
@@ -173,7 +213,7 @@ fn translation_quick_run_trains_scores_and_translates() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("--seed 7 --quick: expected the test split that the model in"),
+        stderr.contains("--seed 7: expected the test split that the model in"),
         "{stderr}"
     );
 

@@ -86,18 +86,21 @@ fn keep_greedy_returns_greedy_where_the_beam_pruned_it(#[values(0.0, 1.0)] lengt
         let with = model.beam_search(tokens, lengths, &decode, &kept);
         for b in 0..sources.len() {
             let greedy_score = plain.score(greedy.log_probs[b], greedy.tokens[b].len());
-            let (expected_tokens, expected_score) = if without.scores[b] < greedy_score - 1e-4 {
-                rescued += 1;
-                (&greedy.tokens[b], greedy_score)
-            } else {
-                (&without.tokens[b], without.scores[b])
-            };
-            assert_eq!(&with.tokens[b], expected_tokens, "seed {seed}, example {b}");
+            let best = without.scores[b].max(greedy_score);
             assert!(
-                (with.scores[b] - expected_score).abs() < 1e-5,
-                "seed {seed}, example {b}: {} against {expected_score}",
-                with.scores[b]
+                (with.scores[b] - best).abs() < 1e-5,
+                "seed {seed}, example {b}: {} against the better of beam {} and greedy \
+                 {greedy_score}",
+                with.scores[b],
+                without.scores[b]
             );
+            // Where one leads clearly, its tokens (near a tie, either's).
+            if without.scores[b] < greedy_score - 1e-4 {
+                rescued += 1;
+                assert_eq!(with.tokens[b], greedy.tokens[b], "seed {seed}, example {b}");
+            } else if greedy_score < without.scores[b] - 1e-4 {
+                assert_eq!(with.tokens[b], without.tokens[b], "seed {seed}, example {b}");
+            }
         }
         if rescued > 0 {
             return;
