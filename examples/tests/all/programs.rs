@@ -106,7 +106,13 @@ fn sentiment_quick_run_trains_saves_and_predicts() {
     std::fs::write(&other, fewer.join("\n") + "\n").unwrap();
     let output = run(
         sentiment,
-        &["evaluate", "--model", out, "--data", other.to_str().unwrap()],
+        &[
+            "evaluate",
+            "--model",
+            out,
+            "--data",
+            other.to_str().unwrap(),
+        ],
     );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

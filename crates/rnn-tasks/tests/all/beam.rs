@@ -99,7 +99,10 @@ fn keep_greedy_returns_greedy_where_the_beam_pruned_it(#[values(0.0, 1.0)] lengt
                 rescued += 1;
                 assert_eq!(with.tokens[b], greedy.tokens[b], "seed {seed}, example {b}");
             } else if greedy_score < without.scores[b] - 1e-4 {
-                assert_eq!(with.tokens[b], without.tokens[b], "seed {seed}, example {b}");
+                assert_eq!(
+                    with.tokens[b], without.tokens[b],
+                    "seed {seed}, example {b}"
+                );
             }
         }
         if rescued > 0 {
