@@ -8,6 +8,44 @@ use std::path::{Path, PathBuf};
 
 use crate::files::{read_json, write_json};
 
+/// A program's options that draw its seeded split.
+pub trait SplitOptions: Clone {
+    /// The file split.
+    fn data(&self) -> &Path;
+    /// The split's seed.
+    fn seed(&self) -> u64;
+    /// Whether the split is a `--quick` run's.
+    fn quick(&self) -> bool;
+    /// These options, drawing with `seed` and `quick`.
+    fn drawing(&self, seed: u64, quick: bool) -> Self;
+}
+
+/// Implements [`SplitOptions`] for a program's options with the fields `data: PathBuf`,
+/// `seed: u64` and `quick: bool`.
+macro_rules! split_options {
+    ($options:ty) => {
+        impl $crate::held_out::SplitOptions for $options {
+            fn data(&self) -> &std::path::Path {
+                &self.data
+            }
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+            fn quick(&self) -> bool {
+                self.quick
+            }
+            fn drawing(&self, seed: u64, quick: bool) -> Self {
+                Self {
+                    seed,
+                    quick,
+                    ..self.clone()
+                }
+            }
+        }
+    };
+}
+pub(crate) use split_options;
+
 /// A test split's record (see the module).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HeldOut {
@@ -26,12 +64,10 @@ pub struct HeldOut {
 impl HeldOut {
     const FILE: &str = "test_split.json";
 
-    /// The record of a test split drawn from `data` with `seed` and `quick`, of `items` given
-    /// as their two fields (a sentence's label and text, a pair's source and target).
+    /// The record of a test split drawn with `options`, of `items` given as their two fields
+    /// (a sentence's label and text, a pair's source and target).
     pub fn of<'a>(
-        data: &Path,
-        seed: u64,
-        quick: bool,
+        options: &impl SplitOptions,
         items: impl IntoIterator<Item = [&'a str; 2]>,
     ) -> Self {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -48,9 +84,9 @@ impl HeldOut {
             count += 1;
         }
         Self {
-            seed,
-            quick,
-            data: data.to_path_buf(),
+            seed: options.seed(),
+            quick: options.quick(),
+            data: options.data().to_path_buf(),
             items: count,
             fingerprint: format!("{hash:016x}"),
         }
@@ -72,37 +108,37 @@ impl HeldOut {
     }
 
     /// The test split that the model in `model` was trained against, drawn again by
-    /// `draw(seed, quick)` (which returns the split and its record): with `seed` where given,
-    /// else the training run's saved one (`default_seed` for a model saved without a record,
-    /// whose split is then not checked: a note on standard error says so). It is checked
-    /// against the record as the training run drew it (quick or not), then, where `quick` asks
-    /// for a quick split of a model trained on the full one, drawn again quick (a quick split
-    /// is a part of the full one). `data` names the file in errors. Returns the split with the
-    /// seed and `quick` it was drawn with.
-    pub fn redraw<T>(
+    /// `draw(options)` (which returns the split and its record) with `options`, but with
+    /// `seed` where given, else the training run's saved one (`options`' for a model saved
+    /// without a record, whose split is then not checked: a note on standard error says so).
+    /// It is checked against the record as the training run drew it (quick or not), then,
+    /// where `options` ask for a quick split of a model trained on the full one, drawn again
+    /// quick (a quick split is a part of the full one). Returns the split and the options that
+    /// drew it.
+    pub fn redraw<O: SplitOptions, T>(
         model: &Path,
-        data: &Path,
         seed: Option<u64>,
-        default_seed: u64,
-        quick: bool,
-        draw: impl Fn(u64, bool) -> Result<(Vec<T>, Self), String>,
-    ) -> Result<(Vec<T>, u64, bool), String> {
+        options: &O,
+        draw: impl Fn(&O) -> Result<(Vec<T>, Self), String>,
+    ) -> Result<(Vec<T>, O), String> {
         let Some(saved) = Self::load(model)? else {
-            let seed = seed.unwrap_or(default_seed);
+            let options = options.drawing(seed.unwrap_or(options.seed()), options.quick());
             eprintln!(
-                "note: {} not found (a model saved before it was): the test split of seed {seed} \
+                "note: {} not found (a model saved before it was): the test split of seed {} \
                  is not checked against the training run's",
-                model.join(Self::FILE).display()
+                model.join(Self::FILE).display(),
+                options.seed()
             );
-            return draw(seed, quick).map(|(test, _)| (test, seed, quick));
+            return draw(&options).map(|(test, _)| (test, options));
         };
-        let seed = seed.unwrap_or(saved.seed);
-        let (test, drawn) = draw(seed, saved.quick)?;
-        saved.check(&drawn, data, model)?;
-        if quick && !saved.quick {
-            draw(seed, true).map(|(test, _)| (test, seed, true))
+        let checked = options.drawing(seed.unwrap_or(saved.seed), saved.quick);
+        let (test, drawn) = draw(&checked)?;
+        saved.check(&drawn, checked.data(), model)?;
+        if options.quick() && !saved.quick {
+            let quick = checked.drawing(checked.seed(), true);
+            draw(&quick).map(|(test, _)| (test, quick))
         } else {
-            Ok((test, seed, saved.quick))
+            Ok((test, checked))
         }
     }
 

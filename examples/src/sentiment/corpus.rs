@@ -113,9 +113,7 @@ pub(super) fn encode(vocab: &Vocab, text: &str) -> Vec<usize> {
 /// The record of the test split `test` drawn with `options` (a sentence's label and text).
 pub(super) fn held_out(options: &SentimentOptions, test: &[Example]) -> HeldOut {
     HeldOut::of(
-        &options.data,
-        options.seed,
-        options.quick,
+        options,
         test.iter().map(|e| [e.label.as_str(), e.text.as_str()]),
     )
 }

@@ -58,23 +58,11 @@ pub fn evaluate_saved(
     model: &Path,
 ) -> Result<Vec<GroupAccuracy>, String> {
     let predictor = SentimentPredictor::load(model, options.backend)?;
-    let (test, _, _) = HeldOut::redraw(
-        model,
-        &options.data,
-        seed,
-        options.seed,
-        options.quick,
-        |seed, quick| {
-            let options = SentimentOptions {
-                seed,
-                quick,
-                ..options.clone()
-            };
-            let test = Corpus::read(&options)?.parts.test;
-            let record = held_out(&options, &test);
-            Ok((test, record))
-        },
-    )?;
+    let (test, _) = HeldOut::redraw(model, seed, options, |options| {
+        let test = Corpus::read(options)?.parts.test;
+        let record = held_out(options, &test);
+        Ok((test, record))
+    })?;
     let texts: Vec<String> = test.iter().map(|e| e.text.clone()).collect();
     let correct: Vec<bool> = predictor
         .predict(&texts)

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use rnn_tasks::{CellKind, InputConfig, Pooling, RecurrentConfig, SequenceClassifierConfig};
 
 use crate::backend::Backend;
+use crate::held_out::split_options;
 
 /// Everything a training run needs.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub struct SentimentOptions {
     /// Sentences per batch.
     pub batch_size: usize,
 }
+
+split_options!(SentimentOptions);
 
 impl Default for SentimentOptions {
     fn default() -> Self {

@@ -63,9 +63,7 @@ pub(super) fn learn_tokens(
 /// The record of the test split `test` drawn with `options` (a pair's source and target).
 pub(super) fn held_out(options: &TranslationOptions, test: &[Pair]) -> HeldOut {
     HeldOut::of(
-        &options.data,
-        options.seed,
-        options.quick,
+        options,
         test.iter().map(|p| [p.source.as_str(), p.target.as_str()]),
     )
 }

@@ -114,25 +114,11 @@ pub fn evaluate_saved(
 ) -> Result<Evaluation, String> {
     require_heatmap_font(options)?;
     let translator = Translator::load(model, options.backend)?;
-    let mut options = options.clone();
-    let (test, seed, quick) = HeldOut::redraw(
-        model,
-        &options.data,
-        seed,
-        options.seed,
-        options.quick,
-        |seed, quick| {
-            let options = TranslationOptions {
-                seed,
-                quick,
-                ..options.clone()
-            };
-            let test = split_pairs(&options)?.test;
-            let record = held_out(&options, &test);
-            Ok((test, record))
-        },
-    )?;
-    (options.seed, options.quick) = (seed, quick);
+    let (test, options) = HeldOut::redraw(model, seed, options, |options| {
+        let test = split_pairs(options)?.test;
+        let record = held_out(options, &test);
+        Ok((test, record))
+    })?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("--out {}: {e}", options.out.display()))?;
     evaluate(&translator, &test, &options)

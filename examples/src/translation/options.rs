@@ -7,6 +7,7 @@ use std::time::Duration;
 use rnn_tasks::{AttentionKind, CellKind, RecurrentConfig, Seq2SeqConfig};
 
 use crate::backend::Backend;
+use crate::held_out::split_options;
 
 /// Everything a training run needs.
 #[derive(Debug, Clone)]
@@ -62,6 +63,8 @@ pub struct TranslationOptions {
     /// Attention heatmaps written for the first test sentences.
     pub heatmaps: usize,
 }
+
+split_options!(TranslationOptions);
 
 impl Default for TranslationOptions {
     fn default() -> Self {
