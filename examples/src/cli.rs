@@ -34,6 +34,23 @@ pub fn cell_name(kind: CellKind) -> &'static str {
     }
 }
 
+/// The flags of an `evaluate` mode that name the test split a saved model is scored on
+/// (checked against the one its training held out, see
+/// [`HeldOut::redraw`](crate::held_out::HeldOut::redraw)).
+#[derive(clap::Args, Debug)]
+pub struct HeldOutArgs {
+    /// The data file the model was trained on, as `train --data` (default: the shipped one).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the split, as `train --seed` (default: the training run's, saved with the
+    /// model).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The split of a `--quick` run (default: as the training run, saved with the model).
+    #[arg(long)]
+    pub quick: bool,
+}
+
 /// `last`, `mean`, `max` or `attention`.
 pub fn parse_pooling(name: &str) -> Result<Pooling, String> {
     match name {

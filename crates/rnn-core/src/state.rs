@@ -185,18 +185,20 @@ pub(crate) fn stack<S2: CellState<2>, S3: CellState<3>>(states: Vec<S2>) -> S3 {
             parts[k].push(part);
         }
     }
-    S3::from_parts(parts.into_iter().map(stack_parts).collect())
+    // One layer and direction's parts stay views (see `cat`): a fused layer's final state on
+    // the GPU then shares the buffer of the layer's outputs, which it keeps alive while held.
+    let stacked =
+        |parts: Vec<Tensor<2>>| cat(parts.into_iter().map(|p| p.unsqueeze()).collect(), 0);
+    S3::from_parts(parts.into_iter().map(stacked).collect())
 }
 
-/// `Tensor::stack` of `parts`, without its copy for a single part (one layer and direction, the
-/// common case): Burn's `stack` concatenates even one tensor, a kernel launch on a GPU. The
-/// single part stays a view: a fused layer's final state on the GPU then shares the buffer of
-/// the layer's outputs, which it keeps alive as long as it is held.
-fn stack_parts(mut parts: Vec<Tensor<2>>) -> Tensor<3> {
+/// `Tensor::cat` of `parts` along `dim`, without Burn's copy of a single part (one layer and
+/// direction, a state of one part: the common cases), a kernel launch on a GPU.
+pub(crate) fn cat<const D: usize>(mut parts: Vec<Tensor<D>>, dim: usize) -> Tensor<D> {
     if parts.len() == 1 {
-        parts.remove(0).unsqueeze_dim(0)
+        parts.remove(0)
     } else {
-        Tensor::stack(parts, 0)
+        Tensor::cat(parts, dim)
     }
 }
 

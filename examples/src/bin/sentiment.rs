@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_args, parse_cell, parse_pooling, parse_positive,
+    HeldOutArgs, announce_training, cell_name, exit_code, parse_args, parse_cell, parse_pooling,
+    parse_positive,
 };
 use burn_rnn_examples::sentiment::{
     AFINN_BASELINE, GroupAccuracy, SentimentOptions, SentimentPredictor, evaluate_saved,
@@ -52,16 +53,8 @@ enum Command {
         /// The training run's output directory.
         #[arg(long, default_value = "runs/sentiment")]
         model: PathBuf,
-        /// Labelled sentences, as `train --data` (default: the shipped UCI file).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Seed of the split, as `train --seed` (default: the training run's, saved with the
-        /// model).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// The split of a `--quick` run (default: as the training run, saved with the model).
-        #[arg(long)]
-        quick: bool,
+        #[command(flatten)]
+        split: HeldOutArgs,
         /// The backend.
         #[arg(long, value_enum, default_value_t = Backend::default())]
         backend: Backend,
@@ -139,20 +132,18 @@ fn main() -> ExitCode {
         }
         Some(Command::Evaluate {
             model,
-            data,
-            seed,
-            quick,
+            split,
             backend,
         }) => {
             let mut options = SentimentOptions {
-                quick,
+                quick: split.quick,
                 backend,
                 ..SentimentOptions::default()
             };
-            if let Some(data) = data {
+            if let Some(data) = split.data {
                 options.data = data;
             }
-            evaluate_saved(&options, seed, &model).map(|test| print_test(&test))
+            evaluate_saved(&options, split.seed, &model).map(|test| print_test(&test))
         }
         Some(Command::Train(args)) => run_training(args),
         None => run_training(cli.train),

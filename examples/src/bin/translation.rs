@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use burn_rnn_examples::backend::Backend;
 use burn_rnn_examples::cli::{
-    announce_training, cell_name, exit_code, parse_args, parse_attention, parse_cell,
+    HeldOutArgs, announce_training, cell_name, exit_code, parse_args, parse_attention, parse_cell,
     parse_dropout, parse_minutes, parse_positive, parse_probability,
 };
 use burn_rnn_examples::heatmap::require_font;
@@ -44,17 +44,8 @@ enum Command {
         /// Where the heatmaps go (default: the model's directory).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The sentence pairs the model was trained on (default: the shipped Ding file).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The seed the model was trained with (default: the training run's, saved with the
-        /// model).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Evaluate on the test split of a `--quick` run (default: as the training run, saved
-        /// with the model).
-        #[arg(long)]
-        quick: bool,
+        #[command(flatten)]
+        split: HeldOutArgs,
         /// Beam width.
         #[arg(long, default_value_t = 5, value_parser = parse_positive)]
         beam: usize,
@@ -171,23 +162,22 @@ fn main() -> ExitCode {
         Some(Command::Evaluate {
             model,
             out,
-            data,
-            seed,
-            quick,
+            split,
             beam,
             backend,
         }) => {
             let mut options = TranslationOptions {
                 out: out.unwrap_or_else(|| model.clone()),
                 backend,
-                quick,
+                quick: split.quick,
                 beam_size: beam,
                 ..TranslationOptions::default()
             };
-            if let Some(data) = data {
+            if let Some(data) = split.data {
                 options.data = data;
             }
-            evaluate_saved(&options, seed, &model).map(|evaluation| print_evaluation(&evaluation))
+            evaluate_saved(&options, split.seed, &model)
+                .map(|evaluation| print_evaluation(&evaluation))
         }
         Some(Command::Export {
             out,

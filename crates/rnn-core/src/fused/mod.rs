@@ -231,20 +231,13 @@ pub(crate) fn run<S: CellState<2>>(
     // `[Σ sizes]`: the parts in the state's order, flattened (they differ in size with a
     // projection).
     let state = match state {
-        // One part (the GRU's and the Elman RNN's `h`) is reshaped, not concatenated: Burn's
-        // `cat` copies even one tensor, a kernel launch on a GPU.
-        Some(s) => {
-            let mut parts: Vec<Tensor<1>> = s
-                .into_parts()
+        Some(s) => crate::state::cat(
+            s.into_parts()
                 .into_iter()
                 .map(|p| p.reshape([-1]))
-                .collect();
-            if parts.len() == 1 {
-                parts.remove(0)
-            } else {
-                Tensor::cat(parts, 0)
-            }
-        }
+                .collect(),
+            0,
+        ),
         None => Tensor::zeros([batch * widths.iter().sum::<usize>()], zeros),
     };
     let spec = Spec {
