@@ -497,6 +497,99 @@ fn steps_match_the_tensor_step(
     }
 }
 
+/// Asserts that two runs computed the same bits: outputs, final states and every gradient.
+fn assert_same_bits(what: &str, actual: &Run, expected: &Run) {
+    let same = |part: &str, a: &[f32], e: &[f32]| {
+        let differ = a.iter().zip(e).filter(|(a, e)| a.to_bits() != e.to_bits());
+        assert!(
+            a.len() == e.len() && differ.count() == 0,
+            "{what}: {part} differs ({} values against {})",
+            a.len(),
+            e.len()
+        );
+    };
+    same("output", &actual.output, &expected.output);
+    same("h_n", &actual.h_n, &expected.h_n);
+    same(
+        "c_n",
+        actual.c_n.as_deref().unwrap_or_default(),
+        expected.c_n.as_deref().unwrap_or_default(),
+    );
+    assert_eq!(
+        actual.grads.len(),
+        expected.grads.len(),
+        "{what}: gradients"
+    );
+    for ((name, a), (_, e)) in actual.grads.iter().zip(&expected.grads) {
+        same(&format!("gradient of {name}"), a, e);
+    }
+}
+
+/// On wgpu, the CubeCL loops that keep what a cube's threads share in global memory, which run
+/// where it does not fit the device's shared memory (forced here by capping that at 0 bytes,
+/// and counted), compute what the loops in shared memory do, bit for bit (the same arithmetic
+/// in the same order): a sequence with autodiff (outputs, final states, every gradient) and
+/// without, and a single step with autodiff. The other backends have no such loops.
+fn check_global_memory<C: Builtin>(nonlinearity: Nonlinearity, sizes: Sizes, padded: bool) {
+    if crate::backend::name() != "wgpu" {
+        return;
+    }
+    let device = autodiff_device();
+    let template: Rnn<C> = RnnConfig::new(INPUT, sizes.hidden)
+        .with_batch_first(sizes.batch_first)
+        .with_nonlinearity(nonlinearity)
+        .init(&device);
+    let lengths = lengths(sizes, padded);
+    let runs = |limit: Option<usize>| {
+        rnn_core::limit_cube_shared_memory_on_this_thread(limit);
+        let global_runs = rnn_core::cube_global_memory_runs_on_this_thread();
+        let whole = whole_sequence(&template, sizes, &lengths, &device);
+        let (output, h_n, c_n) = inference(&template, sizes, &lengths);
+        let inference = Run {
+            output,
+            h_n,
+            c_n,
+            grads: Vec::new(),
+        };
+        let step = expect_kernel(true, || {
+            one_step(&template, Sizes { seq: 1, ..sizes }, &device, |c| c)
+        });
+        rnn_core::limit_cube_shared_memory_on_this_thread(None);
+        // Forward and backward through the sequence, forward without autodiff, and the
+        // step's forward and backward.
+        let global_runs = rnn_core::cube_global_memory_runs_on_this_thread() - global_runs;
+        assert_eq!(
+            global_runs,
+            if limit == Some(0) { 5 } else { 0 },
+            "runs in global memory"
+        );
+        [whole, inference, step]
+    };
+    let shared = runs(None);
+    let global = runs(Some(0));
+    for ((what, global), shared) in ["sequence", "without autodiff", "single step"]
+        .iter()
+        .zip(&global)
+        .zip(&shared)
+    {
+        assert_same_bits(what, global, shared);
+    }
+}
+
+#[rstest]
+fn global_memory_loops_compute_what_shared_memory_ones_do(
+    #[values(WIDE, ONE, FIVE)] sizes: Sizes,
+    #[values("lstm", "gru", "elman", "elman-relu")] cell: &str,
+    #[values(false, true)] padded: bool,
+) {
+    match cell {
+        "lstm" => check_global_memory::<LstmCell>(Nonlinearity::Tanh, sizes, padded),
+        "gru" => check_global_memory::<GruCell>(Nonlinearity::Tanh, sizes, padded),
+        "elman" => check_global_memory::<ElmanCell>(Nonlinearity::Tanh, sizes, padded),
+        _ => check_global_memory::<ElmanCell>(Nonlinearity::Relu, sizes, padded),
+    }
+}
+
 /// A batch that needs more cubes than one launch dimension holds on the GPU (65,535 on
 /// WebGPU; 600,008 examples at 8 a cube: 75,001 cubes, launched as 2 × 37,501 with one idle):
 /// every example is computed, as it is alone, forward and backward. On the CPU backends, the

@@ -4,9 +4,10 @@
 //! times the memory). On the CPU backends both drivers run: the fused kernels (one graph node
 //! per sequence) and the step-by-step driver (a dozen nodes per step).
 //!
-//! On wgpu the layers run step by step, a dozen kernel launches a step, which on lavapipe (a
-//! CPU pretending to be a GPU, as in CI) takes about 4 ms a step: there the lengths are 2,000
-//! and 500.
+//! On wgpu the fused layers run the CubeCL kernels (one launch per layer for the whole
+//! sequence) over the same lengths; its step-by-step driver launches a dozen kernels a step,
+//! which on lavapipe (a CPU pretending to be a GPU, as in CI) takes about 4 ms a step: there
+//! the lengths are 2,000 and 500.
 
 use std::time::Duration;
 
@@ -14,15 +15,18 @@ use burn::tensor::Tensor;
 use rnn_core::{LstmCell, Rnn, RnnConfig};
 
 use crate::backend::{self, autodiff_device, device};
+use crate::fused::expect_kernel;
 use crate::measure::{child_argument, in_child, peak_during, printed};
 use crate::util::{Builtin, Rng};
 use rnn_core::cell::Stepwise;
 
-/// The steps of the inference and the training test on this backend.
-fn lengths() -> (usize, usize) {
-    match backend::name().as_str() {
-        "wgpu" => (2_000, 500),
-        _ => (100_000, 10_000),
+/// The steps of the inference and the training test on this backend, for the step-by-step
+/// driver (`step_by_step`) or the fused layers.
+fn lengths(step_by_step: bool) -> (usize, usize) {
+    if step_by_step && backend::name() == "wgpu" {
+        (2_000, 500)
+    } else {
+        (100_000, 10_000)
     }
 }
 
@@ -90,28 +94,31 @@ fn linear_in_memory(test: &str, steps: usize, work: fn(usize)) {
 #[test]
 fn inference_over_long_sequences() {
     let test = "long_sequences::inference_over_long_sequences";
-    linear_in_memory(test, lengths().0, infer::<LstmCell>);
+    linear_in_memory(test, lengths(false).0, |steps| {
+        expect_kernel(true, || infer::<LstmCell>(steps))
+    });
 }
 
 #[test]
 fn training_over_long_sequences() {
     let test = "long_sequences::training_over_long_sequences";
-    linear_in_memory(test, lengths().1, train::<LstmCell>);
+    linear_in_memory(test, lengths(false).1, |steps| {
+        expect_kernel(true, || train::<LstmCell>(steps))
+    });
 }
 
-/// The step-by-step driver on the CPU backends (on wgpu it is what the tests above run).
 #[test]
 fn inference_over_long_sequences_step_by_step() {
-    if backend::name() != "wgpu" {
-        let test = "long_sequences::inference_over_long_sequences_step_by_step";
-        linear_in_memory(test, lengths().0, infer::<Stepwise<LstmCell>>);
-    }
+    let test = "long_sequences::inference_over_long_sequences_step_by_step";
+    linear_in_memory(test, lengths(true).0, |steps| {
+        expect_kernel(false, || infer::<Stepwise<LstmCell>>(steps))
+    });
 }
 
 #[test]
 fn training_over_long_sequences_step_by_step() {
-    if backend::name() != "wgpu" {
-        let test = "long_sequences::training_over_long_sequences_step_by_step";
-        linear_in_memory(test, lengths().1, train::<Stepwise<LstmCell>>);
-    }
+    let test = "long_sequences::training_over_long_sequences_step_by_step";
+    linear_in_memory(test, lengths(true).1, |steps| {
+        expect_kernel(false, || train::<Stepwise<LstmCell>>(steps))
+    });
 }
