@@ -29,10 +29,6 @@
 //! `rnn-bench --linear B,S,I,O [--backend B]...` times rnn-core's fused dense layer against
 //! Burn's `linear` (see `dense.rs`).
 //!
-//! `--cube-shared-memory BYTES` caps the shared memory of the CubeCL kernels (wgpu) at `BYTES`
-//! per workgroup: `0` times their loops with the values a workgroup shares in global memory,
-//! as they run where those do not fit the device's shared memory.
-//!
 //! `rnn-bench --launches --backend wgpu [--cell C]... [--shape B,S,I,H]` counts the GPU kernels
 //! that one forward pass, training step and decoder step launch, ours and burn-nn's, from
 //! CubeCL's execution log (see `launches.rs`).
@@ -693,11 +689,6 @@ fn main() {
             "--memory" => memory = true,
             "--outlier" => outlier = true,
             "--launches" => launches = true,
-            "--cube-shared-memory" => rnn_core::limit_cube_shared_memory_on_this_thread(Some(
-                value()
-                    .parse()
-                    .expect("--cube-shared-memory: expected a number of bytes"),
-            )),
             "--concurrent" => {
                 concurrent = Some(value().parse().expect("--concurrent: expected a number"))
             }

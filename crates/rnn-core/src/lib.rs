@@ -81,10 +81,6 @@ pub use cell::{
 };
 pub use dropout::dropout_layer;
 pub use error::{RnnError, check_lengths};
-#[cfg(feature = "wgpu")]
-pub use fused::cube::{
-    cube_global_memory_runs_on_this_thread, limit_cube_shared_memory_on_this_thread,
-};
 pub use fused::dropout::dropout_runs_on_this_thread;
 pub use fused::linear::linear_runs_on_this_thread;
 pub use fused::log_softmax::log_softmax_runs_on_this_thread;

@@ -135,8 +135,8 @@ fn target(x: &Tensor<3>) -> Option<Target> {
     if x.dtype() != DType::F32 {
         return None;
     }
-    // Not on CubeCL's CPU runtime, which lacks the storage barriers of the kernels' loops in
-    // global memory (and which they were never tested on): it runs the layers step by step.
+    // Not on CubeCL's CPU runtime, which the kernels were never tested on: it runs the layers
+    // step by step.
     #[cfg(feature = "wgpu")]
     if let DispatchDevice::Cube(device) = x.device().without_autodiff().as_dispatch()
         && !matches!(device, cubecl::Device::Cpu(_))
@@ -167,7 +167,8 @@ fn on_cpu_backend(device: &burn::tensor::Device) -> bool {
 
 /// `cell`'s kernel when it has one and it can run on `x`'s device and dtype. Only then is it
 /// made: making one can cost tensor operations (the sLSTM's dense recurrent matrix). On the
-/// CubeCL backend, only for a cell with CubeCL gate math and no projection.
+/// CubeCL backend, only for a cell with CubeCL gate math, no projection, and a state that
+/// fits a cube's shared memory ([`cube::fits`]).
 pub(crate) fn kernel_for<C: Cell>(cell: &C, x: &Tensor<3>) -> Option<Kernel> {
     let target = target(x)?;
     let kernel = cell.kernel()?;
@@ -175,8 +176,9 @@ pub(crate) fn kernel_for<C: Cell>(cell: &C, x: &Tensor<3>) -> Option<Kernel> {
         Target::Host => Some(kernel),
         #[cfg(feature = "wgpu")]
         Target::Cube => {
-            kernel.math.cube_math()?;
-            kernel.weight_hr.is_none().then_some(kernel)
+            let math = kernel.math.cube_math()?;
+            let hidden = kernel.weight_hh.dims()[1];
+            (kernel.weight_hr.is_none() && cube::fits(math, hidden)).then_some(kernel)
         }
     }
 }

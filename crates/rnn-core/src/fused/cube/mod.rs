@@ -70,118 +70,56 @@ impl CubeMath {
         self == Self::Gru
     }
 
-    /// The values (`f32`) that the threads of a forward loop's cube running `rows` examples with
-    /// `hidden` units share: `h` twice and the other parts of the state.
-    pub fn forward_memory(self, rows: usize, hidden: usize) -> usize {
-        (self.state_parts() + 1) * rows * hidden
-    }
-
-    /// The values that the threads of a backward loop's cube share: the state's gradient and
-    /// the gates'.
-    pub fn backward_memory(self, rows: usize, hidden: usize) -> usize {
-        (self.state_parts() + self.gates()) * rows * hidden
+    /// The shared memory (in `f32`s) of a cube running `rows` examples with `hidden` units: the
+    /// forward loop's (`h` twice, the other parts of the state, one spare value) or the
+    /// backward loop's (the state's gradient and the gates'), whichever is more.
+    fn shared(self, rows: usize, hidden: usize) -> usize {
+        let forward = (self.state_parts() + 1) * rows * hidden + 1;
+        let backward = (self.state_parts() + self.gates()) * rows * hidden;
+        forward.max(backward)
     }
 }
 
-/// Where a cube keeps the values its threads share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Placement {
-    /// In the cube's shared memory (workgroup memory).
-    Shared,
-    /// In the cube's own part of a scratch buffer in global memory, where they do not fit the
-    /// device's shared memory: read through the caches rather than from the cube's own memory,
-    /// but still one launch for the whole sequence.
-    Global,
-}
-
-impl Placement {
-    /// The shared memory (in `f32`s) a cube declares for `len` values.
-    pub fn shared_len(self, len: usize) -> usize {
-        match self {
-            Self::Shared => len,
-            Self::Global => 1,
-        }
-    }
-}
+/// Shared memory a cube's state must fit for the kernels to run a cell: wgpu's downlevel
+/// minimum (`Limits::downlevel_defaults`, 32 bytes below WebGPU's 16 KiB), so that every cell
+/// that runs them on one adapter runs them on every adapter. (Larger cells run them slower than
+/// step by step on lavapipe, one example a cube: an LSTM of 1400 units; BENCHMARKS.md,
+/// 2026-12-07 night.)
+const SHARED_BYTES: usize = 16352;
 
 /// Most examples a cube runs: more read `W_hh` fewer times, fewer spread a step over more of
 /// the GPU's cores.
 const MAX_ROWS: usize = 8;
 
-thread_local! {
-    static SHARED_LIMIT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
-    static GLOBAL_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+/// Whether the kernels run `math` with `hidden` units (the state of one example, and its
+/// gradients, must fit [`SHARED_BYTES`] of shared memory). Larger cells run step by step.
+pub(crate) fn fits(math: CubeMath, hidden: usize) -> bool {
+    math.shared(1, hidden) * size_of::<f32>() <= SHARED_BYTES
 }
 
-/// Caps the shared memory that the CubeCL kernels launched from this thread use at `bytes`
-/// (`None`: the device's), so that tests can run the [`Placement::Global`] loops at small
-/// sizes (`Some(0)`); not a stable API.
-#[doc(hidden)]
-pub fn limit_cube_shared_memory_on_this_thread(bytes: Option<usize>) {
-    SHARED_LIMIT.set(bytes);
-}
-
-/// How many CubeCL time loops (forward or backward) this thread has launched with their
-/// cubes' values in global memory ([`Placement::Global`]), for tests that must fail if those
-/// loops silently do not run; not a stable API.
-#[doc(hidden)]
-pub fn cube_global_memory_runs_on_this_thread() -> usize {
-    GLOBAL_RUNS.get()
-}
-
-/// How a launch on a device with `shared_bytes` of shared memory per cube runs `batch`
-/// examples, when a cube of `rows` examples shares `values(rows)` values between its threads:
-/// the examples per cube and where it keeps those values. Every cube reads all of `W_hh` at
-/// each step, and each value it reads feeds one multiply-add per example it runs, so up to 4
-/// examples per cube (fewer only for a smaller batch), more once the batch would need more than
-/// 128 cubes (a GPU has about that many cores); in shared memory as many of those as fit, or
-/// if not even one example's values fit, all of them in global memory.
-fn cube_shape(
-    batch: usize,
-    shared_bytes: usize,
-    values: impl Fn(usize) -> usize,
-) -> (usize, Placement) {
-    let wanted = batch.div_ceil(128).max(batch.min(4)).clamp(1, MAX_ROWS);
-    let fits = |rows: usize| values(rows) * size_of::<f32>() <= shared_bytes;
-    match (1..=wanted).rev().find(|&rows| fits(rows)) {
-        Some(rows) => (rows, Placement::Shared),
-        None => (wanted, Placement::Global),
+/// Examples per cube for `batch` examples on a device with `shared_bytes` of shared memory per
+/// cube: every cube reads all of `W_hh` at each step, and each value it reads feeds one
+/// multiply-add per example it runs, so up to 4 examples per cube (fewer only for a smaller
+/// batch), more once the batch would need more than 128 cubes (a GPU has about that many
+/// cores), as many of those as the device's shared memory holds.
+fn rows_per_cube(math: CubeMath, batch: usize, hidden: usize, shared_bytes: usize) -> usize {
+    let mut rows = batch.div_ceil(128).max(batch.min(4)).clamp(1, MAX_ROWS);
+    while rows > 1 && math.shared(rows, hidden) * size_of::<f32>() > shared_bytes {
+        rows -= 1;
     }
+    rows
 }
 
-/// [`cube_shape`] on `client`'s device, within this thread's cap
-/// ([`limit_cube_shared_memory_on_this_thread`]), counting the runs in global memory.
-fn cube_shape_on(
-    client: &cubecl::client::Client,
-    batch: usize,
-    values: impl Fn(usize) -> usize,
-) -> (usize, Placement) {
-    let device = client.properties().hardware.max_shared_memory_size;
-    let bytes = SHARED_LIMIT.get().map_or(device, |cap| cap.min(device));
-    let shape = cube_shape(batch, bytes, values);
-    if shape.1 == Placement::Global {
-        GLOBAL_RUNS.set(GLOBAL_RUNS.get() + 1);
-    }
-    shape
-}
-
-/// The scratch buffer of a launch of `cubes` cubes that each keep `len` values in `placement`
-/// (one unread value for shared memory).
-fn scratch(
-    placement: Placement,
-    cubes: usize,
-    len: usize,
-    device: &<B as burn::backend::BackendTypes>::Device,
-) -> CubeTensor {
-    match placement {
-        Placement::Shared => empty([1], device),
-        Placement::Global => empty([cubes * len], device),
-    }
+/// [`rows_per_cube`] on `client`'s device (its `max_shared_memory_size`; at least
+/// [`SHARED_BYTES`], which every adapter has).
+fn rows_on(client: &cubecl::client::Client, math: CubeMath, batch: usize, hidden: usize) -> usize {
+    let bytes = client.properties().hardware.max_shared_memory_size;
+    rows_per_cube(math, batch, hidden, bytes.max(SHARED_BYTES))
 }
 
 /// A launch of `cubes` cubes within the device's limit on each dimension (65,535 on WebGPU):
-/// spread over y and z when there are more, with idle cubes at the end (the kernels find their
-/// examples from the cube's position on all three axes, and an idle cube returns at once).
+/// spread over y and z when there are more, with idle cubes at the end (the kernels skip rows
+/// past the batch, and find their examples from the cube's position on all three axes).
 fn cube_count(client: &cubecl::client::Client, cubes: usize) -> CubeCount {
     cubecl::server::CubeCountSelection::new(client, cubes as u32).cube_count()
 }
@@ -372,6 +310,7 @@ fn forward(
         [Shape::new([1]), Shape::new([1])]
     };
     let (rest, saved) = (empty(rest, &device), empty(saved, &device));
+    let rows = rows_on(&gates.client, math, batch, hidden);
     let [input_step, input_example] = row_strides(input_order, &dims);
     let [output_step, output_example] = row_strides(spec.layout, &dims);
     let packed = if steps == 0 {
@@ -391,14 +330,9 @@ fn forward(
         } else {
             into_contiguous(B::float_transpose(w_hh))
         };
-        let client = packed.client.clone();
-        let values = |rows| math.forward_memory(rows, hidden);
-        let (rows, placement) = cube_shape_on(&client, batch, values);
-        let cubes = batch.div_ceil(rows);
-        let scratch = scratch(placement, cubes, values(rows), &device);
         recurrence::forward_loop::launch(
-            &client,
-            cube_count(&client, cubes),
+            &packed.client.clone(),
+            cube_count(&packed.client, batch.div_ceil(rows)),
             CubeDim::new_1d(threads(hidden)),
             gates.clone().into_tensor_arg(),
             recurrent.into_tensor_arg(),
@@ -409,7 +343,6 @@ fn forward(
             packed.clone().into_tensor_arg(),
             rest.clone().into_tensor_arg(),
             saved.clone().into_tensor_arg(),
-            scratch.into_tensor_arg(),
             input_step,
             input_example,
             output_step,
@@ -422,7 +355,6 @@ fn forward(
             math,
             save,
             projected,
-            placement,
         );
         packed
     };
@@ -447,6 +379,7 @@ fn backward(
 ) -> Primitives<B> {
     let dims = dims(&inputs.each_ref().map(TensorMetadata::shape), spec);
     let [gates, rest, saved]: [CubeTensor; 3] = saved.try_into().expect("three saved tensors");
+    let rows = rows_on(&grad.client, math, dims.batch, dims.hidden);
     let Dims {
         seq,
         steps,
@@ -483,13 +416,9 @@ fn backward(
     let [input_step, input_example] = row_strides(input_order, &dims);
     let [output_step, output_example] = row_strides(spec.layout, &dims);
     let client = grad.client.clone();
-    let values = |rows| math.backward_memory(rows, hidden);
-    let (rows, placement) = cube_shape_on(&client, batch, values);
-    let cubes = batch.div_ceil(rows);
-    let scratch = scratch(placement, cubes, values(rows), &device);
     recurrence::backward_loop::launch(
         &client,
-        cube_count(&client, cubes),
+        cube_count(&client, batch.div_ceil(rows)),
         CubeDim::new_1d(threads(hidden)),
         gates.into_tensor_arg(),
         into_contiguous(w_hh).into_tensor_arg(),
@@ -503,7 +432,6 @@ fn backward(
         d_hidden.clone().into_tensor_arg(),
         h_prev.clone().into_tensor_arg(),
         grad_state.clone().into_tensor_arg(),
-        scratch.into_tensor_arg(),
         input_step,
         input_example,
         output_step,
@@ -514,7 +442,6 @@ fn backward(
         hidden,
         rows,
         math,
-        placement,
     );
     let d_hidden = if separate { d_hidden } else { d_input.clone() };
     // `x`'s gradient in its rows' order, as `[seq, batch, input]`.
@@ -557,55 +484,35 @@ fn backward(
 
 #[cfg(test)]
 mod tests {
-    use super::{CubeMath, Placement, cube_shape};
+    use super::{CubeMath, fits, rows_per_cube};
 
-    /// WebGPU's guaranteed shared memory.
-    const WEBGPU: usize = 16384;
-
-    /// The largest cells whose values fit that in shared memory (the README's limits): an
-    /// LSTM's forward loop keeps `3 · H` values and its backward loop `6 · H`, a GRU's `2 · H`
-    /// and `4 · H`, an Elman RNN's `2 · H` in both. One unit more keeps them in global memory,
-    /// four examples a cube as in shared memory.
+    /// The largest cells whose state and gradients fit a cube's shared memory (the README's
+    /// limits): an LSTM's backward loop keeps `6 · H` values, a GRU's `4 · H`, an Elman RNN's
+    /// forward loop `2 · H + 1`.
+    /// Examples per cube: 4 (fewer for a smaller batch), more past 128 cubes, at most 8, as
+    /// many as the device's shared memory holds (an LSTM of 256 units: 2 in wgpu's minimum of
+    /// 16,352 bytes, 4 in lavapipe's 32 KiB or NVIDIA's 48 KiB).
     #[test]
-    fn the_largest_cells_kept_in_shared_memory_are_the_documented_ones() {
-        for (math, forward, backward) in [
-            (CubeMath::Lstm, 1365, 682),
-            (CubeMath::Gru, 2048, 1024),
-            (CubeMath::ElmanTanh, 2048, 2048),
-            (CubeMath::ElmanRelu, 2048, 2048),
-        ] {
-            for (largest, forward) in [(forward, true), (backward, false)] {
-                let shape = |batch, hidden| {
-                    cube_shape(batch, WEBGPU, |rows| match forward {
-                        true => math.forward_memory(rows, hidden),
-                        false => math.backward_memory(rows, hidden),
-                    })
-                };
-                let case = format!("{math:?} {largest}, forward: {forward}");
-                assert_eq!(shape(1, largest), (1, Placement::Shared), "{case}");
-                assert_eq!(shape(1, largest + 1), (1, Placement::Global), "{case}");
-                assert_eq!(shape(32, largest + 1), (4, Placement::Global), "{case}");
-            }
-        }
+    fn cubes_run_as_many_examples_as_wanted_and_the_device_holds() {
+        let lstm = |batch, bytes| rows_per_cube(CubeMath::Lstm, batch, 256, bytes);
+        assert_eq!(lstm(32, 16352), 2);
+        assert_eq!(lstm(32, 32768), 4);
+        assert_eq!(lstm(32, 49152), 4);
+        assert_eq!(lstm(3, 49152), 3);
+        assert_eq!(lstm(1000, 49152), 8);
+        assert_eq!(lstm(1000, 16352), 2);
     }
 
-    /// Examples per cube: 4 (fewer for a smaller batch), more past 128 cubes, at most 8, as
-    /// many as the device's shared memory holds (an LSTM of 256 units backward: 2 in WebGPU's
-    /// 16 KiB, 4 in 48 KiB), and none of it with a limit of 0.
     #[test]
-    fn cubes_run_as_many_examples_as_wanted_and_fit() {
-        let lstm = |batch, bytes| {
-            cube_shape(batch, bytes, |rows| {
-                CubeMath::Lstm.backward_memory(rows, 256)
-            })
-        };
-        assert_eq!(lstm(32, WEBGPU), (2, Placement::Shared));
-        assert_eq!(lstm(32, 49152), (4, Placement::Shared));
-        assert_eq!(lstm(3, 49152), (3, Placement::Shared));
-        assert_eq!(lstm(1000, WEBGPU), (2, Placement::Shared));
-        assert_eq!(lstm(1000, 49152), (8, Placement::Shared));
-        assert_eq!(lstm(32, 0), (4, Placement::Global));
-        assert_eq!(lstm(1000, 0), (8, Placement::Global));
-        assert_eq!(lstm(2, 0), (2, Placement::Global));
+    fn the_largest_cells_that_fit_are_the_documented_ones() {
+        for (math, largest) in [
+            (CubeMath::Lstm, 681),
+            (CubeMath::Gru, 1022),
+            (CubeMath::ElmanTanh, 2043),
+            (CubeMath::ElmanRelu, 2043),
+        ] {
+            assert!(fits(math, largest), "{math:?} {largest}");
+            assert!(!fits(math, largest + 1), "{math:?} {}", largest + 1);
+        }
     }
 }

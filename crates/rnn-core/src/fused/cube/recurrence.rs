@@ -7,10 +7,8 @@
 //! thread owns units `j = thread, thread + threads, ...` for all of the cube's examples, so a
 //! unit's state (an LSTM's `c`) and its gradients are only ever touched by one thread; only
 //! `h` (every unit reads all of it through `W_hh`) and, backward, the gates' gradients (every
-//! unit's `h` gradient reads all of them through `W_hh`) cross threads, with one barrier per step
-//! forward and two backward. The cube keeps them, with its examples' other state, in shared
-//! memory, or where that does not fit the device's, in its own part of a scratch buffer in
-//! global memory ([`Placement`]): the same arithmetic in the same order either way.
+//! unit's `h` gradient reads all of them through `W_hh`) cross threads, through shared memory,
+//! with one barrier per step forward and two backward.
 //!
 //! Layouts are the CPU kernels': gates in PyTorch's order (`[G * H]` per row), the state's
 //! parts flattened one after the other (`[batch, H]` each). Per-step rows of what the caller
@@ -22,7 +20,7 @@
 
 use cubecl::prelude::*;
 
-use super::{CubeMath, Placement};
+use super::CubeMath;
 
 /// `σ(x)`.
 #[cube]
@@ -35,35 +33,6 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 #[cube]
 pub(crate) fn tanh(x: f32) -> f32 {
     f32::tanh(x)
-}
-
-/// The `len` values a cube's threads share: a slice of shared memory, or with
-/// [`Placement::Global`] the cube's own `len` values of `scratch` (which holds `len` for each
-/// cube of the launch).
-#[cube]
-fn cube_memory<'a>(
-    shared: &'a mut Shared<[f32]>,
-    scratch: &'a mut Tensor<f32>,
-    #[comptime] len: usize,
-    #[comptime] placement: Placement,
-) -> &'a mut [f32] {
-    if comptime![placement == Placement::Global] {
-        let start = CUBE_POS * len;
-        scratch.slice_mut(start, start + len)
-    } else {
-        shared.as_mut_slice()
-    }
-}
-
-/// A barrier after which every thread of the cube sees what the others wrote to the memory of
-/// [`cube_memory`](fn@cube_memory).
-#[cube]
-fn sync_memory(#[comptime] placement: Placement) {
-    if comptime![placement == Placement::Global] {
-        sync_storage();
-    } else {
-        sync_cube();
-    }
 }
 
 /// One step of `math`'s gate math for one example and unit: `gates` (`[G]`) holds the input
@@ -139,8 +108,6 @@ fn backward_math(
 ///   parts of the state past `h`
 ///   after each step (`rest: [steps * batch, (S - 1) * H]`) and, for a cell that has them, its
 ///   saved values (`saved: [steps * batch, H]`).
-/// - `scratch`: with [`Placement::Global`], [`CubeMath::forward_memory`] values for each cube
-///   (one unread value otherwise).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_loop(
@@ -153,7 +120,6 @@ pub(crate) fn forward_loop(
     packed: &mut Tensor<f32>,
     rest: &mut Tensor<f32>,
     saved: &mut Tensor<f32>,
-    scratch: &mut Tensor<f32>,
     input_step: usize,
     input_example: usize,
     output_step: usize,
@@ -166,25 +132,18 @@ pub(crate) fn forward_loop(
     #[comptime] math: CubeMath,
     #[comptime] save: bool,
     #[comptime] projected: bool,
-    #[comptime] placement: Placement,
 ) {
     let g_count = comptime![math.gates()];
     let s_count = comptime![math.state_parts()];
     let additive = comptime![math.additive_hidden_bias()];
     let width = g_count * hidden;
     let first = CUBE_POS * rows;
-    if first >= batch {
-        // An idle cube at the end of a launch spread over several dimensions.
-        terminate!();
-    }
     let threads = CUBE_DIM_X as usize;
     let seq = finals / (batch * hidden);
     // `h` of the cube's examples twice (before and after the step, swapping each step), then
-    // from `others` on the other parts of their state, each `[rows, H]`.
-    let len = comptime![math.forward_memory(rows, hidden)];
-    let others = comptime![2 * rows * hidden];
-    let mut shared = Shared::<[f32]>::new_slice(comptime![placement.shared_len(len)]);
-    let memory = cube_memory(&mut shared, scratch, len, placement);
+    // the other parts of their state, each `[rows, H]`.
+    let mut h = Shared::<[f32]>::new_slice(comptime![2 * rows * hidden]);
+    let mut others = Shared::<[f32]>::new_slice(comptime![rows * (s_count - 1) * hidden + 1]);
 
     let mut j = UNIT_POS_X as usize;
     while j < hidden {
@@ -192,19 +151,18 @@ pub(crate) fn forward_loop(
         for r in 0..rows {
             let b = first + r;
             if b < batch {
-                memory[r * hidden + j] = state[b * hidden + j];
+                h[r * hidden + j] = state[b * hidden + j];
                 #[unroll]
                 for s in 1..s_count {
-                    memory[others + ((s - 1) * rows + r) * hidden + j] =
-                        state[(s * batch + b) * hidden + j];
+                    others[((s - 1) * rows + r) * hidden + j] = state[(s * batch + b) * hidden + j];
                 }
             } else {
-                memory[r * hidden + j] = 0.0;
+                h[r * hidden + j] = 0.0;
             }
         }
         j += threads;
     }
-    sync_memory(placement);
+    sync_cube();
 
     let mut current = 0usize;
     let mut acc = Array::<f32>::new(comptime![g_count * rows]);
@@ -236,7 +194,7 @@ pub(crate) fn forward_loop(
                         let w = recurrent[k * width + g * hidden + j];
                         #[unroll]
                         for r in 0..rows {
-                            acc[g * rows + r] += w * memory[current + r * hidden + k];
+                            acc[g * rows + r] += w * h[current + r * hidden + k];
                         }
                     }
                 }
@@ -265,21 +223,21 @@ pub(crate) fn forward_loop(
                     if comptime![additive < g_count] {
                         hidden_bias = b_hh[(g_count - 1) * hidden + j];
                     }
-                    values[0] = memory[current + r * hidden + j];
+                    values[0] = h[current + r * hidden + j];
                     #[unroll]
                     for s in 1..s_count {
-                        values[s] = memory[others + ((s - 1) * rows + r) * hidden + j];
+                        values[s] = others[((s - 1) * rows + r) * hidden + j];
                     }
                     let kept = forward_math(&mut gate, &projection, hidden_bias, &mut values, math);
                     #[unroll]
                     for g in 0..g_count {
                         gates[input_row * width + g * hidden + j] = gate[g];
                     }
-                    memory[next + r * hidden + j] = values[0];
+                    h[next + r * hidden + j] = values[0];
                     packed[output_row * hidden + j] = values[0];
                     #[unroll]
                     for s in 1..s_count {
-                        memory[others + ((s - 1) * rows + r) * hidden + j] = values[s];
+                        others[((s - 1) * rows + r) * hidden + j] = values[s];
                         if save {
                             rest[(row * (s_count - 1) + s - 1) * hidden + j] = values[s];
                         }
@@ -288,7 +246,7 @@ pub(crate) fn forward_loop(
                         saved[row * hidden + j] = kept;
                     }
                 } else {
-                    memory[next + r * hidden + j] = memory[current + r * hidden + j];
+                    h[next + r * hidden + j] = h[current + r * hidden + j];
                     if b < batch {
                         packed[output_row * hidden + j] = 0.0;
                     }
@@ -296,7 +254,7 @@ pub(crate) fn forward_loop(
             }
             j += threads;
         }
-        sync_memory(placement);
+        sync_cube();
         current = next;
     }
     // The steps past every example's length.
@@ -320,11 +278,11 @@ pub(crate) fn forward_loop(
         for r in 0..rows {
             let b = first + r;
             if b < batch {
-                packed[finals + b * hidden + j] = memory[current + r * hidden + j];
+                packed[finals + b * hidden + j] = h[current + r * hidden + j];
                 #[unroll]
                 for s in 1..s_count {
                     packed[finals + (s * batch + b) * hidden + j] =
-                        memory[others + ((s - 1) * rows + r) * hidden + j];
+                        others[((s - 1) * rows + r) * hidden + j];
                 }
             }
         }
@@ -343,8 +301,6 @@ pub(crate) fn forward_loop(
 ///   each step, `[steps * batch, H]`: the initial state's, then `packed`'s, which `W_hh`'s
 ///   gradient multiplies; written here, where the loop reads it, rather than concatenated
 ///   by two more launches) and `grad_state` (as `state`).
-/// - `scratch`: with [`Placement::Global`], [`CubeMath::backward_memory`] values for each cube
-///   (one unread value otherwise).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_loop(
@@ -360,7 +316,6 @@ pub(crate) fn backward_loop(
     d_hidden: &mut Tensor<f32>,
     h_prev: &mut Tensor<f32>,
     grad_state: &mut Tensor<f32>,
-    scratch: &mut Tensor<f32>,
     input_step: usize,
     input_example: usize,
     output_step: usize,
@@ -371,24 +326,17 @@ pub(crate) fn backward_loop(
     #[comptime] hidden: usize,
     #[comptime] rows: usize,
     #[comptime] math: CubeMath,
-    #[comptime] placement: Placement,
 ) {
     let g_count = comptime![math.gates()];
     let s_count = comptime![math.state_parts()];
     let separate = comptime![math.separate_hidden_gradient()];
     let width = g_count * hidden;
     let first = CUBE_POS * rows;
-    if first >= batch {
-        // An idle cube at the end of a launch spread over several dimensions.
-        terminate!();
-    }
     let threads = CUBE_DIM_X as usize;
-    // The gradient of each part of the cube's examples' state, `[S, rows, H]`, then from
-    // `projections` on the gradient of the current step's hidden projections, `[rows, G * H]`.
-    let len = comptime![math.backward_memory(rows, hidden)];
-    let projections = comptime![s_count * rows * hidden];
-    let mut shared = Shared::<[f32]>::new_slice(comptime![placement.shared_len(len)]);
-    let memory = cube_memory(&mut shared, scratch, len, placement);
+    // The gradient of each part of the cube's examples' state, `[S, rows, H]`, and of the
+    // current step's hidden projections, `[rows, G * H]`.
+    let mut d_state = Shared::<[f32]>::new_slice(comptime![s_count * rows * hidden]);
+    let mut d_projection = Shared::<[f32]>::new_slice(comptime![rows * g_count * hidden]);
 
     let mut j = UNIT_POS_X as usize;
     while j < hidden {
@@ -401,7 +349,7 @@ pub(crate) fn backward_loop(
                 if b < batch {
                     value = grad[finals + (s * batch + b) * hidden + j];
                 }
-                memory[(s * rows + r) * hidden + j] = value;
+                d_state[(s * rows + r) * hidden + j] = value;
             }
         }
         j += threads;
@@ -451,10 +399,10 @@ pub(crate) fn backward_loop(
                             prev[s] = state[(s * batch + b) * hidden + j];
                         }
                     }
-                    d_values[0] = memory[r * hidden + j] + grad[output_row * hidden + j];
+                    d_values[0] = d_state[r * hidden + j] + grad[output_row * hidden + j];
                     #[unroll]
                     for s in 1..s_count {
-                        d_values[s] = memory[(s * rows + r) * hidden + j];
+                        d_values[s] = d_state[(s * rows + r) * hidden + j];
                     }
                     let mut kept = 0.0;
                     if comptime![math.saves()] {
@@ -472,7 +420,7 @@ pub(crate) fn backward_loop(
                     );
                     #[unroll]
                     for s in 0..s_count {
-                        memory[(s * rows + r) * hidden + j] = d_values[s];
+                        d_state[(s * rows + r) * hidden + j] = d_values[s];
                     }
                     #[unroll]
                     for g in 0..g_count {
@@ -480,12 +428,12 @@ pub(crate) fn backward_loop(
                         if separate {
                             d_hidden[input_row * width + g * hidden + j] = d_hid[g];
                         }
-                        memory[projections + r * width + g * hidden + j] = d_hid[g];
+                        d_projection[r * width + g * hidden + j] = d_hid[g];
                     }
                 } else {
                     #[unroll]
                     for g in 0..g_count {
-                        memory[projections + r * width + g * hidden + j] = 0.0;
+                        d_projection[r * width + g * hidden + j] = 0.0;
                         if b < batch {
                             d_input[input_row * width + g * hidden + j] = 0.0;
                             if separate {
@@ -497,7 +445,7 @@ pub(crate) fn backward_loop(
             }
             j += threads;
         }
-        sync_memory(placement);
+        sync_cube();
         // `h`'s gradient through `W_hh`: unit `j` of `h` reads every gate's gradient.
         let mut j = UNIT_POS_X as usize;
         while j < hidden {
@@ -509,16 +457,16 @@ pub(crate) fn backward_loop(
                 let w = w_hh[i * hidden + j];
                 #[unroll]
                 for r in 0..rows {
-                    acc[r] += w * memory[projections + r * width + i];
+                    acc[r] += w * d_projection[r * width + i];
                 }
             }
             #[unroll]
             for r in 0..rows {
-                memory[r * hidden + j] += acc[r];
+                d_state[r * hidden + j] += acc[r];
             }
             j += threads;
         }
-        sync_memory(placement);
+        sync_cube();
     }
 
     let mut j = UNIT_POS_X as usize;
@@ -529,7 +477,7 @@ pub(crate) fn backward_loop(
             if b < batch {
                 #[unroll]
                 for s in 0..s_count {
-                    grad_state[(s * batch + b) * hidden + j] = memory[(s * rows + r) * hidden + j];
+                    grad_state[(s * batch + b) * hidden + j] = d_state[(s * rows + r) * hidden + j];
                 }
             }
         }
