@@ -486,9 +486,6 @@ fn backward(
 mod tests {
     use super::{CubeMath, fits, rows_per_cube};
 
-    /// The largest cells whose state and gradients fit a cube's shared memory (the README's
-    /// limits): an LSTM's backward loop keeps `6 · H` values, a GRU's `4 · H`, an Elman RNN's
-    /// forward loop `2 · H + 1`.
     /// Examples per cube: 4 (fewer for a smaller batch), more past 128 cubes, at most 8, as
     /// many as the device's shared memory holds (an LSTM of 256 units: 2 in wgpu's minimum of
     /// 16,352 bytes, 4 in lavapipe's 32 KiB or NVIDIA's 48 KiB).
@@ -503,6 +500,9 @@ mod tests {
         assert_eq!(lstm(1000, 16352), 2);
     }
 
+    /// The largest cells whose state and gradients fit a cube's shared memory (the README's
+    /// limits): an LSTM's backward loop keeps `6 · H` values, a GRU's `4 · H`, an Elman RNN's
+    /// forward loop `2 · H + 1`.
     #[test]
     fn the_largest_cells_that_fit_are_the_documented_ones() {
         for (math, largest) in [
