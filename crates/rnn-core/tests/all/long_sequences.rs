@@ -20,10 +20,10 @@ use crate::measure::{child_argument, in_child, peak_during, printed};
 use crate::util::{Builtin, Rng};
 use rnn_core::cell::Stepwise;
 
-/// The steps of the inference and the training test on this backend, for the step-by-step
-/// driver (`step_by_step`) or the fused layers.
-fn lengths(step_by_step: bool) -> (usize, usize) {
-    if step_by_step && backend::name() == "wgpu" {
+/// The steps of the inference and the training test on this backend, for the fused layers
+/// (`fused`) or the step-by-step driver.
+fn lengths(fused: bool) -> (usize, usize) {
+    if !fused && backend::name() == "wgpu" {
         (2_000, 500)
     } else {
         (100_000, 10_000)
@@ -72,13 +72,15 @@ fn train<C: Builtin>(steps: usize) {
     assert_finite("weight gradient", dw);
 }
 
-/// In a child process (see [`crate::measure`]): runs `work` over the steps given and prints
-/// its peak memory. Otherwise: runs `test` in children at `steps / 2` and `steps` and checks
-/// the peak grows at most linearly.
-fn linear_in_memory(test: &str, steps: usize, work: fn(usize)) {
+/// In a child process (see [`crate::measure`]): runs `work` over the steps given, checking
+/// that it ran a fused kernel exactly when `fused`, and prints its peak memory. Otherwise:
+/// runs `test` in children at `steps / 2` and `steps` and checks the peak grows at most
+/// linearly.
+fn linear_in_memory(test: &str, steps: usize, fused: bool, work: fn(usize)) {
     if let Some(steps) = child_argument() {
         let steps = steps.parse().unwrap();
-        println!("peak {}", peak_during(|| on_small_stack(|| work(steps))));
+        let run = || expect_kernel(fused, || work(steps));
+        println!("peak {}", peak_during(|| on_small_stack(run)));
         return;
     }
     let limit = Duration::from_secs(600);
@@ -94,31 +96,23 @@ fn linear_in_memory(test: &str, steps: usize, work: fn(usize)) {
 #[test]
 fn inference_over_long_sequences() {
     let test = "long_sequences::inference_over_long_sequences";
-    linear_in_memory(test, lengths(false).0, |steps| {
-        expect_kernel(true, || infer::<LstmCell>(steps))
-    });
+    linear_in_memory(test, lengths(true).0, true, infer::<LstmCell>);
 }
 
 #[test]
 fn training_over_long_sequences() {
     let test = "long_sequences::training_over_long_sequences";
-    linear_in_memory(test, lengths(false).1, |steps| {
-        expect_kernel(true, || train::<LstmCell>(steps))
-    });
+    linear_in_memory(test, lengths(true).1, true, train::<LstmCell>);
 }
 
 #[test]
 fn inference_over_long_sequences_step_by_step() {
     let test = "long_sequences::inference_over_long_sequences_step_by_step";
-    linear_in_memory(test, lengths(true).0, |steps| {
-        expect_kernel(false, || infer::<Stepwise<LstmCell>>(steps))
-    });
+    linear_in_memory(test, lengths(false).0, false, infer::<Stepwise<LstmCell>>);
 }
 
 #[test]
 fn training_over_long_sequences_step_by_step() {
     let test = "long_sequences::training_over_long_sequences_step_by_step";
-    linear_in_memory(test, lengths(true).1, |steps| {
-        expect_kernel(false, || train::<Stepwise<LstmCell>>(steps))
-    });
+    linear_in_memory(test, lengths(false).1, false, train::<Stepwise<LstmCell>>);
 }
