@@ -2,6 +2,19 @@
 
 use crate::{backends, cargo, cargo_command, stream};
 
+/// When the run started, for the elapsed time in each [`heading`].
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Prints a section's heading with the time since the run started (`[mm:ss]`), so that a CI log
+/// says where the time went (the build, each row, the wait for the `wgpu-fusion` build).
+fn heading(text: &str) {
+    let seconds = START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs();
+    println!("== [{:02}:{:02}] {text} ==", seconds / 60, seconds % 60);
+}
+
 /// Counts from libtest's `test result:` lines, and the names of the tests that failed.
 #[derive(Default, Clone)]
 struct Counts {
@@ -95,6 +108,14 @@ const FUSION: &str = "wgpu-fusion";
 /// The crate whose tests the `wgpu-fusion` row runs.
 const FUSION_CRATE: &str = "rnn-core";
 
+/// The `wgpu-fusion` build's arguments besides the packages (every package, for the
+/// dependencies' features; see [`build_command`]): burn's `fusion` feature, and only targets
+/// that its row runs: rnn-core's integration tests (a target name no other crate uses) and the
+/// libraries' unit tests (cargo has no way to ask for one package's alone). Without rnn-tasks'
+/// and the examples' integration tests and programs and the crates' example programs, it
+/// compiles about a quarter less, and links no program into `target/debug/`.
+const FUSION_BUILD: [&str; 5] = ["--features", "burn/fusion", "--lib", "--test", "core"];
+
 /// rnn-core tests the `wgpu-fusion` row skips: those of the modern cells, which have no kernel
 /// of ours and run the same Burn tensor operations as in the `wgpu` row (a few minutes on
 /// lavapipe); among them two that fail under `fusion` for burn-cubecl-fusion 0.22.1's faults,
@@ -136,11 +157,14 @@ fn check_kernel_features() -> Result<(), String> {
             ));
         }
     }
-    println!("== rnn-tasks and the examples build rnn-core's kernels for {KERNEL_FEATURES:?} ==");
+    heading(&format!(
+        "rnn-tasks and the examples build rnn-core's kernels for {KERNEL_FEATURES:?}"
+    ));
     Ok(())
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    START.get_or_init(std::time::Instant::now);
     check_kernel_features()?;
     let backends = backends(
         args,
@@ -154,34 +178,32 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut rows: Vec<(String, Counts)> = Vec::new();
     let mut fusion_build = None;
     if let Some(first) = backends.first() {
-        println!("== building the tests of {} once ==", crates.join(", "));
+        heading(&format!("building the tests of {} once", crates.join(", ")));
         let binaries = test_binaries(&build_tests("the tests", &packages, &[])?, &packages, None);
         for backend in &backends {
             check_row(backend, backend, &binaries)?;
         }
-        println!("== {first}: doc tests ==");
+        heading(&format!("{first}: doc tests"));
         let mut doc = vec!["test", "--doc", "--no-fail-fast"];
         doc.extend(crate_args(&packages));
         let (ok, output) = cargo(&doc, &backend_envs(first))?;
-        let doc_counts = Counts::of_run(ok, &output, "the doc tests did not build or crashed");
-        // The fusion row's build needs no test of the other rows: it compiles beside them,
-        // niced, on the cores that lavapipe and the test threads leave idle. The rows run
-        // their test binaries themselves, as cargo would block on the build directory's lock.
-        // Tests that start a package's programs run them from the copies cargo makes in
-        // `target/debug/` (`CARGO_BIN_EXE_<name>`), which that build links anew: they run on
-        // every row before it starts.
-        let (programs, rest): (Vec<&TestBinary>, Vec<&TestBinary>) =
-            binaries.iter().partition(|b| b.has_programs);
-        let mut counts = Vec::new();
-        for backend in &backends {
-            counts.push(run_binaries(backend, backend, &programs, &[])?);
-        }
-        counts[0].add(doc_counts);
+        let mut doc_counts = Some(Counts::of_run(
+            ok,
+            &output,
+            "the doc tests did not build or crashed",
+        ));
+        // The fusion row's build compiles beside the other rows, niced, on the cores that
+        // lavapipe and the test threads leave idle. The rows run their test binaries
+        // themselves, as cargo would block on the build directory's lock. That build links no
+        // program of a package (see `FUSION_BUILD`), so the copies in `target/debug/` that the
+        // rows' tests start (`CARGO_BIN_EXE_<name>`) stay those of the first build.
         if !fusion.is_empty() {
             fusion_build = Some(BackgroundBuild::start(&packages)?);
         }
-        for (backend, mut counts) in backends.iter().zip(counts) {
-            counts.add(run_binaries(backend, backend, &rest, &[])?);
+        let binaries: Vec<&TestBinary> = binaries.iter().collect();
+        for backend in &backends {
+            let mut counts = run_binaries(backend, backend, &binaries, &[])?;
+            counts.add(doc_counts.take().unwrap_or_default());
             rows.push((backend.clone(), counts));
         }
     }
@@ -189,8 +211,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let json = match fusion_build {
             Some(build) => build.finish()?,
             None => {
-                println!("== {FUSION}: building the tests with burn/fusion once ==");
-                build_tests(FUSION, &packages, &["--features", "burn/fusion"])?
+                heading(&format!(
+                    "{FUSION}: building the tests with burn/fusion once"
+                ));
+                build_tests(FUSION, &packages, &FUSION_BUILD)?
             }
         };
         let binaries = test_binaries(&json, &packages, Some(FUSION_CRATE));
@@ -284,8 +308,10 @@ impl BackgroundBuild {
         let file = |path: &std::path::Path| {
             std::fs::File::create_new(path).map_err(|e| format!("{}: {e}", path.display()))
         };
-        let cargo = build_command(packages, &["--features", "burn/fusion"]);
-        println!("== {FUSION}: building the tests with burn/fusion in the background ==");
+        let cargo = build_command(packages, &FUSION_BUILD);
+        heading(&format!(
+            "{FUSION}: building the tests with burn/fusion in the background"
+        ));
         let spawn = || -> Result<std::process::Child, String> {
             std::process::Command::new("nice")
                 .args(["-n", "19"])
@@ -306,7 +332,7 @@ impl BackgroundBuild {
 
     /// Waits for the build, prints its log; returns cargo's JSON messages.
     fn finish(mut self) -> Result<String, String> {
-        println!("== {FUSION}: waiting for its build ==");
+        heading(&format!("{FUSION}: waiting for its build"));
         let status = self.child.wait().map_err(|e| e.to_string())?;
         let read = |path: &std::path::Path| {
             std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -336,10 +362,10 @@ impl Drop for BackgroundBuild {
 /// A test executable that cargo built.
 struct TestBinary {
     package: String,
-    /// Whether its package has programs (binary targets), which its tests may start.
-    has_programs: bool,
-    /// The target's name: `all` for a crate's integration tests.
+    /// The target's name (`core` for rnn-core's integration tests, `all` for the others').
     target: String,
+    /// Whether it is a crate's integration tests (not a library's or a program's unit tests).
+    integration: bool,
     executable: String,
     /// Its package's directory, where `cargo test` runs it.
     directory: std::path::PathBuf,
@@ -348,23 +374,8 @@ struct TestBinary {
 /// The test executables in cargo's JSON messages `json` (the unit tests of each library and
 /// binary, and the integration tests) of `packages`, or of the package `only`.
 fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) -> Vec<TestBinary> {
-    let messages: Vec<serde_json::Value> = json
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
-    // The manifests of the packages whose programs (binary targets) cargo built.
-    let with_programs: Vec<&serde_json::Value> = messages
-        .iter()
-        .filter(|m| {
-            m["profile"]["test"] == false
-                && m["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.contains(&"bin".into()))
-        })
-        .map(|m| &m["manifest_path"])
-        .collect();
-    messages
-        .iter()
+    json.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|m| m["profile"]["test"] == true)
         .filter_map(|m| {
             let (package, manifest) = packages.iter().find(|(name, manifest)| {
@@ -372,7 +383,9 @@ fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) 
             })?;
             Some(TestBinary {
                 package: package.clone(),
-                has_programs: with_programs.iter().any(|p| *p == manifest.as_str()),
+                integration: m["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.contains(&"test".into())),
                 target: m["target"]["name"].as_str()?.to_string(),
                 executable: m["executable"].as_str()?.to_string(),
                 directory: std::path::Path::new(manifest).parent()?.to_path_buf(),
@@ -410,11 +423,11 @@ fn run_binary(
 /// `binaries`, with the environment of `backend` (`row` names the row): an error with help
 /// when it did not pass.
 fn check_row(row: &str, backend: &str, binaries: &[TestBinary]) -> Result<(), String> {
-    println!("== {row}: checking the backend ==");
-    let integration: Vec<&TestBinary> = binaries.iter().filter(|b| b.target == "all").collect();
+    heading(&format!("{row}: checking the backend"));
+    let integration: Vec<&TestBinary> = binaries.iter().filter(|b| b.integration).collect();
     if integration.is_empty() {
         return Err(format!(
-            "{row}: no integration test (`all`) among cargo's artifact messages"
+            "{row}: no integration test among cargo's artifact messages"
         ));
     }
     let (mut all_ok, mut smoke) = (true, String::new());
@@ -450,7 +463,7 @@ fn run_binaries(
     let mut counts = Counts::default();
     for binary in binaries {
         let (package, target, executable) = (&binary.package, &binary.target, &binary.executable);
-        println!("== {row}: {package}'s `{target}` ({executable}) ==");
+        heading(&format!("{row}: {package}'s `{target}` ({executable})"));
         let (ok, output) = run_binary(row, binary, backend, args)?;
         let what = format!("the test binary {executable} crashed");
         counts.add(Counts::of_run(ok, &output, &what));

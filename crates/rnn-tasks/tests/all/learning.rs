@@ -85,7 +85,7 @@ fn classifier_learns_the_parity_of_marker_tokens() {
         2,
     )
     .init(&device);
-    let model = train(model, 400, 1e-2, |model, step| {
+    let model = train(model, 200, 1e-2, |model, step| {
         let (seqs, labels) = data(step as u64, 128);
         let batch = PaddedTokens::new(&seqs, 0, &device);
         let logits = model.forward(batch.tokens, Some(&batch.lengths)).logits;
@@ -182,7 +182,7 @@ fn generator_overfits_a_handful_of_sequences() {
         SequenceGeneratorConfig::new(12, 8, RecurrentConfig::new(32).with_cell(CellKind::Gru))
             .with_condition_size(Some(4))
             .init(&device);
-    let model = train(model, 200, 1e-2, |model, _| {
+    let model = train(model, 100, 1e-2, |model, _| {
         let x = PaddedTokens::new(&inputs, end, &device);
         let y = PaddedTokens::new(&outputs, end, &device);
         let logits = model.forward(x.tokens, Some(one_hot(&device)), Some(&x.lengths));
