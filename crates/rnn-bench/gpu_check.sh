@@ -10,9 +10,9 @@
 #   # the same with burn's fusion and autotune, as an application with burn's defaults has:
 #   cargo build --release -p rnn-bench --features fusion
 #   strip -o gpu-run/rnn-bench-fusion target/release/rnn-bench
-#   # rnn-core's test binary, as cargo names it for this build (not an older all-<hash>):
+#   # rnn-core's integration tests, as cargo names them for this build (not an older core-<hash>):
 #   T=$(cargo test -p rnn-core --no-run --message-format=json | jq -r \
-#     'select(.profile.test == true and .target.name == "all") | .executable')
+#     'select(.profile.test == true and .target.name == "core") | .executable')
 #   strip -o gpu-run/all "$T"
 #   gzip -9 gpu-run/rnn-bench gpu-run/rnn-bench-fusion gpu-run/all
 # then run `bash crates/rnn-bench/gpu_check.sh gpu-run` there (carry: gpu-run), with a
