@@ -109,12 +109,14 @@ const FUSION: &str = "wgpu-fusion";
 const FUSION_CRATE: &str = "rnn-core";
 
 /// The `wgpu-fusion` build's arguments besides the packages (every package, for the
-/// dependencies' features; see [`build_command`]): burn's `fusion` feature, and few targets:
-/// rnn-core's integration tests (a target name no other crate uses) and the libraries' unit
-/// tests (the row runs rnn-core's; cargo has no way to ask for one package's alone). Without
-/// rnn-tasks' and the examples' integration tests and programs and the crates' example
-/// programs, it compiles about a quarter less, and links no program into `target/debug/`.
-const FUSION_BUILD: [&str; 5] = ["--features", "burn/fusion", "--lib", "--test", "core"];
+/// dependencies' features; see [`build_command`]): burn's `fusion` feature, and one target:
+/// rnn-core's integration tests (a target name no other crate uses). Not the libraries' unit
+/// tests: rnn-core's check its CPU kernels and launch arithmetic, which `fusion` does not
+/// touch, and asking for them would build every package's (cargo has no way to ask for one
+/// package's alone). Without the other crates' libraries and tests, the crates' example
+/// programs and the packages' programs, it compiles about two fifths less, and links no
+/// program into `target/debug/`.
+const FUSION_BUILD: [&str; 4] = ["--features", "burn/fusion", "--test", "core"];
 
 /// rnn-core tests the `wgpu-fusion` row skips: those of the modern cells, which have no kernel
 /// of ours and run the same Burn tensor operations as in the `wgpu` row (a few minutes on
