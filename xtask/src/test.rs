@@ -112,10 +112,9 @@ const FUSION_CRATE: &str = "rnn-core";
 /// dependencies' features; see [`build_command`]): burn's `fusion` feature, and one target:
 /// rnn-core's integration tests (a target name no other crate uses). Not the libraries' unit
 /// tests: rnn-core's check its CPU kernels and launch arithmetic, which `fusion` does not
-/// touch, and asking for them would build every package's (cargo has no way to ask for one
-/// package's alone). Without the other crates' libraries and tests, the crates' example
-/// programs and the packages' programs, it compiles about two fifths less, and links no
-/// program into `target/debug/`.
+/// touch, and asking for them would build every package's library (cargo has no way to ask for
+/// one package's alone). It builds no other crate's library or tests, no example program and
+/// no program of a package, so it links no program into `target/debug/`.
 const FUSION_BUILD: [&str; 4] = ["--features", "burn/fusion", "--test", "core"];
 
 /// rnn-core tests the `wgpu-fusion` row skips: those of the modern cells, which have no kernel
