@@ -105,9 +105,6 @@ fn test_packages() -> Result<Vec<(String, String)>, String> {
 /// kernels and their fusion operations live), built a second time with that feature.
 const FUSION: &str = "wgpu-fusion";
 
-/// The crate whose tests the `wgpu-fusion` row runs.
-const FUSION_CRATE: &str = "rnn-core";
-
 /// The `wgpu-fusion` build's arguments besides the packages (every package, for the
 /// dependencies' features; see [`build_command`]): burn's `fusion` feature, and one target:
 /// rnn-core's integration tests (a target name no other crate uses). Not the libraries' unit
@@ -180,7 +177,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut fusion_build = None;
     if let Some(first) = backends.first() {
         heading(&format!("building the tests of {} once", crates.join(", ")));
-        let binaries = test_binaries(&build_tests("the tests", &packages, &[])?, &packages, None);
+        let binaries = test_binaries(&build_tests("the tests", &packages, &[])?, &packages);
         for backend in &backends {
             check_row(backend, backend, &binaries)?;
         }
@@ -218,7 +215,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 build_tests(FUSION, &packages, &FUSION_BUILD)?
             }
         };
-        let binaries = test_binaries(&json, &packages, Some(FUSION_CRATE));
+        let binaries = test_binaries(&json, &packages);
         check_row(FUSION, "wgpu", &binaries)?;
         let skips: Vec<&str> = FUSION_SKIPS
             .iter()
@@ -373,15 +370,15 @@ struct TestBinary {
 }
 
 /// The test executables in cargo's JSON messages `json` (the unit tests of each library and
-/// binary, and the integration tests) of `packages`, or of the package `only`.
-fn test_binaries(json: &str, packages: &[(String, String)], only: Option<&str>) -> Vec<TestBinary> {
+/// binary, and the integration tests) of `packages`.
+fn test_binaries(json: &str, packages: &[(String, String)]) -> Vec<TestBinary> {
     json.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|m| m["profile"]["test"] == true)
         .filter_map(|m| {
-            let (package, manifest) = packages.iter().find(|(name, manifest)| {
-                m["manifest_path"] == manifest.as_str() && only.is_none_or(|only| only == name)
-            })?;
+            let (package, manifest) = packages
+                .iter()
+                .find(|(_, manifest)| m["manifest_path"] == manifest.as_str())?;
             Some(TestBinary {
                 package: package.clone(),
                 integration: m["target"]["kind"]
